@@ -1,0 +1,300 @@
+#include "core/core_buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <sodium.h>
+
+bool core_cursor_eq(struct core_cursor a, struct core_cursor b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+static uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
+
+bool core_cursor_eq_icase(struct core_cursor a, struct core_cursor b)
+{
+    if (a.len != b.len) return false;
+    for (size_t i = 0; i < a.len; i++)
+        if (lower(a.ptr[i]) != lower(b.ptr[i])) return false;
+    return true;
+}
+
+bool core_cursor_eq_str(struct core_cursor a, const char *s)
+{
+    return core_cursor_eq(a, core_cursor_str(s));
+}
+
+bool core_cursor_starts_with(struct core_cursor a, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return a.len >= n && memcmp(a.ptr, prefix, n) == 0;
+}
+
+bool core_cursor_split(struct core_cursor *cur, uint8_t sep, struct core_cursor *tok)
+{
+    if (cur->ptr == NULL) return false;
+    const uint8_t *hit = cur->len ? memchr(cur->ptr, sep, cur->len) : NULL;
+    if (hit == NULL) {
+        *tok = *cur;
+        cur->ptr = NULL; /* exhausted: next call returns false */
+        cur->len = 0;
+        return true;
+    }
+    tok->ptr = cur->ptr;
+    tok->len = (size_t)(hit - cur->ptr);
+    cur->len -= tok->len + 1;
+    cur->ptr = hit + 1;
+    return true;
+}
+
+struct core_cursor core_cursor_trim(struct core_cursor c)
+{
+    while (c.len && (c.ptr[0] == ' ' || c.ptr[0] == '\t')) {
+        c.ptr++;
+        c.len--;
+    }
+    while (c.len && (c.ptr[c.len - 1] == ' ' || c.ptr[c.len - 1] == '\t')) c.len--;
+    return c;
+}
+
+core_result core_cursor_advance(struct core_cursor *c, size_t n, struct core_cursor *out)
+{
+    ENSURE(c->len >= n, ERR_PARSE);
+    if (out) *out = (struct core_cursor){c->ptr, n};
+    c->ptr += n;
+    c->len -= n;
+    CORE_OK;
+}
+
+core_result core_cursor_read_u8(struct core_cursor *c, uint8_t *v)
+{
+    struct core_cursor t;
+    GUARD(core_cursor_advance(c, 1, &t));
+    *v = t.ptr[0];
+    CORE_OK;
+}
+
+core_result core_cursor_read_be16(struct core_cursor *c, uint16_t *v)
+{
+    struct core_cursor t;
+    GUARD(core_cursor_advance(c, 2, &t));
+    *v = (uint16_t)((t.ptr[0] << 8) | t.ptr[1]);
+    CORE_OK;
+}
+
+core_result core_cursor_read_be32(struct core_cursor *c, uint32_t *v)
+{
+    struct core_cursor t;
+    GUARD(core_cursor_advance(c, 4, &t));
+    *v = ((uint32_t)t.ptr[0] << 24) | ((uint32_t)t.ptr[1] << 16) | ((uint32_t)t.ptr[2] << 8) | t.ptr[3];
+    CORE_OK;
+}
+
+core_result core_cursor_read_be64(struct core_cursor *c, uint64_t *v)
+{
+    uint32_t hi, lo;
+    GUARD(core_cursor_read_be32(c, &hi));
+    GUARD(core_cursor_read_be32(c, &lo));
+    *v = ((uint64_t)hi << 32) | lo;
+    CORE_OK;
+}
+
+core_result core_cursor_to_u64(struct core_cursor c, uint64_t max, uint64_t *v)
+{
+    ENSURE(c.len > 0 && c.len <= 20, ERR_PARSE);
+    uint64_t acc = 0;
+    for (size_t i = 0; i < c.len; i++) {
+        ENSURE(c.ptr[i] >= '0' && c.ptr[i] <= '9', ERR_PARSE);
+        unsigned d = (unsigned)(c.ptr[i] - '0');
+        ENSURE(acc <= (max - d) / 10, ERR_PARSE);
+        acc = acc * 10 + d;
+    }
+    *v = acc;
+    CORE_OK;
+}
+
+core_result core_buf_init(struct core_buf *b, size_t initial, size_t max)
+{
+    *b = (struct core_buf){.max = max};
+    if (initial > max) initial = max;
+    if (initial) {
+        b->data = malloc(initial);
+        ENSURE(b->data != NULL, ERR_NOMEM);
+        b->cap = initial;
+    }
+    CORE_OK;
+}
+
+core_result core_buf_init_secret(struct core_buf *b, size_t max)
+{
+    *b = (struct core_buf){.max = max, .secret = 1};
+    /* sodium_malloc(0) is legal but pointless; keep one byte for terminate. */
+    b->data = sodium_malloc(max + 1);
+    ENSURE(b->data != NULL, ERR_NOMEM);
+    b->cap = max + 1;
+    CORE_OK;
+}
+
+void core_buf_free(struct core_buf *b)
+{
+    if (b->data) {
+        if (b->secret) {
+            sodium_free(b->data); /* wipes */
+        } else {
+            free(b->data);
+        }
+    }
+    *b = (struct core_buf){0};
+}
+
+void core_buf_cleanup(struct core_buf *b) { core_buf_free(b); }
+
+core_result core_buf_reserve(struct core_buf *b, size_t n)
+{
+    ENSURE(n <= b->max && b->len <= b->max - n, ERR_LIMIT);
+    /* +1 keeps room for core_buf_terminate. */
+    size_t need = b->len + n + 1;
+    if (need <= b->cap) CORE_OK;
+    ENSURE(!b->secret, ERR_LIMIT); /* secret bufs never move */
+    size_t ncap = b->cap ? b->cap : 64;
+    while (ncap < need) ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
+    if (ncap > b->max + 1) ncap = b->max + 1;
+    uint8_t *p = realloc(b->data, ncap);
+    ENSURE(p != NULL, ERR_NOMEM);
+    b->data = p;
+    b->cap = ncap;
+    CORE_OK;
+}
+
+core_result core_buf_append(struct core_buf *b, const void *p, size_t n)
+{
+    if (n == 0) CORE_OK;
+    GUARD(core_buf_reserve(b, n));
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    CORE_OK;
+}
+
+core_result core_buf_append_cursor(struct core_buf *b, struct core_cursor c)
+{
+    return core_buf_append(b, c.ptr, c.len);
+}
+
+core_result core_buf_append_str(struct core_buf *b, const char *s)
+{
+    return core_buf_append(b, s, strlen(s));
+}
+
+core_result core_buf_append_u8(struct core_buf *b, uint8_t v) { return core_buf_append(b, &v, 1); }
+
+core_result core_buf_append_be16(struct core_buf *b, uint16_t v)
+{
+    uint8_t t[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+    return core_buf_append(b, t, 2);
+}
+
+core_result core_buf_append_be32(struct core_buf *b, uint32_t v)
+{
+    uint8_t t[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    return core_buf_append(b, t, 4);
+}
+
+core_result core_buf_append_be64(struct core_buf *b, uint64_t v)
+{
+    GUARD(core_buf_append_be32(b, (uint32_t)(v >> 32)));
+    return core_buf_append_be32(b, (uint32_t)v);
+}
+
+core_result core_buf_printf(struct core_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    ENSURE(n >= 0, ERR_INVALID_ARG);
+    GUARD(core_buf_reserve(b, (size_t)n));
+    va_start(ap, fmt);
+    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    CORE_OK;
+}
+
+core_result core_buf_terminate(struct core_buf *b)
+{
+    if (b->len + 1 > b->cap) {
+        ENSURE(!b->secret, ERR_LIMIT);
+        /* reserve() always leaves one spare byte beyond max. */
+        uint8_t *p = realloc(b->data, b->len + 1);
+        ENSURE(p != NULL, ERR_NOMEM);
+        b->data = p;
+        b->cap = b->len + 1;
+    }
+    b->data[b->len] = 0;
+    CORE_OK;
+}
+
+void core_buf_reset(struct core_buf *b)
+{
+    if (b->secret && b->data) sodium_memzero(b->data, b->cap);
+    b->len = 0;
+}
+
+core_result core_buf_append_hex(struct core_buf *out, struct core_cursor in)
+{
+    static const char hx[] = "0123456789abcdef";
+    ENSURE(in.len <= SIZE_MAX / 2, ERR_LIMIT);
+    GUARD(core_buf_reserve(out, in.len * 2));
+    for (size_t i = 0; i < in.len; i++) {
+        out->data[out->len++] = (uint8_t)hx[in.ptr[i] >> 4];
+        out->data[out->len++] = (uint8_t)hx[in.ptr[i] & 15];
+    }
+    CORE_OK;
+}
+
+core_result core_buf_append_base64(struct core_buf *out, struct core_cursor in)
+{
+    size_t n = sodium_base64_ENCODED_LEN(in.len, sodium_base64_VARIANT_ORIGINAL);
+    GUARD(core_buf_reserve(out, n));
+    /* reserve() leaves one spare byte, which holds sodium's NUL. */
+    sodium_bin2base64((char *)out->data + out->len, n, in.ptr, in.len, sodium_base64_VARIANT_ORIGINAL);
+    out->len += n - 1;
+    CORE_OK;
+}
+
+static core_result unbase64(struct core_buf *out, struct core_cursor in, int variant)
+{
+    /* The exact decoded length, so an oversized input is ERR_LIMIT, not a parse error. */
+    size_t n;
+    if (variant == sodium_base64_VARIANT_ORIGINAL) {
+        ENSURE(in.len % 4 == 0, ERR_PARSE);
+        size_t pad = 0;
+        while (pad < 2 && pad < in.len && in.ptr[in.len - 1 - pad] == '=') pad++;
+        n = in.len / 4 * 3 - pad;
+    } else {
+        ENSURE(in.len % 4 != 1, ERR_PARSE);
+        n = in.len / 4 * 3 + (in.len % 4 ? in.len % 4 - 1 : 0);
+    }
+    ENSURE(n <= out->max - out->len, ERR_LIMIT);
+    size_t room = n;
+    GUARD(core_buf_reserve(out, room));
+    size_t got = 0;
+    const char *end = NULL;
+    int rc = sodium_base642bin(out->data + out->len, room, (const char *)in.ptr, in.len, NULL, &got,
+                               &end, variant);
+    ENSURE(rc == 0 && end == (const char *)in.ptr + in.len, ERR_PARSE);
+    out->len += got;
+    CORE_OK;
+}
+
+core_result core_buf_append_unbase64(struct core_buf *out, struct core_cursor in)
+{
+    return unbase64(out, in, sodium_base64_VARIANT_ORIGINAL);
+}
+
+core_result core_buf_append_unbase64url(struct core_buf *out, struct core_cursor in)
+{
+    return unbase64(out, in, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}

@@ -1,0 +1,105 @@
+#ifndef CORE_BUF_H
+#define CORE_BUF_H
+
+/*
+ * Borrowed views and owned, bounded buffers (aws-c-common's byte_cursor and
+ * byte_buf, s2n's blob/stuffer). A core_buf's max is fixed at init: growth
+ * past it fails with ERR_LIMIT instead of allocating without bound. A secret
+ * buf lives in sodium_malloc'd memory, is never realloc'ed (allocate, copy,
+ * wipe) and is wiped on free.
+ */
+
+#include <stdint.h>
+#include <string.h>
+
+#include "core/core_result.h"
+
+struct core_cursor {
+    const uint8_t *ptr;
+    size_t len;
+};
+
+struct core_buf {
+    uint8_t *data;
+    size_t len, cap, max;
+    unsigned secret : 1;
+};
+
+static inline struct core_cursor core_cursor_from(const void *p, size_t len)
+{
+    return (struct core_cursor){(const uint8_t *)p, len};
+}
+static inline struct core_cursor core_cursor_str(const char *s)
+{
+    return (struct core_cursor){(const uint8_t *)s, s ? strlen(s) : 0};
+}
+static inline struct core_cursor core_buf_cursor(const struct core_buf *b)
+{
+    return (struct core_cursor){b->data, b->len};
+}
+
+/** True when the two views hold the same bytes. NOT CONSTANT TIME. */
+bool core_cursor_eq(struct core_cursor a, struct core_cursor b);
+/** Same as core_cursor_eq, ignoring ASCII case. NOT CONSTANT TIME. */
+bool core_cursor_eq_icase(struct core_cursor a, struct core_cursor b);
+/** True when a equals the C string s. NOT CONSTANT TIME. */
+bool core_cursor_eq_str(struct core_cursor a, const char *s);
+bool core_cursor_starts_with(struct core_cursor a, const char *prefix);
+/**
+ * Splits *cur at the first sep: *tok receives the part before it, *cur the
+ * part after. Without sep, *tok is all of *cur and *cur becomes empty.
+ * Returns false only when *cur was already empty (and not just emptied).
+ */
+bool core_cursor_split(struct core_cursor *cur, uint8_t sep, struct core_cursor *tok);
+/** Drops leading and trailing spaces and tabs. */
+struct core_cursor core_cursor_trim(struct core_cursor c);
+/** Advances past n bytes; ERR_PARSE when fewer remain. out may be NULL. */
+CORE_RESULT core_cursor_advance(struct core_cursor *c, size_t n, struct core_cursor *out);
+CORE_RESULT core_cursor_read_u8(struct core_cursor *c, uint8_t *v);
+CORE_RESULT core_cursor_read_be16(struct core_cursor *c, uint16_t *v);
+CORE_RESULT core_cursor_read_be32(struct core_cursor *c, uint32_t *v);
+CORE_RESULT core_cursor_read_be64(struct core_cursor *c, uint64_t *v);
+/** Parses an unsigned decimal of at most max; ERR_PARSE otherwise. */
+CORE_RESULT core_cursor_to_u64(struct core_cursor c, uint64_t max, uint64_t *v);
+
+/**
+ * Initialises an empty buffer that may grow to max bytes. A secret buffer
+ * allocates its initial capacity at once from guarded memory and can never
+ * grow past it (cap == max).
+ * Errors: ERR_NOMEM.
+ */
+CORE_RESULT core_buf_init(struct core_buf *b, size_t initial, size_t max);
+CORE_RESULT core_buf_init_secret(struct core_buf *b, size_t max);
+/** Frees (wiping first if secret) and zeroes the struct. Safe on zeroed bufs. */
+void core_buf_free(struct core_buf *b);
+/** DEFER_CLEANUP adaptor. */
+void core_buf_cleanup(struct core_buf *b);
+/** Ensures room for n more bytes. Errors: ERR_LIMIT, ERR_NOMEM. */
+CORE_RESULT core_buf_reserve(struct core_buf *b, size_t n);
+CORE_RESULT core_buf_append(struct core_buf *b, const void *p, size_t n);
+CORE_RESULT core_buf_append_cursor(struct core_buf *b, struct core_cursor c);
+CORE_RESULT core_buf_append_str(struct core_buf *b, const char *s);
+CORE_RESULT core_buf_append_u8(struct core_buf *b, uint8_t v);
+CORE_RESULT core_buf_append_be16(struct core_buf *b, uint16_t v);
+CORE_RESULT core_buf_append_be32(struct core_buf *b, uint32_t v);
+CORE_RESULT core_buf_append_be64(struct core_buf *b, uint64_t v);
+CORE_RESULT core_buf_printf(struct core_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/** Appends a NUL without counting it in len, so data reads as a C string. */
+CORE_RESULT core_buf_terminate(struct core_buf *b);
+/** Empties the buffer (wiping if secret), keeping its allocation. */
+void core_buf_reset(struct core_buf *b);
+
+/** Lowercase hex of in, appended to out. */
+CORE_RESULT core_buf_append_hex(struct core_buf *out, struct core_cursor in);
+/** Standard base64 with padding, appended to out. */
+CORE_RESULT core_buf_append_base64(struct core_buf *out, struct core_cursor in);
+/**
+ * Decodes standard base64 (padding required, no whitespace) and appends.
+ * Errors: ERR_PARSE on any invalid input, ERR_LIMIT.
+ */
+CORE_RESULT core_buf_append_unbase64(struct core_buf *out, struct core_cursor in);
+/** URL-safe base64 without padding (JWT), decoded and appended. */
+CORE_RESULT core_buf_append_unbase64url(struct core_buf *out, struct core_cursor in);
+
+#endif

@@ -1,0 +1,35 @@
+#ifndef CORE_IDENTITY_H
+#define CORE_IDENTITY_H
+
+/*
+ * Who made a request, after authentication. Filled by the server from the
+ * access-key record (long-term keys) or from the opened session token
+ * (temporary credentials); read by handlers and by the policy engine.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum core_principal_type {
+    CORE_PRINCIPAL_ROOT,         /* arn:aws:iam::ACCT:root */
+    CORE_PRINCIPAL_USER,         /* arn:aws:iam::ACCT:user/PATH/NAME */
+    CORE_PRINCIPAL_ASSUMED_ROLE, /* arn:aws:sts::ACCT:assumed-role/ROLE/SESSION */
+    CORE_PRINCIPAL_FEDERATED,    /* arn:aws:sts::ACCT:federated-user/NAME */
+    CORE_PRINCIPAL_ANONYMOUS,    /* unsigned calls (AssumeRoleWithWebIdentity) */
+};
+
+struct core_principal {
+    enum core_principal_type type;
+    char account[16];        /* 12 digits */
+    char arn[512];           /* the caller's ARN as GetCallerIdentity shows it */
+    char user_id[160];       /* AIDA..., AROA...:session, or the account id for root */
+    char access_key_id[132]; /* the key that signed the request */
+    char region[32];         /* from the credential scope */
+    bool temporary;          /* signed with ASIA... + session token */
+    bool unverified;         /* accepted by the opt-in --accept-unknown-keys mode */
+    bool mfa;                /* aws:MultiFactorAuthPresent */
+    int64_t token_issued;    /* aws:TokenIssueTime, temporary credentials only */
+    int64_t token_expires;
+};
+
+#endif

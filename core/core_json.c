@@ -1,0 +1,102 @@
+#include "core/core_json.h"
+
+#include <stdlib.h>
+
+#include <sodium.h>
+
+/* Size header so free() can wipe what malloc() handed out. */
+struct wipe_hdr {
+    size_t len;
+    size_t pad; /* keeps the payload 16-byte aligned */
+};
+
+static void *wipe_malloc(size_t n)
+{
+    if (n > SIZE_MAX - sizeof(struct wipe_hdr)) return NULL;
+    struct wipe_hdr *h = malloc(sizeof *h + n);
+    if (!h) return NULL;
+    h->len = n;
+    return h + 1;
+}
+
+static void wipe_free(void *p)
+{
+    if (!p) return;
+    struct wipe_hdr *h = (struct wipe_hdr *)p - 1;
+    sodium_memzero(p, h->len);
+    free(h);
+}
+
+void core_json_init(void) { json_set_alloc_funcs(wipe_malloc, wipe_free); }
+
+static core_result check_depth(struct core_cursor t, unsigned max_depth)
+{
+    unsigned depth = 0;
+    bool in_str = false, esc = false;
+    for (size_t i = 0; i < t.len; i++) {
+        uint8_t c = t.ptr[i];
+        if (in_str) {
+            if (esc)
+                esc = false;
+            else if (c == '\\')
+                esc = true;
+            else if (c == '"')
+                in_str = false;
+            continue;
+        }
+        if (c == '"')
+            in_str = true;
+        else if (c == '{' || c == '[') {
+            ENSURE(++depth <= max_depth, ERR_LIMIT);
+        } else if ((c == '}' || c == ']') && depth > 0)
+            depth--;
+    }
+    CORE_OK;
+}
+
+core_result core_json_parse(struct core_cursor text, unsigned max_depth, json_t **out)
+{
+    *out = NULL;
+    GUARD(check_depth(text, max_depth));
+    json_error_t e;
+    json_t *v = json_loadb((const char *)text.ptr, text.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &e);
+    ENSURE(v != NULL, ERR_PARSE);
+    *out = v;
+    CORE_OK;
+}
+
+static int dump_cb(const char *buffer, size_t size, void *data)
+{
+    return core_ok(core_buf_append((struct core_buf *)data, buffer, size)) ? 0 : -1;
+}
+
+core_result core_json_dump(const json_t *v, struct core_buf *out)
+{
+    ENSURE(json_dump_callback(v, dump_cb, out, JSON_COMPACT | JSON_ENCODE_ANY) == 0, ERR_LIMIT);
+    CORE_OK;
+}
+
+core_result core_json_append_string(struct core_buf *out, struct core_cursor s)
+{
+    static const char hx[] = "0123456789abcdef";
+    GUARD(core_buf_append_u8(out, '"'));
+    for (size_t i = 0; i < s.len; i++) {
+        uint8_t c = s.ptr[i];
+        if (c == '"' || c == '\\') {
+            uint8_t e[2] = {'\\', c};
+            GUARD(core_buf_append(out, e, 2));
+        } else if (c < 0x20) {
+            uint8_t e[6] = {'\\', 'u', '0', '0', (uint8_t)hx[c >> 4], (uint8_t)hx[c & 15]};
+            GUARD(core_buf_append(out, e, 6));
+        } else {
+            GUARD(core_buf_append_u8(out, c));
+        }
+    }
+    return core_buf_append_u8(out, '"');
+}
+
+void core_json_cleanup(json_t **v)
+{
+    if (*v) json_decref(*v);
+    *v = NULL;
+}

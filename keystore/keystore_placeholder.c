@@ -1,0 +1,2 @@
+/* Placeholder until the module lands. */
+typedef int keystore_placeholder_t;

@@ -1,0 +1,2 @@
+/* Placeholder until the module lands. */
+typedef int kms_placeholder_t;

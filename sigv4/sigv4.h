@@ -1,0 +1,123 @@
+#ifndef SIGV4_H
+#define SIGV4_H
+
+/*
+ * AWS Signature Version 4, as a pure library: no sockets, no clock, no
+ * storage. The server (and kmsctl sigv4-verify) fill a struct sigv4_request
+ * with what arrived on the wire; sigv4_parse() finds the credential;
+ * the caller looks the secret up; sigv4_verify() recomputes and compares.
+ * The same canonicalisation signs requests for kmsbench and tests.
+ *
+ * Spec: https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+struct sigv4_header {
+    struct core_cursor name;  /* as received, any case */
+    struct core_cursor value; /* as received, untrimmed */
+};
+
+struct sigv4_request {
+    struct core_cursor method;       /* "POST" */
+    struct core_cursor path;         /* raw path as on the wire, no query */
+    struct core_cursor query;        /* raw query string without '?', may be empty */
+    const struct sigv4_header *headers; /* in arrival order, duplicates kept */
+    size_t n_headers;
+    struct core_cursor payload_hash; /* lowercase hex SHA-256 of the body */
+    int64_t now;                     /* real time (seconds) for skew/expiry checks */
+    bool no_normalize_path;          /* S3-style: no dot-segment removal, no double-encoding */
+};
+
+enum sigv4_form {
+    SIGV4_FORM_HEADER,    /* Authorization: AWS4-HMAC-SHA256 ... */
+    SIGV4_FORM_PRESIGNED, /* X-Amz-Algorithm=... in the query */
+};
+
+/* Views into the request; valid as long as the request's memory is. */
+struct sigv4_auth {
+    enum sigv4_form form;
+    struct core_cursor access_key_id;
+    struct core_cursor scope_date;     /* YYYYMMDD */
+    struct core_cursor region;
+    struct core_cursor service;
+    struct core_cursor signed_headers; /* "host;x-amz-date" */
+    struct core_cursor signature;      /* 64 lowercase hex chars */
+    struct core_cursor amz_date;       /* YYYYMMDDTHHMMSSZ */
+    struct core_cursor security_token; /* X-Amz-Security-Token, empty when absent */
+    int64_t request_time;              /* amz_date parsed */
+    int64_t expires;                   /* presigned: X-Amz-Expires seconds; else 0 */
+};
+
+/*
+ * Failure detail in AWS's words. The server chooses the wire code per
+ * service from the core_err (e.g. ERR_AUTH_BAD_SIGNATURE is KMS's
+ * InvalidSignatureException and STS's SignatureDoesNotMatch) and sends
+ * message as the error message.
+ */
+struct sigv4_diag {
+    struct core_buf message; /* caller-initialised (core_buf_init), appended to */
+};
+
+/**
+ * Finds and parses the SigV4 authentication of a request.
+ * @param[in] req the request; not modified.
+ * @param[out] auth views into req.
+ * @param[out] diag may be NULL; receives AWS's message on failure.
+ * Errors: ERR_AUTH_MISSING (no Authorization header and no X-Amz-Algorithm
+ * query parameter), ERR_AUTH_INCOMPLETE (malformed or missing parts, with
+ * AWS's "Authorization header requires 'Credential' parameter..." messages;
+ * also an unsupported algorithm), ERR_AUTH_BAD_SIGNATURE (scope terminator
+ * or date inconsistent with X-Amz-Date), ERR_AUTH_EXPIRED (header form:
+ * more than 15 minutes of skew against req->now; presigned: now past
+ * X-Amz-Date + X-Amz-Expires, or expiry beyond 7 days).
+ * Host must be among the signed headers (ERR_AUTH_INCOMPLETE otherwise).
+ */
+CORE_RESULT sigv4_parse(const struct sigv4_request *req, struct sigv4_auth *auth, struct sigv4_diag *diag);
+
+/*
+ * Cache of derived signing keys, keyed by (secret, date, region, service).
+ * Thread-safe; lookups on the hot path take no global lock. Entries live in
+ * guarded memory and are wiped on eviction and destroy.
+ */
+struct sigv4_key_cache;
+CORE_RESULT sigv4_key_cache_new(size_t capacity, struct sigv4_key_cache **out);
+void sigv4_key_cache_free(struct sigv4_key_cache *cache);
+
+/**
+ * Recomputes the signature of req with secret and compares in constant time.
+ * @param cache may be NULL (derive every time).
+ * @param diag may be NULL; on mismatch receives AWS's full message including
+ * "The Canonical String for this request should have been" and "The
+ * String-to-Sign should have been" sections.
+ * Errors: ERR_AUTH_BAD_SIGNATURE, ERR_AUTH_INCOMPLETE, ERR_LIMIT, ERR_CRYPTO.
+ */
+CORE_RESULT sigv4_verify(const struct sigv4_request *req, const struct sigv4_auth *auth,
+                         struct core_cursor secret, struct sigv4_key_cache *cache,
+                         struct sigv4_diag *diag);
+
+/* Signing, for clients of this library (kmsbench, tests). */
+struct sigv4_credentials {
+    struct core_cursor access_key_id;
+    struct core_cursor secret;
+    struct core_cursor session_token; /* empty for long-term keys */
+};
+
+/**
+ * Computes the Authorization header value for req, signed over every header
+ * in req (which must include host and x-amz-date, and x-amz-security-token
+ * when the credentials carry one).
+ * @param[out] authorization receives "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...".
+ * Errors: ERR_INVALID_ARG, ERR_LIMIT, ERR_CRYPTO.
+ */
+CORE_RESULT sigv4_sign(const struct sigv4_request *req, const struct sigv4_credentials *creds,
+                       struct core_cursor region, struct core_cursor service, struct core_cursor amz_date,
+                       struct sigv4_key_cache *cache, struct core_buf *authorization);
+
+/** Lowercase hex SHA-256 of data (64 chars + NUL). */
+void sigv4_sha256_hex(struct core_cursor data, char out[65]);
+
+#endif
