@@ -1,0 +1,13 @@
+#ifndef KMSCTL_H
+#define KMSCTL_H
+
+/*
+ * kmsctl subcommands. Each takes the arguments after its name (argv[0] is
+ * the subcommand name) and returns the process exit status.
+ */
+
+int kmsctl_sigv4_verify(int argc, char **argv); /* tools/kmsctl_sigv4.c */
+int kmsctl_rekey(int argc, char **argv);        /* tools/kmsctl_rekey.c */
+int kmsctl_keys(int argc, char **argv);         /* tools/kmsctl_keys.c: access-key add|list|delete */
+
+#endif
