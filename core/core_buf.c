@@ -26,6 +26,14 @@ bool core_cursor_eq_str(struct core_cursor a, const char *s)
     return core_cursor_eq(a, core_cursor_str(s));
 }
 
+int core_cursor_cmp(struct core_cursor a, struct core_cursor b)
+{
+    size_t m = a.len < b.len ? a.len : b.len;
+    int c = m ? memcmp(a.ptr, b.ptr, m) : 0;
+    if (c != 0) return c;
+    return a.len < b.len ? -1 : a.len > b.len ? 1 : 0;
+}
+
 bool core_cursor_starts_with(struct core_cursor a, const char *prefix)
 {
     size_t n = strlen(prefix);
@@ -70,7 +78,7 @@ core_result core_cursor_advance(struct core_cursor *c, size_t n, struct core_cur
 
 core_result core_cursor_read_u8(struct core_cursor *c, uint8_t *v)
 {
-    struct core_cursor t;
+    struct core_cursor t = {0};
     GUARD(core_cursor_advance(c, 1, &t));
     *v = t.ptr[0];
     CORE_OK;
@@ -78,7 +86,7 @@ core_result core_cursor_read_u8(struct core_cursor *c, uint8_t *v)
 
 core_result core_cursor_read_be16(struct core_cursor *c, uint16_t *v)
 {
-    struct core_cursor t;
+    struct core_cursor t = {0};
     GUARD(core_cursor_advance(c, 2, &t));
     *v = (uint16_t)((t.ptr[0] << 8) | t.ptr[1]);
     CORE_OK;
@@ -86,7 +94,7 @@ core_result core_cursor_read_be16(struct core_cursor *c, uint16_t *v)
 
 core_result core_cursor_read_be32(struct core_cursor *c, uint32_t *v)
 {
-    struct core_cursor t;
+    struct core_cursor t = {0};
     GUARD(core_cursor_advance(c, 4, &t));
     *v = ((uint32_t)t.ptr[0] << 24) | ((uint32_t)t.ptr[1] << 16) | ((uint32_t)t.ptr[2] << 8) | t.ptr[3];
     CORE_OK;

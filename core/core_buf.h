@@ -44,6 +44,8 @@ bool core_cursor_eq(struct core_cursor a, struct core_cursor b);
 bool core_cursor_eq_icase(struct core_cursor a, struct core_cursor b);
 /** True when a equals the C string s. NOT CONSTANT TIME. */
 bool core_cursor_eq_str(struct core_cursor a, const char *s);
+/** Byte-wise ordering (memcmp order, shorter first on a tie). NOT CONSTANT TIME. */
+int core_cursor_cmp(struct core_cursor a, struct core_cursor b);
 bool core_cursor_starts_with(struct core_cursor a, const char *prefix);
 /**
  * Splits *cur at the first sep: *tok receives the part before it, *cur the

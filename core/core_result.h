@@ -58,6 +58,6 @@ static inline void core_result_ignore(core_result r) { (void)r; }
  * Scope-bound cleanup, after s2n's DEFER_CLEANUP. fn receives a pointer to
  * the variable. Hand ownership out by zeroing the local.
  */
-#define DEFER_CLEANUP(decl, fn) decl __attribute__((cleanup(fn)))
+#define DEFER_CLEANUP(decl, fn) __attribute__((cleanup(fn))) decl
 
 #endif

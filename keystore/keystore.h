@@ -14,11 +14,22 @@
  *
  * Commits are durable: when keystore_txn_commit() or keystore_write()
  * returns success, the data survives kill -9 and power loss.
+ *
+ * Threads: one struct keystore per data directory per process, shared by all
+ * threads. Transactions are not thread-safe objects: use each from one thread
+ * at a time. A read txn may move between threads; a write txn must end on the
+ * thread that began it, and that thread must not call keystore_write() or
+ * begin another write txn meanwhile (it would wait for itself). Layout,
+ * sealing format and crash behaviour: docs/keystore.md.
  */
 
 #include <stdbool.h>
 
 #include "core/core.h"
+
+/* Record addressing limits (LMDB keys are at most 511 bytes). */
+#define KEYSTORE_MAX_TABLE_BYTES 64u /* [a-z0-9_]+ */
+#define KEYSTORE_MAX_ID_BYTES 400u
 
 struct keystore;
 struct keystore_txn;
@@ -35,6 +46,10 @@ struct keystore_options {
     const char *key_file;                 /* NULL: <dir>/master.key */
     struct core_cursor passphrase;        /* for KEYSTORE_MASTER_PASSPHRASE */
     size_t map_size;                      /* 0: a default that fits 1M keys */
+    /* Argon2id cost for a new passphrase (creation and rekey); an existing
+     * keystore uses the parameters stored in it. 0: libsodium's MODERATE. */
+    unsigned long long pwhash_opslimit;
+    size_t pwhash_memlimit;
 };
 
 /**
@@ -66,8 +81,11 @@ void keystore_txn_abort(struct keystore_txn *txn);
 
 /**
  * Reads and opens one record into out (which may be a secret buffer: the
- * plaintext is written only there).
- * Errors: ERR_NOT_FOUND, ERR_TAMPERED, ERR_LIMIT (out too small).
+ * plaintext is written only there). out's previous contents are discarded
+ * (wiped if secret); on any failure out is left empty.
+ * In a write txn every failure except ERR_NOT_FOUND poisons the txn.
+ * Errors: ERR_NOT_FOUND, ERR_TAMPERED, ERR_LIMIT (out too small),
+ * ERR_INVALID_ARG (bad table name), ERR_TXN_POISONED.
  */
 CORE_RESULT keystore_get(struct keystore_txn *txn, const char *table, struct core_cursor id,
                          struct core_buf *out);
@@ -75,12 +93,19 @@ CORE_RESULT keystore_get(struct keystore_txn *txn, const char *table, struct cor
 #define KEYSTORE_NO_OVERWRITE 1u
 /**
  * Seals and stores value. With KEYSTORE_NO_OVERWRITE, an existing record is
- * ERR_EXISTS. Any failure poisons a write txn.
- * Errors: ERR_EXISTS, ERR_LIMIT, ERR_IO, ERR_INVALID_ARG (read-only txn).
+ * ERR_EXISTS. Any failure poisons a write txn. value may come from a secret
+ * buffer: only its ciphertext reaches LMDB.
+ * Errors: ERR_EXISTS, ERR_LIMIT (value over CORE_MAX_RECORD_BYTES, id over
+ * KEYSTORE_MAX_ID_BYTES, map full), ERR_IO, ERR_INVALID_ARG (read-only txn,
+ * bad table name), ERR_TXN_POISONED.
  */
 CORE_RESULT keystore_put(struct keystore_txn *txn, const char *table, struct core_cursor id,
                          struct core_cursor value, unsigned flags);
-/** Errors: ERR_NOT_FOUND, ERR_IO. */
+/**
+ * Deletes one record. ERR_NOT_FOUND leaves a write txn usable; any other
+ * failure poisons it.
+ * Errors: ERR_NOT_FOUND, ERR_IO, ERR_INVALID_ARG (read-only txn), ERR_TXN_POISONED.
+ */
 CORE_RESULT keystore_del(struct keystore_txn *txn, const char *table, struct core_cursor id);
 
 /**
@@ -91,8 +116,8 @@ CORE_RESULT keystore_del(struct keystore_txn *txn, const char *table, struct cor
 CORE_RESULT keystore_iter_begin(struct keystore_txn *txn, const char *table, struct core_cursor from,
                                 struct keystore_iter **out);
 /**
- * Next record. *id is borrowed until the next call or txn end. value may be
- * NULL to skip opening the value.
+ * Next record. *id is borrowed until the next call or keystore_iter_end().
+ * value may be NULL to skip opening the value; otherwise as keystore_get().
  * Errors: ERR_NOT_FOUND at the end, ERR_TAMPERED, ERR_LIMIT.
  */
 CORE_RESULT keystore_iter_next(struct keystore_iter *it, struct core_cursor *id, struct core_buf *value);
@@ -105,6 +130,12 @@ void keystore_iter_end(struct keystore_iter *it);
  * changes). Returns when the shared commit is durable, with fn's result (or
  * the commit's failure). This is how request handlers write: many writers,
  * one fsync.
+ *
+ * fn may read and write through txn but must not commit or abort it, and
+ * must end its iterators. A fn that returns success although one of its
+ * steps failed (a poisoned txn) gets ERR_TXN_POISONED and its changes are
+ * dropped. fn may run on another caller's thread (the batch leader): it must not
+ * rely on thread-locals and must not call keystore_write() itself.
  */
 typedef core_result (*keystore_write_fn)(struct keystore_txn *txn, void *arg);
 CORE_RESULT keystore_write(struct keystore *ks, keystore_write_fn fn, void *arg);
@@ -113,7 +144,13 @@ CORE_RESULT keystore_write(struct keystore *ks, keystore_write_fn fn, void *arg)
  * Re-seals every record under a new master key in one transaction, then
  * installs the new key (file or passphrase salt) so that a crash at any
  * point leaves a keystore that opens with exactly one of the two keys.
- * Errors: ERR_IO, ERR_TAMPERED, ERR_NOMEM.
+ * new_opts->source, key_file (NULL: <dir>/master.key), passphrase and
+ * pwhash_* are used; dir and map_size are ignored. Moving away from a key
+ * file deletes the old key file once the new key is committed.
+ * The handle must have no open txns and no concurrent keystore_write();
+ * other processes must not have the keystore open (ERR_IO if they do).
+ * On success ks continues under the new key.
+ * Errors: ERR_IO, ERR_TAMPERED, ERR_NOMEM, ERR_INVALID_ARG.
  */
 CORE_RESULT keystore_rekey(struct keystore *ks, const struct keystore_options *new_opts);
 

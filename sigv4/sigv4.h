@@ -45,9 +45,12 @@ struct sigv4_auth {
     struct core_cursor region;
     struct core_cursor service;
     struct core_cursor signed_headers; /* "host;x-amz-date" */
-    struct core_cursor signature;      /* 64 lowercase hex chars */
-    struct core_cursor amz_date;       /* YYYYMMDDTHHMMSSZ */
-    struct core_cursor security_token; /* X-Amz-Security-Token, empty when absent */
+    struct core_cursor signature;      /* 64 lowercase hex chars when well-formed; anything else
+                                          simply fails sigv4_verify */
+    struct core_cursor amz_date;       /* YYYYMMDDTHHMMSSZ (the Date header's value when there is no X-Amz-Date) */
+    struct core_cursor security_token; /* X-Amz-Security-Token, empty when absent; raw, so still
+                                          percent-encoded in presigned form: use
+                                          sigv4_auth_security_token() for the decoded value */
     int64_t request_time;              /* amz_date parsed */
     int64_t expires;                   /* presigned: X-Amz-Expires seconds; else 0 */
 };
@@ -75,6 +78,7 @@ struct sigv4_diag {
  * more than 15 minutes of skew against req->now; presigned: now past
  * X-Amz-Date + X-Amz-Expires, or expiry beyond 7 days).
  * Host must be among the signed headers (ERR_AUTH_INCOMPLETE otherwise).
+ * ERR_LIMIT when a bound is exceeded (headers, query parameters, signed headers).
  */
 CORE_RESULT sigv4_parse(const struct sigv4_request *req, struct sigv4_auth *auth, struct sigv4_diag *diag);
 
@@ -119,5 +123,24 @@ CORE_RESULT sigv4_sign(const struct sigv4_request *req, const struct sigv4_crede
 
 /** Lowercase hex SHA-256 of data (64 chars + NUL). */
 void sigv4_sha256_hex(struct core_cursor data, char out[65]);
+
+/**
+ * The session token of the request, decoded: the X-Amz-Security-Token
+ * header value as is (header form) or the percent-decoded query value
+ * (presigned form, where auth->security_token is the raw, still-encoded
+ * view). Appends nothing when there is no token.
+ * @param[out] out appended to.
+ * Errors: ERR_LIMIT (longer than CORE_MAX_SESSION_TOKEN_BYTES or out full).
+ */
+CORE_RESULT sigv4_auth_security_token(const struct sigv4_auth *auth, struct core_buf *out);
+
+/**
+ * Checks the credential scope against the service's own region and signing
+ * name, with AWS's messages ("Credential should be scoped to a valid region,
+ * not 'x'." / "Credential should be scoped to correct service: 'kms'.").
+ * Errors: ERR_AUTH_BAD_SIGNATURE.
+ */
+CORE_RESULT sigv4_check_scope(const struct sigv4_auth *auth, struct core_cursor region, struct core_cursor service,
+                              struct sigv4_diag *diag);
 
 #endif

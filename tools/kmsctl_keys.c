@@ -1,11 +1,237 @@
+/*
+ * kmsctl access-key add|list|delete: manage long-term access keys in a
+ * data directory, e.g. fixed credentials for test fixtures. Works while
+ * kmsd runs (LMDB is multi-process safe).
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "iam/iam.h"
 #include "tools/kmsctl.h"
 
-/* Placeholder until this subcommand lands. */
+struct keys_opts {
+    const char *data_dir;
+    const char *key_file;
+    const char *passphrase_file;
+    const char *passphrase_env;
+    const char *id;
+    const char *secret;
+    const char *secret_env;
+    const char *user;
+    const char *account;
+};
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: kmsctl access-key add --data-dir DIR --id AKID (--secret S | --secret-env VAR)\n"
+            "                             [--user NAME] [--account 12DIGITS]\n"
+            "       kmsctl access-key list --data-dir DIR\n"
+            "       kmsctl access-key delete --data-dir DIR --id AKID\n"
+            "  master key: [--key-file F | --passphrase-file F | --passphrase-env VAR]\n"
+            "  add without --user creates a key for the account root.\n");
+    return 2;
+}
+
+static int open_ks(const struct keys_opts *o, struct keystore **ks)
+{
+    struct keystore_options ko = {.dir = o->data_dir, .source = KEYSTORE_MASTER_KEY_FILE, .key_file = o->key_file};
+    struct core_buf pass = {0};
+    if (o->passphrase_file || o->passphrase_env) {
+        ko.source = KEYSTORE_MASTER_PASSPHRASE;
+        if (!core_ok(core_buf_init_secret(&pass, 1024))) return 1;
+        if (o->passphrase_env) {
+            const char *v = getenv(o->passphrase_env);
+            if (!v || !core_ok(core_buf_append_str(&pass, v))) goto bad;
+        } else {
+            FILE *f = fopen(o->passphrase_file, "r");
+            if (!f) goto bad;
+            pass.len = fread(pass.data, 1, pass.max, f);
+            fclose(f);
+            while (pass.len && (pass.data[pass.len - 1] == '\n' || pass.data[pass.len - 1] == '\r')) pass.len--;
+        }
+        ko.passphrase = core_buf_cursor(&pass);
+    }
+    bool created;
+    core_result r = keystore_open(&ko, ks, &created);
+    core_buf_free(&pass);
+    if (!core_ok(r)) {
+        fprintf(stderr, "kmsctl: cannot open the keystore in %s: %s\n", o->data_dir, core_err_desc(r.err));
+        return 1;
+    }
+    return 0;
+bad:
+    core_buf_free(&pass);
+    fprintf(stderr, "kmsctl: cannot read the passphrase\n");
+    return 1;
+}
+
+struct add_arg {
+    struct iam_access_key *key;
+};
+
+static core_result add_txn(struct keystore_txn *txn, void *varg)
+{
+    struct add_arg *a = varg;
+    return iam_access_key_put(txn, a->key);
+}
+
+static bool valid_name(const char *s, size_t max, const char *extra)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr(extra, c);
+        if (!ok) return false;
+    }
+    return true;
+}
+
+static int cmd_add(struct keystore *ks, const struct keys_opts *o)
+{
+    const char *secret = o->secret ? o->secret : (o->secret_env ? getenv(o->secret_env) : NULL);
+    if (!o->id || !secret) return usage();
+    if (!valid_name(o->id, CORE_MAX_ACCESS_KEY_ID_BYTES, "") || strlen(o->id) < 3) {
+        fprintf(stderr, "kmsctl: an access key id is 3..128 letters and digits\n");
+        return 2;
+    }
+    size_t slen = strlen(secret);
+    if (slen < 1 || slen > CORE_MAX_SECRET_KEY_BYTES) {
+        fprintf(stderr, "kmsctl: a secret key is 1..%u characters\n", CORE_MAX_SECRET_KEY_BYTES);
+        return 2;
+    }
+    const char *account = o->account ? o->account : NULL;
+    char acct[16];
+    if (!account) {
+        /* The account the keystore was bootstrapped for. */
+        struct keystore_txn *txn;
+        struct core_buf b;
+        if (!core_ok(core_buf_init(&b, 32, 64)) || !core_ok(keystore_txn_begin(ks, false, &txn))) return 1;
+        core_result r = keystore_get(txn, "iam_meta", core_cursor_str("bootstrapped"), &b);
+        keystore_txn_abort(txn);
+        if (!core_ok(r) || b.len != 12) {
+            core_buf_free(&b);
+            fprintf(stderr, "kmsctl: keystore has no default account; pass --account\n");
+            return 1;
+        }
+        memcpy(acct, b.data, 12);
+        acct[12] = 0;
+        core_buf_free(&b);
+        account = acct;
+    }
+    if (strlen(account) != 12 || strspn(account, "0123456789") != 12) {
+        fprintf(stderr, "kmsctl: --account must be 12 digits\n");
+        return 2;
+    }
+    struct iam_access_key k = {0};
+    snprintf(k.id, sizeof k.id, "%s", o->id);
+    if (o->user) {
+        if (!valid_name(o->user, 64, "+=,.@_-")) {
+            fprintf(stderr, "kmsctl: invalid user name\n");
+            return 2;
+        }
+        char uid[32];
+        iam_generate_unique_id("AIDA", uid);
+        iam_principal_user(&k.owner, account, "/", o->user, uid);
+        snprintf(k.user_name, sizeof k.user_name, "%s", o->user);
+    } else {
+        iam_principal_root(&k.owner, account);
+    }
+    k.active = true;
+    k.created = core_clock_service();
+    if (!core_ok(core_secret_copy(&k.secret, secret, slen))) return 1;
+    struct add_arg a = {&k};
+    core_result r = keystore_write(ks, add_txn, &a);
+    int rc = 0;
+    if (r.err == ERR_EXISTS) {
+        fprintf(stderr, "kmsctl: access key %s already exists\n", k.id);
+        rc = 1;
+    } else if (!core_ok(r)) {
+        fprintf(stderr, "kmsctl: cannot store the key: %s\n", core_err_desc(r.err));
+        rc = 1;
+    } else {
+        printf("added %s for %s\n", k.id, k.owner.arn);
+    }
+    iam_access_key_free(&k);
+    return rc;
+}
+
+static int cmd_list(struct keystore *ks)
+{
+    struct keystore_txn *txn;
+    struct keystore_iter *it;
+    if (!core_ok(keystore_txn_begin(ks, false, &txn))) return 1;
+    if (!core_ok(keystore_iter_begin(txn, "access_key", core_cursor_str(""), &it))) {
+        keystore_txn_abort(txn);
+        return 1;
+    }
+    struct core_cursor id;
+    core_result r;
+    while (core_ok(r = keystore_iter_next(it, &id, NULL))) {
+        struct iam_access_key k;
+        if (core_ok(iam_access_key_get(txn, id, &k))) {
+            printf("%s\t%s\t%s\n", k.id, k.active ? "Active" : "Inactive", k.owner.arn);
+            iam_access_key_free(&k);
+        }
+    }
+    keystore_iter_end(it);
+    keystore_txn_abort(txn);
+    return r.err == ERR_NOT_FOUND ? 0 : 1;
+}
+
+static core_result del_txn(struct keystore_txn *txn, void *arg)
+{
+    return iam_access_key_delete(txn, core_cursor_str(arg));
+}
+
+static int cmd_delete(struct keystore *ks, const struct keys_opts *o)
+{
+    if (!o->id) return usage();
+    core_result r = keystore_write(ks, del_txn, (void *)(uintptr_t)o->id);
+    if (r.err == ERR_NOT_FOUND) {
+        fprintf(stderr, "kmsctl: no access key %s\n", o->id);
+        return 1;
+    }
+    if (!core_ok(r)) return 1;
+    printf("deleted %s\n", o->id);
+    return 0;
+}
+
 int kmsctl_keys(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "kmsctl %s: not built yet\n", argv[0]);
-    return 2;
+    if (argc < 2) return usage();
+    const char *sub = argv[1];
+    struct keys_opts o = {0};
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char **dst = !strcmp(a, "--data-dir")          ? &o.data_dir
+                           : !strcmp(a, "--key-file")        ? &o.key_file
+                           : !strcmp(a, "--passphrase-file") ? &o.passphrase_file
+                           : !strcmp(a, "--passphrase-env")  ? &o.passphrase_env
+                           : !strcmp(a, "--id")              ? &o.id
+                           : !strcmp(a, "--secret")          ? &o.secret
+                           : !strcmp(a, "--secret-env")      ? &o.secret_env
+                           : !strcmp(a, "--user")            ? &o.user
+                           : !strcmp(a, "--account")         ? &o.account
+                                                             : NULL;
+        if (!dst || !v) return usage();
+        *dst = v;
+        i++;
+    }
+    if (!o.data_dir) return usage();
+    struct keystore *ks;
+    int rc = open_ks(&o, &ks);
+    if (rc) return rc;
+    if (!strcmp(sub, "add"))
+        rc = cmd_add(ks, &o);
+    else if (!strcmp(sub, "list"))
+        rc = cmd_list(ks);
+    else if (!strcmp(sub, "delete"))
+        rc = cmd_delete(ks, &o);
+    else
+        rc = usage();
+    keystore_close(ks);
+    return rc;
 }

@@ -1,0 +1,236 @@
+#ifndef IAM_H
+#define IAM_H
+
+/*
+ * IAM identities as the server needs them: accounts, users and their access
+ * keys, stored in the keystore. The IAM Query API (CreateUser, CreateRole,
+ * ...) is served from this module too; this header is what the server and
+ * kmsctl use to authenticate requests and bootstrap the administrator.
+ */
+
+#include "core/core.h"
+#include "keystore/keystore.h"
+
+#define IAM_ACCESS_KEY_ID_LEN 20u
+#define IAM_SECRET_KEY_LEN 40u
+
+/* A long-term access key and the identity it belongs to. */
+struct iam_access_key {
+    char id[IAM_ACCESS_KEY_ID_LEN + 12]; /* AKIA + 16 base32 chars (fixtures may differ) */
+    struct core_principal owner;         /* who signs with it */
+    char user_name[72];                  /* IAM user name, "" for root */
+    bool active;                         /* Active / Inactive */
+    int64_t created;                     /* epoch seconds, service clock */
+    struct core_secret secret;           /* guarded memory; iam_access_key_free wipes it */
+};
+
+/** Wipes and frees the secret. Safe on a zeroed struct. */
+void iam_access_key_free(struct iam_access_key *k);
+
+/**
+ * Reads an access key.
+ * @param[out] out secret in guarded memory; caller iam_access_key_free()s.
+ * Errors: ERR_NOT_FOUND, ERR_TAMPERED, ERR_PARSE.
+ */
+CORE_RESULT iam_access_key_get(struct keystore_txn *txn, struct core_cursor id, struct iam_access_key *out);
+/** Stores an access key. Errors: ERR_EXISTS (id taken), keystore errors. */
+CORE_RESULT iam_access_key_put(struct keystore_txn *txn, const struct iam_access_key *k);
+/** Errors: ERR_NOT_FOUND. */
+CORE_RESULT iam_access_key_delete(struct keystore_txn *txn, struct core_cursor id);
+
+/** Generates an access key id: prefix ("AKIA"/"ASIA") + 16 chars of [A-Z2-7]. */
+void iam_generate_key_id(const char *prefix, char out[IAM_ACCESS_KEY_ID_LEN + 1]);
+/** Generates a 40-character secret access key into guarded memory. */
+CORE_RESULT iam_generate_secret(struct core_secret *out);
+/** Generates a unique id such as "AIDA" + 17 chars of [A-Z2-7]. */
+void iam_generate_unique_id(const char *prefix, char out[32]);
+
+/** Fills a principal for an IAM user of the account. */
+void iam_principal_user(struct core_principal *p, const char *account, const char *path, const char *name,
+                        const char *user_id);
+/** Fills a principal for an account's root user. */
+void iam_principal_root(struct core_principal *p, const char *account);
+
+/**
+ * On an empty keystore, creates the administrator user "admin" of account
+ * and an access key for it. With an existing keystore, does nothing.
+ * @param[out] admin receives the new key when created (else zeroed);
+ * caller iam_access_key_free()s.
+ * @param[out] created whether the administrator was created now.
+ */
+CORE_RESULT iam_bootstrap(struct keystore *ks, const char *account, struct iam_access_key *admin, bool *created);
+
+/* ------------------------------------------------------------------------
+ * Entities the STS side reads (roles, users, OIDC providers, managed
+ * policies). Records live in the keystore, one JSON document per entity,
+ * keyed "ACCOUNT/lower-case-name" so names are unique case-insensitively as
+ * in AWS ("names are not distinguished by case").
+ * ------------------------------------------------------------------------ */
+
+#define IAM_MAX_NAME 64u
+#define IAM_MAX_PATH 512u
+
+/* A role as AssumeRole needs it. */
+struct iam_role {
+    char account[16];
+    char name[IAM_MAX_NAME + 8];
+    char path[IAM_MAX_PATH + 8];
+    char arn[IAM_MAX_PATH + IAM_MAX_NAME + 64]; /* arn:aws:iam::ACCT:role/PATH/NAME */
+    char role_id[32];                           /* AROA... */
+    unsigned max_session;                       /* seconds, 3600..43200 */
+    struct core_buf trust;                      /* the trust policy document as stored */
+};
+void iam_role_free(struct iam_role *r);
+
+/**
+ * Reads a role by name (case-insensitive).
+ * @param[out] out caller iam_role_free()s, also on failure.
+ * Errors: ERR_NOT_FOUND, ERR_TAMPERED, ERR_PARSE, ERR_NOMEM.
+ */
+CORE_RESULT iam_role_get(struct keystore_txn *txn, const char *account, struct core_cursor name,
+                         struct iam_role *out);
+
+/**
+ * Splits "arn:aws:iam::ACCT:role/PATH/NAME".
+ * @param[out] account 12 digits + NUL. @param[out] name borrowed view into arn.
+ * Errors: ERR_PARSE.
+ */
+CORE_RESULT iam_parse_role_arn(struct core_cursor arn, char account[16], struct core_cursor *name);
+
+/** Reads a user (case-insensitive name) into a principal. Errors: ERR_NOT_FOUND, ERR_PARSE. */
+CORE_RESULT iam_user_principal(struct keystore_txn *txn, const char *account, struct core_cursor name,
+                               struct core_principal *out);
+
+/** True when a managed policy with this ARN exists. Errors: keystore errors. */
+CORE_RESULT iam_managed_policy_exists(struct keystore_txn *txn, struct core_cursor arn, bool *exists);
+
+/* An OpenID Connect provider: where its tokens come from and which keys sign them. */
+struct iam_oidc_provider {
+    char arn[320];  /* arn:aws:iam::ACCT:oidc-provider/HOST/PATH */
+    char url[272];  /* HOST/PATH: the issuer without "https://" */
+    json_t *client_ids; /* array of strings */
+    json_t *jwks;       /* {"keys":[...]} or NULL when none was supplied */
+};
+void iam_oidc_provider_free(struct iam_oidc_provider *p);
+/**
+ * Reads the provider whose issuer is url ("https://" already stripped).
+ * Errors: ERR_NOT_FOUND, ERR_TAMPERED, ERR_PARSE.
+ */
+CORE_RESULT iam_oidc_get(struct keystore_txn *txn, const char *account, struct core_cursor url,
+                         struct iam_oidc_provider *out);
+/**
+ * Installs the provider's signing keys (a JWKS document, {"keys":[...]}),
+ * since kmsd cannot fetch them from the issuer. The provider must exist.
+ * Errors: ERR_NOT_FOUND, ERR_PARSE (not a JWKS), ERR_LIMIT, keystore errors.
+ */
+CORE_RESULT iam_oidc_set_jwks(struct keystore_txn *txn, const char *account, struct core_cursor url,
+                              struct core_cursor jwks_json);
+
+/* ------------------------------------------------------------------------
+ * Session-token keys: the AEAD keys that seal STS session tokens, kept
+ * sealed in the keystore ("sts_token_key" table). The current key seals new
+ * tokens; older keys stay for opening tokens issued before a rotation.
+ * ------------------------------------------------------------------------ */
+
+#define IAM_TOKEN_KEY_BYTES 32u
+
+/** Id of the current token key. Errors: ERR_NOT_FOUND (none yet). */
+CORE_RESULT iam_token_key_current(struct keystore_txn *txn, uint32_t *id);
+/** Reads one token key into guarded memory. Errors: ERR_NOT_FOUND, ERR_TAMPERED. */
+CORE_RESULT iam_token_key_get(struct keystore_txn *txn, uint32_t id, struct core_secret *key);
+/** Creates a new random key and makes it current (the first one on an empty keystore). */
+CORE_RESULT iam_token_key_rotate(struct keystore_txn *txn, uint32_t *new_id);
+
+/* TOTP (RFC 6238): HMAC-SHA1, 6 digits, 30-second steps. */
+CORE_RESULT iam_totp(struct core_cursor seed, int64_t step, char out[7]);
+/**
+ * Checks a 6-digit code against the user's enabled virtual MFA device
+ * serial, at now with one step of tolerance either way.
+ * Errors: ERR_NOT_FOUND (no such device / not enabled for the user),
+ * ERR_AUTH_BAD_SIGNATURE (wrong code).
+ */
+CORE_RESULT iam_mfa_check_code(struct keystore_txn *txn, const char *account, struct core_cursor serial,
+                               const char *user_arn, struct core_cursor code, int64_t now);
+
+
+/* ------------------------------------------------------------------------
+ * The IAM Query API (version 2010-05-08), served on the same endpoint.
+ * ------------------------------------------------------------------------ */
+
+#define IAM_XMLNS "https://iam.amazonaws.com/doc/2010-05-08/"
+#define IAM_API_VERSION "2010-05-08"
+
+struct iam_env;
+
+struct iam_env_options {
+    struct keystore *ks;
+    const char *account; /* the server's account, for ids it issues */
+};
+
+CORE_RESULT iam_env_new(const struct iam_env_options *opts, struct iam_env **out);
+void iam_env_free(struct iam_env *env);
+
+struct iam_call {
+    const struct core_principal *caller;
+    const struct core_form *form;
+    const char *request_id;
+    int64_t now; /* service clock */
+};
+
+/**
+ * Runs one IAM call; the reply is always filled (XML or error).
+ * @return the failure class for logging.
+ */
+CORE_RESULT iam_handle(struct iam_env *env, const struct iam_call *call, struct core_reply *out);
+
+/* ------------------------------------------------------------------------
+ * Query-protocol parameter readers, shared with sts/. Each records AWS's
+ * "1 validation error detected: Value 'x' at 'roleSessionName' failed to
+ * satisfy constraint: ..." in out (ValidationError, 400) and returns ERR_API.
+ * ------------------------------------------------------------------------ */
+
+enum iam_charset {
+    IAM_CS_ANY,         /* printable text, tab, CR, LF, and bytes >= 0x80 */
+    IAM_CS_NAME,        /* [\w+=,.@-] */
+    IAM_CS_EXTERNAL_ID, /* [\w+=,.@:\/-] */
+    IAM_CS_SERIAL,      /* [\w+=/:,.@-] */
+    IAM_CS_DIGITS,      /* [\d] */
+    IAM_CS_WORD,        /* [\w] */
+    IAM_CS_PATH,        /* "/" or "/[\x21-\x7e]+/" */
+    IAM_CS_TAG,         /* [\p{L}\p{Z}\p{N}_.:/=+\-@] (ASCII part checked; non-ASCII letters accepted) */
+};
+
+struct iam_str_spec {
+    const char *name; /* form parameter name, "RoleSessionName" */
+    bool required;
+    size_t min, max;  /* length in characters */
+    enum iam_charset cs;
+};
+
+/** Reads a string parameter. *v is empty and *present false when absent (and not required). */
+CORE_RESULT iam_param_str(const struct core_form *f, struct core_reply *out, const struct iam_str_spec *spec,
+                          struct core_cursor *v, bool *present);
+/** Reads an integer parameter within [min, max]. */
+CORE_RESULT iam_param_int(const struct core_form *f, struct core_reply *out, const char *name, bool required,
+                          int64_t min, int64_t max, int64_t *v, bool *present);
+/**
+ * Reads a list "Name.member.N" (N = 1, 2, ... without gaps) whose members
+ * follow spec (spec->name is the list name; suffix "" for scalar members or
+ * ".arn" style for one-field structures). At most cap members (else
+ * ValidationError "Member must have length less than or equal to cap").
+ */
+CORE_RESULT iam_param_list(const struct core_form *f, struct core_reply *out, const struct iam_str_spec *spec,
+                           const char *suffix, struct core_cursor *vals, size_t cap, size_t *n);
+
+struct iam_tag {
+    struct core_cursor key, value;
+};
+#define IAM_MAX_TAGS 50u
+/** Reads Tags.member.N.Key/Value: at most 50, no duplicate keys (case-insensitive, InvalidInput). */
+CORE_RESULT iam_param_tags(const struct core_form *f, struct core_reply *out, const char *list_name,
+                           struct iam_tag *tags, size_t *n);
+
+/** Appends s as an XML-escaped element; the empty cursor still writes <tag></tag>. */
+CORE_RESULT iam_xml_time(struct core_buf *b, const char *tag, int64_t t);
+
+#endif

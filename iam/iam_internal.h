@@ -1,0 +1,154 @@
+#ifndef IAM_INTERNAL_H
+#define IAM_INTERNAL_H
+
+/* Shared by the IAM API files (iam_api_*.c) and iam's unit tests. */
+
+#include "iam/iam.h"
+
+#define IAM_T_USER "iam_user"
+#define IAM_T_ROLE "iam_role"
+#define IAM_T_POLICY "iam_policy"
+#define IAM_T_OIDC "iam_oidc"
+#define IAM_T_MFA "iam_mfa"
+#define IAM_T_ACCESS_KEY "access_key"
+
+#define IAM_MAX_KEYS_PER_USER 2u
+#define IAM_MAX_ATTACHED 20u
+#define IAM_LIST_DEFAULT 100
+
+struct iam_env {
+    struct keystore *ks;
+    char account[16];
+};
+
+struct iam_ctx {
+    struct iam_env *env;
+    const struct iam_call *call;
+    const struct core_form *form;
+    struct core_reply *out;
+    struct core_buf *b; /* == &out->body: handlers append the inner XML of the Result */
+    char account[16];   /* the caller's account: every entity lives in it */
+    int64_t now;
+};
+
+typedef core_result (*iam_handler_fn)(struct iam_ctx *ctx);
+typedef core_result (*iam_txn_fn)(struct iam_ctx *ctx, struct keystore_txn *txn);
+
+struct iam_action {
+    const char *action;
+    iam_handler_fn fn;
+    bool has_result; /* the output shape has a Result element */
+};
+
+extern const struct iam_action iam_actions[];
+extern const size_t iam_actions_count;
+const struct iam_action *iam_action_find(struct core_cursor action);
+
+/** Runs fn in a group-committed write transaction. */
+CORE_RESULT iam_write(struct iam_ctx *ctx, iam_txn_fn fn);
+/** Runs fn in a read transaction. */
+CORE_RESULT iam_read(struct iam_ctx *ctx, iam_txn_fn fn);
+
+/** "ACCT/lower-case-name" */
+void iam_rec_id(char *out, size_t cap, const char *account, struct core_cursor name);
+/** Reads a JSON record. Errors: ERR_NOT_FOUND, ERR_TAMPERED, ERR_PARSE. */
+CORE_RESULT iam_rec_get(struct keystore_txn *txn, const char *table, const char *account, struct core_cursor name,
+                        json_t **out);
+CORE_RESULT iam_rec_put(struct keystore_txn *txn, const char *table, const char *account, struct core_cursor name,
+                        const json_t *rec, unsigned flags);
+CORE_RESULT iam_rec_del(struct keystore_txn *txn, const char *table, const char *account, struct core_cursor name);
+
+/* Iterates the records of one account in a table, starting at marker (a record id) or the start. */
+struct iam_list {
+    struct keystore_iter *it;
+    char prefix[20];
+    struct core_buf val;
+};
+CORE_RESULT iam_list_begin(struct iam_list *l, struct keystore_txn *txn, const char *table, const char *account,
+                           struct core_cursor marker);
+/** Next record: *rec new reference, *id borrowed until the next call. Errors: ERR_NOT_FOUND at the end. */
+CORE_RESULT iam_list_next(struct iam_list *l, struct core_cursor *id, json_t **rec);
+void iam_list_end(struct iam_list *l);
+
+/* Helpers for handlers. */
+const char *iam_js(const json_t *o, const char *key); /* string member or "" */
+core_result iam_no_such(struct iam_ctx *ctx, const char *kind, struct core_cursor name);
+core_result iam_exists(struct iam_ctx *ctx, const char *kind, struct core_cursor name);
+/** Validates a policy document with the policy module; MalformedPolicyDocument on failure. */
+CORE_RESULT iam_check_policy(struct iam_ctx *ctx, struct core_cursor doc, int kind, size_t max_chars);
+/** Writes <Tags><member><Key/><Value/></member>...</Tags> from a JSON array; nothing when empty. */
+CORE_RESULT iam_xml_tags(struct core_buf *b, const json_t *tags);
+json_t *iam_tags_json(const struct iam_tag *tags, size_t n);
+/** ARN: arn:aws:iam::ACCT:KIND + path + name */
+void iam_arn(char *out, size_t cap, const char *account, const char *kind, const char *path, const char *name);
+/** Reads the common MaxItems/Marker pair. */
+CORE_RESULT iam_param_paging(struct iam_ctx *ctx, int64_t *max_items, struct core_cursor *marker);
+CORE_RESULT iam_xml_paging_end(struct iam_ctx *ctx, bool truncated, struct core_cursor next_marker);
+/** Path parameter ("/" when absent). */
+CORE_RESULT iam_param_path(struct iam_ctx *ctx, const char *name, struct core_cursor *path);
+
+/* Access-key metadata of one user (never the secret). */
+struct iam_key_meta {
+    char id[IAM_ACCESS_KEY_ID_LEN + 12];
+    bool active;
+    int64_t created;
+};
+/** Lists the keys of user (name as stored) in account; at most cap. */
+CORE_RESULT iam_user_keys(struct keystore_txn *txn, const char *account, const char *user, struct iam_key_meta *out,
+                          size_t cap, size_t *n);
+/** Reads a user record by name; NoSuchEntity in the reply when absent. */
+CORE_RESULT iam_load_user(struct iam_ctx *ctx, struct keystore_txn *txn, struct core_cursor name, json_t **rec);
+/** Reads a role record by name; NoSuchEntity in the reply when absent. */
+CORE_RESULT iam_load_role(struct iam_ctx *ctx, struct keystore_txn *txn, struct core_cursor name, json_t **rec);
+/** The user's name as stored ("admin"'s bootstrap record has none: the id's suffix). */
+const char *iam_user_name(const json_t *rec, struct core_cursor fallback, char *buf, size_t cap);
+/** <User>...</User> */
+CORE_RESULT iam_xml_user(struct core_buf *b, const char *elem, const json_t *rec, const char *name);
+
+/**
+ * <tag>url-encoded document</tag>: IAM returns policy documents URL-encoded
+ * (RFC 3986), and SDKs decode them (botocore's json_decode_policies).
+ */
+CORE_RESULT iam_xml_policy_doc(struct core_buf *b, const char *tag, const char *doc);
+
+/* Handlers. */
+core_result iam_create_user(struct iam_ctx *ctx);
+core_result iam_get_user(struct iam_ctx *ctx);
+core_result iam_list_users(struct iam_ctx *ctx);
+core_result iam_delete_user(struct iam_ctx *ctx);
+core_result iam_create_access_key(struct iam_ctx *ctx);
+core_result iam_list_access_keys(struct iam_ctx *ctx);
+core_result iam_update_access_key(struct iam_ctx *ctx);
+core_result iam_delete_access_key(struct iam_ctx *ctx);
+core_result iam_create_role(struct iam_ctx *ctx);
+core_result iam_get_role(struct iam_ctx *ctx);
+core_result iam_list_roles(struct iam_ctx *ctx);
+core_result iam_delete_role(struct iam_ctx *ctx);
+core_result iam_update_assume_role_policy(struct iam_ctx *ctx);
+core_result iam_update_role(struct iam_ctx *ctx);
+core_result iam_put_user_policy(struct iam_ctx *ctx);
+core_result iam_get_user_policy(struct iam_ctx *ctx);
+core_result iam_delete_user_policy(struct iam_ctx *ctx);
+core_result iam_list_user_policies(struct iam_ctx *ctx);
+core_result iam_put_role_policy(struct iam_ctx *ctx);
+core_result iam_get_role_policy(struct iam_ctx *ctx);
+core_result iam_delete_role_policy(struct iam_ctx *ctx);
+core_result iam_list_role_policies(struct iam_ctx *ctx);
+core_result iam_create_policy(struct iam_ctx *ctx);
+core_result iam_get_policy(struct iam_ctx *ctx);
+core_result iam_get_policy_version(struct iam_ctx *ctx);
+core_result iam_delete_policy(struct iam_ctx *ctx);
+core_result iam_attach_user_policy(struct iam_ctx *ctx);
+core_result iam_detach_user_policy(struct iam_ctx *ctx);
+core_result iam_list_attached_user_policies(struct iam_ctx *ctx);
+core_result iam_attach_role_policy(struct iam_ctx *ctx);
+core_result iam_detach_role_policy(struct iam_ctx *ctx);
+core_result iam_list_attached_role_policies(struct iam_ctx *ctx);
+core_result iam_create_oidc_provider(struct iam_ctx *ctx);
+core_result iam_get_oidc_provider(struct iam_ctx *ctx);
+core_result iam_list_oidc_providers(struct iam_ctx *ctx);
+core_result iam_delete_oidc_provider(struct iam_ctx *ctx);
+core_result iam_create_virtual_mfa_device(struct iam_ctx *ctx);
+core_result iam_enable_mfa_device(struct iam_ctx *ctx);
+
+#endif

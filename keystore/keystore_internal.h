@@ -1,0 +1,131 @@
+#ifndef KEYSTORE_INTERNAL_H
+#define KEYSTORE_INTERNAL_H
+
+/*
+ * Private to keystore/ and its tests: the on-disk format and the handle
+ * structs. docs/keystore.md draws the same layout.
+ */
+
+#include <limits.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "keystore/keystore.h"
+
+/* ---- on-disk format ---------------------------------------------------- */
+
+#define KS_FORMAT_VERSION 1u
+#define KS_DB_META "meta"       /* unencrypted parameters, verifier */
+#define KS_DB_RECORDS "records" /* key: table NUL id; value: sealed */
+#define KS_META_FORMAT "format"
+#define KS_META_MASTER "master"
+#define KS_META_VERIFIER "verifier"
+#define KS_LOCK_FILE "keystore.lock"
+#define KS_KEY_FILE "master.key"
+#define KS_NEW_SUFFIX ".new"
+
+#define KS_KEY_BYTES 32u   /* crypto_aead_xchacha20poly1305_ietf_KEYBYTES */
+#define KS_NONCE_BYTES 24u /* crypto_aead_xchacha20poly1305_ietf_NPUBBYTES */
+#define KS_TAG_BYTES 16u   /* crypto_aead_xchacha20poly1305_ietf_ABYTES */
+#define KS_SALT_BYTES 16u  /* crypto_pwhash_SALTBYTES */
+/* sealed = version(1) | nonce(24) | ciphertext(n) | tag(16) */
+#define KS_SEAL_OVERHEAD (1u + KS_NONCE_BYTES + KS_TAG_BYTES)
+#define KS_MAX_RECKEY_BYTES (KEYSTORE_MAX_TABLE_BYTES + 1u + KEYSTORE_MAX_ID_BYTES)
+/* AD = version(1) | record key, or version | NUL | "verifier" | master record */
+#define KS_MAX_AD_BYTES (1u + KS_MAX_RECKEY_BYTES)
+#define KS_VERIFIER_TEXT "kmsd keystore verifier v1"
+
+/* meta "master": source(1) | generation(be64) [| alg(1) | ops(be64) | mem(be64) | salt(16)] */
+#define KS_MASTER_REC_KEYFILE_BYTES 9u
+#define KS_MASTER_REC_PASSPHRASE_BYTES (9u + 1u + 8u + 8u + KS_SALT_BYTES)
+#define KS_MAX_MASTER_REC_BYTES KS_MASTER_REC_PASSPHRASE_BYTES
+
+#define KS_DEFAULT_MAP_SIZE ((size_t)4 << 30) /* sparse; ~1M records of ~1 KiB */
+#define KS_MAX_READERS 512u                   /* concurrent read txns, all processes */
+#define KS_MAX_PWHASH_MEMLIMIT ((size_t)1 << 30)
+#define KS_MAX_PWHASH_OPSLIMIT 64u
+
+struct ks_master_rec {
+    uint8_t source; /* enum keystore_master_source */
+    uint64_t generation;
+    uint8_t alg;
+    uint64_t opslimit, memlimit;
+    uint8_t salt[KS_SALT_BYTES];
+};
+
+/* ---- handles ------------------------------------------------------------ */
+
+struct ks_waiter;
+
+struct keystore {
+    MDB_env *env;
+    MDB_dbi meta_dbi, rec_dbi;
+    struct core_secret master; /* KS_KEY_BYTES, sodium_malloc'd */
+    struct ks_master_rec rec;  /* as committed in meta */
+    int lock_fd;
+    char dir[PATH_MAX];
+    char key_path[PATH_MAX]; /* key file in use, "" for a passphrase */
+
+    /* group commit (keystore_write.c) */
+    pthread_mutex_t gc_mu;
+    pthread_cond_t gc_cv;
+    struct ks_waiter *gc_head, *gc_tail;
+    bool gc_leader;
+};
+
+struct keystore_txn {
+    struct keystore *ks;
+    MDB_txn *txn;
+    bool write;
+    bool poisoned;
+    bool nested; /* owned by keystore_write(): fn must not end it */
+    unsigned iters;
+};
+
+/* ---- helpers shared by the module's files ------------------------------ */
+
+/* Maps an LMDB return code (never MDB_SUCCESS) and records the site. */
+core_result ks_mdb_fail(int rc, const char *file, int line);
+#define GUARD_MDB(call)                                                        \
+    do {                                                                       \
+        int mdb_rc_ = (call);                                                  \
+        if (mdb_rc_ != MDB_SUCCESS) return ks_mdb_fail(mdb_rc_, __FILE__, __LINE__); \
+    } while (0)
+
+/* Writes table NUL id into out (KS_MAX_RECKEY_BYTES). Errors: ERR_INVALID_ARG, ERR_LIMIT. */
+CORE_RESULT ks_record_key(const char *table, struct core_cursor id, uint8_t *out, size_t *len);
+
+/* Seals pt under key with ad into out (pt.len + KS_SEAL_OVERHEAD bytes). */
+void ks_seal(const uint8_t *key, struct core_cursor ad, struct core_cursor pt, uint8_t *out);
+/*
+ * Opens sealed into out (room for sealed.len - KS_SEAL_OVERHEAD bytes).
+ * Errors: ERR_TAMPERED (out wiped).
+ */
+CORE_RESULT ks_open(const uint8_t *key, struct core_cursor ad, struct core_cursor sealed, uint8_t *out,
+                    size_t *out_len);
+/* AD of a record: version | record key. Returns its length. */
+size_t ks_record_ad(struct core_cursor reckey, uint8_t ad[KS_MAX_AD_BYTES]);
+
+/* Thread-local count of write txns this thread holds (deadlock assertions). */
+extern _Thread_local unsigned ks_tls_write_depth;
+
+/* keystore_master.c: master key sources and the verifier */
+size_t ks_master_rec_encode(const struct ks_master_rec *r, uint8_t out[KS_MAX_MASTER_REC_BYTES]);
+CORE_RESULT ks_master_rec_decode(struct core_cursor in, struct ks_master_rec *r);
+/* Fresh parameters for a new key of opts' source (salt, cost). */
+CORE_RESULT ks_master_rec_new(const struct keystore_options *opts, uint64_t generation,
+                              struct ks_master_rec *r);
+CORE_RESULT ks_derive_passphrase(const struct ks_master_rec *r, struct core_cursor pass,
+                                 struct core_secret *key);
+/* Sealed verifier for key under rec: out has KS_VERIFIER_SEALED_BYTES. */
+#define KS_VERIFIER_SEALED_BYTES (sizeof(KS_VERIFIER_TEXT) - 1 + KS_SEAL_OVERHEAD)
+void ks_verifier_seal(const uint8_t *key, const struct ks_master_rec *r, uint8_t *out);
+bool ks_verifier_check(const uint8_t *key, const struct ks_master_rec *r, struct core_cursor sealed);
+/* Key files: exactly KS_KEY_BYTES, no group/other access. */
+CORE_RESULT ks_keyfile_read(const char *path, struct core_secret *key, bool *missing);
+CORE_RESULT ks_keyfile_create(const char *path, const struct core_secret *key);
+CORE_RESULT ks_fsync_parent(const char *path);
+CORE_RESULT ks_path_join(char out[PATH_MAX], const char *a, const char *b);
+
+#endif

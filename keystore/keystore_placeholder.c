@@ -1,2 +1,0 @@
-/* Placeholder until the module lands. */
-typedef int keystore_placeholder_t;

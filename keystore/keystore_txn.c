@@ -1,0 +1,249 @@
+#include "keystore/keystore_internal.h"
+
+#include <assert.h>
+#include <stdlib.h>
+
+/*
+ * Transactions, records and iteration. A write txn that had a failed step is
+ * poisoned (LMDB's MDB_TXN_ERROR): later steps and commit refuse with
+ * ERR_TXN_POISONED, leaving abort. Lookups that answer "no such record"
+ * (ERR_NOT_FOUND from get, del, or the end of an iteration) are answers,
+ * not failures, and leave the txn usable.
+ */
+
+_Thread_local unsigned ks_tls_write_depth;
+
+struct keystore_iter {
+    struct keystore_txn *txn;
+    MDB_cursor *cur;
+    uint8_t prefix[KEYSTORE_MAX_TABLE_BYTES + 1]; /* table NUL */
+    size_t prefix_len;
+    bool positioned; /* the cursor sits on the first candidate, not yet returned */
+    bool at_end;
+    uint8_t id[KEYSTORE_MAX_ID_BYTES];
+};
+
+static core_result poison_on_fail(struct keystore_txn *txn, core_result r, bool not_found_is_answer)
+{
+    if (!core_ok(r) && txn->write && !(not_found_is_answer && r.err == ERR_NOT_FOUND)) txn->poisoned = true;
+    return r;
+}
+
+core_result keystore_txn_begin(struct keystore *ks, bool write, struct keystore_txn **out)
+{
+    ENSURE_REF(ks);
+    ENSURE_REF(out);
+    *out = NULL;
+    /* LMDB's writer lock is not recursive: this thread would wait for itself. */
+    assert(!(write && ks_tls_write_depth > 0) && "this thread already holds a keystore write txn");
+    struct keystore_txn *t = calloc(1, sizeof *t);
+    ENSURE(t != NULL, ERR_NOMEM);
+    int rc = mdb_txn_begin(ks->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+    if (rc != MDB_SUCCESS) {
+        free(t);
+        return ks_mdb_fail(rc, __FILE__, __LINE__);
+    }
+    t->ks = ks;
+    t->write = write;
+    if (write) ks_tls_write_depth++;
+    *out = t;
+    CORE_OK;
+}
+
+static void txn_free(struct keystore_txn *t)
+{
+    assert(t->iters == 0 && "keystore_iter_end() every iterator before its txn ends");
+    if (t->write) ks_tls_write_depth--;
+    free(t);
+}
+
+core_result keystore_txn_commit(struct keystore_txn *txn)
+{
+    ENSURE_REF(txn);
+    assert(!txn->nested && "keystore_write() commits its own txn");
+    if (txn->poisoned || !txn->write) {
+        bool poisoned = txn->poisoned;
+        mdb_txn_abort(txn->txn);
+        txn_free(txn);
+        ENSURE(!poisoned, ERR_TXN_POISONED);
+        CORE_OK;
+    }
+    int rc = mdb_txn_commit(txn->txn); /* frees the MDB_txn also on failure */
+    txn_free(txn);
+    GUARD_MDB(rc);
+    CORE_OK;
+}
+
+void keystore_txn_abort(struct keystore_txn *txn)
+{
+    if (txn == NULL) return;
+    assert(!txn->nested && "keystore_write() aborts its own txn");
+    mdb_txn_abort(txn->txn);
+    txn_free(txn);
+}
+
+/* Opens the sealed value v stored at reckey into out (emptied first). */
+static core_result open_into(struct keystore *ks, struct core_cursor reckey, MDB_val v, struct core_buf *out)
+{
+    ENSURE(v.mv_size >= KS_SEAL_OVERHEAD, ERR_TAMPERED);
+    size_t n = v.mv_size - KS_SEAL_OVERHEAD;
+    GUARD(core_buf_reserve(out, n));
+    uint8_t ad[KS_MAX_AD_BYTES];
+    size_t adlen = ks_record_ad(reckey, ad);
+    size_t got = 0;
+    core_result r = ks_open(ks->master.ptr, core_cursor_from(ad, adlen), core_cursor_from(v.mv_data, v.mv_size),
+                            out->data, &got);
+    if (!core_ok(r)) {
+        /* The table name is ours; ids can be client-chosen, so only their length is logged. */
+        core_log(CORE_LOG_ERROR, "keystore: record in table '%s' (id of %zu bytes) failed authentication: "
+                 "damaged or tampered", (const char *)reckey.ptr, reckey.len - strlen((const char *)reckey.ptr) - 1);
+        return r;
+    }
+    out->len = got;
+    CORE_OK;
+}
+
+static core_result get_impl(struct keystore_txn *txn, const char *table, struct core_cursor id, struct core_buf *out)
+{
+    uint8_t kb[KS_MAX_RECKEY_BYTES];
+    size_t kl = 0;
+    GUARD(ks_record_key(table, id, kb, &kl));
+    MDB_val k = {kl, kb}, v;
+    GUARD_MDB(mdb_get(txn->txn, txn->ks->rec_dbi, &k, &v));
+    return open_into(txn->ks, core_cursor_from(kb, kl), v, out);
+}
+
+core_result keystore_get(struct keystore_txn *txn, const char *table, struct core_cursor id, struct core_buf *out)
+{
+    ENSURE_REF(txn);
+    ENSURE_REF(out);
+    core_buf_reset(out);
+    ENSURE(!txn->poisoned, ERR_TXN_POISONED);
+    return poison_on_fail(txn, get_impl(txn, table, id, out), true);
+}
+
+static core_result put_impl(struct keystore_txn *txn, const char *table, struct core_cursor id,
+                            struct core_cursor value, unsigned flags)
+{
+    ENSURE(txn->write, ERR_INVALID_ARG);
+    ENSURE((flags & ~KEYSTORE_NO_OVERWRITE) == 0, ERR_INVALID_ARG);
+    ENSURE(value.len <= CORE_MAX_RECORD_BYTES, ERR_LIMIT);
+    ENSURE(value.len == 0 || value.ptr != NULL, ERR_INVALID_ARG);
+    uint8_t kb[KS_MAX_RECKEY_BYTES];
+    size_t kl = 0;
+    GUARD(ks_record_key(table, id, kb, &kl));
+    uint8_t ad[KS_MAX_AD_BYTES];
+    size_t adlen = ks_record_ad(core_cursor_from(kb, kl), ad);
+    MDB_val k = {kl, kb}, v = {value.len + KS_SEAL_OVERHEAD, NULL};
+    unsigned mflags = MDB_RESERVE | ((flags & KEYSTORE_NO_OVERWRITE) ? MDB_NOOVERWRITE : 0);
+    GUARD_MDB(mdb_put(txn->txn, txn->ks->rec_dbi, &k, &v, mflags));
+    /* Seal straight into the reserved page: only ciphertext reaches LMDB. */
+    ks_seal(txn->ks->master.ptr, core_cursor_from(ad, adlen), value, v.mv_data);
+    CORE_OK;
+}
+
+core_result keystore_put(struct keystore_txn *txn, const char *table, struct core_cursor id, struct core_cursor value,
+                         unsigned flags)
+{
+    ENSURE_REF(txn);
+    ENSURE(!txn->poisoned, ERR_TXN_POISONED);
+    return poison_on_fail(txn, put_impl(txn, table, id, value, flags), false);
+}
+
+static core_result del_impl(struct keystore_txn *txn, const char *table, struct core_cursor id)
+{
+    ENSURE(txn->write, ERR_INVALID_ARG);
+    uint8_t kb[KS_MAX_RECKEY_BYTES];
+    size_t kl = 0;
+    GUARD(ks_record_key(table, id, kb, &kl));
+    MDB_val k = {kl, kb};
+    GUARD_MDB(mdb_del(txn->txn, txn->ks->rec_dbi, &k, NULL));
+    CORE_OK;
+}
+
+core_result keystore_del(struct keystore_txn *txn, const char *table, struct core_cursor id)
+{
+    ENSURE_REF(txn);
+    ENSURE(!txn->poisoned, ERR_TXN_POISONED);
+    return poison_on_fail(txn, del_impl(txn, table, id), true);
+}
+
+static core_result iter_begin_impl(struct keystore_txn *txn, const char *table, struct core_cursor from,
+                                   struct keystore_iter **out)
+{
+    uint8_t kb[KS_MAX_RECKEY_BYTES];
+    size_t kl = 0;
+    GUARD(ks_record_key(table, from, kb, &kl));
+    struct keystore_iter *it = calloc(1, sizeof *it);
+    ENSURE(it != NULL, ERR_NOMEM);
+    it->txn = txn;
+    it->prefix_len = strlen(table) + 1;
+    memcpy(it->prefix, kb, it->prefix_len);
+    int rc = mdb_cursor_open(txn->txn, txn->ks->rec_dbi, &it->cur);
+    if (rc == MDB_SUCCESS) {
+        /* A B-tree seek: cost depends on the page asked for, not the table size. */
+        MDB_val k = {kl, kb}, v;
+        rc = mdb_cursor_get(it->cur, &k, &v, MDB_SET_RANGE);
+        if (rc == MDB_SUCCESS) it->positioned = true;
+        if (rc == MDB_NOTFOUND) it->at_end = true;
+        if (rc == MDB_NOTFOUND) rc = MDB_SUCCESS;
+        if (rc != MDB_SUCCESS) mdb_cursor_close(it->cur);
+    }
+    if (rc != MDB_SUCCESS) {
+        free(it);
+        return ks_mdb_fail(rc, __FILE__, __LINE__);
+    }
+    txn->iters++;
+    *out = it;
+    CORE_OK;
+}
+
+core_result keystore_iter_begin(struct keystore_txn *txn, const char *table, struct core_cursor from,
+                                struct keystore_iter **out)
+{
+    ENSURE_REF(txn);
+    ENSURE_REF(out);
+    *out = NULL;
+    ENSURE(!txn->poisoned, ERR_TXN_POISONED);
+    return poison_on_fail(txn, iter_begin_impl(txn, table, from, out), false);
+}
+
+static core_result iter_next_impl(struct keystore_iter *it, struct core_cursor *id, struct core_buf *value)
+{
+    ENSURE(!it->at_end, ERR_NOT_FOUND);
+    MDB_val k, v;
+    int rc = mdb_cursor_get(it->cur, &k, &v, it->positioned ? MDB_GET_CURRENT : MDB_NEXT);
+    it->positioned = false;
+    if (rc == MDB_NOTFOUND) it->at_end = true;
+    GUARD_MDB(rc);
+    struct core_cursor key = core_cursor_from(k.mv_data, k.mv_size);
+    if (key.len < it->prefix_len ||
+        !core_cursor_eq(core_cursor_from(key.ptr, it->prefix_len), core_cursor_from(it->prefix, it->prefix_len))) {
+        it->at_end = true; /* past the table */
+        BAIL(ERR_NOT_FOUND);
+    }
+    size_t idlen = key.len - it->prefix_len;
+    ENSURE(idlen <= KEYSTORE_MAX_ID_BYTES, ERR_TAMPERED);
+    memcpy(it->id, key.ptr + it->prefix_len, idlen);
+    *id = core_cursor_from(it->id, idlen);
+    if (value) GUARD(open_into(it->txn->ks, key, v, value));
+    CORE_OK;
+}
+
+core_result keystore_iter_next(struct keystore_iter *it, struct core_cursor *id, struct core_buf *value)
+{
+    ENSURE_REF(it);
+    ENSURE_REF(id);
+    *id = (struct core_cursor){0};
+    if (value) core_buf_reset(value);
+    ENSURE(!it->txn->poisoned, ERR_TXN_POISONED);
+    return poison_on_fail(it->txn, iter_next_impl(it, id, value), true);
+}
+
+void keystore_iter_end(struct keystore_iter *it)
+{
+    if (it == NULL) return;
+    mdb_cursor_close(it->cur);
+    it->txn->iters--;
+    free(it);
+}

@@ -1,0 +1,115 @@
+#include "keystore/keystore_internal.h"
+
+#include <assert.h>
+
+/*
+ * Group commit. An LMDB commit costs two flushes (data pages, then the meta
+ * page), and only one write txn runs at a time, so one commit per request
+ * would cap writes at 1/(commit latency). Instead callers queue; whoever
+ * finds no commit in progress becomes the leader, takes the whole queue, runs
+ * every fn in its own nested txn inside one write txn and commits once. The
+ * callers that arrived meanwhile form the next batch. This is the
+ * leader/follower scheme of database group commit (e.g. InnoDB's binlog
+ * group commit); a batch is as large as the number of callers that queued
+ * during the previous commit.
+ */
+
+struct ks_waiter {
+    keystore_write_fn fn;
+    void *arg;
+    core_result result;
+    bool done;
+    struct ks_waiter *next;
+};
+
+static void batch_fail(struct ks_waiter *batch, core_result r)
+{
+    for (struct ks_waiter *w = batch; w; w = w->next) w->result = r;
+}
+
+/* Runs one fn in a child txn of parent; true when its changes were kept. */
+static bool run_one(struct keystore *ks, MDB_txn *parent, struct ks_waiter *w)
+{
+    MDB_txn *child = NULL;
+    int rc = mdb_txn_begin(ks->env, parent, 0, &child);
+    if (rc != MDB_SUCCESS) {
+        w->result = ks_mdb_fail(rc, __FILE__, __LINE__);
+        return false;
+    }
+    struct keystore_txn t = {.ks = ks, .txn = child, .write = true, .nested = true};
+    core_result r = w->fn(&t, w->arg);
+    assert(t.iters == 0 && "keystore_write fn must end its iterators");
+    if (core_ok(r) && t.poisoned) {
+        core_log(CORE_LOG_ERROR, "keystore: a keystore_write() fn ignored a failed step; its changes are dropped");
+        r = core_result_fail_at(ERR_TXN_POISONED, __FILE__, __LINE__);
+    }
+    if (!core_ok(r)) {
+        mdb_txn_abort(child);
+        w->result = r;
+        return false;
+    }
+    rc = mdb_txn_commit(child); /* merges into parent, no I/O */
+    w->result = rc == MDB_SUCCESS ? core_result_ok() : ks_mdb_fail(rc, __FILE__, __LINE__);
+    return rc == MDB_SUCCESS;
+}
+
+static void run_batch(struct keystore *ks, struct ks_waiter *batch)
+{
+    MDB_txn *parent = NULL;
+    int rc = mdb_txn_begin(ks->env, NULL, 0, &parent);
+    if (rc != MDB_SUCCESS) {
+        batch_fail(batch, ks_mdb_fail(rc, __FILE__, __LINE__));
+        return;
+    }
+    ks_tls_write_depth++; /* fn calling keystore_write() would wait for itself */
+    bool any = false;
+    for (struct ks_waiter *w = batch; w; w = w->next) any = run_one(ks, parent, w) || any;
+    if (!any) {
+        mdb_txn_abort(parent); /* nothing to make durable: skip the flushes */
+    } else {
+        rc = mdb_txn_commit(parent);
+        if (rc != MDB_SUCCESS) {
+            core_result r = ks_mdb_fail(rc, __FILE__, __LINE__);
+            for (struct ks_waiter *w = batch; w; w = w->next)
+                if (core_ok(w->result)) w->result = r;
+        }
+    }
+    ks_tls_write_depth--;
+}
+
+core_result keystore_write(struct keystore *ks, keystore_write_fn fn, void *arg)
+{
+    ENSURE_REF(ks);
+    ENSURE_REF(fn);
+    assert(ks_tls_write_depth == 0 && "keystore_write() while this thread holds a write txn");
+    struct ks_waiter self = {.fn = fn, .arg = arg};
+
+    pthread_mutex_lock(&ks->gc_mu);
+    if (ks->gc_tail) ks->gc_tail->next = &self;
+    else ks->gc_head = &self;
+    ks->gc_tail = &self;
+    while (!self.done) {
+        if (ks->gc_leader) {
+            pthread_cond_wait(&ks->gc_cv, &ks->gc_mu);
+            continue;
+        }
+        ks->gc_leader = true;
+        struct ks_waiter *batch = ks->gc_head;
+        ks->gc_head = ks->gc_tail = NULL;
+        pthread_mutex_unlock(&ks->gc_mu);
+
+        run_batch(ks, batch);
+
+        pthread_mutex_lock(&ks->gc_mu);
+        /* A follower's waiter lives on its stack: read next before marking
+         * done (it cannot return before we unlock, but say so in code). */
+        for (struct ks_waiter *w = batch, *next; w; w = next) {
+            next = w->next;
+            w->done = true;
+        }
+        ks->gc_leader = false;
+        pthread_cond_broadcast(&ks->gc_cv);
+    }
+    pthread_mutex_unlock(&ks->gc_mu);
+    return self.result;
+}

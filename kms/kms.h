@@ -1,0 +1,52 @@
+#ifndef KMS_H
+#define KMS_H
+
+/*
+ * AWS KMS (JSON 1.1 protocol, target prefix TrentService). The server hands
+ * over an authenticated call; kms_handle() parses, authorizes, acts and
+ * renders into a core_reply, success or AWS-shaped error. Handlers never see
+ * the HTTP library.
+ */
+
+#include "core/core.h"
+#include "keystore/keystore.h"
+
+struct kms_env;
+
+struct kms_env_options {
+    struct keystore *ks;
+    const char *default_region; /* used when a call carries none */
+};
+
+/** Errors: ERR_NOMEM, ERR_CRYPTO. @param[out] out kms_env_free() it. */
+CORE_RESULT kms_env_new(const struct kms_env_options *opts, struct kms_env **out);
+void kms_env_free(struct kms_env *env);
+
+struct kms_call {
+    const struct core_principal *caller; /* authenticated; region from the credential scope */
+    struct core_cursor target;           /* X-Amz-Target, e.g. "TrentService.Encrypt" */
+    struct core_cursor body;             /* JSON request text */
+    const char *request_id;
+    const char *source_ip;
+    bool secure_transport;
+    int64_t now;                         /* service clock, seconds */
+};
+
+/**
+ * Runs one KMS call. The reply always ends up filled: a JSON body on
+ * success, or error_code/status/message on failure.
+ * @return the failure class for logging (ERR_OK on success).
+ */
+CORE_RESULT kms_handle(struct kms_env *env, const struct kms_call *call, struct core_reply *out);
+
+/** Maps a core error to KMS's wire error in out (no-op for ERR_API). */
+void kms_reply_from_err(enum core_err err, struct core_reply *out);
+
+/**
+ * Background work that is due at the service time now: automatic key
+ * rotations and deletions whose date passed. Safe to call from a timer
+ * thread while requests run; also called once at start.
+ */
+CORE_RESULT kms_run_due(struct kms_env *env, int64_t now);
+
+#endif

@@ -1,0 +1,95 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "kms/kms_internal.h"
+
+/*
+ * The action table, sorted by operation name (a unit test checks the order)
+ * and searched with bsearch. Adding an operation is one row here and one
+ * file kms/kms_<operation>.c.
+ */
+const struct kms_action kms_actions[] = {
+    {"GenerateRandom", kms_generate_random, "kms:GenerateRandom"},
+};
+const size_t kms_actions_count = sizeof kms_actions / sizeof kms_actions[0];
+
+static int action_cmp(const void *key, const void *elem)
+{
+    const struct core_cursor *op = key;
+    const struct kms_action *a = elem;
+    return core_cursor_cmp(*op, core_cursor_str(a->operation));
+}
+
+const struct kms_action *kms_action_find(struct core_cursor operation)
+{
+    if (operation.len == 0) return NULL;
+    return bsearch(&operation, kms_actions, kms_actions_count, sizeof kms_actions[0], action_cmp);
+}
+
+core_result kms_env_new(const struct kms_env_options *opts, struct kms_env **out)
+{
+    struct kms_env *env = calloc(1, sizeof *env);
+    ENSURE(env != NULL, ERR_NOMEM);
+    env->ks = opts->ks;
+    snprintf(env->default_region, sizeof env->default_region, "%s",
+             opts->default_region ? opts->default_region : "us-east-1");
+    *out = env;
+    CORE_OK;
+}
+
+void kms_env_free(struct kms_env *env) { free(env); }
+
+core_result kms_fail(struct kms_ctx *ctx, const char *code, const char *fmt, ...)
+{
+    char msg[CORE_REPLY_MAX_MESSAGE];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    unsigned status = (strcmp(code, "KMSInternalException") == 0 || strcmp(code, "KeyUnavailableException") == 0 ||
+                       strcmp(code, "DependencyTimeoutException") == 0)
+                          ? 500
+                          : 400;
+    return core_reply_error(ctx->out, status, code, "%s", msg);
+}
+
+static const char target_prefix[] = "TrentService.";
+
+core_result kms_handle(struct kms_env *env, const struct kms_call *call, struct core_reply *out)
+{
+    struct kms_ctx ctx = {
+        .env = env,
+        .call = call,
+        .caller = call->caller,
+        .region = call->caller->region[0] ? call->caller->region : env->default_region,
+        .account = call->caller->account,
+        .out = out,
+    };
+    core_result r;
+    struct core_cursor op = call->target;
+    if (!core_cursor_starts_with(op, target_prefix)) {
+        r = core_reply_error(out, 400, "UnknownOperationException", "%s", "");
+        return r;
+    }
+    GUARD(core_cursor_advance(&op, sizeof target_prefix - 1, NULL));
+    const struct kms_action *action = kms_action_find(op);
+    if (action == NULL) return core_reply_error(out, 400, "UnknownOperationException", "%s", "");
+
+    DEFER_CLEANUP(json_t *in = NULL, core_json_cleanup);
+    /* An empty body is an empty request object, as AWS treats it. */
+    if (call->body.len == 0) {
+        in = json_object();
+        ENSURE(in != NULL, ERR_NOMEM);
+    } else {
+        r = core_json_parse(call->body, CORE_MAX_JSON_DEPTH, &in);
+        if (!core_ok(r) || !json_is_object(in))
+            return core_reply_error(out, 400, "SerializationException", "%s",
+                                    r.err == ERR_LIMIT ? "Request nesting is too deep" : "Malformed request body");
+    }
+    r = core_buf_init(&ctx.invalid, 0, 4096);
+    if (core_ok(r)) r = action->fn(&ctx, in);
+    core_buf_free(&ctx.invalid);
+    if (!core_ok(r) && !core_reply_failed(out)) kms_reply_from_err(r.err, out);
+    return r;
+}

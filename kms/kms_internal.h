@@ -1,0 +1,385 @@
+#ifndef KMS_INTERNAL_H
+#define KMS_INTERNAL_H
+
+/* Shared by the KMS dispatcher and the per-operation files; not public. */
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "kms/kms.h"
+
+struct kms_env {
+    struct keystore *ks;
+    char default_region[32];
+    EVP_CIPHER *aes_gcm; /* fetched once; EVP_CIPHER_fetch is not free */
+};
+
+/* Per-call context handed to every handler. */
+struct kms_ctx {
+    struct kms_env *env;
+    const struct kms_call *call;
+    const struct core_principal *caller;
+    const char *region;     /* from the credential scope */
+    const char *account;    /* caller's account: resources are partitioned by (account, region) */
+    struct core_reply *out;
+    /* Validation errors collected while reading parameters. */
+    unsigned n_invalid;
+    struct core_buf invalid;
+};
+
+typedef core_result (*kms_handler_fn)(struct kms_ctx *ctx, const json_t *in);
+
+struct kms_action {
+    const char *operation;  /* "Decrypt": X-Amz-Target without "TrentService." */
+    kms_handler_fn fn;
+    const char *iam_action; /* "kms:Decrypt" */
+};
+
+/* The sorted action table (kms_dispatch.c) and its size, for tests. */
+extern const struct kms_action kms_actions[];
+extern const size_t kms_actions_count;
+const struct kms_action *kms_action_find(struct core_cursor operation);
+
+/* ---- limits from the KMS API model and developer guide ------------------ */
+
+#define KMS_MAX_PLAINTEXT_BYTES 4096u
+#define KMS_MAX_CIPHERTEXT_BYTES 6144u
+#define KMS_MAX_DESCRIPTION 8192u
+#define KMS_MAX_POLICY 32768u       /* "Key policy document size: 32 KB" */
+#define KMS_MAX_TAGS 50u            /* "Tags per KMS key: 50" */
+#define KMS_MAX_TAG_KEY 128u
+#define KMS_MAX_TAG_VALUE 256u
+#define KMS_MAX_GRANT_TOKENS 10u
+#define KMS_MAX_EC_BYTES 16384u     /* canonical encryption context */
+#define KMS_MATERIAL_BYTES 32u
+#define KMS_MATERIAL_ID_BYTES 32u   /* KeyMaterialId: 64 lowercase hex */
+#define KMS_MAX_ON_DEMAND_ROTATIONS 25u
+#define KMS_DEFAULT_ROTATION_DAYS 365u
+#define KMS_KEY_ID_LEN 36u          /* lowercase UUID */
+#define KMS_MAX_ARN 160u
+#define KMS_DAY 86400
+
+/* ---- key records --------------------------------------------------------- */
+
+/* Stored values: never renumber. */
+enum kms_key_state {
+    KMS_STATE_ENABLED = 1,
+    KMS_STATE_DISABLED = 2,
+    KMS_STATE_PENDING_DELETION = 3,
+    KMS_STATE_PENDING_IMPORT = 4,
+    KMS_STATE_UNAVAILABLE = 5,
+};
+
+enum kms_rotation_type { KMS_ROT_INITIAL = 0, KMS_ROT_AUTOMATIC = 1, KMS_ROT_ON_DEMAND = 2 };
+
+/* One generation of key material: public facts only (the 32 bytes live in
+ * table kms_material). */
+struct kms_key_version {
+    uint32_t n;       /* 1-based, as in the ciphertext header */
+    int64_t created;  /* service time */
+    uint8_t type;     /* enum kms_rotation_type */
+    uint8_t material_id[KMS_MATERIAL_ID_BYTES];
+};
+
+/*
+ * A KMS key's metadata as stored in table "kms_key" under
+ * "<account>/<region>/<key-id>". Variable parts are owned buffers;
+ * kms_key_free() releases them.
+ */
+struct kms_key {
+    char account[16];
+    char region[32];
+    char key_id[KMS_KEY_ID_LEN + 1];
+    char arn[KMS_MAX_ARN];
+    uint8_t state;            /* enum kms_key_state */
+    bool aws_managed;         /* KeyManager AWS */
+    bool rotation_enabled;
+    int64_t created;
+    int64_t deletion_date;    /* 0 unless PendingDeletion */
+    uint32_t pending_window_days;
+    uint32_t rotation_period_days; /* 0: never enabled */
+    int64_t next_rotation;    /* 0 when rotation is off */
+    int64_t on_demand_start;  /* 0 unless an on-demand rotation is in progress */
+    uint32_t n_on_demand;
+    struct core_buf description;
+    struct core_buf policy;
+    struct core_buf tags;     /* n_tags x (be16 klen | key | be16 vlen | value), sorted by key */
+    uint32_t n_tags;
+    struct core_buf versions; /* n_versions x KMS_VERSION_REC_BYTES */
+    uint32_t n_versions;
+    /* Due dates as loaded, so kms_key_save() can move the due-index rows. */
+    int64_t loaded_next_rotation, loaded_deletion_date;
+    bool loaded;
+};
+
+#define KMS_VERSION_REC_BYTES (4u + 8u + 1u + KMS_MATERIAL_ID_BYTES)
+
+/** Zeroes a key struct and sets up its buffers. Errors: ERR_NOMEM. */
+CORE_RESULT kms_key_init(struct kms_key *k);
+void kms_key_free(struct kms_key *k);
+/** "arn:<partition>:kms:<region>:<account>:<resource>" into out. */
+void kms_arn(char *out, size_t cap, const char *region, const char *account, const char *resource);
+/** Fills key->arn from account, region and key_id. */
+void kms_key_set_arn(struct kms_key *k);
+/** The record id "<account>/<region>/<key-id>". */
+void kms_key_record_id(const char *account, const char *region, const char *key_id, char out[128]);
+/** Reads one key. Errors: ERR_NOT_FOUND, ERR_PARSE (corrupt record), keystore errors. */
+CORE_RESULT kms_key_get(struct keystore_txn *txn, const char *account, const char *region, const char *key_id,
+                        struct kms_key *out);
+/** Writes a key and keeps the due index (rotations, deletions) in step. */
+CORE_RESULT kms_key_save(struct keystore_txn *txn, struct kms_key *k);
+/** Version entry i (0-based) decoded. */
+void kms_key_version_at(const struct kms_key *k, uint32_t i, struct kms_key_version *v);
+/** Adds material version n+1 (random material and id) in txn. */
+CORE_RESULT kms_key_add_version(struct keystore_txn *txn, struct kms_key *k, int64_t now, uint8_t type);
+/**
+ * Reads material version n into out (a secret buffer of at least 32 bytes).
+ * Errors: ERR_NOT_FOUND, keystore errors.
+ */
+CORE_RESULT kms_material_get(struct keystore_txn *txn, const struct kms_key *k, uint32_t n, struct core_buf *out);
+/** Deletes the key, its material, its aliases and due rows. */
+CORE_RESULT kms_key_destroy(struct keystore_txn *txn, struct kms_key *k);
+/** Creates a new random v4 UUID. */
+void kms_new_uuid(char out[KMS_KEY_ID_LEN + 1]);
+/** True when s is a lowercase-or-uppercase hex UUID (8-4-4-4-12). */
+bool kms_is_uuid(struct core_cursor s);
+
+/** Renders KeyMetadata as member `name` of the open object. */
+CORE_RESULT kms_render_metadata(struct core_jw *w, const char *name, const struct kms_key *k);
+/** Hex of a material id into out[65]. */
+void kms_material_id_hex(const uint8_t id[KMS_MATERIAL_ID_BYTES], char out[65]);
+
+/* Tag editing on the encoded list. */
+CORE_RESULT kms_tags_set(struct kms_key *k, struct core_cursor key, struct core_cursor value);
+void kms_tags_remove(struct kms_key *k, struct core_cursor key);
+/** Iterates tags: *pos starts at 0; false at the end. */
+bool kms_tags_next(const struct kms_key *k, size_t *pos, struct core_cursor *key, struct core_cursor *value);
+
+/* ---- key states ---------------------------------------------------------- */
+
+/* Which states an operation accepts, after the KMS "key states" table
+ * https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html */
+enum kms_state_rule {
+    KMS_RULE_ANY,            /* DescribeKey, ListResourceTags, GetKeyPolicy, ListAliases */
+    KMS_RULE_CRYPTO,         /* Encrypt, Decrypt, ReEncrypt, GenerateDataKey* */
+    KMS_RULE_MANAGE,         /* UpdateKeyDescription, Tag/Untag, Create/UpdateAlias, ScheduleKeyDeletion */
+    KMS_RULE_ENABLE_DISABLE, /* EnableKey, DisableKey */
+    KMS_RULE_CANCEL_DELETION,
+    KMS_RULE_ROTATION,       /* Enable/DisableKeyRotation, RotateKeyOnDemand */
+    KMS_RULE_ROTATION_READ,  /* GetKeyRotationStatus, ListKeyRotations */
+};
+
+/** The AWS error for key in this state under rule, or ERR_OK. */
+CORE_RESULT kms_state_check(struct kms_ctx *ctx, const struct kms_key *key, enum kms_state_rule rule);
+const char *kms_state_name(uint8_t state);
+
+/* ---- identifiers ---------------------------------------------------------- */
+
+/* Which identifier forms an operation accepts. */
+#define KMS_ID_KEY 1u   /* key id, key ARN */
+#define KMS_ID_ALIAS 2u /* alias name, alias ARN */
+
+struct kms_key_ref {
+    char account[16];
+    char region[32];
+    char key_id[KMS_KEY_ID_LEN + 1];
+};
+
+/**
+ * Resolves a key identifier in txn. A missing alias/aws/<service> sets
+ * *managed_missing (when forms allow aliases) so the caller can create the
+ * AWS managed key and retry; otherwise a missing alias is NotFoundException.
+ * Errors: ERR_API (reply filled), keystore errors.
+ */
+CORE_RESULT kms_resolve(struct kms_ctx *ctx, struct keystore_txn *txn, struct core_cursor id, unsigned forms,
+                        struct kms_key_ref *ref, bool *managed_missing);
+/** Loads ref's key; NotFoundException in AWS's wording when absent. */
+CORE_RESULT kms_key_load(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key_ref *ref,
+                         struct kms_key *key);
+/** Creates the AWS managed key and alias for alias/aws/<service> unless present. */
+CORE_RESULT kms_managed_key_ensure(struct kms_ctx *ctx, struct core_cursor alias_name);
+/** True when name (after "alias/aws/") is a service with an AWS managed key. */
+bool kms_managed_service(struct core_cursor alias_name);
+
+/* Alias records: table "kms_alias", id "<account>/<region>/alias/<name>". */
+struct kms_alias {
+    char target[KMS_KEY_ID_LEN + 1];
+    int64_t created, updated;
+};
+void kms_alias_record_id(const char *account, const char *region, struct core_cursor name, struct core_buf *out);
+CORE_RESULT kms_alias_get(struct keystore_txn *txn, const char *account, const char *region,
+                          struct core_cursor name, struct kms_alias *out);
+CORE_RESULT kms_alias_put(struct keystore_txn *txn, const char *account, const char *region,
+                          struct core_cursor name, const struct kms_alias *a, unsigned flags);
+
+/**
+ * Opens a key for a read-only operation: begins a read txn, resolves,
+ * creates an AWS managed key on first use of alias/aws/<service>, loads,
+ * authorizes iam_action and checks the state rule.
+ * @param[out] txn open read txn on success; the caller aborts it.
+ * Errors: ERR_API (reply filled), keystore errors.
+ */
+CORE_RESULT kms_key_open(struct kms_ctx *ctx, struct core_cursor id, unsigned forms, enum kms_state_rule rule,
+                         const char *iam_action, struct keystore_txn **txn, struct kms_key *key);
+
+/* A change to one key, made in a group-committed write. */
+struct kms_mutation;
+typedef core_result (*kms_apply_fn)(struct kms_mutation *m, struct keystore_txn *txn);
+struct kms_mutation {
+    struct kms_ctx *ctx;
+    struct core_cursor id;
+    unsigned forms;
+    enum kms_state_rule rule;
+    const char *iam_action;
+    kms_apply_fn apply; /* may be NULL: state and authz only */
+    void *arg;
+    struct kms_key key; /* the key after apply; caller kms_key_free()s */
+};
+/**
+ * Resolves, loads, authorizes and checks m->key in a write, calls apply and
+ * saves the key. The reply is filled on failure.
+ */
+CORE_RESULT kms_key_mutate(struct kms_mutation *m);
+
+/* ---- authorization -------------------------------------------------------- */
+
+/**
+ * The one place that decides whether the caller may perform iam_action on
+ * key. AccessDeniedException in AWS's wording when not.
+ */
+CORE_RESULT kms_authorize(struct kms_ctx *ctx, const struct kms_key *key, const char *iam_action);
+/** The AWS default key policy for account (pretty-printed JSON). */
+CORE_RESULT kms_default_policy(const char *account, struct core_buf *out);
+/** The policy AWS attaches to the AWS managed key of service. */
+CORE_RESULT kms_managed_policy(const char *account, const char *region, const char *service, struct core_buf *out);
+
+/* ---- ciphertext ----------------------------------------------------------- */
+
+#define KMS_CT_VERSION 1u
+#define KMS_CT_NONCE_BYTES 12u
+#define KMS_CT_TAG_BYTES 16u
+
+struct kms_ct_header {
+    uint8_t version;
+    char account[16];
+    char region[32];
+    char key_id[KMS_KEY_ID_LEN + 1];
+    uint32_t material_version;
+    uint8_t nonce[KMS_CT_NONCE_BYTES];
+    size_t header_len; /* bytes before the encrypted payload */
+};
+
+/**
+ * Canonical encryption context (AAD): be16 count, then pairs sorted by key
+ * bytes, each be16 length-prefixed. ec may be NULL (empty context).
+ * Errors: ERR_LIMIT, ERR_INVALID_ARG (a value is not a string).
+ */
+CORE_RESULT kms_ec_canonical(const json_t *ec, struct core_buf *out);
+/** Parses the header of blob. Errors: ERR_BAD_CIPHERTEXT. */
+CORE_RESULT kms_ct_parse(struct core_cursor blob, struct kms_ct_header *h);
+/**
+ * Encrypts plaintext under material into out, with header h (nonce taken
+ * from h). Errors: ERR_CRYPTO, ERR_LIMIT.
+ */
+CORE_RESULT kms_ct_seal(const EVP_CIPHER *cipher, const struct kms_ct_header *h, struct core_cursor material,
+                        struct core_cursor ec_canonical, struct core_cursor plaintext, struct core_buf *out);
+/**
+ * Authenticates and decrypts blob (whose header h came from kms_ct_parse)
+ * into plaintext, which should be a secret buffer; nothing is left in it on
+ * failure. Errors: ERR_BAD_CIPHERTEXT.
+ */
+CORE_RESULT kms_ct_open(const EVP_CIPHER *cipher, struct core_cursor blob, const struct kms_ct_header *h,
+                        struct core_cursor material, struct core_cursor ec_canonical, struct core_buf *plaintext);
+/** Encrypts with the key's newest material (the shared step of Encrypt, GenerateDataKey*, ReEncrypt). */
+CORE_RESULT kms_encrypt_with_key(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key,
+                                 struct core_cursor ec_canonical, struct core_cursor plaintext,
+                                 struct core_buf *blob);
+
+/* ---- rotation and deletion ------------------------------------------------ */
+
+/** Rotates key now (new material version). Errors: keystore errors. */
+CORE_RESULT kms_rotate(struct keystore_txn *txn, struct kms_key *key, int64_t now, uint8_t type);
+
+/*
+ * Parameter readers. Each reads one member of the request object, checks it
+ * against the model's constraints, and on a violation records AWS's
+ * validation message ("Value 'x' at 'keyId' failed to satisfy constraint:
+ * ...") in ctx and returns false; a value of the wrong JSON type raises
+ * SerializationException at once (returned as ERR_API). They return true
+ * when the member is present and valid. kms_params_done() turns collected
+ * violations into one ValidationException.
+ */
+CORE_RESULT kms_param_string(struct kms_ctx *ctx, const json_t *in, const char *member, size_t min, size_t max,
+                             bool required, struct core_cursor *out, bool *present);
+CORE_RESULT kms_param_int(struct kms_ctx *ctx, const json_t *in, const char *member, int64_t min, int64_t max,
+                          bool required, int64_t *out, bool *present);
+CORE_RESULT kms_param_bool(struct kms_ctx *ctx, const json_t *in, const char *member, bool *out, bool *present);
+/** Base64 blob, decoded into out (which may be a secret buffer). sensitive: never echo the value. */
+CORE_RESULT kms_param_blob(struct kms_ctx *ctx, const json_t *in, const char *member, size_t min, size_t max,
+                           bool required, struct core_buf *out, bool *present);
+/** One of the NULL-terminated allowed values; *index set. */
+CORE_RESULT kms_param_enum(struct kms_ctx *ctx, const json_t *in, const char *member, const char *const *allowed,
+                           bool required, size_t *index, bool *present);
+/** KeyIdType: a string of 1..2048. */
+CORE_RESULT kms_param_key_id(struct kms_ctx *ctx, const json_t *in, const char *member, bool required,
+                             struct core_cursor *out, bool *present);
+/** EncryptionContextType: a map of string to string; *out borrowed from in (NULL when absent). */
+CORE_RESULT kms_param_ec(struct kms_ctx *ctx, const json_t *in, const char *member, const json_t **out);
+/** GrantTokens (list of 1..8192 strings, at most 10): checked, then ignored. */
+CORE_RESULT kms_param_grant_tokens(struct kms_ctx *ctx, const json_t *in);
+/** EncryptionAlgorithm member: only SYMMETRIC_DEFAULT applies to symmetric keys. */
+CORE_RESULT kms_param_algorithm(struct kms_ctx *ctx, const json_t *in, const char *member);
+/** Marker (1..1024 chars of U+0020..U+00FF). */
+CORE_RESULT kms_param_marker(struct kms_ctx *ctx, const json_t *in, struct core_cursor *out, bool *present);
+/** Tags list: each {TagKey 1..128, TagValue 0..256}; *out borrowed (NULL when absent). */
+CORE_RESULT kms_param_tags(struct kms_ctx *ctx, const json_t *in, const char *member, bool required,
+                           const json_t **out);
+/** Records a violation by hand (same wording rules). */
+void kms_invalid(struct kms_ctx *ctx, const char *member, const char *value, const char *constraint);
+/** ValidationException when any violation was recorded. */
+CORE_RESULT kms_params_done(struct kms_ctx *ctx);
+/** DryRunOperationException when DryRun is true (after all checks passed). */
+CORE_RESULT kms_dry_run(struct kms_ctx *ctx, const json_t *in, bool *dry);
+
+/** Validates tag keys/values semantically (aws: prefix) and the count after merge. */
+CORE_RESULT kms_tags_apply(struct kms_ctx *ctx, struct kms_key *key, const json_t *tags);
+
+/** Opaque pagination markers: the next record id, base64-encoded. */
+CORE_RESULT kms_marker_encode(struct core_cursor next_id, struct core_buf *out);
+CORE_RESULT kms_marker_decode(struct kms_ctx *ctx, struct core_cursor marker, struct core_buf *out);
+
+/** Records an AWS error (status 400 unless the code is an internal one). */
+core_result kms_fail(struct kms_ctx *ctx, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/** Logs a failure of our own with the request id and renders KMSInternalException. */
+core_result kms_internal(struct kms_ctx *ctx, core_result r, const char *what);
+
+/* Handlers, one file each. */
+core_result kms_cancel_key_deletion(struct kms_ctx *ctx, const json_t *in);
+core_result kms_create_alias(struct kms_ctx *ctx, const json_t *in);
+core_result kms_create_key(struct kms_ctx *ctx, const json_t *in);
+core_result kms_decrypt(struct kms_ctx *ctx, const json_t *in);
+core_result kms_delete_alias(struct kms_ctx *ctx, const json_t *in);
+core_result kms_describe_key(struct kms_ctx *ctx, const json_t *in);
+core_result kms_disable_key(struct kms_ctx *ctx, const json_t *in);
+core_result kms_disable_key_rotation(struct kms_ctx *ctx, const json_t *in);
+core_result kms_enable_key(struct kms_ctx *ctx, const json_t *in);
+core_result kms_enable_key_rotation(struct kms_ctx *ctx, const json_t *in);
+core_result kms_encrypt(struct kms_ctx *ctx, const json_t *in);
+core_result kms_generate_data_key(struct kms_ctx *ctx, const json_t *in);
+core_result kms_generate_data_key_without_plaintext(struct kms_ctx *ctx, const json_t *in);
+core_result kms_generate_random(struct kms_ctx *ctx, const json_t *in);
+core_result kms_get_key_policy(struct kms_ctx *ctx, const json_t *in);
+core_result kms_get_key_rotation_status(struct kms_ctx *ctx, const json_t *in);
+core_result kms_list_aliases(struct kms_ctx *ctx, const json_t *in);
+core_result kms_list_key_rotations(struct kms_ctx *ctx, const json_t *in);
+core_result kms_list_keys(struct kms_ctx *ctx, const json_t *in);
+core_result kms_list_resource_tags(struct kms_ctx *ctx, const json_t *in);
+core_result kms_re_encrypt(struct kms_ctx *ctx, const json_t *in);
+core_result kms_rotate_key_on_demand(struct kms_ctx *ctx, const json_t *in);
+core_result kms_schedule_key_deletion(struct kms_ctx *ctx, const json_t *in);
+core_result kms_tag_resource(struct kms_ctx *ctx, const json_t *in);
+core_result kms_untag_resource(struct kms_ctx *ctx, const json_t *in);
+core_result kms_update_alias(struct kms_ctx *ctx, const json_t *in);
+core_result kms_update_key_description(struct kms_ctx *ctx, const json_t *in);
+
+#endif

@@ -1,0 +1,498 @@
+#include <stdio.h>
+
+#include "kms/kms_internal.h"
+
+/*
+ * Key records. A key's metadata is one compact binary record in table
+ * "kms_key" under "<account>/<region>/<key-id>" (the keystore seals it, with
+ * the id as associated data); each generation of its 32-byte material is a
+ * separate record in "kms_material" under "<record-id>/<version as %08x>",
+ * so metadata reads never pull secrets into ordinary memory. Due rotations
+ * and deletions are rows "<due as %016x>/<R|D>/<record-id>" in "kms_due",
+ * which kms_run_due() reads in time order without scanning every key.
+ *
+ * Record layout (all integers big-endian):
+ *   u8 format(1) | u8 state | u8 flags (1 AWS managed, 2 rotation enabled)
+ *   | be64 created | be64 deletion_date | be32 pending_window_days
+ *   | be32 rotation_period_days | be64 next_rotation | be64 on_demand_start
+ *   | be32 n_on_demand | be32 len, description | be32 len, policy
+ *   | be32 n_tags, be32 len, tags | be32 n_versions, versions (45 bytes each)
+ */
+
+#define KEY_FORMAT 1u
+#define FLAG_AWS_MANAGED 1u
+#define FLAG_ROTATION 2u
+
+static const char tbl_key[] = "kms_key";
+static const char tbl_material[] = "kms_material";
+static const char tbl_due[] = "kms_due";
+static const char tbl_alias[] = "kms_alias";
+
+core_result kms_key_init(struct kms_key *k)
+{
+    *k = (struct kms_key){0};
+    GUARD(core_buf_init(&k->description, 0, KMS_MAX_DESCRIPTION * 4));
+    GUARD(core_buf_init(&k->policy, 0, KMS_MAX_POLICY));
+    GUARD(core_buf_init(&k->tags, 0, KMS_MAX_TAGS * (4 + (KMS_MAX_TAG_KEY + KMS_MAX_TAG_VALUE) * 4)));
+    GUARD(core_buf_init(&k->versions, 0, CORE_MAX_RECORD_BYTES / 2));
+    CORE_OK;
+}
+
+void kms_key_free(struct kms_key *k)
+{
+    core_buf_free(&k->description);
+    core_buf_free(&k->policy);
+    core_buf_free(&k->tags);
+    core_buf_free(&k->versions);
+}
+
+void kms_arn(char *out, size_t cap, const char *region, const char *account, const char *resource)
+{
+    const char *partition = strncmp(region, "cn-", 3) == 0       ? "aws-cn"
+                            : strncmp(region, "us-gov-", 7) == 0 ? "aws-us-gov"
+                                                                 : "aws";
+    snprintf(out, cap, "arn:%s:kms:%s:%s:%s", partition, region, account, resource);
+}
+
+void kms_key_set_arn(struct kms_key *k)
+{
+    char res[64];
+    snprintf(res, sizeof res, "key/%s", k->key_id);
+    kms_arn(k->arn, sizeof k->arn, k->region, k->account, res);
+}
+
+void kms_key_record_id(const char *account, const char *region, const char *key_id, char out[128])
+{
+    snprintf(out, 128, "%s/%s/%s", account, region, key_id);
+}
+
+void kms_new_uuid(char out[KMS_KEY_ID_LEN + 1])
+{
+    uint8_t r[16];
+    core_random(r, sizeof r);
+    r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);
+    r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);
+    snprintf(out, KMS_KEY_ID_LEN + 1, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
+             r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+}
+
+bool kms_is_uuid(struct core_cursor s)
+{
+    if (s.len != KMS_KEY_ID_LEN) return false;
+    for (size_t i = 0; i < s.len; i++) {
+        uint8_t c = s.ptr[i];
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+            return false;
+    }
+    return true;
+}
+
+void kms_material_id_hex(const uint8_t id[KMS_MATERIAL_ID_BYTES], char out[65])
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < KMS_MATERIAL_ID_BYTES; i++) {
+        out[2 * i] = hx[id[i] >> 4];
+        out[2 * i + 1] = hx[id[i] & 15];
+    }
+    out[64] = 0;
+}
+
+/* Due times the index holds for a key in this state. */
+static int64_t due_rotation(const struct kms_key *k)
+{
+    return (k->rotation_enabled && k->state == KMS_STATE_ENABLED) ? k->next_rotation : 0;
+}
+static int64_t due_deletion(const struct kms_key *k)
+{
+    return k->state == KMS_STATE_PENDING_DELETION ? k->deletion_date : 0;
+}
+
+static core_result read_lv(struct core_cursor *c, struct core_buf *out)
+{
+    uint32_t n;
+    struct core_cursor v;
+    GUARD(core_cursor_read_be32(c, &n));
+    GUARD(core_cursor_advance(c, n, &v));
+    core_buf_reset(out);
+    return core_buf_append_cursor(out, v);
+}
+
+static core_result decode(struct core_cursor c, struct kms_key *k)
+{
+    uint8_t fmt, flags;
+    uint64_t created, del, next, ods;
+    uint32_t n;
+    GUARD(core_cursor_read_u8(&c, &fmt));
+    ENSURE(fmt == KEY_FORMAT, ERR_PARSE);
+    GUARD(core_cursor_read_u8(&c, &k->state));
+    GUARD(core_cursor_read_u8(&c, &flags));
+    GUARD(core_cursor_read_be64(&c, &created));
+    GUARD(core_cursor_read_be64(&c, &del));
+    GUARD(core_cursor_read_be32(&c, &k->pending_window_days));
+    GUARD(core_cursor_read_be32(&c, &k->rotation_period_days));
+    GUARD(core_cursor_read_be64(&c, &next));
+    GUARD(core_cursor_read_be64(&c, &ods));
+    GUARD(core_cursor_read_be32(&c, &k->n_on_demand));
+    GUARD(read_lv(&c, &k->description));
+    GUARD(read_lv(&c, &k->policy));
+    GUARD(core_cursor_read_be32(&c, &k->n_tags));
+    GUARD(read_lv(&c, &k->tags));
+    GUARD(core_cursor_read_be32(&c, &n));
+    struct core_cursor v;
+    ENSURE(n <= c.len / KMS_VERSION_REC_BYTES, ERR_PARSE);
+    GUARD(core_cursor_advance(&c, (size_t)n * KMS_VERSION_REC_BYTES, &v));
+    ENSURE(c.len == 0, ERR_PARSE);
+    core_buf_reset(&k->versions);
+    GUARD(core_buf_append_cursor(&k->versions, v));
+    k->n_versions = n;
+    k->aws_managed = flags & FLAG_AWS_MANAGED;
+    k->rotation_enabled = flags & FLAG_ROTATION;
+    k->created = (int64_t)created;
+    k->deletion_date = (int64_t)del;
+    k->next_rotation = (int64_t)next;
+    k->on_demand_start = (int64_t)ods;
+    ENSURE(k->state >= KMS_STATE_ENABLED && k->state <= KMS_STATE_UNAVAILABLE, ERR_PARSE);
+    CORE_OK;
+}
+
+static core_result encode(const struct kms_key *k, struct core_buf *out)
+{
+    GUARD(core_buf_append_u8(out, KEY_FORMAT));
+    GUARD(core_buf_append_u8(out, k->state));
+    GUARD(core_buf_append_u8(out, (uint8_t)((k->aws_managed ? FLAG_AWS_MANAGED : 0) |
+                                            (k->rotation_enabled ? FLAG_ROTATION : 0))));
+    GUARD(core_buf_append_be64(out, (uint64_t)k->created));
+    GUARD(core_buf_append_be64(out, (uint64_t)k->deletion_date));
+    GUARD(core_buf_append_be32(out, k->pending_window_days));
+    GUARD(core_buf_append_be32(out, k->rotation_period_days));
+    GUARD(core_buf_append_be64(out, (uint64_t)k->next_rotation));
+    GUARD(core_buf_append_be64(out, (uint64_t)k->on_demand_start));
+    GUARD(core_buf_append_be32(out, k->n_on_demand));
+    GUARD(core_buf_append_be32(out, (uint32_t)k->description.len));
+    GUARD(core_buf_append_cursor(out, core_buf_cursor(&k->description)));
+    GUARD(core_buf_append_be32(out, (uint32_t)k->policy.len));
+    GUARD(core_buf_append_cursor(out, core_buf_cursor(&k->policy)));
+    GUARD(core_buf_append_be32(out, k->n_tags));
+    GUARD(core_buf_append_be32(out, (uint32_t)k->tags.len));
+    GUARD(core_buf_append_cursor(out, core_buf_cursor(&k->tags)));
+    GUARD(core_buf_append_be32(out, k->n_versions));
+    return core_buf_append_cursor(out, core_buf_cursor(&k->versions));
+}
+
+core_result kms_key_get(struct keystore_txn *txn, const char *account, const char *region, const char *key_id,
+                        struct kms_key *out)
+{
+    char rid[128];
+    kms_key_record_id(account, region, key_id, rid);
+    DEFER_CLEANUP(struct core_buf raw = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&raw, 512, CORE_MAX_RECORD_BYTES));
+    GUARD(keystore_get(txn, tbl_key, core_cursor_str(rid), &raw));
+    GUARD(decode(core_buf_cursor(&raw), out));
+    snprintf(out->account, sizeof out->account, "%s", account);
+    snprintf(out->region, sizeof out->region, "%s", region);
+    snprintf(out->key_id, sizeof out->key_id, "%s", key_id);
+    kms_key_set_arn(out);
+    out->loaded_next_rotation = due_rotation(out);
+    out->loaded_deletion_date = due_deletion(out);
+    out->loaded = true;
+    CORE_OK;
+}
+
+static void due_id(int64_t when, char kind, const char *rid, char out[192])
+{
+    snprintf(out, 192, "%016llx/%c/%s", (unsigned long long)when, kind, rid);
+}
+
+static core_result due_move(struct keystore_txn *txn, const char *rid, char kind, int64_t old_t, int64_t new_t)
+{
+    if (old_t == new_t) CORE_OK;
+    char id[192];
+    if (old_t) {
+        due_id(old_t, kind, rid, id);
+        core_result r = keystore_del(txn, tbl_due, core_cursor_str(id));
+        if (!core_ok(r) && r.err != ERR_NOT_FOUND) return r;
+    }
+    if (new_t) {
+        due_id(new_t, kind, rid, id);
+        GUARD(keystore_put(txn, tbl_due, core_cursor_str(id), core_cursor_str("1"), 0));
+    }
+    CORE_OK;
+}
+
+core_result kms_key_save(struct keystore_txn *txn, struct kms_key *k)
+{
+    char rid[128];
+    kms_key_record_id(k->account, k->region, k->key_id, rid);
+    DEFER_CLEANUP(struct core_buf raw = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&raw, 512, CORE_MAX_RECORD_BYTES));
+    GUARD(encode(k, &raw));
+    GUARD(keystore_put(txn, tbl_key, core_cursor_str(rid), core_buf_cursor(&raw), k->loaded ? 0 : KEYSTORE_NO_OVERWRITE));
+    GUARD(due_move(txn, rid, 'R', k->loaded ? k->loaded_next_rotation : 0, due_rotation(k)));
+    GUARD(due_move(txn, rid, 'D', k->loaded ? k->loaded_deletion_date : 0, due_deletion(k)));
+    k->loaded_next_rotation = due_rotation(k);
+    k->loaded_deletion_date = due_deletion(k);
+    k->loaded = true;
+    CORE_OK;
+}
+
+void kms_key_version_at(const struct kms_key *k, uint32_t i, struct kms_key_version *v)
+{
+    struct core_cursor c = core_cursor_from(k->versions.data + (size_t)i * KMS_VERSION_REC_BYTES,
+                                            KMS_VERSION_REC_BYTES);
+    uint64_t t;
+    struct core_cursor id;
+    /* The record decoded with exactly n_versions entries, so these reads cannot fail. */
+    core_result_ignore(core_cursor_read_be32(&c, &v->n));
+    core_result_ignore(core_cursor_read_be64(&c, &t));
+    core_result_ignore(core_cursor_read_u8(&c, &v->type));
+    core_result_ignore(core_cursor_advance(&c, KMS_MATERIAL_ID_BYTES, &id));
+    v->created = (int64_t)t;
+    memcpy(v->material_id, id.ptr, KMS_MATERIAL_ID_BYTES);
+}
+
+static void material_id(const struct kms_key *k, uint32_t n, char out[160])
+{
+    snprintf(out, 160, "%s/%s/%s/%08x", k->account, k->region, k->key_id, n);
+}
+
+core_result kms_key_add_version(struct keystore_txn *txn, struct kms_key *k, int64_t now, uint8_t type)
+{
+    uint32_t n = k->n_versions + 1;
+    char mid[160];
+    material_id(k, n, mid);
+    DEFER_CLEANUP(struct core_secret mat = {0}, core_secret_cleanup);
+    GUARD(core_secret_random(&mat, KMS_MATERIAL_BYTES));
+    GUARD(keystore_put(txn, tbl_material, core_cursor_str(mid), core_secret_cursor(&mat), KEYSTORE_NO_OVERWRITE));
+    uint8_t id[KMS_MATERIAL_ID_BYTES];
+    core_random(id, sizeof id);
+    GUARD(core_buf_append_be32(&k->versions, n));
+    GUARD(core_buf_append_be64(&k->versions, (uint64_t)now));
+    GUARD(core_buf_append_u8(&k->versions, type));
+    GUARD(core_buf_append(&k->versions, id, sizeof id));
+    k->n_versions = n;
+    CORE_OK;
+}
+
+core_result kms_material_get(struct keystore_txn *txn, const struct kms_key *k, uint32_t n, struct core_buf *out)
+{
+    ENSURE(n >= 1 && n <= k->n_versions, ERR_NOT_FOUND);
+    char mid[160];
+    material_id(k, n, mid);
+    GUARD(keystore_get(txn, tbl_material, core_cursor_str(mid), out));
+    ENSURE(out->len == KMS_MATERIAL_BYTES, ERR_TAMPERED);
+    CORE_OK;
+}
+
+core_result kms_key_destroy(struct keystore_txn *txn, struct kms_key *k)
+{
+    char rid[128], mid[160];
+    kms_key_record_id(k->account, k->region, k->key_id, rid);
+    for (uint32_t n = 1; n <= k->n_versions; n++) {
+        material_id(k, n, mid);
+        core_result r = keystore_del(txn, tbl_material, core_cursor_str(mid));
+        if (!core_ok(r) && r.err != ERR_NOT_FOUND) return r;
+    }
+    GUARD(due_move(txn, rid, 'R', k->loaded_next_rotation, 0));
+    GUARD(due_move(txn, rid, 'D', k->loaded_deletion_date, 0));
+    GUARD(keystore_del(txn, tbl_key, core_cursor_str(rid)));
+
+    /* Aliases that point at the key go with it. Collect first, delete after the iterator ends. */
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s/%s/alias/", k->account, k->region);
+    DEFER_CLEANUP(struct core_buf doomed = {0}, core_buf_cleanup);
+    DEFER_CLEANUP(struct core_buf val = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&doomed, 0, 1u << 20));
+    GUARD(core_buf_init(&val, 64, 1024));
+    struct keystore_iter *it = NULL;
+    GUARD(keystore_iter_begin(txn, tbl_alias, core_cursor_str(prefix), &it));
+    core_result r;
+    struct core_cursor id;
+    while (core_ok(r = keystore_iter_next(it, &id, &val))) {
+        if (!core_cursor_starts_with(id, prefix)) break;
+        if (val.len >= KMS_KEY_ID_LEN && core_cursor_eq_str(core_cursor_from(val.data, KMS_KEY_ID_LEN), k->key_id)) {
+            r = core_buf_append_be16(&doomed, (uint16_t)id.len);
+            if (core_ok(r)) r = core_buf_append_cursor(&doomed, id);
+            if (!core_ok(r)) break;
+        }
+    }
+    keystore_iter_end(it);
+    if (!core_ok(r) && r.err != ERR_NOT_FOUND) return r;
+    struct core_cursor c = core_buf_cursor(&doomed);
+    while (c.len) {
+        uint16_t n;
+        struct core_cursor aid;
+        GUARD(core_cursor_read_be16(&c, &n));
+        GUARD(core_cursor_advance(&c, n, &aid));
+        GUARD(keystore_del(txn, tbl_alias, aid));
+    }
+    CORE_OK;
+}
+
+/* ---- tags ------------------------------------------------------------------ */
+
+bool kms_tags_next(const struct kms_key *k, size_t *pos, struct core_cursor *key, struct core_cursor *value)
+{
+    struct core_cursor c = core_cursor_from(k->tags.data + *pos, k->tags.len - *pos);
+    uint16_t kl, vl;
+    if (c.len == 0) return false;
+    if (!core_ok(core_cursor_read_be16(&c, &kl)) || !core_ok(core_cursor_advance(&c, kl, key)) ||
+        !core_ok(core_cursor_read_be16(&c, &vl)) || !core_ok(core_cursor_advance(&c, vl, value)))
+        return false;
+    *pos = k->tags.len - c.len;
+    return true;
+}
+
+/* Rebuilds the list with key removed and, when value is given, inserted in order. */
+static core_result tags_rebuild(struct kms_key *k, struct core_cursor key, const struct core_cursor *value)
+{
+    DEFER_CLEANUP(struct core_buf nb = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&nb, k->tags.len + 512, k->tags.max));
+    size_t pos = 0;
+    struct core_cursor tk, tv;
+    uint32_t n = 0;
+    bool placed = value == NULL;
+    while (kms_tags_next(k, &pos, &tk, &tv)) {
+        int cmp = core_cursor_cmp(tk, key);
+        if (!placed && cmp >= 0) {
+            GUARD(core_buf_append_be16(&nb, (uint16_t)key.len));
+            GUARD(core_buf_append_cursor(&nb, key));
+            GUARD(core_buf_append_be16(&nb, (uint16_t)value->len));
+            GUARD(core_buf_append_cursor(&nb, *value));
+            n++;
+            placed = true;
+        }
+        if (cmp == 0) continue;
+        GUARD(core_buf_append_be16(&nb, (uint16_t)tk.len));
+        GUARD(core_buf_append_cursor(&nb, tk));
+        GUARD(core_buf_append_be16(&nb, (uint16_t)tv.len));
+        GUARD(core_buf_append_cursor(&nb, tv));
+        n++;
+    }
+    if (!placed) {
+        GUARD(core_buf_append_be16(&nb, (uint16_t)key.len));
+        GUARD(core_buf_append_cursor(&nb, key));
+        GUARD(core_buf_append_be16(&nb, (uint16_t)value->len));
+        GUARD(core_buf_append_cursor(&nb, *value));
+        n++;
+    }
+    core_buf_free(&k->tags);
+    k->tags = nb;
+    nb = (struct core_buf){0};
+    k->n_tags = n;
+    CORE_OK;
+}
+
+core_result kms_tags_set(struct kms_key *k, struct core_cursor key, struct core_cursor value)
+{
+    return tags_rebuild(k, key, &value);
+}
+
+void kms_tags_remove(struct kms_key *k, struct core_cursor key)
+{
+    /* Removing never grows the list, so the rebuild cannot hit a limit. */
+    core_result_ignore(tags_rebuild(k, key, NULL));
+}
+
+/* ---- rendering ----------------------------------------------------------- */
+
+const char *kms_state_name(uint8_t state)
+{
+    switch (state) {
+    case KMS_STATE_ENABLED: return "Enabled";
+    case KMS_STATE_DISABLED: return "Disabled";
+    case KMS_STATE_PENDING_DELETION: return "PendingDeletion";
+    case KMS_STATE_PENDING_IMPORT: return "PendingImport";
+    case KMS_STATE_UNAVAILABLE: return "Unavailable";
+    }
+    return "Unavailable";
+}
+
+/* https://docs.aws.amazon.com/kms/latest/APIReference/API_KeyMetadata.html */
+core_result kms_render_metadata(struct core_jw *w, const char *name, const struct kms_key *k)
+{
+    GUARD(core_jw_object_begin(w, name));
+    GUARD(core_jw_cstr(w, "AWSAccountId", k->account));
+    GUARD(core_jw_cstr(w, "KeyId", k->key_id));
+    GUARD(core_jw_cstr(w, "Arn", k->arn));
+    GUARD(core_jw_time(w, "CreationDate", k->created));
+    GUARD(core_jw_bool(w, "Enabled", k->state == KMS_STATE_ENABLED));
+    GUARD(core_jw_str(w, "Description", core_buf_cursor(&k->description)));
+    GUARD(core_jw_cstr(w, "KeyUsage", "ENCRYPT_DECRYPT"));
+    GUARD(core_jw_cstr(w, "KeyState", kms_state_name(k->state)));
+    if (k->state == KMS_STATE_PENDING_DELETION) GUARD(core_jw_time(w, "DeletionDate", k->deletion_date));
+    GUARD(core_jw_cstr(w, "Origin", "AWS_KMS"));
+    GUARD(core_jw_cstr(w, "KeyManager", k->aws_managed ? "AWS" : "CUSTOMER"));
+    GUARD(core_jw_cstr(w, "CustomerMasterKeySpec", "SYMMETRIC_DEFAULT"));
+    GUARD(core_jw_cstr(w, "KeySpec", "SYMMETRIC_DEFAULT"));
+    GUARD(core_jw_array_begin(w, "EncryptionAlgorithms"));
+    GUARD(core_jw_cstr(w, NULL, "SYMMETRIC_DEFAULT"));
+    GUARD(core_jw_array_end(w));
+    GUARD(core_jw_bool(w, "MultiRegion", false));
+    if (k->state == KMS_STATE_PENDING_DELETION)
+        GUARD(core_jw_int(w, "PendingDeletionWindowInDays", k->pending_window_days));
+    if (k->n_versions) {
+        struct kms_key_version v;
+        char hex[65];
+        kms_key_version_at(k, k->n_versions - 1, &v);
+        kms_material_id_hex(v.material_id, hex);
+        GUARD(core_jw_cstr(w, "CurrentKeyMaterialId", hex));
+    }
+    return core_jw_object_end(w);
+}
+
+/* ---- key states ------------------------------------------------------------- */
+
+/*
+ * The key states table (developer guide, "Key states of AWS KMS keys"):
+ *   [1] DisabledException: <key ARN> is disabled.
+ *   [3] KMSInvalidStateException: <key ARN> is pending deletion.
+ *   [4] KMSInvalidStateException: <key ARN> is not pending deletion.
+ *   [5] KMSInvalidStateException: <key ARN> is pending import.
+ *   [6],[7] UnsupportedOperationException: imported material, custom key store.
+ *   [11] KeyUnavailableException: <key ARN> is unavailable.
+ */
+core_result kms_state_check(struct kms_ctx *ctx, const struct kms_key *key, enum kms_state_rule rule)
+{
+    const char *arn = key->arn;
+    uint8_t s = key->state;
+    switch (rule) {
+    case KMS_RULE_ANY:
+        CORE_OK;
+    case KMS_RULE_CRYPTO:
+        if (s == KMS_STATE_ENABLED) CORE_OK;
+        if (s == KMS_STATE_DISABLED) return kms_fail(ctx, "DisabledException", "%s is disabled.", arn);
+        if (s == KMS_STATE_PENDING_DELETION)
+            return kms_fail(ctx, "KMSInvalidStateException", "%s is pending deletion.", arn);
+        if (s == KMS_STATE_PENDING_IMPORT)
+            return kms_fail(ctx, "KMSInvalidStateException", "%s is pending import.", arn);
+        return kms_fail(ctx, "KeyUnavailableException", "%s is unavailable.", arn);
+    case KMS_RULE_MANAGE:
+        if (s == KMS_STATE_PENDING_DELETION)
+            return kms_fail(ctx, "KMSInvalidStateException", "%s is pending deletion.", arn);
+        CORE_OK;
+    case KMS_RULE_ENABLE_DISABLE:
+        if (s == KMS_STATE_PENDING_DELETION)
+            return kms_fail(ctx, "KMSInvalidStateException", "%s is pending deletion.", arn);
+        if (s == KMS_STATE_PENDING_IMPORT)
+            return kms_fail(ctx, "KMSInvalidStateException", "%s is pending import.", arn);
+        CORE_OK;
+    case KMS_RULE_CANCEL_DELETION:
+        if (s == KMS_STATE_PENDING_DELETION) CORE_OK;
+        return kms_fail(ctx, "KMSInvalidStateException", "%s is not pending deletion.", arn);
+    case KMS_RULE_ROTATION:
+    case KMS_RULE_ROTATION_READ:
+        if (s == KMS_STATE_PENDING_IMPORT)
+            return kms_fail(ctx, "UnsupportedOperationException",
+                            "%s origin is EXTERNAL which is not valid for this operation.", arn);
+        if (s == KMS_STATE_UNAVAILABLE)
+            return kms_fail(ctx, "UnsupportedOperationException",
+                            "%s origin is AWS_CLOUDHSM which is not valid for this operation.", arn);
+        if (rule == KMS_RULE_ROTATION_READ) CORE_OK;
+        if (s == KMS_STATE_DISABLED) return kms_fail(ctx, "DisabledException", "%s is disabled.", arn);
+        if (s == KMS_STATE_PENDING_DELETION)
+            return kms_fail(ctx, "KMSInvalidStateException", "%s is pending deletion.", arn);
+        CORE_OK;
+    }
+    CORE_OK;
+}

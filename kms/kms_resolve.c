@@ -1,0 +1,336 @@
+#include <stdio.h>
+
+#include "kms/kms_internal.h"
+
+/*
+ * Key identifiers. "To specify a KMS key, use its key ID, key ARN, alias
+ * name, or alias ARN" - each operation accepts a subset, given by forms.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id
+ * Aliases live in table "kms_alias" under "<account>/<region>/alias/<name>":
+ * value = target key id (36) | be64 created | be64 last updated.
+ */
+
+static const char tbl_alias[] = "kms_alias";
+
+void kms_alias_record_id(const char *account, const char *region, struct core_cursor name, struct core_buf *out)
+{
+    core_buf_reset(out);
+    core_result_ignore(core_buf_printf(out, "%s/%s/", account, region));
+    core_result_ignore(core_buf_append_cursor(out, name));
+}
+
+core_result kms_alias_get(struct keystore_txn *txn, const char *account, const char *region, struct core_cursor name,
+                          struct kms_alias *out)
+{
+    DEFER_CLEANUP(struct core_buf id = {0}, core_buf_cleanup);
+    DEFER_CLEANUP(struct core_buf val = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&id, 128, 512));
+    GUARD(core_buf_init(&val, 64, 256));
+    kms_alias_record_id(account, region, name, &id);
+    GUARD(keystore_get(txn, tbl_alias, core_buf_cursor(&id), &val));
+    struct core_cursor c = core_buf_cursor(&val), t;
+    uint64_t cr, up;
+    GUARD(core_cursor_advance(&c, KMS_KEY_ID_LEN, &t));
+    GUARD(core_cursor_read_be64(&c, &cr));
+    GUARD(core_cursor_read_be64(&c, &up));
+    memcpy(out->target, t.ptr, KMS_KEY_ID_LEN);
+    out->target[KMS_KEY_ID_LEN] = 0;
+    out->created = (int64_t)cr;
+    out->updated = (int64_t)up;
+    CORE_OK;
+}
+
+core_result kms_alias_put(struct keystore_txn *txn, const char *account, const char *region, struct core_cursor name,
+                          const struct kms_alias *a, unsigned flags)
+{
+    DEFER_CLEANUP(struct core_buf id = {0}, core_buf_cleanup);
+    uint8_t v[KMS_KEY_ID_LEN + 16];
+    GUARD(core_buf_init(&id, 128, 512));
+    kms_alias_record_id(account, region, name, &id);
+    memcpy(v, a->target, KMS_KEY_ID_LEN);
+    for (int i = 0; i < 8; i++) {
+        v[KMS_KEY_ID_LEN + i] = (uint8_t)((uint64_t)a->created >> (56 - 8 * i));
+        v[KMS_KEY_ID_LEN + 8 + i] = (uint8_t)((uint64_t)a->updated >> (56 - 8 * i));
+    }
+    return keystore_put(txn, tbl_alias, core_buf_cursor(&id), core_cursor_from(v, sizeof v), flags);
+}
+
+/* Echoes an identifier in a message: capped, control characters replaced. */
+static void echo(struct core_cursor s, char out[300])
+{
+    size_t n = s.len < 256 ? s.len : 256;
+    for (size_t i = 0; i < n; i++) out[i] = (s.ptr[i] < 0x20 || s.ptr[i] == 0x7f) ? ' ' : (char)s.ptr[i];
+    out[n] = 0;
+}
+
+static core_result invalid_key_id(struct kms_ctx *ctx, struct core_cursor id)
+{
+    char e[300];
+    echo(id, e);
+    return kms_fail(ctx, "NotFoundException", "Invalid keyId '%s'", e);
+}
+
+static bool valid_region(struct core_cursor r)
+{
+    if (r.len == 0 || r.len >= 32) return false;
+    for (size_t i = 0; i < r.len; i++)
+        if (!((r.ptr[i] >= 'a' && r.ptr[i] <= 'z') || (r.ptr[i] >= '0' && r.ptr[i] <= '9') || r.ptr[i] == '-'))
+            return false;
+    return true;
+}
+
+static bool valid_account(struct core_cursor a)
+{
+    if (a.len != 12) return false;
+    for (size_t i = 0; i < 12; i++)
+        if (a.ptr[i] < '0' || a.ptr[i] > '9') return false;
+    return true;
+}
+
+static void cpy(char *dst, size_t cap, struct core_cursor s)
+{
+    size_t n = s.len < cap - 1 ? s.len : cap - 1;
+    memcpy(dst, s.ptr, n);
+    dst[n] = 0;
+}
+
+/* Resolves alias name (full "alias/...") in (account, region). */
+static core_result resolve_alias(struct kms_ctx *ctx, struct keystore_txn *txn, const char *account,
+                                 const char *region, struct core_cursor name, struct kms_key_ref *ref,
+                                 bool *managed_missing)
+{
+    struct kms_alias a;
+    core_result r = kms_alias_get(txn, account, region, name, &a);
+    if (core_ok(r)) {
+        snprintf(ref->account, sizeof ref->account, "%s", account);
+        snprintf(ref->region, sizeof ref->region, "%s", region);
+        snprintf(ref->key_id, sizeof ref->key_id, "%s", a.target);
+        CORE_OK;
+    }
+    if (r.err != ERR_NOT_FOUND) return r;
+    if (managed_missing && strcmp(account, ctx->account) == 0 && strcmp(region, ctx->region) == 0 &&
+        kms_managed_service(name)) {
+        *managed_missing = true;
+        CORE_OK;
+    }
+    char e[300], arn[KMS_MAX_ARN + 300];
+    echo(name, e);
+    kms_arn(arn, sizeof arn, region, account, e);
+    return kms_fail(ctx, "NotFoundException", "Alias %s is not found.", arn);
+}
+
+core_result kms_resolve(struct kms_ctx *ctx, struct keystore_txn *txn, struct core_cursor id, unsigned forms,
+                        struct kms_key_ref *ref, bool *managed_missing)
+{
+    if (managed_missing) *managed_missing = false;
+    if (core_cursor_starts_with(id, "arn:")) {
+        /* arn:partition:kms:region:account:resource */
+        struct core_cursor rest = id, part[5];
+        for (int i = 0; i < 5; i++)
+            if (!core_cursor_split(&rest, ':', &part[i]) || rest.ptr == NULL) return invalid_key_id(ctx, id);
+        struct core_cursor res = rest;
+        if (!core_cursor_starts_with(part[1], "aws") || !core_cursor_eq_str(part[2], "kms") ||
+            !valid_region(part[3]) || !valid_account(part[4]))
+            return invalid_key_id(ctx, id);
+        char region[32], account[16];
+        cpy(region, sizeof region, part[3]);
+        cpy(account, sizeof account, part[4]);
+        if (core_cursor_starts_with(res, "key/") && (forms & KMS_ID_KEY)) {
+            struct core_cursor kid = core_cursor_from(res.ptr + 4, res.len - 4);
+            if (!kms_is_uuid(kid)) return invalid_key_id(ctx, id);
+            if (strcmp(region, ctx->region) != 0) return kms_fail(ctx, "NotFoundException", "Invalid arn %s", region);
+            snprintf(ref->account, sizeof ref->account, "%s", account);
+            snprintf(ref->region, sizeof ref->region, "%s", region);
+            cpy(ref->key_id, sizeof ref->key_id, kid);
+            CORE_OK;
+        }
+        if (core_cursor_starts_with(res, "alias/") && (forms & KMS_ID_ALIAS)) {
+            if (strcmp(region, ctx->region) != 0) return kms_fail(ctx, "NotFoundException", "Invalid arn %s", region);
+            return resolve_alias(ctx, txn, account, region, res, ref, managed_missing);
+        }
+        return invalid_key_id(ctx, id);
+    }
+    if (core_cursor_starts_with(id, "alias/")) {
+        if (!(forms & KMS_ID_ALIAS)) return invalid_key_id(ctx, id);
+        return resolve_alias(ctx, txn, ctx->account, ctx->region, id, ref, managed_missing);
+    }
+    if (!kms_is_uuid(id)) return invalid_key_id(ctx, id);
+    snprintf(ref->account, sizeof ref->account, "%s", ctx->account);
+    snprintf(ref->region, sizeof ref->region, "%s", ctx->region);
+    cpy(ref->key_id, sizeof ref->key_id, id);
+    CORE_OK;
+}
+
+core_result kms_key_load(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key_ref *ref,
+                         struct kms_key *key)
+{
+    core_result r = kms_key_get(txn, ref->account, ref->region, ref->key_id, key);
+    if (r.err == ERR_NOT_FOUND) {
+        char arn[KMS_MAX_ARN], res[64];
+        snprintf(res, sizeof res, "key/%s", ref->key_id);
+        kms_arn(arn, sizeof arn, ref->region, ref->account, res);
+        return kms_fail(ctx, "NotFoundException", "Key '%s' does not exist", arn);
+    }
+    return r;
+}
+
+/* ---- AWS managed keys ------------------------------------------------------ */
+
+/*
+ * "AWS managed keys are KMS keys in your account that are created, managed,
+ * and used on your behalf by an AWS service" - their aliases are
+ * alias/aws/<service>, created on first use. The services with such keys:
+ */
+static const struct {
+    const char *service;
+    const char *what;
+} managed_services[] = {
+    {"acm", "ACM private keys"},
+    {"backup", "Backup vaults"},
+    {"cloud9", "Cloud9 environments"},
+    {"codeartifact", "CodeArtifact repositories"},
+    {"codecommit", "CodeCommit repositories"},
+    {"connect", "Connect data"},
+    {"dms", "DMS endpoints"},
+    {"dynamodb", "DynamoDB tables"},
+    {"ebs", "EBS volumes"},
+    {"ecr", "ECR repositories"},
+    {"elasticfilesystem", "EFS file systems"},
+    {"es", "Elasticsearch domains"},
+    {"fsx", "FSx file systems"},
+    {"glue", "Glue data"},
+    {"kafka", "MSK clusters"},
+    {"kinesis", "Kinesis streams"},
+    {"kinesisvideo", "Kinesis Video streams"},
+    {"lambda", "Lambda functions"},
+    {"lightsail", "Lightsail resources"},
+    {"rds", "RDS databases"},
+    {"redshift", "Redshift clusters"},
+    {"s3", "S3 objects"},
+    {"secretsmanager", "Secrets Manager secrets"},
+    {"sns", "SNS topics"},
+    {"sqs", "SQS queues"},
+    {"ssm", "SSM parameters"},
+    {"timestream", "Timestream databases"},
+    {"xray", "X-Ray data"},
+};
+
+static int managed_index(struct core_cursor alias_name)
+{
+    if (!core_cursor_starts_with(alias_name, "alias/aws/")) return -1;
+    struct core_cursor svc = core_cursor_from(alias_name.ptr + 10, alias_name.len - 10);
+    for (size_t i = 0; i < sizeof managed_services / sizeof managed_services[0]; i++)
+        if (core_cursor_eq_str(svc, managed_services[i].service)) return (int)i;
+    return -1;
+}
+
+bool kms_managed_service(struct core_cursor alias_name) { return managed_index(alias_name) >= 0; }
+
+struct managed_arg {
+    struct kms_ctx *ctx;
+    struct core_cursor name;
+    int idx;
+};
+
+static core_result managed_create(struct keystore_txn *txn, void *argp)
+{
+    struct managed_arg *a = argp;
+    struct kms_ctx *ctx = a->ctx;
+    struct kms_alias al;
+    core_result r = kms_alias_get(txn, ctx->account, ctx->region, a->name, &al);
+    if (core_ok(r)) CORE_OK; /* another request created it first */
+    if (r.err != ERR_NOT_FOUND) return r;
+
+    int64_t now = ctx->call->now;
+    DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
+    GUARD(kms_key_init(&k));
+    snprintf(k.account, sizeof k.account, "%s", ctx->account);
+    snprintf(k.region, sizeof k.region, "%s", ctx->region);
+    kms_new_uuid(k.key_id);
+    kms_key_set_arn(&k);
+    k.state = KMS_STATE_ENABLED;
+    k.aws_managed = true;
+    k.created = now;
+    /* "AWS KMS automatically rotates AWS managed keys every year (approximately 365 days)." */
+    k.rotation_enabled = true;
+    k.rotation_period_days = KMS_DEFAULT_ROTATION_DAYS;
+    k.next_rotation = now + (int64_t)KMS_DEFAULT_ROTATION_DAYS * KMS_DAY;
+    GUARD(core_buf_printf(&k.description, "Default key that protects my %s when no other key is defined",
+                          managed_services[a->idx].what));
+    GUARD(kms_managed_policy(k.account, k.region, managed_services[a->idx].service, &k.policy));
+    GUARD(kms_key_add_version(txn, &k, now, KMS_ROT_INITIAL));
+    GUARD(kms_key_save(txn, &k));
+    struct kms_alias na = {.created = now, .updated = now};
+    memcpy(na.target, k.key_id, sizeof na.target);
+    return kms_alias_put(txn, ctx->account, ctx->region, a->name, &na, KEYSTORE_NO_OVERWRITE);
+}
+
+core_result kms_managed_key_ensure(struct kms_ctx *ctx, struct core_cursor alias_name)
+{
+    struct managed_arg a = {.ctx = ctx, .name = alias_name, .idx = managed_index(alias_name)};
+    ENSURE(a.idx >= 0, ERR_INVALID_ARG);
+    return keystore_write(ctx->env->ks, managed_create, &a);
+}
+
+/* ---- the two shapes every key operation takes ------------------------------- */
+
+static core_result open_once(struct kms_ctx *ctx, struct core_cursor id, unsigned forms, enum kms_state_rule rule,
+                             const char *iam_action, struct keystore_txn *txn, struct kms_key *key,
+                             bool *managed_missing)
+{
+    struct kms_key_ref ref;
+    GUARD(kms_resolve(ctx, txn, id, forms, &ref, managed_missing));
+    if (*managed_missing) CORE_OK;
+    GUARD(kms_key_load(ctx, txn, &ref, key));
+    GUARD(kms_authorize(ctx, key, iam_action));
+    return kms_state_check(ctx, key, rule);
+}
+
+core_result kms_key_open(struct kms_ctx *ctx, struct core_cursor id, unsigned forms, enum kms_state_rule rule,
+                         const char *iam_action, struct keystore_txn **txn, struct kms_key *key)
+{
+    *txn = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        struct keystore_txn *t = NULL;
+        GUARD(keystore_txn_begin(ctx->env->ks, false, &t));
+        bool missing = false;
+        core_result r = open_once(ctx, id, forms, rule, iam_action, t, key, &missing);
+        if (core_ok(r) && !missing) {
+            *txn = t;
+            CORE_OK;
+        }
+        keystore_txn_abort(t);
+        if (!core_ok(r)) return r;
+        /* First use of alias/aws/<service> (or its ARN): create the AWS managed key, then look again. */
+        struct core_cursor name = id;
+        if (core_cursor_starts_with(id, "arn:")) {
+            struct core_cursor rest = id, tok;
+            for (int i = 0; i < 5; i++) core_cursor_split(&rest, ':', &tok);
+            name = rest;
+        }
+        GUARD(kms_managed_key_ensure(ctx, name));
+    }
+    BAIL(ERR_NOT_FOUND);
+}
+
+static core_result mutate_fn(struct keystore_txn *txn, void *argp)
+{
+    struct kms_mutation *m = argp;
+    struct kms_ctx *ctx = m->ctx;
+    struct kms_key_ref ref;
+    GUARD(kms_resolve(ctx, txn, m->id, m->forms, &ref, NULL));
+    GUARD(kms_key_load(ctx, txn, &ref, &m->key));
+    GUARD(kms_authorize(ctx, &m->key, m->iam_action));
+    GUARD(kms_state_check(ctx, &m->key, m->rule));
+    if (m->apply) {
+        GUARD(m->apply(m, txn));
+        GUARD(kms_key_save(txn, &m->key));
+    }
+    CORE_OK;
+}
+
+core_result kms_key_mutate(struct kms_mutation *m)
+{
+    GUARD(kms_key_init(&m->key));
+    return keystore_write(m->ctx->env->ks, mutate_fn, m);
+}

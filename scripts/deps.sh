@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing kmsd need, from Debian's
+# packages only; does nothing for what is already there.
+#   scripts/deps.sh          build and run dependencies
+#   scripts/deps.sh --test   plus what the test suite uses (python3 boto3, aws CLI, clang, node)
+set -euo pipefail
+
+want=(build-essential cmake pkg-config libssl-dev libsodium-dev libmicrohttpd-dev libjansson-dev liblmdb-dev)
+if [[ "${1:-}" == "--test" ]]; then
+  want+=(python3 valgrind)
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+
+# The end-to-end tests drive kmsd with boto3 and the aws CLI; use the ones
+# on PATH if present, else Debian's.
+if [[ "${1:-}" == "--test" ]]; then
+  python3 -c 'import boto3' 2>/dev/null || missing+=(python3-boto3)
+  command -v aws >/dev/null 2>&1 || missing+=(awscli)
+fi
+
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

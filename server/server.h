@@ -1,0 +1,116 @@
+#ifndef SERVER_H
+#define SERVER_H
+
+/*
+ * The HTTP front: libmicrohttpd glue (server_http.c, the only file that
+ * includes microhttpd.h), routing by service with SigV4 authentication
+ * (server_route.c), AWS error rendering, the access log, config and main().
+ * Tests drive server_route() in memory with a struct http_request.
+ */
+
+#include <stdbool.h>
+
+#include "core/core.h"
+#include "keystore/keystore.h"
+#include "sigv4/sigv4.h"
+
+struct server_config {
+    char listen_host[256];
+    unsigned listen_port;
+    char data_dir[1024];
+    char account_id[16];
+    char region[32];
+    unsigned threads;            /* 0: one per core */
+    enum keystore_master_source master_source;
+    char key_file[1024];         /* "" : <data-dir>/master.key */
+    char passphrase_file[1024];  /* master passphrase source (file) */
+    char passphrase_env[128];    /* ... or environment variable */
+    char access_log[1024];       /* "": <data-dir>/access.log, "-": stdout, "off" */
+    char port_file[1024];        /* write the bound port here once listening */
+    char clock_file[1024];       /* re-read service clock offset from this file */
+    int64_t clock_offset;        /* seconds added to the service clock */
+    bool insecure_accept_unknown_keys;
+    unsigned max_body;           /* bytes */
+    unsigned connection_timeout; /* seconds */
+    unsigned max_connections;
+    enum core_log_level log_level;
+};
+
+/**
+ * Parses command-line options over the embedded defaults.
+ * @return 0 to run, 1 when --help/--version was printed, 2 on a usage error
+ * (message printed).
+ */
+int server_config_parse(struct server_config *cfg, int argc, char **argv);
+void server_config_defaults(struct server_config *cfg);
+
+/* One HTTP request as the router sees it: raw, bounded, borrowed. */
+struct http_request {
+    const char *method;
+    struct core_cursor path;  /* raw, still percent-encoded */
+    struct core_cursor query; /* raw, without '?' */
+    struct sigv4_header headers[CORE_MAX_HEADERS];
+    size_t n_headers;
+    bool too_many_headers;
+    struct core_cursor body;
+    bool body_too_large;
+    char source_ip[64];
+    bool loopback;
+};
+
+struct http_response {
+    unsigned status;
+    const char *content_type;
+    struct core_buf body;    /* owned; may hold plaintext: wiped when freed */
+    char request_id[40];
+    char error_type[96];     /* x-amzn-ErrorType for JSON errors */
+};
+
+/** Finds a header by case-insensitive name (first occurrence). */
+bool http_request_header(const struct http_request *req, const char *name, struct core_cursor *value);
+
+struct server;
+
+/**
+ * Opens the keystore, bootstraps the administrator on first start and
+ * prepares the services.
+ * @param[out] out server_free() it.
+ */
+CORE_RESULT server_new(const struct server_config *cfg, struct server **out);
+void server_free(struct server *srv);
+
+/**
+ * Authenticates, routes and answers one request. resp->body is initialised
+ * here; the caller frees it with http_response_free().
+ */
+void server_route(struct server *srv, const struct http_request *req, struct http_response *resp);
+void http_response_free(struct http_response *resp);
+
+/** Starts libmicrohttpd; returns the bound port. */
+CORE_RESULT server_http_start(struct server *srv, unsigned *port);
+void server_http_stop(struct server *srv);
+
+/** Access log: one JSON line per request; never secrets, plaintexts or signatures. */
+struct server_access_entry {
+    const char *request_id;
+    const char *service;
+    const char *operation;
+    const char *principal_arn;
+    const char *access_key_id;
+    const char *source_ip;
+    unsigned status;
+    const char *error_code;
+    uint64_t latency_us;
+};
+CORE_RESULT server_access_log_open(const char *path);
+void server_access_log(const struct server_access_entry *e);
+void server_access_log_flush(void);
+void server_access_log_close(void);
+
+/* Accessors main() needs. */
+const struct server_config *server_get_config(const struct server *srv);
+struct keystore *server_get_keystore(struct server *srv);
+/** Background work due now (rotation, deletion, clock file). */
+void server_tick(struct server *srv);
+
+#endif

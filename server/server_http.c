@@ -1,0 +1,245 @@
+/*
+ * libmicrohttpd glue: the only file that includes microhttpd.h. Turns MHD's
+ * callbacks into a struct http_request, calls server_route(), and sends the
+ * struct http_response. Every limit MHD offers is set explicitly.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "server/server_internal.h"
+
+/* Per-request state kept across MHD's upload callbacks. */
+struct conn_req {
+    struct core_buf body;
+    bool too_large;
+};
+
+struct collect {
+    struct http_request *req;
+    struct core_buf *query;
+    size_t header_bytes;
+};
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                                      const char *value, size_t value_size)
+{
+    (void)kind;
+    struct collect *c = cls;
+    c->header_bytes += key_size + value_size;
+    if (c->req->n_headers >= CORE_MAX_HEADERS || c->header_bytes > CORE_MAX_HEADER_BYTES) {
+        c->req->too_many_headers = true;
+        return MHD_NO;
+    }
+    c->req->headers[c->req->n_headers++] = (struct sigv4_header){
+        core_cursor_from(key, key_size), core_cursor_from(value ? value : "", value ? value_size : 0)};
+    return MHD_YES;
+}
+
+/* MHD splits the query into arguments; with the identity unescaper below
+ * they are still raw, so joining them back gives the query as sent. A key
+ * without '=' comes back with a NULL value. */
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                                   const char *value, size_t value_size)
+{
+    (void)kind;
+    struct collect *c = cls;
+    core_result r = c->query->len ? core_buf_append_u8(c->query, '&') : core_result_ok();
+    if (core_ok(r)) r = core_buf_append(c->query, key, key_size);
+    if (core_ok(r) && value) {
+        r = core_buf_append_u8(c->query, '=');
+        if (core_ok(r)) r = core_buf_append(c->query, value, value_size);
+    }
+    return core_ok(r) ? MHD_YES : MHD_NO;
+}
+
+/* Keep URL and arguments exactly as received: SigV4 canonicalises them. */
+static size_t identity_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
+struct body_owner {
+    uint8_t *data;
+    size_t cap;
+};
+
+/* Response bodies can hold plaintext (Decrypt, GenerateDataKey): wipe on free. */
+static void free_body(void *cls)
+{
+    struct body_owner *o = cls;
+    sodium_memzero(o->data, o->cap);
+    free(o->data);
+    free(o);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_response *resp)
+{
+    struct MHD_Response *mr = NULL;
+    struct body_owner *o = NULL;
+    if (resp->body.len > 0 && !resp->body.secret && (o = malloc(sizeof *o)) != NULL) {
+        o->data = resp->body.data;
+        o->cap = resp->body.cap;
+        mr = MHD_create_response_from_buffer_with_free_callback_cls(resp->body.len, resp->body.data, free_body, o);
+        if (mr) resp->body = (struct core_buf){0};
+        else free(o);
+    }
+    if (mr == NULL) mr = MHD_create_response_from_buffer(resp->body.len, resp->body.data, MHD_RESPMEM_MUST_COPY);
+    if (mr == NULL) return MHD_NO;
+    MHD_add_response_header(mr, "Content-Type", resp->content_type);
+    MHD_add_response_header(mr, "x-amzn-RequestId", resp->request_id);
+    if (resp->error_type[0]) MHD_add_response_header(mr, "x-amzn-ErrorType", resp->error_type);
+    enum MHD_Result ret = MHD_queue_response(conn, resp->status, mr);
+    MHD_destroy_response(mr);
+    return ret;
+}
+
+static void client_ip(struct MHD_Connection *conn, struct http_request *req)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(req->source_ip, sizeof req->source_ip, "unknown");
+    if (!ci || !ci->client_addr) return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, req->source_ip, sizeof req->source_ip);
+        req->loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, req->source_ip, sizeof req->source_ip);
+        req->loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+    }
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    struct server *srv = cls;
+    struct conn_req *cr = *con_cls;
+    if (cr == NULL) {
+        cr = calloc(1, sizeof *cr);
+        if (cr == NULL) return MHD_NO;
+        /* Grows as data arrives, never past the configured cap. */
+        if (!core_ok(core_buf_init(&cr->body, 0, srv->cfg.max_body))) {
+            free(cr);
+            return MHD_NO;
+        }
+        *con_cls = cr;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!cr->too_large && !core_ok(core_buf_append(&cr->body, upload_data, *upload_data_size))) {
+            cr->too_large = true; /* keep reading and discarding, then answer 413 */
+            core_buf_reset(&cr->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    struct http_request req = {.method = method, .body = core_buf_cursor(&cr->body), .body_too_large = cr->too_large};
+    req.path = core_cursor_str(url);
+    struct core_buf query;
+    if (!core_ok(core_buf_init(&query, 0, CORE_MAX_PATH_BYTES * 4))) return MHD_NO;
+    struct collect c = {.req = &req, .query = &query};
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, collect_header, &c);
+    MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &c);
+    req.query = core_buf_cursor(&query);
+    client_ip(conn, &req);
+
+    struct http_response resp;
+    server_route(srv, &req, &resp);
+    enum MHD_Result ret = send_response(conn, &resp);
+    http_response_free(&resp);
+    core_buf_free(&query);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct conn_req *cr = *con_cls;
+    if (cr == NULL) return;
+    /* Request bodies hold plaintexts: wipe before freeing. */
+    if (cr->body.data) sodium_memzero(cr->body.data, cr->body.cap);
+    core_buf_free(&cr->body);
+    free(cr);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    line[strcspn(line, "\r\n")] = 0;
+    core_log(CORE_LOG_DEBUG, "http: %s", line);
+}
+
+core_result server_http_start(struct server *srv, unsigned *port)
+{
+    const struct server_config *cfg = &srv->cfg;
+    struct sockaddr_storage ss = {0};
+    socklen_t sl;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, cfg->listen_host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)cfg->listen_port);
+        sl = sizeof *in4;
+    } else if (inet_pton(AF_INET6, cfg->listen_host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)cfg->listen_port);
+        sl = sizeof *in6;
+        flags |= MHD_USE_IPv6;
+    } else if (strcmp(cfg->listen_host, "localhost") == 0) {
+        in4->sin_family = AF_INET;
+        in4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        in4->sin_port = htons((uint16_t)cfg->listen_port);
+        sl = sizeof *in4;
+    } else {
+        core_log(CORE_LOG_ERROR, "--listen host must be an IP address (or localhost): %s", cfg->listen_host);
+        BAIL(ERR_INVALID_ARG);
+    }
+    (void)sl;
+    unsigned threads = cfg->threads;
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (unsigned)n : 1;
+    }
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, CORE_MAX_CONNECTIONS_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
+        cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(CORE_MAX_HEADER_BYTES + 16384),
+        MHD_OPTION_UNESCAPE_CALLBACK, identity_unescape, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+    if (d == NULL) {
+        core_log(CORE_LOG_ERROR, "cannot listen on %s:%u", cfg->listen_host, cfg->listen_port);
+        BAIL(ERR_IO);
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    *port = di ? di->port : cfg->listen_port;
+    srv->daemon = d;
+    CORE_OK;
+}
+
+void server_http_stop(struct server *srv)
+{
+    if (srv->daemon) MHD_stop_daemon(srv->daemon);
+    srv->daemon = NULL;
+}

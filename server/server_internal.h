@@ -1,0 +1,21 @@
+#ifndef SERVER_INTERNAL_H
+#define SERVER_INTERNAL_H
+
+#include "iam/iam.h"
+#include "kms/kms.h"
+#include "server/server.h"
+#include "sts/sts.h"
+
+struct server {
+    struct server_config cfg;
+    struct keystore *ks;
+    struct sigv4_key_cache *key_cache;
+    struct kms_env *kms;
+    struct sts_env *sts;
+    void *daemon;           /* struct MHD_Daemon *, server_http.c only */
+    int64_t clock_file_mtime;
+};
+
+bool server_parse_duration(const char *s, int64_t *out);
+
+#endif

@@ -1,0 +1,253 @@
+/*
+ * Stage 2: the canonical request.
+ *   CanonicalRequest = HTTPMethod + '\n' + CanonicalURI + '\n' + CanonicalQueryString + '\n'
+ *                      + CanonicalHeaders + '\n' + SignedHeaders + '\n' + HashedPayload
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html#create-canonical-request
+ *
+ * Where the spec is loose, this matches what botocore (auth.py, SigV4Auth)
+ * actually signs, since real clients are the reference:
+ *  - URI: quote(remove_dot_segments(raw_path), safe='/~'); remove_dot_segments
+ *    also drops empty segments ("AWS services require consecutive slashes to
+ *    be removed"), and quoting the raw, already-encoded path is the "double
+ *    encoding" of non-S3 services. S3 (no_normalize_path) signs the raw path.
+ *  - Query: "&"-split, "="-partitioned (a bare key is "key="), sorted by
+ *    encoded key then value. botocore sorts the raw pairs of a URL it encoded
+ *    itself; decoding and re-encoding here yields the same bytes for any
+ *    client that encodes as AWS specifies, and the same canonical form as AWS
+ *    for one that does not.
+ *  - Header values: ' '.join(value.split()), so obs-fold CRLF+SP and runs of
+ *    whitespace collapse to one space; repeated headers are joined with ','.
+ */
+#include "sigv4/sigv4_stages.h"
+
+static bool unreserved(uint8_t c)
+{
+    /* "URI encode every byte except the unreserved characters: 'A'-'Z', 'a'-'z', '0'-'9', '-', '.', '_', and '~'." */
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '~';
+}
+
+static core_result append_encoded_byte(struct core_buf *out, uint8_t c)
+{
+    static const char hx[] = "0123456789ABCDEF";
+    if (unreserved(c)) return core_buf_append_u8(out, c);
+    uint8_t e[3] = {'%', (uint8_t)hx[c >> 4], (uint8_t)hx[c & 15]};
+    return core_buf_append(out, e, 3);
+}
+
+static int unhex(uint8_t c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes %XX (a '%' not followed by two hex digits stays literal; '+' stays '+') and re-encodes. */
+static core_result append_reencoded(struct core_buf *out, struct core_cursor raw)
+{
+    GUARD(core_buf_reserve(out, raw.len)); /* the common case needs no more */
+    for (size_t i = 0; i < raw.len; i++) {
+        uint8_t c = raw.ptr[i];
+        int hi, lo;
+        if (c == '%' && raw.len - i >= 3 && (hi = unhex(raw.ptr[i + 1])) >= 0 && (lo = unhex(raw.ptr[i + 2])) >= 0) {
+            c = (uint8_t)(hi << 4 | lo);
+            i += 2;
+        }
+        GUARD(append_encoded_byte(out, c));
+    }
+    CORE_OK;
+}
+
+core_result sigv4_canonical_uri(struct core_cursor path, bool normalize, struct core_buf *out)
+{
+    ENSURE(path.len <= CORE_MAX_PATH_BYTES, ERR_LIMIT);
+    if (path.len == 0) return core_buf_append_u8(out, '/');
+    if (!normalize) return core_buf_append_cursor(out, path);
+
+    /* botocore.utils.remove_dot_segments, then quote(..., safe='/~'). */
+    const size_t base = out->len;
+    if (path.ptr[0] == '/') GUARD(core_buf_append_u8(out, '/'));
+    const size_t list_base = out->len;
+    size_t nseg = 0;
+    struct core_cursor rest = path, seg;
+    while (core_cursor_split(&rest, '/', &seg)) {
+        if (seg.len == 0 || core_cursor_eq_str(seg, ".")) continue;
+        if (core_cursor_eq_str(seg, "..")) {
+            if (nseg == 0) continue;
+            size_t p = out->len;
+            while (p > list_base && out->data[p - 1] != '/') p--;
+            out->len = p > list_base ? p - 1 : list_base;
+            nseg--;
+            continue;
+        }
+        if (nseg++) GUARD(core_buf_append_u8(out, '/'));
+        for (size_t i = 0; i < seg.len; i++) GUARD(append_encoded_byte(out, seg.ptr[i]));
+    }
+    if (path.ptr[path.len - 1] == '/' && nseg) GUARD(core_buf_append_u8(out, '/'));
+    if (out->len == base) GUARD(core_buf_append_u8(out, '/'));
+    CORE_OK;
+}
+
+struct qpair {
+    uint32_t ko, kl, vo, vl; /* offsets into scratch */
+};
+
+static int qpair_cmp(const uint8_t *s, const struct qpair *a, const struct qpair *b)
+{
+    int c = core_cursor_cmp(core_cursor_from(s + a->ko, a->kl), core_cursor_from(s + b->ko, b->kl));
+    return c ? c : core_cursor_cmp(core_cursor_from(s + a->vo, a->vl), core_cursor_from(s + b->vo, b->vl));
+}
+
+core_result sigv4_canonical_query(struct core_cursor query, bool exclude_signature, struct core_buf *out,
+                                  struct core_buf *scratch)
+{
+    ENSURE(query.len <= SIGV4_MAX_QUERY_BYTES, ERR_LIMIT);
+    core_buf_reset(scratch);
+    struct qpair pairs[CORE_MAX_QUERY_PARAMS];
+    size_t n = 0;
+    struct core_cursor rest = query, pair;
+    while (rest.len && core_cursor_split(&rest, '&', &pair)) {
+        if (pair.len == 0) continue;
+        struct core_cursor key;
+        core_cursor_split(&pair, '=', &key);
+        if (exclude_signature && core_cursor_eq_str(key, "X-Amz-Signature")) continue;
+        ENSURE(n < CORE_MAX_QUERY_PARAMS, ERR_LIMIT);
+        struct qpair *q = &pairs[n++];
+        q->ko = (uint32_t)scratch->len;
+        GUARD(append_reencoded(scratch, key));
+        q->kl = (uint32_t)(scratch->len - q->ko);
+        q->vo = (uint32_t)scratch->len;
+        GUARD(append_reencoded(scratch, pair));
+        q->vl = (uint32_t)(scratch->len - q->vo);
+    }
+    /* Insertion sort: n <= CORE_MAX_QUERY_PARAMS, usually a handful, often already sorted. */
+    for (size_t i = 1; i < n; i++) {
+        struct qpair t = pairs[i];
+        size_t j = i;
+        while (j > 0 && qpair_cmp(scratch->data, &pairs[j - 1], &t) > 0) {
+            pairs[j] = pairs[j - 1];
+            j--;
+        }
+        pairs[j] = t;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i) GUARD(core_buf_append_u8(out, '&'));
+        GUARD(core_buf_append(out, scratch->data + pairs[i].ko, pairs[i].kl));
+        GUARD(core_buf_append_u8(out, '='));
+        GUARD(core_buf_append(out, scratch->data + pairs[i].vo, pairs[i].vl));
+    }
+    CORE_OK;
+}
+
+static bool ws(uint8_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
+
+/* Trimall: "removes excess white space before and after values, and converts sequential spaces to a single space." */
+static core_result append_trimall(struct core_buf *out, struct core_cursor v)
+{
+    bool pending = false, any = false;
+    GUARD(core_buf_reserve(out, v.len));
+    for (size_t i = 0; i < v.len; i++) {
+        if (ws(v.ptr[i])) {
+            pending = any;
+            continue;
+        }
+        if (pending) GUARD(core_buf_append_u8(out, ' '));
+        pending = false;
+        any = true;
+        GUARD(core_buf_append_u8(out, v.ptr[i]));
+    }
+    CORE_OK;
+}
+
+/* Appends "name:v1,v2\n" for every header called name; false when there is none. */
+static core_result append_header(const struct sigv4_request *req, struct core_cursor name, struct core_buf *out,
+                                 bool *found)
+{
+    *found = false;
+    for (size_t i = 0; i < req->n_headers; i++) {
+        if (!core_cursor_eq_icase(req->headers[i].name, name)) continue;
+        if (!*found) {
+            GUARD(core_buf_append_cursor(out, name));
+            GUARD(core_buf_append_u8(out, ':'));
+        } else {
+            GUARD(core_buf_append_u8(out, ','));
+        }
+        *found = true;
+        GUARD(append_trimall(out, req->headers[i].value));
+    }
+    if (*found) GUARD(core_buf_append_u8(out, '\n'));
+    CORE_OK;
+}
+
+/* The hashed payload: x-amz-content-sha256 when sent, else the body hash the caller computed. */
+static core_result payload_hash(const struct sigv4_request *req, const struct sigv4_auth *auth,
+                                struct core_cursor *out, struct sigv4_diag *diag)
+{
+    struct core_cursor want = core_cursor_str("x-amz-content-sha256");
+    for (size_t i = 0; i < req->n_headers; i++) {
+        if (!core_cursor_eq_icase(req->headers[i].name, want)) continue;
+        struct core_cursor v = core_cursor_trim(req->headers[i].value);
+        if (core_cursor_eq_str(v, SIGV4_UNSIGNED_PAYLOAD)) {
+            *out = v;
+            CORE_OK;
+        }
+        if (req->payload_hash.len && !core_cursor_eq(v, req->payload_hash)) {
+            sigv4_diag_str(diag, "The provided 'x-amz-content-sha256' header does not match what was computed.");
+            BAIL(ERR_AUTH_BAD_SIGNATURE);
+        }
+        *out = v;
+        CORE_OK;
+    }
+    if (req->payload_hash.len) {
+        *out = req->payload_hash;
+        CORE_OK;
+    }
+    /* S3 presigned URLs sign no payload. */
+    ENSURE(auth->form == SIGV4_FORM_PRESIGNED && req->no_normalize_path, ERR_INVALID_ARG);
+    *out = core_cursor_str(SIGV4_UNSIGNED_PAYLOAD);
+    CORE_OK;
+}
+
+core_result sigv4_canonical_request(const struct sigv4_request *req, const struct sigv4_auth *auth,
+                                    struct core_buf *out, struct sigv4_diag *diag)
+{
+    ENSURE_REF(req);
+    ENSURE_REF(auth);
+    ENSURE(req->n_headers <= CORE_MAX_HEADERS, ERR_LIMIT);
+    struct core_cursor hash;
+    GUARD(payload_hash(req, auth, &hash, diag));
+
+    GUARD(core_buf_append_cursor(out, req->method));
+    GUARD(core_buf_append_u8(out, '\n'));
+    GUARD(sigv4_canonical_uri(req->path, !req->no_normalize_path, out));
+    GUARD(core_buf_append_u8(out, '\n'));
+    struct sigv4_scratch *scratch;
+    GUARD(sigv4_scratch_get(&scratch));
+    GUARD(sigv4_canonical_query(req->query, auth->form == SIGV4_FORM_PRESIGNED, out, &scratch->query));
+    GUARD(core_buf_append_u8(out, '\n'));
+
+    const char *enc = auth->form == SIGV4_FORM_PRESIGNED ? "3B" : NULL;
+    struct core_cursor list = auth->signed_headers, name;
+    size_t n = 0;
+    while (sigv4_split_list(&list, ';', enc, &name)) {
+        ENSURE(++n <= CORE_SIGV4_MAX_SIGNED_HEADERS, ERR_LIMIT);
+        bool found;
+        GUARD(append_header(req, name, out, &found));
+        if (!found) {
+            sigv4_diag_str(diag, "Header '");
+            sigv4_diag_echo(diag, name, SIGV4_MAX_ECHO_BYTES, false);
+            sigv4_diag_str(diag, "' is named in SignedHeaders but is not present in the request.");
+            BAIL(ERR_AUTH_INCOMPLETE);
+        }
+    }
+    GUARD(core_buf_append_u8(out, '\n'));
+    list = auth->signed_headers;
+    n = 0;
+    while (sigv4_split_list(&list, ';', enc, &name)) {
+        if (n++) GUARD(core_buf_append_u8(out, ';'));
+        GUARD(core_buf_append_cursor(out, name));
+    }
+    GUARD(core_buf_append_u8(out, '\n'));
+    return core_buf_append_cursor(out, hash);
+}

@@ -1,0 +1,104 @@
+/*
+ * The hashing of SigV4: SHA-256 of the canonical request (OpenSSL, whose
+ * SHA-256 uses the CPU's SHA extensions; the algorithm is fetched once and
+ * each thread keeps one digest context) and the HMAC chain (libsodium's
+ * crypto_auth_hmacsha256, allocation-free, with its state wiped after use).
+ */
+#include "sigv4/sigv4_stages.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static pthread_key_t sha256_ctx_key;
+
+static void sha256_ctx_free(void *p) { EVP_MD_CTX_free(p); }
+
+static void sha256_init_once(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (pthread_key_create(&sha256_ctx_key, sha256_ctx_free) != 0) abort();
+}
+
+void sigv4_sha256(struct core_cursor data, uint8_t out[32])
+{
+    pthread_once(&sha256_once, sha256_init_once);
+    EVP_MD_CTX *ctx = sha256_md ? pthread_getspecific(sha256_ctx_key) : NULL;
+    if (sha256_md && ctx == NULL) {
+        ctx = EVP_MD_CTX_new();
+        if (ctx && pthread_setspecific(sha256_ctx_key, ctx) != 0) {
+            EVP_MD_CTX_free(ctx);
+            ctx = NULL;
+        }
+    }
+    unsigned int n = 0;
+    if (ctx && EVP_DigestInit_ex2(ctx, sha256_md, NULL) == 1 && EVP_DigestUpdate(ctx, data.ptr, data.len) == 1 &&
+        EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == 32)
+        return;
+    /* OpenSSL unavailable (no provider, out of memory): libsodium computes the same function. */
+    crypto_hash_sha256(out, data.ptr, data.len);
+}
+
+void sigv4_sha256_hex(struct core_cursor data, char out[65])
+{
+    static const char hx[] = "0123456789abcdef";
+    uint8_t h[32];
+    sigv4_sha256(data, h);
+    for (size_t i = 0; i < 32; i++) {
+        out[2 * i] = hx[h[i] >> 4];
+        out[2 * i + 1] = hx[h[i] & 15];
+    }
+    out[64] = 0;
+}
+
+static void hmac(uint8_t out[32], const uint8_t *key, size_t keylen, struct core_cursor msg)
+{
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, key, keylen);
+    crypto_auth_hmacsha256_update(&st, msg.ptr, msg.len);
+    crypto_auth_hmacsha256_final(&st, out);
+    sodium_memzero(&st, sizeof st);
+}
+
+core_result sigv4_signing_key(struct core_cursor secret, struct core_cursor date, struct core_cursor region,
+                              struct core_cursor service, uint8_t key[SIGV4_KEY_BYTES])
+{
+    /*
+     * "kSecret = your secret access key; kDate = hash(\"AWS4\" + kSecret, Date);
+     *  kRegion = hash(kDate, Region); kService = hash(kRegion, Service);
+     *  kSigning = hash(kService, \"aws4_request\")"
+     * https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html#derive-signing-key
+     */
+    ENSURE(secret.len <= CORE_MAX_SECRET_KEY_BYTES, ERR_INVALID_ARG);
+    uint8_t k0[4 + CORE_MAX_SECRET_KEY_BYTES];
+    uint8_t k1[32], k2[32], k3[32];
+    memcpy(k0, "AWS4", 4);
+    if (secret.len) memcpy(k0 + 4, secret.ptr, secret.len);
+    hmac(k1, k0, 4 + secret.len, date);
+    hmac(k2, k1, sizeof k1, region);
+    hmac(k3, k2, sizeof k2, service);
+    hmac(key, k3, sizeof k3, core_cursor_str(SIGV4_TERMINATOR));
+    sodium_memzero(k0, sizeof k0);
+    sodium_memzero(k1, sizeof k1);
+    sodium_memzero(k2, sizeof k2);
+    sodium_memzero(k3, sizeof k3);
+    CORE_OK;
+}
+
+void sigv4_signature_hex(const uint8_t key[SIGV4_KEY_BYTES], struct core_cursor string_to_sign,
+                         char out[SIGV4_HEX_BYTES + 1])
+{
+    static const char hx[] = "0123456789abcdef";
+    uint8_t mac[32];
+    hmac(mac, key, SIGV4_KEY_BYTES, string_to_sign);
+    for (size_t i = 0; i < 32; i++) {
+        out[2 * i] = hx[mac[i] >> 4];
+        out[2 * i + 1] = hx[mac[i] & 15];
+    }
+    out[64] = 0;
+    sodium_memzero(mac, sizeof mac);
+}

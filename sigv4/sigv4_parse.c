@@ -1,0 +1,506 @@
+/*
+ * Stage 1: find and parse the SigV4 authentication of a request, and check
+ * its time. Header form:
+ *   Authorization: AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/iam/aws4_request,
+ *                  SignedHeaders=content-type;host;x-amz-date, Signature=5d67...
+ * Presigned form: X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date,
+ * X-Amz-Expires, X-Amz-SignedHeaders, X-Amz-Signature[, X-Amz-Security-Token]
+ * in the query.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html#add-signature-to-request
+ *
+ * Messages follow AWS's wording; echoed values go through sigv4_diag_echo.
+ */
+#include "sigv4/sigv4_stages.h"
+
+/* Query-string authentication parameters; names compared exactly, as AWS does. */
+enum qp { QP_ALGORITHM, QP_CREDENTIAL, QP_DATE, QP_EXPIRES, QP_SIGNED_HEADERS, QP_SIGNATURE, QP_TOKEN, QP_COUNT };
+static const char *const qp_names[QP_COUNT] = {
+    "X-Amz-Algorithm",     "X-Amz-Credential", "X-Amz-Date",           "X-Amz-Expires",
+    "X-Amz-SignedHeaders", "X-Amz-Signature",  "X-Amz-Security-Token",
+};
+
+static bool is_space(uint8_t c) { return c == ' ' || c == '\t'; }
+
+/* Number of headers named name (any case); *first receives the first one's trimmed value. */
+static size_t find_header(const struct sigv4_request *req, const char *name, struct core_cursor *first)
+{
+    size_t n = 0;
+    struct core_cursor want = core_cursor_str(name);
+    for (size_t i = 0; i < req->n_headers; i++) {
+        if (!core_cursor_eq_icase(req->headers[i].name, want)) continue;
+        if (n++ == 0 && first) *first = core_cursor_trim(req->headers[i].value);
+    }
+    return n;
+}
+
+bool sigv4_split_list(struct core_cursor *list, uint8_t sep, const char *enc, struct core_cursor *tok)
+{
+    if (list->ptr == NULL) return false;
+    for (size_t i = 0; i < list->len; i++) {
+        size_t skip = 0;
+        if (list->ptr[i] == sep) {
+            skip = 1;
+        } else if (enc && list->ptr[i] == '%' && list->len - i >= 3 &&
+                   list->ptr[i + 1] == (uint8_t)enc[0] &&
+                   (list->ptr[i + 2] == (uint8_t)enc[1] || list->ptr[i + 2] == (uint8_t)(enc[1] | 0x20))) {
+            skip = 3;
+        }
+        if (skip) {
+            *tok = (struct core_cursor){list->ptr, i};
+            list->ptr += i + skip;
+            list->len -= i + skip;
+            return true;
+        }
+    }
+    *tok = *list;
+    *list = (struct core_cursor){NULL, 0};
+    return true;
+}
+
+static void echo(struct sigv4_diag *diag, struct core_cursor v)
+{
+    sigv4_diag_echo(diag, v, SIGV4_MAX_ECHO_BYTES, false);
+}
+
+static core_result bad_credential(struct sigv4_diag *diag)
+{
+    sigv4_diag_str(diag, "The authorization header is malformed; the Credential is mal-formed; expecting "
+                         "\"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".");
+    BAIL(ERR_AUTH_INCOMPLETE);
+}
+
+static bool plain_token(struct core_cursor c, size_t max)
+{
+    if (c.len == 0 || c.len > max) return false;
+    for (size_t i = 0; i < c.len; i++)
+        if (c.ptr[i] <= 0x20 || c.ptr[i] >= 0x7f || c.ptr[i] == '%' || c.ptr[i] == '/') return false;
+    return true;
+}
+
+/* AKID/YYYYMMDD/region/service/aws4_request */
+static core_result parse_credential(struct core_cursor cred, bool presigned, struct sigv4_auth *auth,
+                                    struct core_cursor *terminator, struct sigv4_diag *diag)
+{
+    struct core_cursor part[5], rest = cred;
+    size_t n = 0;
+    struct core_cursor tok;
+    while (sigv4_split_list(&rest, '/', presigned ? "2F" : NULL, &tok)) {
+        if (n == 5) return bad_credential(diag);
+        part[n++] = tok;
+    }
+    if (n != 5) return bad_credential(diag);
+    if (!plain_token(part[0], CORE_MAX_ACCESS_KEY_ID_BYTES)) return bad_credential(diag);
+    for (size_t i = 1; i < 5; i++)
+        if (!plain_token(part[i], SIGV4_MAX_SCOPE_PART_BYTES)) return bad_credential(diag);
+    auth->access_key_id = part[0];
+    auth->scope_date = part[1];
+    auth->region = part[2];
+    auth->service = part[3];
+    *terminator = part[4];
+    CORE_OK;
+}
+
+static core_result bad_date(struct core_cursor v, struct sigv4_diag *diag)
+{
+    sigv4_diag_str(diag, "Date must be in ISO-8601 'basic format'. Got '");
+    echo(diag, v);
+    sigv4_diag_str(diag, "'. See http://en.wikipedia.org/wiki/ISO_8601");
+    BAIL(ERR_AUTH_INCOMPLETE);
+}
+
+/* RFC 1123 / RFC 2822 date as sent in a Date header: "[Sun, ]06 Nov 1994 08:49:37 GMT". */
+static core_result parse_http_date(struct core_cursor v, int64_t *t)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    struct core_cursor c = core_cursor_trim(v), tok;
+    const uint8_t *comma = c.len ? memchr(c.ptr, ',', c.len) : NULL;
+    if (comma) GUARD(core_cursor_advance(&c, (size_t)(comma - c.ptr) + 1, NULL));
+    c = core_cursor_trim(c);
+    char amz[16];
+    /* day */
+    ENSURE(core_cursor_split(&c, ' ', &tok) && (tok.len == 1 || tok.len == 2), ERR_PARSE);
+    amz[6] = tok.len == 2 ? (char)tok.ptr[0] : '0';
+    amz[7] = (char)tok.ptr[tok.len - 1];
+    /* month */
+    ENSURE(core_cursor_split(&c, ' ', &tok) && tok.len == 3, ERR_PARSE);
+    int mon = -1;
+    for (int i = 0; i < 12; i++)
+        if (core_cursor_eq(core_cursor_from(months + 3 * i, 3), tok)) mon = i + 1;
+    ENSURE(mon > 0, ERR_PARSE);
+    amz[4] = (char)('0' + mon / 10);
+    amz[5] = (char)('0' + mon % 10);
+    /* year */
+    ENSURE(core_cursor_split(&c, ' ', &tok) && tok.len == 4, ERR_PARSE);
+    memcpy(amz, tok.ptr, 4);
+    /* HH:MM:SS */
+    ENSURE(core_cursor_split(&c, ' ', &tok) && tok.len == 8 && tok.ptr[2] == ':' && tok.ptr[5] == ':', ERR_PARSE);
+    amz[8] = 'T';
+    memcpy(amz + 9, tok.ptr, 2);
+    memcpy(amz + 11, tok.ptr + 3, 2);
+    memcpy(amz + 13, tok.ptr + 6, 2);
+    amz[15] = 'Z';
+    /* zone: UTC only */
+    tok = core_cursor_trim(c);
+    ENSURE(core_cursor_eq_str(tok, "GMT") || core_cursor_eq_str(tok, "UTC") || core_cursor_eq_str(tok, "UT") ||
+               core_cursor_eq_str(tok, "+0000") || core_cursor_eq_str(tok, "-0000") || core_cursor_eq_str(tok, "Z"),
+           ERR_PARSE);
+    return core_time_parse_amz(amz, sizeof amz, t);
+}
+
+static bool valid_header_name(struct core_cursor n)
+{
+    if (n.len == 0 || n.len > 256) return false;
+    for (size_t i = 0; i < n.len; i++) {
+        uint8_t c = n.ptr[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+                  c == '!' || c == '#' || c == '$' || c == '&' || c == '\'' || c == '*' || c == '+' ||
+                  c == '^' || c == '`' || c == '|' || c == '~';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+/* The signed-header list: sorted, unique, lowercase, present in the request, host among them. */
+static core_result check_signed_headers(const struct sigv4_request *req, struct core_cursor list, bool presigned,
+                                        struct sigv4_diag *diag)
+{
+    struct core_cursor rest = list, name, prev = {NULL, 0};
+    size_t n = 0;
+    while (sigv4_split_list(&rest, ';', presigned ? "3B" : NULL, &name)) {
+        if (++n > CORE_SIGV4_MAX_SIGNED_HEADERS) {
+            sigv4_diag_str(diag, "Too many signed headers.");
+            BAIL(ERR_LIMIT);
+        }
+    }
+    bool host = false;
+    rest = list;
+    while (sigv4_split_list(&rest, ';', presigned ? "3B" : NULL, &name)) {
+        bool sorted = prev.ptr == NULL || core_cursor_cmp(prev, name) < 0;
+        if (!valid_header_name(name) || !sorted) {
+            sigv4_diag_str(diag, "SignedHeaders must be lowercase header names, sorted and separated by ';': '");
+            echo(diag, list);
+            sigv4_diag_str(diag, "'.");
+            BAIL(ERR_AUTH_INCOMPLETE);
+        }
+        bool present = false;
+        for (size_t i = 0; i < req->n_headers && !present; i++)
+            present = core_cursor_eq_icase(req->headers[i].name, name);
+        if (!present) {
+            sigv4_diag_str(diag, "Header '");
+            echo(diag, name);
+            sigv4_diag_str(diag, "' is named in SignedHeaders but is not present in the request.");
+            BAIL(ERR_AUTH_INCOMPLETE);
+        }
+        host = host || core_cursor_eq_str(name, "host");
+        prev = name;
+    }
+    if (!host) {
+        sigv4_diag_str(diag, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+        BAIL(ERR_AUTH_INCOMPLETE);
+    }
+    CORE_OK;
+}
+
+/* Scope date and terminator against X-Amz-Date. */
+static core_result check_scope(const struct sigv4_auth *auth, struct core_cursor terminator, struct sigv4_diag *diag)
+{
+    if (!core_cursor_eq_str(terminator, SIGV4_TERMINATOR)) {
+        sigv4_diag_str(diag, "Credential should be scoped with a valid terminator: 'aws4_request', not '");
+        echo(diag, terminator);
+        sigv4_diag_str(diag, "'.");
+        BAIL(ERR_AUTH_BAD_SIGNATURE);
+    }
+    char amz[32];
+    core_time_amz(auth->request_time, amz);
+    if (!core_cursor_eq(auth->scope_date, core_cursor_from(amz, 8))) {
+        /* "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of
+         *  date from HTTP: '20151124' != '20151125', from '20151125T154140Z'." */
+        sigv4_diag_str(diag, "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from "
+                             "HTTP: '");
+        echo(diag, auth->scope_date);
+        sigv4_diag_str(diag, "' != '");
+        sigv4_diag_echo(diag, core_cursor_from(amz, 8), 8, false);
+        sigv4_diag_str(diag, "', from '");
+        sigv4_diag_str(diag, amz);
+        sigv4_diag_str(diag, "'.");
+        BAIL(ERR_AUTH_BAD_SIGNATURE);
+    }
+    CORE_OK;
+}
+
+static core_result parse_header_form(const struct sigv4_request *req, struct core_cursor authz,
+                                     struct sigv4_auth *auth, struct sigv4_diag *diag)
+{
+    auth->form = SIGV4_FORM_HEADER;
+    if (authz.len > SIGV4_MAX_AUTHORIZATION_BYTES) {
+        sigv4_diag_str(diag, "Authorization header is too long.");
+        BAIL(ERR_AUTH_INCOMPLETE);
+    }
+    struct core_cursor rest = authz, alg = authz;
+    for (size_t i = 0; i < authz.len; i++) {
+        if (is_space(authz.ptr[i])) {
+            alg.len = i;
+            rest = (struct core_cursor){authz.ptr + i, authz.len - i};
+            break;
+        }
+    }
+    if (alg.len == authz.len) rest = (struct core_cursor){authz.ptr + authz.len, 0};
+    bool sigv4 = core_cursor_eq_str(alg, SIGV4_ALGORITHM);
+
+    /* Parameters are separated by commas and/or spaces: "Credential=a, SignedHeaders=b, Signature=c". */
+    struct core_cursor cred = {0}, signed_headers = {0}, signature = {0};
+    bool have_cred = false, have_sh = false, have_sig = false;
+    while (sigv4 && rest.len) {
+        size_t i = 0;
+        while (i < rest.len && (rest.ptr[i] == ',' || is_space(rest.ptr[i]))) i++;
+        size_t start = i;
+        while (i < rest.len && rest.ptr[i] != ',' && !is_space(rest.ptr[i])) i++;
+        struct core_cursor tok = {rest.ptr + start, i - start};
+        rest = (struct core_cursor){rest.ptr + i, rest.len - i};
+        if (tok.len == 0) break;
+        const uint8_t *eq = memchr(tok.ptr, '=', tok.len);
+        if (eq == NULL) {
+            sigv4_diag_str(diag, "'");
+            echo(diag, tok);
+            sigv4_diag_str(diag, "' not a valid key=value pair (missing equal-sign) in Authorization header: '");
+            echo(diag, authz);
+            sigv4_diag_str(diag, "'.");
+            BAIL(ERR_AUTH_INCOMPLETE);
+        }
+        struct core_cursor key = {tok.ptr, (size_t)(eq - tok.ptr)};
+        struct core_cursor val = {eq + 1, tok.len - key.len - 1};
+        struct core_cursor *slot = NULL;
+        bool *have = NULL;
+        if (core_cursor_eq_str(key, "Credential")) {
+            slot = &cred;
+            have = &have_cred;
+        } else if (core_cursor_eq_str(key, "SignedHeaders")) {
+            slot = &signed_headers;
+            have = &have_sh;
+        } else if (core_cursor_eq_str(key, "Signature")) {
+            slot = &signature;
+            have = &have_sig;
+        }
+        if (slot == NULL) continue; /* unknown parameters are ignored, as AWS does */
+        if (*have) {
+            sigv4_diag_str(diag, "Authorization header has a duplicate '");
+            echo(diag, key);
+            sigv4_diag_str(diag, "' parameter. Authorization=");
+            echo(diag, authz);
+            BAIL(ERR_AUTH_INCOMPLETE);
+        }
+        *slot = val;
+        *have = true;
+    }
+
+    struct core_cursor xdate = {0}, date = {0};
+    size_t n_xdate = find_header(req, "x-amz-date", &xdate);
+    size_t n_date = n_xdate ? 0 : find_header(req, "date", &date);
+    if (!have_cred || !have_sh || !have_sig || (n_xdate == 0 && n_date == 0)) {
+        if (!have_cred) sigv4_diag_str(diag, "Authorization header requires 'Credential' parameter. ");
+        if (!have_sig) sigv4_diag_str(diag, "Authorization header requires 'Signature' parameter. ");
+        if (!have_sh) sigv4_diag_str(diag, "Authorization header requires 'SignedHeaders' parameter. ");
+        if (n_xdate == 0 && n_date == 0)
+            sigv4_diag_str(diag, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
+                                 "header. ");
+        sigv4_diag_str(diag, "Authorization=");
+        echo(diag, authz);
+        BAIL(ERR_AUTH_INCOMPLETE);
+    }
+
+    if (n_xdate) {
+        if (n_xdate != 1 || !core_ok(core_time_parse_amz((const char *)xdate.ptr, xdate.len, &auth->request_time)))
+            return bad_date(xdate, diag);
+        auth->amz_date = xdate;
+    } else {
+        if (n_date != 1 || !core_ok(parse_http_date(date, &auth->request_time))) return bad_date(date, diag);
+        auth->amz_date = date;
+    }
+
+    struct core_cursor terminator;
+    GUARD(parse_credential(cred, false, auth, &terminator, diag));
+    GUARD(check_scope(auth, terminator, diag));
+    GUARD(check_signed_headers(req, signed_headers, false, diag));
+    auth->signed_headers = signed_headers;
+    auth->signature = signature;
+    struct core_cursor token = {0};
+    if (find_header(req, "x-amz-security-token", &token) > 1) {
+        sigv4_diag_str(diag, "The request has more than one X-Amz-Security-Token header.");
+        BAIL(ERR_AUTH_INCOMPLETE);
+    }
+    auth->security_token = token;
+    CORE_OK;
+}
+
+static core_result parse_presigned_form(const struct sigv4_request *req, const struct core_cursor qp[QP_COUNT],
+                                        struct sigv4_auth *auth, struct sigv4_diag *diag)
+{
+    auth->form = SIGV4_FORM_PRESIGNED;
+    static const enum qp required[] = {QP_ALGORITHM, QP_CREDENTIAL, QP_SIGNATURE, QP_SIGNED_HEADERS, QP_DATE,
+                                       QP_EXPIRES};
+    bool missing = false;
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+        if (qp[required[i]].ptr != NULL) continue;
+        sigv4_diag_str(diag, "AWS query-string parameters must include '");
+        sigv4_diag_str(diag, qp_names[required[i]]);
+        sigv4_diag_str(diag, "'. ");
+        missing = true;
+    }
+    if (missing) {
+        sigv4_diag_str(diag, "Re-examine the query-string parameters.");
+        BAIL(ERR_AUTH_INCOMPLETE);
+    }
+    if (!core_cursor_eq_str(qp[QP_ALGORITHM], SIGV4_ALGORITHM)) {
+        sigv4_diag_str(diag, "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"");
+        BAIL(ERR_AUTH_INCOMPLETE);
+    }
+    if (!core_ok(core_time_parse_amz((const char *)qp[QP_DATE].ptr, qp[QP_DATE].len, &auth->request_time)))
+        return bad_date(qp[QP_DATE], diag);
+    auth->amz_date = qp[QP_DATE];
+    uint64_t expires;
+    if (!core_ok(core_cursor_to_u64(qp[QP_EXPIRES], UINT64_MAX / 2, &expires))) {
+        sigv4_diag_str(diag, "X-Amz-Expires should be a number");
+        BAIL(ERR_AUTH_INCOMPLETE);
+    }
+    if (expires > CORE_SIGV4_MAX_PRESIGN_EXPIRES_S) {
+        sigv4_diag_str(diag, "X-Amz-Expires must be less than a week (in seconds) that is 604800");
+        BAIL(ERR_AUTH_EXPIRED);
+    }
+    auth->expires = (int64_t)expires;
+
+    struct core_cursor terminator;
+    GUARD(parse_credential(qp[QP_CREDENTIAL], true, auth, &terminator, diag));
+    GUARD(check_scope(auth, terminator, diag));
+    GUARD(check_signed_headers(req, qp[QP_SIGNED_HEADERS], true, diag));
+    auth->signed_headers = qp[QP_SIGNED_HEADERS];
+    auth->signature = qp[QP_SIGNATURE];
+    auth->security_token = qp[QP_TOKEN].ptr ? qp[QP_TOKEN] : (struct core_cursor){0};
+    if (auth->security_token.len > 3 * CORE_MAX_SESSION_TOKEN_BYTES) {
+        sigv4_diag_str(diag, "X-Amz-Security-Token is too long.");
+        BAIL(ERR_LIMIT);
+    }
+    CORE_OK;
+}
+
+core_result sigv4_parse_authorization(const struct sigv4_request *req, struct sigv4_auth *auth,
+                                      struct sigv4_diag *diag)
+{
+    ENSURE_REF(req);
+    ENSURE_REF(auth);
+    *auth = (struct sigv4_auth){0};
+    ENSURE(req->n_headers <= CORE_MAX_HEADERS, ERR_LIMIT);
+    ENSURE(req->query.len <= SIGV4_MAX_QUERY_BYTES, ERR_LIMIT);
+
+    /* Query-string authentication parameters, each at most once. */
+    struct core_cursor qp[QP_COUNT] = {{0}};
+    bool presigned = false;
+    struct core_cursor rest = req->query, pair;
+    size_t n = 0;
+    while (rest.len && core_cursor_split(&rest, '&', &pair)) {
+        ENSURE(++n <= CORE_MAX_QUERY_PARAMS, ERR_LIMIT);
+        struct core_cursor name;
+        core_cursor_split(&pair, '=', &name);
+        for (size_t i = 0; i < QP_COUNT; i++) {
+            if (!core_cursor_eq_str(name, qp_names[i])) continue;
+            if (qp[i].ptr != NULL) {
+                sigv4_diag_str(diag, "The query string has more than one '");
+                sigv4_diag_str(diag, qp_names[i]);
+                sigv4_diag_str(diag, "' parameter.");
+                BAIL(ERR_AUTH_INCOMPLETE);
+            }
+            qp[i] = pair.ptr ? pair : core_cursor_from(name.ptr + name.len, 0);
+            presigned = presigned || i == QP_ALGORITHM || i == QP_CREDENTIAL || i == QP_SIGNATURE;
+        }
+    }
+
+    struct core_cursor authz = {0};
+    size_t n_authz = find_header(req, "authorization", &authz);
+    if (n_authz && presigned) {
+        sigv4_diag_str(diag, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature "
+                             "query string parameter or the Authorization header should be specified");
+        BAIL(ERR_AUTH_INCOMPLETE);
+    }
+    if (n_authz > 1) {
+        sigv4_diag_str(diag, "The request has more than one Authorization header.");
+        BAIL(ERR_AUTH_INCOMPLETE);
+    }
+    if (n_authz == 1) return parse_header_form(req, authz, auth, diag);
+    if (presigned) return parse_presigned_form(req, qp, auth, diag);
+    sigv4_diag_str(diag, "Missing Authentication Token");
+    BAIL(ERR_AUTH_MISSING);
+}
+
+core_result sigv4_check_time(const struct sigv4_request *req, const struct sigv4_auth *auth,
+                             struct sigv4_diag *diag)
+{
+    const int64_t skew = CORE_SIGV4_MAX_SKEW_S;
+    const int64_t t = auth->request_time, now = req->now;
+    /* "Signature not yet current: 20181120T211543Z is still later than
+     *  20181120T211529Z (20181120T211029Z + 5 min.)" */
+    if (t - now > skew) {
+        sigv4_diag_str(diag, "Signature not yet current: ");
+        sigv4_diag_time(diag, t);
+        sigv4_diag_str(diag, " is still later than ");
+        sigv4_diag_time(diag, now + skew);
+        sigv4_diag_str(diag, " (");
+        sigv4_diag_time(diag, now);
+        sigv4_diag_str(diag, " + 15 min.)");
+        BAIL(ERR_AUTH_EXPIRED);
+    }
+    if (auth->form == SIGV4_FORM_PRESIGNED) {
+        if (now - t > auth->expires) {
+            sigv4_diag_str(diag, "Request has expired");
+            BAIL(ERR_AUTH_EXPIRED);
+        }
+        CORE_OK;
+    }
+    /* "Signature expired: 20160609T184512Z is now earlier than 20160610T013008Z
+     *  (20160610T014508Z - 15 min.)" */
+    if (now - t > skew) {
+        sigv4_diag_str(diag, "Signature expired: ");
+        sigv4_diag_time(diag, t);
+        sigv4_diag_str(diag, " is now earlier than ");
+        sigv4_diag_time(diag, now - skew);
+        sigv4_diag_str(diag, " (");
+        sigv4_diag_time(diag, now);
+        sigv4_diag_str(diag, " - 15 min.)");
+        BAIL(ERR_AUTH_EXPIRED);
+    }
+    CORE_OK;
+}
+
+core_result sigv4_parse(const struct sigv4_request *req, struct sigv4_auth *auth, struct sigv4_diag *diag)
+{
+    GUARD(sigv4_parse_authorization(req, auth, diag));
+    return sigv4_check_time(req, auth, diag);
+}
+
+static int unhex(uint8_t c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+core_result sigv4_auth_security_token(const struct sigv4_auth *auth, struct core_buf *out)
+{
+    struct core_cursor t = auth->security_token;
+    if (auth->form == SIGV4_FORM_HEADER) {
+        ENSURE(t.len <= CORE_MAX_SESSION_TOKEN_BYTES, ERR_LIMIT);
+        return core_buf_append_cursor(out, t);
+    }
+    size_t start = out->len;
+    for (size_t i = 0; i < t.len; i++) {
+        uint8_t c = t.ptr[i];
+        int hi, lo;
+        if (c == '%' && t.len - i >= 3 && (hi = unhex(t.ptr[i + 1])) >= 0 &&
+            (lo = unhex(t.ptr[i + 2])) >= 0) {
+            c = (uint8_t)(hi << 4 | lo);
+            i += 2;
+        }
+        ENSURE(out->len - start < CORE_MAX_SESSION_TOKEN_BYTES, ERR_LIMIT);
+        GUARD(core_buf_append_u8(out, c));
+    }
+    CORE_OK;
+}

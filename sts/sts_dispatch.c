@@ -1,0 +1,75 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sts/sts_internal.h"
+
+/* Sorted by action name; a unit test checks the order. */
+const struct sts_action sts_actions[] = {
+    {"GetCallerIdentity", sts_get_caller_identity, "sts:GetCallerIdentity", false},
+};
+const size_t sts_actions_count = sizeof sts_actions / sizeof sts_actions[0];
+
+static int action_cmp(const void *key, const void *elem)
+{
+    const struct core_cursor *op = key;
+    const struct sts_action *a = elem;
+    return core_cursor_cmp(*op, core_cursor_str(a->action));
+}
+
+const struct sts_action *sts_action_find(struct core_cursor action)
+{
+    if (action.len == 0) return NULL;
+    return bsearch(&action, sts_actions, sts_actions_count, sizeof sts_actions[0], action_cmp);
+}
+
+bool sts_action_is_unsigned(struct core_cursor action)
+{
+    const struct sts_action *a = sts_action_find(action);
+    return a != NULL && a->unsigned_ok;
+}
+
+core_result sts_env_new(const struct sts_env_options *opts, struct sts_env **out)
+{
+    struct sts_env *env = calloc(1, sizeof *env);
+    ENSURE(env != NULL, ERR_NOMEM);
+    env->ks = opts->ks;
+    snprintf(env->default_region, sizeof env->default_region, "%s",
+             opts->default_region ? opts->default_region : "us-east-1");
+    *out = env;
+    CORE_OK;
+}
+
+void sts_env_free(struct sts_env *env) { free(env); }
+
+core_result sts_fail(struct sts_ctx *ctx, unsigned status, const char *code, const char *fmt, ...)
+{
+    char msg[CORE_REPLY_MAX_MESSAGE];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return core_reply_error(ctx->out, status, code, "%s", msg);
+}
+
+core_result sts_handle(struct sts_env *env, const struct sts_call *call, struct core_reply *out)
+{
+    struct sts_ctx ctx = {.env = env, .call = call, .caller = call->caller, .out = out};
+    struct core_cursor action, version;
+    if (!core_form_get(call->form, "Action", &action))
+        return sts_fail(&ctx, 400, "MissingAction", "%s", "Missing Action");
+    const struct sts_action *a = sts_action_find(action);
+    if (a == NULL || !core_form_get(call->form, "Version", &version) || !core_cursor_eq_str(version, STS_VERSION)) {
+        int n = (int)(action.len > 128 ? 128 : action.len);
+        return sts_fail(&ctx, 400, "InvalidAction", "Could not find operation %.*s for version %s", n,
+                        (const char *)action.ptr, STS_VERSION);
+    }
+    /* Handlers write the Result's inner XML; the envelope is the same for all. */
+    GUARD(core_xml_response_open(&out->body, action, STS_XMLNS, true));
+    core_result r = a->fn(&ctx);
+    if (!core_ok(r)) {
+        if (!core_reply_failed(out)) sts_reply_from_err(r.err, out);
+        return r;
+    }
+    return core_xml_response_close(&out->body, action, call->request_id, true);
+}
