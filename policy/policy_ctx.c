@@ -43,7 +43,7 @@ static core_result scratch_cat(struct policy_ctx *ctx, struct core_cursor a, str
                                struct core_cursor c, struct core_cursor *out)
 {
     size_t n = a.len + b.len + c.len;
-    char *p;
+    char *p = NULL;
     GUARD(scratch(ctx, n, &p));
     if (a.len) memcpy(p, a.ptr, a.len);
     if (b.len) memcpy(p + a.len, b.ptr, b.len);
@@ -109,7 +109,7 @@ core_result policy_ctx_add_bool(struct policy_ctx *ctx, struct core_cursor key, 
 
 core_result policy_ctx_add_int(struct policy_ctx *ctx, struct core_cursor key, int64_t v)
 {
-    char *p;
+    char *p = NULL;
     GUARD(scratch(ctx, 24, &p));
     int n = snprintf(p, 24, "%lld", (long long)v);
     ENSURE(n > 0 && n < 24, ERR_LIMIT);
@@ -133,7 +133,7 @@ core_result policy_ctx_add_principal_tag(struct policy_ctx *ctx, struct core_cur
 
 core_result policy_ctx_set_time(struct policy_ctx *ctx, int64_t now)
 {
-    char *iso;
+    char *iso = NULL;
     GUARD(scratch(ctx, 32, &iso));
     core_time_iso8601(now, iso);
     GUARD(policy_ctx_add(ctx, core_cursor_str("aws:CurrentTime"), core_cursor_str(iso)));
@@ -143,7 +143,7 @@ core_result policy_ctx_set_time(struct policy_ctx *ctx, int64_t now)
 core_result policy_ctx_set_action(struct policy_ctx *ctx, struct core_cursor action)
 {
     ENSURE(action.len > 0 && action.len <= 256, ERR_INVALID_ARG);
-    char *p;
+    char *p = NULL;
     GUARD(scratch(ctx, action.len, &p));
     for (size_t i = 0; i < action.len; i++) p[i] = (char)pol_lower(action.ptr[i]);
     ctx->action = action;
@@ -267,7 +267,7 @@ core_result policy_ctx_set_principal(struct policy_ctx *ctx, const struct core_p
     if (p->temporary) {
         GUARD(policy_ctx_add_bool(ctx, core_cursor_str("aws:MultiFactorAuthPresent"), p->mfa));
         if (p->token_issued > 0) {
-            char *iso;
+            char *iso = NULL;
             GUARD(scratch(ctx, 32, &iso));
             core_time_iso8601(p->token_issued, iso);
             GUARD(policy_ctx_add(ctx, core_cursor_str("aws:TokenIssueTime"), core_cursor_str(iso)));

@@ -363,7 +363,7 @@ static void run_file(const char *path)
     for (size_t i = 0; i < json_array_size(cases); i++) {
         const json_t *c = json_array_get(cases, i);
         char name[256];
-        snprintf(name, sizeof name, "%s#%zu %s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path, i,
+        snprintf(name, sizeof name, "%.64s#%zu %.160s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path, i,
                  str_or(json_object_get(c, "name"), "?"));
         if (json_object_get(c, "combined")) {
             run_combined_case(name, c, defaults);
