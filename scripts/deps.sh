@@ -7,7 +7,7 @@ set -euo pipefail
 
 want=(build-essential cmake pkg-config libssl-dev libsodium-dev libmicrohttpd-dev libjansson-dev liblmdb-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  want+=(python3 valgrind)
+  want+=(python3 valgrind clang)
 fi
 
 missing=()
@@ -20,6 +20,8 @@ done
 if [[ "${1:-}" == "--test" ]]; then
   python3 -c 'import boto3' 2>/dev/null || missing+=(python3-boto3)
   command -v aws >/dev/null 2>&1 || missing+=(awscli)
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
 fi
 
 if ((${#missing[@]})); then
@@ -28,4 +30,13 @@ if ((${#missing[@]})); then
   [[ $(id -u) -eq 0 ]] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The AWS Encryption SDK / JS SDK end-to-end test: packages pinned by
+# tests/e2e/node/package-lock.json, from the npm registry.
+if [[ "${1:-}" == "--test" ]]; then
+  node_dir="$(dirname "$0")/../tests/e2e/node"
+  if [[ ! -d "$node_dir/node_modules/@aws-crypto/client-node" ]]; then
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
 fi
