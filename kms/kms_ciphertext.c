@@ -1,5 +1,6 @@
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <openssl/evp.h>
 
@@ -62,9 +63,8 @@ core_result kms_ec_canonical(const json_t *ec, struct core_buf *out)
     GUARD(core_buf_append_be16(out, (uint16_t)n));
     if (n == 0) CORE_OK;
     ENSURE(json_is_object(ec), ERR_INVALID_ARG);
-    /* At most KMS_MAX_EC_BYTES of canonical form means at most 4096 pairs. */
-    ENSURE(n <= KMS_MAX_EC_BYTES / 4, ERR_LIMIT);
-    struct ec_pair pairs[KMS_MAX_EC_BYTES / 4];
+    ENSURE(n <= KMS_MAX_EC_PAIRS, ERR_LIMIT);
+    struct ec_pair pairs[KMS_MAX_EC_PAIRS];
     size_t i = 0;
     const char *k;
     json_t *v;

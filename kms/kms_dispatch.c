@@ -10,7 +10,34 @@
  * file kms/kms_<operation>.c.
  */
 const struct kms_action kms_actions[] = {
+    {"CancelKeyDeletion", kms_cancel_key_deletion, "kms:CancelKeyDeletion"},
+    {"CreateAlias", kms_create_alias, "kms:CreateAlias"},
+    {"CreateKey", kms_create_key, "kms:CreateKey"},
+    {"Decrypt", kms_decrypt, "kms:Decrypt"},
+    {"DeleteAlias", kms_delete_alias, "kms:DeleteAlias"},
+    {"DescribeKey", kms_describe_key, "kms:DescribeKey"},
+    {"DisableKey", kms_disable_key, "kms:DisableKey"},
+    {"DisableKeyRotation", kms_disable_key_rotation, "kms:DisableKeyRotation"},
+    {"EnableKey", kms_enable_key, "kms:EnableKey"},
+    {"EnableKeyRotation", kms_enable_key_rotation, "kms:EnableKeyRotation"},
+    {"Encrypt", kms_encrypt, "kms:Encrypt"},
+    {"GenerateDataKey", kms_generate_data_key, "kms:GenerateDataKey"},
+    {"GenerateDataKeyWithoutPlaintext", kms_generate_data_key_without_plaintext,
+     "kms:GenerateDataKeyWithoutPlaintext"},
     {"GenerateRandom", kms_generate_random, "kms:GenerateRandom"},
+    {"GetKeyPolicy", kms_get_key_policy, "kms:GetKeyPolicy"},
+    {"GetKeyRotationStatus", kms_get_key_rotation_status, "kms:GetKeyRotationStatus"},
+    {"ListAliases", kms_list_aliases, "kms:ListAliases"},
+    {"ListKeyRotations", kms_list_key_rotations, "kms:ListKeyRotations"},
+    {"ListKeys", kms_list_keys, "kms:ListKeys"},
+    {"ListResourceTags", kms_list_resource_tags, "kms:ListResourceTags"},
+    {"ReEncrypt", kms_re_encrypt, "kms:ReEncrypt"},
+    {"RotateKeyOnDemand", kms_rotate_key_on_demand, "kms:RotateKeyOnDemand"},
+    {"ScheduleKeyDeletion", kms_schedule_key_deletion, "kms:ScheduleKeyDeletion"},
+    {"TagResource", kms_tag_resource, "kms:TagResource"},
+    {"UntagResource", kms_untag_resource, "kms:UntagResource"},
+    {"UpdateAlias", kms_update_alias, "kms:UpdateAlias"},
+    {"UpdateKeyDescription", kms_update_key_description, "kms:UpdateKeyDescription"},
 };
 const size_t kms_actions_count = sizeof kms_actions / sizeof kms_actions[0];
 
@@ -32,13 +59,23 @@ core_result kms_env_new(const struct kms_env_options *opts, struct kms_env **out
     struct kms_env *env = calloc(1, sizeof *env);
     ENSURE(env != NULL, ERR_NOMEM);
     env->ks = opts->ks;
+    env->aes_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    if (env->aes_gcm == NULL) {
+        free(env);
+        BAIL(ERR_CRYPTO);
+    }
     snprintf(env->default_region, sizeof env->default_region, "%s",
              opts->default_region ? opts->default_region : "us-east-1");
     *out = env;
     CORE_OK;
 }
 
-void kms_env_free(struct kms_env *env) { free(env); }
+void kms_env_free(struct kms_env *env)
+{
+    if (!env) return;
+    EVP_CIPHER_free(env->aes_gcm);
+    free(env);
+}
 
 core_result kms_fail(struct kms_ctx *ctx, const char *code, const char *fmt, ...)
 {
@@ -47,11 +84,22 @@ core_result kms_fail(struct kms_ctx *ctx, const char *code, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* Statuses from the model's error shapes. */
     unsigned status = (strcmp(code, "KMSInternalException") == 0 || strcmp(code, "KeyUnavailableException") == 0 ||
                        strcmp(code, "DependencyTimeoutException") == 0)
                           ? 500
-                          : 400;
+                      : strcmp(code, "DryRunOperationException") == 0 ? 412
+                                                                       : 400;
     return core_reply_error(ctx->out, status, code, "%s", msg);
+}
+
+core_result kms_internal(struct kms_ctx *ctx, core_result r, const char *what)
+{
+    if (r.err == ERR_API) return r;
+    core_log(CORE_LOG_ERROR, "request %s: kms %s failed: %s at %s", ctx->call->request_id ? ctx->call->request_id : "-",
+             what, core_err_name(r.err), core_result_site());
+    kms_reply_from_err(ERR_NOMEM, ctx->out); /* KMSInternalException, whatever the cause */
+    return (core_result){ERR_API};
 }
 
 static const char target_prefix[] = "TrentService.";

@@ -51,6 +51,7 @@ const struct kms_action *kms_action_find(struct core_cursor operation);
 #define KMS_MAX_TAG_VALUE 256u
 #define KMS_MAX_GRANT_TOKENS 10u
 #define KMS_MAX_EC_BYTES 16384u     /* canonical encryption context */
+#define KMS_MAX_EC_PAIRS 512u
 #define KMS_MATERIAL_BYTES 32u
 #define KMS_MATERIAL_ID_BYTES 32u   /* KeyMaterialId: 64 lowercase hex */
 #define KMS_MAX_ON_DEMAND_ROTATIONS 25u
@@ -212,6 +213,11 @@ CORE_RESULT kms_alias_get(struct keystore_txn *txn, const char *account, const c
 CORE_RESULT kms_alias_put(struct keystore_txn *txn, const char *account, const char *region,
                           struct core_cursor name, const struct kms_alias *a, unsigned flags);
 
+/** AliasName (AliasNameType: 1..256, ^[a-zA-Z0-9:/_-]+$). */
+CORE_RESULT kms_param_alias_name(struct kms_ctx *ctx, const json_t *in, struct core_cursor *out, bool *present);
+/** Alias names callers may create, update or delete: "alias/...", not "alias/aws/...". */
+CORE_RESULT kms_alias_name_check(struct kms_ctx *ctx, struct core_cursor name);
+
 /**
  * Opens a key for a read-only operation: begins a read txn, resolves,
  * creates an AWS managed key on first use of alias/aws/<service>, loads,
@@ -294,6 +300,23 @@ CORE_RESULT kms_ct_open(const EVP_CIPHER *cipher, struct core_cursor blob, const
 CORE_RESULT kms_encrypt_with_key(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key,
                                  struct core_cursor ec_canonical, struct core_cursor plaintext,
                                  struct core_buf *blob);
+
+/**
+ * The shared step of Decrypt and ReEncrypt: finds the key the blob names
+ * (checking a given key identifier names the same key, else
+ * IncorrectKeyException), authorizes iam_action, checks the key state and
+ * opens the blob into plaintext (a secret buffer). *version gets the
+ * material version used. Every failure after the header parses is
+ * InvalidCiphertextException; the reason goes to the log only.
+ */
+CORE_RESULT kms_open_blob(struct kms_ctx *ctx, struct core_cursor blob, const struct core_cursor *key_id,
+                          const json_t *ec, const char *iam_action, struct kms_key *key, uint32_t *version,
+                          struct core_buf *plaintext);
+/** GenerateDataKey and GenerateDataKeyWithoutPlaintext. */
+CORE_RESULT kms_generate_data_key_common(struct kms_ctx *ctx, const json_t *in, bool with_plaintext,
+                                         const char *iam_action);
+/** Renders the hex material id of version n of key as member name. */
+CORE_RESULT kms_render_material_id(struct core_jw *w, const char *name, const struct kms_key *key, uint32_t n);
 
 /* ---- rotation and deletion ------------------------------------------------ */
 

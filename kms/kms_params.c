@@ -197,3 +197,161 @@ core_result kms_param_enum(struct kms_ctx *ctx, const json_t *in, const char *me
     kms_invalid(ctx, member, val, c);
     CORE_OK;
 }
+
+core_result kms_param_key_id(struct kms_ctx *ctx, const json_t *in, const char *member, bool required,
+                             struct core_cursor *out, bool *present)
+{
+    return kms_param_string(ctx, in, member, 1, 2048, required, out, present);
+}
+
+core_result kms_param_ec(struct kms_ctx *ctx, const json_t *in, const char *member, const json_t **out)
+{
+    *out = NULL;
+    const json_t *v = member_get(in, member);
+    if (v == NULL) CORE_OK;
+    if (!json_is_object(v)) {
+        if (json_is_array(v))
+            return core_reply_error(ctx->out, 400, "SerializationException", "%s",
+                                    "Start of list found where not expected.");
+        return wrong_type(ctx, v, "a Map");
+    }
+    const char *k;
+    const json_t *val;
+    json_object_foreach((json_t *)(uintptr_t)v, k, val)
+    {
+        (void)k;
+        if (!json_is_string(val)) return wrong_type(ctx, val, "a String");
+    }
+    *out = v;
+    CORE_OK;
+}
+
+core_result kms_param_grant_tokens(struct kms_ctx *ctx, const json_t *in)
+{
+    const json_t *v = member_get(in, "GrantTokens");
+    if (v == NULL) CORE_OK;
+    if (!json_is_array(v)) return wrong_type(ctx, v, "a List");
+    size_t i;
+    const json_t *t;
+    json_array_foreach(v, i, t)
+    {
+        if (!json_is_string(t)) return wrong_type(ctx, t, "a String");
+        size_t n = json_string_length(t);
+        if (n < 1 || n > 8192) {
+            char m[64];
+            snprintf(m, sizeof m, "grantTokens.%zu.member", i + 1);
+            kms_invalid(ctx, m, NULL,
+                        n < 1 ? "Member must have length greater than or equal to 1"
+                              : "Member must have length less than or equal to 8192");
+        }
+    }
+    if (json_array_size(v) > KMS_MAX_GRANT_TOKENS)
+        kms_invalid(ctx, "GrantTokens", NULL, "Member must have length less than or equal to 10");
+    CORE_OK;
+}
+
+core_result kms_param_algorithm(struct kms_ctx *ctx, const json_t *in, const char *member)
+{
+    static const char *const algs[] = {"SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "SM2PKE",
+                                       NULL};
+    size_t idx = 0;
+    bool present;
+    GUARD(kms_param_enum(ctx, in, member, algs, false, &idx, &present));
+    if (present && idx != 0) {
+        GUARD(kms_params_done(ctx));
+        return core_reply_error(ctx->out, 400, "InvalidKeyUsageException",
+                                "Algorithm %s is incompatible with key spec SYMMETRIC_DEFAULT.", algs[idx]);
+    }
+    CORE_OK;
+}
+
+core_result kms_param_marker(struct kms_ctx *ctx, const json_t *in, struct core_cursor *out, bool *present)
+{
+    GUARD(kms_param_string(ctx, in, "Marker", 1, 1024, false, out, present));
+    if (!*present) CORE_OK;
+    for (size_t i = 0; i < out->len; i++)
+        if (out->ptr[i] < 0x20) {
+            *present = false;
+            kms_invalid(ctx, "Marker", NULL, "Member must satisfy regular expression pattern: [\\u0020-\\u00FF]*");
+            break;
+        }
+    CORE_OK;
+}
+
+core_result kms_param_tags(struct kms_ctx *ctx, const json_t *in, const char *member, bool required,
+                           const json_t **out)
+{
+    *out = NULL;
+    const json_t *v = member_get(in, member);
+    if (v == NULL) {
+        if (required) invalid_null(ctx, member);
+        CORE_OK;
+    }
+    if (!json_is_array(v)) return wrong_type(ctx, v, "a List");
+    size_t i;
+    const json_t *t;
+    bool ok = true;
+    json_array_foreach(v, i, t)
+    {
+        if (!json_is_object(t)) return wrong_type(ctx, t, "a Structure");
+        char m[64];
+        struct core_cursor s;
+        bool present;
+        snprintf(m, sizeof m, "tags.%zu.member.tagKey", i + 1);
+        const json_t *k = member_get(t, "TagKey"), *val = member_get(t, "TagValue");
+        if (k && !json_is_string(k)) return wrong_type(ctx, k, "a String");
+        if (val && !json_is_string(val)) return wrong_type(ctx, val, "a String");
+        json_t *wrap = json_object();
+        ENSURE(wrap != NULL, ERR_NOMEM);
+        if (k) json_object_set(wrap, m, (json_t *)(uintptr_t)k);
+        core_result r = kms_param_string(ctx, wrap, m, 1, KMS_MAX_TAG_KEY, true, &s, &present);
+        ok = ok && present;
+        snprintf(m, sizeof m, "tags.%zu.member.tagValue", i + 1);
+        json_object_clear(wrap);
+        if (val) json_object_set(wrap, m, (json_t *)(uintptr_t)val);
+        if (core_ok(r)) r = kms_param_string(ctx, wrap, m, 0, KMS_MAX_TAG_VALUE, true, &s, &present);
+        ok = ok && present;
+        json_decref(wrap);
+        GUARD(r);
+    }
+    if (ok) *out = v;
+    CORE_OK;
+}
+
+core_result kms_dry_run(struct kms_ctx *ctx, const json_t *in, bool *dry)
+{
+    bool present = false;
+    *dry = false;
+    GUARD(kms_param_bool(ctx, in, "DryRun", dry, &present));
+    CORE_OK;
+}
+
+core_result kms_tags_apply(struct kms_ctx *ctx, struct kms_key *key, const json_t *tags)
+{
+    size_t i;
+    const json_t *t;
+    json_array_foreach(tags, i, t)
+    {
+        const json_t *k = json_object_get(t, "TagKey"), *v = json_object_get(t, "TagValue");
+        struct core_cursor kc = core_cursor_from(json_string_value(k), json_string_length(k));
+        /* "The tag key cannot begin with aws: ... reserved for AWS use" */
+        if (kc.len >= 4 && core_cursor_eq_icase(core_cursor_from(kc.ptr, 4), core_cursor_str("aws:")))
+            return kms_fail(ctx, "TagException", "%s", "Tags beginning with aws: are reserved");
+        core_result r = kms_tags_set(key, kc, core_cursor_from(json_string_value(v), json_string_length(v)));
+        if (r.err == ERR_LIMIT || key->n_tags > KMS_MAX_TAGS) return kms_fail(ctx, "TagException", "%s", "Too many tags");
+        GUARD(r);
+    }
+    CORE_OK;
+}
+
+core_result kms_marker_encode(struct core_cursor next_id, struct core_buf *out)
+{
+    return core_buf_append_base64(out, next_id);
+}
+
+core_result kms_marker_decode(struct kms_ctx *ctx, struct core_cursor marker, struct core_buf *out)
+{
+    core_result r = core_buf_append_unbase64(out, marker);
+    if (!core_ok(r)) return kms_fail(ctx, "InvalidMarkerException", "%s", "Invalid marker");
+    CORE_OK;
+}

@@ -334,3 +334,42 @@ core_result kms_key_mutate(struct kms_mutation *m)
     GUARD(kms_key_init(&m->key));
     return keystore_write(m->ctx->env->ks, mutate_fn, m);
 }
+
+/* ---- alias names ---------------------------------------------------------------- */
+
+core_result kms_param_alias_name(struct kms_ctx *ctx, const json_t *in, struct core_cursor *out, bool *present)
+{
+    GUARD(kms_param_string(ctx, in, "AliasName", 1, 256, true, out, present));
+    if (!*present) CORE_OK;
+    for (size_t i = 0; i < out->len; i++) {
+        uint8_t c = out->ptr[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' || c == '/' ||
+              c == '_' || c == '-')) {
+            char e[300];
+            echo(*out, e);
+            kms_invalid(ctx, "AliasName", e, "Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$");
+            *present = false;
+            break;
+        }
+    }
+    CORE_OK;
+}
+
+core_result kms_alias_name_check(struct kms_ctx *ctx, struct core_cursor name)
+{
+    /* https://docs.aws.amazon.com/kms/latest/developerguide/alias-about.html */
+    if (!core_cursor_starts_with(name, "alias/") || name.len == 6)
+        return kms_fail(ctx, "ValidationException", "%s",
+                        "Alias must start with the prefix \"alias/\". Please see "
+                        "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html");
+    char e[300];
+    echo(name, e);
+    for (size_t i = 0; i < name.len; i++)
+        if (name.ptr[i] == ':')
+            return kms_fail(ctx, "ValidationException", "%s contains invalid characters for an alias", e);
+    /* "The alias/aws/ prefix is reserved for AWS managed keys." */
+    if (core_cursor_starts_with(name, "alias/aws/") || core_cursor_eq_str(name, "alias/aws"))
+        return kms_fail(ctx, "NotAuthorizedException", "%s",
+                        "Aliases beginning with alias/aws/ are reserved for AWS managed keys.");
+    CORE_OK;
+}

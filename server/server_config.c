@@ -118,7 +118,7 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        unsigned long long n;
+        unsigned long long n = 0;
         bool ok = true, takes = true;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);

@@ -12,6 +12,7 @@ struct server {
     struct sigv4_key_cache *key_cache;
     struct kms_env *kms;
     struct sts_env *sts;
+    struct iam_env *iam;
     void *daemon;           /* struct MHD_Daemon *, server_http.c only */
     int64_t clock_file_mtime;
 };

@@ -88,7 +88,7 @@ int main(int argc, char **argv)
            cfg.data_dir);
     fflush(stdout);
     if (cfg.port_file[0]) {
-        char tmp[1100];
+        char tmp[1200];
         snprintf(tmp, sizeof tmp, "%s.tmp", cfg.port_file);
         FILE *f = fopen(tmp, "w");
         if (f) {

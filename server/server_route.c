@@ -49,6 +49,8 @@ struct route {
     struct core_principal principal;
     struct core_form form;
     char operation[96];
+    struct sts_session session; /* the opened session token (temporary credentials) */
+    bool has_session;
 };
 
 static void set_operation(struct route *rt, struct core_cursor op)
@@ -220,13 +222,38 @@ static bool authenticate(struct route *rt)
 
     struct iam_access_key key = {0};
     if (auth.security_token.len > 0) {
-        /* Temporary credentials arrive with the STS issue's sealed tokens. */
-        if (rt->srv->cfg.insecure_accept_unknown_keys) {
+        /* Temporary credentials: the sealed session token carries the secret
+         * and the principal, so opening it (AEAD tag, key id, expiry on the
+         * service clock) replaces the keystore lookup. */
+        struct core_buf tok = {0};
+        r = core_buf_init(&tok, 0, CORE_MAX_SESSION_TOKEN_BYTES);
+        if (core_ok(r)) r = sigv4_auth_security_token(&auth, &tok);
+        if (r.err == ERR_LIMIT) r.err = ERR_AUTH_BAD_TOKEN;
+        if (core_ok(r))
+            r = sts_session_open(rt->srv->sts, core_buf_cursor(&tok), auth.access_key_id, core_clock_service(),
+                                 &rt->session);
+        core_buf_free(&tok);
+        if (r.err == ERR_AUTH_BAD_TOKEN && rt->srv->cfg.insecure_accept_unknown_keys) {
+            sts_session_free(&rt->session);
             unverified_principal(rt, auth.access_key_id);
             ok = true;
-        } else {
-            fail(rt, ERR_AUTH_BAD_TOKEN, core_cursor_str(""));
+            goto region;
         }
+        if (!core_ok(r)) {
+            if (r.err != ERR_AUTH_EXPIRED_TOKEN && r.err != ERR_NOMEM) r.err = ERR_AUTH_BAD_TOKEN;
+            sts_session_free(&rt->session);
+            fail(rt, r.err, core_cursor_str(""));
+            goto out;
+        }
+        r = sigv4_verify(&sreq, &auth, rt->session.secret, rt->srv->key_cache, &diag);
+        if (!core_ok(r)) {
+            sts_session_free(&rt->session);
+            fail(rt, r.err, core_buf_cursor(&diag.message));
+            goto out;
+        }
+        rt->principal = rt->session.principal;
+        rt->has_session = true;
+        ok = true;
         goto region;
     }
     struct keystore_txn *txn = NULL;
@@ -318,14 +345,21 @@ static void dispatch(struct route *rt)
             .request_id = rt->resp->request_id,
             .source_ip = req->source_ip,
             .now = core_clock_service(),
+            .session = rt->has_session ? &rt->session : NULL,
         };
         r = sts_handle(rt->srv->sts, &call, &rt->reply);
         break;
     }
-    case SVC_IAM:
-        r = core_reply_error(&rt->reply, 400, "InvalidAction", "Could not find operation %s for version 2010-05-08",
-                             rt->operation);
+    case SVC_IAM: {
+        struct iam_call call = {
+            .caller = &rt->principal,
+            .form = &rt->form,
+            .request_id = rt->resp->request_id,
+            .now = core_clock_service(),
+        };
+        r = iam_handle(rt->srv->iam, &call, &rt->reply);
         break;
+    }
     }
     (void)r;
 }
@@ -376,6 +410,7 @@ void server_route(struct server *srv, const struct http_request *req, struct htt
     server_access_log(&e);
     core_reply_free(&rt.reply);
     core_form_free(&rt.form);
+    sts_session_free(&rt.session);
 }
 
 static core_result open_keystore(struct server *srv)
@@ -422,7 +457,7 @@ static core_result write_admin_credentials(const struct server_config *cfg, cons
                                            char *path, size_t cap)
 {
     snprintf(path, cap, "%s/admin-credentials", cfg->data_dir);
-    char tmp[1100];
+    char tmp[1300];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "wx");
     if (f == NULL) {
@@ -453,7 +488,7 @@ core_result server_new(const struct server_config *cfg, struct server **out)
     bool created = false;
     if (core_ok(r)) r = iam_bootstrap(srv->ks, cfg->account_id, &admin, &created);
     if (core_ok(r) && created) {
-        char path[1100];
+        char path[1200];
         r = write_admin_credentials(cfg, &admin, path, sizeof path);
         if (core_ok(r))
             core_log(CORE_LOG_INFO, "administrator %s created; credentials written to %s", admin.owner.arn, path);
@@ -463,6 +498,8 @@ core_result server_new(const struct server_config *cfg, struct server **out)
     if (core_ok(r)) r = kms_env_new(&ko, &srv->kms);
     struct sts_env_options so = {.ks = srv->ks, .default_region = cfg->region};
     if (core_ok(r)) r = sts_env_new(&so, &srv->sts);
+    struct iam_env_options io = {.ks = srv->ks, .account = cfg->account_id};
+    if (core_ok(r)) r = iam_env_new(&io, &srv->iam);
     if (!core_ok(r)) {
         server_free(srv);
         return r;
@@ -474,6 +511,7 @@ core_result server_new(const struct server_config *cfg, struct server **out)
 void server_free(struct server *srv)
 {
     if (!srv) return;
+    if (srv->iam) iam_env_free(srv->iam);
     if (srv->sts) sts_env_free(srv->sts);
     if (srv->kms) kms_env_free(srv->kms);
     if (srv->key_cache) sigv4_key_cache_free(srv->key_cache);
@@ -499,4 +537,9 @@ void server_tick(struct server *srv)
             fclose(f);
         }
     }
+    /* Rotations and deletions whose date passed on the service clock (also at start). */
+    core_result r = kms_run_due(srv->kms, core_clock_service());
+    if (!core_ok(r)) core_log(CORE_LOG_ERROR, "kms: due rotations/deletions failed: %s at %s", core_err_name(r.err),
+                              core_result_site());
+    core_result_ignore(r);
 }

@@ -6,7 +6,13 @@
 
 /* Sorted by action name; a unit test checks the order. */
 const struct sts_action sts_actions[] = {
+    {"AssumeRole", sts_assume_role, "sts:AssumeRole", false},
+    {"AssumeRoleWithWebIdentity", sts_assume_role_with_web_identity, "sts:AssumeRoleWithWebIdentity", true},
+    {"DecodeAuthorizationMessage", sts_decode_authorization_message, "sts:DecodeAuthorizationMessage", false},
+    {"GetAccessKeyInfo", sts_get_access_key_info, "sts:GetAccessKeyInfo", false},
     {"GetCallerIdentity", sts_get_caller_identity, "sts:GetCallerIdentity", false},
+    {"GetFederationToken", sts_get_federation_token, "sts:GetFederationToken", false},
+    {"GetSessionToken", sts_get_session_token, "sts:GetSessionToken", false},
 };
 const size_t sts_actions_count = sizeof sts_actions / sizeof sts_actions[0];
 
@@ -36,11 +42,27 @@ core_result sts_env_new(const struct sts_env_options *opts, struct sts_env **out
     env->ks = opts->ks;
     snprintf(env->default_region, sizeof env->default_region, "%s",
              opts->default_region ? opts->default_region : "us-east-1");
+    if (pthread_rwlock_init(&env->lock, NULL) != 0) {
+        free(env);
+        BAIL(ERR_NOMEM);
+    }
+    /* The token keys are unsealed once here; the request path only reads the cache. */
+    core_result r = sts_keys_load(env);
+    if (!core_ok(r)) {
+        sts_env_free(env);
+        return r;
+    }
     *out = env;
     CORE_OK;
 }
 
-void sts_env_free(struct sts_env *env) { free(env); }
+void sts_env_free(struct sts_env *env)
+{
+    if (!env) return;
+    sts_keys_free(env);
+    pthread_rwlock_destroy(&env->lock);
+    free(env);
+}
 
 core_result sts_fail(struct sts_ctx *ctx, unsigned status, const char *code, const char *fmt, ...)
 {
@@ -63,6 +85,17 @@ core_result sts_handle(struct sts_env *env, const struct sts_call *call, struct 
         int n = (int)(action.len > 128 ? 128 : action.len);
         return sts_fail(&ctx, 400, "InvalidAction", "Could not find operation %.*s for version %s", n,
                         (const char *)action.ptr, STS_VERSION);
+    }
+    /* Credentials from GetFederationToken may call only GetCallerIdentity; those
+     * from GetSessionToken only AssumeRole and GetCallerIdentity too.
+     * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_request.html */
+    const struct core_principal *p = call->caller;
+    if (p->temporary && a->fn != sts_get_caller_identity &&
+        (p->type == CORE_PRINCIPAL_FEDERATED ||
+         ((p->type == CORE_PRINCIPAL_USER || p->type == CORE_PRINCIPAL_ROOT) && a->fn != sts_assume_role))) {
+        int n = (int)(action.len > 128 ? 128 : action.len);
+        return sts_fail(&ctx, 403, "AccessDenied", "Cannot call %.*s with session credentials", n,
+                        (const char *)action.ptr);
     }
     /* Handlers write the Result's inner XML; the envelope is the same for all. */
     GUARD(core_xml_response_open(&out->body, action, STS_XMLNS, true));

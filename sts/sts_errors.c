@@ -47,7 +47,7 @@ void sts_reply_from_err(enum core_err err, struct core_reply *out)
         code = "SignatureDoesNotMatch", status = 403, msg = "The request signature is invalid.";
         break;
     case ERR_AUTH_EXPIRED_TOKEN:
-        code = "ExpiredToken", status = 400, msg = "The security token included in the request is expired";
+        code = "ExpiredToken", status = 403, msg = "The security token included in the request is expired";
         break;
     }
     core_result_ignore(core_reply_error(out, status, code, "%s", msg));

@@ -1,11 +1,33 @@
 #ifndef STS_INTERNAL_H
 #define STS_INTERNAL_H
 
+#include <pthread.h>
+
+#include "iam/iam.h"
 #include "sts/sts.h"
+
+#define STS_TOKEN_VERSION 1u
+#define STS_TOKEN_HEADER 29u   /* version + key id + nonce */
+#define STS_MAX_TOKEN_KEYS 16u /* keys kept for opening: the current one and 15 predecessors */
+/* Room for session policies, policy ARNs and tags inside a token; what
+ * PackedPolicySize reports as a percentage of. Keeps tokens well below
+ * CORE_MAX_SESSION_TOKEN_BYTES once base64-encoded. */
+#define STS_PACKED_BUDGET 4096u
+#define STS_MAX_BODY 5800u
+
+struct sts_token_key {
+    uint32_t id;
+    struct core_secret key;
+};
 
 struct sts_env {
     struct keystore *ks;
     char default_region[32];
+    pthread_rwlock_t lock; /* guards keys/n_keys/current */
+    struct sts_token_key keys[STS_MAX_TOKEN_KEYS];
+    size_t n_keys;
+    uint32_t current;
+    int64_t last_reload_ms; /* real clock; reloads on unknown key ids are rate-limited */
 };
 
 struct sts_ctx {
@@ -32,6 +54,80 @@ const struct sts_action *sts_action_find(struct core_cursor action);
 core_result sts_fail(struct sts_ctx *ctx, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/** Loads the token keys from the keystore (creating the first one). */
+CORE_RESULT sts_keys_load(struct sts_env *env);
+void sts_keys_free(struct sts_env *env);
+/** Seals body under the current key (AD: header || extra_ad) into base64 out. */
+CORE_RESULT sts_seal(struct sts_env *env, struct core_cursor body, const char *extra_ad, struct core_buf *out);
+/** Opens a base64 blob from sts_seal into plain (a secret buffer). Errors: ERR_AUTH_BAD_TOKEN. */
+CORE_RESULT sts_unseal(struct sts_env *env, struct core_cursor b64, const char *extra_ad, struct core_buf *plain,
+                       uint32_t *key_id);
+
+/* What a new session is made of (the sealed token's body). */
+struct sts_issue {
+    enum core_principal_type type;
+    const char *account, *arn, *user_id, *role_arn;
+    int64_t issued, expires;
+    bool mfa, chained, has_session_policies;
+    struct core_cursor source_identity, policy;
+    const struct core_cursor *policy_arns;
+    size_t n_policy_arns;
+    const struct sts_tag *tags;
+    size_t n_tags;
+    const struct core_cursor *transitive;
+    size_t n_transitive;
+};
+
+/** Bytes of session data that count toward STS_PACKED_BUDGET. */
+size_t sts_packed_bytes(const struct sts_issue *in);
+/**
+ * Mints credentials: ASIA key id, secret, sealed token; writes
+ * <Credentials>...</Credentials> into the reply body.
+ */
+CORE_RESULT sts_issue_credentials(struct sts_ctx *ctx, const struct sts_issue *in);
+
+/* Session parameters shared by AssumeRole*, GetFederationToken. */
+struct sts_session_params {
+    struct core_cursor policy;
+    bool have_policy;
+    struct core_cursor policy_arns[STS_MAX_POLICY_ARNS];
+    size_t n_policy_arns;
+    struct iam_tag tags[IAM_MAX_TAGS];
+    size_t n_tags;
+    struct core_cursor transitive[IAM_MAX_TAGS];
+    size_t n_transitive;
+};
+/** Reads and validates Policy, PolicyArns (.member.N.arn), Tags, TransitiveTagKeys. */
+CORE_RESULT sts_read_session_params(struct sts_ctx *ctx, struct sts_session_params *p, bool tags_allowed);
+/** PackedPolicyTooLarge when over budget; else the percentage. */
+CORE_RESULT sts_check_packed(struct sts_ctx *ctx, const struct sts_issue *in, unsigned *percent);
+
+/**
+ * Evaluates the role's trust policy for action against ctx_prepared.
+ * @param[out] allowed
+ */
+struct policy_ctx;
+CORE_RESULT sts_trust_allows(struct sts_ctx *ctx, const struct iam_role *role, const struct policy_ctx *pctx,
+                             bool *allowed);
+
+/* JWT (RFC 7519) with RS256/ES256 against a JWKS. */
+enum sts_jwt_status {
+    STS_JWT_OK,
+    STS_JWT_MALFORMED,
+    STS_JWT_BAD_SIGNATURE,
+    STS_JWT_NO_KEY,
+};
+/** Splits and decodes; *header and *claims new references. Errors: ERR_PARSE. */
+CORE_RESULT sts_jwt_decode(struct core_cursor token, json_t **header, json_t **claims);
+/** Verifies the signature with a key from jwks. */
+enum sts_jwt_status sts_jwt_verify_signature(struct core_cursor token, const json_t *header, const json_t *jwks);
+
 core_result sts_get_caller_identity(struct sts_ctx *ctx);
+core_result sts_get_session_token(struct sts_ctx *ctx);
+core_result sts_assume_role(struct sts_ctx *ctx);
+core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx);
+core_result sts_get_federation_token(struct sts_ctx *ctx);
+core_result sts_get_access_key_info(struct sts_ctx *ctx);
+core_result sts_decode_authorization_message(struct sts_ctx *ctx);
 
 #endif

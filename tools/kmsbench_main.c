@@ -131,7 +131,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
             if (strlen(r) >= sizeof g_ctx.region) die("region too long", r);
             snprintf(g_ctx.region, sizeof g_ctx.region, "%s", r);
         } else if (!strcmp(a, "-c") || !strcmp(a, "--connections")) {
-            if (!parse_u64(need(argc, argv, &i), KB_MAX_CONNECTIONS, &n) || n == 0) die("bad connection count", argv[i]);
+            if (!parse_u64(need(argc, argv, &i), KB_MAX_CONNECTIONS, &n) || n == 0)
+                die("bad connection count", argv[i]);
             o->connections = (unsigned)n;
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             if (!parse_u64(need(argc, argv, &i), KB_MAX_THREADS, &n) || n == 0) die("bad thread count", argv[i]);
@@ -150,7 +151,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
         } else if (!strcmp(a, "--warmup")) {
             if (!parse_duration(need(argc, argv, &i), &o->warmup_ns)) die("bad warmup", argv[i]);
         } else if (!strcmp(a, "--timeout")) {
-            if (!parse_duration(need(argc, argv, &i), &o->timeout_ns) || o->timeout_ns == 0) die("bad timeout", argv[i]);
+            if (!parse_duration(need(argc, argv, &i), &o->timeout_ns) || o->timeout_ns == 0)
+                die("bad timeout", argv[i]);
         } else if (!strcmp(a, "--rate")) {
             const char *v = need(argc, argv, &i);
             char *end;
@@ -277,16 +279,16 @@ static void print_row(FILE *out, const struct measurement *m, const struct kb_re
     double rps = rps_of(r);
     char ratio[16] = "-";
     if (m->floor_rps > 0) snprintf(ratio, sizeof ratio, "%.3f", rps / m->floor_rps);
-    char name[40];
-    snprintf(name, sizeof name, "%s", m->w->name);
-    fprintf(out, "%-6s %-28s %-6s %10.0f %6s %8.3f %8.3f %8.3f %8.3f %8.3f %9llu %8llu\n", m->target, name, m->mode,
-            rps, ratio, ms(kb_hist_quantile(h, 0.50)), ms(kb_hist_quantile(h, 0.90)), ms(kb_hist_quantile(h, 0.99)),
-            ms(kb_hist_quantile(h, 0.999)), ms(h->max), (unsigned long long)r->ok,
+    fprintf(out, "%-6s %-28.28s %-6s %10.0f %6s %8.3f %8.3f %8.3f %8.3f %8.3f %9llu %8llu\n", m->target,
+            m->w->name, m->mode, rps, ratio, ms(kb_hist_quantile(h, 0.50)), ms(kb_hist_quantile(h, 0.90)),
+            ms(kb_hist_quantile(h, 0.99)), ms(kb_hist_quantile(h, 0.999)), ms(h->max), (unsigned long long)r->ok,
             (unsigned long long)(r->failed + r->socket_errors + r->timeouts));
-    if (m->offered > 0) fprintf(out, "       offered %.0f req/s (open loop, latency from scheduled send)\n", m->offered);
+    if (m->offered > 0)
+        fprintf(out, "       offered %.0f req/s (open loop, latency from scheduled send)\n", m->offered);
     for (unsigned i = 0; i < r->errors.n; i++)
         fprintf(out, "       error %-40s %llu\n", r->errors.code[i], (unsigned long long)r->errors.count[i]);
-    if (r->errors.other) fprintf(out, "       error %-40s %llu\n", "(other codes)", (unsigned long long)r->errors.other);
+    if (r->errors.other)
+        fprintf(out, "       error %-40s %llu\n", "(other codes)", (unsigned long long)r->errors.other);
     if (r->socket_errors) fprintf(out, "       socket errors %llu\n", (unsigned long long)r->socket_errors);
     if (r->timeouts) fprintf(out, "       timeouts %llu\n", (unsigned long long)r->timeouts);
     fflush(out);

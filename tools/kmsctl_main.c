@@ -12,6 +12,7 @@ static const struct {
     {"access-key", kmsctl_keys, "add|list|delete access keys in a data directory"},
     {"rekey", kmsctl_rekey, "re-seal the keystore under a new master key"},
     {"sigv4-verify", kmsctl_sigv4_verify, "check the SigV4 signature of a raw HTTP request on stdin"},
+    {"sts", kmsctl_sts, "credential-process | set-jwks (OIDC keys) | rotate-token-key"},
 };
 
 static void usage(FILE *f)

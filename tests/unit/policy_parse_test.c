@@ -378,10 +378,10 @@ static void test_throughput(void)
         struct policy_verdict v;
         if (core_ok(policy_authorize(&set, &ctx, &v)) && v.allowed) allowed++;
     }
+    /* Informational only: speed is measured with kmsbench, never asserted in a unit test. */
     uint64_t ns = (core_clock_mono_ns() - t0) / (uint64_t)iters;
     fprintf(stderr, "policy: context build + authorize: %llu ns/request\n", (unsigned long long)ns);
     EXPECT_TRUE(allowed == iters);
-    EXPECT_TRUE(ns < 20000);
     policy_free(p);
 }
 

@@ -5,7 +5,7 @@
 'use strict'
 const crypto = require('crypto')
 const { KmsKeyringNode, buildClient, CommitmentPolicy, getClient } = require('@aws-crypto/client-node')
-const { KMSClient, GenerateDataKeyCommand, DecryptCommand } = require('@aws-sdk/client-kms')
+const { KMS, KMSClient, GenerateDataKeyCommand, DecryptCommand } = require('@aws-sdk/client-kms')
 
 const endpoint = process.env.KMSD_ENDPOINT
 const credentials = { accessKeyId: process.env.KMSD_AKID, secretAccessKey: process.env.KMSD_SECRET }
@@ -14,7 +14,7 @@ const region = keyArn.split(':')[3]
 
 async function main () {
   const { encrypt, decrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT)
-  const clientProvider = getClient(KMSClient, { endpoint, credentials })
+  const clientProvider = getClient(KMS, { endpoint, credentials })
   const keyring = new KmsKeyringNode({ clientProvider, generatorKeyId: keyArn })
   const plaintext = crypto.randomBytes(1024 * 1024)
   const context = { purpose: 'kmsd-e2e', tenant: 'acme' }

@@ -1,0 +1,37 @@
+#include "kms/kms_internal.h"
+
+/*
+ * CancelKeyDeletion: PendingDeletion -> Disabled.
+ * "When this operation succeeds, the key state of the KMS key is Disabled."
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_CancelKeyDeletion.html
+ */
+static core_result cancel(struct kms_mutation *m, struct keystore_txn *txn)
+{
+    (void)txn;
+    m->key.state = KMS_STATE_DISABLED;
+    m->key.deletion_date = 0;
+    m->key.pending_window_days = 0;
+    CORE_OK;
+}
+
+core_result kms_cancel_key_deletion(struct kms_ctx *ctx, const json_t *in)
+{
+    struct core_cursor id;
+    bool have_id;
+    GUARD(kms_param_key_id(ctx, in, "KeyId", true, &id, &have_id));
+    GUARD(kms_params_done(ctx));
+    struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_CANCEL_DELETION,
+                             .iam_action = "kms:CancelKeyDeletion", .apply = cancel};
+    core_result r = kms_key_mutate(&m);
+    if (!core_ok(r)) {
+        kms_key_free(&m.key);
+        return kms_internal(ctx, r, "CancelKeyDeletion");
+    }
+    struct core_jw w;
+    core_jw_init(&w, &ctx->out->body);
+    r = core_jw_object_begin(&w, NULL);
+    if (core_ok(r)) r = core_jw_cstr(&w, "KeyId", m.key.arn);
+    if (core_ok(r)) r = core_jw_object_end(&w);
+    kms_key_free(&m.key);
+    return r;
+}

@@ -1,0 +1,52 @@
+#include <stdio.h>
+
+#include "kms/kms_internal.h"
+
+/*
+ * DeleteAlias: removes an alias; its key is unaffected (any key state).
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_DeleteAlias.html
+ */
+
+struct del_arg {
+    struct kms_ctx *ctx;
+    struct core_cursor name;
+};
+
+static core_result del_fn(struct keystore_txn *txn, void *argp)
+{
+    struct del_arg *a = argp;
+    struct kms_ctx *ctx = a->ctx;
+    struct kms_alias al;
+    core_result r = kms_alias_get(txn, ctx->account, ctx->region, a->name, &al);
+    if (r.err == ERR_NOT_FOUND) {
+        char arn[KMS_MAX_ARN + 300], nm[300];
+        size_t n = a->name.len < 256 ? a->name.len : 256;
+        memcpy(nm, a->name.ptr, n);
+        nm[n] = 0;
+        kms_arn(arn, sizeof arn, ctx->region, ctx->account, nm);
+        return kms_fail(ctx, "NotFoundException", "Alias %s is not found.", arn);
+    }
+    GUARD(r);
+    DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
+    GUARD(kms_key_init(&k));
+    r = kms_key_get(txn, ctx->account, ctx->region, al.target, &k);
+    if (core_ok(r)) GUARD(kms_authorize(ctx, &k, "kms:DeleteAlias"));
+    else if (r.err != ERR_NOT_FOUND) return r;
+    DEFER_CLEANUP(struct core_buf id = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&id, 128, 512));
+    kms_alias_record_id(ctx->account, ctx->region, a->name, &id);
+    return keystore_del(txn, "kms_alias", core_buf_cursor(&id));
+}
+
+core_result kms_delete_alias(struct kms_ctx *ctx, const json_t *in)
+{
+    struct core_cursor name;
+    bool have_name;
+    GUARD(kms_param_alias_name(ctx, in, &name, &have_name));
+    GUARD(kms_params_done(ctx));
+    GUARD(kms_alias_name_check(ctx, name));
+    struct del_arg a = {.ctx = ctx, .name = name};
+    core_result r = keystore_write(ctx->env->ks, del_fn, &a);
+    if (!core_ok(r)) return kms_internal(ctx, r, "DeleteAlias");
+    return core_buf_append_str(&ctx->out->body, "{}");
+}

@@ -1,0 +1,33 @@
+#include "kms/kms_internal.h"
+
+/*
+ * EnableKeyRotation: automatic rotation every RotationPeriodInDays (90..2560,
+ * default 365), the first one that many days from now.
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_EnableKeyRotation.html
+ */
+static core_result enable(struct kms_mutation *m, struct keystore_txn *txn)
+{
+    (void)txn;
+    const int64_t *days = m->arg;
+    m->key.rotation_enabled = true;
+    m->key.rotation_period_days = (uint32_t)*days;
+    m->key.next_rotation = m->ctx->call->now + *days * KMS_DAY;
+    CORE_OK;
+}
+
+core_result kms_enable_key_rotation(struct kms_ctx *ctx, const json_t *in)
+{
+    struct core_cursor id;
+    bool have_id, have_days;
+    int64_t days = KMS_DEFAULT_ROTATION_DAYS;
+    GUARD(kms_param_key_id(ctx, in, "KeyId", true, &id, &have_id));
+    GUARD(kms_param_int(ctx, in, "RotationPeriodInDays", 90, 2560, false, &days, &have_days));
+    GUARD(kms_params_done(ctx));
+    if (!have_days) days = KMS_DEFAULT_ROTATION_DAYS;
+    struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_ROTATION,
+                             .iam_action = "kms:EnableKeyRotation", .apply = enable, .arg = &days};
+    core_result r = kms_key_mutate(&m);
+    kms_key_free(&m.key);
+    if (!core_ok(r)) return kms_internal(ctx, r, "EnableKeyRotation");
+    return core_buf_append_str(&ctx->out->body, "{}");
+}

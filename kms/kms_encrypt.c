@@ -1,0 +1,50 @@
+#include "kms/kms_internal.h"
+
+/*
+ * Encrypt: up to 4096 bytes under the key's newest material, with the
+ * encryption context bound as associated data.
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_Encrypt.html
+ */
+core_result kms_encrypt(struct kms_ctx *ctx, const json_t *in)
+{
+    struct core_cursor id;
+    bool have_id, have_pt, dry;
+    const json_t *ec;
+    DEFER_CLEANUP(struct core_buf pt = {0}, core_buf_cleanup);
+    GUARD(core_buf_init_secret(&pt, KMS_MAX_PLAINTEXT_BYTES));
+    GUARD(kms_param_key_id(ctx, in, "KeyId", true, &id, &have_id));
+    GUARD(kms_param_blob(ctx, in, "Plaintext", 1, KMS_MAX_PLAINTEXT_BYTES, true, &pt, &have_pt));
+    GUARD(kms_param_ec(ctx, in, "EncryptionContext", &ec));
+    GUARD(kms_param_grant_tokens(ctx, in));
+    GUARD(kms_param_algorithm(ctx, in, "EncryptionAlgorithm"));
+    GUARD(kms_dry_run(ctx, in, &dry));
+    GUARD(kms_params_done(ctx));
+
+    DEFER_CLEANUP(struct core_buf aad = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&aad, 64, KMS_MAX_EC_BYTES + 2));
+    if (!core_ok(kms_ec_canonical(ec, &aad)))
+        return kms_fail(ctx, "ValidationException", "%s", "The encryption context exceeds the size limit.");
+
+    DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
+    GUARD(kms_key_init(&k));
+    struct keystore_txn *txn = NULL;
+    GUARD(kms_key_open(ctx, id, KMS_ID_KEY | KMS_ID_ALIAS, KMS_RULE_CRYPTO, "kms:Encrypt", &txn, &k));
+    if (dry) {
+        keystore_txn_abort(txn);
+        return kms_fail(ctx, "DryRunOperationException", "%s",
+                        "The request would have succeeded, but the DryRun option is set.");
+    }
+    DEFER_CLEANUP(struct core_buf blob = {0}, core_buf_cleanup);
+    core_result r = core_buf_init(&blob, 256, KMS_MAX_CIPHERTEXT_BYTES);
+    if (core_ok(r)) r = kms_encrypt_with_key(ctx, txn, &k, core_buf_cursor(&aad), core_buf_cursor(&pt), &blob);
+    keystore_txn_abort(txn);
+    GUARD(r);
+
+    struct core_jw w;
+    core_jw_init(&w, &ctx->out->body);
+    GUARD(core_jw_object_begin(&w, NULL));
+    GUARD(core_jw_base64(&w, "CiphertextBlob", core_buf_cursor(&blob)));
+    GUARD(core_jw_cstr(&w, "KeyId", k.arn));
+    GUARD(core_jw_cstr(&w, "EncryptionAlgorithm", "SYMMETRIC_DEFAULT"));
+    return core_jw_object_end(&w);
+}

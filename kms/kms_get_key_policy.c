@@ -1,0 +1,27 @@
+#include "kms/kms_internal.h"
+
+/*
+ * GetKeyPolicy: the stored key policy ("The only valid name is default").
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyPolicy.html
+ */
+core_result kms_get_key_policy(struct kms_ctx *ctx, const json_t *in)
+{
+    struct core_cursor id, name;
+    bool have_id, have_name;
+    GUARD(kms_param_key_id(ctx, in, "KeyId", true, &id, &have_id));
+    GUARD(kms_param_string(ctx, in, "PolicyName", 1, 128, false, &name, &have_name));
+    GUARD(kms_params_done(ctx));
+    DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
+    GUARD(kms_key_init(&k));
+    struct keystore_txn *txn = NULL;
+    GUARD(kms_key_open(ctx, id, KMS_ID_KEY, KMS_RULE_ANY, "kms:GetKeyPolicy", &txn, &k));
+    keystore_txn_abort(txn);
+    if (have_name && !core_cursor_eq_str(name, "default"))
+        return kms_fail(ctx, "NotFoundException", "%s", "No such policy exists");
+    struct core_jw w;
+    core_jw_init(&w, &ctx->out->body);
+    GUARD(core_jw_object_begin(&w, NULL));
+    GUARD(core_jw_str(&w, "Policy", core_buf_cursor(&k.policy)));
+    GUARD(core_jw_cstr(&w, "PolicyName", "default"));
+    return core_jw_object_end(&w);
+}

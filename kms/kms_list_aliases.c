@@ -1,0 +1,100 @@
+#include <stdio.h>
+
+#include "kms/kms_internal.h"
+
+/*
+ * ListAliases: the caller's aliases in this Region in name order, or only
+ * those of one key (KeyId: key id or key ARN). Pagination seeks to the
+ * marker (the next alias record's name, base64-encoded).
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_ListAliases.html
+ */
+core_result kms_list_aliases(struct kms_ctx *ctx, const json_t *in)
+{
+    struct core_cursor id, marker;
+    bool have_id, have_limit, have_marker;
+    int64_t limit = 100;
+    GUARD(kms_param_key_id(ctx, in, "KeyId", false, &id, &have_id));
+    GUARD(kms_param_int(ctx, in, "Limit", 1, 1000, false, &limit, &have_limit));
+    GUARD(kms_param_marker(ctx, in, &marker, &have_marker));
+    GUARD(kms_params_done(ctx));
+
+    char filter[KMS_KEY_ID_LEN + 1] = "";
+    if (have_id) {
+        DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
+        GUARD(kms_key_init(&k));
+        struct keystore_txn *t = NULL;
+        GUARD(kms_key_open(ctx, id, KMS_ID_KEY, KMS_RULE_ANY, "kms:ListAliases", &t, &k));
+        keystore_txn_abort(t);
+        memcpy(filter, k.key_id, sizeof filter);
+    }
+
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s/%s/", ctx->account, ctx->region);
+    size_t plen = strlen(prefix);
+    DEFER_CLEANUP(struct core_buf from = {0}, core_buf_cleanup);
+    DEFER_CLEANUP(struct core_buf val = {0}, core_buf_cleanup);
+    DEFER_CLEANUP(struct core_buf next = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&from, 128, 2048));
+    GUARD(core_buf_init(&val, 64, 1024));
+    GUARD(core_buf_init(&next, 0, 1024));
+    GUARD(core_buf_append_str(&from, prefix));
+    if (have_marker) GUARD(kms_marker_decode(ctx, marker, &from));
+    else GUARD(core_buf_append_str(&from, "alias/"));
+
+    struct keystore_txn *txn = NULL;
+    GUARD(keystore_txn_begin(ctx->env->ks, false, &txn));
+    struct keystore_iter *it = NULL;
+    core_result r = keystore_iter_begin(txn, "kms_alias", core_buf_cursor(&from), &it);
+    if (!core_ok(r)) {
+        keystore_txn_abort(txn);
+        return kms_internal(ctx, r, "ListAliases");
+    }
+    struct core_jw w;
+    core_jw_init(&w, &ctx->out->body);
+    r = core_jw_object_begin(&w, NULL);
+    if (core_ok(r)) r = core_jw_array_begin(&w, "Aliases");
+    int64_t n = 0;
+    bool truncated = false;
+    struct core_cursor rid;
+    while (core_ok(r) && core_ok(r = keystore_iter_next(it, &rid, &val))) {
+        if (!core_cursor_starts_with(rid, prefix)) break;
+        struct core_cursor name = core_cursor_from(rid.ptr + plen, rid.len - plen), c = core_buf_cursor(&val), t;
+        uint64_t cr, up;
+        if (!core_ok(core_cursor_advance(&c, KMS_KEY_ID_LEN, &t)) || !core_ok(core_cursor_read_be64(&c, &cr)) ||
+            !core_ok(core_cursor_read_be64(&c, &up)))
+            continue;
+        if (filter[0] && !core_cursor_eq_str(t, filter)) continue;
+        if (n == limit) {
+            truncated = true;
+            r = core_buf_append_cursor(&next, name);
+            break;
+        }
+        char nm[300], arn[KMS_MAX_ARN + 300], target[KMS_KEY_ID_LEN + 1];
+        size_t l = name.len < 256 ? name.len : 256;
+        memcpy(nm, name.ptr, l);
+        nm[l] = 0;
+        memcpy(target, t.ptr, KMS_KEY_ID_LEN);
+        target[KMS_KEY_ID_LEN] = 0;
+        kms_arn(arn, sizeof arn, ctx->region, ctx->account, nm);
+        r = core_jw_object_begin(&w, NULL);
+        if (core_ok(r)) r = core_jw_cstr(&w, "AliasName", nm);
+        if (core_ok(r)) r = core_jw_cstr(&w, "AliasArn", arn);
+        if (core_ok(r)) r = core_jw_cstr(&w, "TargetKeyId", target);
+        if (core_ok(r)) r = core_jw_time(&w, "CreationDate", (int64_t)cr);
+        if (core_ok(r)) r = core_jw_time(&w, "LastUpdatedDate", (int64_t)up);
+        if (core_ok(r)) r = core_jw_object_end(&w);
+        n++;
+    }
+    keystore_iter_end(it);
+    keystore_txn_abort(txn);
+    if (!core_ok(r) && r.err != ERR_NOT_FOUND) return kms_internal(ctx, r, "ListAliases");
+    GUARD(core_jw_array_end(&w));
+    if (truncated) {
+        DEFER_CLEANUP(struct core_buf m = {0}, core_buf_cleanup);
+        GUARD(core_buf_init(&m, 64, 2048));
+        GUARD(kms_marker_encode(core_buf_cursor(&next), &m));
+        GUARD(core_jw_str(&w, "NextMarker", core_buf_cursor(&m)));
+    }
+    GUARD(core_jw_bool(&w, "Truncated", truncated));
+    return core_jw_object_end(&w);
+}

@@ -1,0 +1,68 @@
+#include "kms/kms_internal.h"
+
+/*
+ * ReEncrypt: decrypts under the source key (named by the blob; SourceKeyId
+ * optional) and encrypts under DestinationKeyId's newest material - the
+ * same key's newest material when the destination is the source, which is
+ * how a ciphertext moves to rotated material. Needs kms:ReEncryptFrom on
+ * the source and kms:ReEncryptTo on the destination.
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_ReEncrypt.html
+ */
+core_result kms_re_encrypt(struct kms_ctx *ctx, const json_t *in)
+{
+    struct core_cursor src_id, dst_id;
+    bool have_src, have_dst, have_blob, dry;
+    const json_t *src_ec, *dst_ec;
+    DEFER_CLEANUP(struct core_buf blob = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&blob, 256, KMS_MAX_CIPHERTEXT_BYTES + 1));
+    GUARD(kms_param_blob(ctx, in, "CiphertextBlob", 1, KMS_MAX_CIPHERTEXT_BYTES, true, &blob, &have_blob));
+    GUARD(kms_param_ec(ctx, in, "SourceEncryptionContext", &src_ec));
+    GUARD(kms_param_key_id(ctx, in, "SourceKeyId", false, &src_id, &have_src));
+    GUARD(kms_param_key_id(ctx, in, "DestinationKeyId", true, &dst_id, &have_dst));
+    GUARD(kms_param_ec(ctx, in, "DestinationEncryptionContext", &dst_ec));
+    GUARD(kms_param_algorithm(ctx, in, "SourceEncryptionAlgorithm"));
+    GUARD(kms_param_algorithm(ctx, in, "DestinationEncryptionAlgorithm"));
+    GUARD(kms_param_grant_tokens(ctx, in));
+    GUARD(kms_dry_run(ctx, in, &dry));
+    GUARD(kms_params_done(ctx));
+
+    DEFER_CLEANUP(struct core_buf aad = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&aad, 64, KMS_MAX_EC_BYTES + 2));
+    if (!core_ok(kms_ec_canonical(dst_ec, &aad)))
+        return kms_fail(ctx, "ValidationException", "%s", "The encryption context exceeds the size limit.");
+
+    DEFER_CLEANUP(struct core_buf pt = {0}, core_buf_cleanup);
+    GUARD(core_buf_init_secret(&pt, KMS_MAX_PLAINTEXT_BYTES + 32));
+    DEFER_CLEANUP(struct kms_key src = {0}, kms_key_free);
+    DEFER_CLEANUP(struct kms_key dst = {0}, kms_key_free);
+    GUARD(kms_key_init(&src));
+    GUARD(kms_key_init(&dst));
+    uint32_t src_version = 0;
+    GUARD(kms_open_blob(ctx, core_buf_cursor(&blob), have_src ? &src_id : NULL, src_ec, "kms:ReEncryptFrom", &src,
+                        &src_version, &pt));
+
+    struct keystore_txn *txn = NULL;
+    GUARD(kms_key_open(ctx, dst_id, KMS_ID_KEY | KMS_ID_ALIAS, KMS_RULE_CRYPTO, "kms:ReEncryptTo", &txn, &dst));
+    if (dry) {
+        keystore_txn_abort(txn);
+        return kms_fail(ctx, "DryRunOperationException", "%s",
+                        "The request would have succeeded, but the DryRun option is set.");
+    }
+    DEFER_CLEANUP(struct core_buf out = {0}, core_buf_cleanup);
+    core_result r = core_buf_init(&out, 256, KMS_MAX_CIPHERTEXT_BYTES);
+    if (core_ok(r)) r = kms_encrypt_with_key(ctx, txn, &dst, core_buf_cursor(&aad), core_buf_cursor(&pt), &out);
+    keystore_txn_abort(txn);
+    GUARD(r);
+
+    struct core_jw w;
+    core_jw_init(&w, &ctx->out->body);
+    GUARD(core_jw_object_begin(&w, NULL));
+    GUARD(core_jw_base64(&w, "CiphertextBlob", core_buf_cursor(&out)));
+    GUARD(core_jw_cstr(&w, "SourceKeyId", src.arn));
+    GUARD(core_jw_cstr(&w, "KeyId", dst.arn));
+    GUARD(core_jw_cstr(&w, "SourceEncryptionAlgorithm", "SYMMETRIC_DEFAULT"));
+    GUARD(core_jw_cstr(&w, "DestinationEncryptionAlgorithm", "SYMMETRIC_DEFAULT"));
+    GUARD(kms_render_material_id(&w, "SourceKeyMaterialId", &src, src_version));
+    GUARD(kms_render_material_id(&w, "DestinationKeyMaterialId", &dst, dst.n_versions));
+    return core_jw_object_end(&w);
+}

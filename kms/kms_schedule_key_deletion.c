@@ -1,0 +1,45 @@
+#include "kms/kms_internal.h"
+
+/*
+ * ScheduleKeyDeletion: PendingDeletion for 7..30 days (default 30); when the
+ * date passes, kms_run_due() destroys the key, its material and aliases.
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html
+ * "PendingWindowInDays: ... Enter a value between 7 and 30 days."
+ */
+static core_result schedule(struct kms_mutation *m, struct keystore_txn *txn)
+{
+    (void)txn;
+    const int64_t *days = m->arg;
+    m->key.state = KMS_STATE_PENDING_DELETION;
+    m->key.pending_window_days = (uint32_t)*days;
+    m->key.deletion_date = m->ctx->call->now + *days * KMS_DAY;
+    CORE_OK;
+}
+
+core_result kms_schedule_key_deletion(struct kms_ctx *ctx, const json_t *in)
+{
+    struct core_cursor id;
+    bool have_id, have_days;
+    int64_t days = 30;
+    GUARD(kms_param_key_id(ctx, in, "KeyId", true, &id, &have_id));
+    GUARD(kms_param_int(ctx, in, "PendingWindowInDays", 7, 30, false, &days, &have_days));
+    GUARD(kms_params_done(ctx));
+    if (!have_days) days = 30;
+    struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_MANAGE,
+                             .iam_action = "kms:ScheduleKeyDeletion", .apply = schedule, .arg = &days};
+    core_result r = kms_key_mutate(&m);
+    if (!core_ok(r)) {
+        kms_key_free(&m.key);
+        return kms_internal(ctx, r, "ScheduleKeyDeletion");
+    }
+    struct core_jw w;
+    core_jw_init(&w, &ctx->out->body);
+    r = core_jw_object_begin(&w, NULL);
+    if (core_ok(r)) r = core_jw_cstr(&w, "KeyId", m.key.arn);
+    if (core_ok(r)) r = core_jw_time(&w, "DeletionDate", m.key.deletion_date);
+    if (core_ok(r)) r = core_jw_cstr(&w, "KeyState", "PendingDeletion");
+    if (core_ok(r)) r = core_jw_int(&w, "PendingWindowInDays", days);
+    if (core_ok(r)) r = core_jw_object_end(&w);
+    kms_key_free(&m.key);
+    return r;
+}

@@ -1,0 +1,87 @@
+/*
+ * What AssumeRole, AssumeRoleWithWebIdentity and GetFederationToken share:
+ * session policies (Policy, PolicyArns), session tags, the packed-size
+ * budget, and trust-policy evaluation.
+ */
+#include <stdio.h>
+
+#include "policy/policy.h"
+#include "sts/sts_internal.h"
+
+core_result sts_read_session_params(struct sts_ctx *ctx, struct sts_session_params *p, bool tags_allowed)
+{
+    *p = (struct sts_session_params){0};
+    const struct core_form *f = ctx->call->form;
+    const struct iam_str_spec ps = {.name = "Policy", .min = 1, .max = 0, .cs = IAM_CS_ANY};
+    GUARD(iam_param_str(f, ctx->out, &ps, &p->policy, &p->have_policy));
+    const struct iam_str_spec as = {.name = "PolicyArns", .min = 20, .max = 2048, .cs = IAM_CS_ANY};
+    GUARD(iam_param_list(f, ctx->out, &as, ".arn", p->policy_arns, STS_MAX_POLICY_ARNS, &p->n_policy_arns));
+    for (size_t i = 0; i < p->n_policy_arns; i++)
+        if (!core_cursor_starts_with(p->policy_arns[i], "arn:aws:iam::"))
+            return sts_fail(ctx, 400, "ValidationError", "Invalid ARN: %.*s",
+                            (int)(p->policy_arns[i].len > 256 ? 256 : p->policy_arns[i].len),
+                            (const char *)p->policy_arns[i].ptr);
+    if (tags_allowed) {
+        GUARD(iam_param_tags(f, ctx->out, "Tags", p->tags, &p->n_tags));
+        const struct iam_str_spec ts = {.name = "TransitiveTagKeys", .min = 1, .max = 128, .cs = IAM_CS_TAG};
+        GUARD(iam_param_list(f, ctx->out, &ts, "", p->transitive, IAM_MAX_TAGS, &p->n_transitive));
+        for (size_t i = 0; i < p->n_transitive; i++) {
+            bool found = false;
+            for (size_t j = 0; j < p->n_tags; j++) found |= core_cursor_eq_icase(p->transitive[i], p->tags[j].key);
+            if (!found)
+                return sts_fail(ctx, 400, "InvalidParameterValue",
+                                "The specified transitive tag key must be included in the requested tags.");
+        }
+    }
+    if (p->have_policy) {
+        /* Session policies are identity-kind documents, at most 2048 characters. */
+        struct policy_parse_opts o = {.kind = POLICY_KIND_IDENTITY, .max_bytes = POLICY_STS_SESSION_MAX_CHARS,
+                                      .ignore_whitespace = true};
+        DEFER_CLEANUP(struct core_buf reason = {0}, core_buf_cleanup);
+        GUARD(core_buf_init(&reason, 256, 2048));
+        struct policy *pol = NULL;
+        enum policy_problem problem = POLICY_PROBLEM_NONE;
+        core_result r = policy_parse(&o, p->policy, &pol, &reason, &problem);
+        policy_free(pol);
+        if (r.err == ERR_LIMIT && problem == POLICY_PROBLEM_SIZE)
+            return sts_fail(ctx, 400, "PackedPolicyTooLarge",
+                            "Packed policy consumes more than 100%% of allotted space, please use smaller policy.");
+        if (r.err == ERR_PARSE || r.err == ERR_LIMIT)
+            return sts_fail(ctx, 400, "MalformedPolicyDocument", "%.*s", (int)reason.len,
+                            reason.len ? (const char *)reason.data : "");
+        GUARD(r);
+    }
+    CORE_OK;
+}
+
+core_result sts_check_packed(struct sts_ctx *ctx, const struct sts_issue *in, unsigned *percent)
+{
+    size_t packed = sts_packed_bytes(in);
+    size_t pct = (packed * 100 + STS_PACKED_BUDGET - 1) / STS_PACKED_BUDGET;
+    if (packed > STS_PACKED_BUDGET)
+        return sts_fail(ctx, 400, "PackedPolicyTooLarge",
+                        "Packed policy consumes %zu%% of allotted space, please use smaller policy for assume role.",
+                        pct);
+    *percent = (unsigned)pct;
+    CORE_OK;
+}
+
+core_result sts_trust_allows(struct sts_ctx *ctx, const struct iam_role *role, const struct policy_ctx *pctx,
+                             bool *allowed)
+{
+    *allowed = false;
+    struct policy_parse_opts o = {.kind = POLICY_KIND_TRUST, .max_bytes = POLICY_IAM_TRUST_MAX_CHARS,
+                                  .ignore_whitespace = true};
+    DEFER_CLEANUP(struct policy *p = NULL, policy_cleanup);
+    core_result r = policy_parse(&o, core_buf_cursor(&role->trust), &p, NULL, NULL);
+    if (!core_ok(r)) {
+        /* Validated when stored; a document that no longer parses trusts nobody. */
+        core_log(CORE_LOG_WARN, "request %s: trust policy of %s does not parse: %s", ctx->call->request_id,
+                 role->arn, core_err_name(r.err));
+        CORE_OK;
+    }
+    struct policy_result res;
+    GUARD(policy_evaluate(p, pctx, &res));
+    *allowed = res.decision == POLICY_ALLOW;
+    CORE_OK;
+}

@@ -1,0 +1,136 @@
+"""CI smoke of kmsbench, so the tool never rots: every workload runs for a
+second against a real kmsd and a second against the in-process bare-HTTP
+floor, and the --json lines must parse and show successful requests. No
+timing thresholds: CI machines are too noisy for them (docs/performance.md
+holds the figures).
+
+A workload whose operation kmsd does not serve yet (UnknownOperationException,
+InvalidAction) is skipped with a message, not failed.
+"""
+import json
+import os
+import subprocess
+import unittest
+
+from kmsd_harness import Kmsd, main
+
+KMSBENCH_BIN = os.environ.get("KMSBENCH_BIN", "build/tools/kmsbench")
+NOT_SERVED = {"UnknownOperationException", "InvalidAction"}
+WORKLOADS = [
+    "generate-random",
+    "get-caller-identity",
+    "encrypt32",
+    "encrypt4k",
+    "decrypt",
+    "generate-data-key",
+    "reencrypt",
+    "create-key",
+    "assume-role",
+    "mix:encrypt32=2,decrypt=2,generate-data-key=1,generate-random=1",
+]
+LOAD = ["-c", "8", "-t", "2", "-d", "1s"]
+
+
+def bench(*args, timeout=180):
+    p = subprocess.run([KMSBENCH_BIN] + list(args), capture_output=True, text=True, timeout=timeout)
+    lines = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    return p.returncode, lines, p.stderr
+
+
+class KmsbenchSmoke(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.k = Kmsd().start()
+        cls.creds = os.path.join(cls.k.data_dir, "admin-credentials")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.cleanup()
+
+    def against_kmsd(self, *args):
+        return bench("--endpoint", self.k.endpoint, "--credentials-file", self.creds, "--json", *LOAD, *args)
+
+    def check_line(self, line, target, workload):
+        self.assertEqual(line["target"], target)
+        self.assertEqual(line["workload"], workload)
+        for field in ("rps", "ok", "errors", "seconds", "latency_ms", "errors_by_code"):
+            self.assertIn(field, line)
+        for q in ("p50", "p90", "p99", "p999", "max"):
+            self.assertGreaterEqual(line["latency_ms"][q], 0)
+
+    def not_served(self, line, stderr):
+        """True when nothing succeeded only because an operation is not served yet."""
+        if line["ok"] > 0:
+            return False
+        codes = set(line["errors_by_code"])
+        setup_unserved = any(c in stderr for c in NOT_SERVED) and "setup:" in stderr
+        return bool(codes) and (codes <= NOT_SERVED or setup_unserved)
+
+    def test_help(self):
+        p = subprocess.run([KMSBENCH_BIN, "--help"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("--floor", p.stdout)
+
+    def test_bad_option_is_refused(self):
+        p = subprocess.run([KMSBENCH_BIN, "--no-such-option"], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+        p = subprocess.run([KMSBENCH_BIN, "--floor", "-w", "no-such-workload"], capture_output=True, text=True,
+                           timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+
+    def test_floor_only(self):
+        rc, lines, err = bench("--floor", "--json", *LOAD, "-w", "encrypt32", "-w", "get-caller-identity@temp")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(lines), 2, err)
+        self.check_line(lines[0], "floor", "encrypt32")
+        for line in lines:
+            self.assertGreater(line["ok"], 0)
+            self.assertEqual(line["errors"], 0)
+
+    def test_every_workload_against_kmsd_and_floor(self):
+        for w in WORKLOADS:
+            with self.subTest(workload=w):
+                rc, lines, err = self.against_kmsd("--floor", "-w", w)
+                self.assertEqual(rc, 0, err)
+                self.assertEqual([l["target"] for l in lines], ["floor", "kmsd"], err)
+                floor, kmsd = lines
+                self.check_line(floor, "floor", w)
+                self.check_line(kmsd, "kmsd", w)
+                self.assertGreater(floor["ok"], 0)
+                self.assertEqual(floor["errors"], 0)
+                self.assertIn("ratio", kmsd)
+                if self.not_served(kmsd, err):
+                    print("\nkmsbench smoke: %s skipped: not served yet (%s)" % (w, kmsd["errors_by_code"]))
+                    continue
+                self.assertGreater(kmsd["ok"], 0, "%s: %s\n%s" % (w, kmsd, err))
+
+    def test_temporary_credentials(self):
+        rc, lines, err = self.against_kmsd("-w", "generate-random@temp")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(lines), 1, err)
+        if "skipped" in lines[0]:
+            print("\nkmsbench smoke: generate-random@temp skipped: %s" % lines[0]["skipped"])
+            return
+        self.assertTrue(lines[0]["temp_creds"])
+        if self.not_served(lines[0], err):
+            print("\nkmsbench smoke: generate-random@temp skipped: not served yet")
+            return
+        self.assertGreater(lines[0]["ok"], 0, err)
+
+    def test_rate_mode(self):
+        rc, lines, err = self.against_kmsd("-w", "get-caller-identity", "--rate", "200")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([l["mode"] for l in lines], ["closed", "rate"], err)
+        self.assertAlmostEqual(lines[1]["offered_rps"], 200, delta=1)
+        self.assertGreater(lines[1]["ok"], 0, err)
+
+    def test_request_count(self):
+        rc, lines, err = bench("--endpoint", self.k.endpoint, "--credentials-file", self.creds, "--json",
+                               "-c", "4", "-t", "2", "-n", "300", "-w", "generate-random")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(lines[0]["requests"], 300, err)
+        self.assertEqual(lines[0]["ok"], 300, err)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,393 @@
+/*
+ * kmsctl sts ...: credentials and keys for kmsd's STS.
+ *
+ *   credential-process  prints the AWS CLI credential_process JSON for
+ *                       temporary credentials from kmsd (GetSessionToken or
+ *                       AssumeRole), signing with long-term keys read from a
+ *                       shared-credentials file or the environment.
+ *   set-jwks            installs an OIDC provider's signing keys (JWKS) in
+ *                       the keystore; kmsd cannot fetch them from the issuer.
+ *   rotate-token-key    makes a new session-token key current; tokens sealed
+ *                       under older keys stay valid until they expire.
+ *
+ * credential_process contract:
+ * https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-sourcing-external.html
+ * "Version": 1 and the four credential fields, Expiration in ISO 8601.
+ */
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "iam/iam.h"
+#include "sigv4/sigv4.h"
+#include "tools/kmsctl.h"
+
+#define RESPONSE_MAX (256u * 1024u)
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: kmsctl sts credential-process --endpoint http://HOST:PORT [--region R]\n"
+            "           [--credentials-file F [--profile NAME]]   (else KMSD_ACCESS_KEY_ID / KMSD_SECRET_ACCESS_KEY)\n"
+            "           [--role-arn ARN [--role-session-name N] [--external-id X]] [--duration-seconds N]\n"
+            "       kmsctl sts set-jwks --data-dir DIR --url https://ISSUER --jwks-file keys.json [--account ACCT]\n"
+            "       kmsctl sts rotate-token-key --data-dir DIR\n"
+            "  master key for set-jwks/rotate-token-key: [--key-file F | --passphrase-env VAR]\n");
+    return 2;
+}
+
+/* ---- a minimal blocking HTTP/1.1 client (plain HTTP to kmsd) ---- */
+
+struct url {
+    char host[256];
+    char port[8];
+};
+
+static bool parse_url(const char *s, struct url *u)
+{
+    if (strncmp(s, "http://", 7) != 0) return false;
+    s += 7;
+    size_t hl = strcspn(s, ":/");
+    if (hl == 0 || hl >= sizeof u->host) return false;
+    memcpy(u->host, s, hl);
+    u->host[hl] = 0;
+    s += hl;
+    snprintf(u->port, sizeof u->port, "80");
+    if (*s == ':') {
+        s++;
+        size_t pl = strspn(s, "0123456789");
+        if (pl == 0 || pl >= sizeof u->port) return false;
+        memcpy(u->port, s, pl);
+        u->port[pl] = 0;
+        s += pl;
+    }
+    return *s == 0 || strcmp(s, "/") == 0;
+}
+
+static bool http_post(const struct url *u, const char *headers, struct core_cursor body, struct core_buf *resp)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    if (getaddrinfo(u->host, u->port, &hints, &ai) != 0) return false;
+    int fd = -1;
+    for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+        if (fd < 0) continue;
+        struct timeval tv = {.tv_sec = 30};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(ai);
+    if (fd < 0) return false;
+    bool ok = true;
+    struct core_cursor parts[2] = {core_cursor_str(headers), body};
+    for (int i = 0; i < 2 && ok; i++)
+        for (size_t off = 0; off < parts[i].len && ok;) {
+            ssize_t n = write(fd, parts[i].ptr + off, parts[i].len - off);
+            ok = n > 0;
+            off += ok ? (size_t)n : 0;
+        }
+    while (ok) {
+        if (!core_ok(core_buf_reserve(resp, 4096))) {
+            ok = false;
+            break;
+        }
+        ssize_t n = read(fd, resp->data + resp->len, resp->cap - resp->len);
+        if (n == 0) break;
+        ok = n > 0;
+        if (ok) resp->len += (size_t)n;
+    }
+    close(fd);
+    return ok;
+}
+
+/* The text of the first <tag>...</tag>, XML entities decoded, into out. */
+static bool xml_text(struct core_cursor doc, const char *tag, char *out, size_t cap)
+{
+    char open[64], close_[64];
+    snprintf(open, sizeof open, "<%s>", tag);
+    snprintf(close_, sizeof close_, "</%s>", tag);
+    const char *s = memmem(doc.ptr, doc.len, open, strlen(open));
+    if (!s) return false;
+    s += strlen(open);
+    const char *e = memmem(s, doc.len - (size_t)(s - (const char *)doc.ptr), close_, strlen(close_));
+    if (!e) return false;
+    size_t o = 0;
+    static const struct {
+        const char *ent;
+        char c;
+    } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+    while (s < e && o + 1 < cap) {
+        bool done = false;
+        for (size_t i = 0; i < 5 && !done; i++)
+            if (strncmp(s, ents[i].ent, strlen(ents[i].ent)) == 0) {
+                out[o++] = ents[i].c;
+                s += strlen(ents[i].ent);
+                done = true;
+            }
+        if (!done) out[o++] = *s++;
+    }
+    out[o] = 0;
+    return s == e;
+}
+
+static void form_append(struct core_buf *b, const char *name, const char *value)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    core_result_ignore(core_buf_printf(b, "&%s=", name));
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                     strchr("-_.~", *p);
+        if (plain)
+            core_result_ignore(core_buf_append_u8(b, *p));
+        else
+            core_result_ignore(core_buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]));
+    }
+}
+
+/* Reads aws_access_key_id / aws_secret_access_key of [profile] from a shared-credentials file. */
+static bool read_credentials(const char *path, const char *profile, char *akid, size_t acap, struct core_buf *secret)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    char line[512], section[128] = "";
+    bool have_id = false, have_secret = false;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        char *p = line + strspn(line, " \t");
+        if (*p == '[') {
+            size_t n = strcspn(p + 1, "]");
+            snprintf(section, sizeof section, "%.*s", (int)n, p + 1);
+            continue;
+        }
+        if (strcmp(section, profile) != 0) continue;
+        char *eq = strchr(p, '=');
+        if (!eq) continue;
+        size_t kl = (size_t)(eq - p);
+        while (kl && (p[kl - 1] == ' ' || p[kl - 1] == '\t')) kl--;
+        char *v = eq + 1 + strspn(eq + 1, " \t");
+        size_t vl = strlen(v);
+        while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) vl--;
+        if (kl == 17 && strncmp(p, "aws_access_key_id", 17) == 0 && vl < acap) {
+            memcpy(akid, v, vl);
+            akid[vl] = 0;
+            have_id = true;
+        } else if (kl == 21 && strncmp(p, "aws_secret_access_key", 21) == 0) {
+            core_buf_reset(secret);
+            have_secret = core_ok(core_buf_append(secret, v, vl));
+        }
+    }
+    core_wipe(line, sizeof line);
+    fclose(f);
+    return have_id && have_secret;
+}
+
+static int credential_process(int argc, char **argv)
+{
+    const char *endpoint = NULL, *region = "us-east-1", *cred_file = NULL, *profile = "default", *role_arn = NULL,
+               *session_name = "kmsctl", *external_id = NULL, *duration = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) return usage();
+        if (strcmp(a, "--endpoint") == 0) endpoint = v;
+        else if (strcmp(a, "--region") == 0) region = v;
+        else if (strcmp(a, "--credentials-file") == 0) cred_file = v;
+        else if (strcmp(a, "--profile") == 0) profile = v;
+        else if (strcmp(a, "--role-arn") == 0) role_arn = v;
+        else if (strcmp(a, "--role-session-name") == 0) session_name = v;
+        else if (strcmp(a, "--external-id") == 0) external_id = v;
+        else if (strcmp(a, "--duration-seconds") == 0) duration = v;
+        else return usage();
+        i++;
+    }
+    struct url u;
+    if (!endpoint || !parse_url(endpoint, &u)) {
+        fprintf(stderr, "kmsctl: --endpoint must be http://HOST[:PORT]\n");
+        return 2;
+    }
+    char akid[CORE_MAX_ACCESS_KEY_ID_BYTES + 1] = "";
+    DEFER_CLEANUP(struct core_buf secret = {0}, core_buf_cleanup);
+    if (!core_ok(core_buf_init_secret(&secret, CORE_MAX_SECRET_KEY_BYTES))) return 1;
+    if (cred_file) {
+        if (!read_credentials(cred_file, profile, akid, sizeof akid, &secret)) {
+            fprintf(stderr, "kmsctl: no credentials for [%s] in %s\n", profile, cred_file);
+            return 1;
+        }
+    } else {
+        const char *id = getenv("KMSD_ACCESS_KEY_ID"), *sec = getenv("KMSD_SECRET_ACCESS_KEY");
+        if (!id || !sec || strlen(id) >= sizeof akid || !core_ok(core_buf_append_str(&secret, sec))) {
+            fprintf(stderr, "kmsctl: pass --credentials-file or set KMSD_ACCESS_KEY_ID and KMSD_SECRET_ACCESS_KEY\n");
+            return 1;
+        }
+        snprintf(akid, sizeof akid, "%s", id);
+    }
+
+    DEFER_CLEANUP(struct core_buf body = {0}, core_buf_cleanup);
+    if (!core_ok(core_buf_init(&body, 512, 8192))) return 1;
+    core_result_ignore(core_buf_append_str(&body, role_arn ? "Action=AssumeRole" : "Action=GetSessionToken"));
+    form_append(&body, "Version", "2011-06-15");
+    if (role_arn) {
+        form_append(&body, "RoleArn", role_arn);
+        form_append(&body, "RoleSessionName", session_name);
+        if (external_id) form_append(&body, "ExternalId", external_id);
+    }
+    if (duration) form_append(&body, "DurationSeconds", duration);
+
+    char host[300], amz_date[32], hash[65];
+    snprintf(host, sizeof host, "%s:%s", u.host, u.port);
+    core_time_amz(core_clock_real(), amz_date);
+    sigv4_sha256_hex(core_buf_cursor(&body), hash);
+    struct sigv4_header hdrs[3] = {
+        {core_cursor_str("host"), core_cursor_str(host)},
+        {core_cursor_str("content-type"), core_cursor_str("application/x-www-form-urlencoded; charset=utf-8")},
+        {core_cursor_str("x-amz-date"), core_cursor_str(amz_date)},
+    };
+    struct sigv4_request req = {.method = core_cursor_str("POST"), .path = core_cursor_str("/"),
+                                .headers = hdrs, .n_headers = 3, .payload_hash = core_cursor_from(hash, 64),
+                                .now = core_clock_real()};
+    struct sigv4_credentials creds = {.access_key_id = core_cursor_str(akid), .secret = core_buf_cursor(&secret)};
+    DEFER_CLEANUP(struct core_buf authz = {0}, core_buf_cleanup);
+    if (!core_ok(core_buf_init(&authz, 256, 1024)) ||
+        !core_ok(sigv4_sign(&req, &creds, core_cursor_str(region), core_cursor_str("sts"), core_cursor_str(amz_date),
+                            NULL, &authz)) ||
+        !core_ok(core_buf_terminate(&authz))) {
+        fprintf(stderr, "kmsctl: cannot sign the request\n");
+        return 1;
+    }
+    char head[2048];
+    snprintf(head, sizeof head,
+             "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\n"
+             "X-Amz-Date: %s\r\nAuthorization: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+             host, amz_date, (const char *)authz.data, body.len);
+    DEFER_CLEANUP(struct core_buf resp = {0}, core_buf_cleanup);
+    if (!core_ok(core_buf_init(&resp, 4096, RESPONSE_MAX)) || !http_post(&u, head, core_buf_cursor(&body), &resp)) {
+        fprintf(stderr, "kmsctl: no response from %s\n", endpoint);
+        return 1;
+    }
+    struct core_cursor doc = core_buf_cursor(&resp);
+    char code[128], msg[1024];
+    if (xml_text(doc, "Code", code, sizeof code)) {
+        if (!xml_text(doc, "Message", msg, sizeof msg)) msg[0] = 0;
+        fprintf(stderr, "kmsctl: %s: %s\n", code, msg);
+        return 1;
+    }
+    char id[160], sec[160], token[CORE_MAX_SESSION_TOKEN_BYTES + 1], exp[64];
+    if (!xml_text(doc, "AccessKeyId", id, sizeof id) || !xml_text(doc, "SecretAccessKey", sec, sizeof sec) ||
+        !xml_text(doc, "SessionToken", token, sizeof token) || !xml_text(doc, "Expiration", exp, sizeof exp)) {
+        fprintf(stderr, "kmsctl: unexpected response from %s\n", endpoint);
+        return 1;
+    }
+    /* Every value is [A-Za-z0-9+/=:TZ-]: nothing to escape in JSON. */
+    printf("{\"Version\": 1, \"AccessKeyId\": \"%s\", \"SecretAccessKey\": \"%s\", \"SessionToken\": \"%s\", "
+           "\"Expiration\": \"%s\"}\n",
+           id, sec, token, exp);
+    core_wipe(sec, sizeof sec);
+    core_wipe(token, sizeof token);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* ---- keystore-side commands ---- */
+
+static int open_store(const char *dir, const char *key_file, const char *pass_env, struct keystore **ks)
+{
+    struct keystore_options ko = {.dir = dir, .source = KEYSTORE_MASTER_KEY_FILE, .key_file = key_file};
+    if (pass_env) {
+        const char *v = getenv(pass_env);
+        if (!v || !*v) {
+            fprintf(stderr, "kmsctl: %s is empty or unset\n", pass_env);
+            return 1;
+        }
+        ko.source = KEYSTORE_MASTER_PASSPHRASE;
+        ko.passphrase = core_cursor_str(v);
+    }
+    bool created;
+    core_result r = keystore_open(&ko, ks, &created);
+    if (!core_ok(r)) {
+        fprintf(stderr, "kmsctl: cannot open the keystore in %s: %s\n", dir, core_err_desc(r.err));
+        return 1;
+    }
+    return 0;
+}
+
+struct jwks_arg {
+    const char *account;
+    struct core_cursor url, jwks;
+};
+
+static core_result jwks_txn(struct keystore_txn *txn, void *varg)
+{
+    struct jwks_arg *a = varg;
+    return iam_oidc_set_jwks(txn, a->account, a->url, a->jwks);
+}
+
+static core_result rotate_txn(struct keystore_txn *txn, void *varg) { return iam_token_key_rotate(txn, varg); }
+
+static int store_command(int argc, char **argv, bool jwks)
+{
+    const char *dir = NULL, *key_file = NULL, *pass_env = NULL, *url = NULL, *file = NULL, *account = "000000000000";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) return usage();
+        if (strcmp(a, "--data-dir") == 0) dir = v;
+        else if (strcmp(a, "--key-file") == 0) key_file = v;
+        else if (strcmp(a, "--passphrase-env") == 0) pass_env = v;
+        else if (jwks && strcmp(a, "--url") == 0) url = v;
+        else if (jwks && strcmp(a, "--jwks-file") == 0) file = v;
+        else if (jwks && strcmp(a, "--account") == 0) account = v;
+        else return usage();
+        i++;
+    }
+    if (!dir || (jwks && (!url || !file))) return usage();
+    struct keystore *ks = NULL;
+    if (open_store(dir, key_file, pass_env, &ks)) return 1;
+    core_result r;
+    uint32_t id = 0;
+    if (jwks) {
+        struct core_buf text = {0};
+        r = core_buf_init(&text, 4096, 64 * 1024);
+        FILE *f = fopen(file, "r");
+        if (core_ok(r) && f) {
+            text.len = fread(text.data, 1, text.cap, f);
+            r = ferror(f) ? (core_result){ERR_IO} : core_result_ok();
+        } else if (core_ok(r)) {
+            r = (core_result){ERR_IO};
+        }
+        if (f) fclose(f);
+        struct core_cursor host = core_cursor_str(url);
+        if (core_cursor_starts_with(host, "https://")) host.ptr += 8, host.len -= 8;
+        while (host.len && host.ptr[host.len - 1] == '/') host.len--;
+        struct jwks_arg a = {account, host, core_buf_cursor(&text)};
+        if (core_ok(r)) r = keystore_write(ks, jwks_txn, &a);
+        core_buf_free(&text);
+        if (r.err == ERR_NOT_FOUND)
+            fprintf(stderr, "kmsctl: no OpenID Connect provider for %s in account %s (create it first with aws iam "
+                            "create-open-id-connect-provider)\n", url, account);
+        else if (r.err == ERR_PARSE)
+            fprintf(stderr, "kmsctl: %s is not a JWKS document ({\"keys\": [...]})\n", file);
+    } else {
+        r = keystore_write(ks, rotate_txn, &id);
+        if (core_ok(r)) printf("session-token key %u is now current\n", id);
+    }
+    keystore_close(ks);
+    if (!core_ok(r)) {
+        if (r.err != ERR_NOT_FOUND && r.err != ERR_PARSE) fprintf(stderr, "kmsctl: failed: %s\n", core_err_desc(r.err));
+        return 1;
+    }
+    return 0;
+}
+
+int kmsctl_sts(int argc, char **argv)
+{
+    if (argc < 2) return usage();
+    if (strcmp(argv[1], "credential-process") == 0) return credential_process(argc - 1, argv + 1);
+    if (strcmp(argv[1], "set-jwks") == 0) return store_command(argc - 1, argv + 1, true);
+    if (strcmp(argv[1], "rotate-token-key") == 0) return store_command(argc - 1, argv + 1, false);
+    return usage();
+}
