@@ -6,6 +6,8 @@
 
 #include <sodium.h>
 
+#include "core/core_secmem.h"
+
 bool core_cursor_eq(struct core_cursor a, struct core_cursor b)
 {
     return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
@@ -139,7 +141,7 @@ core_result core_buf_init_secret(struct core_buf *b, size_t max)
 {
     *b = (struct core_buf){.max = max, .secret = 1};
     /* sodium_malloc(0) is legal but pointless; keep one byte for terminate. */
-    b->data = sodium_malloc(max + 1);
+    b->data = core_secmem_alloc(max + 1);
     ENSURE(b->data != NULL, ERR_NOMEM);
     b->cap = max + 1;
     CORE_OK;
@@ -149,7 +151,7 @@ void core_buf_free(struct core_buf *b)
 {
     if (b->data) {
         if (b->secret) {
-            sodium_free(b->data); /* wipes */
+            core_secmem_free(b->data, b->cap); /* wipes */
         } else {
             free(b->data);
         }

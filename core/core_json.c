@@ -80,18 +80,24 @@ core_result core_json_append_string(struct core_buf *out, struct core_cursor s)
 {
     static const char hx[] = "0123456789abcdef";
     GUARD(core_buf_append_u8(out, '"'));
+    size_t run = 0; /* bytes that need no escaping, appended in one go */
     for (size_t i = 0; i < s.len; i++) {
         uint8_t c = s.ptr[i];
+        if (c != '"' && c != '\\' && c >= 0x20) {
+            run++;
+            continue;
+        }
+        GUARD(core_buf_append(out, s.ptr + i - run, run));
+        run = 0;
         if (c == '"' || c == '\\') {
             uint8_t e[2] = {'\\', c};
             GUARD(core_buf_append(out, e, 2));
-        } else if (c < 0x20) {
+        } else {
             uint8_t e[6] = {'\\', 'u', '0', '0', (uint8_t)hx[c >> 4], (uint8_t)hx[c & 15]};
             GUARD(core_buf_append(out, e, 6));
-        } else {
-            GUARD(core_buf_append_u8(out, c));
         }
     }
+    GUARD(core_buf_append(out, s.ptr + s.len - run, run));
     return core_buf_append_u8(out, '"');
 }
 

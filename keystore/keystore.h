@@ -124,6 +124,14 @@ CORE_RESULT keystore_iter_next(struct keystore_iter *it, struct core_cursor *id,
 void keystore_iter_end(struct keystore_iter *it);
 
 /**
+ * A number that changes whenever any process commits a write to this
+ * keystore (LMDB's last transaction id). Lets callers keep read caches
+ * valid without a lookup: an entry filled at generation g is current while
+ * keystore_generation() still returns g. Cheap: no transaction, no lock.
+ */
+uint64_t keystore_generation(struct keystore *ks);
+
+/**
  * Group-committed write: runs fn(txn, arg) inside a write transaction that
  * may be shared with other threads' concurrent keystore_write() calls, each
  * in its own nested transaction (a failing fn rolls back only its own

@@ -247,3 +247,10 @@ void keystore_iter_end(struct keystore_iter *it)
     it->txn->iters--;
     free(it);
 }
+
+uint64_t keystore_generation(struct keystore *ks)
+{
+    MDB_envinfo info;
+    if (mdb_env_info(ks->env, &info) != MDB_SUCCESS) return UINT64_MAX;
+    return (uint64_t)info.me_last_txnid;
+}

@@ -128,6 +128,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     struct server *srv = cls;
     struct conn_req *cr = *con_cls;
+    /* Per-request secrets on this worker thread come from its secure arena. */
+    core_secmem_thread_arena();
     if (cr == NULL) {
         cr = calloc(1, sizeof *cr);
         if (cr == NULL) return MHD_NO;

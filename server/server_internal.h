@@ -19,4 +19,13 @@ struct server {
 
 bool server_parse_duration(const char *s, int64_t *out);
 
+/**
+ * The owner and secret of a long-term access key, from this thread's cache
+ * when the keystore has not changed since, else from the keystore.
+ * @param[out] secret borrowed: valid until this thread's next lookup.
+ * Errors: ERR_NOT_FOUND, ERR_NOMEM, keystore errors.
+ */
+CORE_RESULT server_cred_lookup(struct keystore *ks, struct core_cursor id, struct core_principal *owner,
+                               bool *active, struct core_cursor *secret);
+
 #endif

@@ -31,12 +31,18 @@ struct keystore *server_get_keystore(struct server *srv) { return srv->ks; }
 
 static void new_request_id(char out[40])
 {
+    static const char hx[] = "0123456789abcdef";
     uint8_t r[16];
     core_random(r, sizeof r);
-    r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);
+    r[6] = (uint8_t)((r[6] & 0x0f) | 0x40); /* UUID version 4 */
     r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);
-    snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2],
-             r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+    size_t o = 0;
+    for (size_t i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+        out[o++] = hx[r[i] >> 4];
+        out[o++] = hx[r[i] & 15];
+    }
+    out[o] = 0;
 }
 
 /* Everything one request needs while it is routed. */
@@ -220,7 +226,6 @@ static bool authenticate(struct route *rt)
         goto out;
     }
 
-    struct iam_access_key key = {0};
     if (auth.security_token.len > 0) {
         /* Temporary credentials: the sealed session token carries the secret
          * and the principal, so opening it (AEAD tag, key id, expiry on the
@@ -256,20 +261,17 @@ static bool authenticate(struct route *rt)
         ok = true;
         goto region;
     }
-    struct keystore_txn *txn = NULL;
-    r = keystore_txn_begin(rt->srv->ks, false, &txn);
-    if (core_ok(r)) {
-        r = iam_access_key_get(txn, auth.access_key_id, &key);
-        keystore_txn_abort(txn);
-    }
+    struct core_principal owner;
+    struct core_cursor secret = {0};
+    bool active = false;
+    r = server_cred_lookup(rt->srv->ks, auth.access_key_id, &owner, &active, &secret);
     if (r.err == ERR_NOT_FOUND && rt->srv->cfg.insecure_accept_unknown_keys) {
         unverified_principal(rt, auth.access_key_id);
         ok = true;
         goto region;
     }
-    if (r.err == ERR_NOT_FOUND || (core_ok(r) && !key.active)) {
+    if (r.err == ERR_NOT_FOUND || (core_ok(r) && !active)) {
         fail(rt, ERR_AUTH_UNKNOWN_KEY, core_cursor_str(""));
-        iam_access_key_free(&key);
         goto out;
     }
     if (!core_ok(r)) {
@@ -278,14 +280,12 @@ static bool authenticate(struct route *rt)
         fail(rt, r.err, core_cursor_str(""));
         goto out;
     }
-    r = sigv4_verify(&sreq, &auth, core_secret_cursor(&key.secret), rt->srv->key_cache, &diag);
+    r = sigv4_verify(&sreq, &auth, secret, rt->srv->key_cache, &diag);
     if (!core_ok(r)) {
         fail(rt, r.err, core_buf_cursor(&diag.message));
-        iam_access_key_free(&key);
         goto out;
     }
-    rt->principal = key.owner;
-    iam_access_key_free(&key);
+    rt->principal = owner;
     ok = true;
 region:
     if (ok) {

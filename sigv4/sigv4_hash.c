@@ -1,12 +1,15 @@
 /*
  * The hashing of SigV4: SHA-256 of the canonical request (OpenSSL, whose
  * SHA-256 uses the CPU's SHA extensions; the algorithm is fetched once and
- * each thread keeps one digest context) and the HMAC chain (libsodium's
- * crypto_auth_hmacsha256, allocation-free, with its state wiped after use).
+ * each thread keeps one digest context) and the HMAC chain (RFC 2104 over
+ * the same context, with every padded key and intermediate wiped after use;
+ * libsodium's crypto_auth_hmacsha256 computes the same function as the
+ * fallback, but its portable SHA-256 costs several times more per request).
  */
 #include "sigv4/sigv4_stages.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include <openssl/evp.h>
@@ -24,7 +27,7 @@ static void sha256_init_once(void)
     if (pthread_key_create(&sha256_ctx_key, sha256_ctx_free) != 0) abort();
 }
 
-void sigv4_sha256(struct core_cursor data, uint8_t out[32])
+static EVP_MD_CTX *thread_ctx(void)
 {
     pthread_once(&sha256_once, sha256_init_once);
     EVP_MD_CTX *ctx = sha256_md ? pthread_getspecific(sha256_ctx_key) : NULL;
@@ -35,10 +38,20 @@ void sigv4_sha256(struct core_cursor data, uint8_t out[32])
             ctx = NULL;
         }
     }
+    return ctx;
+}
+
+/* SHA-256 of a || b with the thread's OpenSSL context; false if unavailable. */
+static bool evp_sha256_2(EVP_MD_CTX *ctx, struct core_cursor a, struct core_cursor b, uint8_t out[32])
+{
     unsigned int n = 0;
-    if (ctx && EVP_DigestInit_ex2(ctx, sha256_md, NULL) == 1 && EVP_DigestUpdate(ctx, data.ptr, data.len) == 1 &&
-        EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == 32)
-        return;
+    return ctx && EVP_DigestInit_ex2(ctx, sha256_md, NULL) == 1 && EVP_DigestUpdate(ctx, a.ptr, a.len) == 1 &&
+           EVP_DigestUpdate(ctx, b.ptr, b.len) == 1 && EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == 32;
+}
+
+void sigv4_sha256(struct core_cursor data, uint8_t out[32])
+{
+    if (evp_sha256_2(thread_ctx(), data, core_cursor_from("", 0), out)) return;
     /* OpenSSL unavailable (no provider, out of memory): libsodium computes the same function. */
     crypto_hash_sha256(out, data.ptr, data.len);
 }
@@ -55,8 +68,24 @@ void sigv4_sha256_hex(struct core_cursor data, char out[65])
     out[64] = 0;
 }
 
+/* HMAC-SHA256 (RFC 2104): H((K ^ opad) || H((K ^ ipad) || msg)). */
 static void hmac(uint8_t out[32], const uint8_t *key, size_t keylen, struct core_cursor msg)
 {
+    EVP_MD_CTX *ctx = thread_ctx();
+    uint8_t k[64] = {0}, pad[64], inner[32];
+    bool ok = ctx != NULL;
+    if (keylen > sizeof k)
+        ok = ok && evp_sha256_2(ctx, core_cursor_from(key, keylen), core_cursor_from("", 0), k);
+    else if (keylen)
+        memcpy(k, key, keylen);
+    for (size_t i = 0; i < 64; i++) pad[i] = (uint8_t)(k[i] ^ 0x36);
+    ok = ok && evp_sha256_2(ctx, core_cursor_from(pad, 64), msg, inner);
+    for (size_t i = 0; i < 64; i++) pad[i] = (uint8_t)(k[i] ^ 0x5c);
+    ok = ok && evp_sha256_2(ctx, core_cursor_from(pad, 64), core_cursor_from(inner, 32), out);
+    sodium_memzero(k, sizeof k);
+    sodium_memzero(pad, sizeof pad);
+    sodium_memzero(inner, sizeof inner);
+    if (ok) return;
     crypto_auth_hmacsha256_state st;
     crypto_auth_hmacsha256_init(&st, key, keylen);
     crypto_auth_hmacsha256_update(&st, msg.ptr, msg.len);
