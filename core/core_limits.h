@@ -19,6 +19,9 @@
 #define CORE_MAX_CONNECTIONS 1024u
 #define CORE_MAX_CONNECTIONS_PER_IP 512u
 #define CORE_CONNECTION_TIMEOUT_S 30u
+/* Writer pool: requests that write wait for a durable group commit on these
+ * threads, so up to this many writes share one fsync. */
+#define CORE_WRITE_THREADS 32u
 
 /* JSON input: nesting depth checked before jansson sees the text. */
 #define CORE_MAX_JSON_DEPTH 32u

@@ -21,6 +21,7 @@ struct server_config {
     char account_id[16];
     char region[32];
     unsigned threads;            /* 0: one per core */
+    unsigned write_threads;      /* writer pool for durable writes (group-committed) */
     enum keystore_master_source master_source;
     char key_file[1024];         /* "" : <data-dir>/master.key */
     char passphrase_file[1024];  /* master passphrase source (file) */
@@ -85,6 +86,9 @@ void server_free(struct server *srv);
  */
 void server_route(struct server *srv, const struct http_request *req, struct http_response *resp);
 void http_response_free(struct http_response *resp);
+
+/** True for operations that may write to the keystore (served on the writer pool). */
+bool server_request_writes(const struct http_request *req);
 
 /** Starts libmicrohttpd; returns the bound port. */
 CORE_RESULT server_http_start(struct server *srv, unsigned *port);

@@ -15,6 +15,7 @@ void server_config_defaults(struct server_config *cfg)
     snprintf(cfg->account_id, sizeof cfg->account_id, "000000000000");
     snprintf(cfg->region, sizeof cfg->region, "us-east-1");
     cfg->master_source = KEYSTORE_MASTER_KEY_FILE;
+    cfg->write_threads = CORE_WRITE_THREADS;
     cfg->max_body = CORE_MAX_BODY_BYTES;
     cfg->connection_timeout = CORE_CONNECTION_TIMEOUT_S;
     cfg->max_connections = CORE_MAX_CONNECTIONS;
@@ -30,6 +31,7 @@ static void usage(FILE *f)
             "  --account-id ID           default 12-digit account id (default 000000000000)\n"
             "  --region REGION           region used when a request names none (default us-east-1)\n"
             "  --threads N               HTTP worker threads (default: one per core)\n"
+            "  --write-threads N         threads that wait on durable writes (default %u)\n"
             "  --key-file FILE           master key file (default DIR/master.key)\n"
             "  --passphrase-file FILE    derive the master key from a passphrase (Argon2id)\n"
             "  --passphrase-env VAR      ... read from an environment variable\n"
@@ -46,7 +48,7 @@ static void usage(FILE *f)
             "  --max-connections N       concurrent connections (default %u)\n"
             "  --log-level debug|info|warn|error\n"
             "  --help, --version\n",
-            DEFAULT_PORT, CORE_MAX_BODY_BYTES, CORE_CONNECTION_TIMEOUT_S, CORE_MAX_CONNECTIONS);
+            DEFAULT_PORT, CORE_WRITE_THREADS, CORE_MAX_BODY_BYTES, CORE_CONNECTION_TIMEOUT_S, CORE_MAX_CONNECTIONS);
 }
 
 static bool copy(char *dst, size_t cap, const char *src)
@@ -144,6 +146,9 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv)
         } else if (!strcmp(a, "--threads")) {
             ok = parse_uint(v, 256, &n) && n > 0;
             cfg->threads = (unsigned)n;
+        } else if (!strcmp(a, "--write-threads")) {
+            ok = parse_uint(v, 256, &n) && n > 0;
+            cfg->write_threads = (unsigned)n;
         } else if (!strcmp(a, "--key-file")) {
             ok = copy(cfg->key_file, sizeof cfg->key_file, v);
         } else if (!strcmp(a, "--passphrase-file")) {

@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +18,78 @@
 
 #include "server/server_internal.h"
 
-/* Per-request state kept across MHD's upload callbacks. */
+/* Per-request state kept across MHD's upload callbacks (and, for writes,
+ * across the connection's suspension while a writer thread serves it). */
+enum conn_state { CONN_READING, CONN_QUEUED, CONN_ANSWERED };
+
 struct conn_req {
     struct core_buf body;
     bool too_large;
+    enum conn_state state;
+    struct http_request req;  /* views into MHD's connection memory and body */
+    struct core_buf query;
+    struct http_response resp;
+    struct MHD_Connection *conn;
+    struct server *srv;
+    struct conn_req *next;
 };
+
+/*
+ * The writer pool. A request that writes is handed to a writer thread and
+ * its connection suspended, so the event-loop threads keep serving while up
+ * to write_threads writes wait together on one group commit (an fsync per
+ * batch instead of per key). The writer resumes the connection, and MHD calls
+ * on_request again to send the answer.
+ */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct conn_req *head, *tail;
+    bool stopping;
+    pthread_t *threads;
+    unsigned n_threads;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    core_secmem_thread_arena();
+    pthread_mutex_lock(&pool.mu);
+    for (;;) {
+        while (pool.head == NULL && !pool.stopping) pthread_cond_wait(&pool.cv, &pool.mu);
+        struct conn_req *cr = pool.head;
+        if (cr == NULL) break; /* stopping and drained */
+        pool.head = cr->next;
+        if (pool.head == NULL) pool.tail = NULL;
+        pthread_mutex_unlock(&pool.mu);
+        server_route(cr->srv, &cr->req, &cr->resp);
+        cr->state = CONN_ANSWERED;
+        MHD_resume_connection(cr->conn);
+        pthread_mutex_lock(&pool.mu);
+    }
+    pthread_mutex_unlock(&pool.mu);
+    return NULL;
+}
+
+/* Queues cr unless the pool is stopping (then the caller serves it inline). */
+static bool pool_submit(struct conn_req *cr)
+{
+    pthread_mutex_lock(&pool.mu);
+    bool ok = pool.n_threads > 0 && !pool.stopping;
+    if (ok) {
+        cr->next = NULL;
+        if (pool.tail)
+            pool.tail->next = cr;
+        else
+            pool.head = cr;
+        pool.tail = cr;
+        /* Suspend before any writer can resume it. */
+        MHD_suspend_connection(cr->conn);
+        pthread_cond_signal(&pool.cv);
+    }
+    pthread_mutex_unlock(&pool.mu);
+    return ok;
+}
 
 struct collect {
     struct http_request *req;
@@ -150,21 +218,35 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
 
-    struct http_request req = {.method = method, .body = core_buf_cursor(&cr->body), .body_too_large = cr->too_large};
-    req.path = core_cursor_str(url);
-    struct core_buf query;
-    if (!core_ok(core_buf_init(&query, 0, CORE_MAX_PATH_BYTES * 4))) return MHD_NO;
-    struct collect c = {.req = &req, .query = &query};
+    if (cr->state == CONN_ANSWERED) {
+        /* A writer served it while the connection was suspended. */
+        enum MHD_Result ret = send_response(conn, &cr->resp);
+        http_response_free(&cr->resp);
+        return ret;
+    }
+    if (cr->state == CONN_QUEUED) return MHD_YES; /* spurious call while suspended */
+
+    struct http_request *req = &cr->req;
+    *req = (struct http_request){.method = method, .body = core_buf_cursor(&cr->body), .body_too_large = cr->too_large};
+    req->path = core_cursor_str(url);
+    if (!core_ok(core_buf_init(&cr->query, 0, CORE_MAX_PATH_BYTES * 4))) return MHD_NO;
+    struct collect c = {.req = req, .query = &cr->query};
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND, collect_header, &c);
     MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &c);
-    req.query = core_buf_cursor(&query);
-    client_ip(conn, &req);
+    req->query = core_buf_cursor(&cr->query);
+    client_ip(conn, req);
 
+    if (server_request_writes(req)) {
+        cr->state = CONN_QUEUED;
+        cr->conn = conn;
+        cr->srv = srv;
+        if (pool_submit(cr)) return MHD_YES;
+        cr->state = CONN_READING;
+    }
     struct http_response resp;
-    server_route(srv, &req, &resp);
+    server_route(srv, req, &resp);
     enum MHD_Result ret = send_response(conn, &resp);
     http_response_free(&resp);
-    core_buf_free(&query);
     return ret;
 }
 
@@ -178,6 +260,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     /* Request bodies hold plaintexts: wipe before freeing. */
     if (cr->body.data) sodium_memzero(cr->body.data, cr->body.cap);
     core_buf_free(&cr->body);
+    core_buf_free(&cr->query);
+    http_response_free(&cr->resp);
     free(cr);
     *con_cls = NULL;
 }
@@ -196,7 +280,7 @@ core_result server_http_start(struct server *srv, unsigned *port)
     const struct server_config *cfg = &srv->cfg;
     struct sockaddr_storage ss = {0};
     socklen_t sl;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
     if (inet_pton(AF_INET, cfg->listen_host, &in4->sin_addr) == 1) {
@@ -234,6 +318,12 @@ core_result server_http_start(struct server *srv, unsigned *port)
         core_log(CORE_LOG_ERROR, "cannot listen on %s:%u", cfg->listen_host, cfg->listen_port);
         BAIL(ERR_IO);
     }
+    pool.threads = calloc(cfg->write_threads, sizeof *pool.threads);
+    pool.stopping = false;
+    for (unsigned i = 0; pool.threads && i < cfg->write_threads; i++) {
+        if (pthread_create(&pool.threads[i], NULL, writer_main, NULL) != 0) break;
+        pool.n_threads++;
+    }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     *port = di ? di->port : cfg->listen_port;
     srv->daemon = d;
@@ -242,6 +332,19 @@ core_result server_http_start(struct server *srv, unsigned *port)
 
 void server_http_stop(struct server *srv)
 {
-    if (srv->daemon) MHD_stop_daemon(srv->daemon);
+    if (srv->daemon == NULL) return;
+    /* Stop accepting, let the writers finish (and resume) what is queued,
+     * then stop MHD: no connection may stay suspended past this point. */
+    MHD_socket listen_fd = MHD_quiesce_daemon(srv->daemon);
+    if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd); /* ours after quiesce */
+    pthread_mutex_lock(&pool.mu);
+    pool.stopping = true;
+    pthread_cond_broadcast(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+    for (unsigned i = 0; i < pool.n_threads; i++) pthread_join(pool.threads[i], NULL);
+    free(pool.threads);
+    pool.threads = NULL;
+    pool.n_threads = 0;
+    MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
 }
