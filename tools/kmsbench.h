@@ -210,6 +210,16 @@ enum kb_op kb_workload_pick(const struct kb_workload *w, struct kb_scratch *s);
  */
 CORE_RESULT kb_setup(struct kb_ctx *ctx, const struct kb_workload *w);
 
+/* ---- cold start (kmsbench_coldstart.c) ------------------------------ */
+
+/**
+ * Runs kmsd (path) on the existing keystore data_dir `trials` times, timing
+ * exec to the first served signed request and reading idle RSS one second
+ * later; prints a summary line (and a JSON line with json).
+ * @return 0, 1 when kmsd failed to serve, 2 on local failure.
+ */
+int kb_cold_start(struct kb_ctx *ctx, const char *kmsd, const char *data_dir, unsigned trials, bool json);
+
 /* ---- client event loop (kmsbench_loop.c) ----------------------------- */
 
 struct kb_run_cfg {

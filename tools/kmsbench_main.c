@@ -52,6 +52,12 @@ static const char usage[] =
     "      --floor-threads N    the floor's MHD thread pool (default: cores, as kmsd)\n"
     "      --serve-floor PORT   only serve the floor on 127.0.0.1:PORT until SIGINT (for wrk)\n"
     "      --json               one JSON line per measurement on stdout (table goes to stderr)\n"
+    "\n"
+    "Cold start:\n"
+    "      --cold-start KMSD --data-dir DIR [--trials N]\n"
+    "                           exec KMSD on the existing keystore in DIR (on a free loopback\n"
+    "                           port) N times (default 5): time to the first served signed\n"
+    "                           request, and idle RSS one second later; credentials as above\n"
     "  -h, --help\n";
 
 struct opts {
@@ -61,6 +67,8 @@ struct opts {
     double rate, rate_pct;
     bool floor, json, temp_all;
     long serve_floor;
+    const char *cold_start, *data_dir;
+    unsigned trials;
     struct kb_workload workloads[KB_MAX_WORKLOADS];
     unsigned n_workloads;
 };
@@ -165,6 +173,12 @@ static void parse_args(int argc, char **argv, struct opts *o)
         else if (!strcmp(a, "--temp-creds")) o->temp_all = true;
         else if (!strcmp(a, "--floor")) o->floor = true;
         else if (!strcmp(a, "--json")) o->json = true;
+        else if (!strcmp(a, "--cold-start")) o->cold_start = need(argc, argv, &i);
+        else if (!strcmp(a, "--data-dir")) o->data_dir = need(argc, argv, &i);
+        else if (!strcmp(a, "--trials")) {
+            if (!parse_u64(need(argc, argv, &i), 64, &n) || n == 0) die("bad trial count", argv[i]);
+            o->trials = (unsigned)n;
+        }
         else if (!strcmp(a, "--serve-floor")) {
             if (!parse_u64(need(argc, argv, &i), 65535, &n)) die("bad port", argv[i]);
             o->serve_floor = (long)n;
@@ -386,6 +400,15 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (!core_ok(core_crypto_init())) die("crypto init failed", NULL);
     if (o.serve_floor >= 0) return serve_floor(&o);
+    if (o.cold_start) {
+        if (!o.data_dir) die("--cold-start needs --data-dir", NULL);
+        load_credentials(&o, &g_ctx.creds);
+        if (!core_ok(sigv4_key_cache_new(8, &g_ctx.cache))) die("cannot create the signing-key cache", NULL);
+        int rc = kb_cold_start(&g_ctx, o.cold_start, o.data_dir, o.trials, o.json);
+        sigv4_key_cache_free(g_ctx.cache);
+        core_wipe(&g_ctx.creds, sizeof g_ctx.creds);
+        return rc;
+    }
     if (!o.endpoint && !o.floor) die("give --endpoint (kmsd) and/or --floor", NULL);
     if (o.endpoint && !core_ok(kb_endpoint_parse(o.endpoint, &g_ctx.ep)))
         die("bad endpoint (want http://IPv4:PORT or http://localhost:PORT)", o.endpoint);

@@ -66,6 +66,25 @@ class KmsbenchSmoke(unittest.TestCase):
         setup_unserved = any(c in stderr for c in NOT_SERVED) and "setup:" in stderr
         return bool(codes) and (codes <= NOT_SERVED or setup_unserved)
 
+    def test_cold_start(self):
+        # A second server on the same keystore would contend for it: use a copy.
+        import shutil
+        import tempfile
+        from kmsd_harness import KMSD_BIN
+        d = tempfile.mkdtemp(prefix="kmsd-cold-")
+        try:
+            data = os.path.join(d, "data")
+            shutil.copytree(self.k.data_dir, data, ignore=shutil.ignore_patterns("*.lock", "lock.mdb", "access.log"))
+            rc, lines, err = bench("--cold-start", KMSD_BIN, "--data-dir", data, "--trials", "2",
+                                   "--credentials-file", os.path.join(data, "admin-credentials"), "--json")
+            self.assertEqual(rc, 0, err)
+            j = lines[-1]
+            self.assertEqual(j["measure"], "cold-start")
+            self.assertGreater(j["median_ms"], 0)
+            self.assertGreater(j["idle_rss_kib"], 0)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
     def test_help(self):
         p = subprocess.run([KMSBENCH_BIN, "--help"], capture_output=True, text=True, timeout=30)
         self.assertEqual(p.returncode, 0)
