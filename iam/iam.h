@@ -175,6 +175,9 @@ struct iam_call {
     const struct core_form *form;
     const char *request_id;
     int64_t now; /* service clock */
+    const struct iam_session_info *session; /* temporary credentials, else NULL */
+    const char *source_ip;
+    bool secure_transport;
 };
 
 /**
@@ -182,6 +185,104 @@ struct iam_call {
  * @return the failure class for logging.
  */
 CORE_RESULT iam_handle(struct iam_env *env, const struct iam_call *call, struct core_reply *out);
+
+/* ------------------------------------------------------------------------
+ * Authorization: the caller's identity side (docs/authorization.md).
+ *
+ * For a principal (and its session, for temporary credentials) the compiled
+ * identity-based policies (user: inline + attached managed; role session:
+ * the role's inline + attached managed), the permissions boundary and the
+ * session policies (inline Policy + PolicyArns), compiled once and kept in a
+ * small per-process cache keyed by principal (or by session for sessions
+ * with session policies). Every IAM write in this process invalidates the
+ * cache at once (a generation counter); writes by other processes sharing
+ * the keystore are picked up within IAM_AUTHZ_TTL_MS.
+ * ------------------------------------------------------------------------ */
+
+struct iam_tag {
+    struct core_cursor key, value;
+};
+#define IAM_MAX_TAGS 50u
+
+#define IAM_AUTHZ_TTL_MS 2000
+#define IAM_AUTHZ_CACHE_MAX 1024u  /* entries; idle ones are dropped beyond this */
+#define IAM_AUTHZ_MAX_POLICIES 64u /* identity policies of one principal (inline + attached) */
+
+struct policy;
+struct policy_ctx;
+struct policy_verdict;
+
+/* What a session token says about the caller's permissions; borrowed views. */
+struct iam_session_info {
+    struct core_cursor role_arn;        /* assumed role: role ARN with path; federated: issuing user's ARN */
+    struct core_cursor source_identity; /* empty when none */
+    struct core_cursor policy;          /* inline session policy, empty when none */
+    struct core_cursor policy_arns[10];
+    size_t n_policy_arns;
+    bool has_session_policies;
+    struct iam_tag tags[IAM_MAX_TAGS];  /* session tags */
+    size_t n_tags;
+};
+
+/* A caller's compiled identity side. Immutable while acquired. */
+struct iam_identity {
+    const struct policy *const *identity; /* identity-based policies */
+    size_t identity_count;
+    const struct policy *boundary;        /* NULL when none */
+    const struct policy *const *session;  /* session policies */
+    size_t session_count;
+    bool has_session_policies;
+    bool full_access;                     /* account root, bootstrap administrator, unverified mode */
+    const struct iam_tag *tags;           /* the user's or role's tags (aws:PrincipalTag) */
+    size_t n_tags;
+};
+
+/**
+ * The identity side of p. Roots and principals of the opt-in unverified
+ * mode get full access (an allow-all identity policy); the bootstrap
+ * administrator too. Anonymous callers get nothing.
+ * @param[in] s the caller's session (temporary credentials), else NULL.
+ * @param[out] out valid until iam_identity_release(env, *out).
+ * Errors: ERR_NOMEM, keystore errors; ERR_PARSE when a stored document no
+ *     longer compiles (callers deny).
+ */
+CORE_RESULT iam_identity_acquire(struct iam_env *env, const struct core_principal *p,
+                                 const struct iam_session_info *s, const struct iam_identity **out);
+/** Releases an identity from iam_identity_acquire(); NULL is a no-op. */
+void iam_identity_release(struct iam_env *env, const struct iam_identity *id);
+/** Drops every cached identity (called by IAM writes). */
+void iam_identity_invalidate(struct iam_env *env);
+
+/* What a request context needs besides action and resource. */
+struct iam_request_facts {
+    const struct core_principal *principal;
+    const struct iam_session_info *session; /* NULL for long-term credentials */
+    const struct iam_identity *identity;    /* NULL: no principal tags */
+    const char *source_ip;                  /* NULL or "" when unknown */
+    bool secure_transport;
+    const char *region;                     /* aws:RequestedRegion */
+    int64_t now;                            /* service clock, seconds */
+};
+
+/**
+ * Fills the global condition keys every service shares: the principal
+ * (aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalType, aws:userid,
+ * aws:username), aws:CurrentTime, aws:EpochTime, aws:SourceIp,
+ * aws:SecureTransport, aws:MultiFactorAuthPresent, aws:MultiFactorAuthAge,
+ * aws:TokenIssueTime, aws:SourceIdentity, aws:PrincipalTag/<k> (session tags
+ * override the user's or role's), aws:ViaAWSService and aws:RequestedRegion.
+ * Cursors are borrowed from f (keep it alive while pc is used).
+ * Errors: ERR_LIMIT (context full), ERR_PARSE (principal ARN shape).
+ */
+CORE_RESULT iam_request_context(struct policy_ctx *pc, const struct iam_request_facts *f);
+
+/**
+ * Identity-side-only evaluation (IAM, STS and KMS actions with no key):
+ * the identity policies, boundary and session policies of id.
+ * Errors: as policy_authorize().
+ */
+CORE_RESULT iam_authorize_identity(const struct iam_identity *id, const struct policy_ctx *pc,
+                                   struct policy_verdict *out);
 
 /* ------------------------------------------------------------------------
  * Query-protocol parameter readers, shared with sts/. Each records AWS's
@@ -222,10 +323,6 @@ CORE_RESULT iam_param_int(const struct core_form *f, struct core_reply *out, con
 CORE_RESULT iam_param_list(const struct core_form *f, struct core_reply *out, const struct iam_str_spec *spec,
                            const char *suffix, struct core_cursor *vals, size_t cap, size_t *n);
 
-struct iam_tag {
-    struct core_cursor key, value;
-};
-#define IAM_MAX_TAGS 50u
 /** Reads Tags.member.N.Key/Value: at most 50, no duplicate keys (case-insensitive, InvalidInput). */
 CORE_RESULT iam_param_tags(const struct core_form *f, struct core_reply *out, const char *list_name,
                            struct iam_tag *tags, size_t *n);

@@ -3,6 +3,8 @@
 
 /* Shared by the IAM API files (iam_api_*.c) and iam's unit tests. */
 
+#include <pthread.h>
+
 #include "iam/iam.h"
 
 #define IAM_T_USER "iam_user"
@@ -16,10 +18,26 @@
 #define IAM_MAX_ATTACHED 20u
 #define IAM_LIST_DEFAULT 100
 
+#define IAM_AUTHZ_BUCKETS 256u
+
+struct iam_identity_entry;
+
 struct iam_env {
     struct keystore *ks;
     char account[16];
+    /* Identity cache (iam_authz.c). */
+    pthread_mutex_t cache_lock;
+    struct iam_identity_entry *buckets[IAM_AUTHZ_BUCKETS];
+    size_t cache_count;
+    uint64_t generation;       /* bumped by every IAM write; entries of older generations are stale */
+    struct policy *allow_all;  /* the full-access identity policy */
+    const struct policy *allow_all_list[1];
+    struct iam_identity full;  /* root / administrator / unverified: never cached, never freed per request */
 };
+
+/** Sets up and tears down the identity cache (iam_env_new / iam_env_free). */
+CORE_RESULT iam_authz_init(struct iam_env *env);
+void iam_authz_free(struct iam_env *env);
 
 struct iam_ctx {
     struct iam_env *env;

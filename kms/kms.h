@@ -9,6 +9,7 @@
  */
 
 #include "core/core.h"
+#include "iam/iam.h"
 #include "keystore/keystore.h"
 
 struct kms_env;
@@ -16,6 +17,9 @@ struct kms_env;
 struct kms_env_options {
     struct keystore *ks;
     const char *default_region; /* used when a call carries none */
+    /* The caller's identity-based policies come from here; NULL means no
+     * identity side (only key policies and grants decide - unit tests). */
+    struct iam_env *iam;
 };
 
 /** Errors: ERR_NOMEM, ERR_CRYPTO. @param[out] out kms_env_free() it. */
@@ -30,6 +34,7 @@ struct kms_call {
     const char *source_ip;
     bool secure_transport;
     int64_t now;                         /* service clock, seconds */
+    const struct iam_session_info *session; /* temporary credentials, else NULL */
 };
 
 /**

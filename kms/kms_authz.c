@@ -1,38 +1,518 @@
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "kms/kms_internal.h"
+#include "policy/policy.h"
 
 /*
- * Authorization seam. Every key-using handler calls kms_authorize() after
- * resolving the key; this is the only place that decides. Until key
- * policies and grants are evaluated (their own issue), it grants what the
- * default key policy grants - the key's own account - and, for AWS managed
- * keys, only what their managed-key policy lets the account do: use the key
- * for cryptography and read its metadata. The stored policy text is kept for
- * that later evaluation.
+ * Authorization seam. Every key-using handler reaches kms_authorize() after
+ * resolving the key; this is the only place that decides.
+ *
+ * "Every KMS key must have exactly one key policy ... the key policy is the
+ * primary way to control access"; "IAM policies by themselves are not
+ * sufficient to allow access to a KMS key" - they count only where the key
+ * policy allows the account (policy_authorize in POLICY_MODE_KMS). Then
+ * grants. An explicit deny in any policy wins over every allow, grants
+ * included ("No AWS principal has any permissions to a KMS key unless that
+ * permission is provided explicitly and never denied").
+ * https://docs.aws.amazon.com/kms/latest/developerguide/control-access.html
+ *
+ * Key policies are compiled once per (key record id, policy generation) and
+ * cached; PutKeyPolicy bumps the generation stored in the key record, so a
+ * new policy is seen by every process at its next load of the record.
  */
 
-static bool managed_allows(const char *action)
+struct kms_policy_entry {
+    struct kms_policy_entry *next;
+    char rid[128];
+    uint32_t hash;
+    uint32_t gen;
+    struct policy *policy; /* NULL: the stored text no longer compiles - it allows nobody */
+    bool wants_aliases;    /* mentions kms:ResourceAliases: only then are aliases looked up */
+    unsigned refs;
+    bool linked;
+};
+
+static uint32_t fnv(const char *s)
 {
-    static const char *const exact[] = {"kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", NULL};
-    static const char *const prefix[] = {"kms:ReEncrypt", "kms:GenerateDataKey", "kms:Describe", "kms:Get",
-                                         "kms:List", NULL};
-    for (size_t i = 0; exact[i]; i++)
-        if (strcmp(action, exact[i]) == 0) return true;
-    for (size_t i = 0; prefix[i]; i++)
-        if (strncmp(action, prefix[i], strlen(prefix[i])) == 0) return true;
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+core_result kms_authz_env_init(struct kms_env *env)
+{
+    ENSURE(pthread_mutex_init(&env->policy_lock, NULL) == 0, ERR_NOMEM);
+    CORE_OK;
+}
+
+static void entry_free(struct kms_policy_entry *e)
+{
+    policy_free(e->policy);
+    free(e);
+}
+
+void kms_authz_env_free(struct kms_env *env)
+{
+    for (size_t b = 0; b < KMS_POLICY_BUCKETS; b++) {
+        struct kms_policy_entry *e = env->policies[b];
+        while (e) {
+            struct kms_policy_entry *n = e->next;
+            entry_free(e);
+            e = n;
+        }
+        env->policies[b] = NULL;
+    }
+    pthread_mutex_destroy(&env->policy_lock);
+}
+
+/* Lock held. */
+static void unlink_entry(struct kms_env *env, struct kms_policy_entry *e)
+{
+    struct kms_policy_entry **pp = &env->policies[e->hash % KMS_POLICY_BUCKETS];
+    while (*pp && *pp != e) pp = &(*pp)->next;
+    if (*pp) *pp = e->next;
+    e->linked = false;
+    env->n_policies--;
+    if (e->refs == 0) entry_free(e);
+}
+
+static bool mentions(struct core_cursor text, const char *needle_lc)
+{
+    size_t n = strlen(needle_lc);
+    for (size_t i = 0; i + n <= text.len; i++) {
+        size_t j = 0;
+        for (; j < n; j++) {
+            uint8_t c = text.ptr[i + j];
+            if (c >= 'A' && c <= 'Z') c = (uint8_t)(c - 'A' + 'a');
+            if (c != (uint8_t)needle_lc[j]) break;
+        }
+        if (j == n) return true;
+    }
     return false;
 }
 
-core_result kms_authorize(struct kms_ctx *ctx, const struct kms_key *key, const char *iam_action)
+static core_result policy_acquire(struct kms_env *env, const struct kms_key *key, struct kms_policy_entry **out)
 {
-    bool same_account = strcmp(ctx->caller->account, key->account) == 0;
-    if (same_account && (!key->aws_managed || managed_allows(iam_action))) CORE_OK;
-    /* https://docs.aws.amazon.com/kms/latest/developerguide/policy-evaluation.html */
-    return kms_fail(ctx, "AccessDeniedException",
-                    "User: %s is not authorized to perform: %s on resource: %s because no resource-based policy "
-                    "allows the %s action",
-                    ctx->caller->arn, iam_action, key->arn, iam_action);
+    char rid[128];
+    kms_key_record_id(key->account, key->region, key->key_id, rid);
+    uint32_t h = fnv(rid);
+    pthread_mutex_lock(&env->policy_lock);
+    for (struct kms_policy_entry *e = env->policies[h % KMS_POLICY_BUCKETS]; e; e = e->next) {
+        if (e->hash != h || strcmp(e->rid, rid) != 0) continue;
+        if (e->gen == key->policy_gen) {
+            e->refs++;
+            pthread_mutex_unlock(&env->policy_lock);
+            *out = e;
+            CORE_OK;
+        }
+        unlink_entry(env, e);
+        break;
+    }
+    pthread_mutex_unlock(&env->policy_lock);
+
+    struct kms_policy_entry *e = calloc(1, sizeof *e);
+    ENSURE(e != NULL, ERR_NOMEM);
+    snprintf(e->rid, sizeof e->rid, "%s", rid);
+    e->hash = h;
+    e->gen = key->policy_gen;
+    e->refs = 1;
+    struct policy_parse_opts o = {.kind = POLICY_KIND_RESOURCE, .max_bytes = KMS_MAX_POLICY};
+    core_result r = policy_parse(&o, core_buf_cursor(&key->policy), &e->policy, NULL, NULL);
+    if (r.err == ERR_NOMEM) {
+        free(e);
+        return r;
+    }
+    if (!core_ok(r))
+        core_log(CORE_LOG_WARN, "key policy of %s does not compile (%s): it allows nobody", key->arn,
+                 core_err_name(r.err));
+    e->wants_aliases = mentions(core_buf_cursor(&key->policy), "kms:resourcealiases");
+    pthread_mutex_lock(&env->policy_lock);
+    e->next = env->policies[h % KMS_POLICY_BUCKETS];
+    env->policies[h % KMS_POLICY_BUCKETS] = e;
+    e->linked = true;
+    env->n_policies++;
+    if (env->n_policies > KMS_POLICY_CACHE_MAX)
+        for (size_t b = 0; b < KMS_POLICY_BUCKETS; b++)
+            for (struct kms_policy_entry *x = env->policies[b], *n; x; x = n) {
+                n = x->next;
+                if (x->refs == 0) unlink_entry(env, x);
+            }
+    pthread_mutex_unlock(&env->policy_lock);
+    *out = e;
+    CORE_OK;
+}
+
+static void policy_release(struct kms_env *env, struct kms_policy_entry *e)
+{
+    if (!e) return;
+    pthread_mutex_lock(&env->policy_lock);
+    e->refs--;
+    if (!e->linked && e->refs == 0) entry_free(e);
+    pthread_mutex_unlock(&env->policy_lock);
+}
+
+/* ---- the caller's identity side ------------------------------------------------ */
+
+static const struct iam_identity *caller_identity(struct kms_ctx *ctx)
+{
+    if (ctx->identity || ctx->identity_failed || ctx->env->iam == NULL) return ctx->identity;
+    core_result r = iam_identity_acquire(ctx->env->iam, ctx->caller, ctx->call->session, &ctx->identity);
+    if (!core_ok(r)) {
+        /* A principal whose policies cannot be read gets no identity-based permissions. */
+        core_log(CORE_LOG_WARN, "request %s: identity policies of %s unavailable: %s",
+                 ctx->call->request_id ? ctx->call->request_id : "-", ctx->caller->arn, core_err_name(r.err));
+        ctx->identity = NULL;
+        ctx->identity_failed = true;
+    }
+    return ctx->identity;
+}
+
+bool kms_caller_full_access(struct kms_ctx *ctx)
+{
+    if (ctx->caller->type == CORE_PRINCIPAL_ROOT || ctx->caller->unverified) return true;
+    const struct iam_identity *id = caller_identity(ctx);
+    return id != NULL && id->full_access;
+}
+
+void kms_authz_end(struct kms_ctx *ctx)
+{
+    if (ctx->identity && ctx->env->iam) iam_identity_release(ctx->env->iam, ctx->identity);
+    ctx->identity = NULL;
+}
+
+/* ---- condition keys --------------------------------------------------------------- */
+
+static const json_t *member(const struct kms_ctx *ctx, const char *name)
+{
+    const json_t *v = ctx->in ? json_object_get(ctx->in, name) : NULL;
+    return json_is_null(v) ? NULL : v;
+}
+
+static struct core_cursor jcur(const json_t *s)
+{
+    return json_is_string(s) ? core_cursor_from(json_string_value(s), json_string_length(s)) : (struct core_cursor){0};
+}
+
+#define MAX_CTX_PAIRS 64u /* EC pairs / tags put in one context; more fails closed (ERR_LIMIT) */
+
+static core_result add_ec(struct policy_ctx *pc, const json_t *ec)
+{
+    if (!json_is_object(ec) || json_object_size(ec) == 0) CORE_OK;
+    ENSURE(json_object_size(ec) <= MAX_CTX_PAIRS, ERR_LIMIT);
+    struct core_cursor keys[MAX_CTX_PAIRS];
+    size_t n = 0;
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)(uintptr_t)ec, k, v) {
+        keys[n] = core_cursor_str(k);
+        GUARD(policy_ctx_add_prefixed(pc, "kms:EncryptionContext:", keys[n], jcur(v)));
+        n++;
+    }
+    return policy_ctx_add_multi(pc, core_cursor_str("kms:EncryptionContextKeys"), keys, n);
+}
+
+static core_result add_request_tags(struct policy_ctx *pc, const json_t *tags, bool values)
+{
+    if (!json_is_array(tags)) CORE_OK;
+    ENSURE(json_array_size(tags) <= MAX_CTX_PAIRS, ERR_LIMIT);
+    struct core_cursor keys[MAX_CTX_PAIRS];
+    size_t n = 0, i;
+    const json_t *t;
+    json_array_foreach(tags, i, t) {
+        if (values) {
+            keys[n] = jcur(json_object_get(t, "TagKey"));
+            GUARD(policy_ctx_add_prefixed(pc, "aws:RequestTag/", keys[n], jcur(json_object_get(t, "TagValue"))));
+        } else {
+            keys[n] = jcur(t);
+        }
+        n++;
+    }
+    return policy_ctx_add_multi(pc, core_cursor_str("aws:TagKeys"), keys, n);
+}
+
+static bool is(const char *action, const char *name) { return strcmp(action, name) == 0; }
+
+static core_result add_int_member(struct kms_ctx *ctx, struct policy_ctx *pc, const char *member_name,
+                                  const char *key, int64_t dflt)
+{
+    const json_t *v = member(ctx, member_name);
+    return policy_ctx_add_int(pc, core_cursor_str(key), json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt);
+}
+
+/* Request-derived KMS keys for action (key may be NULL). */
+static core_result add_kms_keys(struct kms_ctx *ctx, struct policy_ctx *pc, const struct kms_key *key,
+                                const char *action)
+{
+    GUARD(policy_ctx_add_str(pc, "kms:CallerAccount", ctx->caller->account));
+    if (ctx->request_alias[0]) GUARD(policy_ctx_add_str(pc, "kms:RequestAlias", ctx->request_alias));
+    if (key) {
+        GUARD(policy_ctx_add_str(pc, "kms:KeySpec", "SYMMETRIC_DEFAULT"));
+        GUARD(policy_ctx_add_str(pc, "kms:KeyUsage", "ENCRYPT_DECRYPT"));
+        GUARD(policy_ctx_add_str(pc, "kms:KeyOrigin", "AWS_KMS"));
+        GUARD(policy_ctx_add_str(pc, "kms:KeyManager", key->aws_managed ? "AWS" : "CUSTOMER"));
+        GUARD(policy_ctx_add_bool(pc, core_cursor_str("kms:MultiRegion"), false));
+        size_t pos = 0;
+        struct core_cursor tk, tv;
+        while (kms_tags_next(key, &pos, &tk, &tv)) GUARD(policy_ctx_add_prefixed(pc, "aws:ResourceTag/", tk, tv));
+    }
+    /* The encryption context and algorithm of cryptographic operations. */
+    bool crypto = is(action, "kms:Encrypt") || is(action, "kms:Decrypt") ||
+                  strncmp(action, "kms:GenerateDataKey", 19) == 0;
+    if (crypto) GUARD(add_ec(pc, member(ctx, "EncryptionContext")));
+    if (is(action, "kms:ReEncryptFrom")) GUARD(add_ec(pc, member(ctx, "SourceEncryptionContext")));
+    if (is(action, "kms:ReEncryptTo")) GUARD(add_ec(pc, member(ctx, "DestinationEncryptionContext")));
+    const char *alg_member = is(action, "kms:ReEncryptFrom") ? "SourceEncryptionAlgorithm"
+                             : is(action, "kms:ReEncryptTo") ? "DestinationEncryptionAlgorithm"
+                             : (is(action, "kms:Encrypt") || is(action, "kms:Decrypt")) ? "EncryptionAlgorithm"
+                                                                                        : NULL;
+    if (alg_member) {
+        struct core_cursor alg = jcur(member(ctx, alg_member));
+        GUARD(policy_ctx_add(pc, core_cursor_str("kms:EncryptionAlgorithm"),
+                             alg.len ? alg : core_cursor_str("SYMMETRIC_DEFAULT")));
+    }
+    if (is(action, "kms:CreateGrant") || is(action, "kms:ListGrants") || is(action, "kms:RevokeGrant"))
+        GUARD(policy_ctx_add_bool(pc, core_cursor_str("kms:GrantIsForAWSResource"), false));
+    if (is(action, "kms:CreateGrant")) {
+        const json_t *ops = member(ctx, "Operations");
+        struct core_cursor o[32];
+        size_t n = 0, i;
+        const json_t *v;
+        json_array_foreach(ops, i, v) if (n < 32) o[n++] = jcur(v);
+        GUARD(policy_ctx_add_multi(pc, core_cursor_str("kms:GrantOperations"), o, n));
+        struct core_cursor g = jcur(member(ctx, "GranteePrincipal")), rp = jcur(member(ctx, "RetiringPrincipal"));
+        if (g.len) GUARD(policy_ctx_add(pc, core_cursor_str("kms:GranteePrincipal"), g));
+        if (rp.len) GUARD(policy_ctx_add(pc, core_cursor_str("kms:RetiringPrincipal"), rp));
+        const json_t *c = member(ctx, "Constraints");
+        struct core_cursor types[2];
+        size_t nt = 0;
+        if (json_object_get(c, "EncryptionContextEquals")) types[nt++] = core_cursor_str("EncryptionContextEquals");
+        if (json_object_get(c, "EncryptionContextSubset")) types[nt++] = core_cursor_str("EncryptionContextSubset");
+        if (nt) GUARD(policy_ctx_add_multi(pc, core_cursor_str("kms:GrantConstraintType"), types, nt));
+    }
+    if (is(action, "kms:CreateKey") || is(action, "kms:PutKeyPolicy")) {
+        const json_t *b = member(ctx, "BypassPolicyLockoutSafetyCheck");
+        GUARD(policy_ctx_add_bool(pc, core_cursor_str("kms:BypassPolicyLockoutSafetyCheck"), json_is_true(b)));
+    }
+    if (is(action, "kms:CreateKey")) {
+        struct core_cursor spec = jcur(member(ctx, "KeySpec")), usage = jcur(member(ctx, "KeyUsage")),
+                           origin = jcur(member(ctx, "Origin"));
+        GUARD(policy_ctx_add(pc, core_cursor_str("kms:KeySpec"), spec.len ? spec : core_cursor_str("SYMMETRIC_DEFAULT")));
+        GUARD(policy_ctx_add(pc, core_cursor_str("kms:KeyUsage"), usage.len ? usage : core_cursor_str("ENCRYPT_DECRYPT")));
+        GUARD(policy_ctx_add(pc, core_cursor_str("kms:KeyOrigin"), origin.len ? origin : core_cursor_str("AWS_KMS")));
+        GUARD(policy_ctx_add_bool(pc, core_cursor_str("kms:MultiRegion"), json_is_true(member(ctx, "MultiRegion"))));
+    }
+    if (is(action, "kms:CreateKey") || is(action, "kms:TagResource"))
+        GUARD(add_request_tags(pc, member(ctx, "Tags"), true));
+    if (is(action, "kms:UntagResource")) GUARD(add_request_tags(pc, member(ctx, "TagKeys"), false));
+    if (is(action, "kms:EnableKeyRotation"))
+        GUARD(add_int_member(ctx, pc, "RotationPeriodInDays", "kms:RotationPeriodInDays", KMS_DEFAULT_ROTATION_DAYS));
+    if (is(action, "kms:ScheduleKeyDeletion"))
+        GUARD(add_int_member(ctx, pc, "PendingWindowInDays", "kms:ScheduleKeyDeletionPendingWindowInDays", 30));
+    CORE_OK;
+}
+
+/* kms:ResourceAliases: the aliases of key (only when a policy asks). */
+static core_result add_resource_aliases(struct policy_ctx *pc, struct keystore_txn *txn, const struct kms_key *key,
+                                        struct core_buf *names)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s/%s/", key->account, key->region);
+    size_t plen = strlen(prefix);
+    DEFER_CLEANUP(struct core_buf val = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&val, 64, 1024));
+    struct keystore_iter *it = NULL;
+    GUARD(keystore_iter_begin(txn, "kms_alias", core_cursor_str(prefix), &it));
+    size_t offs[MAX_CTX_PAIRS][2], n = 0;
+    struct core_cursor id;
+    core_result r;
+    while (n < MAX_CTX_PAIRS && core_ok(r = keystore_iter_next(it, &id, &val))) {
+        if (!core_cursor_starts_with(id, prefix)) break;
+        if (val.len >= KMS_KEY_ID_LEN && core_cursor_eq_str(core_cursor_from(val.data, KMS_KEY_ID_LEN), key->key_id)) {
+            offs[n][0] = names->len;
+            offs[n][1] = id.len - plen;
+            r = core_buf_append(names, id.ptr + plen, id.len - plen);
+            if (!core_ok(r)) break;
+            n++;
+        }
+    }
+    keystore_iter_end(it);
+    struct core_cursor v[MAX_CTX_PAIRS];
+    for (size_t i = 0; i < n; i++) v[i] = core_cursor_from(names->data + offs[i][0], offs[i][1]);
+    return policy_ctx_add_multi(pc, core_cursor_str("kms:ResourceAliases"), v, n);
+}
+
+static core_result fill_context(struct kms_ctx *ctx, struct policy_ctx *pc, const struct kms_key *key,
+                                const char *action, const char *resource)
+{
+    policy_ctx_init(pc);
+    GUARD(policy_ctx_set_action(pc, core_cursor_str(action)));
+    policy_ctx_set_resource(pc, core_cursor_str(resource));
+    struct iam_request_facts f = {
+        .principal = ctx->caller,
+        .session = ctx->call->session,
+        .identity = caller_identity(ctx),
+        .source_ip = ctx->call->source_ip,
+        .secure_transport = ctx->call->secure_transport,
+        .region = ctx->region,
+        .now = ctx->call->now,
+    };
+    GUARD(iam_request_context(pc, &f));
+    return add_kms_keys(ctx, pc, key, action);
+}
+
+static struct policy_set caller_set(struct kms_ctx *ctx, const struct policy *resource, bool same_account)
+{
+    const struct iam_identity *id = caller_identity(ctx);
+    struct policy_set set = {.mode = POLICY_MODE_KMS, .resource = resource, .same_account = same_account};
+    if (id) {
+        set.identity = id->identity;
+        set.identity_count = id->identity_count;
+        set.boundary = id->boundary;
+        set.session = id->session;
+        set.session_count = id->session_count;
+        set.has_session_policies = id->has_session_policies;
+    }
+    return set;
+}
+
+static core_result deny(struct kms_ctx *ctx, const struct policy_ctx *pc, const struct policy_verdict *v,
+                        const char *action, const char *resource)
+{
+    DEFER_CLEANUP(struct core_buf msg = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&msg, 256, CORE_REPLY_MAX_MESSAGE));
+    if (pc->principal_arn.len && pc->action.len) {
+        GUARD(policy_denied_message(&msg, pc, v));
+    } else {
+        GUARD(core_buf_printf(&msg, "User: %s is not authorized to perform: %s on resource: %s because no "
+                              "resource-based policy allows the %s action", ctx->caller->arn, action, resource,
+                              action));
+    }
+    return kms_fail(ctx, "AccessDeniedException", "%.*s", (int)msg.len, (const char *)msg.data);
+}
+
+static core_result check_grant_tokens(struct kms_ctx *ctx)
+{
+    const json_t *toks = member(ctx, "GrantTokens");
+    size_t i;
+    const json_t *t;
+    json_array_foreach(toks, i, t) if (!kms_grant_token_valid(ctx->env, jcur(t)))
+        return kms_fail(ctx, "InvalidGrantTokenException", "%s", "The grant token is not valid.");
+    CORE_OK;
+}
+
+core_result kms_authorize(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key,
+                          const char *iam_action)
+{
+    GUARD(check_grant_tokens(ctx));
+    struct kms_policy_entry *pe = NULL;
+    core_result r = policy_acquire(ctx->env, key, &pe);
+    if (!core_ok(r)) return kms_internal(ctx, r, "key policy");
+    struct policy_ctx pc;
+    struct policy_verdict v = {.allowed = false, .reason = POLICY_REASON_NO_RESOURCE, .statement = -1};
+    DEFER_CLEANUP(struct core_buf aliases = {0}, core_buf_cleanup);
+    r = fill_context(ctx, &pc, key, iam_action, key->arn);
+    if (core_ok(r) && pe->wants_aliases) {
+        r = core_buf_init(&aliases, 256, 64 * 1024);
+        if (core_ok(r)) r = add_resource_aliases(&pc, txn, key, &aliases);
+    }
+    if (core_ok(r) && pe->policy) {
+        struct policy_set set = caller_set(ctx, pe->policy, strcmp(ctx->caller->account, key->account) == 0);
+        r = policy_authorize(&set, &pc, &v);
+    }
+    policy_release(ctx->env, pe);
+    if (r.err == ERR_NOMEM) return kms_internal(ctx, r, "authorization");
+    /* Any other failure (context full, bad ARN shape) is a denial, never an allow. */
+    if (!core_ok(r)) {
+        core_log(CORE_LOG_INFO, "request %s: %s on %s denied: request context failed: %s at %s",
+                 ctx->call->request_id ? ctx->call->request_id : "-", iam_action, key->arn, core_err_name(r.err),
+                 core_result_site());
+        v = (struct policy_verdict){.allowed = false, .reason = POLICY_REASON_NO_RESOURCE, .statement = -1};
+    }
+    if (v.allowed) CORE_OK;
+    bool explicit_deny = v.reason == POLICY_REASON_DENY_RESOURCE || v.reason == POLICY_REASON_DENY_IDENTITY ||
+                         v.reason == POLICY_REASON_DENY_BOUNDARY || v.reason == POLICY_REASON_DENY_SESSION;
+    if (!explicit_deny && txn) {
+        bool granted = false;
+        r = kms_grants_allow(ctx, txn, key, iam_action, &granted);
+        if (!core_ok(r)) return kms_internal(ctx, r, "grants");
+        if (granted) CORE_OK;
+    }
+    return deny(ctx, &pc, &v, iam_action, key->arn);
+}
+
+core_result kms_authorize_identity(struct kms_ctx *ctx, const char *iam_action, const char *resource)
+{
+    const struct iam_identity *id = caller_identity(ctx);
+    if (ctx->env->iam == NULL || (id && id->full_access)) CORE_OK;
+    const char *res = resource ? resource : "*";
+    struct policy_ctx pc;
+    struct policy_verdict v = {.allowed = false, .reason = POLICY_REASON_NO_IDENTITY, .statement = -1};
+    core_result r = fill_context(ctx, &pc, NULL, iam_action, resource ? resource : "");
+    if (core_ok(r) && id) r = iam_authorize_identity(id, &pc, &v);
+    if (r.err == ERR_NOMEM) return kms_internal(ctx, r, "authorization");
+    if (!core_ok(r)) v = (struct policy_verdict){.allowed = false, .reason = POLICY_REASON_NO_IDENTITY, .statement = -1};
+    if (v.allowed) CORE_OK;
+    DEFER_CLEANUP(struct core_buf msg = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&msg, 256, CORE_REPLY_MAX_MESSAGE));
+    GUARD(core_buf_printf(&msg, "User: %s is not authorized to perform: %s", ctx->caller->arn, iam_action));
+    if (resource) GUARD(core_buf_printf(&msg, " on resource: %s", res));
+    GUARD(core_buf_append_u8(&msg, ' '));
+    GUARD(policy_reason_append(&msg, v.reason, core_cursor_str(iam_action)));
+    return kms_fail(ctx, "AccessDeniedException", "%.*s", (int)msg.len, (const char *)msg.data);
+}
+
+/* "kms:XAlias on the alias" is an IAM-policy permission: the alias ARN is its resource. */
+core_result kms_authorize_alias(struct kms_ctx *ctx, const char *action, struct core_cursor name)
+{
+    char arn[KMS_MAX_ARN + 300], nm[300];
+    size_t n = name.len < 256 ? name.len : 256;
+    memcpy(nm, name.ptr, n);
+    nm[n] = 0;
+    kms_arn(arn, sizeof arn, ctx->region, ctx->account, nm);
+    return kms_authorize_identity(ctx, action, arn);
+}
+
+/* ---- key policy documents ------------------------------------------------------------ */
+
+core_result kms_policy_compile(struct kms_ctx *ctx, struct core_cursor text, struct policy **out)
+{
+    *out = NULL;
+    if (text.len > KMS_MAX_POLICY)
+        return kms_fail(ctx, "LimitExceededException", "%s", "The key policy exceeds the limit of 32768 characters.");
+    struct policy_parse_opts o = {.kind = POLICY_KIND_RESOURCE, .max_bytes = KMS_MAX_POLICY};
+    DEFER_CLEANUP(struct core_buf reason = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&reason, 256, 1024));
+    enum policy_problem problem = POLICY_PROBLEM_NONE;
+    core_result r = policy_parse(&o, text, out, &reason, &problem);
+    if (core_ok(r)) CORE_OK;
+    if (r.err == ERR_NOMEM) return kms_internal(ctx, r, "policy");
+    if (problem == POLICY_PROBLEM_SIZE)
+        return kms_fail(ctx, "LimitExceededException", "%s", "The key policy exceeds the limit of 32768 characters.");
+    /* KMS's own words for the common classes, the engine's reason otherwise. */
+    if (problem == POLICY_PROBLEM_PRINCIPAL)
+        return kms_fail(ctx, "MalformedPolicyDocumentException",
+                        "Policy contains a statement with one or more invalid principals. (%.*s)", (int)reason.len,
+                        (const char *)reason.data);
+    return kms_fail(ctx, "MalformedPolicyDocumentException", "%.*s",
+                    (int)(reason.len ? reason.len : 28), reason.len ? (const char *)reason.data : "The policy is not valid.");
+}
+
+core_result kms_lockout_check(struct kms_ctx *ctx, const struct kms_key *key, const struct policy *new_policy)
+{
+    /* "The key policy must allow the calling principal to make a subsequent
+     * PutKeyPolicy request on the KMS key." (CreateKey, PutKeyPolicy) */
+    struct policy_ctx pc;
+    struct policy_verdict v = {0};
+    core_result r = fill_context(ctx, &pc, key, "kms:PutKeyPolicy", key->arn);
+    if (core_ok(r)) {
+        struct policy_set set = caller_set(ctx, new_policy, strcmp(ctx->caller->account, key->account) == 0);
+        r = policy_authorize(&set, &pc, &v);
+    }
+    if (r.err == ERR_NOMEM) return kms_internal(ctx, r, "lockout check");
+    if (core_ok(r) && v.allowed) CORE_OK;
+    return kms_fail(ctx, "MalformedPolicyDocumentException", "%s",
+                    "The new key policy will not allow you to update the key policy in the future.");
 }
 
 /* https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html, as GetKeyPolicy prints it. */

@@ -37,6 +37,7 @@ core_result kms_create_alias(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_key_id(ctx, in, "TargetKeyId", true, &target, &have_target));
     GUARD(kms_params_done(ctx));
     GUARD(kms_alias_name_check(ctx, name));
+    GUARD(kms_authorize_alias(ctx, "kms:CreateAlias", name));
     struct alias_arg a = {.name = name};
     struct kms_mutation m = {.ctx = ctx, .id = target, .forms = KMS_ID_KEY, .rule = KMS_RULE_MANAGE,
                              .iam_action = "kms:CreateAlias", .apply = create, .arg = &a};

@@ -1,6 +1,7 @@
 #include <stdio.h>
 
 #include "kms/kms_internal.h"
+#include "policy/policy.h"
 
 /*
  * CreateKey: a symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT,
@@ -78,27 +79,23 @@ core_result kms_create_key(struct kms_ctx *ctx, const json_t *in)
         return kms_fail(ctx, "UnsupportedOperationException", "%s",
                         "Multi-Region keys are not supported by this server yet.");
 
+    /* kms:CreateKey is an IAM-policy permission (there is no key yet). */
+    GUARD(kms_authorize_identity(ctx, "kms:CreateKey", NULL));
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
-    if (have_policy) {
-        /* Stored as given, enforced by the key-policy issue; for now only its shape is checked. */
-        json_t *doc = NULL;
-        core_result pr = policy.len <= KMS_MAX_POLICY ? core_json_parse(policy, CORE_MAX_JSON_DEPTH, &doc)
-                                                      : (core_result){ERR_LIMIT};
-        bool obj = core_ok(pr) && json_is_object(doc);
-        if (doc) json_decref(doc);
-        if (pr.err == ERR_LIMIT)
-            return kms_fail(ctx, "LimitExceededException", "%s", "The key policy exceeds the limit of 32768 characters.");
-        if (!obj)
-            return kms_fail(ctx, "MalformedPolicyDocumentException", "%s", "The policy document is not valid JSON.");
-        GUARD(core_buf_append_cursor(&k.policy, policy));
-    } else {
-        GUARD(kms_default_policy(ctx->account, &k.policy));
-    }
     snprintf(k.account, sizeof k.account, "%s", ctx->account);
     snprintf(k.region, sizeof k.region, "%s", ctx->region);
     kms_new_uuid(k.key_id);
     kms_key_set_arn(&k);
+    if (have_policy) {
+        /* Validated and compiled by the policy engine; the caller must not lock itself out. */
+        DEFER_CLEANUP(struct policy *p = NULL, policy_cleanup);
+        GUARD(kms_policy_compile(ctx, policy, &p));
+        if (!bypass) GUARD(kms_lockout_check(ctx, &k, p));
+        GUARD(core_buf_append_cursor(&k.policy, policy));
+    } else {
+        GUARD(kms_default_policy(ctx->account, &k.policy));
+    }
     k.state = KMS_STATE_ENABLED;
     k.created = ctx->call->now;
     if (have_desc) GUARD(core_buf_append_cursor(&k.description, desc));

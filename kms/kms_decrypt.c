@@ -49,7 +49,7 @@ static core_result open_in(struct kms_ctx *ctx, struct keystore_txn *txn, struct
     snprintf(ref.region, sizeof ref.region, "%s", h->region);
     snprintf(ref.key_id, sizeof ref.key_id, "%s", h->key_id);
     GUARD(kms_key_load(ctx, txn, &ref, key));
-    GUARD(kms_authorize(ctx, key, iam_action));
+    GUARD(kms_authorize(ctx, txn, key, iam_action));
     GUARD(kms_state_check(ctx, key, KMS_RULE_CRYPTO));
     DEFER_CLEANUP(struct core_buf mat = {0}, core_buf_cleanup);
     GUARD(core_buf_init_secret(&mat, KMS_MATERIAL_BYTES));

@@ -30,7 +30,7 @@ static core_result del_fn(struct keystore_txn *txn, void *argp)
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
     r = kms_key_get(txn, ctx->account, ctx->region, al.target, &k);
-    if (core_ok(r)) GUARD(kms_authorize(ctx, &k, "kms:DeleteAlias"));
+    if (core_ok(r)) GUARD(kms_authorize(ctx, txn, &k, "kms:DeleteAlias"));
     else if (r.err != ERR_NOT_FOUND) return r;
     DEFER_CLEANUP(struct core_buf id = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&id, 128, 512));
@@ -45,6 +45,7 @@ core_result kms_delete_alias(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_alias_name(ctx, in, &name, &have_name));
     GUARD(kms_params_done(ctx));
     GUARD(kms_alias_name_check(ctx, name));
+    GUARD(kms_authorize_alias(ctx, "kms:DeleteAlias", name));
     struct del_arg a = {.ctx = ctx, .name = name};
     core_result r = keystore_write(ctx->env->ks, del_fn, &a);
     if (!core_ok(r)) return kms_internal(ctx, r, "DeleteAlias");

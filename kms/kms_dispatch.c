@@ -12,6 +12,7 @@
 const struct kms_action kms_actions[] = {
     {"CancelKeyDeletion", kms_cancel_key_deletion, "kms:CancelKeyDeletion"},
     {"CreateAlias", kms_create_alias, "kms:CreateAlias"},
+    {"CreateGrant", kms_create_grant, "kms:CreateGrant"},
     {"CreateKey", kms_create_key, "kms:CreateKey"},
     {"Decrypt", kms_decrypt, "kms:Decrypt"},
     {"DeleteAlias", kms_delete_alias, "kms:DeleteAlias"},
@@ -28,10 +29,16 @@ const struct kms_action kms_actions[] = {
     {"GetKeyPolicy", kms_get_key_policy, "kms:GetKeyPolicy"},
     {"GetKeyRotationStatus", kms_get_key_rotation_status, "kms:GetKeyRotationStatus"},
     {"ListAliases", kms_list_aliases, "kms:ListAliases"},
+    {"ListGrants", kms_list_grants, "kms:ListGrants"},
+    {"ListKeyPolicies", kms_list_key_policies, "kms:ListKeyPolicies"},
     {"ListKeyRotations", kms_list_key_rotations, "kms:ListKeyRotations"},
     {"ListKeys", kms_list_keys, "kms:ListKeys"},
     {"ListResourceTags", kms_list_resource_tags, "kms:ListResourceTags"},
+    {"ListRetirableGrants", kms_list_retirable_grants, "kms:ListRetirableGrants"},
+    {"PutKeyPolicy", kms_put_key_policy, "kms:PutKeyPolicy"},
     {"ReEncrypt", kms_re_encrypt, "kms:ReEncrypt"},
+    {"RetireGrant", kms_retire_grant, "kms:RetireGrant"},
+    {"RevokeGrant", kms_revoke_grant, "kms:RevokeGrant"},
     {"RotateKeyOnDemand", kms_rotate_key_on_demand, "kms:RotateKeyOnDemand"},
     {"ScheduleKeyDeletion", kms_schedule_key_deletion, "kms:ScheduleKeyDeletion"},
     {"TagResource", kms_tag_resource, "kms:TagResource"},
@@ -59,10 +66,22 @@ core_result kms_env_new(const struct kms_env_options *opts, struct kms_env **out
     struct kms_env *env = calloc(1, sizeof *env);
     ENSURE(env != NULL, ERR_NOMEM);
     env->ks = opts->ks;
+    env->iam = opts->iam;
     env->aes_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
     if (env->aes_gcm == NULL) {
         free(env);
         BAIL(ERR_CRYPTO);
+    }
+    core_result r = kms_authz_env_init(env);
+    if (!core_ok(r)) {
+        EVP_CIPHER_free(env->aes_gcm);
+        free(env);
+        return r;
+    }
+    r = kms_grant_env_init(env);
+    if (!core_ok(r)) {
+        kms_env_free(env);
+        return r;
     }
     snprintf(env->default_region, sizeof env->default_region, "%s",
              opts->default_region ? opts->default_region : "us-east-1");
@@ -74,6 +93,8 @@ void kms_env_free(struct kms_env *env)
 {
     if (!env) return;
     EVP_CIPHER_free(env->aes_gcm);
+    kms_authz_env_free(env);
+    core_secret_free(&env->grant_token_key);
     free(env);
 }
 
@@ -136,7 +157,9 @@ core_result kms_handle(struct kms_env *env, const struct kms_call *call, struct 
                                     r.err == ERR_LIMIT ? "Request nesting is too deep" : "Malformed request body");
     }
     r = core_buf_init(&ctx.invalid, 0, 4096);
+    ctx.in = in;
     if (core_ok(r)) r = action->fn(&ctx, in);
+    kms_authz_end(&ctx);
     core_buf_free(&ctx.invalid);
     if (!core_ok(r) && !core_reply_failed(out)) kms_reply_from_err(r.err, out);
     return r;

@@ -14,6 +14,7 @@ core_result kms_generate_random(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_int(ctx, in, "NumberOfBytes", 1, 1024, false, &nbytes, &have_n));
     GUARD(kms_param_string(ctx, in, "CustomKeyStoreId", 1, 64, false, &store, &have_store));
     GUARD(kms_params_done(ctx));
+    GUARD(kms_authorize_identity(ctx, "kms:GenerateRandom", NULL));
     if (!have_n)
         return kms_fail(ctx, "ValidationException", "%s",
                         "1 validation error detected: Value null at 'numberOfBytes' failed to satisfy constraint: "

@@ -5,13 +5,27 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 
 #include "kms/kms.h"
+
+struct policy;
+
+struct kms_policy_entry;
+#define KMS_POLICY_BUCKETS 256u
+#define KMS_POLICY_CACHE_MAX 4096u /* compiled key policies kept; idle ones dropped beyond */
 
 struct kms_env {
     struct keystore *ks;
     char default_region[32];
     EVP_CIPHER *aes_gcm; /* fetched once; EVP_CIPHER_fetch is not free */
+    struct iam_env *iam; /* identity side; NULL in unit tests */
+    /* Compiled key policies by key record id and policy generation (kms_authz.c). */
+    pthread_mutex_t policy_lock;
+    struct kms_policy_entry *policies[KMS_POLICY_BUCKETS];
+    size_t n_policies;
+    /* MAC key of grant tokens (kms_grant.c), sealed in the keystore, shared by processes. */
+    struct core_secret grant_token_key;
 };
 
 /* Per-call context handed to every handler. */
@@ -25,6 +39,13 @@ struct kms_ctx {
     /* Validation errors collected while reading parameters. */
     unsigned n_invalid;
     struct core_buf invalid;
+    /* Authorization inputs: the request document (condition keys come from
+     * it), the alias the request named (kms:RequestAlias), and the caller's
+     * identity side, acquired on first use and released by kms_handle. */
+    const json_t *in;
+    char request_alias[288];
+    const struct iam_identity *identity;
+    bool identity_failed;
 };
 
 typedef core_result (*kms_handler_fn)(struct kms_ctx *ctx, const json_t *in);
@@ -50,6 +71,8 @@ const struct kms_action *kms_action_find(struct core_cursor operation);
 #define KMS_MAX_TAG_KEY 128u
 #define KMS_MAX_TAG_VALUE 256u
 #define KMS_MAX_GRANT_TOKENS 10u
+#define KMS_MAX_GRANTS_PER_KEY 2000u /* AWS allows 50,000; scans stay short here */
+#define KMS_GRANT_ID_LEN 64u         /* hex */
 #define KMS_MAX_EC_BYTES 16384u     /* canonical encryption context */
 #define KMS_MAX_EC_PAIRS 512u
 #define KMS_MATERIAL_BYTES 32u
@@ -99,6 +122,7 @@ struct kms_key {
     int64_t deletion_date;    /* 0 unless PendingDeletion */
     uint32_t pending_window_days;
     uint32_t rotation_period_days; /* 0: never enabled */
+    uint32_t policy_gen;      /* bumped by PutKeyPolicy: keys the compiled-policy cache */
     int64_t next_rotation;    /* 0 when rotation is off */
     int64_t on_demand_start;  /* 0 unless an on-demand rotation is in progress */
     uint32_t n_on_demand;
@@ -251,9 +275,56 @@ CORE_RESULT kms_key_mutate(struct kms_mutation *m);
 
 /**
  * The one place that decides whether the caller may perform iam_action on
- * key. AccessDeniedException in AWS's wording when not.
+ * key: the key policy (compiled, cached), the caller's identity side where
+ * the key policy delegates to the account (POLICY_MODE_KMS), then grants
+ * (read in txn). AccessDeniedException in AWS's wording when not.
  */
-CORE_RESULT kms_authorize(struct kms_ctx *ctx, const struct kms_key *key, const char *iam_action);
+CORE_RESULT kms_authorize(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key,
+                          const char *iam_action);
+/**
+ * Identity-only authorization for actions on no key (kms:CreateKey,
+ * kms:ListKeys, kms:ListAliases, kms:GenerateRandom, kms:ListRetirableGrants)
+ * and for the alias half of CreateAlias/UpdateAlias/DeleteAlias (resource =
+ * alias ARN). resource NULL means "*".
+ */
+CORE_RESULT kms_authorize_identity(struct kms_ctx *ctx, const char *iam_action, const char *resource);
+/** kms_authorize_identity() on the alias ARN of name in the caller's account and Region. */
+CORE_RESULT kms_authorize_alias(struct kms_ctx *ctx, const char *iam_action, struct core_cursor name);
+/**
+ * The lockout safety check: would the caller still be allowed
+ * kms:PutKeyPolicy on key under policy_text? Errors: ERR_API
+ * (MalformedPolicyDocumentException filled) when not.
+ */
+CORE_RESULT kms_lockout_check(struct kms_ctx *ctx, const struct kms_key *key, const struct policy *new_policy);
+/**
+ * Validates a key policy document (CreateKey Policy, PutKeyPolicy):
+ * MalformedPolicyDocumentException / LimitExceededException with AWS's
+ * reason. @param[out] out compiled policy, caller policy_free()s.
+ */
+CORE_RESULT kms_policy_compile(struct kms_ctx *ctx, struct core_cursor text, struct policy **out);
+/** True for the account root, the bootstrap administrator and unverified-mode callers. */
+bool kms_caller_full_access(struct kms_ctx *ctx);
+/** Releases the identity acquired during the call (kms_handle). */
+void kms_authz_end(struct kms_ctx *ctx);
+CORE_RESULT kms_authz_env_init(struct kms_env *env);
+void kms_authz_env_free(struct kms_env *env);
+
+/* ---- grants (kms_grant.c) ----------------------------------------------------- */
+
+/**
+ * Whether a grant on key lets the caller perform iam_action (with the
+ * request's encryption context in ctx->in). Explicit denies were handled
+ * before. Errors: keystore errors.
+ */
+CORE_RESULT kms_grants_allow(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key,
+                             const char *iam_action, bool *allowed);
+/** Deletes every grant of key (key deletion). */
+CORE_RESULT kms_grants_destroy(struct keystore_txn *txn, const struct kms_key *key);
+CORE_RESULT kms_grant_env_init(struct kms_env *env);
+/** Verifies a grant token's MAC. */
+bool kms_grant_token_valid(const struct kms_env *env, struct core_cursor token);
+/** True when the caller is principal_arn for grant purposes (user/session ARN, or the role of a session). */
+bool kms_caller_is(const struct kms_ctx *ctx, struct core_cursor principal_arn);
 /** The AWS default key policy for account (pretty-printed JSON). */
 CORE_RESULT kms_default_policy(const char *account, struct core_buf *out);
 /** The policy AWS attaches to the AWS managed key of service. */
@@ -379,7 +450,14 @@ core_result kms_internal(struct kms_ctx *ctx, core_result r, const char *what);
 /* Handlers, one file each. */
 core_result kms_cancel_key_deletion(struct kms_ctx *ctx, const json_t *in);
 core_result kms_create_alias(struct kms_ctx *ctx, const json_t *in);
+core_result kms_create_grant(struct kms_ctx *ctx, const json_t *in);
 core_result kms_create_key(struct kms_ctx *ctx, const json_t *in);
+core_result kms_list_grants(struct kms_ctx *ctx, const json_t *in);
+core_result kms_list_key_policies(struct kms_ctx *ctx, const json_t *in);
+core_result kms_list_retirable_grants(struct kms_ctx *ctx, const json_t *in);
+core_result kms_put_key_policy(struct kms_ctx *ctx, const json_t *in);
+core_result kms_retire_grant(struct kms_ctx *ctx, const json_t *in);
+core_result kms_revoke_grant(struct kms_ctx *ctx, const json_t *in);
 core_result kms_decrypt(struct kms_ctx *ctx, const json_t *in);
 core_result kms_delete_alias(struct kms_ctx *ctx, const json_t *in);
 core_result kms_describe_key(struct kms_ctx *ctx, const json_t *in);

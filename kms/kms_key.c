@@ -17,9 +17,10 @@
  *   | be32 rotation_period_days | be64 next_rotation | be64 on_demand_start
  *   | be32 n_on_demand | be32 len, description | be32 len, policy
  *   | be32 n_tags, be32 len, tags | be32 n_versions, versions (45 bytes each)
+ * Format 2 appends be32 policy_gen (format 1 records read as generation 0).
  */
 
-#define KEY_FORMAT 1u
+#define KEY_FORMAT 2u
 #define FLAG_AWS_MANAGED 1u
 #define FLAG_ROTATION 2u
 
@@ -124,7 +125,7 @@ static core_result decode(struct core_cursor c, struct kms_key *k)
     uint64_t created, del, next, ods;
     uint32_t n;
     GUARD(core_cursor_read_u8(&c, &fmt));
-    ENSURE(fmt == KEY_FORMAT, ERR_PARSE);
+    ENSURE(fmt == 1 || fmt == KEY_FORMAT, ERR_PARSE);
     GUARD(core_cursor_read_u8(&c, &k->state));
     GUARD(core_cursor_read_u8(&c, &flags));
     GUARD(core_cursor_read_be64(&c, &created));
@@ -142,6 +143,8 @@ static core_result decode(struct core_cursor c, struct kms_key *k)
     struct core_cursor v;
     ENSURE(n <= c.len / KMS_VERSION_REC_BYTES, ERR_PARSE);
     GUARD(core_cursor_advance(&c, (size_t)n * KMS_VERSION_REC_BYTES, &v));
+    k->policy_gen = 0;
+    if (fmt == KEY_FORMAT) GUARD(core_cursor_read_be32(&c, &k->policy_gen));
     ENSURE(c.len == 0, ERR_PARSE);
     core_buf_reset(&k->versions);
     GUARD(core_buf_append_cursor(&k->versions, v));
@@ -177,7 +180,8 @@ static core_result encode(const struct kms_key *k, struct core_buf *out)
     GUARD(core_buf_append_be32(out, (uint32_t)k->tags.len));
     GUARD(core_buf_append_cursor(out, core_buf_cursor(&k->tags)));
     GUARD(core_buf_append_be32(out, k->n_versions));
-    return core_buf_append_cursor(out, core_buf_cursor(&k->versions));
+    GUARD(core_buf_append_cursor(out, core_buf_cursor(&k->versions)));
+    return core_buf_append_be32(out, k->policy_gen);
 }
 
 core_result kms_key_get(struct keystore_txn *txn, const char *account, const char *region, const char *key_id,
@@ -296,6 +300,7 @@ core_result kms_key_destroy(struct keystore_txn *txn, struct kms_key *k)
     GUARD(due_move(txn, rid, 'R', k->loaded_next_rotation, 0));
     GUARD(due_move(txn, rid, 'D', k->loaded_deletion_date, 0));
     GUARD(keystore_del(txn, tbl_key, core_cursor_str(rid)));
+    GUARD(kms_grants_destroy(txn, k));
 
     /* Aliases that point at the key go with it. Collect first, delete after the iterator ends. */
     char prefix[64];

@@ -19,6 +19,7 @@ core_result kms_list_aliases(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_params_done(ctx));
 
     char filter[KMS_KEY_ID_LEN + 1] = "";
+    if (!have_id) GUARD(kms_authorize_identity(ctx, "kms:ListAliases", NULL));
     if (have_id) {
         DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
         GUARD(kms_key_init(&k));

@@ -119,6 +119,14 @@ static core_result resolve_alias(struct kms_ctx *ctx, struct keystore_txn *txn, 
     return kms_fail(ctx, "NotFoundException", "Alias %s is not found.", arn);
 }
 
+/* kms:RequestAlias: "the alias name ... used in the request to identify the KMS key". */
+static void note_alias(struct kms_ctx *ctx, struct core_cursor name)
+{
+    size_t n = name.len < sizeof ctx->request_alias - 1 ? name.len : sizeof ctx->request_alias - 1;
+    memcpy(ctx->request_alias, name.ptr, n);
+    ctx->request_alias[n] = 0;
+}
+
 core_result kms_resolve(struct kms_ctx *ctx, struct keystore_txn *txn, struct core_cursor id, unsigned forms,
                         struct kms_key_ref *ref, bool *managed_missing)
 {
@@ -146,12 +154,14 @@ core_result kms_resolve(struct kms_ctx *ctx, struct keystore_txn *txn, struct co
         }
         if (core_cursor_starts_with(res, "alias/") && (forms & KMS_ID_ALIAS)) {
             if (strcmp(region, ctx->region) != 0) return kms_fail(ctx, "NotFoundException", "Invalid arn %s", region);
+            note_alias(ctx, res);
             return resolve_alias(ctx, txn, account, region, res, ref, managed_missing);
         }
         return invalid_key_id(ctx, id);
     }
     if (core_cursor_starts_with(id, "alias/")) {
         if (!(forms & KMS_ID_ALIAS)) return invalid_key_id(ctx, id);
+        note_alias(ctx, id);
         return resolve_alias(ctx, txn, ctx->account, ctx->region, id, ref, managed_missing);
     }
     if (!kms_is_uuid(id)) return invalid_key_id(ctx, id);
@@ -282,7 +292,7 @@ static core_result open_once(struct kms_ctx *ctx, struct core_cursor id, unsigne
     GUARD(kms_resolve(ctx, txn, id, forms, &ref, managed_missing));
     if (*managed_missing) CORE_OK;
     GUARD(kms_key_load(ctx, txn, &ref, key));
-    GUARD(kms_authorize(ctx, key, iam_action));
+    GUARD(kms_authorize(ctx, txn, key, iam_action));
     return kms_state_check(ctx, key, rule);
 }
 
@@ -320,7 +330,7 @@ static core_result mutate_fn(struct keystore_txn *txn, void *argp)
     struct kms_key_ref ref;
     GUARD(kms_resolve(ctx, txn, m->id, m->forms, &ref, NULL));
     GUARD(kms_key_load(ctx, txn, &ref, &m->key));
-    GUARD(kms_authorize(ctx, &m->key, m->iam_action));
+    GUARD(kms_authorize(ctx, txn, &m->key, m->iam_action));
     GUARD(kms_state_check(ctx, &m->key, m->rule));
     if (m->apply) {
         GUARD(m->apply(m, txn));

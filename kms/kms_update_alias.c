@@ -30,7 +30,7 @@ static core_result update(struct kms_mutation *m, struct keystore_txn *txn)
     DEFER_CLEANUP(struct kms_key old = {0}, kms_key_free);
     GUARD(kms_key_init(&old));
     r = kms_key_get(txn, ctx->account, ctx->region, al.target, &old);
-    if (core_ok(r)) GUARD(kms_authorize(ctx, &old, "kms:UpdateAlias"));
+    if (core_ok(r)) GUARD(kms_authorize(ctx, txn, &old, "kms:UpdateAlias"));
     else if (r.err != ERR_NOT_FOUND) return r;
     memcpy(al.target, m->key.key_id, sizeof al.target);
     al.updated = ctx->call->now;
@@ -45,6 +45,7 @@ core_result kms_update_alias(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_key_id(ctx, in, "TargetKeyId", true, &target, &have_target));
     GUARD(kms_params_done(ctx));
     GUARD(kms_alias_name_check(ctx, name));
+    GUARD(kms_authorize_alias(ctx, "kms:UpdateAlias", name));
     struct alias_arg a = {.name = name};
     struct kms_mutation m = {.ctx = ctx, .id = target, .forms = KMS_ID_KEY, .rule = KMS_RULE_MANAGE,
                              .iam_action = "kms:UpdateAlias", .apply = update, .arg = &a};

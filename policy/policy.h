@@ -51,9 +51,9 @@
 #define POLICY_STS_SESSION_MAX_CHARS 2048u
 
 /* Request-context capacity (struct policy_ctx lives on the stack). */
-#define POLICY_CTX_MAX_KEYS 96u
-#define POLICY_CTX_MAX_VALUES 256u
-#define POLICY_CTX_SCRATCH_BYTES 4096u
+#define POLICY_CTX_MAX_KEYS 160u
+#define POLICY_CTX_MAX_VALUES 384u
+#define POLICY_CTX_SCRATCH_BYTES 12288u
 #define POLICY_CTX_MAX_CHAIN 4u
 
 /** Which validation rules a document follows. */

@@ -57,7 +57,27 @@ struct route {
     char operation[96];
     struct sts_session session; /* the opened session token (temporary credentials) */
     bool has_session;
+    struct iam_session_info session_info; /* what authorization needs of session, views into it */
 };
+
+/* The authorization view of an opened session token. */
+static const struct iam_session_info *session_info(struct route *rt)
+{
+    if (!rt->has_session) return NULL;
+    struct iam_session_info *si = &rt->session_info;
+    const struct sts_session *s = &rt->session;
+    *si = (struct iam_session_info){
+        .role_arn = s->role_arn,
+        .source_identity = s->source_identity,
+        .policy = s->policy,
+        .has_session_policies = s->has_session_policies,
+    };
+    for (size_t i = 0; i < s->n_policy_arns && i < sizeof si->policy_arns / sizeof si->policy_arns[0]; i++)
+        si->policy_arns[si->n_policy_arns++] = s->policy_arns[i];
+    for (size_t i = 0; i < s->n_tags && i < IAM_MAX_TAGS; i++)
+        si->tags[si->n_tags++] = (struct iam_tag){s->tags[i].key, s->tags[i].value};
+    return si;
+}
 
 static void set_operation(struct route *rt, struct core_cursor op)
 {
@@ -314,6 +334,7 @@ static bool content_type_is(const struct http_request *req, const char *want)
 static void dispatch(struct route *rt)
 {
     const struct http_request *req = rt->req;
+    const struct iam_session_info *si = session_info(rt);
     core_result r;
     switch (rt->svc) {
     case SVC_KMS: {
@@ -334,6 +355,7 @@ static void dispatch(struct route *rt)
             .request_id = rt->resp->request_id,
             .source_ip = req->source_ip,
             .now = core_clock_service(),
+            .session = si,
         };
         r = kms_handle(rt->srv->kms, &call, &rt->reply);
         break;
@@ -356,6 +378,8 @@ static void dispatch(struct route *rt)
             .form = &rt->form,
             .request_id = rt->resp->request_id,
             .now = core_clock_service(),
+            .session = si,
+            .source_ip = req->source_ip,
         };
         r = iam_handle(rt->srv->iam, &call, &rt->reply);
         break;
@@ -494,12 +518,13 @@ core_result server_new(const struct server_config *cfg, struct server **out)
             core_log(CORE_LOG_INFO, "administrator %s created; credentials written to %s", admin.owner.arn, path);
     }
     iam_access_key_free(&admin);
-    struct kms_env_options ko = {.ks = srv->ks, .default_region = cfg->region};
-    if (core_ok(r)) r = kms_env_new(&ko, &srv->kms);
-    struct sts_env_options so = {.ks = srv->ks, .default_region = cfg->region};
-    if (core_ok(r)) r = sts_env_new(&so, &srv->sts);
+    /* IAM first: KMS and STS read callers' identity policies through it. */
     struct iam_env_options io = {.ks = srv->ks, .account = cfg->account_id};
     if (core_ok(r)) r = iam_env_new(&io, &srv->iam);
+    struct kms_env_options ko = {.ks = srv->ks, .default_region = cfg->region, .iam = srv->iam};
+    if (core_ok(r)) r = kms_env_new(&ko, &srv->kms);
+    struct sts_env_options so = {.ks = srv->ks, .default_region = cfg->region, .iam = srv->iam};
+    if (core_ok(r)) r = sts_env_new(&so, &srv->sts);
     if (!core_ok(r)) {
         server_free(srv);
         return r;
@@ -511,9 +536,9 @@ core_result server_new(const struct server_config *cfg, struct server **out)
 void server_free(struct server *srv)
 {
     if (!srv) return;
-    if (srv->iam) iam_env_free(srv->iam);
     if (srv->sts) sts_env_free(srv->sts);
     if (srv->kms) kms_env_free(srv->kms);
+    if (srv->iam) iam_env_free(srv->iam);
     if (srv->key_cache) sigv4_key_cache_free(srv->key_cache);
     if (srv->ks) keystore_close(srv->ks);
     free(srv);

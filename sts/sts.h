@@ -15,9 +15,12 @@
 
 struct sts_env;
 
+struct iam_env;
+
 struct sts_env_options {
     struct keystore *ks;
     const char *default_region;
+    struct iam_env *iam; /* callers' identity policies (sts:AssumeRole, ...); NULL: not checked */
 };
 
 /*

@@ -26,14 +26,36 @@ static core_result denied(struct sts_ctx *ctx, struct core_cursor role_arn)
                     ctx->caller->arn, (int)(role_arn.len > 512 ? 512 : role_arn.len), (const char *)role_arn.ptr);
 }
 
-/* Evaluates one trust action with the shared context. */
-static core_result trust_action(struct sts_ctx *ctx, const struct iam_role *role, struct policy_ctx *pc,
-                                const char *action, bool *allowed)
+/* Evaluates one action against the trust policy and the caller's identity side, with the shared context. */
+static core_result trust_action(struct sts_ctx *ctx, const struct sts_identity *id, const struct iam_role *role,
+                                struct policy_ctx *pc, const char *action, bool *allowed)
 {
     pc->action = (struct core_cursor){0};
     pc->action_lc = (struct core_cursor){0};
     GUARD(policy_ctx_set_action(pc, core_cursor_str(action)));
-    return sts_trust_allows(ctx, role, pc, allowed);
+    return sts_trust_authorize(ctx, id, role, pc, allowed);
+}
+
+/* The AssumeRole-specific keys: sts:RoleSessionName, sts:ExternalId, sts:SourceIdentity, request tags. */
+static core_result trust_context(struct sts_ctx *ctx, struct policy_ctx *pc, struct core_cursor session_name,
+                                 bool have_ext, struct core_cursor external_id, struct core_cursor si, bool mfa_ok,
+                                 const struct sts_session_params *sp)
+{
+    GUARD(policy_ctx_add(pc, core_cursor_str("sts:RoleSessionName"), session_name));
+    if (have_ext) GUARD(policy_ctx_add(pc, core_cursor_str("sts:ExternalId"), external_id));
+    if (si.len) GUARD(policy_ctx_add(pc, core_cursor_str("sts:SourceIdentity"), si));
+    /* An MFA code given with AssumeRole counts for this request (long-term credentials carry no MFA flag). */
+    if (mfa_ok && !ctx->caller->temporary)
+        GUARD(policy_ctx_add_bool(pc, core_cursor_str("aws:MultiFactorAuthPresent"), true));
+    struct core_cursor tag_keys[STS_MAX_SESSION_TAGS];
+    for (size_t i = 0; i < sp->n_tags && i < STS_MAX_SESSION_TAGS; i++) {
+        GUARD(policy_ctx_add_prefixed(pc, "aws:RequestTag/", sp->tags[i].key, sp->tags[i].value));
+        tag_keys[i] = sp->tags[i].key;
+    }
+    if (sp->n_tags) GUARD(policy_ctx_add_multi(pc, core_cursor_str("aws:TagKeys"), tag_keys, sp->n_tags));
+    if (sp->n_transitive)
+        GUARD(policy_ctx_add_multi(pc, core_cursor_str("sts:TransitiveTagKeys"), sp->transitive, sp->n_transitive));
+    CORE_OK;
 }
 
 core_result sts_assume_role(struct sts_ctx *ctx)
@@ -123,32 +145,24 @@ core_result sts_assume_role(struct sts_ctx *ctx)
         si = cs->source_identity;
     }
 
-    /* Trust policy. */
+    /* Trust policy, and the caller's identity policies where AWS requires them. */
+    struct sts_identity id;
+    GUARD(sts_identity_begin(ctx, &id));
     struct policy_ctx pc;
     policy_ctx_init(&pc);
-    struct core_cursor caller_role = cs ? cs->role_arn : (struct core_cursor){0};
-    GUARD(policy_ctx_set_principal(&pc, caller, caller_role));
     policy_ctx_set_resource(&pc, core_cursor_str(role.arn));
-    GUARD(policy_ctx_set_time(&pc, ctx->call->now));
-    GUARD(policy_ctx_add(&pc, core_cursor_str("sts:RoleSessionName"), session_name));
-    if (have_ext) GUARD(policy_ctx_add(&pc, core_cursor_str("sts:ExternalId"), external_id));
-    if (si.len) GUARD(policy_ctx_add(&pc, core_cursor_str("sts:SourceIdentity"), si));
-    if (cs && cs->source_identity.len) GUARD(policy_ctx_add(&pc, core_cursor_str("aws:SourceIdentity"), cs->source_identity));
-    if (mfa_ok && !caller->mfa) GUARD(policy_ctx_add_bool(&pc, core_cursor_str("aws:MultiFactorAuthPresent"), true));
-    if (cs)
-        for (size_t i = 0; i < cs->n_tags; i++) GUARD(policy_ctx_add_principal_tag(&pc, cs->tags[i].key, cs->tags[i].value));
-    struct core_cursor tag_keys[STS_MAX_SESSION_TAGS];
-    for (size_t i = 0; i < sp.n_tags; i++) {
-        GUARD(policy_ctx_add_prefixed(&pc, "aws:RequestTag/", sp.tags[i].key, sp.tags[i].value));
-        tag_keys[i] = sp.tags[i].key;
+    r = sts_request_context(ctx, &id, &pc);
+    if (!core_ok(r)) {
+        sts_identity_end(ctx, &id);
+        return r;
     }
-    if (sp.n_tags) GUARD(policy_ctx_add_multi(&pc, core_cursor_str("aws:TagKeys"), tag_keys, sp.n_tags));
-    if (sp.n_transitive)
-        GUARD(policy_ctx_add_multi(&pc, core_cursor_str("sts:TransitiveTagKeys"), sp.transitive, sp.n_transitive));
+    r = trust_context(ctx, &pc, session_name, have_ext, external_id, si, mfa_ok, &sp);
     bool allowed = false;
-    GUARD(trust_action(ctx, &role, &pc, "sts:AssumeRole", &allowed));
-    if (allowed && sp.n_tags) GUARD(trust_action(ctx, &role, &pc, "sts:TagSession", &allowed));
-    if (allowed && have_si) GUARD(trust_action(ctx, &role, &pc, "sts:SetSourceIdentity", &allowed));
+    if (core_ok(r)) r = trust_action(ctx, &id, &role, &pc, "sts:AssumeRole", &allowed);
+    if (core_ok(r) && allowed && sp.n_tags) r = trust_action(ctx, &id, &role, &pc, "sts:TagSession", &allowed);
+    if (core_ok(r) && allowed && have_si) r = trust_action(ctx, &id, &role, &pc, "sts:SetSourceIdentity", &allowed);
+    sts_identity_end(ctx, &id);
+    GUARD(r);
     if (!allowed) return denied(ctx, role_arn);
 
     /* The session. */

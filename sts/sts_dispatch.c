@@ -40,6 +40,7 @@ core_result sts_env_new(const struct sts_env_options *opts, struct sts_env **out
     struct sts_env *env = calloc(1, sizeof *env);
     ENSURE(env != NULL, ERR_NOMEM);
     env->ks = opts->ks;
+    env->iam = opts->iam;
     snprintf(env->default_region, sizeof env->default_region, "%s",
              opts->default_region ? opts->default_region : "us-east-1");
     if (pthread_rwlock_init(&env->lock, NULL) != 0) {
@@ -97,6 +98,11 @@ core_result sts_handle(struct sts_env *env, const struct sts_call *call, struct 
         return sts_fail(&ctx, 403, "AccessDenied", "Cannot call %.*s with session credentials", n,
                         (const char *)action.ptr);
     }
+    /* Identity-policy permissions AWS requires for these (AssumeRole and
+     * GetFederationToken check theirs in the handler, with their resource;
+     * GetCallerIdentity and GetSessionToken need none). */
+    if (a->fn == sts_decode_authorization_message || a->fn == sts_get_access_key_info)
+        GUARD(sts_authorize_identity(&ctx, a->iam_action, NULL));
     /* Handlers write the Result's inner XML; the envelope is the same for all. */
     GUARD(core_xml_response_open(&out->body, action, STS_XMLNS, true));
     core_result r = a->fn(&ctx);

@@ -26,6 +26,7 @@ core_result sts_get_federation_token(struct sts_ctx *ctx)
     char arn[512], user_id[160];
     snprintf(arn, sizeof arn, "arn:aws:sts::%s:federated-user/%.*s", caller->account, (int)name.len,
              (const char *)name.ptr);
+    GUARD(sts_authorize_identity(ctx, "sts:GetFederationToken", arn));
     snprintf(user_id, sizeof user_id, "%s:%.*s", caller->account, (int)name.len, (const char *)name.ptr);
     struct sts_tag tags[IAM_MAX_TAGS];
     for (size_t i = 0; i < sp.n_tags; i++) tags[i] = (struct sts_tag){sp.tags[i].key, sp.tags[i].value};
@@ -34,6 +35,7 @@ core_result sts_get_federation_token(struct sts_ctx *ctx)
         .account = caller->account,
         .arn = arn,
         .user_id = user_id,
+        .role_arn = caller->arn, /* the issuing user: the session's permissions are its AND the session policies */
         .issued = ctx->call->now,
         .expires = ctx->call->now + duration,
         .has_session_policies = true,

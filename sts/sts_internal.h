@@ -22,6 +22,7 @@ struct sts_token_key {
 
 struct sts_env {
     struct keystore *ks;
+    struct iam_env *iam;
     char default_region[32];
     pthread_rwlock_t lock; /* guards keys/n_keys/current */
     struct sts_token_key keys[STS_MAX_TOKEN_KEYS];
@@ -109,6 +110,29 @@ CORE_RESULT sts_check_packed(struct sts_ctx *ctx, const struct sts_issue *in, un
 struct policy_ctx;
 CORE_RESULT sts_trust_allows(struct sts_ctx *ctx, const struct iam_role *role, const struct policy_ctx *pctx,
                              bool *allowed);
+
+/* The caller's identity side for one request (sts_authz.c). */
+struct sts_identity {
+    struct iam_session_info info;
+    const struct iam_session_info *session; /* &info, or NULL for long-term credentials */
+    const struct iam_identity *id;          /* NULL: no identity-based permissions */
+};
+/** The authorization view of an opened session. */
+void sts_session_info(const struct sts_session *s, struct iam_session_info *out);
+/** Acquires the caller's identity policies (release with sts_identity_end). */
+CORE_RESULT sts_identity_begin(struct sts_ctx *ctx, struct sts_identity *out);
+void sts_identity_end(struct sts_ctx *ctx, struct sts_identity *id);
+/** The global condition keys of this request into pc (principal, time, IP, tags...). */
+CORE_RESULT sts_request_context(struct sts_ctx *ctx, const struct sts_identity *id, struct policy_ctx *pc);
+/** action allowed by the caller's identity-based policies, else AccessDenied (403) in AWS's words. */
+CORE_RESULT sts_authorize_identity(struct sts_ctx *ctx, const char *action, const char *resource);
+/**
+ * The role's trust policy combined with the caller's identity side (AWS's
+ * evaluation: a trust policy naming the caller directly suffices in the
+ * same account; otherwise the identity policies must allow too).
+ */
+CORE_RESULT sts_trust_authorize(struct sts_ctx *ctx, const struct sts_identity *id, const struct iam_role *role,
+                                const struct policy_ctx *pc, bool *allowed);
 
 /* JWT (RFC 7519) with RS256/ES256 against a JWKS. */
 enum sts_jwt_status {

@@ -185,7 +185,10 @@ class Crypto(unittest.TestCase):
 
     def test_dry_run_grant_tokens_algorithm(self):
         self.raises("DryRunOperationException", self.kms.encrypt, KeyId=self.kid, Plaintext=b"x", DryRun=True)
-        blob = self.kms.encrypt(KeyId=self.kid, Plaintext=b"x", GrantTokens=["tok1", "tok2"])["CiphertextBlob"]
+        # grant tokens are checked: one this server did not issue is refused, as AWS does
+        self.raises("InvalidGrantTokenException", self.kms.encrypt, KeyId=self.kid, Plaintext=b"x",
+                    GrantTokens=["tok1", "tok2"])
+        blob = self.kms.encrypt(KeyId=self.kid, Plaintext=b"x")["CiphertextBlob"]
         self.raises("DryRunOperationException", self.kms.decrypt, CiphertextBlob=blob, DryRun=True)
         self.raises("DryRunOperationException", self.kms.generate_data_key, KeyId=self.kid, KeySpec="AES_256",
                     DryRun=True)

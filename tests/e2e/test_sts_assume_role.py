@@ -5,6 +5,7 @@ GetFederationToken, GetAccessKeyInfo, DecodeAuthorizationMessage."""
 import base64
 import hashlib
 import hmac
+import json
 import os
 import struct
 import time
@@ -41,6 +42,12 @@ class AssumeRole(unittest.TestCase):
         cls.open_role = cls.iam.create_role(
             RoleName="open", AssumeRolePolicyDocument=trust({"AWS": ACCT}, extra_actions=["sts:TagSession",
                                                                                        "sts:SetSourceIdentity"]))["Role"]
+        # Identity policies: a trust policy naming only the account needs the caller's sts:AssumeRole
+        # (and sts:TagSession / sts:SetSourceIdentity) too, and IAM/KMS calls need their actions.
+        allow = lambda actions: json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": actions, "Resource": "*"}]})
+        cls.iam.put_user_policy(UserName="alice", PolicyName="sts", PolicyDocument=allow(["sts:*", "iam:ListUsers"]))
+        cls.iam.put_role_policy(RoleName="open", PolicyName="kms", PolicyDocument=allow(["kms:GenerateRandom", "sts:AssumeRole", "iam:GetRole"]))
 
     @classmethod
     def tearDownClass(cls):

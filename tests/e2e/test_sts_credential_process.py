@@ -19,6 +19,8 @@ class CredentialProcess(unittest.TestCase):
         cls.user, cls.ukey = make_user(cls.k, "ci")
         cls.role = cls.k.client("iam").create_role(RoleName="deployer", AssumeRolePolicyDocument=trust(
             {"AWS": cls.user["Arn"]}, condition={"StringEquals": {"sts:ExternalId": "e-1"}}))["Role"]
+        cls.k.client("iam").put_role_policy(RoleName="deployer", PolicyName="kms", PolicyDocument=(
+            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:GenerateRandom","Resource":"*"}]}'))
         cls.creds = os.path.join(cls.k.root, "kmsd-credentials")
         with open(cls.creds, "w") as f:
             f.write("[ci]\naws_access_key_id = %s\naws_secret_access_key = %s\n" % cls.ukey)

@@ -76,6 +76,8 @@ class WebIdentity(unittest.TestCase):
             {"Federated": cls.provider}, action="sts:AssumeRoleWithWebIdentity",
             condition={"StringEquals": {host + ":aud": "sts.amazonaws.com"},
                        "StringLike": {host + ":sub": "repo:org/app:*"}}))["Role"]
+        iam.put_role_policy(RoleName="ci", PolicyName="kms", PolicyDocument=(
+            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:GenerateRandom","Resource":"*"}]}'))
         # an unsigned client, as a CI job has no AWS credentials
         cls.anon = boto3.client("sts", endpoint_url=cls.k.endpoint, region_name="us-east-1",
                                 config=botocore.config.Config(signature_version=botocore.UNSIGNED,

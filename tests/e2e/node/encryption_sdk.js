@@ -33,9 +33,16 @@ async function main () {
   } catch (e) { refused = e.name }
   if (refused !== 'InvalidCiphertextException') throw new Error('wrong context not refused: ' + refused)
 
-  // The S3 SSE-KMS pattern: the managed key alias/aws/s3 with an aws:s3:arn context.
+  // The S3 SSE-KMS pattern with a customer managed key and an aws:s3:arn context. The AWS managed
+  // key alias/aws/s3 is usable only through S3 (its key policy requires kms:ViaService), so a
+  // direct call is refused, as in AWS.
   const s3ctx = { 'aws:s3:arn': 'arn:aws:s3:::bucket/object' }
-  const dk = await kms.send(new GenerateDataKeyCommand({ KeyId: 'alias/aws/s3', KeySpec: 'AES_256', EncryptionContext: s3ctx }))
+  let direct = null
+  try {
+    await kms.send(new GenerateDataKeyCommand({ KeyId: 'alias/aws/s3', KeySpec: 'AES_256', EncryptionContext: s3ctx }))
+  } catch (e) { direct = e.name }
+  if (direct !== 'AccessDeniedException') throw new Error('direct use of aws/s3 not refused: ' + direct)
+  const dk = await kms.send(new GenerateDataKeyCommand({ KeyId: process.env.KMSD_KEY_ARN, KeySpec: 'AES_256', EncryptionContext: s3ctx }))
   const dec = await kms.send(new DecryptCommand({ CiphertextBlob: dk.CiphertextBlob, EncryptionContext: s3ctx }))
   if (!Buffer.from(dec.Plaintext).equals(Buffer.from(dk.Plaintext))) throw new Error('s3 data key differs')
   if (!dec.KeyId.includes(':key/')) throw new Error('Decrypt KeyId is not a key ARN: ' + dec.KeyId)

@@ -1,0 +1,45 @@
+#include <stdio.h>
+
+#include "kms/kms_grant.h"
+
+/*
+ * RevokeGrant: deletes a grant; needs kms:RevokeGrant on the key (key
+ * policy, or IAM policy where the key policy delegates).
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_RevokeGrant.html
+ */
+
+struct revoke_arg {
+    struct core_cursor gid;
+};
+
+static core_result revoke(struct kms_mutation *m, struct keystore_txn *txn)
+{
+    struct revoke_arg *a = m->arg;
+    char prefix[128], rid[256];
+    kms_grant_prefix(&m->key, prefix);
+    snprintf(rid, sizeof rid, "%s%.*s", prefix, (int)(a->gid.len > 128 ? 128 : a->gid.len), (const char *)a->gid.ptr);
+    core_result r = keystore_del(txn, KMS_T_GRANT, core_cursor_str(rid));
+    if (r.err == ERR_NOT_FOUND)
+        return kms_fail(m->ctx, "NotFoundException", "Grant ID %.*s not found", (int)(a->gid.len > 128 ? 128 : a->gid.len),
+                        (const char *)a->gid.ptr);
+    return r;
+}
+
+core_result kms_revoke_grant(struct kms_ctx *ctx, const json_t *in)
+{
+    struct core_cursor id, gid;
+    bool have_id, have_gid, dry;
+    GUARD(kms_param_key_id(ctx, in, "KeyId", true, &id, &have_id));
+    GUARD(kms_param_string(ctx, in, "GrantId", 1, 128, true, &gid, &have_gid));
+    GUARD(kms_dry_run(ctx, in, &dry));
+    GUARD(kms_params_done(ctx));
+    struct revoke_arg a = {.gid = gid};
+    struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_ANY,
+                             .iam_action = "kms:RevokeGrant", .apply = dry ? NULL : revoke, .arg = &a};
+    core_result r = kms_key_mutate(&m);
+    kms_key_free(&m.key);
+    if (!core_ok(r)) return kms_internal(ctx, r, "RevokeGrant");
+    if (dry) return kms_fail(ctx, "DryRunOperationException", "%s",
+                             "The request would have succeeded, but the DryRun option is set.");
+    return core_buf_append_str(&ctx->out->body, "{}");
+}
