@@ -59,6 +59,7 @@ struct ks_master_rec {
 struct ks_waiter;
 
 struct keystore {
+    uint64_t instance; /* unique per keystore_open in this process: keys the read cache */
     MDB_env *env;
     MDB_dbi meta_dbi, rec_dbi;
     struct core_secret master; /* KS_KEY_BYTES, sodium_malloc'd */

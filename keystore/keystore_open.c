@@ -1,5 +1,7 @@
 #include "keystore/keystore_internal.h"
 
+#include <stdatomic.h>
+
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -331,6 +333,8 @@ core_result keystore_open(const struct keystore_options *opts, struct keystore *
            ERR_INVALID_ARG);
 
     DEFER_CLEANUP(struct keystore *ks = calloc(1, sizeof *ks), ks_cleanup);
+    static _Atomic uint64_t instances;
+    if (ks) ks->instance = atomic_fetch_add(&instances, 1) + 1;
     ENSURE(ks != NULL, ERR_NOMEM);
     ks->lock_fd = -1;
     ENSURE(pthread_mutex_init(&ks->gc_mu, NULL) == 0, ERR_NOMEM);
