@@ -30,6 +30,11 @@ struct core_principal {
     bool mfa;                /* aws:MultiFactorAuthPresent */
     int64_t token_issued;    /* aws:TokenIssueTime, temporary credentials only */
     int64_t token_expires;
+    /* Long-term keys marked "via service" (kmsctl access-key add --via-service
+     * s3): the key stands for that AWS service acting on the account's behalf,
+     * so KMS sees kms:ViaService = "<service>.<region>.amazonaws.com". Empty
+     * for every other caller; set only from the access-key record. */
+    char via_service[40];
 };
 
 #endif

@@ -14,26 +14,43 @@
 #define IAM_ACCESS_KEY_ID_LEN 20u
 #define IAM_SECRET_KEY_LEN 40u
 
+/* A service name for a key acting via an AWS service ("s3"): [a-z0-9-], 2..32 chars. */
+#define IAM_VIA_SERVICE_MIN 2u
+#define IAM_VIA_SERVICE_MAX 32u
+
 /* A long-term access key and the identity it belongs to. */
 struct iam_access_key {
     char id[IAM_ACCESS_KEY_ID_LEN + 12]; /* AKIA + 16 base32 chars (fixtures may differ) */
-    struct core_principal owner;         /* who signs with it */
+    struct core_principal owner;         /* who signs with it; owner.via_service from the record */
     char user_name[72];                  /* IAM user name, "" for root */
     bool active;                         /* Active / Inactive */
     int64_t created;                     /* epoch seconds, service clock */
     struct core_secret secret;           /* guarded memory; iam_access_key_free wipes it */
 };
 
+/**
+ * True when s names an AWS service the way a "via service" access key
+ * stores it: IAM_VIA_SERVICE_MIN..IAM_VIA_SERVICE_MAX characters of
+ * [a-z0-9-] ("s3", "secretsmanager").
+ */
+bool iam_via_service_valid(const char *s);
+
 /** Wipes and frees the secret. Safe on a zeroed struct. */
 void iam_access_key_free(struct iam_access_key *k);
 
 /**
- * Reads an access key.
+ * Reads an access key, owner.via_service included ("" when the record has
+ * no "via_service", as every record written before it existed).
  * @param[out] out secret in guarded memory; caller iam_access_key_free()s.
- * Errors: ERR_NOT_FOUND, ERR_TAMPERED, ERR_PARSE.
+ * Errors: ERR_NOT_FOUND, ERR_TAMPERED, ERR_PARSE (also a via_service that
+ *     iam_via_service_valid() refuses).
  */
 CORE_RESULT iam_access_key_get(struct keystore_txn *txn, struct core_cursor id, struct iam_access_key *out);
-/** Stores an access key. Errors: ERR_EXISTS (id taken), keystore errors. */
+/**
+ * Stores an access key; "via_service" only when owner.via_service is set.
+ * Errors: ERR_EXISTS (id taken), ERR_INVALID_ARG (invalid via_service),
+ *     keystore errors.
+ */
 CORE_RESULT iam_access_key_put(struct keystore_txn *txn, const struct iam_access_key *k);
 /** Errors: ERR_NOT_FOUND. */
 CORE_RESULT iam_access_key_delete(struct keystore_txn *txn, struct core_cursor id);
@@ -270,7 +287,8 @@ struct iam_request_facts {
  * aws:username), aws:CurrentTime, aws:EpochTime, aws:SourceIp,
  * aws:SecureTransport, aws:MultiFactorAuthPresent, aws:MultiFactorAuthAge,
  * aws:TokenIssueTime, aws:SourceIdentity, aws:PrincipalTag/<k> (session tags
- * override the user's or role's), aws:ViaAWSService and aws:RequestedRegion.
+ * override the user's or role's), aws:ViaAWSService (true only for keys
+ * acting via a service, principal->via_service) and aws:RequestedRegion.
  * Cursors are borrowed from f (keep it alive while pc is used).
  * Errors: ERR_LIMIT (context full), ERR_PARSE (principal ARN shape).
  */

@@ -43,6 +43,15 @@ static core_result copy_field(const json_t *obj, const char *name, char *dst, si
     CORE_OK;
 }
 
+bool iam_via_service_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < IAM_VIA_SERVICE_MIN || n > IAM_VIA_SERVICE_MAX) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-')) return false;
+    return true;
+}
+
 core_result iam_access_key_get(struct keystore_txn *txn, struct core_cursor id, struct iam_access_key *out)
 {
     *out = (struct iam_access_key){0};
@@ -63,6 +72,11 @@ core_result iam_access_key_get(struct keystore_txn *txn, struct core_cursor id, 
     GUARD(copy_field(j, "type", type, sizeof type));
     GUARD(type_parse(type, &out->owner.type));
     memcpy(out->owner.access_key_id, out->id, sizeof out->id);
+    /* Optional: records written before the field existed act as themselves. */
+    if (json_object_get(j, "via_service") != NULL) {
+        GUARD(copy_field(j, "via_service", out->owner.via_service, sizeof out->owner.via_service));
+        ENSURE(iam_via_service_valid(out->owner.via_service), ERR_PARSE);
+    }
     out->active = json_is_true(json_object_get(j, "active"));
     out->created = (int64_t)json_integer_value(json_object_get(j, "created"));
     const json_t *sec = json_object_get(j, "secret");
@@ -76,6 +90,7 @@ core_result iam_access_key_get(struct keystore_txn *txn, struct core_cursor id, 
 core_result iam_access_key_put(struct keystore_txn *txn, const struct iam_access_key *k)
 {
     ENSURE(k->secret.ptr != NULL && k->secret.len > 0, ERR_INVALID_ARG);
+    ENSURE(k->owner.via_service[0] == 0 || iam_via_service_valid(k->owner.via_service), ERR_INVALID_ARG);
     DEFER_CLEANUP(json_t *j = json_object(), core_json_cleanup);
     ENSURE(j != NULL, ERR_NOMEM);
     json_object_set_new(j, "account", json_string(k->owner.account));
@@ -85,6 +100,7 @@ core_result iam_access_key_put(struct keystore_txn *txn, const struct iam_access
     json_object_set_new(j, "type", json_string(type_name(k->owner.type)));
     json_object_set_new(j, "active", json_boolean(k->active));
     json_object_set_new(j, "created", json_integer(k->created));
+    if (k->owner.via_service[0]) json_object_set_new(j, "via_service", json_string(k->owner.via_service));
     json_object_set_new(j, "secret", json_stringn((const char *)k->secret.ptr, k->secret.len));
     DEFER_CLEANUP(struct core_buf rec = {0}, core_buf_cleanup);
     GUARD(core_buf_init_secret(&rec, 4096));

@@ -43,6 +43,7 @@ struct iam_identity_entry {
     uint64_t built_ns;
     unsigned refs;
     bool linked;
+    bool full; /* the principal has full access (bootstrap admin): the entry only remembers that */
     struct policy *owned[IAM_AUTHZ_MAX_POLICIES + SESSION_MAX + 1];
     size_t n_owned;
     const struct policy *ident[IAM_AUTHZ_MAX_POLICIES];
@@ -299,9 +300,13 @@ static core_result acquire_key(struct iam_env *env, const char *key, const struc
     for (struct iam_identity_entry *e = env->buckets[h % IAM_AUTHZ_BUCKETS]; e; e = e->next) {
         if (e->hash != h || strcmp(e->key, key) != 0) continue;
         if (e->gen == gen && now - e->built_ns < (uint64_t)IAM_AUTHZ_TTL_MS * 1000000u) {
-            e->refs++;
+            if (e->full) {
+                *out = &env->full; /* static: nothing to release */
+            } else {
+                e->refs++;
+                *out = &e->pub;
+            }
             pthread_mutex_unlock(&env->cache_lock);
-            *out = &e->pub;
             CORE_OK;
         }
         unlink_entry(env, e);
@@ -319,10 +324,16 @@ static core_result acquire_key(struct iam_env *env, const char *key, const struc
     core_result r = core_buf_init(&e->tagtext, 0, IAM_MAX_TAGS * (128 + 256) * 4);
     bool full = false;
     if (core_ok(r)) r = build(env, br, e, &full);
-    if (!core_ok(r) || full) {
+    if (!core_ok(r)) {
         entry_free(e);
-        if (core_ok(r)) *out = &env->full;
         return r;
+    }
+    if (full) {
+        /* Remember the answer, not the policies: the next request skips the user record. */
+        for (size_t i = 0; i < e->n_owned; i++) policy_free(e->owned[i]);
+        e->n_owned = 0;
+        e->full = true;
+        e->refs = 0;
     }
     pthread_mutex_lock(&env->cache_lock);
     e->next = env->buckets[h % IAM_AUTHZ_BUCKETS];
@@ -331,7 +342,7 @@ static core_result acquire_key(struct iam_env *env, const char *key, const struc
     env->cache_count++;
     trim(env);
     pthread_mutex_unlock(&env->cache_lock);
-    *out = &e->pub;
+    *out = full ? &env->full : &e->pub;
     CORE_OK;
 }
 
@@ -406,7 +417,9 @@ core_result iam_request_context(struct policy_ctx *pc, const struct iam_request_
     GUARD(policy_ctx_set_time(pc, f->now));
     if (f->source_ip && f->source_ip[0]) GUARD(policy_ctx_add_str(pc, "aws:SourceIp", f->source_ip));
     GUARD(policy_ctx_add_bool(pc, core_cursor_str("aws:SecureTransport"), f->secure_transport));
-    GUARD(policy_ctx_add_bool(pc, core_cursor_str("aws:ViaAWSService"), false));
+    /* "true when an AWS service uses the credentials of an IAM principal to make a request on behalf of
+     * the principal": here, keys marked via a service (kmsctl --via-service). */
+    GUARD(policy_ctx_add_bool(pc, core_cursor_str("aws:ViaAWSService"), p->via_service[0] != 0));
     if (f->region && f->region[0]) GUARD(policy_ctx_add_str(pc, "aws:RequestedRegion", f->region));
     if (p->temporary && p->mfa && p->token_issued)
         GUARD(policy_ctx_add_int(pc, core_cursor_str("aws:MultiFactorAuthAge"),

@@ -342,8 +342,54 @@ static core_result add_resource_aliases(struct policy_ctx *pc, struct keystore_t
     return policy_ctx_add_multi(pc, core_cursor_str("kms:ResourceAliases"), v, n);
 }
 
-static core_result fill_context(struct kms_ctx *ctx, struct policy_ctx *pc, const struct kms_key *key,
-                                const char *action, const char *resource)
+/*
+ * A caller acting via an AWS service (an access key added with kmsctl
+ * --via-service): the request is the one that service makes to KMS on the
+ * account's behalf, so it carries the keys AWS adds then.
+ *
+ * "kms:ViaService ... limits use of a KMS key to requests from specified AWS
+ * services ... the value is the service's endpoint name, such as
+ * s3.us-east-1.amazonaws.com". aws:ViaAWSService comes with the principal
+ * (iam_request_context). aws:CalledVia is recorded only by the services AWS
+ * lists for it (via_records_called_via); S3 is not one of them, so SSE-KMS
+ * requests have no aws:CalledVia on AWS either.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-calledvia
+ */
+struct via_names {
+    char via_service[IAM_VIA_SERVICE_MAX + 64]; /* "<service>.<region>.amazonaws.com" */
+    char called_via[IAM_VIA_SERVICE_MAX + 32];  /* "<service>.amazonaws.com" */
+};
+
+static bool via_records_called_via(const char *service)
+{
+    static const char *const services[] = {"athena", "cloudformation", "dynamodb"};
+    for (size_t i = 0; i < sizeof services / sizeof services[0]; i++)
+        if (strcmp(service, services[i]) == 0) return true;
+    return false;
+}
+
+/* The strings land in names, which the caller keeps alive as long as pc. */
+static core_result add_via_service(const struct core_principal *p, struct policy_ctx *pc, struct via_names *names)
+{
+    if (p->via_service[0] == 0) CORE_OK;
+    /* The region is the credential scope's, checked by the server; without one there is no endpoint name. */
+    ENSURE(p->region[0] != 0, ERR_INVALID_ARG);
+    int n = snprintf(names->via_service, sizeof names->via_service, "%s.%s.amazonaws.com", p->via_service,
+                     p->region);
+    ENSURE(n > 0 && (size_t)n < sizeof names->via_service, ERR_LIMIT);
+    GUARD(policy_ctx_add_str(pc, "kms:ViaService", names->via_service));
+    if (!via_records_called_via(p->via_service)) CORE_OK;
+    n = snprintf(names->called_via, sizeof names->called_via, "%s.amazonaws.com", p->via_service);
+    ENSURE(n > 0 && (size_t)n < sizeof names->called_via, ERR_LIMIT);
+    struct core_cursor cv = core_cursor_str(names->called_via);
+    GUARD(policy_ctx_add_multi(pc, core_cursor_str("aws:CalledVia"), &cv, 1));
+    GUARD(policy_ctx_add(pc, core_cursor_str("aws:CalledViaFirst"), cv));
+    return policy_ctx_add(pc, core_cursor_str("aws:CalledViaLast"), cv);
+}
+
+static core_result fill_context(struct kms_ctx *ctx, struct policy_ctx *pc, struct via_names *via,
+                                const struct kms_key *key, const char *action, const char *resource)
 {
     policy_ctx_init(pc);
     GUARD(policy_ctx_set_action(pc, core_cursor_str(action)));
@@ -358,6 +404,7 @@ static core_result fill_context(struct kms_ctx *ctx, struct policy_ctx *pc, cons
         .now = ctx->call->now,
     };
     GUARD(iam_request_context(pc, &f));
+    GUARD(add_via_service(ctx->caller, pc, via));
     return add_kms_keys(ctx, pc, key, action);
 }
 
@@ -409,9 +456,10 @@ core_result kms_authorize(struct kms_ctx *ctx, struct keystore_txn *txn, const s
     core_result r = policy_acquire(ctx->env, key, &pe);
     if (!core_ok(r)) return kms_internal(ctx, r, "key policy");
     struct policy_ctx pc;
+    struct via_names via;
     struct policy_verdict v = {.allowed = false, .reason = POLICY_REASON_NO_RESOURCE, .statement = -1};
     DEFER_CLEANUP(struct core_buf aliases = {0}, core_buf_cleanup);
-    r = fill_context(ctx, &pc, key, iam_action, key->arn);
+    r = fill_context(ctx, &pc, &via, key, iam_action, key->arn);
     if (core_ok(r) && pe->wants_aliases) {
         r = core_buf_init(&aliases, 256, 64 * 1024);
         if (core_ok(r)) r = add_resource_aliases(&pc, txn, key, &aliases);
@@ -447,8 +495,9 @@ core_result kms_authorize_identity(struct kms_ctx *ctx, const char *iam_action, 
     if (ctx->env->iam == NULL || (id && id->full_access)) CORE_OK;
     const char *res = resource ? resource : "*";
     struct policy_ctx pc;
+    struct via_names via;
     struct policy_verdict v = {.allowed = false, .reason = POLICY_REASON_NO_IDENTITY, .statement = -1};
-    core_result r = fill_context(ctx, &pc, NULL, iam_action, resource ? resource : "");
+    core_result r = fill_context(ctx, &pc, &via, NULL, iam_action, resource ? resource : "");
     if (core_ok(r) && id) r = iam_authorize_identity(id, &pc, &v);
     if (r.err == ERR_NOMEM) return kms_internal(ctx, r, "authorization");
     if (!core_ok(r)) v = (struct policy_verdict){.allowed = false, .reason = POLICY_REASON_NO_IDENTITY, .statement = -1};
@@ -503,8 +552,9 @@ core_result kms_lockout_check(struct kms_ctx *ctx, const struct kms_key *key, co
     /* "The key policy must allow the calling principal to make a subsequent
      * PutKeyPolicy request on the KMS key." (CreateKey, PutKeyPolicy) */
     struct policy_ctx pc;
+    struct via_names via;
     struct policy_verdict v = {0};
-    core_result r = fill_context(ctx, &pc, key, "kms:PutKeyPolicy", key->arn);
+    core_result r = fill_context(ctx, &pc, &via, key, "kms:PutKeyPolicy", key->arn);
     if (core_ok(r)) {
         struct policy_set set = caller_set(ctx, new_policy, strcmp(ctx->caller->account, key->account) == 0);
         r = policy_authorize(&set, &pc, &v);
