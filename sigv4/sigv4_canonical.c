@@ -145,18 +145,22 @@ static bool ws(uint8_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\
 /* Trimall: "removes excess white space before and after values, and converts sequential spaces to a single space." */
 static core_result append_trimall(struct core_buf *out, struct core_cursor v)
 {
-    bool pending = false, any = false;
+    /* The result is never longer than v: write it in place after one reserve. */
     GUARD(core_buf_reserve(out, v.len));
+    uint8_t *dst = out->data + out->len;
+    bool pending = false, any = false;
     for (size_t i = 0; i < v.len; i++) {
-        if (ws(v.ptr[i])) {
+        uint8_t c = v.ptr[i];
+        if (ws(c)) {
             pending = any;
             continue;
         }
-        if (pending) GUARD(core_buf_append_u8(out, ' '));
+        if (pending) *dst++ = ' ';
         pending = false;
         any = true;
-        GUARD(core_buf_append_u8(out, v.ptr[i]));
+        *dst++ = c;
     }
+    out->len = (size_t)(dst - out->data);
     CORE_OK;
 }
 

@@ -1,4 +1,5 @@
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -39,6 +40,8 @@ core_result sts_env_new(const struct sts_env_options *opts, struct sts_env **out
 {
     struct sts_env *env = calloc(1, sizeof *env);
     ENSURE(env != NULL, ERR_NOMEM);
+    static _Atomic uint64_t instances;
+    env->instance = atomic_fetch_add(&instances, 1) + 1;
     env->ks = opts->ks;
     env->iam = opts->iam;
     snprintf(env->default_region, sizeof env->default_region, "%s",

@@ -21,6 +21,7 @@ struct sts_token_key {
 };
 
 struct sts_env {
+    uint64_t instance; /* unique per sts_env_new in this process: keys the session cache */
     struct keystore *ks;
     struct iam_env *iam;
     char default_region[32];

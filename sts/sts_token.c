@@ -8,6 +8,9 @@
  * libsodium checks the tag in constant time before any byte is decrypted,
  * and every failure is the same ERR_AUTH_BAD_TOKEN to the client.
  */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sodium.h>
 #include <stdio.h>
 
@@ -388,12 +391,95 @@ static core_result parse_body(struct sts_session *s, struct core_cursor *akid)
     CORE_OK;
 }
 
+/*
+ * Opened-token cache, per thread. Requests signed with temporary credentials
+ * repeat the same token; opening it (base64, AEAD) costs more than the rest
+ * of authentication. An entry maps the exact token bytes (compared in
+ * constant time over the whole length) to the body its AEAD open produced
+ * under this env's keys: the same bytes always open to the same body, so the
+ * cache changes nothing but the cost. Expiry and the key id are checked on
+ * every request, after parsing. Entries hold secrets: guarded memory,
+ * overwritten on eviction, freed (wiped) when the thread ends.
+ */
+#define SC_ENTRIES 4u
+
+struct sc_entry {
+    uint64_t env_instance; /* 0: empty */
+    uint64_t last_used;
+    size_t token_len, plain_len;
+    uint32_t key_id;
+    uint8_t token[CORE_MAX_SESSION_TOKEN_BYTES];
+    uint8_t plain[STS_MAX_BODY];
+};
+
+struct sc {
+    uint64_t clock;
+    struct sc_entry e[SC_ENTRIES];
+};
+
+static pthread_key_t sc_key;
+static pthread_once_t sc_once = PTHREAD_ONCE_INIT;
+
+static void sc_destroy(void *p) { sodium_free(p); }
+static void sc_init_once(void)
+{
+    if (pthread_key_create(&sc_key, sc_destroy) != 0) abort();
+}
+
+static struct sc *sc_get(void)
+{
+    pthread_once(&sc_once, sc_init_once);
+    struct sc *c = pthread_getspecific(sc_key);
+    if (c == NULL) {
+        c = sodium_malloc(sizeof *c);
+        if (c == NULL) return NULL;
+        sodium_memzero(c, sizeof *c);
+        if (pthread_setspecific(sc_key, c) != 0) {
+            sodium_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+static core_result unseal_cached(struct sts_env *env, struct core_cursor token, struct sts_session *out)
+{
+    struct sc *c = token.len <= CORE_MAX_SESSION_TOKEN_BYTES ? sc_get() : NULL;
+    struct sc_entry *slot = NULL;
+    if (c) {
+        c->clock++;
+        for (unsigned i = 0; i < SC_ENTRIES; i++) {
+            struct sc_entry *e = &c->e[i];
+            if (e->env_instance == env->instance && e->token_len == token.len &&
+                core_ct_equal(e->token, token.ptr, token.len)) {
+                e->last_used = c->clock;
+                GUARD(core_buf_append(&out->plain, e->plain, e->plain_len));
+                out->key_id = e->key_id;
+                CORE_OK;
+            }
+            if (slot == NULL || e->last_used < slot->last_used) slot = e;
+        }
+    }
+    GUARD(sts_unseal(env, token, "session", &out->plain, &out->key_id));
+    if (slot && out->plain.len <= sizeof slot->plain) {
+        sodium_memzero(slot, sizeof *slot);
+        slot->env_instance = env->instance;
+        slot->token_len = token.len;
+        memcpy(slot->token, token.ptr, token.len);
+        slot->plain_len = out->plain.len;
+        memcpy(slot->plain, out->plain.data, out->plain.len);
+        slot->key_id = out->key_id;
+        slot->last_used = c->clock;
+    }
+    CORE_OK;
+}
+
 core_result sts_session_open(struct sts_env *env, struct core_cursor token, struct core_cursor access_key_id,
                              int64_t now, struct sts_session *out)
 {
     *out = (struct sts_session){0};
     GUARD(core_buf_init_secret(&out->plain, STS_MAX_BODY));
-    GUARD(sts_unseal(env, token, "session", &out->plain, &out->key_id));
+    GUARD(unseal_cached(env, token, out));
     struct core_cursor akid = {0};
     GUARD(parse_body(out, &akid));
     /* The token names the key id it was issued with (both public values). */

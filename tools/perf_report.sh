@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Runs every kmsbench measurement behind docs/performance.md in one go, on a
+# Release build, against a fresh kmsd on a free loopback port:
+#   1. every workload against the bare-HTTP floor and kmsd, then an open-loop
+#      run at half of kmsd's saturation (p99 at half load);
+#   2. Encrypt with temporary vs long-term credentials;
+#   3. Encrypt under a key policy with several statements and conditions vs
+#      the default key policy (authorization cost);
+#   4. Encrypt and ListKeys pages with 100,000 keys in the keystore;
+#   5. cold start to first served request and idle RSS with 10,000 keys.
+# Usage: tools/perf_report.sh [BUILD_DIR] [SECONDS_PER_RUN]   (defaults: build-release, 5)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=${1:-build-release}
+D=${2:-5}
+cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+cmake --build "$B" -j"$(nproc)" --target kmsd kmsbench >/dev/null
+W=$(mktemp -d /tmp/kmsd-perf-XXXXXX)
+trap 'kill $(cat "$W/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$W"' EXIT
+
+start() { # start kmsd on $W/data; sets P
+  rm -f "$W/port"
+  "$B/server/kmsd" --listen 127.0.0.1:0 --port-file "$W/port" --data-dir "$W/data" --access-log off \
+      > "$W/kmsd.log" 2>&1 & echo $! > "$W/pid"
+  for _ in $(seq 200); do [[ -s "$W/port" ]] && break; sleep 0.05; done
+  P=$(cat "$W/port")
+}
+stop() { kill "$(cat "$W/pid")"; wait "$(cat "$W/pid")" 2>/dev/null || true; }
+bench() { "$B/tools/kmsbench" --endpoint "http://127.0.0.1:$P" --credentials-file "$W/data/admin-credentials" \
+          -c 16 -t 2 -d "${D}s" --warmup 1s "$@"; }
+
+echo "## machine: $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+start
+echo "## 1. every workload: floor and kmsd in the same run, then kmsd at 50% of its saturation"
+bench --floor --rate 50% -w encrypt32 -w encrypt4k -w decrypt -w generate-data-key -w reencrypt \
+      -w generate-random -w get-caller-identity -w assume-role -w create-key \
+      -w mix:encrypt32=4,decrypt=4,generate-data-key=2
+echo "## 2. temporary vs long-term credentials"
+bench -w encrypt32 -w encrypt32@temp -w encrypt32 -w encrypt32@temp
+
+echo "## 3. authorization: key policy with conditions vs default key policy"
+KEY=$(python3 - "$P" "$W/data/admin-credentials" <<'PY'
+import sys, json, configparser, boto3
+cp = configparser.ConfigParser(); cp.read(sys.argv[2])
+kms = boto3.client("kms", endpoint_url="http://127.0.0.1:%s" % sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id=cp["kmsd"]["aws_access_key_id"], aws_secret_access_key=cp["kmsd"]["aws_secret_access_key"])
+acct = "000000000000"
+policy = {"Version": "2012-10-17", "Statement": [
+  {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::%s:root" % acct},
+   "Action": "kms:*", "Resource": "*"},
+  {"Sid": "Use from loopback over any transport", "Effect": "Allow", "Principal": {"AWS": "*"},
+   "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+   "Condition": {"StringEquals": {"kms:CallerAccount": acct}, "IpAddress": {"aws:SourceIp": ["127.0.0.0/8", "::1/128"]},
+                 "Bool": {"aws:SecureTransport": ["true", "false"]}}},
+  {"Sid": "No other accounts", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*",
+   "Condition": {"StringNotEquals": {"kms:CallerAccount": acct}}},
+  {"Sid": "Context tagged", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*",
+   "Condition": {"StringEquals": {"kms:EncryptionContext:classification": "secret"}}},
+  {"Sid": "Admins", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::%s:user/admin" % acct},
+   "Action": ["kms:Describe*", "kms:Get*", "kms:List*"], "Resource": "*"}]}
+print(kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["KeyId"])
+PY
+)
+for round in 1 2; do
+  echo "# round $round: default key policy, then the conditional policy (key $KEY)"
+  bench -w encrypt32 | tail -1
+  bench -w encrypt32 --key-id "$KEY" | tail -1
+done
+stop
+
+echo "## 4. 100,000 keys in the keystore"
+start
+bench -w encrypt32
+"$B/tools/kmsbench" --endpoint "http://127.0.0.1:$P" --credentials-file "$W/data/admin-credentials" \
+    -c 16 -t 2 -n 100000 -w create-key | tail -1
+python3 - "$P" "$W/data/admin-credentials" <<'PY'
+import sys, time, configparser, boto3
+cp = configparser.ConfigParser(); cp.read(sys.argv[2])
+kms = boto3.client("kms", endpoint_url="http://127.0.0.1:%s" % sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id=cp["kmsd"]["aws_access_key_id"], aws_secret_access_key=cp["kmsd"]["aws_secret_access_key"])
+n, marker, pages = 0, None, 0
+t0 = time.perf_counter()
+while True:
+    r = kms.list_keys(Limit=1000, **({"Marker": marker} if marker else {}))
+    n += len(r["Keys"]); pages += 1
+    if not r.get("Truncated"): break
+    marker = r["NextMarker"]
+print("keys in keystore: %d (walked %d pages of 1000 in %.2f s)" % (n, pages, time.perf_counter() - t0))
+for limit in (10, 100, 1000):
+    # time one page at the start and one deep in the keystore
+    first = kms.list_keys(Limit=limit)
+    t0 = time.perf_counter(); [kms.list_keys(Limit=limit) for _ in range(20)]; a = (time.perf_counter() - t0) / 20
+    deep = kms.list_keys(Limit=1000)
+    for _ in range(80): deep = kms.list_keys(Limit=1000, Marker=deep["NextMarker"])
+    t0 = time.perf_counter(); [kms.list_keys(Limit=limit, Marker=deep["NextMarker"]) for _ in range(20)]; b = (time.perf_counter() - t0) / 20
+    print("ListKeys Limit=%-4d first page %.2f ms, page after 81,000 keys %.2f ms" % (limit, a * 1000, b * 1000))
+PY
+bench -w encrypt32
+stop
+
+echo "## 5. cold start with an existing keystore (the 100,000-key one) and idle RSS"
+"$B/tools/kmsbench" --cold-start "$B/server/kmsd" --data-dir "$W/data" --credentials-file "$W/data/admin-credentials" --trials 5
