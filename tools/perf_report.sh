@@ -7,12 +7,23 @@
 #   3. Encrypt under a key policy with several statements and conditions vs
 #      the default key policy (authorization cost);
 #   4. Encrypt and ListKeys pages with 100,000 keys in the keystore;
-#   5. cold start to first served request and idle RSS with 10,000 keys.
-# Usage: tools/perf_report.sh [BUILD_DIR] [SECONDS_PER_RUN]   (defaults: build-release, 5)
+#   5. cold start to first served request and idle RSS with an existing keystore;
+#   6. server CPU time per request (from /proc, 100,000 requests each): the
+#      steadiest figure on a shared machine, for kmsd and for the floor.
+# Usage: tools/perf_report.sh [BUILD_DIR] [SECONDS_PER_RUN] [SECTIONS]   (sections e.g. "1 2 6"; default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build-release}
 D=${2:-5}
+SECTIONS=${3:-"1 2 3 4 5 6"}
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
+cpu_per_request() { # PID N cmd... : prints server CPU microseconds per request
+  local pid=$1 n=$2; shift 2
+  local t0 t1; t0=$(awk '{print $14+$15}' "/proc/$pid/stat")
+  "$@" > /dev/null 2>&1
+  t1=$(awk '{print $14+$15}' "/proc/$pid/stat")
+  python3 -c "print('%.1f' % (($t1 - $t0) / $(getconf CLK_TCK) * 1e6 / $n))"
+}
 cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 cmake --build "$B" -j"$(nproc)" --target kmsd kmsbench >/dev/null
 W=$(mktemp -d /tmp/kmsd-perf-XXXXXX)
@@ -31,13 +42,18 @@ bench() { "$B/tools/kmsbench" --endpoint "http://127.0.0.1:$P" --credentials-fil
 
 echo "## machine: $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 start
+if want 1; then
 echo "## 1. every workload: floor and kmsd in the same run, then kmsd at 50% of its saturation"
 bench --floor --rate 50% -w encrypt32 -w encrypt4k -w decrypt -w generate-data-key -w reencrypt \
       -w generate-random -w get-caller-identity -w assume-role -w create-key \
       -w mix:encrypt32=4,decrypt=4,generate-data-key=2
+fi
+if want 2; then
 echo "## 2. temporary vs long-term credentials"
 bench -w encrypt32 -w encrypt32@temp -w encrypt32 -w encrypt32@temp
 
+fi
+if want 3; then
 echo "## 3. authorization: key policy with conditions vs default key policy"
 KEY=$(python3 - "$P" "$W/data/admin-credentials" <<'PY'
 import sys, json, configparser, boto3
@@ -66,8 +82,23 @@ for round in 1 2; do
   bench -w encrypt32 | tail -1
   bench -w encrypt32 --key-id "$KEY" | tail -1
 done
+fi
+if want 6; then
+echo "## 6. server CPU per request (100,000 requests each, 16 connections)"
+for w in encrypt32 encrypt32@temp decrypt generate-data-key generate-random get-caller-identity; do
+  echo "kmsd   $w: $(cpu_per_request "$(cat "$W/pid")" 100000 "$B/tools/kmsbench" --endpoint "http://127.0.0.1:$P" \
+      --credentials-file "$W/data/admin-credentials" -c 16 -t 2 -n 100000 -w "$w") us"
+done
+"$B/tools/kmsbench" --serve-floor 0 > "$W/floor.out" 2>&1 & FPID=$!
+for _ in $(seq 100); do grep -q "serving on" "$W/floor.out" && break; sleep 0.05; done
+FP=$(grep -o '127.0.0.1:[0-9]*' "$W/floor.out" | cut -d: -f2)
+echo "floor  encrypt32 (same requests, separate process): $(cpu_per_request $FPID 100000 "$B/tools/kmsbench" \
+    --endpoint "http://127.0.0.1:$FP" --credentials-file "$W/data/admin-credentials" -c 16 -t 2 -n 100000 -w encrypt32) us"
+kill -INT $FPID; wait $FPID 2>/dev/null || true
+fi
 stop
 
+if want 4 || want 5; then
 echo "## 4. 100,000 keys in the keystore"
 start
 bench -w encrypt32
@@ -100,3 +131,4 @@ stop
 
 echo "## 5. cold start with an existing keystore (the 100,000-key one) and idle RSS"
 "$B/tools/kmsbench" --cold-start "$B/server/kmsd" --data-dir "$W/data" --credentials-file "$W/data/admin-credentials" --trials 5
+fi
