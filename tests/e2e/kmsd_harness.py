@@ -201,3 +201,41 @@ def kmsctl(*args, input=None):
 
 def main():
     unittest.main(verbosity=2)
+
+
+def err(e):
+    """(code, message) of a botocore ClientError."""
+    return e.response["Error"]["Code"], e.response["Error"].get("Message", "")
+
+
+class KmsdTestCase(unittest.TestCase):
+    """One kmsd for the whole class (cls.k) and a boto3 KMS client for its
+    administrator (cls.kms). Subclasses that need more set-up extend
+    setUpClass and call super().setUpClass() first."""
+
+    kmsd_args = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k = Kmsd(*cls.kmsd_args).start()
+        cls.kms = cls.k.client("kms")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.cleanup()
+
+    def raw(self, op, payload):
+        """Sends a signed KMS request with a hand-made payload; expects a 400; returns (code, message)."""
+        st, _, body = self.k.send(*self.k.kms_raw(op, payload))
+        j = json.loads(body)
+        self.assertEqual(st, 400, body)
+        return j["__type"], j.get("message", "")
+
+    def raises(self, code, fn, *a, **kw):
+        """Calls fn, expects a ClientError with this code; returns its message."""
+        import botocore.exceptions
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            fn(*a, **kw)
+        c, m = err(cm.exception)
+        self.assertEqual(c, code, m)
+        return m

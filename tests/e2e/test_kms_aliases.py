@@ -4,34 +4,13 @@ prefix, and AWS managed keys created on first use of alias/aws/<service>."""
 import json
 import unittest
 
-import botocore.exceptions
 
-from kmsd_harness import Kmsd, main
+from kmsd_harness import KmsdTestCase, main
 
 ACCOUNT = "000000000000"
 
 
-def err(e):
-    return e.response["Error"]["Code"], e.response["Error"].get("Message", "")
-
-
-class Aliases(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.k = Kmsd().start()
-        cls.kms = cls.k.client("kms")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.k.cleanup()
-
-    def raises(self, code, fn, *a, **kw):
-        with self.assertRaises(botocore.exceptions.ClientError) as cm:
-            fn(*a, **kw)
-        c, m = err(cm.exception)
-        self.assertEqual(c, code, m)
-        return m
-
+class Aliases(KmsdTestCase):
     def test_create_update_delete(self):
         a = self.kms.create_key()["KeyMetadata"]
         b = self.kms.create_key()["KeyMetadata"]

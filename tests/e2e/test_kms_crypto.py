@@ -13,35 +13,19 @@ import unittest
 import botocore.exceptions
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from kmsd_harness import Kmsd, main
+from kmsd_harness import KmsdTestCase, err, main
 
 ACCOUNT = "000000000000"
 
 
-def err(e):
-    return e.response["Error"]["Code"], e.response["Error"].get("Message", "")
-
-
-class Crypto(unittest.TestCase):
+class Crypto(KmsdTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.k = Kmsd().start()
-        cls.kms = cls.k.client("kms")
+        super().setUpClass()
         md = cls.kms.create_key(Description="crypto")["KeyMetadata"]
         cls.kid, cls.arn = md["KeyId"], md["Arn"]
         cls.kms.create_alias(AliasName="alias/crypto", TargetKeyId=cls.kid)
         cls.other = cls.kms.create_key()["KeyMetadata"]["KeyId"]
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.k.cleanup()
-
-    def raises(self, code, fn, *a, **kw):
-        with self.assertRaises(botocore.exceptions.ClientError) as cm:
-            fn(*a, **kw)
-        c, m = err(cm.exception)
-        self.assertEqual(c, code, m)
-        return m
 
     def raw(self, op, payload):
         st, _, body = self.k.send(*self.k.kms_raw(op, payload))

@@ -5,40 +5,13 @@ with boto3 and the aws CLI against a started kmsd."""
 import json
 import unittest
 
-import botocore.exceptions
 
-from kmsd_harness import Kmsd, main
+from kmsd_harness import KmsdTestCase, main
 
 ACCOUNT = "000000000000"
 
 
-def err(e):
-    return e.response["Error"]["Code"], e.response["Error"].get("Message", "")
-
-
-class Keys(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.k = Kmsd().start()
-        cls.kms = cls.k.client("kms")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.k.cleanup()
-
-    def raises(self, code, fn, *a, **kw):
-        with self.assertRaises(botocore.exceptions.ClientError) as cm:
-            fn(*a, **kw)
-        c, m = err(cm.exception)
-        self.assertEqual(c, code, m)
-        return m
-
-    def raw(self, op, payload):
-        st, _, body = self.k.send(*self.k.kms_raw(op, payload))
-        j = json.loads(body)
-        self.assertEqual(st, 400, body)
-        return j["__type"], j.get("message", "")
-
+class Keys(KmsdTestCase):
     def test_create_key_metadata(self):
         md = self.kms.create_key(Description="first key")["KeyMetadata"]
         kid = md["KeyId"]
