@@ -87,7 +87,7 @@ core_result core_json_append_string(struct core_buf *out, struct core_cursor s)
             run++;
             continue;
         }
-        GUARD(core_buf_append(out, s.ptr + i - run, run));
+        if (run) GUARD(core_buf_append(out, s.ptr + i - run, run)); /* no arithmetic on a NULL ptr */
         run = 0;
         if (c == '"' || c == '\\') {
             uint8_t e[2] = {'\\', c};
@@ -97,7 +97,7 @@ core_result core_json_append_string(struct core_buf *out, struct core_cursor s)
             GUARD(core_buf_append(out, e, 6));
         }
     }
-    GUARD(core_buf_append(out, s.ptr + s.len - run, run));
+    if (run) GUARD(core_buf_append(out, s.ptr + s.len - run, run));
     return core_buf_append_u8(out, '"');
 }
 

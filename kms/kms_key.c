@@ -338,9 +338,9 @@ core_result kms_key_destroy(struct keystore_txn *txn, struct kms_key *k)
 
 bool kms_tags_next(const struct kms_key *k, size_t *pos, struct core_cursor *key, struct core_cursor *value)
 {
+    if (*pos >= k->tags.len) return false; /* also: no tags yet, data may be NULL */
     struct core_cursor c = core_cursor_from(k->tags.data + *pos, k->tags.len - *pos);
     uint16_t kl, vl;
-    if (c.len == 0) return false;
     if (!core_ok(core_cursor_read_be16(&c, &kl)) || !core_ok(core_cursor_advance(&c, kl, key)) ||
         !core_ok(core_cursor_read_be16(&c, &vl)) || !core_ok(core_cursor_advance(&c, vl, value)))
         return false;

@@ -216,7 +216,7 @@ int kmsctl_keys(int argc, char **argv)
     if (argc < 2) return usage();
     const char *sub = argv[1];
     struct keys_opts o = {0};
-    for (int i = 2; i < argc; i++) {
+    for (int i = 2; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         const char **dst = !strcmp(a, "--data-dir")          ? &o.data_dir
                            : !strcmp(a, "--key-file")        ? &o.key_file
@@ -231,7 +231,6 @@ int kmsctl_keys(int argc, char **argv)
                                                              : NULL;
         if (!dst || !v) return usage();
         *dst = v;
-        i++;
     }
     if (!o.data_dir) return usage();
     struct keystore *ks;

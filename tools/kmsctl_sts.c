@@ -193,7 +193,7 @@ static int credential_process(int argc, char **argv)
 {
     const char *endpoint = NULL, *region = "us-east-1", *cred_file = NULL, *profile = "default", *role_arn = NULL,
                *session_name = "kmsctl", *external_id = NULL, *duration = NULL;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return usage();
         if (strcmp(a, "--endpoint") == 0) endpoint = v;
@@ -205,7 +205,6 @@ static int credential_process(int argc, char **argv)
         else if (strcmp(a, "--external-id") == 0) external_id = v;
         else if (strcmp(a, "--duration-seconds") == 0) duration = v;
         else return usage();
-        i++;
     }
     struct url u;
     if (!endpoint || !parse_url(endpoint, &u)) {
@@ -332,7 +331,7 @@ static core_result rotate_txn(struct keystore_txn *txn, void *varg) { return iam
 static int store_command(int argc, char **argv, bool jwks)
 {
     const char *dir = NULL, *key_file = NULL, *pass_env = NULL, *url = NULL, *file = NULL, *account = "000000000000";
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return usage();
         if (strcmp(a, "--data-dir") == 0) dir = v;
@@ -342,7 +341,6 @@ static int store_command(int argc, char **argv, bool jwks)
         else if (jwks && strcmp(a, "--jwks-file") == 0) file = v;
         else if (jwks && strcmp(a, "--account") == 0) account = v;
         else return usage();
-        i++;
     }
     if (!dir || (jwks && (!url || !file))) return usage();
     struct keystore *ks = NULL;
