@@ -19,11 +19,8 @@ static core_result create(struct kms_mutation *m, struct keystore_txn *txn)
     memcpy(al.target, m->key.key_id, sizeof al.target);
     core_result r = kms_alias_put(txn, ctx->account, ctx->region, a->name, &al, KEYSTORE_NO_OVERWRITE);
     if (r.err == ERR_EXISTS) {
-        char arn[KMS_MAX_ARN + 300], nm[300];
-        size_t n = a->name.len < 256 ? a->name.len : 256;
-        memcpy(nm, a->name.ptr, n);
-        nm[n] = 0;
-        kms_arn(arn, sizeof arn, ctx->region, ctx->account, nm);
+        char arn[KMS_MAX_ARN + 300];
+        kms_alias_arn(ctx, a->name, arn, sizeof arn);
         return kms_fail(ctx, "AlreadyExistsException", "An alias with the name %s already exists", arn);
     }
     return r;

@@ -19,19 +19,13 @@ static core_result del_fn(struct keystore_txn *txn, void *argp)
     struct kms_alias al;
     core_result r = kms_alias_get(txn, ctx->account, ctx->region, a->name, &al);
     if (r.err == ERR_NOT_FOUND) {
-        char arn[KMS_MAX_ARN + 300], nm[300];
-        size_t n = a->name.len < 256 ? a->name.len : 256;
-        memcpy(nm, a->name.ptr, n);
-        nm[n] = 0;
-        kms_arn(arn, sizeof arn, ctx->region, ctx->account, nm);
+        char arn[KMS_MAX_ARN + 300];
+        kms_alias_arn(ctx, a->name, arn, sizeof arn);
         return kms_fail(ctx, "NotFoundException", "Alias %s is not found.", arn);
     }
     GUARD(r);
-    DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
-    GUARD(kms_key_init(&k));
-    r = kms_key_get(txn, ctx->account, ctx->region, al.target, &k);
-    if (core_ok(r)) GUARD(kms_authorize(ctx, txn, &k, "kms:DeleteAlias"));
-    else if (r.err != ERR_NOT_FOUND) return r;
+    /* The caller needs kms:DeleteAlias on the key the alias points at now, too. */
+    GUARD(kms_alias_authorize_target(ctx, txn, &al, "kms:DeleteAlias"));
     DEFER_CLEANUP(struct core_buf id = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&id, 128, 512));
     kms_alias_record_id(ctx->account, ctx->region, a->name, &id);

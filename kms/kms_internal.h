@@ -236,6 +236,14 @@ CORE_RESULT kms_alias_get(struct keystore_txn *txn, const char *account, const c
                           struct core_cursor name, struct kms_alias *out);
 CORE_RESULT kms_alias_put(struct keystore_txn *txn, const char *account, const char *region,
                           struct core_cursor name, const struct kms_alias *a, unsigned flags);
+/** The ARN of alias `name` (as requested, capped at 256 chars) in the caller's account and region. */
+void kms_alias_arn(const struct kms_ctx *ctx, struct core_cursor name, char *out, size_t cap);
+/**
+ * Authorizes iam_action on the key an alias points at now (Update/DeleteAlias
+ * need it on that key too); a target already deleted needs nothing.
+ */
+CORE_RESULT kms_alias_authorize_target(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_alias *al,
+                                       const char *iam_action);
 
 /** AliasName (AliasNameType: 1..256, ^[a-zA-Z0-9:/_-]+$). */
 CORE_RESULT kms_param_alias_name(struct kms_ctx *ctx, const json_t *in, struct core_cursor *out, bool *present);

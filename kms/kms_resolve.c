@@ -383,3 +383,23 @@ core_result kms_alias_name_check(struct kms_ctx *ctx, struct core_cursor name)
                         "Aliases beginning with alias/aws/ are reserved for AWS managed keys.");
     CORE_OK;
 }
+
+void kms_alias_arn(const struct kms_ctx *ctx, struct core_cursor name, char *out, size_t cap)
+{
+    char nm[257];
+    size_t n = name.len < 256 ? name.len : 256;
+    memcpy(nm, name.ptr, n);
+    nm[n] = 0;
+    kms_arn(out, cap, ctx->region, ctx->account, nm);
+}
+
+core_result kms_alias_authorize_target(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_alias *al,
+                                       const char *iam_action)
+{
+    DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
+    GUARD(kms_key_init(&k));
+    core_result r = kms_key_get(txn, ctx->account, ctx->region, al->target, &k);
+    if (r.err == ERR_NOT_FOUND) CORE_OK;
+    GUARD(r);
+    return kms_authorize(ctx, txn, &k, iam_action);
+}

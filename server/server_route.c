@@ -434,7 +434,7 @@ void server_route(struct server *srv, const struct http_request *req, struct htt
     server_access_log(&e);
     core_reply_free(&rt.reply);
     core_form_free(&rt.form);
-    sts_session_free(&rt.session);
+    if (rt.has_session) sts_session_free(&rt.session); /* failed opens were freed where they failed */
 }
 
 static core_result open_keystore(struct server *srv)
