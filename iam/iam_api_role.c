@@ -98,37 +98,15 @@ static core_result get_role_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 
 core_result iam_get_role(struct iam_ctx *ctx) { return iam_read(ctx, get_role_txn); }
 
+static core_result role_member(struct iam_ctx *ctx, struct core_cursor name, const json_t *rec)
+{
+    (void)name;
+    return xml_role(ctx->b, "member", rec, false);
+}
+
 static core_result list_roles_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 {
-    int64_t max;
-    struct core_cursor marker, prefix;
-    GUARD(iam_param_paging(ctx, &max, &marker));
-    const struct iam_str_spec ps = {.name = "PathPrefix", .min = 1, .max = 512, .cs = IAM_CS_ANY};
-    bool have_prefix;
-    GUARD(iam_param_str(ctx->form, ctx->out, &ps, &prefix, &have_prefix));
-    DEFER_CLEANUP(struct iam_list l = {0}, iam_list_end);
-    GUARD(iam_list_begin(&l, txn, IAM_T_ROLE, ctx->account, marker));
-    GUARD(core_buf_append_str(ctx->b, "<Roles>"));
-    int64_t count = 0;
-    bool truncated = false;
-    char next[600] = "";
-    for (;;) {
-        struct core_cursor id;
-        DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
-        core_result r = iam_list_next(&l, &id, &rec);
-        if (r.err == ERR_NOT_FOUND) break;
-        GUARD(r);
-        if (have_prefix && strncmp(iam_js(rec, "path"), (const char *)prefix.ptr, prefix.len) != 0) continue;
-        if (count == max) {
-            truncated = true;
-            snprintf(next, sizeof next, "%.*s", (int)id.len, (const char *)id.ptr);
-            break;
-        }
-        GUARD(xml_role(ctx->b, "member", rec, false));
-        count++;
-    }
-    GUARD(core_buf_append_str(ctx->b, "</Roles>"));
-    return iam_xml_paging_end(ctx, truncated, core_cursor_str(next));
+    return iam_list_by_path(ctx, txn, IAM_T_ROLE, "Roles", role_member);
 }
 
 core_result iam_list_roles(struct iam_ctx *ctx) { return iam_read(ctx, list_roles_txn); }

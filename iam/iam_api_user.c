@@ -112,42 +112,15 @@ static core_result get_user_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 
 core_result iam_get_user(struct iam_ctx *ctx) { return iam_read(ctx, get_user_txn); }
 
-/* ListUsers and ListRoles share this walk: PathPrefix filter, MaxItems, Marker = next record id. */
+static core_result user_member(struct iam_ctx *ctx, struct core_cursor name, const json_t *rec)
+{
+    char n[IAM_MAX_NAME + 1];
+    return iam_xml_user(ctx->b, "member", rec, iam_user_name(rec, name, n, sizeof n));
+}
+
 static core_result list_users_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 {
-    int64_t max;
-    struct core_cursor marker, prefix;
-    GUARD(iam_param_paging(ctx, &max, &marker));
-    const struct iam_str_spec ps = {.name = "PathPrefix", .min = 1, .max = 512, .cs = IAM_CS_ANY};
-    bool have_prefix;
-    GUARD(iam_param_str(ctx->form, ctx->out, &ps, &prefix, &have_prefix));
-    DEFER_CLEANUP(struct iam_list l = {0}, iam_list_end);
-    GUARD(iam_list_begin(&l, txn, IAM_T_USER, ctx->account, marker));
-    GUARD(core_buf_append_str(ctx->b, "<Users>"));
-    int64_t count = 0;
-    bool truncated = false;
-    char next[600] = "";
-    for (;;) {
-        struct core_cursor id;
-        DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
-        core_result r = iam_list_next(&l, &id, &rec);
-        if (r.err == ERR_NOT_FOUND) break;
-        GUARD(r);
-        const char *path = iam_js(rec, "path")[0] ? iam_js(rec, "path") : "/";
-        if (have_prefix && strncmp(path, (const char *)prefix.ptr, prefix.len) != 0) continue;
-        if (count == max) {
-            truncated = true;
-            snprintf(next, sizeof next, "%.*s", (int)id.len, (const char *)id.ptr);
-            break;
-        }
-        struct core_cursor fallback = id;
-        GUARD(core_cursor_advance(&fallback, strlen(l.prefix), NULL));
-        char n[IAM_MAX_NAME + 1];
-        GUARD(iam_xml_user(ctx->b, "member", rec, iam_user_name(rec, fallback, n, sizeof n)));
-        count++;
-    }
-    GUARD(core_buf_append_str(ctx->b, "</Users>"));
-    return iam_xml_paging_end(ctx, truncated, core_cursor_str(next));
+    return iam_list_by_path(ctx, txn, IAM_T_USER, "Users", user_member);
 }
 
 core_result iam_list_users(struct iam_ctx *ctx) { return iam_read(ctx, list_users_txn); }

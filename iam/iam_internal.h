@@ -87,6 +87,16 @@ CORE_RESULT iam_list_begin(struct iam_list *l, struct keystore_txn *txn, const c
 /** Next record: *rec new reference, *id borrowed until the next call. Errors: ERR_NOT_FOUND at the end. */
 CORE_RESULT iam_list_next(struct iam_list *l, struct core_cursor *id, json_t **rec);
 void iam_list_end(struct iam_list *l);
+/**
+ * ListUsers / ListRoles: reads PathPrefix, MaxItems and Marker, walks table
+ * from the marker, keeps records whose path (empty means "/") starts with
+ * the prefix, renders up to MaxItems of them with member() inside
+ * <wrapper>...</wrapper>, then IsTruncated/Marker.
+ * @param member gets the record and its name as stored in the record id.
+ */
+typedef core_result (*iam_member_fn)(struct iam_ctx *ctx, struct core_cursor name, const json_t *rec);
+CORE_RESULT iam_list_by_path(struct iam_ctx *ctx, struct keystore_txn *txn, const char *table, const char *wrapper,
+                             iam_member_fn member);
 
 /* Helpers for handlers. */
 const char *iam_js(const json_t *o, const char *key); /* string member or "" */

@@ -5,6 +5,7 @@
  * "names are not distinguished by case"). Also the readers sts/ uses.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "iam/iam_internal.h"
 #include "policy/policy.h"
@@ -76,6 +77,43 @@ void iam_list_end(struct iam_list *l)
     if (l->it) keystore_iter_end(l->it);
     core_buf_free(&l->val);
     *l = (struct iam_list){0};
+}
+
+core_result iam_list_by_path(struct iam_ctx *ctx, struct keystore_txn *txn, const char *table, const char *wrapper,
+                             iam_member_fn member)
+{
+    int64_t max;
+    struct core_cursor marker, prefix;
+    GUARD(iam_param_paging(ctx, &max, &marker));
+    const struct iam_str_spec ps = {.name = "PathPrefix", .min = 1, .max = 512, .cs = IAM_CS_ANY};
+    bool have_prefix;
+    GUARD(iam_param_str(ctx->form, ctx->out, &ps, &prefix, &have_prefix));
+    DEFER_CLEANUP(struct iam_list l = {0}, iam_list_end);
+    GUARD(iam_list_begin(&l, txn, table, ctx->account, marker));
+    GUARD(core_buf_printf(ctx->b, "<%s>", wrapper));
+    int64_t count = 0;
+    bool truncated = false;
+    char next[600] = "";
+    for (;;) {
+        struct core_cursor id;
+        DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
+        core_result r = iam_list_next(&l, &id, &rec);
+        if (r.err == ERR_NOT_FOUND) break;
+        GUARD(r);
+        const char *path = iam_js(rec, "path")[0] ? iam_js(rec, "path") : "/";
+        if (have_prefix && strncmp(path, (const char *)prefix.ptr, prefix.len) != 0) continue;
+        if (count == max) {
+            truncated = true;
+            snprintf(next, sizeof next, "%.*s", (int)id.len, (const char *)id.ptr);
+            break;
+        }
+        struct core_cursor name = id;
+        GUARD(core_cursor_advance(&name, strlen(l.prefix), NULL));
+        GUARD(member(ctx, name, rec));
+        count++;
+    }
+    GUARD(core_buf_printf(ctx->b, "</%s>", wrapper));
+    return iam_xml_paging_end(ctx, truncated, core_cursor_str(next));
 }
 
 const char *iam_js(const json_t *o, const char *key)

@@ -173,31 +173,7 @@ core_result kms_grants_destroy(struct keystore_txn *txn, const struct kms_key *k
 {
     char prefix[128];
     kms_grant_prefix(key, prefix);
-    DEFER_CLEANUP(struct core_buf doomed = {0}, core_buf_cleanup);
-    DEFER_CLEANUP(struct core_buf val = {0}, core_buf_cleanup);
-    GUARD(core_buf_init(&doomed, 0, 1u << 20));
-    GUARD(core_buf_init(&val, 512, CORE_MAX_RECORD_BYTES));
-    struct keystore_iter *it = NULL;
-    GUARD(keystore_iter_begin(txn, KMS_T_GRANT, core_cursor_str(prefix), &it));
-    core_result r;
-    struct core_cursor id;
-    while (core_ok(r = keystore_iter_next(it, &id, &val))) {
-        if (!core_cursor_starts_with(id, prefix)) break;
-        r = core_buf_append_be16(&doomed, (uint16_t)id.len);
-        if (core_ok(r)) r = core_buf_append_cursor(&doomed, id);
-        if (!core_ok(r)) break;
-    }
-    keystore_iter_end(it);
-    if (!core_ok(r) && r.err != ERR_NOT_FOUND) return r;
-    struct core_cursor c = core_buf_cursor(&doomed);
-    while (c.len) {
-        uint16_t n;
-        struct core_cursor gid;
-        GUARD(core_cursor_read_be16(&c, &n));
-        GUARD(core_cursor_advance(&c, n, &gid));
-        GUARD(keystore_del(txn, KMS_T_GRANT, gid));
-    }
-    CORE_OK;
+    return kms_delete_prefixed(txn, KMS_T_GRANT, prefix, CORE_MAX_RECORD_BYTES, NULL, NULL);
 }
 
 /* ---- matching ---------------------------------------------------------------------------------- */

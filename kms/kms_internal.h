@@ -149,6 +149,15 @@ void kms_key_set_arn(struct kms_key *k);
 /** The record id "<account>/<region>/<key-id>". */
 void kms_key_record_id(const char *account, const char *region, const char *key_id, char out[128]);
 /** Reads one key. Errors: ERR_NOT_FOUND, ERR_PARSE (corrupt record), keystore errors. */
+/**
+ * Deletes every record of table whose id starts with prefix and, when keep
+ * is given, for which keep(arg, value) says false. Ids are collected first
+ * and deleted after the iterator ends (LMDB cursors and deletes do not mix).
+ * value_max bounds the records read.
+ */
+typedef bool (*kms_keep_fn)(void *arg, struct core_cursor value);
+CORE_RESULT kms_delete_prefixed(struct keystore_txn *txn, const char *table, const char *prefix, size_t value_max,
+                                kms_keep_fn keep, void *arg);
 CORE_RESULT kms_key_get(struct keystore_txn *txn, const char *account, const char *region, const char *key_id,
                         struct kms_key *out);
 /** Writes a key and keeps the due index (rotations, deletions) in step. */
@@ -278,6 +287,13 @@ struct kms_mutation {
  * saves the key. The reply is filled on failure.
  */
 CORE_RESULT kms_key_mutate(struct kms_mutation *m);
+/**
+ * CreateAlias / UpdateAlias: reads AliasName and TargetKeyId, checks the
+ * name, authorizes the action on the alias and (in the write) on the target
+ * key, then calls apply with m->arg pointing at the alias name cursor.
+ * operation is "CreateAlias" or "UpdateAlias".
+ */
+CORE_RESULT kms_alias_point(struct kms_ctx *ctx, const json_t *in, const char *operation, kms_apply_fn apply);
 
 /* ---- authorization -------------------------------------------------------- */
 

@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdio.h>
 
 #include "kms/kms_internal.h"
@@ -288,6 +289,13 @@ core_result kms_material_get(struct keystore_txn *txn, const struct kms_key *k, 
     CORE_OK;
 }
 
+/* An alias record starts with the id of the key it targets: keep those of other keys. */
+static bool alias_elsewhere(void *key_id, struct core_cursor value)
+{
+    return !(value.len >= KMS_KEY_ID_LEN &&
+             core_cursor_eq_str(core_cursor_from(value.ptr, KMS_KEY_ID_LEN), (const char *)key_id));
+}
+
 core_result kms_key_destroy(struct keystore_txn *txn, struct kms_key *k)
 {
     char rid[128], mid[160];
@@ -302,34 +310,39 @@ core_result kms_key_destroy(struct keystore_txn *txn, struct kms_key *k)
     GUARD(keystore_del(txn, tbl_key, core_cursor_str(rid)));
     GUARD(kms_grants_destroy(txn, k));
 
-    /* Aliases that point at the key go with it. Collect first, delete after the iterator ends. */
+    /* Aliases that point at the key go with it. */
     char prefix[64];
     snprintf(prefix, sizeof prefix, "%s/%s/alias/", k->account, k->region);
+    return kms_delete_prefixed(txn, tbl_alias, prefix, 1024, alias_elsewhere, (void *)(uintptr_t)k->key_id);
+}
+
+core_result kms_delete_prefixed(struct keystore_txn *txn, const char *table, const char *prefix, size_t value_max,
+                                kms_keep_fn keep, void *arg)
+{
     DEFER_CLEANUP(struct core_buf doomed = {0}, core_buf_cleanup);
     DEFER_CLEANUP(struct core_buf val = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&doomed, 0, 1u << 20));
-    GUARD(core_buf_init(&val, 64, 1024));
+    GUARD(core_buf_init(&val, 64, value_max));
     struct keystore_iter *it = NULL;
-    GUARD(keystore_iter_begin(txn, tbl_alias, core_cursor_str(prefix), &it));
+    GUARD(keystore_iter_begin(txn, table, core_cursor_str(prefix), &it));
     core_result r;
     struct core_cursor id;
-    while (core_ok(r = keystore_iter_next(it, &id, &val))) {
+    while (core_ok(r = keystore_iter_next(it, &id, keep ? &val : NULL))) {
         if (!core_cursor_starts_with(id, prefix)) break;
-        if (val.len >= KMS_KEY_ID_LEN && core_cursor_eq_str(core_cursor_from(val.data, KMS_KEY_ID_LEN), k->key_id)) {
-            r = core_buf_append_be16(&doomed, (uint16_t)id.len);
-            if (core_ok(r)) r = core_buf_append_cursor(&doomed, id);
-            if (!core_ok(r)) break;
-        }
+        if (keep && keep(arg, core_buf_cursor(&val))) continue;
+        r = core_buf_append_be16(&doomed, (uint16_t)id.len);
+        if (core_ok(r)) r = core_buf_append_cursor(&doomed, id);
+        if (!core_ok(r)) break;
     }
     keystore_iter_end(it);
     if (!core_ok(r) && r.err != ERR_NOT_FOUND) return r;
     struct core_cursor c = core_buf_cursor(&doomed);
     while (c.len) {
         uint16_t n;
-        struct core_cursor aid;
+        struct core_cursor did;
         GUARD(core_cursor_read_be16(&c, &n));
-        GUARD(core_cursor_advance(&c, n, &aid));
-        GUARD(keystore_del(txn, tbl_alias, aid));
+        GUARD(core_cursor_advance(&c, n, &did));
+        GUARD(keystore_del(txn, table, did));
     }
     CORE_OK;
 }

@@ -403,3 +403,22 @@ core_result kms_alias_authorize_target(struct kms_ctx *ctx, struct keystore_txn 
     GUARD(r);
     return kms_authorize(ctx, txn, &k, iam_action);
 }
+
+core_result kms_alias_point(struct kms_ctx *ctx, const json_t *in, const char *operation, kms_apply_fn apply)
+{
+    struct core_cursor name, target;
+    bool have_name, have_target;
+    GUARD(kms_param_alias_name(ctx, in, &name, &have_name));
+    GUARD(kms_param_key_id(ctx, in, "TargetKeyId", true, &target, &have_target));
+    GUARD(kms_params_done(ctx));
+    GUARD(kms_alias_name_check(ctx, name));
+    char action[48];
+    snprintf(action, sizeof action, "kms:%s", operation);
+    GUARD(kms_authorize_alias(ctx, action, name));
+    struct kms_mutation m = {.ctx = ctx, .id = target, .forms = KMS_ID_KEY, .rule = KMS_RULE_MANAGE,
+                             .iam_action = action, .apply = apply, .arg = &name};
+    core_result r = kms_key_mutate(&m);
+    kms_key_free(&m.key);
+    if (!core_ok(r)) return kms_internal(ctx, r, operation);
+    return core_buf_append_str(&ctx->out->body, "{}");
+}
