@@ -45,6 +45,76 @@ bool kms_grant_op_takes_context(struct core_cursor op)
            core_cursor_starts_with(op, "GenerateDataKey") || core_cursor_starts_with(op, "ReEncrypt");
 }
 
+bool kms_grant_op_constrainable(struct core_cursor op)
+{
+    /* "Grants with grant constraints can include the DescribeKey and
+     * RetireGrant operations, but the constraint doesn't apply to these
+     * operations. If a grant with a grant constraint includes the CreateGrant
+     * operation, the constraint requires that any grants created with the
+     * CreateGrant permission have an equally strict or stricter encryption
+     * context constraint." (CreateGrant API page, Constraints) */
+    return kms_grant_op_takes_context(op) || core_cursor_eq_str(op, "DescribeKey") ||
+           core_cursor_eq_str(op, "RetireGrant") || core_cursor_eq_str(op, "CreateGrant");
+}
+
+bool kms_grant_op_fits_symmetric(struct core_cursor op)
+{
+    /* A symmetric encryption key (the only kind this server makes) takes no
+     * signing, MAC, public-key or key-agreement operation: "Sign, Verify,
+     * GetPublicKey ... are valid only on asymmetric KMS keys"; "GenerateMac,
+     * VerifyMac ... only on HMAC KMS keys".
+     * https://docs.aws.amazon.com/kms/latest/developerguide/grants.html#terms-grant-operations */
+    return !(core_cursor_eq_str(op, "Sign") || core_cursor_eq_str(op, "Verify") ||
+             core_cursor_eq_str(op, "GetPublicKey") || core_cursor_eq_str(op, "GenerateMac") ||
+             core_cursor_eq_str(op, "VerifyMac") || core_cursor_eq_str(op, "DeriveSharedSecret"));
+}
+
+bool kms_principal_id_pattern_ok(struct core_cursor p)
+{
+    /* PrincipalIdType: "pattern": "^[\\w+=,.@:/-]+$" (KMS API model) */
+    if (p.len == 0) return false;
+    for (size_t i = 0; i < p.len; i++) {
+        uint8_t c = p.ptr[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '+' ||
+              c == '=' || c == ',' || c == '.' || c == '@' || c == ':' || c == '/' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static bool twelve_digits(struct core_cursor a)
+{
+    if (a.len != 12) return false;
+    for (size_t i = 0; i < 12; i++)
+        if (a.ptr[i] < '0' || a.ptr[i] > '9') return false;
+    return true;
+}
+
+bool kms_principal_arn_account(struct core_cursor p, struct core_cursor *account)
+{
+    /* "Valid principals include Amazon Web Services accounts, IAM users, IAM
+     * roles, federated users, and assumed role users."
+     * https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html
+     * arn:<partition>:iam::<account>:root|user/...|role/...
+     * arn:<partition>:sts::<account>:assumed-role/<role>/<session>|federated-user/<name> */
+    struct core_cursor rest = p, f[5];
+    for (int i = 0; i < 5; i++)
+        if (!core_cursor_split(&rest, ':', &f[i]) || rest.ptr == NULL) return false;
+    if (!core_cursor_eq_str(f[0], "arn") || !core_cursor_starts_with(f[1], "aws") || f[3].len != 0 ||
+        !twelve_digits(f[4]) || rest.len == 0)
+        return false;
+    bool ok = false;
+    if (core_cursor_eq_str(f[2], "iam"))
+        ok = core_cursor_eq_str(rest, "root") || (core_cursor_starts_with(rest, "user/") && rest.len > 5) ||
+             (core_cursor_starts_with(rest, "role/") && rest.len > 5);
+    else if (core_cursor_eq_str(f[2], "sts"))
+        ok = (core_cursor_starts_with(rest, "assumed-role/") && rest.len > 13) ||
+             (core_cursor_starts_with(rest, "federated-user/") && rest.len > 15);
+    if (ok && rest.ptr[rest.len - 1] == '/') ok = false;
+    if (ok && account) *account = f[4];
+    return ok;
+}
+
 /* ---- the token key ---------------------------------------------------------------------- */
 
 static core_result token_key_txn(struct keystore_txn *txn, void *arg)
@@ -199,41 +269,84 @@ bool kms_caller_is(const struct kms_ctx *ctx, struct core_cursor arn)
     return false;
 }
 
-static bool has_op(const json_t *g, const char *op)
+static bool has_op(const json_t *g, struct core_cursor op)
 {
     size_t i;
     const json_t *v;
-    json_array_foreach(json_object_get(g, "ops"), i, v) if (json_is_string(v) && strcmp(json_string_value(v), op) == 0)
-        return true;
+    json_array_foreach(json_object_get(g, "ops"), i, v) if (core_cursor_eq(kms_jcur(v), op)) return true;
     return false;
 }
 
-/* Every pair of sub is in ec with the same value. */
+/*
+ * "in a grant constraint, the key in each key-value pair is not case
+ * sensitive, but the value is case sensitive."
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_GrantConstraints.html
+ * Values are compared by length: a NUL inside one is data, never an end
+ * ("g\u0000EVIL" is not "g"). Keys cannot hold a NUL (the JSON reader
+ * refuses one in an object key).
+ */
+static bool pair_in(const json_t *ec, const char *k, const json_t *v)
+{
+    if (!json_is_object(ec) || !json_is_string(v)) return false;
+    struct core_cursor kc = core_cursor_str(k), vc = kms_jcur(v);
+    const char *ek;
+    const json_t *ev;
+    json_object_foreach((json_t *)(uintptr_t)ec, ek, ev) {
+        if (json_is_string(ev) && core_cursor_eq_icase(core_cursor_str(ek), kc) && core_cursor_eq(kms_jcur(ev), vc))
+            return true;
+    }
+    return false;
+}
+
+/* Every pair of sub is in ec (keys without case, values exactly). */
 static bool ec_contains(const json_t *ec, const json_t *sub)
 {
     const char *k;
     const json_t *v;
-    json_object_foreach((json_t *)(uintptr_t)sub, k, v) {
-        const json_t *x = json_is_object(ec) ? json_object_get(ec, k) : NULL;
-        if (!json_is_string(x) || !json_is_string(v) || strcmp(json_string_value(x), json_string_value(v)) != 0)
-            return false;
-    }
+    json_object_foreach((json_t *)(uintptr_t)sub, k, v) if (!pair_in(ec, k, v)) return false;
     return true;
 }
 
 static size_t ec_size(const json_t *ec) { return json_is_object(ec) ? json_object_size(ec) : 0; }
 
+/* ec and eq hold the same pairs (keys without case). */
+static bool ec_equals(const json_t *ec, const json_t *eq)
+{
+    return ec_size(ec) == ec_size(eq) && ec_contains(ec, eq) && ec_contains(eq, ec);
+}
+
 bool kms_grant_constraints_ok(const json_t *g, const json_t *ec)
 {
     const json_t *eq = json_object_get(g, "ceq"), *sub = json_object_get(g, "csub");
-    if (json_is_object(eq) && !(ec_size(ec) == json_object_size(eq) && ec_contains(ec, eq))) return false;
+    if (json_is_object(eq) && !ec_equals(ec, eq)) return false;
     if (json_is_object(sub) && !ec_contains(ec, sub)) return false;
+    return true;
+}
+
+/*
+ * "If a grant with a grant constraint includes the CreateGrant operation,
+ * the constraint requires that any grants created with the CreateGrant
+ * permission have an equally strict or stricter encryption context
+ * constraint." Any context the child's constraints accept must satisfy the
+ * parent's: an Equals parent needs the same Equals; a Subset parent needs
+ * its pairs in the child's Subset or Equals.
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html
+ */
+static bool child_as_strict(const json_t *parent, const json_t *request)
+{
+    const json_t *c = json_object_get(request, "Constraints");
+    const json_t *peq = json_object_get(parent, "ceq"), *psub = json_object_get(parent, "csub");
+    const json_t *ceq = json_object_get(c, "EncryptionContextEquals"), *csub = json_object_get(c, "EncryptionContextSubset");
+    if (json_is_object(peq) && !(json_is_object(ceq) && ec_equals(ceq, peq))) return false;
+    if (json_is_object(psub) &&
+        !((json_is_object(csub) && ec_contains(csub, psub)) || (json_is_object(ceq) && ec_contains(ceq, psub))))
+        return false;
     return true;
 }
 
 struct allow_arg {
     struct kms_ctx *ctx;
-    const char *op;
+    struct core_cursor op;
     const json_t *ec;
     bool allowed;
 };
@@ -242,21 +355,18 @@ static core_result allow_visit(void *argp, struct core_cursor id, const json_t *
 {
     (void)id;
     struct allow_arg *a = argp;
-    if (!kms_caller_is(a->ctx, core_cursor_str(kms_js(g, "grantee"))) || !has_op(g, a->op)) CORE_OK;
-    if (strcmp(a->op, "CreateGrant") == 0) {
+    if (!kms_caller_is(a->ctx, kms_jc(g, "grantee")) || !has_op(g, a->op)) CORE_OK;
+    if (core_cursor_eq_str(a->op, "CreateGrant")) {
         /* "the grantee ... can create grants with the same or fewer operations, and the same or stricter constraints" */
         const json_t *ops = json_object_get(a->ctx->in, "Operations");
         size_t i;
         const json_t *v;
-        json_array_foreach(ops, i, v) if (!json_is_string(v) || !has_op(g, json_string_value(v))) CORE_OK;
-        const json_t *c = json_object_get(a->ctx->in, "Constraints");
-        const json_t *peq = json_object_get(g, "ceq"), *psub = json_object_get(g, "csub");
-        const json_t *ceq = json_object_get(c, "EncryptionContextEquals"), *csub = json_object_get(c, "EncryptionContextSubset");
-        if (json_is_object(peq) && !(json_is_object(ceq) && json_equal(peq, ceq))) CORE_OK;
-        if (json_is_object(psub) && !((json_is_object(csub) && ec_contains(csub, psub)) ||
-                                      (json_is_object(ceq) && ec_contains(ceq, psub))))
-            CORE_OK;
-    } else if (!kms_grant_constraints_ok(g, a->ec)) {
+        json_array_foreach(ops, i, v) if (!has_op(g, kms_jcur(v))) CORE_OK;
+        if (!child_as_strict(g, a->ctx->in)) CORE_OK;
+    } else if (kms_grant_op_takes_context(a->op) && !kms_grant_constraints_ok(g, a->ec)) {
+        /* "Grants with grant constraints can include the DescribeKey and
+         * RetireGrant operations, but the constraint doesn't apply to these
+         * operations." (CreateGrant API page) */
         CORE_OK;
     }
     a->allowed = true;
@@ -269,11 +379,11 @@ core_result kms_grants_allow(struct kms_ctx *ctx, struct keystore_txn *txn, cons
 {
     *allowed = false;
     if (strncmp(iam_action, "kms:", 4) != 0) CORE_OK;
-    const char *op = iam_action + 4;
-    if (!kms_grant_op_valid(core_cursor_str(op))) CORE_OK;
-    const char *ec_member = strcmp(op, "ReEncryptFrom") == 0 ? "SourceEncryptionContext"
-                            : strcmp(op, "ReEncryptTo") == 0 ? "DestinationEncryptionContext"
-                                                             : "EncryptionContext";
+    struct core_cursor op = core_cursor_str(iam_action + 4);
+    if (!kms_grant_op_valid(op)) CORE_OK;
+    const char *ec_member = core_cursor_eq_str(op, "ReEncryptFrom") ? "SourceEncryptionContext"
+                            : core_cursor_eq_str(op, "ReEncryptTo") ? "DestinationEncryptionContext"
+                                                                    : "EncryptionContext";
     struct allow_arg a = {.ctx = ctx, .op = op, .ec = ctx->in ? json_object_get(ctx->in, ec_member) : NULL};
     char prefix[128];
     kms_grant_prefix(key, prefix);

@@ -20,10 +20,31 @@ static inline const char *kms_js(const json_t *o, const char *key)
     return s ? s : "";
 }
 
+/** A JSON string as a cursor, its length included (empty when not a string; borrowed). */
+static inline struct core_cursor kms_jcur(const json_t *s)
+{
+    return json_is_string(s) ? core_cursor_from(json_string_value(s), json_string_length(s)) : core_cursor_from("", 0);
+}
+
+/** String member as a cursor, length-aware (a NUL inside is data); empty when absent. */
+static inline struct core_cursor kms_jc(const json_t *o, const char *key) { return kms_jcur(json_object_get(o, key)); }
+
 /** One of the GrantOperation enum values. */
 bool kms_grant_op_valid(struct core_cursor op);
 /** Operations that accept an encryption context (the only ones constraints may apply to). */
 bool kms_grant_op_takes_context(struct core_cursor op);
+/** Operations a constrained grant may include (context-taking ones, DescribeKey, RetireGrant, CreateGrant). */
+bool kms_grant_op_constrainable(struct core_cursor op);
+/** False for operations a symmetric encryption key cannot perform (Sign, GenerateMac, ...). */
+bool kms_grant_op_fits_symmetric(struct core_cursor op);
+/** PrincipalIdType's pattern ^[\w+=,.@:/-]+$ (1..256 checked by the caller). */
+bool kms_principal_id_pattern_ok(struct core_cursor p);
+/**
+ * True when p is the ARN of a principal a grant may name (account root, IAM
+ * user or role, assumed-role session, federated user); *account (may be
+ * NULL) gets its 12-digit account, borrowed from p.
+ */
+bool kms_principal_arn_account(struct core_cursor p, struct core_cursor *account);
 /** True when the request's encryption context ec satisfies g's constraints. */
 bool kms_grant_constraints_ok(const json_t *g, const json_t *ec);
 

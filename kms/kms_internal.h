@@ -454,6 +454,10 @@ CORE_RESULT kms_param_tags(struct kms_ctx *ctx, const json_t *in, const char *me
                            const json_t **out);
 /** Records a violation by hand (same wording rules). */
 void kms_invalid(struct kms_ctx *ctx, const char *member, const char *value, const char *constraint);
+/** kms_invalid() with the value read by its length (a NUL inside is echoed as a space, not an end). */
+void kms_invalid_cursor(struct kms_ctx *ctx, const char *member, struct core_cursor value, const char *constraint);
+/** ValidationException for a NUL inside an encryption-context value of member. */
+CORE_RESULT kms_ec_nul_error(struct kms_ctx *ctx, const char *member);
 /** ValidationException when any violation was recorded. */
 CORE_RESULT kms_params_done(struct kms_ctx *ctx);
 /** DryRunOperationException when DryRun is true (after all checks passed). */

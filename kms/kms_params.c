@@ -9,22 +9,39 @@ static void camel(const char *member, char out[64])
     if (out[0] >= 'A' && out[0] <= 'Z') out[0] = (char)(out[0] + 32);
 }
 
-void kms_invalid(struct kms_ctx *ctx, const char *member, const char *value, const char *constraint)
+/*
+ * AWS repeats the rejected value whole: a 257-character tag value comes back
+ * as all 257 characters (issue 17.6, recorded from AWS). Echoes are still
+ * bounded (KMS_MAX_ECHO bytes, the request body is capped anyway) and control
+ * characters, NUL included, become spaces: the value is read by its length,
+ * never up to a NUL.
+ */
+#define KMS_MAX_ECHO 2048u
+
+void kms_invalid_cursor(struct kms_ctx *ctx, const char *member, struct core_cursor value, const char *constraint)
 {
     char name[64];
     camel(member, name);
     if (ctx->n_invalid++) core_result_ignore(core_buf_append_str(&ctx->invalid, "; "));
-    /* Echoed values are capped and stripped of control characters. */
-    if (value == NULL) {
-        core_result_ignore(core_buf_printf(&ctx->invalid, "Value at '%s' failed to satisfy constraint: %s", name, constraint));
+    core_result_ignore(core_buf_append_str(&ctx->invalid, "Value '"));
+    size_t n = value.len < KMS_MAX_ECHO ? value.len : KMS_MAX_ECHO;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = value.ptr[i] < 0x20 ? (uint8_t)' ' : value.ptr[i];
+        core_result_ignore(core_buf_append_u8(&ctx->invalid, c));
+    }
+    core_result_ignore(core_buf_printf(&ctx->invalid, "' at '%s' failed to satisfy constraint: %s", name, constraint));
+}
+
+void kms_invalid(struct kms_ctx *ctx, const char *member, const char *value, const char *constraint)
+{
+    if (value != NULL) {
+        kms_invalid_cursor(ctx, member, core_cursor_str(value), constraint);
         return;
     }
-    char v[257];
-    size_t n = 0;
-    for (const char *p = value; *p && n < sizeof v - 1; p++) v[n++] = ((unsigned char)*p < 0x20) ? ' ' : *p;
-    v[n] = 0;
-    core_result_ignore(
-        core_buf_printf(&ctx->invalid, "Value '%s' at '%s' failed to satisfy constraint: %s", v, name, constraint));
+    char name[64];
+    camel(member, name);
+    if (ctx->n_invalid++) core_result_ignore(core_buf_append_str(&ctx->invalid, "; "));
+    core_result_ignore(core_buf_printf(&ctx->invalid, "Value at '%s' failed to satisfy constraint: %s", name, constraint));
 }
 
 static void invalid_null(struct kms_ctx *ctx, const char *member)
@@ -58,6 +75,12 @@ static core_result wrong_type(struct kms_ctx *ctx, const json_t *v, const char *
                             want);
 }
 
+/* A JSON string as a cursor, by its length (empty when not a string). */
+static struct core_cursor kms_json_cursor(const json_t *s)
+{
+    return json_is_string(s) ? core_cursor_from(json_string_value(s), json_string_length(s)) : core_cursor_from("", 0);
+}
+
 /* A JSON null is the member being absent, as AWS's deserialiser treats it. */
 static const json_t *member_get(const json_t *in, const char *member)
 {
@@ -84,12 +107,12 @@ core_result kms_param_string(struct kms_ctx *ctx, const json_t *in, const char *
     char c[96];
     if (chars < min) {
         snprintf(c, sizeof c, "Member must have length greater than or equal to %zu", min);
-        kms_invalid(ctx, member, (const char *)s, c);
+        kms_invalid_cursor(ctx, member, core_cursor_from(s, len), c);
         CORE_OK;
     }
     if (chars > max) {
         snprintf(c, sizeof c, "Member must have length less than or equal to %zu", max);
-        kms_invalid(ctx, member, (const char *)s, c);
+        kms_invalid_cursor(ctx, member, core_cursor_from(s, len), c);
         CORE_OK;
     }
     *out = core_cursor_from(s, len);
@@ -192,9 +215,7 @@ core_result kms_param_enum(struct kms_ctx *ctx, const json_t *in, const char *me
     for (size_t i = 0; allowed[i] && n < sizeof c - 64; i++)
         n += (size_t)snprintf(c + n, sizeof c - n, "%s%s", i ? ", " : "", allowed[i]);
     snprintf(c + n, sizeof c - n, "]");
-    char val[257];
-    snprintf(val, sizeof val, "%.*s", (int)(s.len < 256 ? s.len : 256), (const char *)s.ptr);
-    kms_invalid(ctx, member, val, c);
+    kms_invalid_cursor(ctx, member, s, c);
     CORE_OK;
 }
 
@@ -221,9 +242,25 @@ core_result kms_param_ec(struct kms_ctx *ctx, const json_t *in, const char *memb
     {
         (void)k;
         if (!json_is_string(val)) return wrong_type(ctx, val, "a String");
+        /* Keys cannot hold a NUL (the JSON reader refuses one in an object
+         * key); a value can, and is refused here rather than compared short. */
+        if (memchr(json_string_value(val), 0, json_string_length(val)) != NULL) return kms_ec_nul_error(ctx, member);
     }
     *out = v;
     CORE_OK;
+}
+
+core_result kms_ec_nul_error(struct kms_ctx *ctx, const char *member)
+{
+    /*
+     * Issue 10.2: a NUL inside an encryption-context value is refused with
+     * ValidationException. The JSON reader keeps "\u0000" as data (house
+     * style: "g\u0000x" is not "g"), so every consumer compares by length,
+     * and this refusal stops a context that a C-string reader would cut short
+     * from reaching a policy, a grant constraint or the AAD. AWS publishes no
+     * wording for this case; the message names the member.
+     */
+    return kms_fail(ctx, "ValidationException", "%s must not contain the NUL character (U+0000).", member);
 }
 
 core_result kms_param_grant_tokens(struct kms_ctx *ctx, const json_t *in)
@@ -278,6 +315,49 @@ core_result kms_param_marker(struct kms_ctx *ctx, const json_t *in, struct core_
     CORE_OK;
 }
 
+/*
+ * Tag characters: "the set of Unicode letters, digits, whitespace, _, ., /,
+ * =, +, and -" plus ":" and "@" (AWS tagging: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$).
+ * AWS KMS refuses others with TagException "Invalid tag" (CloudTrail record
+ * quoted in crossplane-contrib/provider-upjet-aws#922: "errorCode":
+ * "TagException", "errorMessage": "Invalid tag"). ASCII is checked exactly;
+ * bytes of multi-byte UTF-8 characters are let through (letters and digits
+ * of other scripts are allowed). A NUL is refused (issue 10.2).
+ */
+static bool tag_chars_ok(struct core_cursor t)
+{
+    for (size_t i = 0; i < t.len; i++) {
+        uint8_t c = t.ptr[i];
+        if (c >= 0x80) continue;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ' || c == '_' ||
+              c == '.' || c == ':' || c == '/' || c == '=' || c == '+' || c == '-' || c == '@'))
+            return false;
+    }
+    return true;
+}
+
+/* After the model's checks pass: characters, then duplicate keys, before any authorization (issue 17.2). */
+static core_result tags_semantic_check(struct kms_ctx *ctx, const json_t *tags)
+{
+    size_t i, j;
+    const json_t *t, *u;
+    json_array_foreach(tags, i, t) {
+        struct core_cursor k = kms_json_cursor(json_object_get(t, "TagKey")),
+                           v = kms_json_cursor(json_object_get(t, "TagValue"));
+        if (!tag_chars_ok(k) || !tag_chars_ok(v)) return kms_fail(ctx, "TagException", "%s", "Invalid tag");
+    }
+    json_array_foreach(tags, i, t) {
+        struct core_cursor k = kms_json_cursor(json_object_get(t, "TagKey"));
+        json_array_foreach(tags, j, u) {
+            if (j >= i) break;
+            /* AWS: TagException "Duplicate tag keys" (recorded response, issue 17.2) */
+            if (core_cursor_eq(k, kms_json_cursor(json_object_get(u, "TagKey"))))
+                return kms_fail(ctx, "TagException", "%s", "Duplicate tag keys");
+        }
+    }
+    CORE_OK;
+}
+
 core_result kms_param_tags(struct kms_ctx *ctx, const json_t *in, const char *member, bool required,
                            const json_t **out)
 {
@@ -314,7 +394,9 @@ core_result kms_param_tags(struct kms_ctx *ctx, const json_t *in, const char *me
         json_decref(wrap);
         GUARD(r);
     }
-    if (ok) *out = v;
+    if (!ok) CORE_OK;
+    GUARD(tags_semantic_check(ctx, v));
+    *out = v;
     CORE_OK;
 }
 

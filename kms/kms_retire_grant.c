@@ -29,9 +29,8 @@ static core_result retire_txn(struct keystore_txn *txn, void *argp)
     bool ops_retire = false;
     size_t i;
     const json_t *v;
-    json_array_foreach(json_object_get(g, "ops"), i, v) ops_retire |= json_is_string(v) && strcmp(json_string_value(v), "RetireGrant") == 0;
-    bool ok = kms_caller_is(ctx, core_cursor_str(kms_js(g, "retiring"))) ||
-              (ops_retire && kms_caller_is(ctx, core_cursor_str(kms_js(g, "grantee")))) ||
+    json_array_foreach(json_object_get(g, "ops"), i, v) ops_retire |= core_cursor_eq_str(kms_jcur(v), "RetireGrant");
+    bool ok = kms_caller_is(ctx, kms_jc(g, "retiring")) || (ops_retire && kms_caller_is(ctx, kms_jc(g, "grantee"))) ||
               (strcmp(ctx->caller->account, a->account) == 0 && kms_caller_full_access(ctx));
     if (!ok)
         return kms_fail(ctx, "AccessDeniedException",

@@ -93,8 +93,9 @@ class Grants(unittest.TestCase):
 
     def test_validation_and_policy_conditions(self):
         kid = self.kms.create_key()["KeyMetadata"]["KeyId"]
+        # constraints may sit beside DescribeKey (issue 18.7), not beside an operation without a context
         self.assertEqual(error(self.kms.create_grant, KeyId=kid, GranteePrincipal=self.gina["Arn"],
-                               Operations=["DescribeKey"],
+                               Operations=["DescribeKey", "GetPublicKey"],
                                Constraints={"EncryptionContextSubset": {"a": "b"}})[0], "ValidationException")
         self.assertEqual(error(self.kms.retire_grant, GrantToken="bm90LWEtdG9rZW4=")[0], "InvalidGrantTokenException")
         # kms:GrantOperations / kms:GranteePrincipal in a key policy limit who may grant what
