@@ -16,6 +16,7 @@ struct retire_arg {
     char rid[256];
     char key_arn[KMS_MAX_ARN];
     char account[16];
+    bool dry;
 };
 
 static core_result retire_txn(struct keystore_txn *txn, void *argp)
@@ -37,6 +38,13 @@ static core_result retire_txn(struct keystore_txn *txn, void *argp)
                         "User: %s is not authorized to perform: kms:RetireGrant on resource: %s because no "
                         "resource-based policy allows the kms:RetireGrant action",
                         ctx->caller->arn, kms_js(g, "key_arn"));
+    /* "DryRun ... checks ... whether you have the required permissions and
+     * whether the request is valid" - only after both (issue 18.6); the
+     * failure rolls this write back, so nothing changes.
+     * https://docs.aws.amazon.com/kms/latest/developerguide/programming-dryrun.html */
+    if (a->dry)
+        return kms_fail(ctx, "DryRunOperationException", "%s",
+                        "The request would have succeeded, but the DryRun option is set.");
     return keystore_del(txn, KMS_T_GRANT, core_cursor_str(a->rid));
 }
 
@@ -49,11 +57,13 @@ core_result kms_retire_grant(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_string(ctx, in, "GrantId", 1, 128, false, &gid, &have_gid));
     GUARD(kms_dry_run(ctx, in, &dry));
     GUARD(kms_params_done(ctx));
-    struct retire_arg a = {.ctx = ctx};
+    struct retire_arg a = {.ctx = ctx, .dry = dry};
     if (have_token) {
         if (!core_ok(kms_grant_token_open(ctx->env, token, a.rid)))
             return kms_fail(ctx, "InvalidGrantTokenException", "%s", "The grant token is not valid.");
     } else if (have_id && have_gid) {
+        /* Read by length: "<id>\u0000x" names no grant, and must not name "<id>". */
+        if (memchr(gid.ptr, 0, gid.len) != NULL) return kms_fail(ctx, "NotFoundException", "%s", "Grant ID not found");
         struct keystore_txn *txn = NULL;
         GUARD(keystore_txn_begin(ctx->env->ks, false, &txn));
         struct kms_key_ref ref;
@@ -69,8 +79,6 @@ core_result kms_retire_grant(struct kms_ctx *ctx, const json_t *in)
     struct core_cursor rest = core_cursor_str(a.rid), acct;
     core_cursor_split(&rest, '/', &acct);
     snprintf(a.account, sizeof a.account, "%.*s", (int)(acct.len < 15 ? acct.len : 15), (const char *)acct.ptr);
-    if (dry) return kms_fail(ctx, "DryRunOperationException", "%s",
-                             "The request would have succeeded, but the DryRun option is set.");
     core_result r = keystore_write(ctx->env->ks, retire_txn, &a);
     if (!core_ok(r)) return kms_internal(ctx, r, "RetireGrant");
     return core_buf_append_str(&ctx->out->body, "{}");

@@ -10,6 +10,7 @@
 
 struct revoke_arg {
     struct core_cursor gid;
+    bool dry;
 };
 
 static core_result revoke(struct kms_mutation *m, struct keystore_txn *txn)
@@ -18,7 +19,22 @@ static core_result revoke(struct kms_mutation *m, struct keystore_txn *txn)
     char prefix[128], rid[256];
     kms_grant_prefix(&m->key, prefix);
     snprintf(rid, sizeof rid, "%s%.*s", prefix, (int)(a->gid.len > 128 ? 128 : a->gid.len), (const char *)a->gid.ptr);
-    core_result r = keystore_del(txn, KMS_T_GRANT, core_cursor_str(rid));
+    core_result r = core_result_ok();
+    if (memchr(a->gid.ptr, 0, a->gid.len) != NULL) {
+        /* Read by length: "<id>\u0000x" names no grant, and must not name "<id>". */
+        r.err = ERR_NOT_FOUND;
+    } else if (a->dry) {
+        /* Authorized (kms_key_mutate did that) and the grant must exist before
+         * DryRun answers (issue 18.6); failing here rolls the write back.
+         * https://docs.aws.amazon.com/kms/latest/developerguide/programming-dryrun.html */
+        DEFER_CLEANUP(json_t *g = NULL, core_json_cleanup);
+        r = kms_grant_get(txn, rid, &g);
+        if (core_ok(r))
+            return kms_fail(m->ctx, "DryRunOperationException", "%s",
+                            "The request would have succeeded, but the DryRun option is set.");
+    } else {
+        r = keystore_del(txn, KMS_T_GRANT, core_cursor_str(rid));
+    }
     if (r.err == ERR_NOT_FOUND)
         return kms_fail(m->ctx, "NotFoundException", "Grant ID %.*s not found", (int)(a->gid.len > 128 ? 128 : a->gid.len),
                         (const char *)a->gid.ptr);
@@ -33,13 +49,11 @@ core_result kms_revoke_grant(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_string(ctx, in, "GrantId", 1, 128, true, &gid, &have_gid));
     GUARD(kms_dry_run(ctx, in, &dry));
     GUARD(kms_params_done(ctx));
-    struct revoke_arg a = {.gid = gid};
+    struct revoke_arg a = {.gid = gid, .dry = dry};
     struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_ANY,
-                             .iam_action = "kms:RevokeGrant", .apply = dry ? NULL : revoke, .arg = &a};
+                             .iam_action = "kms:RevokeGrant", .apply = revoke, .arg = &a};
     core_result r = kms_key_mutate(&m);
     kms_key_free(&m.key);
     if (!core_ok(r)) return kms_internal(ctx, r, "RevokeGrant");
-    if (dry) return kms_fail(ctx, "DryRunOperationException", "%s",
-                             "The request would have succeeded, but the DryRun option is set.");
     return core_buf_append_str(&ctx->out->body, "{}");
 }

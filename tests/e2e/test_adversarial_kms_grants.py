@@ -92,6 +92,17 @@ class GrantAttacks(unittest.TestCase):
         self.kms.create_grant(KeyId=kid, GranteePrincipal=self.gina["Arn"], Operations=["Decrypt"], Name="nightly",
                               Constraints={"EncryptionContextEquals": {"app": "g"}})
 
+    def test_nul_suffixed_grant_id_names_no_grant(self):
+        kid = self.kms.create_key()["KeyMetadata"]["KeyId"]
+        g = self.kms.create_grant(KeyId=kid, GranteePrincipal=self.gina["Arn"], RetiringPrincipal=self.rita["Arn"],
+                                  Operations=["Decrypt"])
+        for op, creds in (("RevokeGrant", None), ("RetireGrant", self.rita_creds)):
+            st, code, _, _ = self.raw(op, {"KeyId": kid, "GrantId": g["GrantId"] + "\u0000x"}, creds=creds)
+            self.assertEqual((st, code), (400, "NotFoundException"), op)
+        self.assertEqual([x["GrantId"] for x in self.kms.list_grants(KeyId=kid)["Grants"]], [g["GrantId"]])
+        self.kms.revoke_grant(KeyId=kid, GrantId=g["GrantId"])
+        self.assertEqual(self.kms.list_grants(KeyId=kid)["Grants"], [])
+
     # ---- 10.3: ListRetirableGrants across accounts ------------------------------------------------
 
     def test_other_account_cannot_list_our_retirable_grants(self):
