@@ -117,6 +117,8 @@ bool kms_principal_arn_account(struct core_cursor p, struct core_cursor *account
 
 /* ---- the token key ---------------------------------------------------------------------- */
 
+static core_result reindex_txn(struct keystore_txn *txn, void *arg);
+
 static core_result token_key_txn(struct keystore_txn *txn, void *arg)
 {
     (void)arg;
@@ -133,6 +135,7 @@ static core_result token_key_txn(struct keystore_txn *txn, void *arg)
 core_result kms_grant_env_init(struct kms_env *env)
 {
     GUARD(keystore_write(env->ks, token_key_txn, NULL));
+    GUARD(keystore_write(env->ks, reindex_txn, NULL));
     struct keystore_txn *txn = NULL;
     GUARD(keystore_txn_begin(env->ks, false, &txn));
     DEFER_CLEANUP(struct core_buf v = {0}, core_buf_cleanup);
@@ -207,12 +210,132 @@ core_result kms_grant_get(struct keystore_txn *txn, const char *rid, json_t **ou
     CORE_OK;
 }
 
+/* ---- the index by retiring principal ------------------------------------------------------- */
+
+/*
+ * Table "kms_grant_ret": one row per grant that names a RetiringPrincipal,
+ * id "<key region>/<hex SHA-256 of the principal>/<grant record id>", value
+ * the principal itself. ListRetirableGrants reads one prefix of it instead
+ * of every grant of every account (issue 10.3). Rows are written and deleted
+ * in the same transaction as their grant. The principal is hashed because
+ * principal (256) + grant id would not fit KEYSTORE_MAX_ID_BYTES.
+ */
+#define KMS_T_GRANT_RET "kms_grant_ret"
+#define RET_INDEX_FLAG "grant-retiring-index-v1"
+
+core_result kms_grant_ret_prefix(const char *region, struct core_cursor principal, struct core_buf *out)
+{
+    uint8_t h[32];
+    unsigned n = 0;
+    ENSURE(EVP_Digest(principal.ptr, principal.len, h, &n, EVP_sha256(), NULL) == 1 && n == 32, ERR_CRYPTO);
+    core_buf_reset(out);
+    GUARD(core_buf_printf(out, "%s/", region));
+    for (size_t i = 0; i < 32; i++) GUARD(core_buf_printf(out, "%02x", h[i]));
+    return core_buf_append_u8(out, '/');
+}
+
+/* The index row of grant g (record rid), or an empty out when g names no retiring principal. */
+static core_result ret_row_id(const char *rid, const json_t *g, struct core_buf *out)
+{
+    core_buf_reset(out);
+    struct core_cursor ret = kms_jc(g, "retiring");
+    if (ret.len == 0) CORE_OK;
+    /* rid = "<account>/<region>/<key-id>/<grant-id>" */
+    struct core_cursor rest = core_cursor_str(rid), acct, region;
+    ENSURE(core_cursor_split(&rest, '/', &acct) && core_cursor_split(&rest, '/', &region) && region.len < 32,
+           ERR_PARSE);
+    char reg[32];
+    memcpy(reg, region.ptr, region.len);
+    reg[region.len] = 0;
+    GUARD(kms_grant_ret_prefix(reg, ret, out));
+    return core_buf_append_str(out, rid);
+}
+
 core_result kms_grant_put(struct keystore_txn *txn, const char *rid, const json_t *g, unsigned flags)
 {
     DEFER_CLEANUP(struct core_buf v = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&v, 512, CORE_MAX_RECORD_BYTES));
     GUARD(core_json_dump(g, &v));
-    return keystore_put(txn, KMS_T_GRANT, core_cursor_str(rid), core_buf_cursor(&v), flags);
+    GUARD(keystore_put(txn, KMS_T_GRANT, core_cursor_str(rid), core_buf_cursor(&v), flags));
+    DEFER_CLEANUP(struct core_buf ix = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&ix, 256, KEYSTORE_MAX_ID_BYTES));
+    GUARD(ret_row_id(rid, g, &ix));
+    if (ix.len == 0) CORE_OK;
+    return keystore_put(txn, KMS_T_GRANT_RET, core_buf_cursor(&ix), kms_jc(g, "retiring"), 0);
+}
+
+core_result kms_grant_delete(struct keystore_txn *txn, const char *rid)
+{
+    DEFER_CLEANUP(json_t *g = NULL, core_json_cleanup);
+    GUARD(kms_grant_get(txn, rid, &g));
+    GUARD(keystore_del(txn, KMS_T_GRANT, core_cursor_str(rid)));
+    DEFER_CLEANUP(struct core_buf ix = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&ix, 256, KEYSTORE_MAX_ID_BYTES));
+    GUARD(ret_row_id(rid, g, &ix));
+    if (ix.len == 0) CORE_OK;
+    core_result r = keystore_del(txn, KMS_T_GRANT_RET, core_buf_cursor(&ix));
+    if (r.err == ERR_NOT_FOUND) CORE_OK;
+    return r;
+}
+
+core_result kms_grant_ret_each(struct keystore_txn *txn, struct core_cursor prefix, struct core_cursor from,
+                               kms_grant_visit_fn fn, void *arg)
+{
+    struct keystore_iter *it = NULL;
+    GUARD(keystore_iter_begin(txn, KMS_T_GRANT_RET, from.len ? from : prefix, &it));
+    core_result r;
+    struct core_cursor id;
+    while (core_ok(r = keystore_iter_next(it, &id, NULL))) {
+        if (id.len < prefix.len || !core_cursor_eq(core_cursor_from(id.ptr, prefix.len), prefix)) break;
+        char rid[256];
+        size_t n = id.len - prefix.len;
+        if (n == 0 || n >= sizeof rid) continue;
+        memcpy(rid, id.ptr + prefix.len, n);
+        rid[n] = 0;
+        json_t *g = NULL;
+        r = kms_grant_get(txn, rid, &g);
+        if (r.err == ERR_NOT_FOUND) continue; /* cannot happen: rows move with their grant */
+        if (!core_ok(r)) break;
+        bool stop = false;
+        r = fn(arg, id, g, &stop);
+        json_decref(g);
+        if (!core_ok(r) || stop) break;
+    }
+    keystore_iter_end(it);
+    if (r.err == ERR_NOT_FOUND) CORE_OK;
+    return r;
+}
+
+/* Index rows for grants stored before the index existed: built once, flagged in kms_meta. */
+struct reindex_arg {
+    struct keystore_txn *txn;
+};
+
+static core_result reindex_visit(void *argp, struct core_cursor id, const json_t *g, bool *stop)
+{
+    (void)stop;
+    struct reindex_arg *a = argp;
+    char rid[256];
+    if (id.len >= sizeof rid) CORE_OK;
+    memcpy(rid, id.ptr, id.len);
+    rid[id.len] = 0;
+    DEFER_CLEANUP(struct core_buf ix = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&ix, 256, KEYSTORE_MAX_ID_BYTES));
+    GUARD(ret_row_id(rid, g, &ix));
+    if (ix.len == 0) CORE_OK;
+    return keystore_put(a->txn, KMS_T_GRANT_RET, core_buf_cursor(&ix), kms_jc(g, "retiring"), 0);
+}
+
+static core_result reindex_txn(struct keystore_txn *txn, void *arg)
+{
+    (void)arg;
+    DEFER_CLEANUP(struct core_buf v = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&v, 16, 64));
+    core_result r = keystore_get(txn, "kms_meta", core_cursor_str(RET_INDEX_FLAG), &v);
+    if (core_ok(r) || r.err != ERR_NOT_FOUND) return r;
+    struct reindex_arg a = {.txn = txn};
+    GUARD(kms_grants_each(txn, "", (struct core_cursor){0}, reindex_visit, &a));
+    return keystore_put(txn, "kms_meta", core_cursor_str(RET_INDEX_FLAG), core_cursor_str("1"), 0);
 }
 
 core_result kms_grants_each(struct keystore_txn *txn, const char *prefix, struct core_cursor from,
@@ -239,10 +362,36 @@ core_result kms_grants_each(struct keystore_txn *txn, const char *prefix, struct
     return r;
 }
 
+static core_result collect_row(void *argp, struct core_cursor id, const json_t *g, bool *stop)
+{
+    (void)stop;
+    struct core_buf *ids = argp; /* NUL-separated index row ids */
+    char rid[256];
+    if (id.len >= sizeof rid) CORE_OK;
+    memcpy(rid, id.ptr, id.len);
+    rid[id.len] = 0;
+    DEFER_CLEANUP(struct core_buf ix = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&ix, 256, KEYSTORE_MAX_ID_BYTES));
+    GUARD(ret_row_id(rid, g, &ix));
+    if (ix.len == 0) CORE_OK;
+    GUARD(core_buf_append(ids, ix.data, ix.len));
+    return core_buf_append_u8(ids, 0);
+}
+
 core_result kms_grants_destroy(struct keystore_txn *txn, const struct kms_key *key)
 {
     char prefix[128];
     kms_grant_prefix(key, prefix);
+    /* The index rows first (collected, then deleted: LMDB cursors and deletes do not mix). */
+    DEFER_CLEANUP(struct core_buf ids = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&ids, 1024, (size_t)KMS_MAX_GRANTS_PER_KEY * (KEYSTORE_MAX_ID_BYTES + 1)));
+    GUARD(kms_grants_each(txn, prefix, (struct core_cursor){0}, collect_row, &ids));
+    for (size_t off = 0; off < ids.len;) {
+        size_t n = strnlen((const char *)ids.data + off, ids.len - off);
+        core_result r = keystore_del(txn, KMS_T_GRANT_RET, core_cursor_from(ids.data + off, n));
+        if (!core_ok(r) && r.err != ERR_NOT_FOUND) return r;
+        off += n + 1;
+    }
     return kms_delete_prefixed(txn, KMS_T_GRANT, prefix, CORE_MAX_RECORD_BYTES, NULL, NULL);
 }
 

@@ -54,10 +54,25 @@ void kms_grant_prefix(const struct kms_key *key, char out[128]);
 CORE_RESULT kms_grant_get(struct keystore_txn *txn, const char *rid, json_t **out);
 CORE_RESULT kms_grant_put(struct keystore_txn *txn, const char *rid, const json_t *g, unsigned flags);
 
+/** Deletes grant rid and its index row. Errors: ERR_NOT_FOUND, keystore errors. */
+CORE_RESULT kms_grant_delete(struct keystore_txn *txn, const char *rid);
+
 typedef core_result (*kms_grant_visit_fn)(void *arg, struct core_cursor id, const json_t *g, bool *stop);
 /** Visits the grants whose record id starts with prefix, from `from` (or the start). */
 CORE_RESULT kms_grants_each(struct keystore_txn *txn, const char *prefix, struct core_cursor from,
                             kms_grant_visit_fn fn, void *arg);
+
+/**
+ * The index prefix of grants whose RetiringPrincipal is principal, on keys
+ * in region: "<region>/<hex sha256(principal)>/" into out (reset first).
+ */
+CORE_RESULT kms_grant_ret_prefix(const char *region, struct core_cursor principal, struct core_buf *out);
+/**
+ * Visits the grants under an index prefix (from kms_grant_ret_prefix), from
+ * index row `from` (or the start); fn gets the index row id and the grant.
+ */
+CORE_RESULT kms_grant_ret_each(struct keystore_txn *txn, struct core_cursor prefix, struct core_cursor from,
+                               kms_grant_visit_fn fn, void *arg);
 
 /** A new token naming grant record rid, base64, appended to out. */
 CORE_RESULT kms_grant_token_make(const struct kms_env *env, const char *rid, struct core_buf *out);

@@ -45,7 +45,7 @@ static core_result retire_txn(struct keystore_txn *txn, void *argp)
     if (a->dry)
         return kms_fail(ctx, "DryRunOperationException", "%s",
                         "The request would have succeeded, but the DryRun option is set.");
-    return keystore_del(txn, KMS_T_GRANT, core_cursor_str(a->rid));
+    return kms_grant_delete(txn, a->rid);
 }
 
 core_result kms_retire_grant(struct kms_ctx *ctx, const json_t *in)

@@ -33,7 +33,7 @@ static core_result revoke(struct kms_mutation *m, struct keystore_txn *txn)
             return kms_fail(m->ctx, "DryRunOperationException", "%s",
                             "The request would have succeeded, but the DryRun option is set.");
     } else {
-        r = keystore_del(txn, KMS_T_GRANT, core_cursor_str(rid));
+        r = kms_grant_delete(txn, rid);
     }
     if (r.err == ERR_NOT_FOUND)
         return kms_fail(m->ctx, "NotFoundException", "Grant ID %.*s not found", (int)(a->gid.len > 128 ? 128 : a->gid.len),
