@@ -14,7 +14,9 @@
  * "<due %016x>/<R|D>/<record id>", kept by kms_key_save()) and acts on the
  * rows whose time has passed on the service clock, each in its own
  * group-committed write that re-checks the key. A missed date (server down,
- * clock moved) is caught up: each missed rotation period rotates once.
+ * clock moved) is caught up with one rotation, however many periods were
+ * missed, as AWS does (issue 10.11); the next date stays on the key's
+ * schedule, the first one after now.
  */
 
 static const char tbl_due[] = "kms_due";
@@ -29,7 +31,10 @@ core_result kms_rotate(struct keystore_txn *txn, struct kms_key *key, int64_t no
     if (type == KMS_ROT_AUTOMATIC) {
         int64_t period = (int64_t)(key->rotation_period_days ? key->rotation_period_days : KMS_DEFAULT_ROTATION_DAYS) *
                          KMS_DAY;
-        key->next_rotation = (key->next_rotation ? key->next_rotation : now) + period;
+        int64_t base = key->next_rotation ? key->next_rotation : now;
+        /* The first date of the schedule after now: one rotation for any number of missed periods. */
+        int64_t missed = now >= base ? (now - base) / period : 0;
+        key->next_rotation = base + (missed + 1) * period;
     }
     CORE_OK;
 }

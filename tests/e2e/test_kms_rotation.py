@@ -130,9 +130,12 @@ class Rotation(unittest.TestCase):
         self.set_clock("731d")
         self.k.start()
         self.kms = self.k.client("kms")
-        mats = wait_for(lambda: (lambda m: m if len(m) == 3 else None)(self.materials(kid)),
-                        "two missed rotations at start")
-        self.assertEqual([m.get("RotationType") for m in mats], [None, "AUTOMATIC", "AUTOMATIC"])
+        # two periods missed, one rotation: AWS rotates once (issue 10.11)
+        mats = wait_for(lambda: (lambda m: m if len(m) == 2 else None)(self.materials(kid)),
+                        "the missed rotation at start")
+        time.sleep(2.5)
+        mats = self.materials(kid)
+        self.assertEqual([m.get("RotationType") for m in mats], [None, "AUTOMATIC"])
         self.assertEqual(self.kms.decrypt(CiphertextBlob=blob)["Plaintext"], b"before")
         nxt = self.kms.get_key_rotation_status(KeyId=kid)["NextRotationDate"].timestamp()
         self.assertGreater(nxt, time.time() + 731 * DAY)

@@ -181,12 +181,15 @@ static void test_run_due(void)
     EXPECT_TRUE(count_versions(kid) == 1);
     EXPECT_OK(kms_run_due(env, now + 91 * KMS_DAY));
     EXPECT_TRUE(count_versions(kid) == 2);
-    /* three missed periods at once: caught up one rotation per period */
+    /* three missed periods at once: one rotation, as AWS does (issue 10.11) */
     EXPECT_OK(kms_run_due(env, now + 365 * KMS_DAY));
-    EXPECT_TRUE(count_versions(kid) == 5);
+    EXPECT_TRUE(count_versions(kid) == 3);
     snprintf(body, sizeof body, "{\"KeyId\":\"%s\"}", gone);
     fails("DescribeKey", body, "NotFoundException", "does not exist");
     EXPECT_OK(kms_run_due(env, now + 400 * KMS_DAY)); /* idempotent, nothing stale left */
+    EXPECT_TRUE(count_versions(kid) == 3);             /* the next date (day 450) is ahead */
+    EXPECT_OK(kms_run_due(env, now + 451 * KMS_DAY));
+    EXPECT_TRUE(count_versions(kid) == 4);
 }
 
 int main(int argc, char **argv)
