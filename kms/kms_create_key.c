@@ -17,11 +17,34 @@ static const char *const key_specs[] = {"RSA_2048",  "RSA_3072",        "RSA_409
                                         "HMAC_224",  "HMAC_256",        "HMAC_384",       "HMAC_512",
                                         "SM2",       "ML_DSA_44",       "ML_DSA_65",      "ML_DSA_87",
                                         "ECC_NIST_EDWARDS25519", NULL};
+/* The enum lists above and below follow the KMS API model's order and
+ * contents (KeyUsageType, KeySpec, CustomerMasterKeySpec), so the
+ * "Member must satisfy enum value set: [...]" messages list what AWS lists
+ * (issue 17.7). */
 /* CustomerMasterKeySpec is the deprecated subset (no ML_DSA_*, no EDWARDS25519). */
 static const char *const cmk_specs[] = {"RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384",
                                         "ECC_NIST_P521", "ECC_SECG_P256K1", "SYMMETRIC_DEFAULT", "HMAC_224",
                                         "HMAC_256", "HMAC_384", "HMAC_512", "SM2", NULL};
 static const char *const origins[] = {"AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE", NULL};
+
+/*
+ * Which KeyUsage each KeySpec takes, from "Choosing a KMS key type":
+ * symmetric ENCRYPT_DECRYPT; HMAC GENERATE_VERIFY_MAC; RSA ENCRYPT_DECRYPT
+ * or SIGN_VERIFY; NIST ECC SIGN_VERIFY or KEY_AGREEMENT; secp256k1, ML-DSA
+ * and Ed25519 SIGN_VERIFY; SM2 (China Regions) all three.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/symm-asymm-choose-key-spec.html
+ */
+static bool usage_fits(const char *spec, const char *usage)
+{
+    bool enc = strcmp(usage, "ENCRYPT_DECRYPT") == 0, sign = strcmp(usage, "SIGN_VERIFY") == 0,
+         mac = strcmp(usage, "GENERATE_VERIFY_MAC") == 0, agree = strcmp(usage, "KEY_AGREEMENT") == 0;
+    if (strcmp(spec, "SYMMETRIC_DEFAULT") == 0) return enc;
+    if (strncmp(spec, "HMAC_", 5) == 0) return mac;
+    if (strncmp(spec, "RSA_", 4) == 0) return enc || sign;
+    if (strncmp(spec, "ECC_NIST_P", 10) == 0) return sign || agree;
+    if (strcmp(spec, "SM2") == 0) return enc || sign || agree;
+    return sign; /* ECC_SECG_P256K1, ML_DSA_*, ECC_NIST_EDWARDS25519 */
+}
 
 struct create_arg {
     struct kms_ctx *ctx;
@@ -61,14 +84,23 @@ core_result kms_create_key(struct kms_ctx *ctx, const json_t *in)
         return kms_fail(ctx, "ValidationException", "%s",
                         "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. "
                         "CustomerMasterKeySpec parameter is deprecated. Use KeySpec instead.");
-    if (have_cmk && strcmp(cmk_specs[cmk], "SYMMETRIC_DEFAULT") != 0) spec = 0;
-    if (spec != 7)
+    const char *spec_name = have_cmk ? cmk_specs[cmk] : key_specs[spec];
+    bool symmetric = strcmp(spec_name, "SYMMETRIC_DEFAULT") == 0;
+    /* "KeyUsage ... This parameter is optional when you are creating a
+     * symmetric encryption KMS key; otherwise, it is required." AWS's
+     * recorded answer (issue 17.7) begins "You must specify a KeyUsage
+     * value"; completed per the CreateKey API page.
+     * https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html */
+    if (!symmetric && !have_usage)
+        return kms_fail(ctx, "ValidationException", "%s",
+                        "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.");
+    if (!usage_fits(spec_name, key_usages[usage]))
+        return kms_fail(ctx, "ValidationException", "KeyUsage %s is not compatible with KeySpec %s", key_usages[usage],
+                        spec_name);
+    /* Validated; only symmetric encryption keys are implemented so far. */
+    if (!symmetric)
         return kms_fail(ctx, "UnsupportedOperationException",
-                        "KeySpec %s is not supported by this server yet; only SYMMETRIC_DEFAULT keys are.",
-                        have_cmk ? cmk_specs[cmk] : key_specs[spec]);
-    if (usage != 1)
-        return kms_fail(ctx, "ValidationException", "KeyUsage %s is not compatible with KeySpec SYMMETRIC_DEFAULT",
-                        key_usages[usage]);
+                        "KeySpec %s is not supported by this server yet; only SYMMETRIC_DEFAULT keys are.", spec_name);
     if (origin != 0)
         return kms_fail(ctx, "UnsupportedOperationException",
                         "Origin %s is not supported by this server yet; only AWS_KMS keys are.", origins[origin]);

@@ -14,11 +14,12 @@ core_result kms_generate_random(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_int(ctx, in, "NumberOfBytes", 1, 1024, false, &nbytes, &have_n));
     GUARD(kms_param_string(ctx, in, "CustomKeyStoreId", 1, 64, false, &store, &have_store));
     GUARD(kms_params_done(ctx));
+    /* NumberOfBytes is optional in the model but "This parameter is
+     * required" (API page); AWS's recorded answer without it is this
+     * ValidationException (issue 17.5), before any authorization.
+     * https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateRandom.html */
+    if (!have_n) return kms_fail(ctx, "ValidationException", "%s", "NumberOfBytes is required.");
     GUARD(kms_authorize_identity(ctx, "kms:GenerateRandom", NULL));
-    if (!have_n)
-        return kms_fail(ctx, "ValidationException", "%s",
-                        "1 validation error detected: Value null at 'numberOfBytes' failed to satisfy constraint: "
-                        "Member must not be null");
     if (have_store)
         return kms_fail(ctx, "CustomKeyStoreNotFoundException", "Custom key store '%.*s' does not exist.",
                         (int)(store.len > 64 ? 64 : store.len), (const char *)store.ptr);

@@ -177,6 +177,8 @@ CORE_RESULT kms_key_destroy(struct keystore_txn *txn, struct kms_key *k);
 void kms_new_uuid(char out[KMS_KEY_ID_LEN + 1]);
 /** True when s is a lowercase-or-uppercase hex UUID (8-4-4-4-12). */
 bool kms_is_uuid(struct core_cursor s);
+/** True for a key id form: a UUID, or a multi-Region "mrk-" + 32 hex digits (36 chars either way). */
+bool kms_is_key_id(struct core_cursor s);
 
 /** Renders KeyMetadata as member `name` of the open object. */
 CORE_RESULT kms_render_metadata(struct core_jw *w, const char *name, const struct kms_key *k);

@@ -90,6 +90,21 @@ bool kms_is_uuid(struct core_cursor s)
     return true;
 }
 
+bool kms_is_key_id(struct core_cursor s)
+{
+    if (kms_is_uuid(s)) return true;
+    /* A multi-Region key id: "mrk-" and 32 hex digits ("mrk-1234abcd12ab34cd56ef1234567890ab").
+     * https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-overview.html
+     * None exists here, so naming one is NotFoundException "Key '<arn>' does
+     * not exist", as AWS answers an unknown one (issue 17.4), not "Invalid keyId". */
+    if (s.len != 36 || !core_cursor_starts_with(s, "mrk-")) return false;
+    for (size_t i = 4; i < s.len; i++) {
+        uint8_t c = s.ptr[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
+    }
+    return true;
+}
+
 void kms_material_id_hex(const uint8_t id[KMS_MATERIAL_ID_BYTES], char out[65])
 {
     static const char hx[] = "0123456789abcdef";

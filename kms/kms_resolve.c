@@ -145,7 +145,7 @@ core_result kms_resolve(struct kms_ctx *ctx, struct keystore_txn *txn, struct co
         cpy(account, sizeof account, part[4]);
         if (core_cursor_starts_with(res, "key/") && (forms & KMS_ID_KEY)) {
             struct core_cursor kid = core_cursor_from(res.ptr + 4, res.len - 4);
-            if (!kms_is_uuid(kid)) return invalid_key_id(ctx, id);
+            if (!kms_is_key_id(kid)) return invalid_key_id(ctx, id);
             if (strcmp(region, ctx->region) != 0) return kms_fail(ctx, "NotFoundException", "Invalid arn %s", region);
             snprintf(ref->account, sizeof ref->account, "%s", account);
             snprintf(ref->region, sizeof ref->region, "%s", region);
@@ -164,7 +164,7 @@ core_result kms_resolve(struct kms_ctx *ctx, struct keystore_txn *txn, struct co
         note_alias(ctx, id);
         return resolve_alias(ctx, txn, ctx->account, ctx->region, id, ref, managed_missing);
     }
-    if (!kms_is_uuid(id)) return invalid_key_id(ctx, id);
+    if (!kms_is_key_id(id)) return invalid_key_id(ctx, id);
     snprintf(ref->account, sizeof ref->account, "%s", ctx->account);
     snprintf(ref->region, sizeof ref->region, "%s", ctx->region);
     cpy(ref->key_id, sizeof ref->key_id, id);

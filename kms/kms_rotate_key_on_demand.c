@@ -8,10 +8,13 @@
  */
 static core_result rotate(struct kms_mutation *m, struct keystore_txn *txn)
 {
+    /* "You can perform on-demand key rotation a maximum of 25 times per KMS
+     * key." https://docs.aws.amazon.com/kms/latest/developerguide/rotating-keys-on-demand.html
+     * The message is AWS's recorded response (issue 17.3; recorded when the
+     * quota was 10). */
     if (m->key.n_on_demand >= KMS_MAX_ON_DEMAND_ROTATIONS)
-        return kms_fail(m->ctx, "LimitExceededException",
-                        "The on-demand rotation limit of %u rotations for %s has been reached.",
-                        KMS_MAX_ON_DEMAND_ROTATIONS, m->key.arn);
+        return kms_fail(m->ctx, "LimitExceededException", "%s",
+                        "The on-demand rotations limit has been reached for the given key.");
     return kms_rotate(txn, &m->key, m->ctx->call->now, KMS_ROT_ON_DEMAND);
 }
 
@@ -31,7 +34,10 @@ core_result kms_rotate_key_on_demand(struct kms_ctx *ctx, const json_t *in)
     struct core_jw w;
     core_jw_init(&w, &ctx->out->body);
     r = core_jw_object_begin(&w, NULL);
-    if (core_ok(r)) r = core_jw_cstr(&w, "KeyId", m.key.key_id);
+    /* AWS returns the key ARN here (recorded response, issue 17.1; the API
+     * page: "Identifies the symmetric encryption KMS key that you initiated
+     * on-demand rotation on"). */
+    if (core_ok(r)) r = core_jw_cstr(&w, "KeyId", m.key.arn);
     if (core_ok(r)) r = core_jw_object_end(&w);
     kms_key_free(&m.key);
     return r;
