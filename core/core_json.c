@@ -54,6 +54,16 @@ static core_result check_depth(struct core_cursor t, unsigned max_depth)
     CORE_OK;
 }
 
+/*
+ * "\u0000" stays accepted inside string values (JSON_ALLOW_NUL): house style
+ * says a NUL in a JSON string is data, "g\u0000x" is not "g". Every consumer
+ * therefore reads strings by json_string_length(), never up to a NUL, and
+ * the places where a NUL has no business (encryption contexts, grant
+ * constraints and principals, tags, aliases, names) refuse it with a
+ * validation error (issue 10.2). jansson itself refuses a NUL in an object
+ * key ("NUL byte in object key not supported"), so keys may be read as C
+ * strings; such a document fails here with ERR_PARSE.
+ */
 core_result core_json_parse(struct core_cursor text, unsigned max_depth, json_t **out)
 {
     *out = NULL;

@@ -406,13 +406,16 @@ bool kms_caller_is(const struct kms_ctx *ctx, struct core_cursor arn)
         /* "you can specify ... the role ARN"; the grant then applies to every session of the role. */
         const struct iam_session_info *s = ctx->call->session;
         if (s && s->role_arn.len && core_cursor_eq(arn, s->role_arn)) return true;
-        const char *r = strstr(p->arn, ":assumed-role/");
-        if (r) {
-            const char *name = r + 14, *end = strchr(name, '/');
+        /* "arn:<partition>:sts::<account>:assumed-role/<role>/<session>" (our own ARN) -> the role's ARN */
+        struct core_cursor rest = core_cursor_str(p->arn), f;
+        for (int i = 0; i < 5 && rest.ptr; i++) core_cursor_split(&rest, ':', &f);
+        if (rest.ptr && core_cursor_starts_with(rest, "assumed-role/")) {
+            struct core_cursor name = core_cursor_from(rest.ptr + 13, rest.len - 13), role;
+            core_cursor_split(&name, '/', &role);
             char plain[512];
-            snprintf(plain, sizeof plain, "arn:aws:iam::%s:role/%.*s", p->account,
-                     (int)(end ? (size_t)(end - name) : strlen(name)), name);
-            if (core_cursor_eq_str(arn, plain)) return true;
+            snprintf(plain, sizeof plain, "arn:aws:iam::%s:role/%.*s", p->account, (int)role.len,
+                     (const char *)role.ptr);
+            if (role.len && core_cursor_eq_str(arn, plain)) return true;
         }
     }
     return false;
@@ -548,7 +551,7 @@ static core_result render_map(struct core_jw *w, const char *name, const json_t 
     GUARD(core_jw_object_begin(w, name));
     const char *k;
     const json_t *v;
-    json_object_foreach((json_t *)(uintptr_t)m, k, v) GUARD(core_jw_cstr(w, k, json_string_value(v) ? json_string_value(v) : ""));
+    json_object_foreach((json_t *)(uintptr_t)m, k, v) GUARD(core_jw_str(w, k, kms_jcur(v))); /* by length */
     return core_jw_object_end(w);
 }
 
