@@ -559,17 +559,17 @@ static core_result render_map(struct core_jw *w, const char *name, const json_t 
 core_result kms_grant_render(struct core_jw *w, const json_t *g)
 {
     GUARD(core_jw_object_begin(w, NULL));
-    GUARD(core_jw_cstr(w, "KeyId", kms_js(g, "key_arn")));
-    GUARD(core_jw_cstr(w, "GrantId", kms_js(g, "grant_id")));
-    if (*kms_js(g, "name")) GUARD(core_jw_cstr(w, "Name", kms_js(g, "name")));
+    GUARD(core_jw_str(w, "KeyId", kms_jc(g, "key_arn")));
+    GUARD(core_jw_str(w, "GrantId", kms_jc(g, "grant_id")));
+    if (kms_jc(g, "name").len) GUARD(core_jw_str(w, "Name", kms_jc(g, "name")));
     GUARD(core_jw_time(w, "CreationDate", (int64_t)json_integer_value(json_object_get(g, "created"))));
-    GUARD(core_jw_cstr(w, "GranteePrincipal", kms_js(g, "grantee")));
-    if (*kms_js(g, "retiring")) GUARD(core_jw_cstr(w, "RetiringPrincipal", kms_js(g, "retiring")));
-    GUARD(core_jw_cstr(w, "IssuingAccount", kms_js(g, "issuing")));
+    GUARD(core_jw_str(w, "GranteePrincipal", kms_jc(g, "grantee")));
+    if (kms_jc(g, "retiring").len) GUARD(core_jw_str(w, "RetiringPrincipal", kms_jc(g, "retiring")));
+    GUARD(core_jw_str(w, "IssuingAccount", kms_jc(g, "issuing")));
     GUARD(core_jw_array_begin(w, "Operations"));
     size_t i;
     const json_t *v;
-    json_array_foreach(json_object_get(g, "ops"), i, v) GUARD(core_jw_cstr(w, NULL, json_string_value(v)));
+    json_array_foreach(json_object_get(g, "ops"), i, v) GUARD(core_jw_str(w, NULL, kms_jcur(v)));
     GUARD(core_jw_array_end(w));
     const json_t *eq = json_object_get(g, "ceq"), *sub = json_object_get(g, "csub");
     if (json_is_object(eq) || json_is_object(sub)) {

@@ -19,8 +19,9 @@ struct list_arg {
 static core_result visit(void *argp, struct core_cursor id, const json_t *g, bool *stop)
 {
     struct list_arg *a = argp;
-    if (a->grant_id.len && !core_cursor_eq_str(a->grant_id, kms_js(g, "grant_id"))) CORE_OK;
-    if (a->grantee.len && !core_cursor_eq_str(a->grantee, kms_js(g, "grantee"))) CORE_OK;
+    /* By length: a filter with a NUL inside matches no grant, never a prefix of one. */
+    if (a->grant_id.len && !core_cursor_eq(a->grant_id, kms_jc(g, "grant_id"))) CORE_OK;
+    if (a->grantee.len && !core_cursor_eq(a->grantee, kms_jc(g, "grantee"))) CORE_OK;
     if (a->n == a->limit) {
         a->truncated = true;
         snprintf(a->next, sizeof a->next, "%.*s", (int)id.len, (const char *)id.ptr);
