@@ -103,6 +103,14 @@ class GrantAttacks(unittest.TestCase):
         self.kms.revoke_grant(KeyId=kid, GrantId=g["GrantId"])
         self.assertEqual(self.kms.list_grants(KeyId=kid)["Grants"], [])
 
+    def test_grant_token_for_another_key_grants_nothing(self):
+        ka = self.kms.create_key()["KeyMetadata"]["KeyId"]
+        kb = self.kms.create_key()["KeyMetadata"]["KeyId"]
+        g = self.kms.create_grant(KeyId=ka, GranteePrincipal=self.gina["Arn"], Operations=["Encrypt"])
+        code, _ = error(self.gkms.encrypt, KeyId=kb, Plaintext=b"x", GrantTokens=[g["GrantToken"]])
+        self.assertEqual(code, "AccessDeniedException")
+        self.gkms.encrypt(KeyId=ka, Plaintext=b"x", GrantTokens=[g["GrantToken"]])
+
     # ---- 10.3: ListRetirableGrants across accounts ------------------------------------------------
 
     def test_other_account_cannot_list_our_retirable_grants(self):
