@@ -9,7 +9,8 @@
  * include grants on KMS keys owned by other Amazon Web Services accounts,
  * but you do not need kms:ListRetirableGrants permission (or any other
  * additional permission) in any Amazon Web Services account other than your
- * own." Authorized by IAM policy alone (kms:ListRetirableGrants on "*").
+ * own." Authorized by IAM policy alone, kms:ListRetirableGrants on the
+ * retiring principal's ARN.
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_ListRetirableGrants.html
  *
  * Served from the index by retiring principal (kms_grant.c), one prefix per
@@ -63,7 +64,13 @@ core_result kms_list_retirable_grants(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_int(ctx, in, "Limit", 1, 100, false, &limit, &have_limit));
     GUARD(kms_param_marker(ctx, in, &marker, &have_marker));
     GUARD(kms_params_done(ctx));
-    GUARD(kms_authorize_identity(ctx, "kms:ListRetirableGrants", NULL));
+    /* "KMS authorizes ListRetirableGrants requests by evaluating the caller
+     * account's kms:ListRetirableGrants permissions. The authorized resource
+     * in ListRetirableGrants calls is the retiring principal specified in the
+     * request." (API page). The pattern above keeps NUL out of it. */
+    char resource[257];
+    snprintf(resource, sizeof resource, "%.*s", (int)retiring.len, (const char *)retiring.ptr);
+    GUARD(kms_authorize_identity(ctx, "kms:ListRetirableGrants", resource));
     /*
      * "You must specify a principal in your Amazon Web Services account"
      * (above). A principal of another account, or a value naming no account,

@@ -124,6 +124,20 @@ class GrantAttacks(unittest.TestCase):
         ids = [x["GrantId"] for x in self.kms.list_retirable_grants(RetiringPrincipal=self.rita["Arn"])["Grants"]]
         self.assertIn(g["GrantId"], ids)
 
+    def test_list_retirable_is_authorized_on_the_retiring_principal(self):
+        # "The authorized resource in ListRetirableGrants calls is the retiring principal specified in the request."
+        from authz_common import allow, doc
+        _, creds = make_user(self.k, "auditor", doc(allow("kms:ListRetirableGrants", self.rita["Arn"])))
+        akms = self.k.client("kms", creds=creds)
+        kid = self.kms.create_key()["KeyMetadata"]["KeyId"]
+        g = self.kms.create_grant(KeyId=kid, GranteePrincipal=self.gina["Arn"], RetiringPrincipal=self.rita["Arn"],
+                                  Operations=["Decrypt"])
+        self.assertIn(g["GrantId"], [x["GrantId"] for x in akms.list_retirable_grants(
+            RetiringPrincipal=self.rita["Arn"])["Grants"]])
+        code, msg = error(akms.list_retirable_grants, RetiringPrincipal=self.gina["Arn"])
+        self.assertEqual(code, "AccessDeniedException")
+        self.assertIn("on resource: %s" % self.gina["Arn"], msg)
+
     def test_grants_on_other_accounts_keys_listed_for_our_principal(self):
         # A's key, retiring principal in account B: B lists it (AWS: "can include grants on KMS keys owned by
         # other AWS accounts"); A's principals' grants never show for B's principals.
