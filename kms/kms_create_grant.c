@@ -171,6 +171,12 @@ core_result kms_create_grant(struct kms_ctx *ctx, const json_t *in)
                             "Member must satisfy enum value set");
         all_constrainable &= kms_grant_op_constrainable(o);
     }
+    /* AWS: ValidationException "Grants must not contain only the CreateGrant
+     * operation." (a boto3 ClientError from AWS quoted in ansible/ansible#31960) */
+    bool only_create_grant = true;
+    json_array_foreach(ops, i, op) only_create_grant &= core_cursor_eq_str(kms_jcur(op), "CreateGrant");
+    if (only_create_grant)
+        return kms_fail(ctx, "ValidationException", "%s", "Grants must not contain only the CreateGrant operation.");
     const json_t *c = json_object_get(in, "Constraints");
     DEFER_CLEANUP(json_t *ceq = NULL, core_json_cleanup);
     DEFER_CLEANUP(json_t *csub = NULL, core_json_cleanup);

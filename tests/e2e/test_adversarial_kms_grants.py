@@ -290,6 +290,14 @@ class GrantAttacks(unittest.TestCase):
                                           "ReEncryptFrom", "ReEncryptTo", "DescribeKey", "RetireGrant",
                                           "CreateGrant"])
 
+    def test_create_grant_refuses_only_create_grant(self):
+        kid = self.kms.create_key()["KeyMetadata"]["KeyId"]
+        st, code, msg, _ = self.raw("CreateGrant", {"KeyId": kid, "GranteePrincipal": self.gina["Arn"],
+                                                    "Operations": ["CreateGrant"]})
+        self.assertEqual((st, code, msg), (400, "ValidationException",
+                                           "Grants must not contain only the CreateGrant operation."))
+        self.kms.create_grant(KeyId=kid, GranteePrincipal=self.gina["Arn"], Operations=["CreateGrant", "Decrypt"])
+
     def test_create_grant_refuses_invalid_grantee(self):
         kid = self.kms.create_key()["KeyMetadata"]["KeyId"]
         st, code, msg, _ = self.raw("CreateGrant", {"KeyId": kid, "GranteePrincipal": "*", "Operations": ["Decrypt"]})
