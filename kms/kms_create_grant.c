@@ -164,7 +164,7 @@ core_result kms_create_grant(struct kms_ctx *ctx, const json_t *in)
     const json_t *op;
     bool all_constrainable = true;
     json_array_foreach(ops, i, op) {
-        struct core_cursor o = json_is_string(op) ? core_cursor_str(json_string_value(op)) : (struct core_cursor){0};
+        struct core_cursor o = kms_jcur(op); /* by length: "Decrypt\u0000x" is no operation */
         if (!kms_grant_op_valid(o))
             return kms_fail(ctx, "ValidationException", "%s",
                             "1 validation error detected: Value at 'operations' failed to satisfy constraint: "

@@ -75,6 +75,7 @@ class GrantAttacks(unittest.TestCase):
         for extra in ({"Constraints": {"EncryptionContextEquals": {"app": "g\u0000"}}},
                       {"Constraints": {"EncryptionContextSubset": {"app": "\u0000"}}},
                       {"Name": "nightly\u0000x"},
+                      {"Operations": ["Decrypt\u0000Sign"]},
                       {"GranteePrincipal": self.gina["Arn"] + "\u0000x"},
                       {"RetiringPrincipal": self.rita["Arn"] + "\u0000"}):
             st, code, msg, _ = self.raw("CreateGrant", dict(base, **extra))
