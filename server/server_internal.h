@@ -19,6 +19,36 @@ struct server {
 
 bool server_parse_duration(const char *s, int64_t *out);
 
+/* The services one endpoint serves, told apart by protocol and scope. */
+enum server_svc { SERVER_SVC_KMS, SERVER_SVC_STS, SERVER_SVC_IAM };
+/* Each service's SigV4 signing name, by enum server_svc. */
+extern const char *const server_svc_names[];
+
+/* Who signed a request: one principal, and for temporary credentials the
+ * opened session and the authorization view of it. */
+struct server_caller {
+    struct core_principal principal;
+    bool has_session;
+    struct sts_session session;           /* open while has_session */
+    struct iam_session_info session_info; /* views into session */
+};
+
+/**
+ * Authenticates req as a call to svc (server_auth.c): SigV4 parse, scope
+ * check, then the secret from the session token or the keystore, then
+ * verification. Unsigned STS actions (by operation) get the anonymous
+ * principal; --insecure-accept-unknown-keys maps unknown key ids to an
+ * unverified root principal.
+ * @param[out] c server_caller_free() it, also on failure.
+ * @param[in,out] diag caller-initialised; receives AWS's message on failure.
+ * Errors: ERR_AUTH_* (the class the client sees), ERR_LIMIT, ERR_NOMEM,
+ * keystore errors.
+ */
+CORE_RESULT server_authenticate(struct server *srv, const struct http_request *req, enum server_svc svc,
+                                struct core_cursor operation, const char *request_id, struct server_caller *c,
+                                struct sigv4_diag *diag);
+void server_caller_free(struct server_caller *c);
+
 /**
  * The owner and secret of a long-term access key, from this thread's cache
  * when the keystore has not changed since, else from the keystore.
