@@ -63,11 +63,9 @@ static core_result by_session_token(struct server *srv, const struct sigv4_reque
     if (r.err == ERR_LIMIT) r.err = ERR_AUTH_BAD_TOKEN;
     if (core_ok(r))
         r = sts_session_open(srv->sts, core_buf_cursor(&tok), auth->access_key_id, core_clock_service(), &c->session);
-    if (r.err == ERR_AUTH_BAD_TOKEN && srv->cfg.insecure_accept_unknown_keys) {
-        sts_session_free(&c->session);
-        unverified_principal(srv, auth->access_key_id, &c->principal);
-        CORE_OK;
-    }
+    /* No --insecure-accept-unknown-keys fallback here: a token is ours or
+     * forged, never "unknown", and the README promises known credentials
+     * are always verified. */
     if (!core_ok(r)) {
         /* The client learns only that the token is bad or expired. */
         if (r.err != ERR_AUTH_EXPIRED_TOKEN && r.err != ERR_NOMEM) r.err = ERR_AUTH_BAD_TOKEN;
