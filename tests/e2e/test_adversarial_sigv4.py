@@ -505,5 +505,58 @@ const {STSClient, GetCallerIdentityCommand, GetSessionTokenCommand} = require("@
         self.assertGreaterEqual(out["n"], 1)
 
 
+class KmsctlVerify(unittest.TestCase):
+    """Issue 10 item 14: kmsctl sigv4-verify reads the request line as AWS's
+    test suite writes it, and tells malformed input (exit 2) from an invalid
+    signature (exit 1)."""
+
+    SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+    def verify(self, raw, *args):
+        from kmsd_harness import KMSCTL_BIN
+        return subprocess.run([KMSCTL_BIN, "sigv4-verify", "--secret-key", self.SECRET, *args], input=raw,
+                              capture_output=True, timeout=60)
+
+    def space_request(self):
+        # Signed over the canonical URI /example%20space/; sent with the space raw.
+        m, target, h, b = sign("http://example.amazonaws.com", ("AKIDEXAMPLE", self.SECRET), "service",
+                               "us-east-1", method="GET", path="/example%20space/")
+        lines = ["GET /example space/ HTTP/1.1"] + ["%s:%s" % kv for kv in h.items()]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    def test_literal_space_in_path(self):
+        raw = self.space_request()
+        r = self.verify(raw, "--show")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"GET\n/example%20space/\n", r.stdout)
+        # the space is part of the signed path: another path fails the signature
+        r = self.verify(raw.replace(b"/example space/", b"/example  space/"))
+        self.assertEqual(r.returncode, 1, r.stderr)
+
+    def test_request_line_shapes(self):
+        raw = self.space_request()
+        for bad in (b"GET HTTP/1.1", b"GET /example space/", b"GET /x HTTX/1.1", b"GET example HTTP/1.1"):
+            r = self.verify(raw.replace(b"GET /example space/ HTTP/1.1", bad))
+            self.assertEqual(r.returncode, 2, (bad, r.stderr))
+
+    def test_missing_signature_component_is_malformed(self):
+        with open(os.path.join(SOURCE_DIR, "vectors", "sigv4", "neg-missing-signature", "request.txt"), "rb") as f:
+            raw = f.read()
+        r = self.verify(raw)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(b"Authorization header requires 'Signature' parameter.", r.stderr)
+        for part in (b"Credential=", b"SignedHeaders="):
+            mangled = raw.replace(part, b"X" + part)
+            self.assertEqual(self.verify(mangled).returncode, 2, part)
+        no_auth = b"\n".join(l for l in self.space_request().split(b"\r\n") if not l.startswith(b"Authorization"))
+        self.assertEqual(self.verify(no_auth).returncode, 2)
+
+    def test_wrong_signature_is_still_invalid(self):
+        raw = self.space_request()
+        i = raw.index(b"Signature=") + 12
+        flipped = raw[:i] + (b"0" if raw[i:i + 1] != b"0" else b"1") + raw[i + 1:]
+        self.assertEqual(self.verify(flipped).returncode, 1)
+
+
 if __name__ == "__main__":
     main()
