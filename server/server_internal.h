@@ -49,6 +49,36 @@ CORE_RESULT server_authenticate(struct server *srv, const struct http_request *r
                                 struct sigv4_diag *diag);
 void server_caller_free(struct server_caller *c);
 
+/*
+ * Connection admission (server_conns.c): the connection and per-address
+ * caps, shedding the oldest incomplete or idle connection at either cap,
+ * and the request-head deadline. Thread-safe. Times are monotonic ms.
+ */
+struct server_conn;
+struct server_conns_stats {
+    unsigned open;
+    uint64_t shed, refused;
+};
+/** Sets the caps (0: none) and the head deadline (0: none). */
+void server_conns_init(unsigned cap, unsigned per_addr_cap, unsigned head_timeout_s);
+/**
+ * Registers a new connection on socket fd from addr (raw address bytes),
+ * shedding another connection if a cap is reached.
+ * @return the registration, or NULL when the connection must be refused
+ * (every connection busy, or no memory); the caller then shuts fd down.
+ */
+struct server_conn *server_conns_admit(int fd, const void *addr, size_t addr_len, uint64_t now_ms);
+/** The request head arrived (the body may still be arriving). NULL is ignored. */
+void server_conns_head_done(struct server_conn *c, uint64_t now_ms);
+/** The whole request arrived: not shed while it is served. */
+void server_conns_busy(struct server_conn *c, uint64_t now_ms);
+/** Answered; keep-alive waits for the next request. */
+void server_conns_idle(struct server_conn *c, uint64_t now_ms);
+/** The library closed the connection (before closing its socket); frees c. */
+void server_conns_closed(struct server_conn *c);
+/** Sheds connections whose head is past its deadline; stats may be NULL. */
+void server_conns_sweep(uint64_t now_ms, struct server_conns_stats *stats);
+
 /**
  * The owner and secret of a long-term access key, from this thread's cache
  * when the keystore has not changed since, else from the keystore.

@@ -105,6 +105,7 @@ int main(int argc, char **argv)
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
         server_access_log_flush();
+        server_http_tick(srv);
         if (++ticks % 10 == 0) server_tick(srv);
     }
     core_log(CORE_LOG_INFO, "shutting down");
