@@ -58,7 +58,7 @@ static core_result by_session_token(struct server *srv, const struct sigv4_reque
                                     const struct sigv4_auth *auth, struct server_caller *c, struct sigv4_diag *diag)
 {
     DEFER_CLEANUP(struct core_buf tok = {0}, core_buf_cleanup);
-    core_result r = core_buf_init(&tok, 0, CORE_MAX_SESSION_TOKEN_BYTES);
+    core_result r = core_buf_init_wiping(&tok, 0, CORE_MAX_SESSION_TOKEN_BYTES);
     if (core_ok(r)) r = sigv4_auth_security_token(auth, &tok);
     if (r.err == ERR_LIMIT) r.err = ERR_AUTH_BAD_TOKEN;
     if (core_ok(r))

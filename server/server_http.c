@@ -204,7 +204,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         cr = calloc(1, sizeof *cr);
         if (cr == NULL) return MHD_NO;
         /* Grows as data arrives, never past the configured cap. */
-        if (!core_ok(core_buf_init(&cr->body, 0, srv->cfg.max_body))) {
+        /* Plaintexts arrive here (Encrypt): grown and freed with wiping. */
+        if (!core_ok(core_buf_init_wiping(&cr->body, 0, srv->cfg.max_body))) {
             free(cr);
             return MHD_NO;
         }
@@ -264,9 +265,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct conn_req *cr = *con_cls;
     if (cr == NULL) return;
     server_conns_idle(cr->admission, core_clock_mono_ns() / 1000000);
-    /* Request bodies hold plaintexts: wipe before freeing. */
-    if (cr->body.data) sodium_memzero(cr->body.data, cr->body.cap);
-    core_buf_free(&cr->body);
+    core_buf_free(&cr->body); /* a wiping buffer: wiped before it is freed */
     core_buf_free(&cr->query);
     http_response_free(&cr->resp);
     free(cr);

@@ -19,6 +19,14 @@ struct server {
 
 bool server_parse_duration(const char *s, int64_t *out);
 
+/**
+ * Appends the value of environment variable name to out, then wipes the
+ * value in place and unsets it (also on failure), so it no longer shows in
+ * the environment or /proc/PID/environ.
+ * Errors: ERR_INVALID_ARG (unset or empty), ERR_LIMIT (longer than out allows).
+ */
+CORE_RESULT server_take_env_secret(const char *name, struct core_buf *out);
+
 /* The services one endpoint serves, told apart by protocol and scope. */
 enum server_svc { SERVER_SVC_KMS, SERVER_SVC_STS, SERVER_SVC_IAM };
 /* Each service's SigV4 signing name, by enum server_svc. */

@@ -228,7 +228,7 @@ void server_route(struct server *srv, const struct http_request *req, struct htt
     *resp = (struct http_response){.status = 500, .content_type = "text/plain"};
     new_request_id(resp->request_id);
     struct route rt = {.srv = srv, .req = req, .resp = resp};
-    if (!core_ok(core_buf_init(&resp->body, 0, CORE_REPLY_MAX_BODY)) || !core_ok(core_reply_init(&rt.reply))) {
+    if (!core_ok(core_buf_init_wiping(&resp->body, 0, CORE_REPLY_MAX_BODY)) || !core_ok(core_reply_init(&rt.reply))) {
         core_reply_free(&rt.reply);
         return;
     }

@@ -14,6 +14,23 @@
 const struct server_config *server_get_config(const struct server *srv) { return &srv->cfg; }
 struct keystore *server_get_keystore(struct server *srv) { return srv->ks; }
 
+core_result server_take_env_secret(const char *name, struct core_buf *out)
+{
+    char *v = getenv(name);
+    if (v == NULL || !*v) {
+        core_log(CORE_LOG_ERROR, "environment variable %s is empty or unset", name);
+        BAIL(ERR_INVALID_ARG);
+    }
+    size_t n = strlen(v);
+    core_result r = core_buf_append(out, v, n);
+    /* Wipe the bytes where they are, not only the pointer: the initial
+     * environment is what /proc/PID/environ shows, and unsetenv alone would
+     * leave the value there for the life of the process. */
+    core_wipe(v, n);
+    unsetenv(name);
+    return r;
+}
+
 static core_result open_keystore(struct server *srv)
 {
     const struct server_config *cfg = &srv->cfg;
@@ -26,12 +43,7 @@ static core_result open_keystore(struct server *srv)
     if (cfg->master_source == KEYSTORE_MASTER_PASSPHRASE) {
         GUARD(core_buf_init_secret(&pass, 1024));
         if (cfg->passphrase_env[0]) {
-            const char *v = getenv(cfg->passphrase_env);
-            if (v == NULL || !*v) {
-                core_log(CORE_LOG_ERROR, "environment variable %s is empty or unset", cfg->passphrase_env);
-                BAIL(ERR_INVALID_ARG);
-            }
-            GUARD(core_buf_append_str(&pass, v));
+            GUARD(server_take_env_secret(cfg->passphrase_env, &pass));
         } else {
             FILE *f = fopen(cfg->passphrase_file, "r");
             if (f == NULL) {

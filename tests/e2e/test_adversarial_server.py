@@ -135,5 +135,44 @@ class HeadDeadline(unittest.TestCase):
         kms.list_keys()
 
 
+class ProcessMemory(unittest.TestCase):
+    """Issue 10 item 10: kmsd writes no core dump, and the --passphrase-env
+    variable does not stay readable in its environment."""
+
+    PASS = "kmsd-e2e-passphrase-4b1d7c29e3"
+
+    @classmethod
+    def setUpClass(cls):
+        # As a shell with `ulimit -c unlimited` would start it. ASan itself
+        # lowers the core limit unless told not to; the check is kmsd's own.
+        env = {"KMSD_E2E_PASS": cls.PASS, "ASAN_OPTIONS": "disable_coredump=0:" + os.environ.get("ASAN_OPTIONS", "")}
+        cls.k = Kmsd("--passphrase-env", "KMSD_E2E_PASS", env=env)
+        soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+        resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+        try:
+            cls.k.start()
+        finally:
+            resource.setrlimit(resource.RLIMIT_CORE, (soft, hard))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.cleanup()
+
+    def test_core_dumps_disabled(self):
+        with open("/proc/%d/limits" % self.k.proc.pid) as f:
+            line = [l for l in f if l.startswith("Max core file size")][0]
+        self.assertEqual(line.split()[4:6], ["0", "0"], line)
+
+    def test_passphrase_not_in_environment(self):
+        self.k.client("kms").list_keys()  # the server runs on the passphrase-derived key
+        try:
+            with open("/proc/%d/environ" % self.k.proc.pid, "rb") as f:
+                environ = f.read()
+        except PermissionError:
+            return  # not dumpable and not root: the environment is not readable at all
+        self.assertIn(b"ASAN_OPTIONS", environ)  # the file is readable and is kmsd's
+        self.assertNotIn(self.PASS.encode(), environ)
+
+
 if __name__ == "__main__":
     main()
