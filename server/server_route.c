@@ -174,7 +174,7 @@ static void dispatch(struct route *rt)
     case SERVER_SVC_KMS: {
         struct core_cursor target = {0};
         http_request_header(req, "x-amz-target", &target);
-        if (strcmp(req->method, "POST") != 0) {
+        if (!core_cursor_eq_str(core_cursor_str(req->method), "POST")) {
             fail_code(rt, 400, "UnknownOperationException", "");
             return;
         }
@@ -236,7 +236,7 @@ void server_route(struct server *srv, const struct http_request *req, struct htt
     /* Query-protocol parameters come from the form body (POST) or the query (GET). */
     bool form_ok = true;
     if (!http_request_header(req, "x-amz-target", &(struct core_cursor){0})) {
-        struct core_cursor src = strcmp(req->method, "GET") == 0 ? req->query : req->body;
+        struct core_cursor src = core_cursor_eq_str(core_cursor_str(req->method), "GET") ? req->query : req->body;
         form_ok = core_ok(core_form_parse(&rt.form, src));
     }
     classify(&rt);
