@@ -52,10 +52,34 @@ struct iam_ctx {
 typedef core_result (*iam_handler_fn)(struct iam_ctx *ctx);
 typedef core_result (*iam_txn_fn)(struct iam_ctx *ctx, struct keystore_txn *txn);
 
+/*
+ * The resource an action is authorized on, as the Service Authorization
+ * Reference lists it per action ("Actions, resources, and condition keys for
+ * AWS Identity and Access Management",
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html).
+ * The row's param is the one parameter that names it, the same one the
+ * handler acts on; no other parameter of the request is looked at.
+ */
+enum iam_res {
+    IAM_RES_ANY,        /* no resource type: "*" (ListUsers, ListRoles, ListOpenIDConnectProviders) */
+    IAM_RES_USER,       /* user*: the stored user's ARN, path included */
+    IAM_RES_USER_SELF,  /* user*: as IAM_RES_USER, or the calling user when param is absent */
+    IAM_RES_USER_NEW,   /* user*: Path + param of the user being created */
+    IAM_RES_ROLE,       /* role*: the stored role's ARN, path included */
+    IAM_RES_ROLE_NEW,   /* role*: Path + param of the role being created */
+    IAM_RES_POLICY,     /* policy*: param is the policy ARN (its path is in it) */
+    IAM_RES_POLICY_NEW, /* policy*: Path + param of the policy being created */
+    IAM_RES_OIDC,       /* oidc-provider*: param is the provider ARN */
+    IAM_RES_OIDC_NEW,   /* oidc-provider*: param is the issuer URL */
+    IAM_RES_MFA_NEW,    /* mfa*: Path + param of the device being created */
+};
+
 struct iam_action {
     const char *action;
     iam_handler_fn fn;
-    bool has_result; /* the output shape has a Result element */
+    bool has_result;    /* the output shape has a Result element */
+    enum iam_res res;   /* the resource type it is authorized on */
+    const char *param;  /* the parameter naming that resource; NULL for IAM_RES_ANY */
 };
 
 extern const struct iam_action iam_actions[];

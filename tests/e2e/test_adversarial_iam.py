@@ -1,0 +1,206 @@
+"""Adversarial tests for IAM authorization: for every feature, the
+attacker's test beside the user's.
+
+- IAM paths: resource ARNs carry the stored path (issue 10 item 1).
+- The resource an action is authorized on is the one the handler acts on,
+  named by the action's own parameter (issue 16 item 1).
+- NUL and overlong names are ValidationError before any decision.
+- Another account's root and users cannot act on this account's entities.
+"""
+import json
+import unittest
+from urllib.parse import urlencode
+
+from authz_common import ACCT, allow, deny, doc, error, session_creds
+from kmsd_harness import Kmsd, kmsctl, main
+from sts_common import expect_error, trust
+
+B = "222233334444"
+B_ROOT = ("AKIAACCOUNTB00000009", "account-b-root-secret-0009")
+
+
+def raw_iam(k, params, creds=None, session_token=None):
+    """Sends an IAM Query request as given (botocore would refuse extra or bad parameters)."""
+    form = dict(params)
+    form.setdefault("Version", "2010-05-08")
+    st, _, body = k.send(*k.signed_request("iam", urlencode(form),
+                                           {"Content-Type": "application/x-www-form-urlencoded"},
+                                           creds=creds, session_token=session_token))
+    return st, body.decode("utf-8", "replace")
+
+
+def user_with(k, name, policy, path="/", boundary=None):
+    iam = k.client("iam")
+    kw = {"UserName": name, "Path": path}
+    if boundary:
+        kw["PermissionsBoundary"] = boundary
+    iam.create_user(**kw)
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=policy)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return (key["AccessKeyId"], key["SecretAccessKey"])
+
+
+class IamPaths(unittest.TestCase):
+    """A Deny on a path-scoped resource must hold whatever name form the attacker uses."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k = Kmsd().start()
+        cls.iam = cls.k.client("iam")
+        cls.iam.create_user(UserName="boss", Path="/admins/")
+        cls.iam.create_role(RoleName="ops-admin", Path="/ops/", AssumeRolePolicyDocument=trust({"AWS": ACCT}))
+        cls.pol = cls.iam.create_policy(PolicyName="TeamP", Path="/team/",
+                                        PolicyDocument=doc(allow("kms:List*")))["Policy"]["Arn"]
+        cls.mallory = user_with(cls.k, "mallory", doc(
+            allow("iam:*"),
+            deny("iam:*", "arn:aws:iam::%s:user/admins/*" % ACCT),
+            deny("iam:*", "arn:aws:iam::%s:role/ops/*" % ACCT),
+            deny("iam:*", "arn:aws:iam::%s:policy/team/*" % ACCT)))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.cleanup()
+
+    def test_attacker_deny_on_user_path_stops_access_key_and_inline_policy(self):
+        m = self.k.client("iam", creds=self.mallory)
+        for name in ("boss", "BOSS", "Boss"):
+            code, msg = error(m.create_access_key, UserName=name)
+            self.assertEqual(code, "AccessDenied", msg)
+            self.assertIn("on resource: arn:aws:iam::%s:user/admins/boss " % ACCT, msg)
+            self.assertIn("explicit deny", msg)
+            code, msg = error(m.put_user_policy, UserName=name, PolicyName="own",
+                              PolicyDocument=doc(allow("*")))
+            self.assertEqual(code, "AccessDenied", msg)
+        self.assertEqual(self.iam.list_access_keys(UserName="boss")["AccessKeyMetadata"], [])
+        self.assertEqual(self.iam.list_user_policies(UserName="boss")["PolicyNames"], [])
+
+    def test_attacker_deny_on_role_and_policy_path(self):
+        m = self.k.client("iam", creds=self.mallory)
+        code, msg = error(m.put_role_policy, RoleName="ops-admin", PolicyName="x", PolicyDocument=doc(allow("*")))
+        self.assertEqual(code, "AccessDenied", msg)
+        self.assertIn("role/ops/ops-admin", msg)
+        code, _ = error(m.update_assume_role_policy, RoleName="OPS-ADMIN",
+                        PolicyDocument=trust({"AWS": "arn:aws:iam::%s:user/mallory" % ACCT}))
+        self.assertEqual(code, "AccessDenied")
+        code, msg = error(m.get_policy, PolicyArn=self.pol)
+        self.assertEqual(code, "AccessDenied", msg)
+        self.assertIn("policy/team/TeamP", msg)
+
+    def test_user_path_scoped_allow_works(self):
+        alice = user_with(self.k, "alice", doc(allow("iam:*", "arn:aws:iam::%s:user/admins/*" % ACCT)))
+        a = self.k.client("iam", creds=alice)
+        key = a.create_access_key(UserName="boss")["AccessKey"]
+        # responses and the key's principal carry the path
+        self.assertEqual(a.get_user(UserName="boss")["User"]["Arn"], "arn:aws:iam::%s:user/admins/boss" % ACCT)
+        sts = self.k.client("sts", creds=(key["AccessKeyId"], key["SecretAccessKey"]))
+        self.assertEqual(sts.get_caller_identity()["Arn"], "arn:aws:iam::%s:user/admins/boss" % ACCT)
+        self.assertEqual(error(a.get_user, UserName="mallory")[0], "AccessDenied")
+        a.delete_access_key(UserName="boss", AccessKeyId=key["AccessKeyId"])
+
+    def test_session_arn_has_no_role_path_but_role_arn_has(self):
+        out = self.k.client("sts").assume_role(RoleArn="arn:aws:iam::%s:role/ops/ops-admin" % ACCT,
+                                               RoleSessionName="s1")
+        self.assertEqual(out["AssumedRoleUser"]["Arn"], "arn:aws:sts::%s:assumed-role/ops-admin/s1" % ACCT)
+        self.assertEqual(self.iam.get_role(RoleName="ops-admin")["Role"]["Arn"],
+                         "arn:aws:iam::%s:role/ops/ops-admin" % ACCT)
+
+
+class IamWrongResource(unittest.TestCase):
+    """Issue 16 item 1: the resource comes from the action's own parameter."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k = Kmsd().start()
+        cls.iam = cls.k.client("iam")
+        cls.iam.create_role(RoleName="admin-role", AssumeRolePolicyDocument=trust({"AWS": "arn:aws:iam::%s:user/admin" % ACCT}))
+        cls.iam.put_role_policy(RoleName="admin-role", PolicyName="all", PolicyDocument=doc(allow("*")))
+        b = cls.iam.create_policy(PolicyName="SelfOnly", PolicyDocument=doc(
+            allow(["iam:*"], "arn:aws:iam::%s:user/${aws:username}" % ACCT),
+            allow(["sts:*"])))["Policy"]["Arn"]
+        cls.confined = user_with(cls.k, "confined", doc(allow("*")), boundary=b)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.cleanup()
+
+    def test_attacker_extra_username_does_not_authorize_role_change(self):
+        evil = trust({"AWS": "arn:aws:iam::%s:user/confined" % ACCT})
+        before = self.iam.get_role(RoleName="admin-role")["Role"]["AssumeRolePolicyDocument"]
+        st, body = raw_iam(self.k, {"Action": "UpdateAssumeRolePolicy", "RoleName": "admin-role",
+                                    "UserName": "confined", "PolicyDocument": evil}, creds=self.confined)
+        self.assertEqual(st, 403, body)
+        self.assertIn("<Code>AccessDenied</Code>", body)
+        self.assertIn("role/admin-role", body)
+        self.assertEqual(self.iam.get_role(RoleName="admin-role")["Role"]["AssumeRolePolicyDocument"], before)
+        # ... and the other actions that name two entities
+        for params in ({"Action": "PutRolePolicy", "RoleName": "admin-role", "UserName": "confined",
+                        "PolicyName": "x", "PolicyDocument": doc(allow("*"))},
+                       {"Action": "AttachRolePolicy", "RoleName": "admin-role", "UserName": "confined",
+                        "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+                       {"Action": "CreateRole", "RoleName": "evil", "UserName": "confined",
+                        "AssumeRolePolicyDocument": evil},
+                       {"Action": "CreateUser", "UserName": "other", "RoleName": "confined"},
+                       {"Action": "DeleteRolePolicy", "RoleName": "admin-role", "UserName": "confined",
+                        "PolicyName": "all"}):
+            st, body = raw_iam(self.k, params, creds=self.confined)
+            self.assertEqual(st, 403, (params["Action"], body))
+        self.assertEqual(self.iam.list_role_policies(RoleName="admin-role")["PolicyNames"], ["all"])
+        self.assertNotIn("evil", [r["RoleName"] for r in self.iam.list_roles()["Roles"]])
+        code, _ = error(self.k.client("sts", creds=self.confined).assume_role,
+                        RoleArn="arn:aws:iam::%s:role/admin-role" % ACCT, RoleSessionName="xx")
+        self.assertEqual(code, "AccessDenied")
+
+    def test_user_confined_user_manages_itself(self):
+        c = self.k.client("iam", creds=self.confined)
+        self.assertEqual(c.get_user()["User"]["UserName"], "confined")
+        k2 = c.create_access_key()["AccessKey"]  # no UserName: the caller itself
+        self.assertEqual(k2["UserName"], "confined")
+        c.delete_access_key(AccessKeyId=k2["AccessKeyId"])
+        c.put_user_policy(UserName="confined", PolicyName="mine", PolicyDocument=doc(allow("kms:List*")))
+        c.delete_user_policy(UserName="confined", PolicyName="mine")
+        self.assertEqual(error(c.get_user, UserName="admin")[0], "AccessDenied")
+
+    def test_attacker_nul_and_overlong_names_are_validation_errors(self):
+        self.iam.create_user(UserName="boss2")
+        for params in ({"Action": "CreateAccessKey", "UserName": "confined\x00boss2"},
+                       {"Action": "CreateAccessKey", "UserName": "boss2\x00"},
+                       {"Action": "PutUserPolicy", "UserName": "confined\x00", "PolicyName": "p",
+                        "PolicyDocument": doc(allow("*"))},
+                       {"Action": "CreateUser", "UserName": "u" * 65},
+                       {"Action": "GetRole", "RoleName": "r" * 65},
+                       {"Action": "GetRole", "RoleName": "admin-role\x00"},
+                       {"Action": "CreateUser", "UserName": "x", "Path": "/a\x00/"}):
+            st, body = raw_iam(self.k, params, creds=self.confined)
+            self.assertEqual(st, 400, (params, body))
+            self.assertIn("<Code>ValidationError</Code>", body)
+        self.assertEqual(self.iam.list_access_keys(UserName="boss2")["AccessKeyMetadata"], [])
+
+    def test_attacker_other_account_cannot_touch_this_accounts_entities(self):
+        rc, _, e = kmsctl("access-key", "add", "--data-dir", self.k.data_dir, "--id", B_ROOT[0],
+                          "--secret", B_ROOT[1], "--account", B)
+        self.assertEqual(rc, 0, e)
+        b = self.k.client("iam", creds=B_ROOT)
+        # IAM acts in the caller's own account: account A's role is not there
+        self.assertEqual(error(b.get_role, RoleName="admin-role")[0], "NoSuchEntity")
+        self.assertEqual(error(b.put_role_policy, RoleName="admin-role", PolicyName="x",
+                               PolicyDocument=doc(allow("*")))[0], "NoSuchEntity")
+        # ... nor by ARN
+        code, _ = error(b.attach_user_policy, UserName="boss2",
+                        PolicyArn="arn:aws:iam::%s:policy/SelfOnly" % ACCT)
+        self.assertIn(code, ("NoSuchEntity",))
+        self.assertEqual(error(b.delete_policy, PolicyArn="arn:aws:iam::%s:policy/SelfOnly" % ACCT)[0],
+                         "NoSuchEntity")
+        names = [u["UserName"] for u in b.list_users()["Users"]]
+        self.assertNotIn("confined", names)
+        # a user of B holding AdministratorAccess-like rights in B is still in B
+        b.create_user(UserName="bob")
+        b.put_user_policy(UserName="bob", PolicyName="all", PolicyDocument=doc(allow("*")))
+        bk = b.create_access_key(UserName="bob")["AccessKey"]
+        bob = self.k.client("iam", creds=(bk["AccessKeyId"], bk["SecretAccessKey"]))
+        self.assertEqual(error(bob.get_user, UserName="confined")[0], "NoSuchEntity")
+        self.assertEqual(error(bob.create_access_key, UserName="confined")[0], "NoSuchEntity")
+        self.assertEqual(self.iam.list_access_keys(UserName="confined")["AccessKeyMetadata"].__len__(), 1)
+
+
+if __name__ == "__main__":
+    main()
