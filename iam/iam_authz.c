@@ -25,11 +25,6 @@
 static const char allow_all_doc[] =
     "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}";
 
-/* The documents this server does not store but AWS accounts always have. */
-static const char *const aws_full_access[] = {
-    "arn:aws:iam::aws:policy/AdministratorAccess",
-    NULL,
-};
 
 #define STS_MAX_POLICY_ARNS_IAM 10u
 #define SESSION_MAX (1u + STS_MAX_POLICY_ARNS_IAM)
@@ -68,6 +63,12 @@ core_result iam_authz_init(struct iam_env *env)
     GUARD(policy_parse(&o, core_cursor_str(allow_all_doc), &env->allow_all, NULL, NULL));
     env->allow_all_list[0] = env->allow_all;
     env->full = (struct iam_identity){.identity = env->allow_all_list, .identity_count = 1, .full_access = true};
+    /* The shipped AWS managed policies: compiled once, shared by every identity that attaches them. */
+    ENSURE(iam_aws_policies_count <= IAM_AWS_POLICIES_MAX, ERR_LIMIT);
+    for (size_t i = 0; i < iam_aws_policies_count; i++) {
+        struct policy_parse_opts ao = {.kind = POLICY_KIND_IDENTITY, .max_bytes = POLICY_IAM_MANAGED_MAX_CHARS};
+        GUARD(policy_parse(&ao, core_cursor_str(iam_aws_policies[i].doc), &env->aws[i], NULL, NULL));
+    }
     CORE_OK;
 }
 
@@ -91,6 +92,10 @@ void iam_authz_free(struct iam_env *env)
     }
     policy_free(env->allow_all);
     env->allow_all = NULL;
+    for (size_t i = 0; i < IAM_AWS_POLICIES_MAX; i++) {
+        policy_free(env->aws[i]);
+        env->aws[i] = NULL;
+    }
     pthread_mutex_destroy(&env->cache_lock);
 }
 
@@ -114,17 +119,18 @@ static core_result compile(struct iam_identity_entry *e, const char *doc, const 
 }
 
 /* A managed policy by ARN; *out NULL when it grants nothing here (an AWS
- * managed policy this server does not model). */
+ * managed policy this server does not ship: it cannot be attached, but a
+ * session's PolicyArns may name one). */
 static core_result managed(struct iam_env *env, struct keystore_txn *txn, struct iam_identity_entry *e,
                            struct core_cursor arn, const struct policy **out)
 {
     *out = NULL;
-    for (size_t i = 0; aws_full_access[i]; i++)
-        if (core_cursor_eq_str(arn, aws_full_access[i])) {
-            *out = env->allow_all;
-            CORE_OK;
-        }
-    if (core_cursor_starts_with(arn, "arn:aws:iam::aws:policy/")) CORE_OK;
+    const struct iam_aws_policy *aws = iam_aws_policy_find(arn);
+    if (aws) {
+        *out = env->aws[aws - iam_aws_policies];
+        CORE_OK;
+    }
+    if (core_cursor_starts_with(arn, IAM_AWS_POLICY_PREFIX)) CORE_OK;
     ENSURE(core_cursor_starts_with(arn, "arn:aws:iam::") && arn.len > 13 + 12 + 8, ERR_PARSE);
     char account[16];
     memcpy(account, arn.ptr + 13, 12);

@@ -19,6 +19,7 @@
 #define IAM_LIST_DEFAULT 100
 
 #define IAM_AUTHZ_BUCKETS 256u
+#define IAM_AWS_POLICIES_MAX 16u
 
 struct iam_identity_entry;
 
@@ -32,7 +33,8 @@ struct iam_env {
     uint64_t generation;       /* bumped by every IAM write; entries of older generations are stale */
     struct policy *allow_all;  /* the full-access identity policy */
     const struct policy *allow_all_list[1];
-    struct iam_identity full;  /* root / administrator / unverified: never cached, never freed per request */
+    struct iam_identity full;  /* account root / unverified: never cached, never freed per request */
+    struct policy *aws[IAM_AWS_POLICIES_MAX]; /* the shipped AWS managed policies, compiled once */
 };
 
 /** Sets up and tears down the identity cache (iam_env_new / iam_env_free). */
@@ -121,6 +123,27 @@ void iam_list_end(struct iam_list *l);
 typedef core_result (*iam_member_fn)(struct iam_ctx *ctx, struct core_cursor name, const json_t *rec);
 CORE_RESULT iam_list_by_path(struct iam_ctx *ctx, struct keystore_txn *txn, const char *table, const char *wrapper,
                              iam_member_fn member);
+
+/* ---- AWS managed policies (iam_managed.c, iam_managed_policies.def) ---- */
+
+#define IAM_AWS_POLICY_PREFIX "arn:aws:iam::aws:policy/"
+
+struct iam_aws_policy {
+    const char *name, *policy_id, *version;
+    int64_t created, updated; /* epoch seconds */
+    const char *description, *doc;
+};
+extern const struct iam_aws_policy iam_aws_policies[];
+extern const size_t iam_aws_policies_count;
+/** The shipped AWS managed policy with this ARN (exact, case-sensitive), else NULL. */
+const struct iam_aws_policy *iam_aws_policy_find(struct core_cursor arn);
+/**
+ * How many users and roles of account have arn attached, and have it as
+ * their permissions boundary (AttachmentCount, PermissionsBoundaryUsageCount).
+ * Errors: keystore errors.
+ */
+CORE_RESULT iam_aws_policy_counts(struct keystore_txn *txn, const char *account, const char *arn, int64_t *attached,
+                                  int64_t *boundaries);
 
 /* Helpers for handlers. */
 const char *iam_js(const json_t *o, const char *key); /* string member or "" */

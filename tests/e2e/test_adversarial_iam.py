@@ -202,5 +202,108 @@ class IamWrongResource(unittest.TestCase):
         self.assertEqual(self.iam.list_access_keys(UserName="confined")["AccessKeyMetadata"].__len__(), 1)
 
 
+AWS_POLICY = "arn:aws:iam::aws:policy/"
+# The documents as the AWS Managed Policy Reference Guide publishes them.
+ADMIN_DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+KMS_POWER_DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [
+    "kms:CreateAlias", "kms:CreateKey", "kms:DeleteAlias", "kms:Describe*", "kms:GenerateRandom", "kms:Get*",
+    "kms:List*", "kms:TagResource", "kms:UntagResource", "iam:ListGroups", "iam:ListRoles", "iam:ListUsers"],
+    "Resource": "*"}]}
+IAM_RO_DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [
+    "iam:GenerateCredentialReport", "iam:GenerateServiceLastAccessedDetails", "iam:Get*", "iam:List*",
+    "iam:SimulateCustomPolicy", "iam:SimulatePrincipalPolicy"], "Resource": "*"}]}
+
+
+class ManagedPolicies(unittest.TestCase):
+    """Issue 10 item 8: a catalogue of AWS managed policies with their real documents."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k = Kmsd().start()
+        cls.iam = cls.k.client("iam")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.cleanup()
+
+    def test_user_get_policy_and_version(self):
+        for name, version, document in (("AdministratorAccess", "v1", ADMIN_DOC),
+                                        ("AWSKeyManagementServicePowerUser", "v2", KMS_POWER_DOC),
+                                        ("IAMReadOnlyAccess", "v4", IAM_RO_DOC),
+                                        ("IAMFullAccess", "v2", None), ("PowerUserAccess", "v12", None)):
+            p = self.iam.get_policy(PolicyArn=AWS_POLICY + name)["Policy"]
+            self.assertEqual((p["PolicyName"], p["Arn"], p["Path"], p["DefaultVersionId"], p["IsAttachable"]),
+                             (name, AWS_POLICY + name, "/", version, True))
+            self.assertTrue(p["PolicyId"].startswith("ANPA") and len(p["PolicyId"]) == 21)
+            self.assertEqual(p["CreateDate"].year, 2015)
+            v = self.iam.get_policy_version(PolicyArn=AWS_POLICY + name, VersionId=version)["PolicyVersion"]
+            self.assertTrue(v["IsDefaultVersion"])
+            if document:
+                self.assertEqual(v["Document"], document)
+            self.assertEqual(error(self.iam.get_policy_version, PolicyArn=AWS_POLICY + name, VersionId="v99")[0],
+                             "NoSuchEntity")
+
+    def test_user_attach_and_use(self):
+        self.iam.create_user(UserName="reader")
+        key = self.iam.create_access_key(UserName="reader")["AccessKey"]
+        creds = (key["AccessKeyId"], key["SecretAccessKey"])
+        r = self.k.client("iam", creds=creds)
+        self.assertEqual(error(r.list_users)[0], "AccessDenied")
+        self.iam.attach_user_policy(UserName="reader", PolicyArn=AWS_POLICY + "IAMReadOnlyAccess")
+        self.iam.attach_user_policy(UserName="reader", PolicyArn=AWS_POLICY + "AWSKeyManagementServicePowerUser")
+        self.assertIn("reader", [u["UserName"] for u in r.list_users()["Users"]])
+        self.assertEqual(error(r.create_user, UserName="x")[0], "AccessDenied")
+        kms = self.k.client("kms", creds=creds)
+        kid = kms.create_key()["KeyMetadata"]["KeyId"]
+        self.assertEqual(error(kms.schedule_key_deletion, KeyId=kid)[0], "AccessDeniedException")
+        att = self.iam.list_attached_user_policies(UserName="reader")["AttachedPolicies"]
+        self.assertIn({"PolicyName": "IAMReadOnlyAccess", "PolicyArn": AWS_POLICY + "IAMReadOnlyAccess"}, att)
+        self.assertEqual(self.iam.get_policy(PolicyArn=AWS_POLICY + "IAMReadOnlyAccess")["Policy"]["AttachmentCount"], 1)
+        self.iam.create_role(RoleName="ops", AssumeRolePolicyDocument=trust({"AWS": ACCT}))
+        self.iam.attach_role_policy(RoleName="ops", PolicyArn=AWS_POLICY + "PowerUserAccess")
+        self.assertEqual(self.iam.get_policy(PolicyArn=AWS_POLICY + "PowerUserAccess")["Policy"]["AttachmentCount"], 1)
+        s = session_creds(self.k.client("sts").assume_role(RoleArn="arn:aws:iam::%s:role/ops" % ACCT,
+                                                           RoleSessionName="s1"))
+        self.k.client("kms", creds=s[0], session_token=s[1]).list_keys()
+        self.assertEqual(error(self.k.client("iam", creds=s[0], session_token=s[1]).create_user,
+                               UserName="y")[0], "AccessDenied")  # PowerUserAccess: NotAction iam:*
+        self.iam.detach_user_policy(UserName="reader", PolicyArn=AWS_POLICY + "IAMReadOnlyAccess")
+        self.assertEqual(self.iam.get_policy(PolicyArn=AWS_POLICY + "IAMReadOnlyAccess")["Policy"]["AttachmentCount"], 0)
+        # a boundary from the catalogue
+        self.iam.create_user(UserName="bounded", PermissionsBoundary=AWS_POLICY + "IAMReadOnlyAccess")
+        self.assertEqual(self.iam.get_user(UserName="bounded")["User"]["PermissionsBoundary"]["PermissionsBoundaryArn"],
+                         AWS_POLICY + "IAMReadOnlyAccess")
+
+    def test_attacker_unknown_or_unshipped_aws_policies_are_refused(self):
+        self.iam.create_user(UserName="eve")
+        for name in ("ReadOnlyAccess", "Bogus", "administratoraccess", "AdministratorAccess\x00"):
+            code, msg = error(self.iam.attach_user_policy, UserName="eve", PolicyArn=AWS_POLICY + name)
+            self.assertIn(code, ("NoSuchEntity", "ValidationError"), msg)
+            self.assertEqual(error(self.iam.get_policy, PolicyArn=AWS_POLICY + name)[0] in
+                             ("NoSuchEntity", "ValidationError"), True)
+        self.assertEqual(self.iam.list_attached_user_policies(UserName="eve")["AttachedPolicies"], [])
+        code, _ = error(self.iam.create_user, UserName="eve2", PermissionsBoundary=AWS_POLICY + "ReadOnlyAccess")
+        self.assertEqual(code, "NoSuchEntity")
+        # AWS managed policies belong to AWS: they cannot be deleted
+        self.assertEqual(error(self.iam.delete_policy, PolicyArn=AWS_POLICY + "AdministratorAccess")[0],
+                         "AccessDenied")
+        self.iam.get_policy(PolicyArn=AWS_POLICY + "AdministratorAccess")
+        # a user cannot attach AdministratorAccess to itself without iam:AttachUserPolicy
+        key = self.iam.create_access_key(UserName="eve")["AccessKey"]
+        eve = self.k.client("iam", creds=(key["AccessKeyId"], key["SecretAccessKey"]))
+        self.assertEqual(error(eve.attach_user_policy, UserName="eve", PolicyArn=AWS_POLICY + "AdministratorAccess")[0],
+                         "AccessDenied")
+
+    def test_attacker_other_account_does_not_see_this_accounts_attachments(self):
+        rc, _, e = kmsctl("access-key", "add", "--data-dir", self.k.data_dir, "--id", B_ROOT[0],
+                          "--secret", B_ROOT[1], "--account", B)
+        self.assertEqual(rc, 0, e)
+        self.iam.create_user(UserName="counted")
+        self.iam.attach_user_policy(UserName="counted", PolicyArn=AWS_POLICY + "IAMFullAccess")
+        b = self.k.client("iam", creds=B_ROOT)
+        self.assertEqual(b.get_policy(PolicyArn=AWS_POLICY + "IAMFullAccess")["Policy"]["AttachmentCount"], 0)
+        self.assertEqual(self.iam.get_policy(PolicyArn=AWS_POLICY + "IAMFullAccess")["Policy"]["AttachmentCount"], 1)
+
+
 if __name__ == "__main__":
     main()
