@@ -69,7 +69,8 @@ void iam_principal_user(struct core_principal *p, const char *account, const cha
 void iam_principal_root(struct core_principal *p, const char *account);
 
 /**
- * On an empty keystore, creates the administrator user "admin" of account
+ * On an empty keystore, creates the administrator user "admin" of account,
+ * holding arn:aws:iam::aws:policy/AdministratorAccess like any user could,
  * and an access key for it. With an existing keystore, does nothing.
  * @param[out] admin receives the new key when created (else zeroed);
  * caller iam_access_key_free()s.
@@ -249,15 +250,16 @@ struct iam_identity {
     const struct policy *const *session;  /* session policies */
     size_t session_count;
     bool has_session_policies;
-    bool full_access;                     /* account root, bootstrap administrator, unverified mode */
+    bool full_access;                     /* account root, unverified mode (never an IAM user) */
     const struct iam_tag *tags;           /* the user's or role's tags (aws:PrincipalTag) */
     size_t n_tags;
 };
 
 /**
  * The identity side of p. Roots and principals of the opt-in unverified
- * mode get full access (an allow-all identity policy); the bootstrap
- * administrator too. Anonymous callers get nothing.
+ * mode get full access (an allow-all identity policy): IAM policies cannot
+ * restrict an account's root user. The bootstrap administrator is an
+ * ordinary user holding AdministratorAccess. Anonymous callers get nothing.
  * @param[in] s the caller's session (temporary credentials), else NULL.
  * @param[out] out valid until iam_identity_release(env, *out).
  * Errors: ERR_NOMEM, keystore errors; ERR_PARSE when a stored document no

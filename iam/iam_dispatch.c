@@ -3,8 +3,8 @@
  * bsearch, one envelope for all actions, and the transaction helpers the
  * handlers share. Every action is authorized as iam:<Action> on the
  * resource it names (iam_authorize_call), with the caller's identity-based
- * policies, boundary and session policies; the account root and the
- * bootstrap administrator have full access. GetSessionToken credentials
+ * policies, boundary and session policies; the account root has full
+ * access (the bootstrap administrator is a user holding AdministratorAccess). GetSessionToken credentials
  * without MFA are refused outright, as AWS does:
  * "You cannot call any IAM API operations unless MFA authentication
  * information is included in the request."

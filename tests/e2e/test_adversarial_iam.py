@@ -305,5 +305,84 @@ class ManagedPolicies(unittest.TestCase):
         self.assertEqual(self.iam.get_policy(PolicyArn=AWS_POLICY + "IAMFullAccess")["Policy"]["AttachmentCount"], 1)
 
 
+class AdminIsAUser(unittest.TestCase):
+    """Issue 10 item 4: the bootstrap administrator holds AdministratorAccess and
+    is evaluated like any other user; only the account root is beyond IAM policies."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k = Kmsd().start()
+        cls.iam = cls.k.client("iam")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.cleanup()
+
+    def tearDown(self):
+        for name in self.iam.list_user_policies(UserName="admin")["PolicyNames"]:
+            self.iam.delete_user_policy(UserName="admin", PolicyName=name)
+
+    def test_user_admin_holds_administrator_access(self):
+        att = self.iam.list_attached_user_policies(UserName="admin")["AttachedPolicies"]
+        self.assertEqual(att, [{"PolicyName": "AdministratorAccess", "PolicyArn": AWS_POLICY + "AdministratorAccess"}])
+        self.assertGreaterEqual(self.iam.get_policy(PolicyArn=AWS_POLICY + "AdministratorAccess")["Policy"]
+                                ["AttachmentCount"], 1)
+        self.k.client("kms").create_key()
+        self.iam.create_user(UserName="made-by-admin")
+
+    def test_attacker_deny_on_admin_takes_effect_everywhere(self):
+        kms, sts = self.k.client("kms"), self.k.client("sts")
+        fed = sts.get_federation_token(Name="fed", Policy=doc(allow("*")))["Credentials"]
+        fkms = self.k.client("kms", creds=(fed["AccessKeyId"], fed["SecretAccessKey"]),
+                             session_token=fed["SessionToken"])
+        fkms.create_key()
+        self.iam.put_user_policy(UserName="admin", PolicyName="no", PolicyDocument=doc(
+            deny(["kms:CreateKey", "iam:CreateUser", "sts:GetFederationToken"])))
+        code, msg = error(kms.create_key)
+        self.assertEqual(code, "AccessDeniedException", msg)
+        self.assertIn("explicit deny in an identity-based policy", msg)
+        code, msg = error(self.iam.create_user, UserName="blocked")
+        self.assertEqual(code, "AccessDenied", msg)
+        self.assertEqual(error(sts.get_federation_token, Name="fed2")[0], "AccessDenied")
+        # the admin's federated session is bound by the admin's Deny too
+        self.assertEqual(error(fkms.create_key)[0], "AccessDeniedException")
+        # what is not denied still works
+        kms.list_keys()
+        self.iam.delete_user_policy(UserName="admin", PolicyName="no")
+        kms.create_key()
+
+    def test_attacker_deny_on_role_session_with_administrator_access(self):
+        self.iam.create_role(RoleName="adm", AssumeRolePolicyDocument=trust({"AWS": ACCT}))
+        self.iam.attach_role_policy(RoleName="adm", PolicyArn=AWS_POLICY + "AdministratorAccess")
+        self.iam.put_role_policy(RoleName="adm", PolicyName="no", PolicyDocument=doc(deny("kms:CreateKey")))
+        s = session_creds(self.k.client("sts").assume_role(RoleArn="arn:aws:iam::%s:role/adm" % ACCT,
+                                                           RoleSessionName="s1"))
+        skms = self.k.client("kms", creds=s[0], session_token=s[1])
+        self.assertEqual(error(skms.create_key)[0], "AccessDeniedException")
+        skms.list_keys()
+
+    def test_user_detaching_administrator_access_leaves_admin_nothing(self):
+        # detaching AdministratorAccess leaves the administrator with nothing, as on AWS
+        self.iam.create_user(UserName="second")
+        self.iam.attach_user_policy(UserName="second", PolicyArn=AWS_POLICY + "AdministratorAccess")
+        key = self.iam.create_access_key(UserName="second")["AccessKey"]
+        second = (key["AccessKeyId"], key["SecretAccessKey"])
+        self.k.client("iam", creds=second).detach_user_policy(UserName="admin",
+                                                              PolicyArn=AWS_POLICY + "AdministratorAccess")
+        try:
+            self.assertEqual(error(self.k.client("kms").create_key)[0], "AccessDeniedException")
+        finally:
+            self.k.client("iam", creds=second).attach_user_policy(UserName="admin",
+                                                                  PolicyArn=AWS_POLICY + "AdministratorAccess")
+        self.k.client("kms").create_key()
+
+    def test_user_root_stays_full_access(self):
+        root = ("AKIAROOTA00000000009", "root-secret-a-0009")
+        rc, _, e = kmsctl("access-key", "add", "--data-dir", self.k.data_dir, "--id", root[0], "--secret", root[1])
+        self.assertEqual(rc, 0, e)
+        self.k.client("kms", creds=root).create_key()
+        self.k.client("iam", creds=root).create_user(UserName="by-root")
+
+
 if __name__ == "__main__":
     main()
