@@ -119,6 +119,19 @@ CORE_RESULT iam_parse_role_arn(struct core_cursor arn, char account[16], struct 
 CORE_RESULT iam_user_principal(struct keystore_txn *txn, const char *account, struct core_cursor name,
                                struct core_principal *out);
 
+/**
+ * The user name of account (case-insensitive) as a principal, creating the
+ * user (path "/", no policies, a new AIDA id) when it does not exist; for
+ * tools that issue keys outside the IAM API (kmsctl access-key add --user).
+ * @param[out] out the user's principal: stored path, name and unique id.
+ * @param[out] user_name the name as stored (at most IAM_MAX_NAME + NUL).
+ * @param[out] created whether the user was created now.
+ * Errors: ERR_INVALID_ARG (not an IAM user name: 1..64 of [\w+=,.@-]),
+ *     ERR_PARSE (unreadable record), keystore errors.
+ */
+CORE_RESULT iam_user_ensure(struct keystore_txn *txn, const char *account, struct core_cursor name, int64_t now,
+                            struct core_principal *out, char user_name[IAM_MAX_NAME + 1], bool *created);
+
 /** True when a managed policy with this ARN exists. Errors: keystore errors. */
 CORE_RESULT iam_managed_policy_exists(struct keystore_txn *txn, struct core_cursor arn, bool *exists);
 

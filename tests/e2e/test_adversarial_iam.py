@@ -384,5 +384,61 @@ class AdminIsAUser(unittest.TestCase):
         self.k.client("iam", creds=root).create_user(UserName="by-root")
 
 
+class KmsctlUsers(unittest.TestCase):
+    """Issue 10 item 9: `kmsctl access-key add --user NAME` creates the user when
+    it does not exist (in the key's account), and uses it as stored when it does."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k = Kmsd().start()
+        cls.iam = cls.k.client("iam")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.cleanup()
+
+    def add(self, *args):
+        return kmsctl("access-key", "add", "--data-dir", self.k.data_dir, *args)
+
+    def test_user_missing_user_is_created_and_usable(self):
+        rc, out, e = self.add("--id", "AKIAKMSCTLUSER000001", "--secret", "s1", "--user", "ci")
+        self.assertEqual(rc, 0, e)
+        self.assertIn(b"created user arn:aws:iam::%s:user/ci" % ACCT.encode(), out)
+        u = self.iam.get_user(UserName="ci")["User"]
+        self.iam.attach_user_policy(UserName="ci", PolicyArn=AWS_POLICY + "AWSKeyManagementServicePowerUser")
+        sts = self.k.client("sts", creds=("AKIAKMSCTLUSER000001", "s1"))
+        ident = sts.get_caller_identity()
+        self.assertEqual((ident["Arn"], ident["UserId"]), (u["Arn"], u["UserId"]))
+        self.k.client("kms", creds=("AKIAKMSCTLUSER000001", "s1")).create_key()
+        keys = [m["AccessKeyId"] for m in self.iam.list_access_keys(UserName="ci")["AccessKeyMetadata"]]
+        self.assertEqual(keys, ["AKIAKMSCTLUSER000001"])
+        # a second key for the same user: same user, same id
+        rc, out, e = self.add("--id", "AKIAKMSCTLUSER000002", "--secret", "s2", "--user", "CI")
+        self.assertEqual(rc, 0, e)
+        self.assertNotIn(b"created user", out)
+        ident2 = self.k.client("sts", creds=("AKIAKMSCTLUSER000002", "s2")).get_caller_identity()
+        self.assertEqual((ident2["Arn"], ident2["UserId"]), (u["Arn"], u["UserId"]))
+
+    def test_user_existing_user_keeps_its_path(self):
+        u = self.iam.create_user(UserName="pathy", Path="/teams/kms/")["User"]
+        rc, _, e = self.add("--id", "AKIAKMSCTLUSER000003", "--secret", "s3", "--user", "pathy")
+        self.assertEqual(rc, 0, e)
+        ident = self.k.client("sts", creds=("AKIAKMSCTLUSER000003", "s3")).get_caller_identity()
+        self.assertEqual((ident["Arn"], ident["UserId"]), (u["Arn"], u["UserId"]))
+
+    def test_attacker_bad_names_and_other_accounts(self):
+        for bad in ("x" * 65, "bad name", "a/b", ""):
+            rc, _, e = self.add("--id", "AKIAKMSCTLUSER000009", "--secret", "s", "--user", bad)
+            self.assertEqual(rc, 2, (bad, e))
+        self.assertEqual(error(self.iam.get_user, UserName="x" * 64)[0], "NoSuchEntity")
+        # --account B: the user is created in B, not in the default account
+        rc, out, e = self.add("--id", "AKIAKMSCTLUSER000004", "--secret", "s4", "--user", "bee", "--account", B)
+        self.assertEqual(rc, 0, e)
+        self.assertIn(b"arn:aws:iam::%s:user/bee" % B.encode(), out)
+        self.assertEqual(error(self.iam.get_user, UserName="bee")[0], "NoSuchEntity")
+        bee = self.k.client("iam", creds=("AKIAKMSCTLUSER000004", "s4"))
+        self.assertEqual(error(bee.list_users)[0], "AccessDenied")  # a new user holds no policies
+
+
 if __name__ == "__main__":
     main()
