@@ -132,6 +132,31 @@ CORE_RESULT iam_user_principal(struct keystore_txn *txn, const char *account, st
 CORE_RESULT iam_user_ensure(struct keystore_txn *txn, const char *account, struct core_cursor name, int64_t now,
                             struct core_principal *out, char user_name[IAM_MAX_NAME + 1], bool *created);
 
+/**
+ * Principals of resource and trust policies are stored as unique ids
+ * (docs/authorization.md, "Principal unique ids"). Rewrites every IAM user
+ * or role ARN in a Principal/NotPrincipal "AWS" entry of doc to the unique
+ * id (AIDA.../AROA...) of the user or role it names; unique ids are kept
+ * when they name a live user or role. Everything else is copied byte for
+ * byte. Call it on a document the policy engine accepts.
+ * @param[out] out the document to store (core_buf_init'ed by the caller,
+ *     room for doc.len bytes at least).
+ * @param[out] bad on ERR_PARSE, the principal that names no user or role
+ *     (NUL-terminated, capped to bad_cap); may be NULL.
+ * Errors: ERR_PARSE (invalid principal), ERR_LIMIT (out full), keystore errors.
+ */
+CORE_RESULT iam_policy_principals_store(struct keystore_txn *txn, struct core_cursor doc, struct core_buf *out,
+                                        char *bad, size_t bad_cap);
+/**
+ * The reverse, for display: unique ids of users and roles that still exist
+ * become their ARNs (path included); ids of deleted principals stay.
+ * Errors: ERR_LIMIT (out full: give it room for the ARNs), keystore errors.
+ */
+CORE_RESULT iam_policy_principals_show(struct keystore_txn *txn, struct core_cursor doc, struct core_buf *out);
+/** Either of the two above in a read transaction of its own (store: true for _store). */
+CORE_RESULT iam_policy_principals_ks(struct keystore *ks, bool store, struct core_cursor doc, struct core_buf *out,
+                                     char *bad, size_t bad_cap);
+
 /** True when a managed policy with this ARN exists. Errors: keystore errors. */
 CORE_RESULT iam_managed_policy_exists(struct keystore_txn *txn, struct core_cursor arn, bool *exists);
 

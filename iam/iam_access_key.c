@@ -1,4 +1,4 @@
-#include "iam/iam.h"
+#include "iam/iam_internal.h"
 
 #include <stdio.h>
 
@@ -201,6 +201,7 @@ static core_result bootstrap_txn(struct keystore_txn *txn, void *varg)
     char uid[128];
     snprintf(uid, sizeof uid, "%s/admin", a->account);
     GUARD(keystore_put(txn, "iam_user", core_cursor_str(uid), core_buf_cursor(&ub), 0));
+    GUARD(iam_uid_put(txn, user_id, "user", a->account, "admin"));
     GUARD(keystore_put(txn, T_META, core_cursor_str("bootstrapped"), core_cursor_str(a->account), 0));
     a->created = true;
     CORE_OK;

@@ -76,6 +76,9 @@ core_result iam_user_ensure(struct keystore_txn *txn, const char *account, struc
         rec = user_record(account, name, core_cursor_str("/"), now, NULL);
         ENSURE(rec != NULL, ERR_NOMEM);
         GUARD(iam_rec_put(txn, IAM_T_USER, account, name, rec, KEYSTORE_NO_OVERWRITE));
+        char n[IAM_MAX_NAME + 1];
+        snprintf(n, sizeof n, "%.*s", (int)name.len, (const char *)name.ptr);
+        GUARD(iam_uid_put(txn, iam_js(rec, "user_id"), "user", account, n));
         *created = true;
     } else {
         GUARD(r);
@@ -113,6 +116,7 @@ static core_result create_user_txn(struct iam_ctx *ctx, struct keystore_txn *txn
     if (r.err == ERR_EXISTS) return iam_exists(ctx, "User", name);
     GUARD(r);
     char n[IAM_MAX_NAME + 1];
+    GUARD(iam_uid_put(txn, iam_js(rec, "user_id"), "user", ctx->account, iam_user_name(rec, name, n, sizeof n)));
     return iam_xml_user(ctx->b, "User", rec, iam_user_name(rec, name, n, sizeof n));
 }
 
@@ -180,6 +184,7 @@ static core_result delete_user_txn(struct iam_ctx *ctx, struct keystore_txn *txn
         return core_reply_error(ctx->out, 409, "DeleteConflict", "Cannot delete entity, must detach all policies first.");
     if (*iam_js(rec, "mfa"))
         return core_reply_error(ctx->out, 409, "DeleteConflict", "Cannot delete entity, must delete MFA device first.");
+    GUARD(iam_uid_del(txn, iam_js(rec, "user_id")));
     return iam_rec_del(txn, IAM_T_USER, ctx->account, name);
 }
 

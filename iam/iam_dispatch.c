@@ -90,6 +90,13 @@ core_result iam_env_new(const struct iam_env_options *opts, struct iam_env **out
         free(env);
         return r;
     }
+    /* Users and roles stored before the unique-id index get their entries (once; a no-op after). */
+    if (env->ks) r = iam_uid_backfill(env->ks);
+    if (!core_ok(r)) {
+        iam_authz_free(env);
+        free(env);
+        return r;
+    }
     *out = env;
     CORE_OK;
 }
@@ -109,7 +116,10 @@ struct txn_arg {
 static core_result txn_tramp(struct keystore_txn *txn, void *varg)
 {
     struct txn_arg *a = varg;
-    return a->fn(a->ctx, txn);
+    a->ctx->txn = txn;
+    core_result r = a->fn(a->ctx, txn);
+    a->ctx->txn = NULL;
+    return r;
 }
 
 core_result iam_write(struct iam_ctx *ctx, iam_txn_fn fn)
@@ -125,7 +135,9 @@ core_result iam_read(struct iam_ctx *ctx, iam_txn_fn fn)
 {
     struct keystore_txn *txn = NULL;
     GUARD(keystore_txn_begin(ctx->env->ks, false, &txn));
+    ctx->txn = txn;
     core_result r = fn(ctx, txn);
+    ctx->txn = NULL;
     keystore_txn_abort(txn);
     return r;
 }

@@ -13,6 +13,7 @@
 #define IAM_T_OIDC "iam_oidc"
 #define IAM_T_MFA "iam_mfa"
 #define IAM_T_ACCESS_KEY "access_key"
+#define IAM_T_UID "iam_uid" /* unique id -> {"t":"user"|"role","account","name"} */
 
 #define IAM_MAX_KEYS_PER_USER 2u
 #define IAM_MAX_ATTACHED 20u
@@ -49,6 +50,7 @@ struct iam_ctx {
     struct core_buf *b; /* == &out->body: handlers append the inner XML of the Result */
     char account[16];   /* the caller's account: every entity lives in it */
     int64_t now;
+    struct keystore_txn *txn; /* the transaction of iam_read/iam_write while fn runs */
 };
 
 typedef core_result (*iam_handler_fn)(struct iam_ctx *ctx);
@@ -144,6 +146,16 @@ const struct iam_aws_policy *iam_aws_policy_find(struct core_cursor arn);
  */
 CORE_RESULT iam_aws_policy_counts(struct keystore_txn *txn, const char *account, const char *arn, int64_t *attached,
                                   int64_t *boundaries);
+
+/* ---- the unique-id index (iam_principal_ids.c) ---- */
+
+/** Records that uid names the user/role (type "user"/"role") name of account. */
+CORE_RESULT iam_uid_put(struct keystore_txn *txn, const char *uid, const char *type, const char *account,
+                        const char *name);
+/** Drops uid from the index (absent is fine). */
+CORE_RESULT iam_uid_del(struct keystore_txn *txn, const char *uid);
+/** Indexes users and roles stored before the index existed (iam_env_new). */
+CORE_RESULT iam_uid_backfill(struct keystore *ks);
 
 /* Helpers for handlers. */
 const char *iam_js(const json_t *o, const char *key); /* string member or "" */

@@ -440,5 +440,160 @@ class KmsctlUsers(unittest.TestCase):
         self.assertEqual(error(bee.list_users)[0], "AccessDenied")  # a new user holds no policies
 
 
+INVALID_KMS = "Policy contains a statement with one or more invalid principals."
+
+
+def key_doc(*principals, actions=("kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"), effect="Allow", extra=()):
+    sts = [{"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::%s:root" % ACCT}, "Action": "kms:*", "Resource": "*"}]
+    if principals:
+        sts.append({"Sid": "Named", "Effect": effect, "Principal": {"AWS": list(principals)},
+                    "Action": list(actions), "Resource": "*"})
+    sts.extend(extra)
+    return json.dumps({"Version": "2012-10-17", "Statement": sts})
+
+
+class PrincipalUniqueIds(unittest.TestCase):
+    """Issue 16 item 6: principals in key and trust policies are stored as unique ids."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k = Kmsd().start()
+        cls.iam = cls.k.client("iam")
+        cls.kms = cls.k.client("kms")
+        rc, _, e = kmsctl("access-key", "add", "--data-dir", cls.k.data_dir, "--id", B_ROOT[0],
+                          "--secret", B_ROOT[1], "--account", B)
+        assert rc == 0, e
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.cleanup()
+
+    def new_user(self, name, policy=None, creds=None, path="/"):
+        iam = self.k.client("iam", creds=creds)
+        u = iam.create_user(UserName=name, Path=path)["User"]
+        if policy:
+            iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=policy)
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return u, (key["AccessKeyId"], key["SecretAccessKey"])
+
+    def drop_user(self, name, creds=None):
+        iam = self.k.client("iam", creds=creds)
+        for m in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
+            iam.delete_access_key(UserName=name, AccessKeyId=m["AccessKeyId"])
+        for p in iam.list_user_policies(UserName=name)["PolicyNames"]:
+            iam.delete_user_policy(UserName=name, PolicyName=p)
+        iam.delete_user(UserName=name)
+
+    def test_attacker_recreated_user_does_not_inherit_trust(self):
+        u, creds = self.new_user("alice", doc(allow("sts:AssumeRole")))
+        self.iam.create_role(RoleName="target", AssumeRolePolicyDocument=trust({"AWS": u["Arn"]}))
+        arn = "arn:aws:iam::%s:role/target" % ACCT
+        self.k.client("sts", creds=creds).assume_role(RoleArn=arn, RoleSessionName="s1")
+        shown = self.iam.get_role(RoleName="target")["Role"]["AssumeRolePolicyDocument"]
+        self.assertEqual(shown["Statement"][0]["Principal"]["AWS"], u["Arn"])
+        self.drop_user("alice")
+        u2, creds2 = self.new_user("alice", doc(allow("sts:AssumeRole")))
+        self.assertNotEqual(u["UserId"], u2["UserId"])
+        code, _ = error(self.k.client("sts", creds=creds2).assume_role, RoleArn=arn, RoleSessionName="s2")
+        self.assertEqual(code, "AccessDenied")
+        # the deleted principal shows as its unique id
+        shown = self.iam.get_role(RoleName="target")["Role"]["AssumeRolePolicyDocument"]
+        self.assertEqual(shown["Statement"][0]["Principal"]["AWS"], u["UserId"])
+        # saving the ARN again binds the new user
+        self.iam.update_assume_role_policy(RoleName="target", PolicyDocument=trust({"AWS": u2["Arn"]}))
+        self.k.client("sts", creds=creds2).assume_role(RoleArn=arn, RoleSessionName="s3")
+
+    def test_attacker_recreated_role_does_not_inherit_key_policy(self):
+        tr = trust({"AWS": ACCT})
+        role = self.iam.create_role(RoleName="app", Path="/svc/", AssumeRolePolicyDocument=tr)["Role"]
+        kid = self.kms.create_key(Policy=key_doc(role["Arn"]))["KeyMetadata"]["KeyId"]
+
+        def session_kms():
+            s = session_creds(self.k.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="s1"))
+            return self.k.client("kms", creds=s[0], session_token=s[1])
+
+        session_kms().encrypt(KeyId=kid, Plaintext=b"x")
+        pol = json.loads(self.kms.get_key_policy(KeyId=kid)["Policy"])
+        self.assertEqual(pol["Statement"][1]["Principal"]["AWS"], [role["Arn"]])
+        self.iam.delete_role(RoleName="app")
+        role2 = self.iam.create_role(RoleName="app", Path="/svc/", AssumeRolePolicyDocument=tr)["Role"]
+        self.assertNotEqual(role["RoleId"], role2["RoleId"])
+        code, msg = error(session_kms().encrypt, KeyId=kid, Plaintext=b"x")
+        self.assertEqual(code, "AccessDeniedException", msg)
+        pol = json.loads(self.kms.get_key_policy(KeyId=kid)["Policy"])
+        self.assertEqual(pol["Statement"][1]["Principal"]["AWS"], [role["RoleId"]])
+        # a dangling id cannot be saved back: it names no principal
+        code, msg = error(self.kms.put_key_policy, KeyId=kid, PolicyName="default", Policy=json.dumps(pol))
+        self.assertEqual((code, msg), ("MalformedPolicyDocumentException", INVALID_KMS))
+
+    def test_attacker_recreated_user_does_not_inherit_key_policy_deny_or_allow(self):
+        u, creds = self.new_user("kuser")
+        kid = self.kms.create_key(Policy=key_doc(u["Arn"]))["KeyMetadata"]["KeyId"]
+        self.k.client("kms", creds=creds).encrypt(KeyId=kid, Plaintext=b"x")
+        self.drop_user("kuser")
+        u2, creds2 = self.new_user("kuser")
+        self.assertEqual(error(self.k.client("kms", creds=creds2).encrypt, KeyId=kid, Plaintext=b"x")[0],
+                         "AccessDeniedException")
+
+    def test_attacker_nonexistent_principals_are_refused(self):
+        self.new_user("present", path="/p/")
+        ghosts = ["arn:aws:iam::%s:user/ghost" % ACCT, "arn:aws:iam::%s:role/ghost" % ACCT,
+                  "arn:aws:iam::%s:user/present" % ACCT,          # wrong path: names no user
+                  "arn:aws:iam::%s:user/other/p/present" % ACCT,
+                  "AIDAAAAAAAAAAAAAAAAAA", "AROAAAAAAAAAAAAAAAAAA",
+                  "arn:aws:iam::%s:user/present" % B]             # no such user in account B
+        for g in ghosts:
+            code, msg = error(self.kms.create_key, Policy=key_doc(g))
+            self.assertEqual((code, msg), ("MalformedPolicyDocumentException", INVALID_KMS), g)
+            nd = key_doc(extra=[{"Effect": "Deny", "NotPrincipal": {"AWS": [g]}, "Action": "kms:Decrypt",
+                                 "Resource": "*"}])
+            self.assertEqual(error(self.kms.create_key, Policy=nd)[0], "MalformedPolicyDocumentException", g)
+            code, msg = error(self.iam.create_role, RoleName="r-ghost", AssumeRolePolicyDocument=trust({"AWS": g}))
+            self.assertEqual(code, "MalformedPolicyDocument", g)
+            self.assertEqual(msg, 'Invalid principal in policy: "AWS":"%s"' % g)
+        kid = self.kms.create_key()["KeyMetadata"]["KeyId"]
+        code, msg = error(self.kms.put_key_policy, KeyId=kid, PolicyName="default", Policy=key_doc(ghosts[0]))
+        self.assertEqual((code, msg), ("MalformedPolicyDocumentException", INVALID_KMS))
+        self.iam.create_role(RoleName="r-real", AssumeRolePolicyDocument=trust({"AWS": ACCT}))
+        code, msg = error(self.iam.update_assume_role_policy, RoleName="r-real",
+                          PolicyDocument=trust({"AWS": [ACCT, ghosts[1]]}))
+        self.assertEqual((code, msg), ("MalformedPolicyDocument", 'Invalid principal in policy: "AWS":"%s"' % ghosts[1]))
+
+    def test_user_principals_round_trip(self):
+        u, _ = self.new_user("rt", path="/teams/")
+        role = self.iam.create_role(RoleName="rt-role", AssumeRolePolicyDocument=trust({"AWS": ACCT}))["Role"]
+        bu = self.k.client("iam", creds=B_ROOT).create_user(UserName="b-user")["User"]
+        principals = [u["Arn"], role["Arn"], "arn:aws:iam::%s:root" % B, ACCT, bu["Arn"]]
+        text = key_doc(*principals, extra=[{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
+                                            "Action": "kms:Decrypt", "Resource": "*"}])
+        kid = self.kms.create_key(Policy=text)["KeyMetadata"]["KeyId"]
+        self.assertEqual(json.loads(self.kms.get_key_policy(KeyId=kid)["Policy"]), json.loads(text))
+        # a unique id of an existing principal is accepted and shown as its ARN
+        self.kms.put_key_policy(KeyId=kid, PolicyName="default", Policy=key_doc(u["UserId"], role["RoleId"]))
+        self.assertEqual(json.loads(self.kms.get_key_policy(KeyId=kid)["Policy"])["Statement"][1]["Principal"]["AWS"],
+                         [u["Arn"], role["Arn"]])
+        # the account root only: stored byte for byte
+        plain = key_doc()
+        kid2 = self.kms.create_key(Policy=plain)["KeyMetadata"]["KeyId"]
+        self.assertEqual(self.kms.get_key_policy(KeyId=kid2)["Policy"], plain)
+        # trust policies too
+        t = trust({"AWS": [u["Arn"], "arn:aws:iam::%s:root" % B]})
+        r = self.iam.create_role(RoleName="rt-role2", AssumeRolePolicyDocument=t)["Role"]
+        self.assertEqual(r["AssumeRolePolicyDocument"], json.loads(t))
+        self.assertEqual(self.iam.get_role(RoleName="rt-role2")["Role"]["AssumeRolePolicyDocument"], json.loads(t))
+
+    def test_attacker_other_account_recreated_user_loses_cross_account_access(self):
+        b = self.k.client("iam", creds=B_ROOT)
+        u, creds = self.new_user("xacct", policy=doc(allow("kms:*")), creds=B_ROOT)
+        kid = self.kms.create_key(Policy=key_doc(u["Arn"]))["KeyMetadata"]["Arn"]
+        self.k.client("kms", creds=creds).encrypt(KeyId=kid, Plaintext=b"x")
+        self.drop_user("xacct", creds=B_ROOT)
+        u2, creds2 = self.new_user("xacct", policy=doc(allow("kms:*")), creds=B_ROOT)
+        self.assertEqual(error(self.k.client("kms", creds=creds2).encrypt, KeyId=kid, Plaintext=b"x")[0],
+                         "AccessDeniedException")
+        self.assertTrue(b.get_user(UserName="xacct"))
+
+
 if __name__ == "__main__":
     main()
