@@ -20,9 +20,10 @@
  * Sorted by action name; a unit test checks the order. Each row names the
  * resource type the action is authorized on and the one parameter naming
  * it, from the Service Authorization Reference (enum iam_res in
- * iam_internal.h). Unknown parameters are ignored, as AWS's Query services
- * ignore parameters an operation does not define; they cannot change the
- * resource, which only the row's parameter names.
+ * iam_internal.h). Unknown parameters are ignored: IAM's Common Error Types
+ * (https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html)
+ * list no error for them, unlike EC2's UnknownParameter. They cannot change
+ * the resource, which only the row's parameter names.
  */
 const struct iam_action iam_actions[] = {
     {"AttachRolePolicy", iam_attach_role_policy, false, IAM_RES_ROLE, "RoleName"},
