@@ -86,6 +86,24 @@ class IamPaths(unittest.TestCase):
         self.assertEqual(code, "AccessDenied", msg)
         self.assertIn("policy/team/TeamP", msg)
 
+    def test_attacker_case_variant_of_an_arn_does_not_dodge_a_deny(self):
+        url = "https://token.example.com"
+        arn = self.iam.create_open_id_connect_provider(Url=url, ClientIDList=["sts.amazonaws.com"],
+                                                       ThumbprintList=["a" * 40])["OpenIDConnectProviderArn"]
+        oscar = user_with(self.k, "oscar", doc(allow("iam:*"), deny("iam:*", arn)))
+        o = self.k.client("iam", creds=oscar)
+        self.assertEqual(error(o.delete_open_id_connect_provider, OpenIDConnectProviderArn=arn)[0], "AccessDenied")
+        for variant in (arn.replace("token.example.com", "TOKEN.example.com"),
+                        arn.replace("token.example.com", "Token.Example.Com")):
+            self.assertIn(error(o.delete_open_id_connect_provider, OpenIDConnectProviderArn=variant)[0],
+                          ("AccessDenied", "NoSuchEntity"))
+            self.assertIn(error(o.get_open_id_connect_provider, OpenIDConnectProviderArn=variant)[0],
+                          ("AccessDenied", "NoSuchEntity"))
+        self.assertEqual(self.iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["Url"],
+                         "token.example.com")
+        # a policy ARN in another case names no policy either
+        self.assertEqual(error(o.get_policy, PolicyArn=self.pol.replace("TeamP", "teamp"))[0], "NoSuchEntity")
+
     def test_user_path_scoped_allow_works(self):
         alice = user_with(self.k, "alice", doc(allow("iam:*", "arn:aws:iam::%s:user/admins/*" % ACCT)))
         a = self.k.client("iam", creds=alice)
