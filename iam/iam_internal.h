@@ -84,6 +84,10 @@ struct iam_action {
     bool has_result;    /* the output shape has a Result element */
     enum iam_res res;   /* the resource type it is authorized on */
     const char *param;  /* the parameter naming that resource; NULL for IAM_RES_ANY */
+    /* An action-specific condition key the request sets from one parameter
+     * (iam:PolicyARN from PolicyArn, iam:PermissionsBoundary from
+     * PermissionsBoundary), as the reference lists it; NULL when none. */
+    const char *cond_key, *cond_param;
 };
 
 extern const struct iam_action iam_actions[];

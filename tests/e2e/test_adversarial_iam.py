@@ -292,6 +292,28 @@ class ManagedPolicies(unittest.TestCase):
         self.assertEqual(self.iam.get_user(UserName="bounded")["User"]["PermissionsBoundary"]["PermissionsBoundaryArn"],
                          AWS_POLICY + "IAMReadOnlyAccess")
 
+    def test_user_policy_arn_condition_limits_what_can_be_attached(self):
+        self.iam.create_user(UserName="delegate")
+        self.iam.create_user(UserName="target")
+        self.iam.put_user_policy(UserName="delegate", PolicyName="p", PolicyDocument=doc(
+            allow(["iam:AttachUserPolicy", "iam:DetachUserPolicy"],
+                  Condition={"ArnEquals": {"iam:PolicyARN": AWS_POLICY + "IAMReadOnlyAccess"}}),
+            allow("iam:CreateUser", Condition={"StringEquals": {"iam:PermissionsBoundary":
+                                                                AWS_POLICY + "IAMReadOnlyAccess"}})))
+        key = self.iam.create_access_key(UserName="delegate")["AccessKey"]
+        d = self.k.client("iam", creds=(key["AccessKeyId"], key["SecretAccessKey"]))
+        d.attach_user_policy(UserName="target", PolicyArn=AWS_POLICY + "IAMReadOnlyAccess")
+        d.detach_user_policy(UserName="target", PolicyArn=AWS_POLICY + "IAMReadOnlyAccess")
+        d.create_user(UserName="bounded2", PermissionsBoundary=AWS_POLICY + "IAMReadOnlyAccess")
+        # attacker's side: anything else is refused
+        self.assertEqual(error(d.attach_user_policy, UserName="target",
+                               PolicyArn=AWS_POLICY + "AdministratorAccess")[0], "AccessDenied")
+        self.assertEqual(error(d.attach_user_policy, UserName="delegate",
+                               PolicyArn=AWS_POLICY + "AdministratorAccess")[0], "AccessDenied")
+        self.assertEqual(error(d.create_user, UserName="unbounded")[0], "AccessDenied")
+        self.assertEqual(error(d.create_user, UserName="adminbound",
+                               PermissionsBoundary=AWS_POLICY + "AdministratorAccess")[0], "AccessDenied")
+
     def test_attacker_unknown_or_unshipped_aws_policies_are_refused(self):
         self.iam.create_user(UserName="eve")
         for name in ("ReadOnlyAccess", "Bogus", "administratoraccess", "AdministratorAccess\x00"):
