@@ -158,7 +158,11 @@ CORE_RESULT iam_uid_put(struct keystore_txn *txn, const char *uid, const char *t
                         const char *name);
 /** Drops uid from the index (absent is fine). */
 CORE_RESULT iam_uid_del(struct keystore_txn *txn, const char *uid);
-/** Indexes users and roles stored before the index existed (iam_env_new). */
+/**
+ * At start (iam_env_new): indexes users and roles stored before the index
+ * existed, and gives a bootstrap administrator record of that time its
+ * AdministratorAccess attachment.
+ */
 CORE_RESULT iam_uid_backfill(struct keystore *ks);
 
 /* Helpers for handlers. */

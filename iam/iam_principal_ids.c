@@ -89,9 +89,36 @@ static core_result backfill_table(struct keystore_txn *txn, const char *table, c
     CORE_OK;
 }
 
+/*
+ * The bootstrap administrator's record as written before records listed
+ * their attachments ({"admin": true} and no "attached"): it becomes the user
+ * it always was, holding AdministratorAccess, visible as such through the
+ * IAM API (ListAttachedUserPolicies, AttachmentCount).
+ */
+static core_result upgrade_admin(struct keystore_txn *txn)
+{
+    DEFER_CLEANUP(struct core_buf mark = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&mark, 16, 64));
+    core_result r = keystore_get(txn, "iam_meta", core_cursor_str("bootstrapped"), &mark);
+    if (r.err == ERR_NOT_FOUND) CORE_OK;
+    GUARD(r);
+    char account[16];
+    snprintf(account, sizeof account, "%.*s", (int)(mark.len < 12 ? mark.len : 12), (const char *)mark.data);
+    DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
+    r = iam_rec_get(txn, IAM_T_USER, account, core_cursor_str("admin"), &rec);
+    if (r.err == ERR_NOT_FOUND) CORE_OK;
+    GUARD(r);
+    if (!json_is_true(json_object_get(rec, "admin")) || json_object_get(rec, "attached") != NULL) CORE_OK;
+    json_object_set_new(rec, "attached", json_pack("[s]", IAM_AWS_POLICY_PREFIX "AdministratorAccess"));
+    if (!json_object_get(rec, "name")) json_object_set_new(rec, "name", json_string("admin"));
+    if (!json_object_get(rec, "inline")) json_object_set_new(rec, "inline", json_object());
+    return iam_rec_put(txn, IAM_T_USER, account, core_cursor_str("admin"), rec, 0);
+}
+
 static core_result backfill_txn(struct keystore_txn *txn, void *arg)
 {
     (void)arg;
+    GUARD(upgrade_admin(txn));
     GUARD(backfill_table(txn, IAM_T_USER, "user", "user_id"));
     return backfill_table(txn, IAM_T_ROLE, "role", "role_id");
 }
