@@ -51,7 +51,7 @@ static core_result create(struct kms_mutation *m, struct keystore_txn *txn)
     GUARD(kms_grants_each(txn, prefix, (struct core_cursor){0}, count_visit, a));
     if (a->existing) CORE_OK;
     if (a->count >= KMS_MAX_GRANTS_PER_KEY)
-        return kms_fail(ctx, "LimitExceededException", "The request was rejected because the key %s has %u grants.",
+        return kms_fail(ctx, KMS_E_LIMIT_EXCEEDED, "The request was rejected because the key %s has %u grants.",
                         m->key.arn, KMS_MAX_GRANTS_PER_KEY);
     uint8_t r[32];
     core_random(r, sizeof r);
@@ -81,11 +81,11 @@ static core_result ec_copy(struct kms_ctx *ctx, const json_t *m, const char *wha
 {
     *out = NULL;
     if (m == NULL || json_is_null(m)) CORE_OK;
-    if (!json_is_object(m)) return kms_fail(ctx, "ValidationException", "%s must be a map", what);
+    if (!json_is_object(m)) return kms_fail(ctx, KMS_E_VALIDATION, "%s must be a map", what);
     const char *k;
     const json_t *v;
     json_object_foreach((json_t *)(uintptr_t)m, k, v) if (!json_is_string(v))
-        return kms_fail(ctx, "ValidationException", "%s values must be strings", what);
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s values must be strings", what);
     *out = json_deep_copy(m);
     ENSURE(*out != NULL, ERR_NOMEM);
     CORE_OK;
@@ -106,18 +106,18 @@ core_result kms_create_grant(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_dry_run(ctx, in, &dry));
     GUARD(kms_params_done(ctx));
     if (have_name && !valid_name(name))
-        return kms_fail(ctx, "ValidationException", "%s",
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s",
                         "1 validation error detected: Value at 'name' failed to satisfy constraint: Member must "
                         "satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$");
     if (json_array_size(ops) == 0)
-        return kms_fail(ctx, "ValidationException", "%s", "The grant must allow at least one operation.");
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s", "The grant must allow at least one operation.");
     size_t i;
     const json_t *op;
     bool all_take_context = true;
     json_array_foreach(ops, i, op) {
         struct core_cursor o = json_is_string(op) ? core_cursor_str(json_string_value(op)) : (struct core_cursor){0};
         if (!kms_grant_op_valid(o))
-            return kms_fail(ctx, "ValidationException", "%s",
+            return kms_fail(ctx, KMS_E_VALIDATION, "%s",
                             "1 validation error detected: Value at 'operations' failed to satisfy constraint: "
                             "Member must satisfy enum value set");
         all_take_context &= kms_grant_op_takes_context(o);
@@ -126,11 +126,11 @@ core_result kms_create_grant(struct kms_ctx *ctx, const json_t *in)
     DEFER_CLEANUP(json_t *ceq = NULL, core_json_cleanup);
     DEFER_CLEANUP(json_t *csub = NULL, core_json_cleanup);
     if (c && !json_is_null(c)) {
-        if (!json_is_object(c)) return kms_fail(ctx, "ValidationException", "%s", "Constraints must be a structure");
+        if (!json_is_object(c)) return kms_fail(ctx, KMS_E_VALIDATION, "%s", "Constraints must be a structure");
         GUARD(ec_copy(ctx, json_object_get(c, "EncryptionContextEquals"), "EncryptionContextEquals", &ceq));
         GUARD(ec_copy(ctx, json_object_get(c, "EncryptionContextSubset"), "EncryptionContextSubset", &csub));
         if ((ceq || csub) && !all_take_context)
-            return kms_fail(ctx, "ValidationException", "%s",
+            return kms_fail(ctx, KMS_E_VALIDATION, "%s",
                             "Grant constraints EncryptionContextEquals and EncryptionContextSubset are supported "
                             "only on operations that accept an encryption context.");
     }
@@ -144,13 +144,13 @@ core_result kms_create_grant(struct kms_ctx *ctx, const json_t *in)
     if (csub) json_object_set(g, "csub", csub);
 
     struct grant_arg a = {.grant = g};
-    struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_MANAGE,
-                             .iam_action = "kms:CreateGrant", .apply = dry ? NULL : create, .arg = &a};
+    struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_MANAGE,
+                             .apply = dry ? NULL : create, .arg = &a};
     core_result r = kms_key_mutate(&m);
     kms_key_free(&m.key);
     if (!core_ok(r)) return kms_internal(ctx, r, "CreateGrant");
     if (dry)
-        return kms_fail(ctx, "DryRunOperationException", "%s",
+        return kms_fail(ctx, KMS_E_DRY_RUN, "%s",
                         "The request would have succeeded, but the DryRun option is set.");
     DEFER_CLEANUP(struct core_buf tok = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&tok, 256, 2048));
@@ -161,4 +161,19 @@ core_result kms_create_grant(struct kms_ctx *ctx, const json_t *in)
     GUARD(core_jw_str(&w, "GrantToken", core_buf_cursor(&tok)));
     GUARD(core_jw_cstr(&w, "GrantId", a.grant_id));
     return core_jw_object_end(&w);
+}
+
+/*
+ * CreateGrant's condition keys: kms:GrantOperations, kms:GranteePrincipal,
+ * kms:RetiringPrincipal, kms:GrantConstraintType, kms:GrantIsForAWSResource.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-operations
+ */
+core_result kms_create_grant_conditions(struct kms_ctx *ctx, struct kms_cond *c)
+{
+    static const char *const constraint_types[] = {"EncryptionContextEquals", "EncryptionContextSubset", NULL};
+    GUARD(kms_grant_is_for_aws_conditions(ctx, c));
+    GUARD(kms_cond_strings(ctx, c, "Operations", "kms:GrantOperations"));
+    GUARD(kms_cond_string(ctx, c, "GranteePrincipal", "kms:GranteePrincipal", NULL));
+    GUARD(kms_cond_string(ctx, c, "RetiringPrincipal", "kms:RetiringPrincipal", NULL));
+    return kms_cond_present(ctx, c, "Constraints", constraint_types, "kms:GrantConstraintType");
 }

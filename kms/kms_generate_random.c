@@ -14,16 +14,16 @@ core_result kms_generate_random(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_int(ctx, in, "NumberOfBytes", 1, 1024, false, &nbytes, &have_n));
     GUARD(kms_param_string(ctx, in, "CustomKeyStoreId", 1, 64, false, &store, &have_store));
     GUARD(kms_params_done(ctx));
-    GUARD(kms_authorize_identity(ctx, "kms:GenerateRandom", NULL));
+    GUARD(kms_authorize_identity(ctx, NULL));
     if (!have_n)
-        return kms_fail(ctx, "ValidationException", "%s",
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s",
                         "1 validation error detected: Value null at 'numberOfBytes' failed to satisfy constraint: "
                         "Member must not be null");
     if (have_store)
-        return kms_fail(ctx, "CustomKeyStoreNotFoundException", "Custom key store '%.*s' does not exist.",
+        return kms_fail(ctx, KMS_E_CUSTOM_KEY_STORE_NOT_FOUND, "Custom key store '%.*s' does not exist.",
                         (int)(store.len > 64 ? 64 : store.len), (const char *)store.ptr);
     if (json_object_get(in, "Recipient") && !json_is_null(json_object_get(in, "Recipient")))
-        return kms_fail(ctx, "UnsupportedOperationException", "%s",
+        return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION, "%s",
                         "Recipient attestation documents are not supported by this server.");
 
     /* Per-request secret bytes live in guarded memory and are wiped after rendering. */

@@ -46,7 +46,7 @@ core_result kms_list_retirable_grants(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_int(ctx, in, "Limit", 1, 100, false, &limit, &have_limit));
     GUARD(kms_param_marker(ctx, in, &marker, &have_marker));
     GUARD(kms_params_done(ctx));
-    GUARD(kms_authorize_identity(ctx, "kms:ListRetirableGrants", NULL));
+    GUARD(kms_authorize_identity(ctx, NULL));
     DEFER_CLEANUP(struct core_buf from = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&from, 0, 1024));
     if (have_marker) GUARD(kms_marker_decode(ctx, marker, &from));

@@ -24,7 +24,7 @@ static core_result retire_txn(struct keystore_txn *txn, void *argp)
     struct kms_ctx *ctx = a->ctx;
     DEFER_CLEANUP(json_t *g = NULL, core_json_cleanup);
     core_result r = kms_grant_get(txn, a->rid, &g);
-    if (r.err == ERR_NOT_FOUND) return kms_fail(ctx, "NotFoundException", "%s", "Grant ID not found");
+    if (r.err == ERR_NOT_FOUND) return kms_fail(ctx, KMS_E_NOT_FOUND, "%s", "Grant ID not found");
     GUARD(r);
     bool ops_retire = false;
     size_t i;
@@ -34,7 +34,7 @@ static core_result retire_txn(struct keystore_txn *txn, void *argp)
               (ops_retire && kms_caller_is(ctx, core_cursor_str(kms_js(g, "grantee")))) ||
               (strcmp(ctx->caller->account, a->account) == 0 && kms_caller_full_access(ctx));
     if (!ok)
-        return kms_fail(ctx, "AccessDeniedException",
+        return kms_fail(ctx, KMS_E_ACCESS_DENIED,
                         "User: %s is not authorized to perform: kms:RetireGrant on resource: %s because no "
                         "resource-based policy allows the kms:RetireGrant action",
                         ctx->caller->arn, kms_js(g, "key_arn"));
@@ -53,7 +53,7 @@ core_result kms_retire_grant(struct kms_ctx *ctx, const json_t *in)
     struct retire_arg a = {.ctx = ctx};
     if (have_token) {
         if (!core_ok(kms_grant_token_open(ctx->env, token, a.rid)))
-            return kms_fail(ctx, "InvalidGrantTokenException", "%s", "The grant token is not valid.");
+            return kms_fail(ctx, KMS_E_INVALID_GRANT_TOKEN, "%s", "The grant token is not valid.");
     } else if (have_id && have_gid) {
         struct keystore_txn *txn = NULL;
         GUARD(keystore_txn_begin(ctx->env->ks, false, &txn));
@@ -64,13 +64,13 @@ core_result kms_retire_grant(struct kms_ctx *ctx, const json_t *in)
         snprintf(a.rid, sizeof a.rid, "%s/%s/%s/%.*s", ref.account, ref.region, ref.key_id,
                  (int)(gid.len > 128 ? 128 : gid.len), (const char *)gid.ptr);
     } else {
-        return kms_fail(ctx, "ValidationException", "%s",
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s",
                         "Either GrantToken, or both KeyId and GrantId must be specified.");
     }
     struct core_cursor rest = core_cursor_str(a.rid), acct;
     core_cursor_split(&rest, '/', &acct);
     snprintf(a.account, sizeof a.account, "%.*s", (int)(acct.len < 15 ? acct.len : 15), (const char *)acct.ptr);
-    if (dry) return kms_fail(ctx, "DryRunOperationException", "%s",
+    if (dry) return kms_fail(ctx, KMS_E_DRY_RUN, "%s",
                              "The request would have succeeded, but the DryRun option is set.");
     core_result r = keystore_write(ctx->env->ks, retire_txn, &a);
     if (!core_ok(r)) return kms_internal(ctx, r, "RetireGrant");

@@ -9,7 +9,7 @@
 static core_result rotate(struct kms_mutation *m, struct keystore_txn *txn)
 {
     if (m->key.n_on_demand >= KMS_MAX_ON_DEMAND_ROTATIONS)
-        return kms_fail(m->ctx, "LimitExceededException",
+        return kms_fail(m->ctx, KMS_E_LIMIT_EXCEEDED,
                         "The on-demand rotation limit of %u rotations for %s has been reached.",
                         KMS_MAX_ON_DEMAND_ROTATIONS, m->key.arn);
     return kms_rotate(txn, &m->key, m->ctx->call->now, KMS_ROT_ON_DEMAND);
@@ -21,8 +21,8 @@ core_result kms_rotate_key_on_demand(struct kms_ctx *ctx, const json_t *in)
     bool have_id;
     GUARD(kms_param_key_id(ctx, in, "KeyId", true, &id, &have_id));
     GUARD(kms_params_done(ctx));
-    struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_ROTATION,
-                             .iam_action = "kms:RotateKeyOnDemand", .apply = rotate};
+    struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_ROTATION,
+                             .apply = rotate};
     core_result r = kms_key_mutate(&m);
     if (!core_ok(r)) {
         kms_key_free(&m.key);
