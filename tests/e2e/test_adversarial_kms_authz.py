@@ -112,6 +112,16 @@ class CrossAccountManagement(Base):
         self.assertIn("kms:ScheduleKeyDeletion on resource: %s" % ghost,
                       self.denied(self.broot.schedule_key_deletion, KeyId=ghost, PendingWindowInDays=7))
 
+    def test_nul_and_overlong_key_ids_from_another_account(self):
+        # a NUL or junk after the key ARN is not the key ARN
+        for kid in (self.arn + "\x00", self.arn + "\x00/../x", self.arn + "x" * 1900):
+            with self.subTest(kid=kid[-8:]):
+                st, _, body = self.k.send(*self.k.kms_raw("ScheduleKeyDeletion", {"KeyId": kid,
+                                                                                 "PendingWindowInDays": 7},
+                                                           creds=B_ROOT))
+                self.assertEqual(st, 400, body)
+        self.assertEqual(self.kms.describe_key(KeyId=self.arn)["KeyMetadata"]["KeyState"], "Enabled")
+
     def test_other_account_alias_cannot_point_at_a_key(self):
         for op in ("create_alias", "update_alias"):
             with self.subTest(op=op):
@@ -183,6 +193,16 @@ class ResourceAliases(Base):
         text = text.replace("kms:ResourceAliasXX", "kms:Resource\\u0041liases")
         self.kms.put_key_policy(KeyId=self.key["KeyId"], PolicyName="default", Policy=text)
         self.denied(kms.encrypt, KeyId=self.key["KeyId"], Plaintext=b"x")
+
+    def test_key_policy_deny_reaches_the_administrator(self):
+        # a Deny for every principal ("*") on the alias binds the account's administrator too
+        self.kms.put_key_policy(KeyId=self.key["KeyId"], PolicyName="default", Policy=doc(
+            root_statement(),
+            {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "kms:Encrypt", "Resource": "*",
+             "Condition": {"ForAnyValue:StringLike": {"kms:ResourceAliases": "alias/prod-*"}}}))
+        self.denied(self.kms.encrypt, KeyId=self.key["KeyId"], Plaintext=b"x")
+        self.kms.delete_alias(AliasName=self.alias)
+        self.kms.encrypt(KeyId=self.key["KeyId"], Plaintext=b"x")
 
     def test_user_allow_on_resource_aliases(self):
         _, kms = self.user(allow("kms:Encrypt", Condition={
@@ -358,6 +378,19 @@ class FailClosed(Base):
         many = {"k%03d" % i: "v" for i in range(100)}
         self.denied(kms.encrypt, KeyId=key, Plaintext=b"x", EncryptionContext=many)
         self.denied(kms.encrypt, KeyId=key, Plaintext=b"x", EncryptionContext={"a": "1", "A": "1"})
+
+    def test_role_session_deny_not_lifted_by_a_grant(self):
+        iam = self.k.client("iam")
+        trust = doc({"Effect": "Allow", "Principal": {"AWS": ACCT}, "Action": "sts:AssumeRole"})
+        role = iam.create_role(RoleName=self.name("fc"), AssumeRolePolicyDocument=trust)["Role"]
+        iam.put_role_policy(RoleName=role["RoleName"], PolicyName="p", PolicyDocument=doc(deny("kms:*")))
+        key = self.kms.create_key()["KeyMetadata"]["KeyId"]
+        self.kms.create_grant(KeyId=key, GranteePrincipal=role["Arn"], Operations=["Encrypt"])
+        out = self.k.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="ss")
+        c, t = session_creds(out)
+        kms = self.k.client("kms", creds=c, session_token=t)
+        self.denied(kms.encrypt, KeyId=key, Plaintext=b"x", EncryptionContext={"a": "1", "A": "1"})
+        self.denied(kms.encrypt, KeyId=key, Plaintext=b"x")
 
     def test_user_context_keys_differing_by_case(self):
         _, kms = self.user(allow(["kms:Encrypt", "kms:Decrypt"]))
