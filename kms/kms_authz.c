@@ -28,9 +28,12 @@ struct kms_policy_entry {
     uint32_t hash;
     uint32_t gen;
     struct policy *policy; /* NULL: the stored text no longer compiles - it allows nobody */
+    bool reads_aliases;    /* a condition on kms:ResourceAliases (in the compiled policy) */
     unsigned refs;
     bool linked;
 };
+
+static const char resource_aliases_key[] = "kms:ResourceAliases";
 
 static uint32_t fnv(const char *s)
 {
@@ -110,6 +113,7 @@ static core_result policy_acquire(struct kms_env *env, const struct kms_key *key
     if (!core_ok(r))
         core_log(CORE_LOG_WARN, "key policy of %s does not compile (%s): it allows nobody", key->arn,
                  core_err_name(r.err));
+    e->reads_aliases = policy_has_condition_key(e->policy, core_cursor_str(resource_aliases_key));
     pthread_mutex_lock(&env->policy_lock);
     e->next = env->policies[h % KMS_POLICY_BUCKETS];
     env->policies[h % KMS_POLICY_BUCKETS] = e;
@@ -315,24 +319,41 @@ core_result kms_grant_is_for_aws_conditions(struct kms_ctx *ctx, struct kms_cond
 }
 
 /*
- * kms:ResourceAliases: every alias of the key, in every decision on a key
- * ("Use this condition key to control access to a KMS key based on the
- * aliases that are associated with the KMS key"), whichever policy asks:
- * key, identity, boundary or session policy. The aliases-per-key quota
- * bounds the list; more than that (a store written before the quota) fails
- * closed.
+ * kms:ResourceAliases: every alias of the key ("Use this condition key to
+ * control access to a KMS key based on the aliases that are associated with
+ * the KMS key"), whichever policy asks: key, identity, boundary or session
+ * policy. Which policies ask is read from the compiled documents
+ * (policy_has_condition_key: escapes resolved, case folded), never from the
+ * raw text; the alias scan costs a walk over the account's aliases, so a
+ * decision no policy of which reads the key skips it. The aliases-per-key
+ * quota bounds the list; more than that (a store written before the quota)
+ * fails closed.
  * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-resource-aliases
  */
+static bool identity_reads_aliases(struct kms_ctx *ctx)
+{
+    const struct iam_identity *id = caller_identity(ctx);
+    if (id == NULL) return false;
+    struct core_cursor k = core_cursor_str(resource_aliases_key);
+    if (policy_has_condition_key(id->boundary, k)) return true;
+    for (size_t i = 0; i < id->identity_count; i++)
+        if (policy_has_condition_key(id->identity[i], k)) return true;
+    for (size_t i = 0; i < id->session_count; i++)
+        if (policy_has_condition_key(id->session[i], k)) return true;
+    return false;
+}
+
 static core_result add_resource_aliases(struct kms_cond *c, struct keystore_txn *txn)
 {
     struct core_cursor v[KMS_MAX_ALIASES_PER_KEY];
     size_t n = 0;
     GUARD(kms_key_aliases(txn, c->key, c->store, v, KMS_MAX_ALIASES_PER_KEY, &n));
-    return policy_ctx_add_multi(c->pc, core_cursor_str("kms:ResourceAliases"), v, n);
+    return policy_ctx_add_multi(c->pc, core_cursor_str(resource_aliases_key), v, n);
 }
 
-/* The keys every KMS request has, then the key's facts, then the action's own. */
-static core_result add_kms_keys(struct kms_ctx *ctx, struct kms_cond *c, struct keystore_txn *txn)
+/* The keys every KMS request has, then the key's facts, then the action's own.
+ * aliases_txn: where to read kms:ResourceAliases; NULL when no policy reads it. */
+static core_result add_kms_keys(struct kms_ctx *ctx, struct kms_cond *c, struct keystore_txn *aliases_txn)
 {
     GUARD(policy_ctx_add_str(c->pc, "kms:CallerAccount", ctx->caller->account));
     if (ctx->request_alias[0]) GUARD(policy_ctx_add_str(c->pc, "kms:RequestAlias", ctx->request_alias));
@@ -346,7 +367,7 @@ static core_result add_kms_keys(struct kms_ctx *ctx, struct kms_cond *c, struct 
         size_t pos = 0;
         struct core_cursor tk, tv;
         while (kms_tags_next(key, &pos, &tk, &tv)) GUARD(policy_ctx_add_prefixed(c->pc, "aws:ResourceTag/", tk, tv));
-        if (txn) GUARD(add_resource_aliases(c, txn));
+        if (aliases_txn) GUARD(add_resource_aliases(c, aliases_txn));
     }
     return ctx->action->conditions ? ctx->action->conditions(ctx, c) : (core_result){ERR_OK};
 }
@@ -408,7 +429,7 @@ static core_result add_via_service(const struct core_principal *p, struct policy
  * keys were absent.
  */
 static core_result fill_context(struct kms_ctx *ctx, struct policy_ctx *pc, struct via_names *via,
-                                struct core_buf *store, struct keystore_txn *txn, const struct kms_key *key,
+                                struct core_buf *store, struct keystore_txn *aliases_txn, const struct kms_key *key,
                                 const char *action, const char *resource)
 {
     policy_ctx_init(pc);
@@ -429,7 +450,7 @@ static core_result fill_context(struct kms_ctx *ctx, struct policy_ctx *pc, stru
     GUARD(iam_request_context(pc, &f));
     GUARD(add_via_service(ctx->caller, pc, via));
     struct kms_cond c = {.pc = pc, .key = key, .store = store};
-    return add_kms_keys(ctx, &c, txn);
+    return add_kms_keys(ctx, &c, aliases_txn);
 }
 
 static struct policy_set caller_set(struct kms_ctx *ctx, const struct policy *resource, bool same_account)
@@ -500,7 +521,8 @@ core_result kms_authorize(struct kms_ctx *ctx, struct keystore_txn *txn, const s
     struct policy_verdict v = {.allowed = false, .reason = POLICY_REASON_NO_RESOURCE, .statement = -1};
     DEFER_CLEANUP(struct core_buf store = {0}, core_buf_cleanup);
     r = core_buf_init(&store, COND_STORE_BYTES, COND_STORE_BYTES);
-    if (core_ok(r)) r = fill_context(ctx, &pc, &via, &store, txn, key, iam_action, key->arn);
+    struct keystore_txn *aliases_txn = txn && (pe->reads_aliases || identity_reads_aliases(ctx)) ? txn : NULL;
+    if (core_ok(r)) r = fill_context(ctx, &pc, &via, &store, aliases_txn, key, iam_action, key->arn);
     if (core_ok(r) && pe->policy) {
         struct policy_set set = caller_set(ctx, pe->policy, strcmp(ctx->caller->account, key->account) == 0);
         r = policy_authorize(&set, &pc, &v);
