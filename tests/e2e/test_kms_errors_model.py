@@ -82,9 +82,11 @@ class ErrorCatalogue(unittest.TestCase):
             with open(path) as f:
                 text = f.read()
             with self.subTest(file=os.path.basename(path)):
-                self.assertNotRegex(text, r'kms_fail\([^,]+, "', "string error code")
+                m = re.search(r'kms_fail\([^,]+, "\w+"', text)
+                self.assertIsNone(m, "string error code: %s" % (m.group(0) if m else ""))
                 if os.path.basename(path) != "kms_errors.c":
-                    self.assertNotRegex(text, r'core_reply_error\(', "status chosen outside the catalogue")
+                    m = re.search(r'core_reply_error\([^;]*', text)
+                    self.assertIsNone(m, "status chosen outside the catalogue: %s" % (m.group(0) if m else ""))
                 for m in re.finditer(r"KMS_E_[A-Z_]+", text):
                     self.assertIn(m.group(0), {e for e, _, _ in catalogue()} | {"KMS_E_COUNT"})
         self.assertIn("NotFoundException", codes)
