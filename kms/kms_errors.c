@@ -22,7 +22,8 @@ const char *kms_error_code(enum kms_error e) { return catalogue[e].code; }
 
 unsigned kms_error_status(enum kms_error e) { return catalogue[e].status; }
 
-static core_result vfail(struct core_reply *out, enum kms_error e, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static core_result vfail(struct core_reply *out, enum kms_error e,
+                                                                 const char *fmt, va_list ap)
 {
     char msg[CORE_REPLY_MAX_MESSAGE];
     vsnprintf(msg, sizeof msg, fmt, ap);
