@@ -164,7 +164,7 @@ core_result kms_handle(struct kms_env *env, const struct kms_call *call, struct 
         r = core_json_parse(call->body, CORE_MAX_JSON_DEPTH, &in);
         if (!core_ok(r) || !json_is_object(in))
             return kms_reply_fail(out, KMS_E_SERIALIZATION, "%s",
-                                    r.err == ERR_LIMIT ? "Request nesting is too deep" : "Malformed request body");
+                                  r.err == ERR_LIMIT ? "Request nesting is too deep" : "Malformed request body");
     }
     r = core_buf_init(&ctx.invalid, 0, 4096);
     ctx.in = in;

@@ -41,7 +41,7 @@ core_result kms_params_done(struct kms_ctx *ctx)
     if (ctx->n_invalid == 0) CORE_OK;
     core_result_ignore(core_buf_terminate(&ctx->invalid));
     return kms_fail(ctx, KMS_E_VALIDATION, "%u validation error%s detected: %s", ctx->n_invalid,
-                            ctx->n_invalid == 1 ? "" : "s", ctx->invalid.data ? (const char *)ctx->invalid.data : "");
+                    ctx->n_invalid == 1 ? "" : "s", ctx->invalid.data ? (const char *)ctx->invalid.data : "");
 }
 
 static core_result wrong_type(struct kms_ctx *ctx, const json_t *v, const char *want)
@@ -51,11 +51,11 @@ static core_result wrong_type(struct kms_ctx *ctx, const json_t *v, const char *
                                          : NULL;
     if (got) return kms_fail(ctx, KMS_E_SERIALIZATION, "%s", got);
     return kms_fail(ctx, KMS_E_SERIALIZATION, "%s_VALUE can not be converted to %s",
-                            json_is_string(v)   ? "STRING"
-                            : json_is_number(v) ? "NUMBER"
-                            : json_is_boolean(v) ? "BOOLEAN"
-                                                 : "NULL",
-                            want);
+                    json_is_string(v)   ? "STRING"
+                    : json_is_number(v) ? "NUMBER"
+                    : json_is_boolean(v) ? "BOOLEAN"
+                                         : "NULL",
+                    want);
 }
 
 /* A JSON null is the member being absent, as AWS's deserialiser treats it. */
@@ -156,7 +156,7 @@ core_result kms_param_blob(struct kms_ctx *ctx, const json_t *in, const char *me
     if (r.err == ERR_PARSE) {
         core_buf_reset(out);
         return kms_fail(ctx, KMS_E_SERIALIZATION, "%s",
-                                "Base64 encoded value could not be decoded");
+                        "Base64 encoded value could not be decoded");
     }
     size_t got = out->len - before;
     if (r.err == ERR_LIMIT || got > max) {
@@ -212,7 +212,7 @@ core_result kms_param_ec(struct kms_ctx *ctx, const json_t *in, const char *memb
     if (!json_is_object(v)) {
         if (json_is_array(v))
             return kms_fail(ctx, KMS_E_SERIALIZATION, "%s",
-                                    "Start of list found where not expected.");
+                            "Start of list found where not expected.");
         return wrong_type(ctx, v, "a Map");
     }
     const char *k;
@@ -260,7 +260,7 @@ core_result kms_param_algorithm(struct kms_ctx *ctx, const json_t *in, const cha
     if (present && idx != 0) {
         GUARD(kms_params_done(ctx));
         return kms_fail(ctx, KMS_E_INVALID_KEY_USAGE,
-                                "Algorithm %s is incompatible with key spec SYMMETRIC_DEFAULT.", algs[idx]);
+                        "Algorithm %s is incompatible with key spec SYMMETRIC_DEFAULT.", algs[idx]);
     }
     CORE_OK;
 }

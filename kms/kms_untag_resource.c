@@ -28,7 +28,7 @@ core_result kms_untag_resource(struct kms_ctx *ctx, const json_t *in)
         kms_invalid(ctx, "TagKeys", NULL, "Member must not be null");
     } else if (!json_is_array(keys)) {
         return kms_fail(ctx, KMS_E_SERIALIZATION, "%s",
-                                "Expected list or null for TagKeys");
+                        "Expected list or null for TagKeys");
     } else {
         size_t i;
         const json_t *t;
@@ -36,7 +36,7 @@ core_result kms_untag_resource(struct kms_ctx *ctx, const json_t *in)
         {
             if (!json_is_string(t))
                 return kms_fail(ctx, KMS_E_SERIALIZATION, "%s",
-                                        "Expected string in TagKeys");
+                                "Expected string in TagKeys");
             size_t n = json_string_length(t);
             if (n < 1 || n > KMS_MAX_TAG_KEY) {
                 char m[48], c[96];
