@@ -70,6 +70,8 @@ const char *kms_permission(const struct kms_ctx *ctx);
 /* Condition-key helpers for the actions' condition functions (kms_authz.c). */
 /** kms:EncryptionContext:<key> (keys differing only by case share one, multivalued) and kms:EncryptionContextKeys. */
 CORE_RESULT kms_cond_ec(struct kms_ctx *ctx, struct kms_cond *c, const char *member);
+/** kms_cond_ec() for the pairs of one or two maps (either may be NULL). */
+CORE_RESULT kms_cond_ec_maps(struct kms_cond *c, const json_t *a, const json_t *b);
 /** kms:EncryptionAlgorithm from member, SYMMETRIC_DEFAULT when absent (member NULL: always SYMMETRIC_DEFAULT). */
 CORE_RESULT kms_cond_algorithm(struct kms_ctx *ctx, struct kms_cond *c, const char *member);
 /** aws:TagKeys, and aws:RequestTag/<key> when the list holds Tag objects. */

@@ -208,18 +208,27 @@ static bool eq_icase(struct core_cursor a, struct core_cursor b)
  */
 core_result kms_cond_ec(struct kms_ctx *ctx, struct kms_cond *c, const char *member_name)
 {
-    const json_t *ec = member(ctx, member_name);
-    if (!json_is_object(ec) || json_object_size(ec) == 0) CORE_OK;
-    ENSURE(json_object_size(ec) <= MAX_CTX_VALUES, ERR_LIMIT);
+    return kms_cond_ec_maps(c, member(ctx, member_name), NULL);
+}
+
+core_result kms_cond_ec_maps(struct kms_cond *c, const json_t *a, const json_t *b)
+{
+    size_t na = json_is_object(a) ? json_object_size(a) : 0, nb = json_is_object(b) ? json_object_size(b) : 0;
+    if (na + nb == 0) CORE_OK;
+    ENSURE(na <= MAX_CTX_VALUES && nb <= MAX_CTX_VALUES - na, ERR_LIMIT);
     struct core_cursor keys[MAX_CTX_VALUES], vals[MAX_CTX_VALUES];
     size_t n = 0;
-    const char *k;
-    size_t klen;
-    const json_t *v;
-    json_object_keylen_foreach((json_t *)(uintptr_t)ec, k, klen, v) {
-        keys[n] = core_cursor_from(k, klen);
-        vals[n] = jcur(v);
-        n++;
+    const json_t *maps[2] = {na ? a : NULL, nb ? b : NULL};
+    for (int mi = 0; mi < 2; mi++) {
+        const char *k;
+        size_t klen;
+        const json_t *v;
+        if (maps[mi] == NULL) continue;
+        json_object_keylen_foreach((json_t *)(uintptr_t)maps[mi], k, klen, v) {
+            keys[n] = core_cursor_from(k, klen);
+            vals[n] = jcur(v);
+            n++;
+        }
     }
     static const char prefix[] = "kms:EncryptionContext:";
     bool done[MAX_CTX_VALUES] = {false};

@@ -165,8 +165,12 @@ core_result kms_create_grant(struct kms_ctx *ctx, const json_t *in)
 
 /*
  * CreateGrant's condition keys: kms:GrantOperations, kms:GranteePrincipal,
- * kms:RetiringPrincipal, kms:GrantConstraintType, kms:GrantIsForAWSResource.
+ * kms:RetiringPrincipal, kms:GrantConstraintType, kms:GrantIsForAWSResource,
+ * and kms:EncryptionContext:<key> / kms:EncryptionContextKeys from the
+ * grant constraints' encryption context (the condition-key page lists
+ * CreateGrant for both).
  * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-operations
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-encryption-context
  */
 core_result kms_create_grant_conditions(struct kms_ctx *ctx, struct kms_cond *c)
 {
@@ -175,5 +179,8 @@ core_result kms_create_grant_conditions(struct kms_ctx *ctx, struct kms_cond *c)
     GUARD(kms_cond_strings(ctx, c, "Operations", "kms:GrantOperations"));
     GUARD(kms_cond_string(ctx, c, "GranteePrincipal", "kms:GranteePrincipal", NULL));
     GUARD(kms_cond_string(ctx, c, "RetiringPrincipal", "kms:RetiringPrincipal", NULL));
-    return kms_cond_present(ctx, c, "Constraints", constraint_types, "kms:GrantConstraintType");
+    GUARD(kms_cond_present(ctx, c, "Constraints", constraint_types, "kms:GrantConstraintType"));
+    const json_t *cons = json_object_get(ctx->in, "Constraints");
+    return kms_cond_ec_maps(c, json_object_get(cons, "EncryptionContextEquals"),
+                            json_object_get(cons, "EncryptionContextSubset"));
 }

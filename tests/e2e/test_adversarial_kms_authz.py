@@ -342,6 +342,30 @@ class EncryptionAlgorithm(Base):
                     "StringEquals": {"kms:EncryptionContext:app": "x"}}))
                 self.denied(self.calls(kms)[action])
 
+    def test_create_grant_context_keys_come_from_its_constraints(self):
+        # the condition-key page lists CreateGrant for kms:EncryptionContext:* and kms:EncryptionContextKeys
+        grantee = "arn:aws:iam::%s:user/grantee" % ACCT
+        _, kms = self.user(allow("kms:CreateGrant", Condition={
+            "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": "app"},
+            "StringEquals": {"kms:EncryptionContext:app": "x"}}))
+        kms.create_grant(KeyId=self.key, GranteePrincipal=grantee, Operations=["Decrypt"],
+                         Constraints={"EncryptionContextSubset": {"app": "x"}})
+        kms.create_grant(KeyId=self.key, GranteePrincipal=grantee, Operations=["Decrypt"],
+                         Constraints={"EncryptionContextEquals": {"app": "x"}})
+        # attacker: an unconstrained grant, or one for another context, does not satisfy the condition;
+        # kms:EncryptionContextKeys compares keys case-sensitively under StringEquals
+        self.denied(kms.create_grant, KeyId=self.key, GranteePrincipal=grantee, Operations=["Decrypt"],
+                    Constraints={"EncryptionContextEquals": {"App": "x"}})
+        self.denied(kms.create_grant, KeyId=self.key, GranteePrincipal=grantee, Operations=["Decrypt"])
+        self.denied(kms.create_grant, KeyId=self.key, GranteePrincipal=grantee, Operations=["Decrypt"],
+                    Constraints={"EncryptionContextSubset": {"app": "y"}})
+        _, kms = self.user(allow("kms:*"), deny("kms:CreateGrant", Condition={
+            "StringEquals": {"kms:EncryptionContext:app": "secret"}}))
+        self.denied(kms.create_grant, KeyId=self.key, GranteePrincipal=grantee, Operations=["Decrypt"],
+                    Constraints={"EncryptionContextEquals": {"APP": "secret"}})
+        kms.create_grant(KeyId=self.key, GranteePrincipal=grantee, Operations=["Decrypt"],
+                         Constraints={"EncryptionContextEquals": {"app": "public"}})
+
     def test_nul_in_a_context_value_does_not_match(self):
         _, kms = self.user(allow("kms:Encrypt", Condition={"StringEquals": {"kms:EncryptionContext:app": "x"}}))
         self.denied(kms.encrypt, KeyId=self.key, Plaintext=b"x", EncryptionContext={"app": "x\x00y"})
