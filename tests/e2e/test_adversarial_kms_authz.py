@@ -71,6 +71,9 @@ class CrossAccountManagement(Base):
         out = cls.k.client("sts", creds=bcreds).assume_role(RoleArn=role["Arn"], RoleSessionName="ss")
         c, t = session_creds(out)
         cls.brole = cls.k.client("kms", creds=c, session_token=t)
+        fed = cls.k.client("sts", creds=bcreds).get_federation_token(Name="b-fed", Policy=doc(allow("*")))
+        c, t = session_creds(fed)
+        cls.bfed = cls.k.client("kms", creds=c, session_token=t)
 
     def management_calls(self):
         arn = self.arn
@@ -94,7 +97,8 @@ class CrossAccountManagement(Base):
         ]
 
     def test_other_account_cannot_manage_even_with_kms_star(self):
-        for who, client in (("B root", self.broot), ("B admin user", self.buser), ("B role session", self.brole)):
+        for who, client in (("B root", self.broot), ("B admin user", self.buser), ("B role session", self.brole),
+                            ("B federated user", self.bfed)):
             for op, call in self.management_calls():
                 with self.subTest(who=who, op=op):
                     msg = self.denied(call, client)
@@ -138,7 +142,7 @@ class CrossAccountManagement(Base):
 
     def test_user_cross_account_use_still_works(self):
         # "Cross-account use: Yes": the cryptographic operations, DescribeKey, GetKeyRotationStatus, grants
-        for client in (self.broot, self.buser, self.brole):
+        for client in (self.broot, self.buser, self.brole, self.bfed):
             blob = client.encrypt(KeyId=self.arn, Plaintext=b"hello")["CiphertextBlob"]
             self.assertEqual(client.decrypt(CiphertextBlob=blob)["Plaintext"], b"hello")
             client.generate_data_key(KeyId=self.arn, KeySpec="AES_256")
