@@ -44,6 +44,13 @@ struct kms_call {
  */
 CORE_RESULT kms_handle(struct kms_env *env, const struct kms_call *call, struct core_reply *out);
 
+/**
+ * True when the operation X-Amz-Target names ("TrentService.CreateKey")
+ * writes to the keystore (its action row's KMS_WRITES flag); false for
+ * reads and unknown targets.
+ */
+bool kms_action_writes(struct core_cursor target);
+
 /** Maps a core error to KMS's wire error in out (no-op for ERR_API). */
 void kms_reply_from_err(enum core_err err, struct core_reply *out);
 

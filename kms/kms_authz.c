@@ -28,10 +28,12 @@ struct kms_policy_entry {
     uint32_t hash;
     uint32_t gen;
     struct policy *policy; /* NULL: the stored text no longer compiles - it allows nobody */
-    bool wants_aliases;    /* mentions kms:ResourceAliases: only then are aliases looked up */
+    bool reads_aliases;    /* a condition on kms:ResourceAliases (in the compiled policy) */
     unsigned refs;
     bool linked;
 };
+
+static const char resource_aliases_key[] = "kms:ResourceAliases";
 
 static uint32_t fnv(const char *s)
 {
@@ -77,21 +79,6 @@ static void unlink_entry(struct kms_env *env, struct kms_policy_entry *e)
     if (e->refs == 0) entry_free(e);
 }
 
-static bool mentions(struct core_cursor text, const char *needle_lc)
-{
-    size_t n = strlen(needle_lc);
-    for (size_t i = 0; i + n <= text.len; i++) {
-        size_t j = 0;
-        for (; j < n; j++) {
-            uint8_t c = text.ptr[i + j];
-            if (c >= 'A' && c <= 'Z') c = (uint8_t)(c - 'A' + 'a');
-            if (c != (uint8_t)needle_lc[j]) break;
-        }
-        if (j == n) return true;
-    }
-    return false;
-}
-
 static core_result policy_acquire(struct kms_env *env, const struct kms_key *key, struct kms_policy_entry **out)
 {
     char rid[128];
@@ -126,7 +113,7 @@ static core_result policy_acquire(struct kms_env *env, const struct kms_key *key
     if (!core_ok(r))
         core_log(CORE_LOG_WARN, "key policy of %s does not compile (%s): it allows nobody", key->arn,
                  core_err_name(r.err));
-    e->wants_aliases = mentions(core_buf_cursor(&key->policy), "kms:resourcealiases");
+    e->reads_aliases = policy_has_condition_key(e->policy, core_cursor_str(resource_aliases_key));
     pthread_mutex_lock(&env->policy_lock);
     e->next = env->policies[h % KMS_POLICY_BUCKETS];
     env->policies[h % KMS_POLICY_BUCKETS] = e;
@@ -194,152 +181,204 @@ static struct core_cursor jcur(const json_t *s)
     return json_is_string(s) ? core_cursor_from(json_string_value(s), json_string_length(s)) : (struct core_cursor){0};
 }
 
-#define MAX_CTX_PAIRS 64u /* EC pairs / tags put in one context; more fails closed (ERR_LIMIT) */
+/* Multivalued context keys hold at most this many values (encryption
+ * context pairs, tags, grant operations). A request with more is refused
+ * (ERR_LIMIT fails closed in kms_authorize), never silently truncated. */
+#define MAX_CTX_VALUES 64u
 
-static core_result add_ec(struct policy_ctx *pc, const json_t *ec)
+static uint8_t fold(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c - 'A' + 'a') : c; }
+
+static bool eq_icase(struct core_cursor a, struct core_cursor b)
 {
-    if (!json_is_object(ec) || json_object_size(ec) == 0) CORE_OK;
-    ENSURE(json_object_size(ec) <= MAX_CTX_PAIRS, ERR_LIMIT);
-    struct core_cursor keys[MAX_CTX_PAIRS];
-    size_t n = 0;
-    const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)(uintptr_t)ec, k, v) {
-        keys[n] = core_cursor_str(k);
-        GUARD(policy_ctx_add_prefixed(pc, "kms:EncryptionContext:", keys[n], jcur(v)));
-        n++;
-    }
-    return policy_ctx_add_multi(pc, core_cursor_str("kms:EncryptionContextKeys"), keys, n);
+    if (a.len != b.len) return false;
+    for (size_t i = 0; i < a.len; i++)
+        if (fold(a.ptr[i]) != fold(b.ptr[i])) return false;
+    return true;
 }
 
-static core_result add_request_tags(struct policy_ctx *pc, const json_t *tags, bool values)
+/*
+ * "kms:EncryptionContext:context-key ... The context key is not case
+ * sensitive" while encryption contexts themselves are: {"a":"1","A":"2"} is
+ * a valid context of two pairs. Pairs whose keys differ only by case share
+ * one condition key with both values (a plain operator matches when any
+ * value does, a negated one only when none does; ForAnyValue/ForAllValues
+ * as usual), so a condition on one spelling sees every spelling.
+ * kms:EncryptionContextKeys keeps the keys as sent.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-encryption-context
+ */
+core_result kms_cond_ec(struct kms_ctx *ctx, struct kms_cond *c, const char *member_name)
 {
+    return kms_cond_ec_maps(c, member(ctx, member_name), NULL);
+}
+
+core_result kms_cond_ec_maps(struct kms_cond *c, const json_t *a, const json_t *b)
+{
+    size_t na = json_is_object(a) ? json_object_size(a) : 0, nb = json_is_object(b) ? json_object_size(b) : 0;
+    if (na + nb == 0) CORE_OK;
+    ENSURE(na <= MAX_CTX_VALUES && nb <= MAX_CTX_VALUES - na, ERR_LIMIT);
+    struct core_cursor keys[MAX_CTX_VALUES], vals[MAX_CTX_VALUES];
+    size_t n = 0;
+    const json_t *maps[2] = {na ? a : NULL, nb ? b : NULL};
+    for (int mi = 0; mi < 2; mi++) {
+        const char *k;
+        size_t klen;
+        const json_t *v;
+        if (maps[mi] == NULL) continue;
+        json_object_keylen_foreach((json_t *)(uintptr_t)maps[mi], k, klen, v) {
+            keys[n] = core_cursor_from(k, klen);
+            vals[n] = jcur(v);
+            n++;
+        }
+    }
+    static const char prefix[] = "kms:EncryptionContext:";
+    bool done[MAX_CTX_VALUES] = {false};
+    for (size_t i = 0; i < n; i++) {
+        if (done[i]) continue;
+        struct core_cursor same[MAX_CTX_VALUES];
+        size_t m = 0;
+        for (size_t j = i; j < n; j++)
+            if (!done[j] && eq_icase(keys[i], keys[j])) {
+                same[m++] = vals[j];
+                done[j] = true;
+            }
+        /* The key is built in the store, whose capacity is fixed (no realloc). */
+        size_t at = c->store->len;
+        GUARD(core_buf_append(c->store, prefix, sizeof prefix - 1));
+        GUARD(core_buf_append_cursor(c->store, keys[i]));
+        struct core_cursor name = core_cursor_from(c->store->data + at, c->store->len - at);
+        GUARD(policy_ctx_add_multi(c->pc, name, same, m));
+    }
+    return policy_ctx_add_multi(c->pc, core_cursor_str("kms:EncryptionContextKeys"), keys, n);
+}
+
+core_result kms_cond_algorithm(struct kms_ctx *ctx, struct kms_cond *c, const char *member_name)
+{
+    struct core_cursor alg = member_name ? jcur(member(ctx, member_name)) : (struct core_cursor){0};
+    return policy_ctx_add(c->pc, core_cursor_str("kms:EncryptionAlgorithm"),
+                          alg.len ? alg : core_cursor_str("SYMMETRIC_DEFAULT"));
+}
+
+core_result kms_cond_request_tags(struct kms_ctx *ctx, struct kms_cond *c, const char *member_name, bool tag_objects)
+{
+    const json_t *tags = member(ctx, member_name);
     if (!json_is_array(tags)) CORE_OK;
-    ENSURE(json_array_size(tags) <= MAX_CTX_PAIRS, ERR_LIMIT);
-    struct core_cursor keys[MAX_CTX_PAIRS];
+    ENSURE(json_array_size(tags) <= MAX_CTX_VALUES, ERR_LIMIT);
+    struct core_cursor keys[MAX_CTX_VALUES];
     size_t n = 0, i;
     const json_t *t;
     json_array_foreach(tags, i, t) {
-        if (values) {
+        if (tag_objects) {
             keys[n] = jcur(json_object_get(t, "TagKey"));
-            GUARD(policy_ctx_add_prefixed(pc, "aws:RequestTag/", keys[n], jcur(json_object_get(t, "TagValue"))));
+            GUARD(policy_ctx_add_prefixed(c->pc, "aws:RequestTag/", keys[n], jcur(json_object_get(t, "TagValue"))));
         } else {
             keys[n] = jcur(t);
         }
         n++;
     }
-    return policy_ctx_add_multi(pc, core_cursor_str("aws:TagKeys"), keys, n);
+    return policy_ctx_add_multi(c->pc, core_cursor_str("aws:TagKeys"), keys, n);
 }
 
-static bool is(const char *action, const char *name) { return strcmp(action, name) == 0; }
-
-static core_result add_int_member(struct kms_ctx *ctx, struct policy_ctx *pc, const char *member_name,
-                                  const char *key, int64_t dflt)
+core_result kms_cond_int(struct kms_ctx *ctx, struct kms_cond *c, const char *member_name, const char *key,
+                         int64_t dflt)
 {
     const json_t *v = member(ctx, member_name);
-    return policy_ctx_add_int(pc, core_cursor_str(key), json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt);
+    return policy_ctx_add_int(c->pc, core_cursor_str(key), json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt);
 }
 
-/* Request-derived KMS keys for action (key may be NULL). */
-static core_result add_kms_keys(struct kms_ctx *ctx, struct policy_ctx *pc, const struct kms_key *key,
-                                const char *action)
+core_result kms_cond_bool(struct kms_ctx *ctx, struct kms_cond *c, const char *member_name, const char *key)
 {
-    GUARD(policy_ctx_add_str(pc, "kms:CallerAccount", ctx->caller->account));
-    if (ctx->request_alias[0]) GUARD(policy_ctx_add_str(pc, "kms:RequestAlias", ctx->request_alias));
+    return policy_ctx_add_bool(c->pc, core_cursor_str(key), json_is_true(member(ctx, member_name)));
+}
+
+core_result kms_cond_string(struct kms_ctx *ctx, struct kms_cond *c, const char *member_name, const char *key,
+                            const char *dflt)
+{
+    struct core_cursor v = jcur(member(ctx, member_name));
+    if (v.len == 0 && dflt == NULL) CORE_OK;
+    return policy_ctx_add(c->pc, core_cursor_str(key), v.len ? v : core_cursor_str(dflt));
+}
+
+core_result kms_cond_strings(struct kms_ctx *ctx, struct kms_cond *c, const char *member_name, const char *key)
+{
+    const json_t *list = member(ctx, member_name);
+    struct core_cursor v[MAX_CTX_VALUES];
+    size_t n = 0, i;
+    const json_t *s;
+    if (json_is_array(list)) ENSURE(json_array_size(list) <= MAX_CTX_VALUES, ERR_LIMIT);
+    json_array_foreach(list, i, s) v[n++] = jcur(s);
+    return policy_ctx_add_multi(c->pc, core_cursor_str(key), v, n);
+}
+
+core_result kms_cond_present(struct kms_ctx *ctx, struct kms_cond *c, const char *member_name,
+                             const char *const *names, const char *key)
+{
+    const json_t *obj = member(ctx, member_name);
+    struct core_cursor v[8];
+    size_t n = 0;
+    for (size_t i = 0; names[i] && n < sizeof v / sizeof v[0]; i++)
+        if (json_object_get(obj, names[i])) v[n++] = core_cursor_str(names[i]);
+    if (n == 0) CORE_OK;
+    return policy_ctx_add_multi(c->pc, core_cursor_str(key), v, n);
+}
+
+core_result kms_grant_is_for_aws_conditions(struct kms_ctx *ctx, struct kms_cond *c)
+{
+    (void)ctx;
+    return policy_ctx_add_bool(c->pc, core_cursor_str("kms:GrantIsForAWSResource"), false);
+}
+
+/*
+ * kms:ResourceAliases: every alias of the key ("Use this condition key to
+ * control access to a KMS key based on the aliases that are associated with
+ * the KMS key"), whichever policy asks: key, identity, boundary or session
+ * policy. Which policies ask is read from the compiled documents
+ * (policy_has_condition_key: escapes resolved, case folded), never from the
+ * raw text; the alias scan costs a walk over the account's aliases, so a
+ * decision no policy of which reads the key skips it. The aliases-per-key
+ * quota bounds the list; more than that (a store written before the quota)
+ * fails closed.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-resource-aliases
+ */
+static bool identity_reads_aliases(struct kms_ctx *ctx)
+{
+    const struct iam_identity *id = caller_identity(ctx);
+    if (id == NULL) return false;
+    struct core_cursor k = core_cursor_str(resource_aliases_key);
+    if (policy_has_condition_key(id->boundary, k)) return true;
+    for (size_t i = 0; i < id->identity_count; i++)
+        if (policy_has_condition_key(id->identity[i], k)) return true;
+    for (size_t i = 0; i < id->session_count; i++)
+        if (policy_has_condition_key(id->session[i], k)) return true;
+    return false;
+}
+
+static core_result add_resource_aliases(struct kms_cond *c, struct keystore_txn *txn)
+{
+    struct core_cursor v[KMS_MAX_ALIASES_PER_KEY];
+    size_t n = 0;
+    GUARD(kms_key_aliases(txn, c->key, c->store, v, KMS_MAX_ALIASES_PER_KEY, &n));
+    return policy_ctx_add_multi(c->pc, core_cursor_str(resource_aliases_key), v, n);
+}
+
+/* The keys every KMS request has, then the key's facts, then the action's own.
+ * aliases_txn: where to read kms:ResourceAliases; NULL when no policy reads it. */
+static core_result add_kms_keys(struct kms_ctx *ctx, struct kms_cond *c, struct keystore_txn *aliases_txn)
+{
+    GUARD(policy_ctx_add_str(c->pc, "kms:CallerAccount", ctx->caller->account));
+    if (ctx->request_alias[0]) GUARD(policy_ctx_add_str(c->pc, "kms:RequestAlias", ctx->request_alias));
+    const struct kms_key *key = c->key;
     if (key) {
-        GUARD(policy_ctx_add_str(pc, "kms:KeySpec", "SYMMETRIC_DEFAULT"));
-        GUARD(policy_ctx_add_str(pc, "kms:KeyUsage", "ENCRYPT_DECRYPT"));
-        GUARD(policy_ctx_add_str(pc, "kms:KeyOrigin", "AWS_KMS"));
-        GUARD(policy_ctx_add_str(pc, "kms:KeyManager", key->aws_managed ? "AWS" : "CUSTOMER"));
-        GUARD(policy_ctx_add_bool(pc, core_cursor_str("kms:MultiRegion"), false));
+        GUARD(policy_ctx_add_str(c->pc, "kms:KeySpec", "SYMMETRIC_DEFAULT"));
+        GUARD(policy_ctx_add_str(c->pc, "kms:KeyUsage", "ENCRYPT_DECRYPT"));
+        GUARD(policy_ctx_add_str(c->pc, "kms:KeyOrigin", "AWS_KMS"));
+        GUARD(policy_ctx_add_str(c->pc, "kms:KeyManager", key->aws_managed ? "AWS" : "CUSTOMER"));
+        GUARD(policy_ctx_add_bool(c->pc, core_cursor_str("kms:MultiRegion"), false));
         size_t pos = 0;
         struct core_cursor tk, tv;
-        while (kms_tags_next(key, &pos, &tk, &tv)) GUARD(policy_ctx_add_prefixed(pc, "aws:ResourceTag/", tk, tv));
+        while (kms_tags_next(key, &pos, &tk, &tv)) GUARD(policy_ctx_add_prefixed(c->pc, "aws:ResourceTag/", tk, tv));
+        if (aliases_txn) GUARD(add_resource_aliases(c, aliases_txn));
     }
-    /* The encryption context and algorithm of cryptographic operations. */
-    bool crypto = is(action, "kms:Encrypt") || is(action, "kms:Decrypt") ||
-                  strncmp(action, "kms:GenerateDataKey", 19) == 0;
-    if (crypto) GUARD(add_ec(pc, member(ctx, "EncryptionContext")));
-    if (is(action, "kms:ReEncryptFrom")) GUARD(add_ec(pc, member(ctx, "SourceEncryptionContext")));
-    if (is(action, "kms:ReEncryptTo")) GUARD(add_ec(pc, member(ctx, "DestinationEncryptionContext")));
-    const char *alg_member = is(action, "kms:ReEncryptFrom") ? "SourceEncryptionAlgorithm"
-                             : is(action, "kms:ReEncryptTo") ? "DestinationEncryptionAlgorithm"
-                             : (is(action, "kms:Encrypt") || is(action, "kms:Decrypt")) ? "EncryptionAlgorithm"
-                                                                                        : NULL;
-    if (alg_member) {
-        struct core_cursor alg = jcur(member(ctx, alg_member));
-        GUARD(policy_ctx_add(pc, core_cursor_str("kms:EncryptionAlgorithm"),
-                             alg.len ? alg : core_cursor_str("SYMMETRIC_DEFAULT")));
-    }
-    if (is(action, "kms:CreateGrant") || is(action, "kms:ListGrants") || is(action, "kms:RevokeGrant"))
-        GUARD(policy_ctx_add_bool(pc, core_cursor_str("kms:GrantIsForAWSResource"), false));
-    if (is(action, "kms:CreateGrant")) {
-        const json_t *ops = member(ctx, "Operations");
-        struct core_cursor o[32];
-        size_t n = 0, i;
-        const json_t *v;
-        json_array_foreach(ops, i, v) if (n < 32) o[n++] = jcur(v);
-        GUARD(policy_ctx_add_multi(pc, core_cursor_str("kms:GrantOperations"), o, n));
-        struct core_cursor g = jcur(member(ctx, "GranteePrincipal")), rp = jcur(member(ctx, "RetiringPrincipal"));
-        if (g.len) GUARD(policy_ctx_add(pc, core_cursor_str("kms:GranteePrincipal"), g));
-        if (rp.len) GUARD(policy_ctx_add(pc, core_cursor_str("kms:RetiringPrincipal"), rp));
-        const json_t *c = member(ctx, "Constraints");
-        struct core_cursor types[2];
-        size_t nt = 0;
-        if (json_object_get(c, "EncryptionContextEquals")) types[nt++] = core_cursor_str("EncryptionContextEquals");
-        if (json_object_get(c, "EncryptionContextSubset")) types[nt++] = core_cursor_str("EncryptionContextSubset");
-        if (nt) GUARD(policy_ctx_add_multi(pc, core_cursor_str("kms:GrantConstraintType"), types, nt));
-    }
-    if (is(action, "kms:CreateKey") || is(action, "kms:PutKeyPolicy")) {
-        const json_t *b = member(ctx, "BypassPolicyLockoutSafetyCheck");
-        GUARD(policy_ctx_add_bool(pc, core_cursor_str("kms:BypassPolicyLockoutSafetyCheck"), json_is_true(b)));
-    }
-    if (is(action, "kms:CreateKey")) {
-        struct core_cursor spec = jcur(member(ctx, "KeySpec")), usage = jcur(member(ctx, "KeyUsage")),
-                           origin = jcur(member(ctx, "Origin"));
-        GUARD(policy_ctx_add(pc, core_cursor_str("kms:KeySpec"), spec.len ? spec : core_cursor_str("SYMMETRIC_DEFAULT")));
-        GUARD(policy_ctx_add(pc, core_cursor_str("kms:KeyUsage"), usage.len ? usage : core_cursor_str("ENCRYPT_DECRYPT")));
-        GUARD(policy_ctx_add(pc, core_cursor_str("kms:KeyOrigin"), origin.len ? origin : core_cursor_str("AWS_KMS")));
-        GUARD(policy_ctx_add_bool(pc, core_cursor_str("kms:MultiRegion"), json_is_true(member(ctx, "MultiRegion"))));
-    }
-    if (is(action, "kms:CreateKey") || is(action, "kms:TagResource"))
-        GUARD(add_request_tags(pc, member(ctx, "Tags"), true));
-    if (is(action, "kms:UntagResource")) GUARD(add_request_tags(pc, member(ctx, "TagKeys"), false));
-    if (is(action, "kms:EnableKeyRotation"))
-        GUARD(add_int_member(ctx, pc, "RotationPeriodInDays", "kms:RotationPeriodInDays", KMS_DEFAULT_ROTATION_DAYS));
-    if (is(action, "kms:ScheduleKeyDeletion"))
-        GUARD(add_int_member(ctx, pc, "PendingWindowInDays", "kms:ScheduleKeyDeletionPendingWindowInDays", 30));
-    CORE_OK;
-}
-
-/* kms:ResourceAliases: the aliases of key (only when a policy asks). */
-static core_result add_resource_aliases(struct policy_ctx *pc, struct keystore_txn *txn, const struct kms_key *key,
-                                        struct core_buf *names)
-{
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "%s/%s/", key->account, key->region);
-    size_t plen = strlen(prefix);
-    DEFER_CLEANUP(struct core_buf val = {0}, core_buf_cleanup);
-    GUARD(core_buf_init(&val, 64, 1024));
-    struct keystore_iter *it = NULL;
-    GUARD(keystore_iter_begin(txn, "kms_alias", core_cursor_str(prefix), &it));
-    size_t offs[MAX_CTX_PAIRS][2], n = 0;
-    struct core_cursor id;
-    core_result r;
-    while (n < MAX_CTX_PAIRS && core_ok(r = keystore_iter_next(it, &id, &val))) {
-        if (!core_cursor_starts_with(id, prefix)) break;
-        if (val.len >= KMS_KEY_ID_LEN && core_cursor_eq_str(core_cursor_from(val.data, KMS_KEY_ID_LEN), key->key_id)) {
-            offs[n][0] = names->len;
-            offs[n][1] = id.len - plen;
-            r = core_buf_append(names, id.ptr + plen, id.len - plen);
-            if (!core_ok(r)) break;
-            n++;
-        }
-    }
-    keystore_iter_end(it);
-    struct core_cursor v[MAX_CTX_PAIRS];
-    for (size_t i = 0; i < n; i++) v[i] = core_cursor_from(names->data + offs[i][0], offs[i][1]);
-    return policy_ctx_add_multi(pc, core_cursor_str("kms:ResourceAliases"), v, n);
+    return ctx->action->conditions ? ctx->action->conditions(ctx, c) : (core_result){ERR_OK};
 }
 
 /*
@@ -388,8 +427,19 @@ static core_result add_via_service(const struct core_principal *p, struct policy
     return policy_ctx_add(pc, core_cursor_str("aws:CalledViaLast"), cv);
 }
 
+/* Room for the key names the condition functions build (kms:EncryptionContext:<key>)
+ * and the alias names of kms:ResourceAliases; fixed, so cursors into it stay valid. */
+#define COND_STORE_BYTES (KMS_MAX_EC_BYTES + 64u * 32u + KMS_MAX_ALIASES_PER_KEY * 256u)
+
+/*
+ * Builds the whole request context for action on key (NULL: no key) and
+ * resource. Any failure here is a refusal (the callers fail closed): a
+ * context that cannot be built must never be evaluated as if the missing
+ * keys were absent.
+ */
 static core_result fill_context(struct kms_ctx *ctx, struct policy_ctx *pc, struct via_names *via,
-                                const struct kms_key *key, const char *action, const char *resource)
+                                struct core_buf *store, struct keystore_txn *aliases_txn, const struct kms_key *key,
+                                const char *action, const char *resource)
 {
     policy_ctx_init(pc);
     GUARD(policy_ctx_set_action(pc, core_cursor_str(action)));
@@ -401,11 +451,15 @@ static core_result fill_context(struct kms_ctx *ctx, struct policy_ctx *pc, stru
         .source_ip = ctx->call->source_ip,
         .secure_transport = ctx->call->secure_transport,
         .region = ctx->region,
+        /* Policy time is service time: aws:CurrentTime and aws:EpochTime
+         * follow --clock-offset/--clock-file like every other clock a test
+         * can move (README "Controlled clock", docs/authorization.md). */
         .now = ctx->call->now,
     };
     GUARD(iam_request_context(pc, &f));
     GUARD(add_via_service(ctx->caller, pc, via));
-    return add_kms_keys(ctx, pc, key, action);
+    struct kms_cond c = {.pc = pc, .key = key, .store = store};
+    return add_kms_keys(ctx, &c, aliases_txn);
 }
 
 static struct policy_set caller_set(struct kms_ctx *ctx, const struct policy *resource, bool same_account)
@@ -428,14 +482,27 @@ static core_result deny(struct kms_ctx *ctx, const struct policy_ctx *pc, const 
 {
     DEFER_CLEANUP(struct core_buf msg = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&msg, 256, CORE_REPLY_MAX_MESSAGE));
-    if (pc->principal_arn.len && pc->action.len) {
+    if (pc && pc->principal_arn.len && pc->action.len) {
         GUARD(policy_denied_message(&msg, pc, v));
     } else {
         GUARD(core_buf_printf(&msg, "User: %s is not authorized to perform: %s on resource: %s because no "
                               "resource-based policy allows the %s action", ctx->caller->arn, action, resource,
                               action));
     }
-    return kms_fail(ctx, "AccessDeniedException", "%.*s", (int)msg.len, (const char *)msg.data);
+    return kms_fail(ctx, KMS_E_ACCESS_DENIED, "%.*s", (int)msg.len, (const char *)msg.data);
+}
+
+/*
+ * "If you give a principal in a different account a permission that cannot
+ * be used on a cross-account resource, the permission is not effective" -
+ * so no policy allows it, in AWS's AccessDenied wording.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/kms-api-permissions-reference.html
+ */
+core_result kms_deny_cross_account(struct kms_ctx *ctx, const char *arn)
+{
+    core_log(CORE_LOG_INFO, "request %s: %s on %s denied: not a cross-account operation",
+             ctx->call->request_id ? ctx->call->request_id : "-", kms_permission(ctx), arn);
+    return deny(ctx, NULL, NULL, kms_permission(ctx), arn);
 }
 
 static core_result check_grant_tokens(struct kms_ctx *ctx)
@@ -444,13 +511,16 @@ static core_result check_grant_tokens(struct kms_ctx *ctx)
     size_t i;
     const json_t *t;
     json_array_foreach(toks, i, t) if (!kms_grant_token_valid(ctx->env, jcur(t)))
-        return kms_fail(ctx, "InvalidGrantTokenException", "%s", "The grant token is not valid.");
+        return kms_fail(ctx, KMS_E_INVALID_GRANT_TOKEN, "%s", "The grant token is not valid.");
     CORE_OK;
 }
 
-core_result kms_authorize(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key,
-                          const char *iam_action)
+core_result kms_authorize(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key)
 {
+    const char *iam_action = kms_permission(ctx);
+    /* The backstop of the resolver's check: a key of another account only for cross-account operations. */
+    if (strcmp(ctx->caller->account, key->account) != 0 && !(ctx->action->flags & KMS_CROSS_ACCOUNT))
+        return kms_deny_cross_account(ctx, key->arn);
     GUARD(check_grant_tokens(ctx));
     struct kms_policy_entry *pe = NULL;
     core_result r = policy_acquire(ctx->env, key, &pe);
@@ -458,24 +528,24 @@ core_result kms_authorize(struct kms_ctx *ctx, struct keystore_txn *txn, const s
     struct policy_ctx pc;
     struct via_names via;
     struct policy_verdict v = {.allowed = false, .reason = POLICY_REASON_NO_RESOURCE, .statement = -1};
-    DEFER_CLEANUP(struct core_buf aliases = {0}, core_buf_cleanup);
-    r = fill_context(ctx, &pc, &via, key, iam_action, key->arn);
-    if (core_ok(r) && pe->wants_aliases) {
-        r = core_buf_init(&aliases, 256, 64 * 1024);
-        if (core_ok(r)) r = add_resource_aliases(&pc, txn, key, &aliases);
-    }
+    DEFER_CLEANUP(struct core_buf store = {0}, core_buf_cleanup);
+    r = core_buf_init(&store, COND_STORE_BYTES, COND_STORE_BYTES);
+    struct keystore_txn *aliases_txn = txn && (pe->reads_aliases || identity_reads_aliases(ctx)) ? txn : NULL;
+    if (core_ok(r)) r = fill_context(ctx, &pc, &via, &store, aliases_txn, key, iam_action, key->arn);
     if (core_ok(r) && pe->policy) {
         struct policy_set set = caller_set(ctx, pe->policy, strcmp(ctx->caller->account, key->account) == 0);
         r = policy_authorize(&set, &pc, &v);
     }
     policy_release(ctx->env, pe);
     if (r.err == ERR_NOMEM) return kms_internal(ctx, r, "authorization");
-    /* Any other failure (context full, bad ARN shape) is a denial, never an allow. */
+    /* Fail closed: a context that cannot be built (a limit, a bad ARN shape)
+     * or an evaluation error is a refusal that no grant can lift - an
+     * explicit Deny it might have hidden must not be bypassed. */
     if (!core_ok(r)) {
-        core_log(CORE_LOG_INFO, "request %s: %s on %s denied: request context failed: %s at %s",
+        core_log(CORE_LOG_INFO, "request %s: %s on %s refused: request context failed: %s at %s",
                  ctx->call->request_id ? ctx->call->request_id : "-", iam_action, key->arn, core_err_name(r.err),
                  core_result_site());
-        v = (struct policy_verdict){.allowed = false, .reason = POLICY_REASON_NO_RESOURCE, .statement = -1};
+        return deny(ctx, NULL, NULL, iam_action, key->arn);
     }
     if (v.allowed) CORE_OK;
     bool explicit_deny = v.reason == POLICY_REASON_DENY_RESOURCE || v.reason == POLICY_REASON_DENY_IDENTITY ||
@@ -489,15 +559,18 @@ core_result kms_authorize(struct kms_ctx *ctx, struct keystore_txn *txn, const s
     return deny(ctx, &pc, &v, iam_action, key->arn);
 }
 
-core_result kms_authorize_identity(struct kms_ctx *ctx, const char *iam_action, const char *resource)
+core_result kms_authorize_identity(struct kms_ctx *ctx, const char *resource)
 {
+    const char *iam_action = kms_permission(ctx);
     const struct iam_identity *id = caller_identity(ctx);
     if (ctx->env->iam == NULL || (id && id->full_access)) CORE_OK;
     const char *res = resource ? resource : "*";
     struct policy_ctx pc;
     struct via_names via;
     struct policy_verdict v = {.allowed = false, .reason = POLICY_REASON_NO_IDENTITY, .statement = -1};
-    core_result r = fill_context(ctx, &pc, &via, NULL, iam_action, resource ? resource : "");
+    DEFER_CLEANUP(struct core_buf store = {0}, core_buf_cleanup);
+    core_result r = core_buf_init(&store, COND_STORE_BYTES, COND_STORE_BYTES);
+    if (core_ok(r)) r = fill_context(ctx, &pc, &via, &store, NULL, NULL, iam_action, resource ? resource : "");
     if (core_ok(r) && id) r = iam_authorize_identity(id, &pc, &v);
     if (r.err == ERR_NOMEM) return kms_internal(ctx, r, "authorization");
     if (!core_ok(r)) v = (struct policy_verdict){.allowed = false, .reason = POLICY_REASON_NO_IDENTITY, .statement = -1};
@@ -508,18 +581,15 @@ core_result kms_authorize_identity(struct kms_ctx *ctx, const char *iam_action, 
     if (resource) GUARD(core_buf_printf(&msg, " on resource: %s", res));
     GUARD(core_buf_append_u8(&msg, ' '));
     GUARD(policy_reason_append(&msg, v.reason, core_cursor_str(iam_action)));
-    return kms_fail(ctx, "AccessDeniedException", "%.*s", (int)msg.len, (const char *)msg.data);
+    return kms_fail(ctx, KMS_E_ACCESS_DENIED, "%.*s", (int)msg.len, (const char *)msg.data);
 }
 
 /* "kms:XAlias on the alias" is an IAM-policy permission: the alias ARN is its resource. */
-core_result kms_authorize_alias(struct kms_ctx *ctx, const char *action, struct core_cursor name)
+core_result kms_authorize_alias(struct kms_ctx *ctx, struct core_cursor name)
 {
-    char arn[KMS_MAX_ARN + 300], nm[300];
-    size_t n = name.len < 256 ? name.len : 256;
-    memcpy(nm, name.ptr, n);
-    nm[n] = 0;
-    kms_arn(arn, sizeof arn, ctx->region, ctx->account, nm);
-    return kms_authorize_identity(ctx, action, arn);
+    char arn[KMS_MAX_ARN + 300];
+    kms_alias_arn(ctx, name, arn, sizeof arn);
+    return kms_authorize_identity(ctx, arn);
 }
 
 /* ---- key policy documents ------------------------------------------------------------ */
@@ -539,7 +609,7 @@ core_result kms_policy_compile(struct kms_ctx *ctx, struct core_cursor text, str
     if (r.err == ERR_PARSE) {
         policy_free(*out);
         *out = NULL;
-        return kms_fail(ctx, "MalformedPolicyDocumentException", "%s",
+        return kms_fail(ctx, KMS_E_MALFORMED_POLICY, "%s",
                         "Policy contains a statement with one or more invalid principals.");
     }
     if (!core_ok(r)) {
@@ -557,7 +627,7 @@ static core_result kms_policy_parse(struct kms_ctx *ctx, struct core_cursor text
 {
     *out = NULL;
     if (text.len > KMS_MAX_POLICY)
-        return kms_fail(ctx, "LimitExceededException", "%s", "The key policy exceeds the limit of 32768 characters.");
+        return kms_fail(ctx, KMS_E_LIMIT_EXCEEDED, "%s", "The key policy exceeds the limit of 32768 characters.");
     struct policy_parse_opts o = {.kind = POLICY_KIND_RESOURCE, .max_bytes = KMS_MAX_POLICY};
     DEFER_CLEANUP(struct core_buf reason = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&reason, 256, 1024));
@@ -566,13 +636,13 @@ static core_result kms_policy_parse(struct kms_ctx *ctx, struct core_cursor text
     if (core_ok(r)) CORE_OK;
     if (r.err == ERR_NOMEM) return kms_internal(ctx, r, "policy");
     if (problem == POLICY_PROBLEM_SIZE)
-        return kms_fail(ctx, "LimitExceededException", "%s", "The key policy exceeds the limit of 32768 characters.");
+        return kms_fail(ctx, KMS_E_LIMIT_EXCEEDED, "%s", "The key policy exceeds the limit of 32768 characters.");
     /* KMS's own words for the common classes, the engine's reason otherwise. */
     if (problem == POLICY_PROBLEM_PRINCIPAL)
-        return kms_fail(ctx, "MalformedPolicyDocumentException",
+        return kms_fail(ctx, KMS_E_MALFORMED_POLICY,
                         "Policy contains a statement with one or more invalid principals. (%.*s)", (int)reason.len,
                         (const char *)reason.data);
-    return kms_fail(ctx, "MalformedPolicyDocumentException", "%.*s",
+    return kms_fail(ctx, KMS_E_MALFORMED_POLICY, "%.*s",
                     (int)(reason.len ? reason.len : 28), reason.len ? (const char *)reason.data : "The policy is not valid.");
 }
 
@@ -580,17 +650,28 @@ core_result kms_lockout_check(struct kms_ctx *ctx, const struct kms_key *key, co
 {
     /* "The key policy must allow the calling principal to make a subsequent
      * PutKeyPolicy request on the KMS key." (CreateKey, PutKeyPolicy) */
+    const struct kms_action *put = kms_action_find(core_cursor_str("PutKeyPolicy"));
+    ENSURE(put != NULL, ERR_NOT_FOUND);
+    /* Evaluated as the PutKeyPolicy request it protects (its row's permission and condition keys). */
+    const struct kms_action *served = ctx->action;
+    bool second = ctx->second_key;
+    ctx->action = put;
+    ctx->second_key = false;
     struct policy_ctx pc;
     struct via_names via;
     struct policy_verdict v = {0};
-    core_result r = fill_context(ctx, &pc, &via, key, "kms:PutKeyPolicy", key->arn);
+    DEFER_CLEANUP(struct core_buf store = {0}, core_buf_cleanup);
+    core_result r = core_buf_init(&store, COND_STORE_BYTES, COND_STORE_BYTES);
+    if (core_ok(r)) r = fill_context(ctx, &pc, &via, &store, NULL, key, put->iam_action, key->arn);
+    ctx->action = served;
+    ctx->second_key = second;
     if (core_ok(r)) {
         struct policy_set set = caller_set(ctx, new_policy, strcmp(ctx->caller->account, key->account) == 0);
         r = policy_authorize(&set, &pc, &v);
     }
     if (r.err == ERR_NOMEM) return kms_internal(ctx, r, "lockout check");
     if (core_ok(r) && v.allowed) CORE_OK;
-    return kms_fail(ctx, "MalformedPolicyDocumentException", "%s",
+    return kms_fail(ctx, KMS_E_MALFORMED_POLICY, "%s",
                     "The new key policy will not allow you to update the key policy in the future.");
 }
 

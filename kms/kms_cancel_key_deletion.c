@@ -20,8 +20,8 @@ core_result kms_cancel_key_deletion(struct kms_ctx *ctx, const json_t *in)
     bool have_id;
     GUARD(kms_param_key_id(ctx, in, "KeyId", true, &id, &have_id));
     GUARD(kms_params_done(ctx));
-    struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_CANCEL_DELETION,
-                             .iam_action = "kms:CancelKeyDeletion", .apply = cancel};
+    struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_CANCEL_DELETION,
+                             .apply = cancel};
     core_result r = kms_key_mutate(&m);
     if (!core_ok(r)) {
         kms_key_free(&m.key);

@@ -58,7 +58,7 @@ static core_result ops_fit_key(struct kms_ctx *ctx, const json_t *ops)
     json_array_foreach(ops, i, op) {
         struct core_cursor o = kms_jcur(op);
         if (!kms_grant_op_fits_symmetric(o))
-            return kms_fail(ctx, "ValidationException",
+            return kms_fail(ctx, KMS_E_VALIDATION,
                             "Grant operation %.*s is not valid for a KMS key with KeySpec SYMMETRIC_DEFAULT and "
                             "KeyUsage ENCRYPT_DECRYPT.",
                             (int)o.len, (const char *)o.ptr);
@@ -76,7 +76,7 @@ static core_result create(struct kms_mutation *m, struct keystore_txn *txn)
     GUARD(kms_grants_each(txn, prefix, (struct core_cursor){0}, count_visit, a));
     if (a->existing) CORE_OK;
     if (a->count >= KMS_MAX_GRANTS_PER_KEY)
-        return kms_fail(ctx, "LimitExceededException", "The request was rejected because the key %s has %u grants.",
+        return kms_fail(ctx, KMS_E_LIMIT_EXCEEDED, "The request was rejected because the key %s has %u grants.",
                         m->key.arn, KMS_MAX_GRANTS_PER_KEY);
     uint8_t r[32];
     core_random(r, sizeof r);
@@ -106,11 +106,11 @@ static core_result ec_copy(struct kms_ctx *ctx, const json_t *m, const char *wha
 {
     *out = NULL;
     if (m == NULL || json_is_null(m)) CORE_OK;
-    if (!json_is_object(m)) return kms_fail(ctx, "ValidationException", "%s must be a map", what);
+    if (!json_is_object(m)) return kms_fail(ctx, KMS_E_VALIDATION, "%s must be a map", what);
     const char *k;
     const json_t *v;
     json_object_foreach((json_t *)(uintptr_t)m, k, v) {
-        if (!json_is_string(v)) return kms_fail(ctx, "ValidationException", "%s values must be strings", what);
+        if (!json_is_string(v)) return kms_fail(ctx, KMS_E_VALIDATION, "%s values must be strings", what);
         /* A NUL is refused, not cut at (issue 10.2): the same rule as a request's context (kms_param_ec). */
         struct core_cursor vc = kms_jcur(v);
         if (memchr(vc.ptr, 0, vc.len) != NULL) return kms_ec_nul_error(ctx, what);
@@ -149,24 +149,24 @@ core_result kms_create_grant(struct kms_ctx *ctx, const json_t *in)
      * (issue 18.9); its wording is not published, so ours names the member.
      */
     if (!kms_principal_arn_account(grantee, NULL))
-        return kms_fail(ctx, "ValidationException", "GranteePrincipal '%.*s' is not a valid principal ARN.",
+        return kms_fail(ctx, KMS_E_VALIDATION, "GranteePrincipal '%.*s' is not a valid principal ARN.",
                         (int)grantee.len, (const char *)grantee.ptr);
     if (have_retiring && !kms_principal_arn_account(retiring, NULL))
-        return kms_fail(ctx, "ValidationException", "RetiringPrincipal '%.*s' is not a valid principal ARN.",
+        return kms_fail(ctx, KMS_E_VALIDATION, "RetiringPrincipal '%.*s' is not a valid principal ARN.",
                         (int)retiring.len, (const char *)retiring.ptr);
     if (have_name && !valid_name(name))
-        return kms_fail(ctx, "ValidationException", "%s",
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s",
                         "1 validation error detected: Value at 'name' failed to satisfy constraint: Member must "
                         "satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$");
     if (json_array_size(ops) == 0)
-        return kms_fail(ctx, "ValidationException", "%s", "The grant must allow at least one operation.");
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s", "The grant must allow at least one operation.");
     size_t i;
     const json_t *op;
     bool all_constrainable = true;
     json_array_foreach(ops, i, op) {
         struct core_cursor o = kms_jcur(op); /* by length: "Decrypt\u0000x" is no operation */
         if (!kms_grant_op_valid(o))
-            return kms_fail(ctx, "ValidationException", "%s",
+            return kms_fail(ctx, KMS_E_VALIDATION, "%s",
                             "1 validation error detected: Value at 'operations' failed to satisfy constraint: "
                             "Member must satisfy enum value set");
         all_constrainable &= kms_grant_op_constrainable(o);
@@ -176,16 +176,16 @@ core_result kms_create_grant(struct kms_ctx *ctx, const json_t *in)
     bool only_create_grant = true;
     json_array_foreach(ops, i, op) only_create_grant &= core_cursor_eq_str(kms_jcur(op), "CreateGrant");
     if (only_create_grant)
-        return kms_fail(ctx, "ValidationException", "%s", "Grants must not contain only the CreateGrant operation.");
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s", "Grants must not contain only the CreateGrant operation.");
     const json_t *c = json_object_get(in, "Constraints");
     DEFER_CLEANUP(json_t *ceq = NULL, core_json_cleanup);
     DEFER_CLEANUP(json_t *csub = NULL, core_json_cleanup);
     if (c && !json_is_null(c)) {
-        if (!json_is_object(c)) return kms_fail(ctx, "ValidationException", "%s", "Constraints must be a structure");
+        if (!json_is_object(c)) return kms_fail(ctx, KMS_E_VALIDATION, "%s", "Constraints must be a structure");
         GUARD(ec_copy(ctx, json_object_get(c, "EncryptionContextEquals"), "EncryptionContextEquals", &ceq));
         GUARD(ec_copy(ctx, json_object_get(c, "EncryptionContextSubset"), "EncryptionContextSubset", &csub));
         if ((ceq || csub) && !all_constrainable)
-            return kms_fail(ctx, "ValidationException", "%s",
+            return kms_fail(ctx, KMS_E_VALIDATION, "%s",
                             "Grant constraints EncryptionContextEquals and EncryptionContextSubset are supported "
                             "only on operations that accept an encryption context.");
     }
@@ -199,15 +199,15 @@ core_result kms_create_grant(struct kms_ctx *ctx, const json_t *in)
     if (csub) json_object_set(g, "csub", csub);
 
     struct grant_arg a = {.grant = g};
-    struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_MANAGE,
-                             .iam_action = "kms:CreateGrant", .apply = dry ? NULL : create, .arg = &a};
+    struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_MANAGE,
+                             .apply = dry ? NULL : create, .arg = &a};
     core_result r = kms_key_mutate(&m);
     kms_key_free(&m.key);
     if (!core_ok(r)) return kms_internal(ctx, r, "CreateGrant");
     if (dry) {
         /* The key was found, authorized and in a fitting state; the operations must fit it too. */
         GUARD(ops_fit_key(ctx, ops));
-        return kms_fail(ctx, "DryRunOperationException", "%s",
+        return kms_fail(ctx, KMS_E_DRY_RUN, "%s",
                         "The request would have succeeded, but the DryRun option is set.");
     }
     DEFER_CLEANUP(struct core_buf tok = {0}, core_buf_cleanup);
@@ -219,4 +219,26 @@ core_result kms_create_grant(struct kms_ctx *ctx, const json_t *in)
     GUARD(core_jw_str(&w, "GrantToken", core_buf_cursor(&tok)));
     GUARD(core_jw_cstr(&w, "GrantId", a.grant_id));
     return core_jw_object_end(&w);
+}
+
+/*
+ * CreateGrant's condition keys: kms:GrantOperations, kms:GranteePrincipal,
+ * kms:RetiringPrincipal, kms:GrantConstraintType, kms:GrantIsForAWSResource,
+ * and kms:EncryptionContext:<key> / kms:EncryptionContextKeys from the
+ * grant constraints' encryption context (the condition-key page lists
+ * CreateGrant for both).
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-operations
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-encryption-context
+ */
+core_result kms_create_grant_conditions(struct kms_ctx *ctx, struct kms_cond *c)
+{
+    static const char *const constraint_types[] = {"EncryptionContextEquals", "EncryptionContextSubset", NULL};
+    GUARD(kms_grant_is_for_aws_conditions(ctx, c));
+    GUARD(kms_cond_strings(ctx, c, "Operations", "kms:GrantOperations"));
+    GUARD(kms_cond_string(ctx, c, "GranteePrincipal", "kms:GranteePrincipal", NULL));
+    GUARD(kms_cond_string(ctx, c, "RetiringPrincipal", "kms:RetiringPrincipal", NULL));
+    GUARD(kms_cond_present(ctx, c, "Constraints", constraint_types, "kms:GrantConstraintType"));
+    const json_t *cons = json_object_get(ctx->in, "Constraints");
+    return kms_cond_ec_maps(c, json_object_get(cons, "EncryptionContextEquals"),
+                            json_object_get(cons, "EncryptionContextSubset"));
 }

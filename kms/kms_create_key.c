@@ -81,7 +81,7 @@ core_result kms_create_key(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_params_done(ctx));
 
     if (have_spec && have_cmk)
-        return kms_fail(ctx, "ValidationException", "%s",
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s",
                         "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. "
                         "CustomerMasterKeySpec parameter is deprecated. Use KeySpec instead.");
     const char *spec_name = have_cmk ? cmk_specs[cmk] : key_specs[spec];
@@ -92,27 +92,27 @@ core_result kms_create_key(struct kms_ctx *ctx, const json_t *in)
      * value"; completed per the CreateKey API page.
      * https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html */
     if (!symmetric && !have_usage)
-        return kms_fail(ctx, "ValidationException", "%s",
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s",
                         "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.");
     if (!usage_fits(spec_name, key_usages[usage]))
-        return kms_fail(ctx, "ValidationException", "KeyUsage %s is not compatible with KeySpec %s", key_usages[usage],
+        return kms_fail(ctx, KMS_E_VALIDATION, "KeyUsage %s is not compatible with KeySpec %s", key_usages[usage],
                         spec_name);
     /* Validated; only symmetric encryption keys are implemented so far. */
     if (!symmetric)
-        return kms_fail(ctx, "UnsupportedOperationException",
+        return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
                         "KeySpec %s is not supported by this server yet; only SYMMETRIC_DEFAULT keys are.", spec_name);
     if (origin != 0)
-        return kms_fail(ctx, "UnsupportedOperationException",
+        return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
                         "Origin %s is not supported by this server yet; only AWS_KMS keys are.", origins[origin]);
     if (have_store)
-        return kms_fail(ctx, "CustomKeyStoreNotFoundException", "Custom key store '%.*s' does not exist.",
+        return kms_fail(ctx, KMS_E_CUSTOM_KEY_STORE_NOT_FOUND, "Custom key store '%.*s' does not exist.",
                         (int)store.len, (const char *)store.ptr);
     if (have_multi && multi)
-        return kms_fail(ctx, "UnsupportedOperationException", "%s",
+        return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION, "%s",
                         "Multi-Region keys are not supported by this server yet.");
 
     /* kms:CreateKey is an IAM-policy permission (there is no key yet). */
-    GUARD(kms_authorize_identity(ctx, "kms:CreateKey", NULL));
+    GUARD(kms_authorize_identity(ctx, NULL));
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
     snprintf(k.account, sizeof k.account, "%s", ctx->account);
@@ -143,4 +143,20 @@ core_result kms_create_key(struct kms_ctx *ctx, const json_t *in)
     GUARD(core_jw_object_begin(&w, NULL));
     GUARD(kms_render_metadata(&w, "KeyMetadata", &k));
     return core_jw_object_end(&w);
+}
+
+/*
+ * CreateKey's condition keys (an IAM-policy permission: no key yet):
+ * kms:BypassPolicyLockoutSafetyCheck, kms:KeySpec, kms:KeyUsage,
+ * kms:KeyOrigin, kms:MultiRegion, aws:RequestTag/<key>, aws:TagKeys.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html
+ */
+core_result kms_create_key_conditions(struct kms_ctx *ctx, struct kms_cond *c)
+{
+    GUARD(kms_cond_bool(ctx, c, "BypassPolicyLockoutSafetyCheck", "kms:BypassPolicyLockoutSafetyCheck"));
+    GUARD(kms_cond_string(ctx, c, "KeySpec", "kms:KeySpec", "SYMMETRIC_DEFAULT"));
+    GUARD(kms_cond_string(ctx, c, "KeyUsage", "kms:KeyUsage", "ENCRYPT_DECRYPT"));
+    GUARD(kms_cond_string(ctx, c, "Origin", "kms:KeyOrigin", "AWS_KMS"));
+    GUARD(kms_cond_bool(ctx, c, "MultiRegion", "kms:MultiRegion"));
+    return kms_cond_request_tags(ctx, c, "Tags", true);
 }

@@ -14,7 +14,7 @@ static core_result bad_ciphertext(struct kms_ctx *ctx, const char *why)
 {
     core_log(CORE_LOG_INFO, "request %s: InvalidCiphertextException: %s",
              ctx->call->request_id ? ctx->call->request_id : "-", why);
-    return kms_fail(ctx, "InvalidCiphertextException", "%s", "");
+    return kms_fail(ctx, KMS_E_INVALID_CIPHERTEXT, "%s", "");
 }
 
 core_result kms_render_material_id(struct core_jw *w, const char *name, const struct kms_key *key, uint32_t n)
@@ -29,18 +29,18 @@ core_result kms_render_material_id(struct core_jw *w, const char *name, const st
 
 static core_result open_in(struct kms_ctx *ctx, struct keystore_txn *txn, struct core_cursor blob,
                            const struct kms_ct_header *h, const struct core_cursor *key_id, struct core_cursor aad,
-                           const char *iam_action, struct kms_key *key, struct core_buf *plaintext)
+                           struct kms_key *key, struct core_buf *plaintext)
 {
     struct kms_key_ref ref;
     if (key_id) {
         bool managed_missing = false;
-        GUARD(kms_resolve(ctx, txn, *key_id, KMS_ID_KEY | KMS_ID_ALIAS, &ref, &managed_missing));
+        GUARD(kms_resolve(ctx, txn, *key_id, ctx->action->key_forms, &ref, &managed_missing));
         if (!managed_missing && (strcmp(ref.key_id, h->key_id) != 0 || strcmp(ref.account, h->account) != 0 ||
                                  strcmp(ref.region, h->region) != 0))
             GUARD(kms_key_load(ctx, txn, &ref, key)); /* a key that does not exist is NotFoundException */
         if (managed_missing || strcmp(ref.key_id, h->key_id) != 0 || strcmp(ref.account, h->account) != 0 ||
             strcmp(ref.region, h->region) != 0)
-            return kms_fail(ctx, "IncorrectKeyException", "%s",
+            return kms_fail(ctx, KMS_E_INCORRECT_KEY, "%s",
                             "The key ID in the request does not identify a CMK that can perform this operation.");
     }
     /* KMS keys are regional: a blob from another Region does not name a key here. */
@@ -49,7 +49,7 @@ static core_result open_in(struct kms_ctx *ctx, struct keystore_txn *txn, struct
     snprintf(ref.region, sizeof ref.region, "%s", h->region);
     snprintf(ref.key_id, sizeof ref.key_id, "%s", h->key_id);
     GUARD(kms_key_load(ctx, txn, &ref, key));
-    GUARD(kms_authorize(ctx, txn, key, iam_action));
+    GUARD(kms_authorize(ctx, txn, key));
     GUARD(kms_state_check(ctx, key, KMS_RULE_CRYPTO));
     DEFER_CLEANUP(struct core_buf mat = {0}, core_buf_cleanup);
     GUARD(core_buf_init_secret(&mat, KMS_MATERIAL_BYTES));
@@ -62,9 +62,10 @@ static core_result open_in(struct kms_ctx *ctx, struct keystore_txn *txn, struct
 }
 
 core_result kms_open_blob(struct kms_ctx *ctx, struct core_cursor blob, const struct core_cursor *key_id,
-                          const json_t *ec, const char *iam_action, struct kms_key *key, uint32_t *version,
-                          struct core_buf *plaintext)
+                          const json_t *ec, struct kms_key *key, uint32_t *version, struct core_buf *plaintext)
 {
+    /* kms:RequestAlias is the alias that names this key in the request, if any (set by kms_resolve). */
+    ctx->request_alias[0] = 0;
     struct kms_ct_header h;
     if (!core_ok(kms_ct_parse(blob, &h))) return bad_ciphertext(ctx, "header does not parse");
     DEFER_CLEANUP(struct core_buf aad = {0}, core_buf_cleanup);
@@ -72,7 +73,7 @@ core_result kms_open_blob(struct kms_ctx *ctx, struct core_cursor blob, const st
     if (!core_ok(kms_ec_canonical(ec, &aad))) return bad_ciphertext(ctx, "encryption context too large");
     struct keystore_txn *txn = NULL;
     GUARD(keystore_txn_begin(ctx->env->ks, false, &txn));
-    core_result r = open_in(ctx, txn, blob, &h, key_id, core_buf_cursor(&aad), iam_action, key, plaintext);
+    core_result r = open_in(ctx, txn, blob, &h, key_id, core_buf_cursor(&aad), key, plaintext);
     keystore_txn_abort(txn);
     *version = h.material_version;
     return r;
@@ -94,7 +95,7 @@ core_result kms_decrypt(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_params_done(ctx));
     const json_t *recipient = json_object_get(in, "Recipient");
     if (recipient && !json_is_null(recipient))
-        return kms_fail(ctx, "UnsupportedOperationException", "%s",
+        return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION, "%s",
                         "Recipient attestation documents are not supported by this server.");
 
     DEFER_CLEANUP(struct core_buf pt = {0}, core_buf_cleanup);
@@ -102,9 +103,9 @@ core_result kms_decrypt(struct kms_ctx *ctx, const json_t *in)
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
     uint32_t version = 0;
-    GUARD(kms_open_blob(ctx, core_buf_cursor(&blob), have_id ? &id : NULL, ec, "kms:Decrypt", &k, &version, &pt));
+    GUARD(kms_open_blob(ctx, core_buf_cursor(&blob), have_id ? &id : NULL, ec, &k, &version, &pt));
     if (dry)
-        return kms_fail(ctx, "DryRunOperationException", "%s",
+        return kms_fail(ctx, KMS_E_DRY_RUN, "%s",
                         "The request would have succeeded, but the DryRun option is set.");
 
     struct core_jw w;
@@ -115,4 +116,12 @@ core_result kms_decrypt(struct kms_ctx *ctx, const json_t *in)
     GUARD(core_jw_cstr(&w, "EncryptionAlgorithm", "SYMMETRIC_DEFAULT"));
     GUARD(kms_render_material_id(&w, "KeyMaterialId", &k, version));
     return core_jw_object_end(&w);
+}
+
+/* https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html: Decrypt sets
+ * kms:EncryptionContext:*, kms:EncryptionContextKeys and kms:EncryptionAlgorithm. */
+core_result kms_decrypt_conditions(struct kms_ctx *ctx, struct kms_cond *c)
+{
+    GUARD(kms_cond_ec(ctx, c, "EncryptionContext"));
+    return kms_cond_algorithm(ctx, c, "EncryptionAlgorithm");
 }

@@ -18,8 +18,8 @@ core_result kms_disable_key_rotation(struct kms_ctx *ctx, const json_t *in)
     bool have_id;
     GUARD(kms_param_key_id(ctx, in, "KeyId", true, &id, &have_id));
     GUARD(kms_params_done(ctx));
-    struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_ROTATION,
-                             .iam_action = "kms:DisableKeyRotation", .apply = disable};
+    struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_ROTATION,
+                             .apply = disable};
     core_result r = kms_key_mutate(&m);
     kms_key_free(&m.key);
     if (!core_ok(r)) return kms_internal(ctx, r, "DisableKeyRotation");

@@ -1,4 +1,3 @@
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -7,45 +6,70 @@
 /*
  * The action table, sorted by operation name (a unit test checks the order)
  * and searched with bsearch. Adding an operation is one row here and one
- * file kms/kms_<operation>.c.
+ * file kms/kms_<operation>.c. Each row carries the operation's facts:
+ *  - iam_action: "Required permissions" on the API page (ReEncrypt needs
+ *    two, kms:ReEncryptFrom on the source and kms:ReEncryptTo on the
+ *    destination);
+ *  - key_forms: the identifier forms its KeyId accepts (API page, KeyId);
+ *  - KMS_CROSS_ACCOUNT: "Cross-account use: Yes" on the API page and in
+ *    https://docs.aws.amazon.com/kms/latest/developerguide/kms-api-permissions-reference.html
+ *  - conditions: the condition keys it derives from its request
+ *    (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html).
+ * docs/authorization.md tabulates the same facts; kms_authz_table_test
+ * checks the two agree.
  */
+#define W KMS_WRITES
+#define K KMS_NEEDS_KEY
+#define R KMS_HAS_RESULT
+#define X KMS_CROSS_ACCOUNT
+#define ID KMS_ID_KEY
+#define IDA (KMS_ID_KEY | KMS_ID_ALIAS)
 const struct kms_action kms_actions[] = {
-    {"CancelKeyDeletion", kms_cancel_key_deletion, "kms:CancelKeyDeletion"},
-    {"CreateAlias", kms_create_alias, "kms:CreateAlias"},
-    {"CreateGrant", kms_create_grant, "kms:CreateGrant"},
-    {"CreateKey", kms_create_key, "kms:CreateKey"},
-    {"Decrypt", kms_decrypt, "kms:Decrypt"},
-    {"DeleteAlias", kms_delete_alias, "kms:DeleteAlias"},
-    {"DescribeKey", kms_describe_key, "kms:DescribeKey"},
-    {"DisableKey", kms_disable_key, "kms:DisableKey"},
-    {"DisableKeyRotation", kms_disable_key_rotation, "kms:DisableKeyRotation"},
-    {"EnableKey", kms_enable_key, "kms:EnableKey"},
-    {"EnableKeyRotation", kms_enable_key_rotation, "kms:EnableKeyRotation"},
-    {"Encrypt", kms_encrypt, "kms:Encrypt"},
-    {"GenerateDataKey", kms_generate_data_key, "kms:GenerateDataKey"},
+    {"CancelKeyDeletion", kms_cancel_key_deletion, "kms:CancelKeyDeletion", NULL, ID, W | K | R, NULL},
+    {"CreateAlias", kms_create_alias, "kms:CreateAlias", NULL, ID, W | K, NULL},
+    {"CreateGrant", kms_create_grant, "kms:CreateGrant", NULL, ID, W | K | R | X, kms_create_grant_conditions},
+    {"CreateKey", kms_create_key, "kms:CreateKey", NULL, 0, W | R, kms_create_key_conditions},
+    {"Decrypt", kms_decrypt, "kms:Decrypt", NULL, IDA, K | R | X, kms_decrypt_conditions},
+    {"DeleteAlias", kms_delete_alias, "kms:DeleteAlias", NULL, 0, W, NULL},
+    {"DescribeKey", kms_describe_key, "kms:DescribeKey", NULL, IDA, K | R | X, NULL},
+    {"DisableKey", kms_disable_key, "kms:DisableKey", NULL, ID, W | K, NULL},
+    {"DisableKeyRotation", kms_disable_key_rotation, "kms:DisableKeyRotation", NULL, ID, W | K, NULL},
+    {"EnableKey", kms_enable_key, "kms:EnableKey", NULL, ID, W | K, NULL},
+    {"EnableKeyRotation", kms_enable_key_rotation, "kms:EnableKeyRotation", NULL, ID, W | K,
+     kms_enable_key_rotation_conditions},
+    {"Encrypt", kms_encrypt, "kms:Encrypt", NULL, IDA, K | R | X, kms_encrypt_conditions},
+    {"GenerateDataKey", kms_generate_data_key, "kms:GenerateDataKey", NULL, IDA, K | R | X,
+     kms_generate_data_key_conditions},
     {"GenerateDataKeyWithoutPlaintext", kms_generate_data_key_without_plaintext,
-     "kms:GenerateDataKeyWithoutPlaintext"},
-    {"GenerateRandom", kms_generate_random, "kms:GenerateRandom"},
-    {"GetKeyPolicy", kms_get_key_policy, "kms:GetKeyPolicy"},
-    {"GetKeyRotationStatus", kms_get_key_rotation_status, "kms:GetKeyRotationStatus"},
-    {"ListAliases", kms_list_aliases, "kms:ListAliases"},
-    {"ListGrants", kms_list_grants, "kms:ListGrants"},
-    {"ListKeyPolicies", kms_list_key_policies, "kms:ListKeyPolicies"},
-    {"ListKeyRotations", kms_list_key_rotations, "kms:ListKeyRotations"},
-    {"ListKeys", kms_list_keys, "kms:ListKeys"},
-    {"ListResourceTags", kms_list_resource_tags, "kms:ListResourceTags"},
-    {"ListRetirableGrants", kms_list_retirable_grants, "kms:ListRetirableGrants"},
-    {"PutKeyPolicy", kms_put_key_policy, "kms:PutKeyPolicy"},
-    {"ReEncrypt", kms_re_encrypt, "kms:ReEncrypt"},
-    {"RetireGrant", kms_retire_grant, "kms:RetireGrant"},
-    {"RevokeGrant", kms_revoke_grant, "kms:RevokeGrant"},
-    {"RotateKeyOnDemand", kms_rotate_key_on_demand, "kms:RotateKeyOnDemand"},
-    {"ScheduleKeyDeletion", kms_schedule_key_deletion, "kms:ScheduleKeyDeletion"},
-    {"TagResource", kms_tag_resource, "kms:TagResource"},
-    {"UntagResource", kms_untag_resource, "kms:UntagResource"},
-    {"UpdateAlias", kms_update_alias, "kms:UpdateAlias"},
-    {"UpdateKeyDescription", kms_update_key_description, "kms:UpdateKeyDescription"},
+     "kms:GenerateDataKeyWithoutPlaintext", NULL, IDA, K | R | X, kms_generate_data_key_conditions},
+    {"GenerateRandom", kms_generate_random, "kms:GenerateRandom", NULL, 0, R, NULL},
+    {"GetKeyPolicy", kms_get_key_policy, "kms:GetKeyPolicy", NULL, ID, K | R, NULL},
+    {"GetKeyRotationStatus", kms_get_key_rotation_status, "kms:GetKeyRotationStatus", NULL, ID, K | R | X, NULL},
+    {"ListAliases", kms_list_aliases, "kms:ListAliases", NULL, ID, R, NULL},
+    {"ListGrants", kms_list_grants, "kms:ListGrants", NULL, ID, K | R | X, kms_grant_is_for_aws_conditions},
+    {"ListKeyPolicies", kms_list_key_policies, "kms:ListKeyPolicies", NULL, ID, K | R, NULL},
+    {"ListKeyRotations", kms_list_key_rotations, "kms:ListKeyRotations", NULL, ID, K | R, NULL},
+    {"ListKeys", kms_list_keys, "kms:ListKeys", NULL, 0, R, NULL},
+    {"ListResourceTags", kms_list_resource_tags, "kms:ListResourceTags", NULL, ID, K | R, NULL},
+    {"ListRetirableGrants", kms_list_retirable_grants, "kms:ListRetirableGrants", NULL, 0, R, NULL},
+    {"PutKeyPolicy", kms_put_key_policy, "kms:PutKeyPolicy", NULL, ID, W | K, kms_put_key_policy_conditions},
+    {"ReEncrypt", kms_re_encrypt, "kms:ReEncryptFrom", "kms:ReEncryptTo", IDA, K | R | X, kms_re_encrypt_conditions},
+    {"RetireGrant", kms_retire_grant, "kms:RetireGrant", NULL, ID, W | K | X, NULL},
+    {"RevokeGrant", kms_revoke_grant, "kms:RevokeGrant", NULL, ID, W | K | X, kms_grant_is_for_aws_conditions},
+    {"RotateKeyOnDemand", kms_rotate_key_on_demand, "kms:RotateKeyOnDemand", NULL, ID, W | K | R, NULL},
+    {"ScheduleKeyDeletion", kms_schedule_key_deletion, "kms:ScheduleKeyDeletion", NULL, ID, W | K | R,
+     kms_schedule_key_deletion_conditions},
+    {"TagResource", kms_tag_resource, "kms:TagResource", NULL, ID, W | K, kms_tag_resource_conditions},
+    {"UntagResource", kms_untag_resource, "kms:UntagResource", NULL, ID, W | K, kms_untag_resource_conditions},
+    {"UpdateAlias", kms_update_alias, "kms:UpdateAlias", NULL, ID, W | K, NULL},
+    {"UpdateKeyDescription", kms_update_key_description, "kms:UpdateKeyDescription", NULL, ID, W | K, NULL},
 };
+#undef W
+#undef K
+#undef R
+#undef X
+#undef ID
+#undef IDA
 const size_t kms_actions_count = sizeof kms_actions / sizeof kms_actions[0];
 
 static int action_cmp(const void *key, const void *elem)
@@ -98,32 +122,20 @@ void kms_env_free(struct kms_env *env)
     free(env);
 }
 
-core_result kms_fail(struct kms_ctx *ctx, const char *code, const char *fmt, ...)
+const char *kms_permission(const struct kms_ctx *ctx)
 {
-    char msg[CORE_REPLY_MAX_MESSAGE];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    /* Statuses from the model's error shapes. */
-    unsigned status = (strcmp(code, "KMSInternalException") == 0 || strcmp(code, "KeyUnavailableException") == 0 ||
-                       strcmp(code, "DependencyTimeoutException") == 0)
-                          ? 500
-                      : strcmp(code, "DryRunOperationException") == 0 ? 412
-                                                                       : 400;
-    return core_reply_error(ctx->out, status, code, "%s", msg);
-}
-
-core_result kms_internal(struct kms_ctx *ctx, core_result r, const char *what)
-{
-    if (r.err == ERR_API) return r;
-    core_log(CORE_LOG_ERROR, "request %s: kms %s failed: %s at %s", ctx->call->request_id ? ctx->call->request_id : "-",
-             what, core_err_name(r.err), core_result_site());
-    kms_reply_from_err(ERR_NOMEM, ctx->out); /* KMSInternalException, whatever the cause */
-    return (core_result){ERR_API};
+    return ctx->second_key && ctx->action->iam_action_to ? ctx->action->iam_action_to : ctx->action->iam_action;
 }
 
 static const char target_prefix[] = "TrentService.";
+
+bool kms_action_writes(struct core_cursor target)
+{
+    if (!core_cursor_starts_with(target, target_prefix)) return false;
+    const struct kms_action *a =
+        kms_action_find(core_cursor_from(target.ptr + sizeof target_prefix - 1, target.len - (sizeof target_prefix - 1)));
+    return a != NULL && (a->flags & KMS_WRITES) != 0;
+}
 
 core_result kms_handle(struct kms_env *env, const struct kms_call *call, struct core_reply *out)
 {
@@ -137,13 +149,11 @@ core_result kms_handle(struct kms_env *env, const struct kms_call *call, struct 
     };
     core_result r;
     struct core_cursor op = call->target;
-    if (!core_cursor_starts_with(op, target_prefix)) {
-        r = core_reply_error(out, 400, "UnknownOperationException", "%s", "");
-        return r;
-    }
+    if (!core_cursor_starts_with(op, target_prefix)) return kms_reply_fail(out, KMS_E_UNKNOWN_OPERATION, "%s", "");
     GUARD(core_cursor_advance(&op, sizeof target_prefix - 1, NULL));
     const struct kms_action *action = kms_action_find(op);
-    if (action == NULL) return core_reply_error(out, 400, "UnknownOperationException", "%s", "");
+    if (action == NULL) return kms_reply_fail(out, KMS_E_UNKNOWN_OPERATION, "%s", "");
+    ctx.action = action;
 
     DEFER_CLEANUP(json_t *in = NULL, core_json_cleanup);
     /* An empty body is an empty request object, as AWS treats it. */
@@ -153,12 +163,14 @@ core_result kms_handle(struct kms_env *env, const struct kms_call *call, struct 
     } else {
         r = core_json_parse(call->body, CORE_MAX_JSON_DEPTH, &in);
         if (!core_ok(r) || !json_is_object(in))
-            return core_reply_error(out, 400, "SerializationException", "%s",
-                                    r.err == ERR_LIMIT ? "Request nesting is too deep" : "Malformed request body");
+            return kms_reply_fail(out, KMS_E_SERIALIZATION, "%s",
+                                  r.err == ERR_LIMIT ? "Request nesting is too deep" : "Malformed request body");
     }
     r = core_buf_init(&ctx.invalid, 0, 4096);
     ctx.in = in;
     if (core_ok(r)) r = action->fn(&ctx, in);
+    /* Operations without a result answer an empty object. */
+    if (core_ok(r) && out->body.len == 0 && !(action->flags & KMS_HAS_RESULT)) r = core_buf_append_str(&out->body, "{}");
     kms_authz_end(&ctx);
     core_buf_free(&ctx.invalid);
     if (!core_ok(r) && !core_reply_failed(out)) kms_reply_from_err(r.err, out);

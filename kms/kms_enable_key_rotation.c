@@ -24,10 +24,17 @@ core_result kms_enable_key_rotation(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_int(ctx, in, "RotationPeriodInDays", 90, 2560, false, &days, &have_days));
     GUARD(kms_params_done(ctx));
     if (!have_days) days = KMS_DEFAULT_ROTATION_DAYS;
-    struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_ROTATION,
-                             .iam_action = "kms:EnableKeyRotation", .apply = enable, .arg = &days};
+    struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_ROTATION,
+                             .apply = enable, .arg = &days};
     core_result r = kms_key_mutate(&m);
     kms_key_free(&m.key);
     if (!core_ok(r)) return kms_internal(ctx, r, "EnableKeyRotation");
     return core_buf_append_str(&ctx->out->body, "{}");
+}
+
+/* kms:RotationPeriodInDays (365 when the request has none).
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-rotation-period-in-days */
+core_result kms_enable_key_rotation_conditions(struct kms_ctx *ctx, struct kms_cond *c)
+{
+    return kms_cond_int(ctx, c, "RotationPeriodInDays", "kms:RotationPeriodInDays", KMS_DEFAULT_ROTATION_DAYS);
 }

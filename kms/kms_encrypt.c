@@ -23,15 +23,15 @@ core_result kms_encrypt(struct kms_ctx *ctx, const json_t *in)
     DEFER_CLEANUP(struct core_buf aad = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&aad, 64, KMS_MAX_EC_BYTES + 2));
     if (!core_ok(kms_ec_canonical(ec, &aad)))
-        return kms_fail(ctx, "ValidationException", "%s", "The encryption context exceeds the size limit.");
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s", "The encryption context exceeds the size limit.");
 
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
     struct keystore_txn *txn = NULL;
-    GUARD(kms_key_open(ctx, id, KMS_ID_KEY | KMS_ID_ALIAS, KMS_RULE_CRYPTO, "kms:Encrypt", &txn, &k));
+    GUARD(kms_key_open(ctx, id, KMS_RULE_CRYPTO, &txn, &k));
     if (dry) {
         keystore_txn_abort(txn);
-        return kms_fail(ctx, "DryRunOperationException", "%s",
+        return kms_fail(ctx, KMS_E_DRY_RUN, "%s",
                         "The request would have succeeded, but the DryRun option is set.");
     }
     DEFER_CLEANUP(struct core_buf blob = {0}, core_buf_cleanup);
@@ -47,4 +47,12 @@ core_result kms_encrypt(struct kms_ctx *ctx, const json_t *in)
     GUARD(core_jw_cstr(&w, "KeyId", k.arn));
     GUARD(core_jw_cstr(&w, "EncryptionAlgorithm", "SYMMETRIC_DEFAULT"));
     return core_jw_object_end(&w);
+}
+
+/* https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html: Encrypt sets
+ * kms:EncryptionContext:*, kms:EncryptionContextKeys and kms:EncryptionAlgorithm. */
+core_result kms_encrypt_conditions(struct kms_ctx *ctx, struct kms_cond *c)
+{
+    GUARD(kms_cond_ec(ctx, c, "EncryptionContext"));
+    return kms_cond_algorithm(ctx, c, "EncryptionAlgorithm");
 }

@@ -11,7 +11,7 @@
 
 static const char *const data_key_specs[] = {"AES_256", "AES_128", NULL};
 
-core_result kms_generate_data_key_common(struct kms_ctx *ctx, const json_t *in, bool with_plaintext, const char *iam_action)
+core_result kms_generate_data_key_common(struct kms_ctx *ctx, const json_t *in, bool with_plaintext)
 {
     struct core_cursor id;
     bool have_id, have_n, have_spec, dry;
@@ -27,11 +27,11 @@ core_result kms_generate_data_key_common(struct kms_ctx *ctx, const json_t *in, 
     GUARD(kms_params_done(ctx));
     /* "use either the KeySpec or NumberOfBytes parameters (but not both)" */
     if (have_n == have_spec)
-        return kms_fail(ctx, "ValidationException", "%s", "Please specify either number of bytes or key spec.");
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s", "Please specify either number of bytes or key spec.");
     if (with_plaintext) {
         const json_t *recipient = json_object_get(in, "Recipient");
         if (recipient && !json_is_null(recipient))
-            return kms_fail(ctx, "UnsupportedOperationException", "%s",
+            return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION, "%s",
                             "Recipient attestation documents are not supported by this server.");
     }
     size_t len = have_n ? (size_t)nbytes : (spec == 0 ? 32u : 16u);
@@ -39,15 +39,15 @@ core_result kms_generate_data_key_common(struct kms_ctx *ctx, const json_t *in, 
     DEFER_CLEANUP(struct core_buf aad = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&aad, 64, KMS_MAX_EC_BYTES + 2));
     if (!core_ok(kms_ec_canonical(ec, &aad)))
-        return kms_fail(ctx, "ValidationException", "%s", "The encryption context exceeds the size limit.");
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s", "The encryption context exceeds the size limit.");
 
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
     struct keystore_txn *txn = NULL;
-    GUARD(kms_key_open(ctx, id, KMS_ID_KEY | KMS_ID_ALIAS, KMS_RULE_CRYPTO, iam_action, &txn, &k));
+    GUARD(kms_key_open(ctx, id, KMS_RULE_CRYPTO, &txn, &k));
     if (dry) {
         keystore_txn_abort(txn);
-        return kms_fail(ctx, "DryRunOperationException", "%s",
+        return kms_fail(ctx, KMS_E_DRY_RUN, "%s",
                         "The request would have succeeded, but the DryRun option is set.");
     }
     DEFER_CLEANUP(struct core_buf dk = {0}, core_buf_cleanup);
@@ -74,5 +74,19 @@ core_result kms_generate_data_key_common(struct kms_ctx *ctx, const json_t *in, 
 
 core_result kms_generate_data_key(struct kms_ctx *ctx, const json_t *in)
 {
-    return kms_generate_data_key_common(ctx, in, true, "kms:GenerateDataKey");
+    return kms_generate_data_key_common(ctx, in, true);
+}
+
+/*
+ * GenerateDataKey and GenerateDataKeyWithoutPlaintext set
+ * kms:EncryptionContext:*, kms:EncryptionContextKeys and
+ * kms:EncryptionAlgorithm; they take no algorithm parameter, and the data
+ * key is encrypted with SYMMETRIC_DEFAULT ("kms:EncryptionAlgorithm ...
+ * GenerateDataKey, GenerateDataKeyWithoutPlaintext").
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-encryption-algorithm
+ */
+core_result kms_generate_data_key_conditions(struct kms_ctx *ctx, struct kms_cond *c)
+{
+    GUARD(kms_cond_ec(ctx, c, "EncryptionContext"));
+    return kms_cond_algorithm(ctx, c, NULL);
 }

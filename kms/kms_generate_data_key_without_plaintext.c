@@ -7,5 +7,5 @@
  */
 core_result kms_generate_data_key_without_plaintext(struct kms_ctx *ctx, const json_t *in)
 {
-    return kms_generate_data_key_common(ctx, in, false, "kms:GenerateDataKeyWithoutPlaintext");
+    return kms_generate_data_key_common(ctx, in, false);
 }

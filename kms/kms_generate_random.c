@@ -18,13 +18,13 @@ core_result kms_generate_random(struct kms_ctx *ctx, const json_t *in)
      * required" (API page); AWS's recorded answer without it is this
      * ValidationException (issue 17.5), before any authorization.
      * https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateRandom.html */
-    if (!have_n) return kms_fail(ctx, "ValidationException", "%s", "NumberOfBytes is required.");
-    GUARD(kms_authorize_identity(ctx, "kms:GenerateRandom", NULL));
+    if (!have_n) return kms_fail(ctx, KMS_E_VALIDATION, "%s", "NumberOfBytes is required.");
+    GUARD(kms_authorize_identity(ctx, NULL));
     if (have_store)
-        return kms_fail(ctx, "CustomKeyStoreNotFoundException", "Custom key store '%.*s' does not exist.",
+        return kms_fail(ctx, KMS_E_CUSTOM_KEY_STORE_NOT_FOUND, "Custom key store '%.*s' does not exist.",
                         (int)(store.len > 64 ? 64 : store.len), (const char *)store.ptr);
     if (json_object_get(in, "Recipient") && !json_is_null(json_object_get(in, "Recipient")))
-        return kms_fail(ctx, "UnsupportedOperationException", "%s",
+        return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION, "%s",
                         "Recipient attestation documents are not supported by this server.");
 
     /* Per-request secret bytes live in guarded memory and are wiped after rendering. */

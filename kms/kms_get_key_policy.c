@@ -14,10 +14,10 @@ core_result kms_get_key_policy(struct kms_ctx *ctx, const json_t *in)
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
     struct keystore_txn *txn = NULL;
-    GUARD(kms_key_open(ctx, id, KMS_ID_KEY, KMS_RULE_ANY, "kms:GetKeyPolicy", &txn, &k));
+    GUARD(kms_key_open(ctx, id, KMS_RULE_ANY, &txn, &k));
     keystore_txn_abort(txn);
     if (have_name && !core_cursor_eq_str(name, "default"))
-        return kms_fail(ctx, "NotFoundException", "%s", "No such policy exists");
+        return kms_fail(ctx, KMS_E_NOT_FOUND, "%s", "No such policy exists");
     /* Principals stored as unique ids show as ARNs while they exist (iam_policy_principals_show). */
     DEFER_CLEANUP(struct core_buf shown = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&shown, k.policy.len + 256, CORE_MAX_RECORD_BYTES));

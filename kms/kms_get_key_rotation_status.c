@@ -13,7 +13,7 @@ core_result kms_get_key_rotation_status(struct kms_ctx *ctx, const json_t *in)
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
     struct keystore_txn *txn = NULL;
-    GUARD(kms_key_open(ctx, id, KMS_ID_KEY, KMS_RULE_ROTATION_READ, "kms:GetKeyRotationStatus", &txn, &k));
+    GUARD(kms_key_open(ctx, id, KMS_RULE_ROTATION_READ, &txn, &k));
     keystore_txn_abort(txn);
     struct core_jw w;
     core_jw_init(&w, &ctx->out->body);

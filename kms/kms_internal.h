@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "kms/kms.h"
+#include "kms/kms_errors.h"
 
 struct policy;
 
@@ -28,10 +29,13 @@ struct kms_env {
     struct core_secret grant_token_key;
 };
 
+struct kms_action;
+
 /* Per-call context handed to every handler. */
 struct kms_ctx {
     struct kms_env *env;
     const struct kms_call *call;
+    const struct kms_action *action; /* the row of the operation being served */
     const struct core_principal *caller;
     const char *region;     /* from the credential scope */
     const char *account;    /* caller's account: resources are partitioned by (account, region) */
@@ -40,26 +44,23 @@ struct kms_ctx {
     unsigned n_invalid;
     struct core_buf invalid;
     /* Authorization inputs: the request document (condition keys come from
-     * it), the alias the request named (kms:RequestAlias), and the caller's
-     * identity side, acquired on first use and released by kms_handle. */
+     * it), the alias the request used to name the key being authorized now
+     * (kms:RequestAlias; kms_resolve() sets it for each key it resolves),
+     * and the caller's identity side, acquired on first use and released by
+     * kms_handle. */
     const json_t *in;
     char request_alias[288];
     const struct iam_identity *identity;
     bool identity_failed;
+    /* The permission being authorized: the row's iam_action, or (true) its
+     * iam_action_to on the second key (ReEncrypt's destination). */
+    bool second_key;
+    /* kms:ReEncryptOnSameKey, known once ReEncrypt resolved both keys. */
+    bool same_key;
 };
 
-typedef core_result (*kms_handler_fn)(struct kms_ctx *ctx, const json_t *in);
+#include "kms/kms_action.h"
 
-struct kms_action {
-    const char *operation;  /* "Decrypt": X-Amz-Target without "TrentService." */
-    kms_handler_fn fn;
-    const char *iam_action; /* "kms:Decrypt" */
-};
-
-/* The sorted action table (kms_dispatch.c) and its size, for tests. */
-extern const struct kms_action kms_actions[];
-extern const size_t kms_actions_count;
-const struct kms_action *kms_action_find(struct core_cursor operation);
 
 /* ---- limits from the KMS API model and developer guide ------------------ */
 
@@ -68,6 +69,8 @@ const struct kms_action *kms_action_find(struct core_cursor operation);
 #define KMS_MAX_DESCRIPTION 8192u
 #define KMS_MAX_POLICY 32768u       /* "Key policy document size: 32 KB" */
 #define KMS_MAX_TAGS 50u            /* "Tags per KMS key: 50" */
+/* "Aliases per KMS key: 50" (resource quotas, resource-limits.html#aliases-per-key) */
+#define KMS_MAX_ALIASES_PER_KEY 50u
 #define KMS_MAX_TAG_KEY 128u
 #define KMS_MAX_TAG_VALUE 256u
 #define KMS_MAX_GRANT_TOKENS 10u
@@ -211,9 +214,6 @@ const char *kms_state_name(uint8_t state);
 
 /* ---- identifiers ---------------------------------------------------------- */
 
-/* Which identifier forms an operation accepts. */
-#define KMS_ID_KEY 1u   /* key id, key ARN */
-#define KMS_ID_ALIAS 2u /* alias name, alias ARN */
 
 struct kms_key_ref {
     char account[16];
@@ -229,6 +229,20 @@ struct kms_key_ref {
  */
 CORE_RESULT kms_resolve(struct kms_ctx *ctx, struct keystore_txn *txn, struct core_cursor id, unsigned forms,
                         struct kms_key_ref *ref, bool *managed_missing);
+/**
+ * kms_resolve() without side effects: true when id names a key reference
+ * (ref filled); the reply and kms:RequestAlias are left as they were
+ * either way. For facts about a second key (kms:ReEncryptOnSameKey).
+ */
+bool kms_resolve_peek(struct kms_ctx *ctx, struct keystore_txn *txn, struct core_cursor id, struct kms_key_ref *ref);
+/**
+ * The alias names (without account/region) pointing at key, in name
+ * order, into out[max] with their bytes in names (fixed capacity).
+ * Errors: ERR_LIMIT when more than max aliases point at key (callers fail
+ * closed), keystore errors.
+ */
+CORE_RESULT kms_key_aliases(struct keystore_txn *txn, const struct kms_key *key, struct core_buf *names,
+                            struct core_cursor *out, size_t max, size_t *n);
 /** Loads ref's key; NotFoundException in AWS's wording when absent. */
 CORE_RESULT kms_key_load(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key_ref *ref,
                          struct kms_key *key);
@@ -253,8 +267,12 @@ void kms_alias_arn(const struct kms_ctx *ctx, struct core_cursor name, char *out
  * Authorizes iam_action on the key an alias points at now (Update/DeleteAlias
  * need it on that key too); a target already deleted needs nothing.
  */
-CORE_RESULT kms_alias_authorize_target(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_alias *al,
-                                       const char *iam_action);
+CORE_RESULT kms_alias_authorize_target(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_alias *al);
+/**
+ * The aliases-per-key quota: LimitExceededException when key already has
+ * KMS_MAX_ALIASES_PER_KEY aliases. Errors: ERR_API (reply filled), keystore errors.
+ */
+CORE_RESULT kms_alias_quota_check(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key);
 
 /** AliasName (AliasNameType: 1..256, ^[a-zA-Z0-9:/_-]+$). */
 CORE_RESULT kms_param_alias_name(struct kms_ctx *ctx, const json_t *in, struct core_cursor *out, bool *present);
@@ -264,22 +282,21 @@ CORE_RESULT kms_alias_name_check(struct kms_ctx *ctx, struct core_cursor name);
 /**
  * Opens a key for a read-only operation: begins a read txn, resolves,
  * creates an AWS managed key on first use of alias/aws/<service>, loads,
- * authorizes iam_action and checks the state rule.
+ * authorizes the row's permission and checks the state rule. id is read
+ * in the row's key_forms.
  * @param[out] txn open read txn on success; the caller aborts it.
  * Errors: ERR_API (reply filled), keystore errors.
  */
-CORE_RESULT kms_key_open(struct kms_ctx *ctx, struct core_cursor id, unsigned forms, enum kms_state_rule rule,
-                         const char *iam_action, struct keystore_txn **txn, struct kms_key *key);
+CORE_RESULT kms_key_open(struct kms_ctx *ctx, struct core_cursor id, enum kms_state_rule rule, struct keystore_txn **txn,
+                         struct kms_key *key);
 
 /* A change to one key, made in a group-committed write. */
 struct kms_mutation;
 typedef core_result (*kms_apply_fn)(struct kms_mutation *m, struct keystore_txn *txn);
 struct kms_mutation {
     struct kms_ctx *ctx;
-    struct core_cursor id;
-    unsigned forms;
+    struct core_cursor id; /* read in the row's key_forms */
     enum kms_state_rule rule;
-    const char *iam_action;
     kms_apply_fn apply; /* may be NULL: state and authz only */
     void *arg;
     struct kms_key key; /* the key after apply; caller kms_key_free()s */
@@ -293,9 +310,8 @@ CORE_RESULT kms_key_mutate(struct kms_mutation *m);
  * CreateAlias / UpdateAlias: reads AliasName and TargetKeyId, checks the
  * name, authorizes the action on the alias and (in the write) on the target
  * key, then calls apply with m->arg pointing at the alias name cursor.
- * operation is "CreateAlias" or "UpdateAlias".
  */
-CORE_RESULT kms_alias_point(struct kms_ctx *ctx, const json_t *in, const char *operation, kms_apply_fn apply);
+CORE_RESULT kms_alias_point(struct kms_ctx *ctx, const json_t *in, kms_apply_fn apply);
 
 /* ---- authorization -------------------------------------------------------- */
 
@@ -305,17 +321,23 @@ CORE_RESULT kms_alias_point(struct kms_ctx *ctx, const json_t *in, const char *o
  * the key policy delegates to the account (POLICY_MODE_KMS), then grants
  * (read in txn). AccessDeniedException in AWS's wording when not.
  */
-CORE_RESULT kms_authorize(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key,
-                          const char *iam_action);
+CORE_RESULT kms_authorize(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key);
 /**
  * Identity-only authorization for actions on no key (kms:CreateKey,
  * kms:ListKeys, kms:ListAliases, kms:GenerateRandom, kms:ListRetirableGrants)
  * and for the alias half of CreateAlias/UpdateAlias/DeleteAlias (resource =
- * alias ARN). resource NULL means "*".
+ * alias ARN), for the row's permission. resource NULL means "*".
  */
-CORE_RESULT kms_authorize_identity(struct kms_ctx *ctx, const char *iam_action, const char *resource);
+CORE_RESULT kms_authorize_identity(struct kms_ctx *ctx, const char *resource);
 /** kms_authorize_identity() on the alias ARN of name in the caller's account and Region. */
-CORE_RESULT kms_authorize_alias(struct kms_ctx *ctx, const char *iam_action, struct core_cursor name);
+CORE_RESULT kms_authorize_alias(struct kms_ctx *ctx, struct core_cursor name);
+/**
+ * The refusal of a key in another account for an operation whose row is
+ * not KMS_CROSS_ACCOUNT: "Cross-account use: No" on its API page.
+ * @return ERR_API, AccessDeniedException filled.
+ */
+CORE_RESULT kms_deny_cross_account(struct kms_ctx *ctx, const char *arn);
+
 /**
  * The lockout safety check: would the caller still be allowed
  * kms:PutKeyPolicy on key under policy_text? Errors: ERR_API
@@ -412,11 +434,9 @@ CORE_RESULT kms_encrypt_with_key(struct kms_ctx *ctx, struct keystore_txn *txn, 
  * InvalidCiphertextException; the reason goes to the log only.
  */
 CORE_RESULT kms_open_blob(struct kms_ctx *ctx, struct core_cursor blob, const struct core_cursor *key_id,
-                          const json_t *ec, const char *iam_action, struct kms_key *key, uint32_t *version,
-                          struct core_buf *plaintext);
+                          const json_t *ec, struct kms_key *key, uint32_t *version, struct core_buf *plaintext);
 /** GenerateDataKey and GenerateDataKeyWithoutPlaintext. */
-CORE_RESULT kms_generate_data_key_common(struct kms_ctx *ctx, const json_t *in, bool with_plaintext,
-                                         const char *iam_action);
+CORE_RESULT kms_generate_data_key_common(struct kms_ctx *ctx, const json_t *in, bool with_plaintext);
 /** Renders the hex material id of version n of key as member name. */
 CORE_RESULT kms_render_material_id(struct core_jw *w, const char *name, const struct kms_key *key, uint32_t n);
 
@@ -477,8 +497,8 @@ CORE_RESULT kms_tags_apply(struct kms_ctx *ctx, struct kms_key *key, const json_
 CORE_RESULT kms_marker_encode(struct core_cursor next_id, struct core_buf *out);
 CORE_RESULT kms_marker_decode(struct kms_ctx *ctx, struct core_cursor marker, struct core_buf *out);
 
-/** Records an AWS error (status 400 unless the code is an internal one). */
-core_result kms_fail(struct kms_ctx *ctx, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/** Records AWS error e (code and status from kms_errors.def) in ctx->out. @return ERR_API. */
+core_result kms_fail(struct kms_ctx *ctx, enum kms_error e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /** Logs a failure of our own with the request id and renders KMSInternalException. */
 core_result kms_internal(struct kms_ctx *ctx, core_result r, const char *what);
 
@@ -517,5 +537,6 @@ core_result kms_tag_resource(struct kms_ctx *ctx, const json_t *in);
 core_result kms_untag_resource(struct kms_ctx *ctx, const json_t *in);
 core_result kms_update_alias(struct kms_ctx *ctx, const json_t *in);
 core_result kms_update_key_description(struct kms_ctx *ctx, const json_t *in);
+
 
 #endif

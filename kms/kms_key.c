@@ -494,37 +494,37 @@ core_result kms_state_check(struct kms_ctx *ctx, const struct kms_key *key, enum
         CORE_OK;
     case KMS_RULE_CRYPTO:
         if (s == KMS_STATE_ENABLED) CORE_OK;
-        if (s == KMS_STATE_DISABLED) return kms_fail(ctx, "DisabledException", "%s is disabled.", arn);
+        if (s == KMS_STATE_DISABLED) return kms_fail(ctx, KMS_E_DISABLED, "%s is disabled.", arn);
         if (s == KMS_STATE_PENDING_DELETION)
-            return kms_fail(ctx, "KMSInvalidStateException", "%s is pending deletion.", arn);
+            return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending deletion.", arn);
         if (s == KMS_STATE_PENDING_IMPORT)
-            return kms_fail(ctx, "KMSInvalidStateException", "%s is pending import.", arn);
-        return kms_fail(ctx, "KeyUnavailableException", "%s is unavailable.", arn);
+            return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending import.", arn);
+        return kms_fail(ctx, KMS_E_KEY_UNAVAILABLE, "%s is unavailable.", arn);
     case KMS_RULE_MANAGE:
         if (s == KMS_STATE_PENDING_DELETION)
-            return kms_fail(ctx, "KMSInvalidStateException", "%s is pending deletion.", arn);
+            return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending deletion.", arn);
         CORE_OK;
     case KMS_RULE_ENABLE_DISABLE:
         if (s == KMS_STATE_PENDING_DELETION)
-            return kms_fail(ctx, "KMSInvalidStateException", "%s is pending deletion.", arn);
+            return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending deletion.", arn);
         if (s == KMS_STATE_PENDING_IMPORT)
-            return kms_fail(ctx, "KMSInvalidStateException", "%s is pending import.", arn);
+            return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending import.", arn);
         CORE_OK;
     case KMS_RULE_CANCEL_DELETION:
         if (s == KMS_STATE_PENDING_DELETION) CORE_OK;
-        return kms_fail(ctx, "KMSInvalidStateException", "%s is not pending deletion.", arn);
+        return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is not pending deletion.", arn);
     case KMS_RULE_ROTATION:
     case KMS_RULE_ROTATION_READ:
         if (s == KMS_STATE_PENDING_IMPORT)
-            return kms_fail(ctx, "UnsupportedOperationException",
+            return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
                             "%s origin is EXTERNAL which is not valid for this operation.", arn);
         if (s == KMS_STATE_UNAVAILABLE)
-            return kms_fail(ctx, "UnsupportedOperationException",
+            return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
                             "%s origin is AWS_CLOUDHSM which is not valid for this operation.", arn);
         if (rule == KMS_RULE_ROTATION_READ) CORE_OK;
-        if (s == KMS_STATE_DISABLED) return kms_fail(ctx, "DisabledException", "%s is disabled.", arn);
+        if (s == KMS_STATE_DISABLED) return kms_fail(ctx, KMS_E_DISABLED, "%s is disabled.", arn);
         if (s == KMS_STATE_PENDING_DELETION)
-            return kms_fail(ctx, "KMSInvalidStateException", "%s is pending deletion.", arn);
+            return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending deletion.", arn);
         CORE_OK;
     }
     CORE_OK;

@@ -18,14 +18,22 @@ core_result kms_list_aliases(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_marker(ctx, in, &marker, &have_marker));
     GUARD(kms_params_done(ctx));
 
+    /* "Required permissions: kms:ListAliases (IAM policy)": with or without
+     * KeyId, the key policy is not consulted. KeyId names a key of the
+     * caller's account ("Cross-account use: No"): another account's key ARN
+     * is refused before it is looked up. */
     char filter[KMS_KEY_ID_LEN + 1] = "";
-    if (!have_id) GUARD(kms_authorize_identity(ctx, "kms:ListAliases", NULL));
+    GUARD(kms_authorize_identity(ctx, NULL));
     if (have_id) {
         DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
         GUARD(kms_key_init(&k));
         struct keystore_txn *t = NULL;
-        GUARD(kms_key_open(ctx, id, KMS_ID_KEY, KMS_RULE_ANY, "kms:ListAliases", &t, &k));
+        GUARD(keystore_txn_begin(ctx->env->ks, false, &t));
+        struct kms_key_ref ref;
+        core_result r = kms_resolve(ctx, t, id, ctx->action->key_forms, &ref, NULL);
+        if (core_ok(r)) r = kms_key_load(ctx, t, &ref, &k);
         keystore_txn_abort(t);
+        if (!core_ok(r)) return kms_internal(ctx, r, "ListAliases");
         memcpy(filter, k.key_id, sizeof filter);
     }
 

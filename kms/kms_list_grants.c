@@ -50,12 +50,12 @@ core_result kms_list_grants(struct kms_ctx *ctx, const json_t *in)
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
     struct keystore_txn *txn = NULL;
-    GUARD(kms_key_open(ctx, id, KMS_ID_KEY, KMS_RULE_ANY, "kms:ListGrants", &txn, &k));
+    GUARD(kms_key_open(ctx, id, KMS_RULE_ANY, &txn, &k));
     char prefix[128];
     kms_grant_prefix(&k, prefix);
     if (have_marker && !core_cursor_starts_with(core_buf_cursor(&from), prefix)) {
         keystore_txn_abort(txn);
-        return kms_fail(ctx, "InvalidMarkerException", "%s", "Invalid marker");
+        return kms_fail(ctx, KMS_E_INVALID_MARKER, "%s", "Invalid marker");
     }
     struct core_jw w;
     core_jw_init(&w, &ctx->out->body);

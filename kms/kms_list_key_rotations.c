@@ -27,13 +27,13 @@ core_result kms_list_key_rotations(struct kms_ctx *ctx, const json_t *in)
         GUARD(core_buf_init(&m, 16, 64));
         GUARD(kms_marker_decode(ctx, marker, &m));
         if (!core_ok(core_cursor_to_u64(core_buf_cursor(&m), UINT32_MAX, &start)))
-            return kms_fail(ctx, "InvalidMarkerException", "%s", "Invalid marker");
+            return kms_fail(ctx, KMS_E_INVALID_MARKER, "%s", "Invalid marker");
     }
 
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
     struct keystore_txn *txn = NULL;
-    GUARD(kms_key_open(ctx, id, KMS_ID_KEY, KMS_RULE_ROTATION_READ, "kms:ListKeyRotations", &txn, &k));
+    GUARD(kms_key_open(ctx, id, KMS_RULE_ROTATION_READ, &txn, &k));
     keystore_txn_abort(txn);
 
     struct core_jw w;

@@ -17,7 +17,7 @@ core_result kms_list_keys(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_int(ctx, in, "Limit", 1, 1000, false, &limit, &have_limit));
     GUARD(kms_param_marker(ctx, in, &marker, &have_marker));
     GUARD(kms_params_done(ctx));
-    GUARD(kms_authorize_identity(ctx, "kms:ListKeys", NULL));
+    GUARD(kms_authorize_identity(ctx, NULL));
 
     char prefix[64];
     snprintf(prefix, sizeof prefix, "%s/%s/", ctx->account, ctx->region);

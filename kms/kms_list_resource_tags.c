@@ -22,7 +22,7 @@ core_result kms_list_resource_tags(struct kms_ctx *ctx, const json_t *in)
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
     struct keystore_txn *txn = NULL;
-    GUARD(kms_key_open(ctx, id, KMS_ID_KEY, KMS_RULE_ANY, "kms:ListResourceTags", &txn, &k));
+    GUARD(kms_key_open(ctx, id, KMS_RULE_ANY, &txn, &k));
     keystore_txn_abort(txn);
 
     struct core_jw w;

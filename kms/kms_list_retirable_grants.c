@@ -70,7 +70,7 @@ core_result kms_list_retirable_grants(struct kms_ctx *ctx, const json_t *in)
      * request." (API page). The pattern above keeps NUL out of it. */
     char resource[257];
     snprintf(resource, sizeof resource, "%.*s", (int)retiring.len, (const char *)retiring.ptr);
-    GUARD(kms_authorize_identity(ctx, "kms:ListRetirableGrants", resource));
+    GUARD(kms_authorize_identity(ctx, resource));
     /*
      * "You must specify a principal in your Amazon Web Services account"
      * (above). A principal of another account, or a value naming no account,
@@ -79,7 +79,7 @@ core_result kms_list_retirable_grants(struct kms_ctx *ctx, const json_t *in)
      */
     struct core_cursor acct;
     if (!principal_account(retiring, &acct) || !core_cursor_eq_str(acct, ctx->caller->account))
-        return kms_fail(ctx, "AccessDeniedException",
+        return kms_fail(ctx, KMS_E_ACCESS_DENIED,
                         "User: %s is not authorized to perform: kms:ListRetirableGrants on resource: %.*s because "
                         "the retiring principal is not in account %s",
                         ctx->caller->arn, (int)retiring.len, (const char *)retiring.ptr, ctx->caller->account);
@@ -96,7 +96,7 @@ core_result kms_list_retirable_grants(struct kms_ctx *ctx, const json_t *in)
         /* A marker from another principal's (or another Region's) listing is not ours to follow. */
         struct core_cursor f = core_buf_cursor(&from);
         if (f.len <= prefix.len || !core_cursor_eq(core_cursor_from(f.ptr, prefix.len), core_buf_cursor(&prefix)))
-            return kms_fail(ctx, "InvalidMarkerException", "%s", "Invalid marker");
+            return kms_fail(ctx, KMS_E_INVALID_MARKER, "%s", "Invalid marker");
     }
 
     struct keystore_txn *txn = NULL;

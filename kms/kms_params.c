@@ -57,8 +57,8 @@ core_result kms_params_done(struct kms_ctx *ctx)
 {
     if (ctx->n_invalid == 0) CORE_OK;
     core_result_ignore(core_buf_terminate(&ctx->invalid));
-    return core_reply_error(ctx->out, 400, "ValidationException", "%u validation error%s detected: %s", ctx->n_invalid,
-                            ctx->n_invalid == 1 ? "" : "s", ctx->invalid.data ? (const char *)ctx->invalid.data : "");
+    return kms_fail(ctx, KMS_E_VALIDATION, "%u validation error%s detected: %s", ctx->n_invalid,
+                    ctx->n_invalid == 1 ? "" : "s", ctx->invalid.data ? (const char *)ctx->invalid.data : "");
 }
 
 static core_result wrong_type(struct kms_ctx *ctx, const json_t *v, const char *want)
@@ -66,13 +66,13 @@ static core_result wrong_type(struct kms_ctx *ctx, const json_t *v, const char *
     const char *got = json_is_object(v)  ? "Start of structure or map found where not expected."
                       : json_is_array(v) ? "Start of list found where not expected."
                                          : NULL;
-    if (got) return core_reply_error(ctx->out, 400, "SerializationException", "%s", got);
-    return core_reply_error(ctx->out, 400, "SerializationException", "%s_VALUE can not be converted to %s",
-                            json_is_string(v)   ? "STRING"
-                            : json_is_number(v) ? "NUMBER"
-                            : json_is_boolean(v) ? "BOOLEAN"
-                                                 : "NULL",
-                            want);
+    if (got) return kms_fail(ctx, KMS_E_SERIALIZATION, "%s", got);
+    return kms_fail(ctx, KMS_E_SERIALIZATION, "%s_VALUE can not be converted to %s",
+                    json_is_string(v)   ? "STRING"
+                    : json_is_number(v) ? "NUMBER"
+                    : json_is_boolean(v) ? "BOOLEAN"
+                                         : "NULL",
+                    want);
 }
 
 /* A JSON string as a cursor, by its length (empty when not a string). */
@@ -178,8 +178,8 @@ core_result kms_param_blob(struct kms_ctx *ctx, const json_t *in, const char *me
     char c[96];
     if (r.err == ERR_PARSE) {
         core_buf_reset(out);
-        return core_reply_error(ctx->out, 400, "SerializationException", "%s",
-                                "Base64 encoded value could not be decoded");
+        return kms_fail(ctx, KMS_E_SERIALIZATION, "%s",
+                        "Base64 encoded value could not be decoded");
     }
     size_t got = out->len - before;
     if (r.err == ERR_LIMIT || got > max) {
@@ -232,8 +232,8 @@ core_result kms_param_ec(struct kms_ctx *ctx, const json_t *in, const char *memb
     if (v == NULL) CORE_OK;
     if (!json_is_object(v)) {
         if (json_is_array(v))
-            return core_reply_error(ctx->out, 400, "SerializationException", "%s",
-                                    "Start of list found where not expected.");
+            return kms_fail(ctx, KMS_E_SERIALIZATION, "%s",
+                            "Start of list found where not expected.");
         return wrong_type(ctx, v, "a Map");
     }
     const char *k;
@@ -260,7 +260,7 @@ core_result kms_ec_nul_error(struct kms_ctx *ctx, const char *member)
      * from reaching a policy, a grant constraint or the AAD. AWS publishes no
      * wording for this case; the message names the member.
      */
-    return kms_fail(ctx, "ValidationException", "%s must not contain the NUL character (U+0000).", member);
+    return kms_fail(ctx, KMS_E_VALIDATION, "%s must not contain the NUL character (U+0000).", member);
 }
 
 core_result kms_param_grant_tokens(struct kms_ctx *ctx, const json_t *in)
@@ -296,8 +296,8 @@ core_result kms_param_algorithm(struct kms_ctx *ctx, const json_t *in, const cha
     GUARD(kms_param_enum(ctx, in, member, algs, false, &idx, &present));
     if (present && idx != 0) {
         GUARD(kms_params_done(ctx));
-        return core_reply_error(ctx->out, 400, "InvalidKeyUsageException",
-                                "Algorithm %s is incompatible with key spec SYMMETRIC_DEFAULT.", algs[idx]);
+        return kms_fail(ctx, KMS_E_INVALID_KEY_USAGE,
+                        "Algorithm %s is incompatible with key spec SYMMETRIC_DEFAULT.", algs[idx]);
     }
     CORE_OK;
 }
@@ -344,7 +344,7 @@ static core_result tags_semantic_check(struct kms_ctx *ctx, const json_t *tags)
     json_array_foreach(tags, i, t) {
         struct core_cursor k = kms_json_cursor(json_object_get(t, "TagKey")),
                            v = kms_json_cursor(json_object_get(t, "TagValue"));
-        if (!tag_chars_ok(k) || !tag_chars_ok(v)) return kms_fail(ctx, "TagException", "%s", "Invalid tag");
+        if (!tag_chars_ok(k) || !tag_chars_ok(v)) return kms_fail(ctx, KMS_E_TAG, "%s", "Invalid tag");
     }
     json_array_foreach(tags, i, t) {
         struct core_cursor k = kms_json_cursor(json_object_get(t, "TagKey"));
@@ -352,7 +352,7 @@ static core_result tags_semantic_check(struct kms_ctx *ctx, const json_t *tags)
             if (j >= i) break;
             /* AWS: TagException "Duplicate tag keys" (recorded response, issue 17.2) */
             if (core_cursor_eq(k, kms_json_cursor(json_object_get(u, "TagKey"))))
-                return kms_fail(ctx, "TagException", "%s", "Duplicate tag keys");
+                return kms_fail(ctx, KMS_E_TAG, "%s", "Duplicate tag keys");
         }
     }
     CORE_OK;
@@ -418,9 +418,9 @@ core_result kms_tags_apply(struct kms_ctx *ctx, struct kms_key *key, const json_
         struct core_cursor kc = core_cursor_from(json_string_value(k), json_string_length(k));
         /* "The tag key cannot begin with aws: ... reserved for AWS use" */
         if (kc.len >= 4 && core_cursor_eq_icase(core_cursor_from(kc.ptr, 4), core_cursor_str("aws:")))
-            return kms_fail(ctx, "TagException", "%s", "Tags beginning with aws: are reserved");
+            return kms_fail(ctx, KMS_E_TAG, "%s", "Tags beginning with aws: are reserved");
         core_result r = kms_tags_set(key, kc, core_cursor_from(json_string_value(v), json_string_length(v)));
-        if (r.err == ERR_LIMIT || key->n_tags > KMS_MAX_TAGS) return kms_fail(ctx, "TagException", "%s", "Too many tags");
+        if (r.err == ERR_LIMIT || key->n_tags > KMS_MAX_TAGS) return kms_fail(ctx, KMS_E_TAG, "%s", "Too many tags");
         GUARD(r);
     }
     CORE_OK;
@@ -434,6 +434,6 @@ core_result kms_marker_encode(struct core_cursor next_id, struct core_buf *out)
 core_result kms_marker_decode(struct kms_ctx *ctx, struct core_cursor marker, struct core_buf *out)
 {
     core_result r = core_buf_append_unbase64(out, marker);
-    if (!core_ok(r)) return kms_fail(ctx, "InvalidMarkerException", "%s", "Invalid marker");
+    if (!core_ok(r)) return kms_fail(ctx, KMS_E_INVALID_MARKER, "%s", "Invalid marker");
     CORE_OK;
 }

@@ -38,15 +38,21 @@ core_result kms_put_key_policy(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_bool(ctx, in, "BypassPolicyLockoutSafetyCheck", &bypass, &have_bypass));
     GUARD(kms_params_done(ctx));
     if (have_name && !core_cursor_eq_str(name, "default"))
-        return kms_fail(ctx, "NotFoundException", "%s", "No such policy exists");
+        return kms_fail(ctx, KMS_E_NOT_FOUND, "%s", "No such policy exists");
     DEFER_CLEANUP(struct policy *p = NULL, policy_cleanup);
     DEFER_CLEANUP(struct core_buf stored = {0}, core_buf_cleanup); /* principals as unique ids */
     GUARD(kms_policy_compile(ctx, text, &stored, &p));
     struct put_arg a = {.text = core_buf_cursor(&stored), .compiled = p, .bypass = bypass};
-    struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_ANY,
-                             .iam_action = "kms:PutKeyPolicy", .apply = put, .arg = &a};
+    struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_ANY, .apply = put, .arg = &a};
     core_result r = kms_key_mutate(&m);
     kms_key_free(&m.key);
     if (!core_ok(r)) return kms_internal(ctx, r, "PutKeyPolicy");
     return core_buf_append_str(&ctx->out->body, "{}");
+}
+
+/* PutKeyPolicy (and the lockout check of CreateKey): kms:BypassPolicyLockoutSafetyCheck.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-bypass-policy-lockout-safety-check */
+core_result kms_put_key_policy_conditions(struct kms_ctx *ctx, struct kms_cond *c)
+{
+    return kms_cond_bool(ctx, c, "BypassPolicyLockoutSafetyCheck", "kms:BypassPolicyLockoutSafetyCheck");
 }

@@ -1,4 +1,5 @@
 #include "kms/kms_internal.h"
+#include "policy/policy.h"
 
 /*
  * ReEncrypt: decrypts under the source key (named by the blob; SourceKeyId
@@ -29,7 +30,7 @@ core_result kms_re_encrypt(struct kms_ctx *ctx, const json_t *in)
     DEFER_CLEANUP(struct core_buf aad = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&aad, 64, KMS_MAX_EC_BYTES + 2));
     if (!core_ok(kms_ec_canonical(dst_ec, &aad)))
-        return kms_fail(ctx, "ValidationException", "%s", "The encryption context exceeds the size limit.");
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s", "The encryption context exceeds the size limit.");
 
     DEFER_CLEANUP(struct core_buf pt = {0}, core_buf_cleanup);
     GUARD(core_buf_init_secret(&pt, KMS_MAX_PLAINTEXT_BYTES + 32));
@@ -37,15 +38,30 @@ core_result kms_re_encrypt(struct kms_ctx *ctx, const json_t *in)
     DEFER_CLEANUP(struct kms_key dst = {0}, kms_key_free);
     GUARD(kms_key_init(&src));
     GUARD(kms_key_init(&dst));
+    /* kms:ReEncryptOnSameKey needs both keys before either decision: the
+     * source from the blob's header, the destination resolved ahead (its
+     * errors are reported later, in their usual order). */
+    struct kms_ct_header h;
+    ctx->same_key = false;
+    if (core_ok(kms_ct_parse(core_buf_cursor(&blob), &h))) {
+        struct keystore_txn *peek = NULL;
+        GUARD(keystore_txn_begin(ctx->env->ks, false, &peek));
+        struct kms_key_ref dref;
+        ctx->same_key = kms_resolve_peek(ctx, peek, dst_id, &dref) && strcmp(dref.key_id, h.key_id) == 0 &&
+                        strcmp(dref.account, h.account) == 0 && strcmp(dref.region, h.region) == 0;
+        keystore_txn_abort(peek);
+    }
+
     uint32_t src_version = 0;
-    GUARD(kms_open_blob(ctx, core_buf_cursor(&blob), have_src ? &src_id : NULL, src_ec, "kms:ReEncryptFrom", &src,
-                        &src_version, &pt));
+    ctx->second_key = false; /* kms:ReEncryptFrom on the source */
+    GUARD(kms_open_blob(ctx, core_buf_cursor(&blob), have_src ? &src_id : NULL, src_ec, &src, &src_version, &pt));
 
     struct keystore_txn *txn = NULL;
-    GUARD(kms_key_open(ctx, dst_id, KMS_ID_KEY | KMS_ID_ALIAS, KMS_RULE_CRYPTO, "kms:ReEncryptTo", &txn, &dst));
+    ctx->second_key = true; /* kms:ReEncryptTo on the destination */
+    GUARD(kms_key_open(ctx, dst_id, KMS_RULE_CRYPTO, &txn, &dst));
     if (dry) {
         keystore_txn_abort(txn);
-        return kms_fail(ctx, "DryRunOperationException", "%s",
+        return kms_fail(ctx, KMS_E_DRY_RUN, "%s",
                         "The request would have succeeded, but the DryRun option is set.");
     }
     DEFER_CLEANUP(struct core_buf out = {0}, core_buf_cleanup);
@@ -65,4 +81,22 @@ core_result kms_re_encrypt(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_render_material_id(&w, "SourceKeyMaterialId", &src, src_version));
     GUARD(kms_render_material_id(&w, "DestinationKeyMaterialId", &dst, dst.n_versions));
     return core_jw_object_end(&w);
+}
+
+/*
+ * Each half of ReEncrypt sees its own key's request: kms:ReEncryptFrom the
+ * source context and algorithm, kms:ReEncryptTo the destination's; both see
+ * kms:ReEncryptOnSameKey ("whether the source and destination KMS keys are
+ * the same"). kms:RequestAlias is per key (kms_resolve).
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-reencrypt-on-same-key
+ */
+core_result kms_re_encrypt_conditions(struct kms_ctx *ctx, struct kms_cond *c)
+{
+    GUARD(policy_ctx_add_bool(c->pc, core_cursor_str("kms:ReEncryptOnSameKey"), ctx->same_key));
+    if (ctx->second_key) {
+        GUARD(kms_cond_ec(ctx, c, "DestinationEncryptionContext"));
+        return kms_cond_algorithm(ctx, c, "DestinationEncryptionAlgorithm");
+    }
+    GUARD(kms_cond_ec(ctx, c, "SourceEncryptionContext"));
+    return kms_cond_algorithm(ctx, c, "SourceEncryptionAlgorithm");
 }

@@ -67,7 +67,7 @@ static core_result invalid_key_id(struct kms_ctx *ctx, struct core_cursor id)
 {
     char e[300];
     echo(id, e);
-    return kms_fail(ctx, "NotFoundException", "Invalid keyId '%s'", e);
+    return kms_fail(ctx, KMS_E_NOT_FOUND, "Invalid keyId '%s'", e);
 }
 
 static bool valid_region(struct core_cursor r)
@@ -116,7 +116,7 @@ static core_result resolve_alias(struct kms_ctx *ctx, struct keystore_txn *txn, 
     char e[300], arn[KMS_MAX_ARN + 300];
     echo(name, e);
     kms_arn(arn, sizeof arn, region, account, e);
-    return kms_fail(ctx, "NotFoundException", "Alias %s is not found.", arn);
+    return kms_fail(ctx, KMS_E_NOT_FOUND, "Alias %s is not found.", arn);
 }
 
 /* kms:RequestAlias: "the alias name ... used in the request to identify the KMS key". */
@@ -127,10 +127,23 @@ static void note_alias(struct kms_ctx *ctx, struct core_cursor name)
     ctx->request_alias[n] = 0;
 }
 
+/* An operation that is not cross-account refuses another account's key or
+ * alias ARN before looking it up, so the refusal says nothing about
+ * whether it exists. */
+static core_result cross_account_check(struct kms_ctx *ctx, const char *account, struct core_cursor arn)
+{
+    if (strcmp(account, ctx->account) == 0 || (ctx->action->flags & KMS_CROSS_ACCOUNT)) CORE_OK;
+    char e[300];
+    echo(arn, e);
+    return kms_deny_cross_account(ctx, e);
+}
+
 core_result kms_resolve(struct kms_ctx *ctx, struct keystore_txn *txn, struct core_cursor id, unsigned forms,
                         struct kms_key_ref *ref, bool *managed_missing)
 {
     if (managed_missing) *managed_missing = false;
+    /* kms:RequestAlias belongs to the key resolved now, never to an earlier one (ReEncrypt). */
+    ctx->request_alias[0] = 0;
     if (core_cursor_starts_with(id, "arn:")) {
         /* arn:partition:kms:region:account:resource */
         struct core_cursor rest = id, part[5];
@@ -146,14 +159,16 @@ core_result kms_resolve(struct kms_ctx *ctx, struct keystore_txn *txn, struct co
         if (core_cursor_starts_with(res, "key/") && (forms & KMS_ID_KEY)) {
             struct core_cursor kid = core_cursor_from(res.ptr + 4, res.len - 4);
             if (!kms_is_key_id(kid)) return invalid_key_id(ctx, id);
-            if (strcmp(region, ctx->region) != 0) return kms_fail(ctx, "NotFoundException", "Invalid arn %s", region);
+            if (strcmp(region, ctx->region) != 0) return kms_fail(ctx, KMS_E_NOT_FOUND, "Invalid arn %s", region);
+            GUARD(cross_account_check(ctx, account, id));
             snprintf(ref->account, sizeof ref->account, "%s", account);
             snprintf(ref->region, sizeof ref->region, "%s", region);
             cpy(ref->key_id, sizeof ref->key_id, kid);
             CORE_OK;
         }
         if (core_cursor_starts_with(res, "alias/") && (forms & KMS_ID_ALIAS)) {
-            if (strcmp(region, ctx->region) != 0) return kms_fail(ctx, "NotFoundException", "Invalid arn %s", region);
+            if (strcmp(region, ctx->region) != 0) return kms_fail(ctx, KMS_E_NOT_FOUND, "Invalid arn %s", region);
+            GUARD(cross_account_check(ctx, account, id));
             note_alias(ctx, res);
             return resolve_alias(ctx, txn, account, region, res, ref, managed_missing);
         }
@@ -171,6 +186,70 @@ core_result kms_resolve(struct kms_ctx *ctx, struct keystore_txn *txn, struct co
     CORE_OK;
 }
 
+bool kms_resolve_peek(struct kms_ctx *ctx, struct keystore_txn *txn, struct core_cursor id, struct kms_key_ref *ref)
+{
+    char alias[sizeof ctx->request_alias];
+    memcpy(alias, ctx->request_alias, sizeof alias);
+    bool had_error = core_reply_failed(ctx->out);
+    bool missing = false;
+    core_result r = kms_resolve(ctx, txn, id, ctx->action->key_forms, ref, &missing);
+    memcpy(ctx->request_alias, alias, sizeof alias);
+    if (!had_error && core_reply_failed(ctx->out)) {
+        /* Forget the error this look-ahead recorded: the real resolution reports it in order. */
+        ctx->out->status = 200;
+        ctx->out->error_code[0] = 0;
+        core_buf_reset(&ctx->out->message);
+    }
+    return core_ok(r) && !missing;
+}
+
+core_result kms_key_aliases(struct keystore_txn *txn, const struct kms_key *key, struct core_buf *names,
+                            struct core_cursor *out, size_t max, size_t *n)
+{
+    *n = 0;
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s/%s/", key->account, key->region);
+    size_t plen = strlen(prefix);
+    DEFER_CLEANUP(struct core_buf val = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&val, 64, 1024));
+    struct keystore_iter *it = NULL;
+    GUARD(keystore_iter_begin(txn, tbl_alias, core_cursor_str(prefix), &it));
+    struct core_cursor id;
+    core_result r;
+    while (core_ok(r = keystore_iter_next(it, &id, &val))) {
+        if (!core_cursor_starts_with(id, prefix)) break;
+        if (val.len < KMS_KEY_ID_LEN || !core_cursor_eq_str(core_cursor_from(val.data, KMS_KEY_ID_LEN), key->key_id))
+            continue;
+        if (*n == max) {
+            r = (core_result){ERR_LIMIT};
+            break;
+        }
+        /* names has a fixed capacity (never reallocated), so earlier cursors stay valid. */
+        size_t at = names->len;
+        r = core_buf_append(names, id.ptr + plen, id.len - plen);
+        if (!core_ok(r)) break;
+        out[(*n)++] = core_cursor_from(names->data + at, id.len - plen);
+    }
+    keystore_iter_end(it);
+    return r.err == ERR_NOT_FOUND ? (core_result){ERR_OK} : r;
+}
+
+core_result kms_alias_quota_check(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key)
+{
+    DEFER_CLEANUP(struct core_buf names = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&names, KMS_MAX_ALIASES_PER_KEY * 256u, KMS_MAX_ALIASES_PER_KEY * 256u));
+    struct core_cursor v[KMS_MAX_ALIASES_PER_KEY];
+    size_t n = 0;
+    core_result r = kms_key_aliases(txn, key, &names, v, KMS_MAX_ALIASES_PER_KEY, &n);
+    if (r.err != ERR_LIMIT) GUARD(r);
+    /* "Aliases per KMS key: 50"; the message is the model's LimitExceededException text.
+     * https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html#aliases-per-key */
+    if (r.err == ERR_LIMIT || n >= KMS_MAX_ALIASES_PER_KEY)
+        return kms_fail(ctx, KMS_E_LIMIT_EXCEEDED, "The request was rejected because a quota was exceeded. The KMS "
+                        "key %s already has %u aliases.", key->arn, KMS_MAX_ALIASES_PER_KEY);
+    CORE_OK;
+}
+
 core_result kms_key_load(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key_ref *ref,
                          struct kms_key *key)
 {
@@ -179,7 +258,7 @@ core_result kms_key_load(struct kms_ctx *ctx, struct keystore_txn *txn, const st
         char arn[KMS_MAX_ARN], res[64];
         snprintf(res, sizeof res, "key/%s", ref->key_id);
         kms_arn(arn, sizeof arn, ref->region, ref->account, res);
-        return kms_fail(ctx, "NotFoundException", "Key '%s' does not exist", arn);
+        return kms_fail(ctx, KMS_E_NOT_FOUND, "Key '%s' does not exist", arn);
     }
     return r;
 }
@@ -284,27 +363,26 @@ core_result kms_managed_key_ensure(struct kms_ctx *ctx, struct core_cursor alias
 
 /* ---- the two shapes every key operation takes ------------------------------- */
 
-static core_result open_once(struct kms_ctx *ctx, struct core_cursor id, unsigned forms, enum kms_state_rule rule,
-                             const char *iam_action, struct keystore_txn *txn, struct kms_key *key,
-                             bool *managed_missing)
+static core_result open_once(struct kms_ctx *ctx, struct core_cursor id, enum kms_state_rule rule,
+                             struct keystore_txn *txn, struct kms_key *key, bool *managed_missing)
 {
     struct kms_key_ref ref;
-    GUARD(kms_resolve(ctx, txn, id, forms, &ref, managed_missing));
+    GUARD(kms_resolve(ctx, txn, id, ctx->action->key_forms, &ref, managed_missing));
     if (*managed_missing) CORE_OK;
     GUARD(kms_key_load(ctx, txn, &ref, key));
-    GUARD(kms_authorize(ctx, txn, key, iam_action));
+    GUARD(kms_authorize(ctx, txn, key));
     return kms_state_check(ctx, key, rule);
 }
 
-core_result kms_key_open(struct kms_ctx *ctx, struct core_cursor id, unsigned forms, enum kms_state_rule rule,
-                         const char *iam_action, struct keystore_txn **txn, struct kms_key *key)
+core_result kms_key_open(struct kms_ctx *ctx, struct core_cursor id, enum kms_state_rule rule, struct keystore_txn **txn,
+                         struct kms_key *key)
 {
     *txn = NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
         struct keystore_txn *t = NULL;
         GUARD(keystore_txn_begin(ctx->env->ks, false, &t));
         bool missing = false;
-        core_result r = open_once(ctx, id, forms, rule, iam_action, t, key, &missing);
+        core_result r = open_once(ctx, id, rule, t, key, &missing);
         if (core_ok(r) && !missing) {
             *txn = t;
             CORE_OK;
@@ -328,9 +406,9 @@ static core_result mutate_fn(struct keystore_txn *txn, void *argp)
     struct kms_mutation *m = argp;
     struct kms_ctx *ctx = m->ctx;
     struct kms_key_ref ref;
-    GUARD(kms_resolve(ctx, txn, m->id, m->forms, &ref, NULL));
+    GUARD(kms_resolve(ctx, txn, m->id, ctx->action->key_forms, &ref, NULL));
     GUARD(kms_key_load(ctx, txn, &ref, &m->key));
-    GUARD(kms_authorize(ctx, txn, &m->key, m->iam_action));
+    GUARD(kms_authorize(ctx, txn, &m->key));
     GUARD(kms_state_check(ctx, &m->key, m->rule));
     if (m->apply) {
         GUARD(m->apply(m, txn));
@@ -369,17 +447,17 @@ core_result kms_alias_name_check(struct kms_ctx *ctx, struct core_cursor name)
 {
     /* https://docs.aws.amazon.com/kms/latest/developerguide/alias-about.html */
     if (!core_cursor_starts_with(name, "alias/") || name.len == 6)
-        return kms_fail(ctx, "ValidationException", "%s",
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s",
                         "Alias must start with the prefix \"alias/\". Please see "
                         "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html");
     char e[300];
     echo(name, e);
     for (size_t i = 0; i < name.len; i++)
         if (name.ptr[i] == ':')
-            return kms_fail(ctx, "ValidationException", "%s contains invalid characters for an alias", e);
+            return kms_fail(ctx, KMS_E_VALIDATION, "%s contains invalid characters for an alias", e);
     /* "The alias/aws/ prefix is reserved for AWS managed keys." */
     if (core_cursor_starts_with(name, "alias/aws/") || core_cursor_eq_str(name, "alias/aws"))
-        return kms_fail(ctx, "NotAuthorizedException", "%s",
+        return kms_fail(ctx, KMS_E_NOT_AUTHORIZED, "%s",
                         "Aliases beginning with alias/aws/ are reserved for AWS managed keys.");
     CORE_OK;
 }
@@ -393,18 +471,17 @@ void kms_alias_arn(const struct kms_ctx *ctx, struct core_cursor name, char *out
     kms_arn(out, cap, ctx->region, ctx->account, nm);
 }
 
-core_result kms_alias_authorize_target(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_alias *al,
-                                       const char *iam_action)
+core_result kms_alias_authorize_target(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_alias *al)
 {
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
     core_result r = kms_key_get(txn, ctx->account, ctx->region, al->target, &k);
     if (r.err == ERR_NOT_FOUND) CORE_OK;
     GUARD(r);
-    return kms_authorize(ctx, txn, &k, iam_action);
+    return kms_authorize(ctx, txn, &k);
 }
 
-core_result kms_alias_point(struct kms_ctx *ctx, const json_t *in, const char *operation, kms_apply_fn apply)
+core_result kms_alias_point(struct kms_ctx *ctx, const json_t *in, kms_apply_fn apply)
 {
     struct core_cursor name, target;
     bool have_name, have_target;
@@ -412,13 +489,10 @@ core_result kms_alias_point(struct kms_ctx *ctx, const json_t *in, const char *o
     GUARD(kms_param_key_id(ctx, in, "TargetKeyId", true, &target, &have_target));
     GUARD(kms_params_done(ctx));
     GUARD(kms_alias_name_check(ctx, name));
-    char action[48];
-    snprintf(action, sizeof action, "kms:%s", operation);
-    GUARD(kms_authorize_alias(ctx, action, name));
-    struct kms_mutation m = {.ctx = ctx, .id = target, .forms = KMS_ID_KEY, .rule = KMS_RULE_MANAGE,
-                             .iam_action = action, .apply = apply, .arg = &name};
+    GUARD(kms_authorize_alias(ctx, name));
+    struct kms_mutation m = {.ctx = ctx, .id = target, .rule = KMS_RULE_MANAGE, .apply = apply, .arg = &name};
     core_result r = kms_key_mutate(&m);
     kms_key_free(&m.key);
-    if (!core_ok(r)) return kms_internal(ctx, r, operation);
+    if (!core_ok(r)) return kms_internal(ctx, r, ctx->action->operation);
     return core_buf_append_str(&ctx->out->body, "{}");
 }

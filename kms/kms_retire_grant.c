@@ -25,7 +25,7 @@ static core_result retire_txn(struct keystore_txn *txn, void *argp)
     struct kms_ctx *ctx = a->ctx;
     DEFER_CLEANUP(json_t *g = NULL, core_json_cleanup);
     core_result r = kms_grant_get(txn, a->rid, &g);
-    if (r.err == ERR_NOT_FOUND) return kms_fail(ctx, "NotFoundException", "%s", "Grant ID not found");
+    if (r.err == ERR_NOT_FOUND) return kms_fail(ctx, KMS_E_NOT_FOUND, "%s", "Grant ID not found");
     GUARD(r);
     bool ops_retire = false;
     size_t i;
@@ -34,7 +34,7 @@ static core_result retire_txn(struct keystore_txn *txn, void *argp)
     bool ok = kms_caller_is(ctx, kms_jc(g, "retiring")) || (ops_retire && kms_caller_is(ctx, kms_jc(g, "grantee"))) ||
               (strcmp(ctx->caller->account, a->account) == 0 && kms_caller_full_access(ctx));
     if (!ok)
-        return kms_fail(ctx, "AccessDeniedException",
+        return kms_fail(ctx, KMS_E_ACCESS_DENIED,
                         "User: %s is not authorized to perform: kms:RetireGrant on resource: %s because no "
                         "resource-based policy allows the kms:RetireGrant action",
                         ctx->caller->arn, kms_js(g, "key_arn"));
@@ -43,7 +43,7 @@ static core_result retire_txn(struct keystore_txn *txn, void *argp)
      * failure rolls this write back, so nothing changes.
      * https://docs.aws.amazon.com/kms/latest/developerguide/programming-dryrun.html */
     if (a->dry)
-        return kms_fail(ctx, "DryRunOperationException", "%s",
+        return kms_fail(ctx, KMS_E_DRY_RUN, "%s",
                         "The request would have succeeded, but the DryRun option is set.");
     return kms_grant_delete(txn, a->rid);
 }
@@ -60,10 +60,10 @@ core_result kms_retire_grant(struct kms_ctx *ctx, const json_t *in)
     struct retire_arg a = {.ctx = ctx, .dry = dry};
     if (have_token) {
         if (!core_ok(kms_grant_token_open(ctx->env, token, a.rid)))
-            return kms_fail(ctx, "InvalidGrantTokenException", "%s", "The grant token is not valid.");
+            return kms_fail(ctx, KMS_E_INVALID_GRANT_TOKEN, "%s", "The grant token is not valid.");
     } else if (have_id && have_gid) {
         /* Read by length: "<id>\u0000x" names no grant, and must not name "<id>". */
-        if (memchr(gid.ptr, 0, gid.len) != NULL) return kms_fail(ctx, "NotFoundException", "%s", "Grant ID not found");
+        if (memchr(gid.ptr, 0, gid.len) != NULL) return kms_fail(ctx, KMS_E_NOT_FOUND, "%s", "Grant ID not found");
         struct keystore_txn *txn = NULL;
         GUARD(keystore_txn_begin(ctx->env->ks, false, &txn));
         struct kms_key_ref ref;
@@ -73,7 +73,7 @@ core_result kms_retire_grant(struct kms_ctx *ctx, const json_t *in)
         snprintf(a.rid, sizeof a.rid, "%s/%s/%s/%.*s", ref.account, ref.region, ref.key_id,
                  (int)(gid.len > 128 ? 128 : gid.len), (const char *)gid.ptr);
     } else {
-        return kms_fail(ctx, "ValidationException", "%s",
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s",
                         "Either GrantToken, or both KeyId and GrantId must be specified.");
     }
     struct core_cursor rest = core_cursor_str(a.rid), acct;

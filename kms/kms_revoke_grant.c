@@ -30,13 +30,13 @@ static core_result revoke(struct kms_mutation *m, struct keystore_txn *txn)
         DEFER_CLEANUP(json_t *g = NULL, core_json_cleanup);
         r = kms_grant_get(txn, rid, &g);
         if (core_ok(r))
-            return kms_fail(m->ctx, "DryRunOperationException", "%s",
+            return kms_fail(m->ctx, KMS_E_DRY_RUN, "%s",
                             "The request would have succeeded, but the DryRun option is set.");
     } else {
         r = kms_grant_delete(txn, rid);
     }
     if (r.err == ERR_NOT_FOUND)
-        return kms_fail(m->ctx, "NotFoundException", "Grant ID %.*s not found", (int)(a->gid.len > 128 ? 128 : a->gid.len),
+        return kms_fail(m->ctx, KMS_E_NOT_FOUND, "Grant ID %.*s not found", (int)(a->gid.len > 128 ? 128 : a->gid.len),
                         (const char *)a->gid.ptr);
     return r;
 }
@@ -50,8 +50,7 @@ core_result kms_revoke_grant(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_dry_run(ctx, in, &dry));
     GUARD(kms_params_done(ctx));
     struct revoke_arg a = {.gid = gid, .dry = dry};
-    struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_ANY,
-                             .iam_action = "kms:RevokeGrant", .apply = revoke, .arg = &a};
+    struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_ANY, .apply = revoke, .arg = &a};
     core_result r = kms_key_mutate(&m);
     kms_key_free(&m.key);
     if (!core_ok(r)) return kms_internal(ctx, r, "RevokeGrant");

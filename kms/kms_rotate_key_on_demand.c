@@ -13,7 +13,7 @@ static core_result rotate(struct kms_mutation *m, struct keystore_txn *txn)
      * The message is AWS's recorded response (issue 17.3; recorded when the
      * quota was 10). */
     if (m->key.n_on_demand >= KMS_MAX_ON_DEMAND_ROTATIONS)
-        return kms_fail(m->ctx, "LimitExceededException", "%s",
+        return kms_fail(m->ctx, KMS_E_LIMIT_EXCEEDED, "%s",
                         "The on-demand rotations limit has been reached for the given key.");
     return kms_rotate(txn, &m->key, m->ctx->call->now, KMS_ROT_ON_DEMAND);
 }
@@ -24,8 +24,8 @@ core_result kms_rotate_key_on_demand(struct kms_ctx *ctx, const json_t *in)
     bool have_id;
     GUARD(kms_param_key_id(ctx, in, "KeyId", true, &id, &have_id));
     GUARD(kms_params_done(ctx));
-    struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_ROTATION,
-                             .iam_action = "kms:RotateKeyOnDemand", .apply = rotate};
+    struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_ROTATION,
+                             .apply = rotate};
     core_result r = kms_key_mutate(&m);
     if (!core_ok(r)) {
         kms_key_free(&m.key);

@@ -25,8 +25,8 @@ core_result kms_schedule_key_deletion(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_int(ctx, in, "PendingWindowInDays", 7, 30, false, &days, &have_days));
     GUARD(kms_params_done(ctx));
     if (!have_days) days = 30;
-    struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_MANAGE,
-                             .iam_action = "kms:ScheduleKeyDeletion", .apply = schedule, .arg = &days};
+    struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_MANAGE,
+                             .apply = schedule, .arg = &days};
     core_result r = kms_key_mutate(&m);
     if (!core_ok(r)) {
         kms_key_free(&m.key);
@@ -42,4 +42,11 @@ core_result kms_schedule_key_deletion(struct kms_ctx *ctx, const json_t *in)
     if (core_ok(r)) r = core_jw_object_end(&w);
     kms_key_free(&m.key);
     return r;
+}
+
+/* kms:ScheduleKeyDeletionPendingWindowInDays (30 when the request has none).
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-schedule-key-deletion-pending-window-in-days */
+core_result kms_schedule_key_deletion_conditions(struct kms_ctx *ctx, struct kms_cond *c)
+{
+    return kms_cond_int(ctx, c, "PendingWindowInDays", "kms:ScheduleKeyDeletionPendingWindowInDays", 30);
 }

@@ -19,10 +19,17 @@ core_result kms_tag_resource(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_key_id(ctx, in, "KeyId", true, &id, &have_id));
     GUARD(kms_param_tags(ctx, in, "Tags", true, &tags));
     GUARD(kms_params_done(ctx));
-    struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_MANAGE,
-                             .iam_action = "kms:TagResource", .apply = tag, .arg = (void *)(uintptr_t)tags};
+    struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_MANAGE,
+                             .apply = tag, .arg = (void *)(uintptr_t)tags};
     core_result r = kms_key_mutate(&m);
     kms_key_free(&m.key);
     if (!core_ok(r)) return kms_internal(ctx, r, "TagResource");
     return core_buf_append_str(&ctx->out->body, "{}");
+}
+
+/* TagResource: aws:RequestTag/<key> and aws:TagKeys.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/tag-authorization.html */
+core_result kms_tag_resource_conditions(struct kms_ctx *ctx, struct kms_cond *c)
+{
+    return kms_cond_request_tags(ctx, c, "Tags", true);
 }

@@ -27,16 +27,16 @@ core_result kms_untag_resource(struct kms_ctx *ctx, const json_t *in)
     if (keys == NULL || json_is_null(keys)) {
         kms_invalid(ctx, "TagKeys", NULL, "Member must not be null");
     } else if (!json_is_array(keys)) {
-        return core_reply_error(ctx->out, 400, "SerializationException", "%s",
-                                "Expected list or null for TagKeys");
+        return kms_fail(ctx, KMS_E_SERIALIZATION, "%s",
+                        "Expected list or null for TagKeys");
     } else {
         size_t i;
         const json_t *t;
         json_array_foreach(keys, i, t)
         {
             if (!json_is_string(t))
-                return core_reply_error(ctx->out, 400, "SerializationException", "%s",
-                                        "Expected string in TagKeys");
+                return kms_fail(ctx, KMS_E_SERIALIZATION, "%s",
+                                "Expected string in TagKeys");
             size_t n = json_string_length(t);
             if (n < 1 || n > KMS_MAX_TAG_KEY) {
                 char m[48], c[96];
@@ -48,10 +48,17 @@ core_result kms_untag_resource(struct kms_ctx *ctx, const json_t *in)
         }
     }
     GUARD(kms_params_done(ctx));
-    struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_MANAGE,
-                             .iam_action = "kms:UntagResource", .apply = untag, .arg = (void *)(uintptr_t)keys};
+    struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_MANAGE,
+                             .apply = untag, .arg = (void *)(uintptr_t)keys};
     core_result r = kms_key_mutate(&m);
     kms_key_free(&m.key);
     if (!core_ok(r)) return kms_internal(ctx, r, "UntagResource");
     return core_buf_append_str(&ctx->out->body, "{}");
+}
+
+/* UntagResource: aws:TagKeys.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/tag-authorization.html */
+core_result kms_untag_resource_conditions(struct kms_ctx *ctx, struct kms_cond *c)
+{
+    return kms_cond_request_tags(ctx, c, "TagKeys", false);
 }

@@ -19,8 +19,8 @@ core_result kms_update_key_description(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_key_id(ctx, in, "KeyId", true, &id, &have_id));
     GUARD(kms_param_string(ctx, in, "Description", 0, KMS_MAX_DESCRIPTION, true, &desc, &have_desc));
     GUARD(kms_params_done(ctx));
-    struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_MANAGE,
-                             .iam_action = "kms:UpdateKeyDescription", .apply = update, .arg = &desc};
+    struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_MANAGE,
+                             .apply = update, .arg = &desc};
     core_result r = kms_key_mutate(&m);
     kms_key_free(&m.key);
     if (!core_ok(r)) return kms_internal(ctx, r, "UpdateKeyDescription");

@@ -332,6 +332,14 @@ struct policy_result {
 CORE_RESULT policy_evaluate(const struct policy *p, const struct policy_ctx *ctx, struct policy_result *out);
 
 /**
+ * True when a statement of p has a condition on key (compared
+ * case-insensitively, as condition keys are; JSON escapes in the document
+ * are already resolved). Lets a caller fill an expensive context key only
+ * when a policy in play reads it. p NULL: false.
+ */
+bool policy_has_condition_key(const struct policy *p, struct core_cursor key);
+
+/**
  * How the caller's Principal element matches, without evaluating actions,
  * resources or conditions. For NotPrincipal statements returns the grant the
  * statement would give (POLICY_GRANT_DIRECT when the caller is not

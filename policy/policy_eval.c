@@ -198,3 +198,18 @@ const char *policy_grant_name(enum policy_grant g)
     }
     return "?";
 }
+
+bool policy_has_condition_key(const struct policy *p, struct core_cursor key)
+{
+    if (p == NULL) return false;
+    uint32_t h = pol_hash_icase(key);
+    for (size_t i = 0; i < p->nstmts; i++)
+        for (size_t j = 0; j < p->stmts[i].nconds; j++) {
+            const struct pol_cond *c = &p->stmts[i].conds[j];
+            if (c->hash != h || c->key.len != key.len) continue;
+            size_t k = 0;
+            while (k < key.len && pol_lower(c->key.ptr[k]) == pol_lower(key.ptr[k])) k++;
+            if (k == key.len) return true;
+        }
+    return false;
+}

@@ -2,12 +2,14 @@
  * Which requests may write to the keystore. Writes are durable (each waits
  * for an fsync), so they run on the writer pool (server_http.c) where many
  * can wait at once and share one group commit, instead of pinning the few
- * event-loop threads that serve the cryptographic hot path. The test is by
- * operation name, before authentication; a misclassified request is only
- * served on the other kind of thread, never served differently.
+ * event-loop threads that serve the cryptographic hot path. KMS operations
+ * say so in their action row (kms_action_writes); IAM ones are told by
+ * name. The test runs before authentication; a misclassified request is
+ * only served on the other kind of thread, never served differently.
  */
 #include <string.h>
 
+#include "kms/kms.h"
 #include "server/server.h"
 
 static bool has_prefix(struct core_cursor op, const char *const *prefixes)
@@ -32,19 +34,12 @@ static bool form_action(struct core_cursor body, struct core_cursor *action)
 
 bool server_request_writes(const struct http_request *req)
 {
-    /* KMS: key lifecycle, aliases, tags, rotation, policies and grants. */
-    static const char *const kms_writes[] = {"Cancel", "Connect", "Create", "Delete", "Disable", "Disconnect",
-                                             "Enable", "Import", "Put", "Replicate", "Retire", "Revoke",
-                                             "Rotate", "Schedule", "Tag", "Untag", "Update", NULL};
     /* IAM: everything but reads. STS issues tokens without writing. */
     static const char *const iam_writes[] = {"Add", "Attach", "Change", "Create", "Deactivate", "Delete",
                                              "Detach", "Enable", "Put", "Remove", "Resync", "Set",
                                              "Tag", "Untag", "Update", "Upload", NULL};
     struct core_cursor target;
-    if (http_request_header(req, "x-amz-target", &target)) {
-        if (!core_cursor_starts_with(target, "TrentService.")) return false;
-        return has_prefix(core_cursor_from(target.ptr + 13, target.len - 13), kms_writes);
-    }
+    if (http_request_header(req, "x-amz-target", &target)) return kms_action_writes(target);
     struct core_cursor action;
     if (strcmp(req->method, "POST") != 0 || !form_action(req->body, &action)) return false;
     return has_prefix(action, iam_writes);

@@ -9,7 +9,16 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < kms_actions_count; i++) {
         EXPECT_TRUE(kms_actions[i].fn != NULL);
         EXPECT_TRUE(strncmp(kms_actions[i].iam_action, "kms:", 4) == 0);
-        EXPECT_STR_EQ(kms_actions[i].iam_action + 4, kms_actions[i].operation);
+        /* The permission is the operation's name, except ReEncrypt's two (From on the source, To on the destination). */
+        if (kms_actions[i].iam_action_to == NULL) {
+            EXPECT_STR_EQ(kms_actions[i].iam_action + 4, kms_actions[i].operation);
+        } else {
+            EXPECT_STR_EQ(kms_actions[i].operation, "ReEncrypt");
+            EXPECT_STR_EQ(kms_actions[i].iam_action, "kms:ReEncryptFrom");
+            EXPECT_STR_EQ(kms_actions[i].iam_action_to, "kms:ReEncryptTo");
+        }
+        /* A row that needs a key says which identifier forms it reads. */
+        if (kms_actions[i].flags & KMS_NEEDS_KEY) EXPECT_TRUE(kms_actions[i].key_forms != 0);
         if (i > 0 && strcmp(kms_actions[i - 1].operation, kms_actions[i].operation) >= 0)
             TEST_FAIL("kms_actions not sorted at %s / %s", kms_actions[i - 1].operation, kms_actions[i].operation);
         EXPECT_TRUE(kms_action_find(core_cursor_str(kms_actions[i].operation)) == &kms_actions[i]);
@@ -18,5 +27,20 @@ int main(int argc, char **argv)
     EXPECT_TRUE(kms_action_find(core_cursor_str("encrypt")) == NULL);
     EXPECT_TRUE(kms_action_find(core_cursor_str("EncryptX")) == NULL);
     EXPECT_TRUE(kms_action_find(core_cursor_str("")) == NULL);
+    /* The writer pool reads the row's WRITES flag. */
+    EXPECT_TRUE(kms_action_writes(core_cursor_str("TrentService.CreateKey")));
+    EXPECT_TRUE(kms_action_writes(core_cursor_str("TrentService.RetireGrant")));
+    EXPECT_TRUE(!kms_action_writes(core_cursor_str("TrentService.Encrypt")));
+    EXPECT_TRUE(!kms_action_writes(core_cursor_str("TrentService.ListAliases")));
+    EXPECT_TRUE(!kms_action_writes(core_cursor_str("TrentService.Nope")));
+    EXPECT_TRUE(!kms_action_writes(core_cursor_str("CreateKey")));
+    /* The catalogue: codes are unique and statuses are HTTP error statuses. */
+    for (int e = 0; e < KMS_E_COUNT; e++) {
+        EXPECT_TRUE(kms_error_status((enum kms_error)e) >= 400 && kms_error_status((enum kms_error)e) < 600);
+        for (int f = 0; f < e; f++)
+            EXPECT_TRUE(strcmp(kms_error_code((enum kms_error)e), kms_error_code((enum kms_error)f)) != 0);
+    }
+    EXPECT_STR_EQ(kms_error_code(KMS_E_NOT_FOUND), "NotFoundException");
+    EXPECT_TRUE(kms_error_status(KMS_E_INTERNAL) == 500);
     TEST_MAIN_END();
 }
