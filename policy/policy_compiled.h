@@ -188,6 +188,14 @@ CORE_RESULT pol_match_string(const struct pol_pattern *pat, const struct policy_
 CORE_RESULT pol_match_arn(const struct pol_pattern *pat, const struct policy_ctx *ctx, struct core_cursor s,
                           bool *match, bool *resolved);
 
+/**
+ * policy_evaluate() for a resource policy in a combined evaluation: boundary
+ * tells whether the caller has a permissions boundary, which makes every
+ * Deny+NotPrincipal statement cover an IAM user or role session.
+ */
+CORE_RESULT pol_evaluate(const struct policy *p, const struct policy_ctx *ctx, bool boundary,
+                         struct policy_result *out);
+
 /** Condition element of one statement: true when every operator holds. */
 CORE_RESULT pol_conditions_hold(const struct pol_stmt *st, const struct policy_ctx *ctx, bool *holds);
 

@@ -49,7 +49,7 @@ static enum policy_grant entry_vs_link(const struct pol_principal *e, const stru
     return POLICY_GRANT_NONE;
 }
 
-static enum policy_grant stmt_principal(const struct pol_stmt *st, const struct policy_ctx *ctx)
+static enum policy_grant stmt_principal(const struct pol_stmt *st, const struct policy_ctx *ctx, bool boundary)
 {
     if (!st->has_principal) return POLICY_GRANT_DIRECT; /* identity-kind: implicit principal */
     if (!st->not_principal) {
@@ -69,6 +69,12 @@ static enum policy_grant stmt_principal(const struct pol_stmt *st, const struct 
      */
     if (st->principal_any) return POLICY_GRANT_NONE;
     if (ctx->nchain == 0) return POLICY_GRANT_DIRECT;
+    /* "The NotPrincipal element with a Deny effect will always deny any IAM
+     * principal that has a permissions boundary policy attached, regardless
+     * of the values specified in the NotPrincipal element." -- IAM User
+     * Guide, "AWS JSON policy elements: NotPrincipal", Key points. */
+    if (boundary && (ctx->principal_type == CORE_PRINCIPAL_USER || ctx->principal_type == CORE_PRINCIPAL_ASSUMED_ROLE))
+        return POLICY_GRANT_DIRECT;
     for (size_t j = 0; j < ctx->nchain; j++) {
         bool listed = false;
         for (size_t i = 0; i < st->nprincipals && !listed; i++)
@@ -106,8 +112,8 @@ static core_result stmt_resource(const struct pol_stmt *st, const struct policy_
     CORE_OK;
 }
 
-static core_result stmt_applies(const struct pol_stmt *st, const struct policy_ctx *ctx, bool *applies,
-                                enum policy_grant *grant)
+static core_result stmt_applies(const struct pol_stmt *st, const struct policy_ctx *ctx, bool boundary,
+                                bool *applies, enum policy_grant *grant)
 {
     *applies = false;
     *grant = POLICY_GRANT_NONE;
@@ -115,7 +121,7 @@ static core_result stmt_applies(const struct pol_stmt *st, const struct policy_c
     bool ok;
     GUARD(stmt_resource(st, ctx, &ok));
     if (!ok) CORE_OK;
-    enum policy_grant g = stmt_principal(st, ctx);
+    enum policy_grant g = stmt_principal(st, ctx, boundary);
     if (g == POLICY_GRANT_NONE) CORE_OK;
     GUARD(pol_conditions_hold(st, ctx, &ok));
     if (!ok) CORE_OK;
@@ -125,6 +131,12 @@ static core_result stmt_applies(const struct pol_stmt *st, const struct policy_c
 }
 
 core_result policy_evaluate(const struct policy *p, const struct policy_ctx *ctx, struct policy_result *out)
+{
+    return pol_evaluate(p, ctx, false, out);
+}
+
+core_result pol_evaluate(const struct policy *p, const struct policy_ctx *ctx, bool boundary,
+                         struct policy_result *out)
 {
     ENSURE_REF(out);
     *out = (struct policy_result){POLICY_EXPLICIT_DENY, -1, POLICY_GRANT_NONE};
@@ -139,7 +151,7 @@ core_result policy_evaluate(const struct policy *p, const struct policy_ctx *ctx
         if (!st->deny && allow_grant == POLICY_GRANT_DIRECT) continue;
         bool applies;
         enum policy_grant g;
-        GUARD(stmt_applies(st, ctx, &applies, &g));
+        GUARD(stmt_applies(st, ctx, boundary, &applies, &g));
         if (!applies) continue;
         if (st->deny) {
             out->statement = (int)i;
@@ -161,7 +173,7 @@ core_result policy_evaluate(const struct policy *p, const struct policy_ctx *ctx
 enum policy_grant policy_statement_principal_match(const struct policy *p, size_t i, const struct policy_ctx *ctx)
 {
     if (p == NULL || ctx == NULL || i >= p->nstmts) return POLICY_GRANT_NONE;
-    return stmt_principal(&p->stmts[i], ctx);
+    return stmt_principal(&p->stmts[i], ctx, false);
 }
 
 const char *policy_decision_name(enum policy_decision d)

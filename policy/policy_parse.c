@@ -661,6 +661,17 @@ static core_result compile_statement(struct pstate *ps, const json_t *js, struct
         if (principal || notprincipal) PFAIL(ps, POLICY_PROBLEM_PRINCIPAL, "Policy document should not specify a principal.");
     } else {
         if (!principal && !notprincipal) PFAIL(ps, POLICY_PROBLEM_PRINCIPAL, "Missing required field Principal");
+        /* "You cannot use the NotPrincipal element in an IAM identity-based
+         * policy nor in an IAM role trust policy." and "NotPrincipal must be
+         * used with "Effect":"Deny". Using it with "Effect":"Allow" is not
+         * supported." -- IAM User Guide, "AWS JSON policy elements:
+         * NotPrincipal". The trust-policy wording is IAM's grammar error for
+         * a field a policy type prohibits ("Has prohibited field Resource");
+         * KMS puts its invalid-principal message in front of the reason. */
+        if (notprincipal && ps->kind == POLICY_KIND_TRUST)
+            PFAIL(ps, POLICY_PROBLEM_PRINCIPAL, "Has prohibited field NotPrincipal");
+        if (notprincipal && !st->deny)
+            PFAIL(ps, POLICY_PROBLEM_PRINCIPAL, "NotPrincipal must be used with \"Effect\":\"Deny\".");
         st->not_principal = notprincipal != NULL;
         GUARD(compile_principal(ps, principal ? principal : notprincipal, st));
     }
