@@ -24,8 +24,11 @@ static enum policy_grant entry_vs_link(const struct pol_principal *e, const stru
              : id->kind == POLICY_ID_ACCOUNT ? POLICY_GRANT_ACCOUNT
                                              : POLICY_GRANT_NONE;
     case PRIN_USER:
-        return id->kind == POLICY_ID_USER && core_cursor_eq(e->value, id->value) ? POLICY_GRANT_DIRECT
-                                                                                 : POLICY_GRANT_NONE;
+        /* POLICY_ID_ISSUER reaches here only for Deny statements (see
+         * stmt_principal). */
+        return (id->kind == POLICY_ID_USER || id->kind == POLICY_ID_ISSUER) && core_cursor_eq(e->value, id->value)
+                   ? POLICY_GRANT_DIRECT
+                   : POLICY_GRANT_NONE;
     case PRIN_ROLE:
         /* A role ARN matches every session of the role ("the permissions
          * apply to all role sessions" -- IAM User Guide, Principal). The
@@ -56,8 +59,16 @@ static enum policy_grant stmt_principal(const struct pol_stmt *st, const struct 
         if (st->principal_any) return POLICY_GRANT_DIRECT;
         enum policy_grant best = POLICY_GRANT_NONE;
         for (size_t i = 0; i < st->nprincipals; i++)
-            for (size_t j = 0; j < ctx->nchain; j++)
+            for (size_t j = 0; j < ctx->nchain; j++) {
+                /* The issuing user of a federated session is named to deny
+                 * its sessions, never to grant them anything: "If that
+                 * policy specifically references the federated user session
+                 * in the Principal element of the policy, the session has
+                 * the permissions allowed by the policy" (STS API
+                 * Reference, GetFederationToken). */
+                if (ctx->chain[j].kind == POLICY_ID_ISSUER && !st->deny) continue;
                 best = max_grant(best, entry_vs_link(&st->principals[i], &ctx->chain[j], ctx));
+            }
         return best;
     }
     /*
@@ -76,6 +87,9 @@ static enum policy_grant stmt_principal(const struct pol_stmt *st, const struct 
     if (boundary && (ctx->principal_type == CORE_PRINCIPAL_USER || ctx->principal_type == CORE_PRINCIPAL_ASSUMED_ROLE))
         return POLICY_GRANT_DIRECT;
     for (size_t j = 0; j < ctx->nchain; j++) {
+        /* The issuer link only widens Deny+Principal; listing the session
+         * and its account is what excludes a federated user. */
+        if (ctx->chain[j].kind == POLICY_ID_ISSUER) continue;
         bool listed = false;
         for (size_t i = 0; i < st->nprincipals && !listed; i++)
             listed = entry_vs_link(&st->principals[i], &ctx->chain[j], ctx) != POLICY_GRANT_NONE;
