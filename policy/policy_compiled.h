@@ -60,7 +60,8 @@ struct pol_pattern {
     bool has_vars;
     bool has_wild;  /* contains PU_STAR/PU_QMARK */
     bool any;       /* exactly "*" */
-    bool icase;     /* units are lower-cased; fold the subject too */
+    bool icase;     /* units are ASCII lower-cased; fold the subject too (actions, Bool) */
+    bool ufold;     /* units are Unicode-folded UTF-8; fold the subject too (IgnoreCase) */
 };
 
 /* ---- principals ------------------------------------------------------ */
@@ -160,6 +161,22 @@ struct policy {
     const struct pol_stmt *stmts;
     size_t nstmts;
 };
+
+/* ---- characters (policy_unicode.c) ------------------------------------ */
+
+/** Decodes one well-formed UTF-8 character at s (n > 0 bytes); false, with
+ * *len 1 and *cp the byte, when s does not start a well-formed sequence. */
+bool pol_utf8_decode(const uint8_t *s, size_t n, uint32_t *cp, size_t *len);
+/** Bytes of the character at s (n > 0): 1..4; a malformed byte is 1. */
+size_t pol_utf8_next(const uint8_t *s, size_t n);
+/** Unicode simple case folding of one code point. */
+uint32_t pol_fold_cp(uint32_t cp);
+/** Bytes pol_fold_utf8 may write for n input bytes (a 2-byte character can
+ * fold to a 3-byte one). */
+#define POL_FOLD_MAX(n) ((n) + (n) / 2 + 4)
+/** Writes the simple case folding of s to out (POL_FOLD_MAX(s.len) bytes);
+ * returns the length. Malformed bytes are copied as they are. */
+size_t pol_fold_utf8(struct core_cursor s, uint8_t *out);
 
 /* ---- shared helpers (policy_match.c) ---------------------------------- */
 
