@@ -718,7 +718,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nf; i++) {
         char path[1400];
         snprintf(path, sizeof path, "%s/%s", dir, sorted[i]);
-        json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+        json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
         if (!root) {
             TEST_FAIL("%s: not valid JSON", path);
             continue;
