@@ -84,7 +84,10 @@ static enum policy_grant stmt_principal(const struct pol_stmt *st, const struct 
      * principal that has a permissions boundary policy attached, regardless
      * of the values specified in the NotPrincipal element." -- IAM User
      * Guide, "AWS JSON policy elements: NotPrincipal", Key points. */
-    if (boundary && (ctx->principal_type == CORE_PRINCIPAL_USER || ctx->principal_type == CORE_PRINCIPAL_ASSUMED_ROLE))
+    /* A federated user session carries its issuing user's boundary: it is
+     * covered too (the stricter reading; docs/policy.md). */
+    if (boundary && (ctx->principal_type == CORE_PRINCIPAL_USER || ctx->principal_type == CORE_PRINCIPAL_ASSUMED_ROLE ||
+                     ctx->principal_type == CORE_PRINCIPAL_FEDERATED))
         return POLICY_GRANT_DIRECT;
     for (size_t j = 0; j < ctx->nchain; j++) {
         /* The issuer link only widens Deny+Principal; listing the session
