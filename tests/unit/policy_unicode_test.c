@@ -133,6 +133,98 @@ static void test_fold_table_and_decoder(void)
     NO_MATCH("StringLike", "a?c", "a\xe2\x82" "c"); /* truncated 3-byte lead: two characters */
 }
 
+/* ---- property test: StringLike against a reference matcher over code points ---- */
+
+static uint32_t rng_state = 0x9e3779b9u;
+static uint32_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 17;
+    rng_state ^= rng_state << 5;
+    return rng_state;
+}
+
+/* Characters of 1..4 bytes, a few of them case pairs. */
+static const uint32_t alphabet[] = {'a', 'b', 'A', 0xE9, 0xC9, 0x20AC, 0x1F600, 0x3A3, 0x3C2, 0x23A, 0x2C65, 0x212A, 'k'};
+
+static size_t put_cp(uint32_t cp, char *o)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Reference: classic recursive glob over code points; '*' = 0, '?' = 1. */
+static bool ref_glob(const uint32_t *p, size_t pn, const uint32_t *s, size_t sn)
+{
+    if (pn == 0) return sn == 0;
+    if (p[0] == 0) {
+        for (size_t k = 0; k <= sn; k++)
+            if (ref_glob(p + 1, pn - 1, s + k, sn - k)) return true;
+        return false;
+    }
+    if (sn == 0) return false;
+    if (p[0] == 1 || p[0] == s[0]) return ref_glob(p + 1, pn - 1, s + 1, sn - 1);
+    return false;
+}
+
+static void test_like_matches_reference(void)
+{
+    const size_t na = sizeof alphabet / sizeof alphabet[0];
+    for (int iter = 0; iter < 3000; iter++) {
+        uint32_t pat[6], sub[7];
+        size_t pn = rnd() % 6, sn = rnd() % 7;
+        char ptxt[64], stxt[64];
+        size_t po = 0, so = 0;
+        for (size_t i = 0; i < pn; i++) {
+            uint32_t r = rnd() % (na + 4);
+            pat[i] = r < na ? alphabet[r] : (r - na) % 2; /* wildcards twice as likely as any one letter */
+            if (pat[i] == 0) ptxt[po++] = '*';
+            else if (pat[i] == 1) ptxt[po++] = '?';
+            else po += put_cp(pat[i], ptxt + po);
+        }
+        for (size_t i = 0; i < sn; i++) {
+            sub[i] = alphabet[rnd() % na];
+            so += put_cp(sub[i], stxt + so);
+        }
+        ptxt[po] = stxt[so] = 0;
+        bool want = ref_glob(pat, pn, sub, sn);
+        if (cond_matches("StringLike", ptxt, stxt, NULL) != want) {
+            TEST_FAIL("StringLike \"%s\" vs \"%s\": expected %d", ptxt, stxt, want);
+            return;
+        }
+        /* IgnoreCase against folding each code point. */
+        if (pn == sn) {
+            bool eq = true;
+            for (size_t i = 0; i < pn && eq; i++)
+                eq = pat[i] > 1 && pol_fold_cp(pat[i]) == pol_fold_cp(sub[i]);
+            bool has_wild = false;
+            for (size_t i = 0; i < pn; i++) has_wild = has_wild || pat[i] <= 1;
+            if (!has_wild && cond_matches("StringEqualsIgnoreCase", ptxt, stxt, NULL) != eq) {
+                TEST_FAIL("IgnoreCase \"%s\" vs \"%s\": expected %d", ptxt, stxt, eq);
+                return;
+            }
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
@@ -141,5 +233,6 @@ int main(int argc, char **argv)
     test_confusables_do_not_match_ascii();
     test_variables_fold_too();
     test_fold_table_and_decoder();
+    test_like_matches_reference();
     TEST_MAIN_END();
 }
