@@ -353,8 +353,9 @@ static bool attach(struct env *e, const struct creds *owner, bool role, const ch
         if (i < nid) {
             policy_text(json_array_get(ids, i), key_arn, doc, sizeof doc);
         } else {
+            /* extra_allow: one or more quoted-list items, "a" or "a\",\"b". */
             snprintf(doc, sizeof doc,
-                     "{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"%s\",\"Resource\":\"*\"}}",
+                     "{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\",\"Action\":[\"%s\"],\"Resource\":\"*\"}}",
                      extra_allow);
         }
         core_buf_reset(&f);
@@ -422,6 +423,22 @@ static void append_session_policy(struct core_buf *f, const json_t *cb, const ch
     urlenc(f, doc);
 }
 
+/* Session tags for AssumeRole / GetFederationToken. */
+static void append_session_tags(struct core_buf *f, const json_t *tags)
+{
+    const char *k;
+    const json_t *v;
+    size_t t = 0;
+    json_object_foreach((json_t *)(uintptr_t)tags, k, v)
+    {
+        t++;
+        core_result_ignore(core_buf_printf(f, "&Tags.member.%zu.Key=", t));
+        urlenc(f, k);
+        core_result_ignore(core_buf_printf(f, "&Tags.member.%zu.Value=", t));
+        urlenc(f, json_string_value(v));
+    }
+}
+
 /* Builds the vector's caller; false when it cannot be set up. */
 static bool make_caller(struct env *e, const json_t *c, const char *key_arn, const char *fed_default_policy,
                         struct creds *out)
@@ -430,7 +447,13 @@ static bool make_caller(struct env *e, const json_t *c, const char *key_arn, con
     const json_t *cb = json_object_get(c, "combined");
     const char *prin = json_string_value(json_object_get(req, "principal"));
     if (!prin) prin = DEFAULT_PRINCIPAL;
-    const json_t *tags = json_object_get(req, "principal_tags");
+    /* request.principal_tags is the engine's merged view. End to end, the
+     * user's (or role's) own tags are request.user_tags, or principal_tags
+     * when the case has no session tags; request.session_tags go on the STS
+     * call. */
+    const json_t *session_tags = json_object_get(req, "session_tags");
+    const json_t *tags = json_object_get(req, "user_tags");
+    if (!tags && !session_tags) tags = json_object_get(req, "principal_tags");
     char acct[16];
     const char *res;
     if (!arn_parts(prin, acct, &res)) return false;
@@ -455,22 +478,23 @@ static bool make_caller(struct env *e, const json_t *c, const char *key_arn, con
         char trust[512];
         snprintf(trust, sizeof trust,
                  "{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":"
-                 "\"arn:aws:iam::%s:root\"},\"Action\":\"sts:AssumeRole\"}}",
+                 "\"arn:aws:iam::%s:root\"},\"Action\":[\"sts:AssumeRole\",\"sts:TagSession\"]}}",
                  acct);
         ok = core_ok(core_buf_printf(&f, "Action=CreateRole&RoleName=%s&AssumeRolePolicyDocument=", role));
         urlenc(&f, trust);
-        ok = ok && create_extras(e, owner, role, cb, NULL, key_arn, &f) && core_ok(core_buf_terminate(&f)) && query(e, owner, "iam", (const char *)f.data, &r);
+        ok = ok && create_extras(e, owner, role, cb, tags, key_arn, &f) && core_ok(core_buf_terminate(&f)) && query(e, owner, "iam", (const char *)f.data, &r);
         if (!ok) fprintf(stderr, "  CreateRole failed: %d %s\n", r.status, r.body ? r.body : "");
         reply_free(&r);
         ok = ok && attach(e, owner, true, role, cb, key_arn, NULL);
         struct creds assumer;
         char ares[64];
         snprintf(ares, sizeof ares, "user/assumer");
-        ok = ok && make_user(e, owner, ares, NULL, NULL, key_arn, "sts:AssumeRole", &assumer);
+        ok = ok && make_user(e, owner, ares, NULL, NULL, key_arn, "sts:AssumeRole\",\"sts:TagSession", &assumer);
         core_buf_reset(&f);
         ok = ok && core_ok(core_buf_printf(&f, "Action=AssumeRole&RoleArn=arn:aws:iam::%s:role/%s&RoleSessionName=%s",
                                            acct, role, sess));
         append_session_policy(&f, cb, key_arn, NULL);
+        append_session_tags(&f, session_tags);
         ok = ok && core_ok(core_buf_terminate(&f)) && query(e, &assumer, "sts", (const char *)f.data, &r) &&
              temp_creds(&r, out);
         if (!ok) fprintf(stderr, "  AssumeRole failed: %d %s\n", r.status, r.body ? r.body : "");
@@ -481,9 +505,10 @@ static bool make_caller(struct env *e, const json_t *c, const char *key_arn, con
         const char *ires;
         if (!issuer || !arn_parts(issuer, iacct, &ires) || strncmp(ires, "user/", 5) != 0) goto out;
         struct creds iss;
-        ok = make_user(e, owner, ires, cb, tags, key_arn, "sts:GetFederationToken", &iss);
+        ok = make_user(e, owner, ires, cb, tags, key_arn, "sts:GetFederationToken\",\"sts:TagSession", &iss);
         ok = ok && core_ok(core_buf_printf(&f, "Action=GetFederationToken&Name=%s", res + 15));
         append_session_policy(&f, cb, key_arn, fed_default_policy);
+        append_session_tags(&f, session_tags);
         ok = ok && core_ok(core_buf_terminate(&f)) && query(e, &iss, "sts", (const char *)f.data, &r) &&
              temp_creds(&r, out);
         if (!ok) fprintf(stderr, "  GetFederationToken failed: %d %s\n", r.status, r.body ? r.body : "");
