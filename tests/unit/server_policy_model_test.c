@@ -228,7 +228,19 @@ static void policy_text(const json_t *pol, const char *key_arn, char *out, size_
     }
     snprintf(out, cap, "%s", (const char *)b.data);
     core_buf_free(&b);
-    if (key_arn) replace_all(out, cap, DEFAULT_KEY_ARN, key_arn);
+    if (!key_arn) return;
+    /* The vector's key ARN becomes the server's; so do patterns written
+     * against all but its last one or two characters ("...890a?",
+     * "...890<look-alike>b"), so they keep their meaning for the real id. */
+    replace_all(out, cap, DEFAULT_KEY_ARN, key_arn);
+    char pre[256];
+    size_t dl = strlen(DEFAULT_KEY_ARN), kl = strlen(key_arn);
+    for (size_t cut = 1; cut <= 2 && kl > cut; cut++) {
+        char from[256];
+        snprintf(from, sizeof from, "%.*s", (int)(dl - cut), DEFAULT_KEY_ARN);
+        snprintf(pre, sizeof pre, "%.*s", (int)(kl - cut), key_arn);
+        replace_all(out, cap, from, pre);
+    }
 }
 
 static core_result put_key_txn(struct keystore_txn *txn, void *arg) { return iam_access_key_put(txn, arg); }
