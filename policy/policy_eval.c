@@ -83,8 +83,8 @@ static enum policy_grant stmt_principal(const struct pol_stmt *st, const struct 
     /* "The NotPrincipal element with a Deny effect will always deny any IAM
      * principal that has a permissions boundary policy attached, regardless
      * of the values specified in the NotPrincipal element." -- IAM User
-     * Guide, "AWS JSON policy elements: NotPrincipal", Key points. */
-    /* A federated user session carries its issuing user's boundary: it is
+     * Guide, "AWS JSON policy elements: NotPrincipal", Key points. A
+     * federated user session carries its issuing user's boundary: it is
      * covered too (the stricter reading; docs/policy.md). */
     if (boundary && (ctx->principal_type == CORE_PRINCIPAL_USER || ctx->principal_type == CORE_PRINCIPAL_ASSUMED_ROLE ||
                      ctx->principal_type == CORE_PRINCIPAL_FEDERATED))
