@@ -62,6 +62,8 @@ size_t pol_utf8_next(const uint8_t *s, size_t n)
 
 uint32_t pol_fold_cp(uint32_t cp)
 {
+    /* ASCII folds within ASCII, A-Z only (the table's first run). */
+    if (cp < 0x80) return pol_lower((uint8_t)cp);
     size_t lo = 0, hi = sizeof pol_fold_runs / sizeof pol_fold_runs[0];
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -103,6 +105,10 @@ size_t pol_fold_utf8(struct core_cursor s, uint8_t *out)
 {
     size_t o = 0;
     for (size_t i = 0; i < s.len;) {
+        if (s.ptr[i] < 0x80) {
+            out[o++] = pol_lower(s.ptr[i++]);
+            continue;
+        }
         uint32_t cp;
         size_t len;
         if (!pol_utf8_decode(s.ptr + i, s.len - i, &cp, &len)) {
