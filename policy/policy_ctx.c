@@ -255,11 +255,12 @@ core_result policy_ctx_set_principal(struct policy_ctx *ctx, const struct core_p
         ENSURE(arn_field(arn, 5, &resource) && core_cursor_starts_with(resource, "federated-user/"), ERR_PARSE);
         GUARD(chain_add(ctx, POLICY_ID_ACCOUNT, acct));
         GUARD(chain_add(ctx, POLICY_ID_SESSION, arn));
-        /* The issuing IAM user: a resource-policy Deny that names it also
-         * denies the federated user sessions it created (issue 16 item 5;
-         * IAM User Guide, "AWS JSON policy elements: Principal", AWS STS
-         * federated user session principals). Root-issued sessions need no
-         * link: a Deny naming the account already covers them. */
+        /* The issuing IAM user: "specifying the ARN of IAM user token-app
+         * in the policy will result in denying access to all federated
+         * users created by token-app" -- IAM User Guide, "Disabling
+         * permissions for temporary security credentials", Denying access
+         * to federated users (issue 16 item 5). Root-issued sessions need
+         * no link: a Deny naming the account already covers them. */
         struct core_cursor iss_in = core_cursor_from(p->issuer_arn, strnlen(p->issuer_arn, sizeof p->issuer_arn));
         if (iss_in.len > 0) {
             struct core_cursor svc, iacct, ires, iss;

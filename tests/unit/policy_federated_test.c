@@ -1,6 +1,11 @@
 /*
  * Issue 16, item 5: a Deny naming an IAM user reaches the federated user
- * sessions that user created with GetFederationToken.
+ * sessions that user created with GetFederationToken: "specifying the ARN
+ * of IAM user token-app in the policy will result in denying access to all
+ * federated users created by token-app, not only the federated user named
+ * Bob" -- IAM User Guide, "Disabling permissions for temporary security
+ * credentials", Denying access to federated users,
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_disable-perms.html
  *
  * Constructed contexts only: core_principal.issuer_arn carries the ARN of
  * the IAM user (or root) that called GetFederationToken, as the STS layer
