@@ -13,7 +13,8 @@
  *   - request.principal user/NAME (path kept): CreateUser in its account,
  *     combined.identity as inline policies, combined.boundary as a managed
  *     policy set as the permissions boundary, request.principal_tags as
- *     user tags, CreateAccessKey;
+ *     user tags, CreateAccessKey (and GetSessionToken when
+ *     request.session_token);
  *   - assumed-role/ROLE/SESSION: CreateRole trusting account A, the same
  *     policies on the role, a user "assumer" allowed sts:AssumeRole, and
  *     AssumeRole with combined.session[0] as the session policy;
@@ -474,7 +475,16 @@ static bool make_caller(struct env *e, const json_t *c, const char *key_arn, con
         *out = strcmp(acct, ACCT_B) == 0 ? e->root_b : e->root_a;
         return true;
     }
-    if (strncmp(res, "user/", 5) == 0) return make_user(e, owner, res, cb, tags, key_arn, NULL, out);
+    if (strncmp(res, "user/", 5) == 0) {
+        if (!make_user(e, owner, res, cb, tags, key_arn, NULL, out)) return false;
+        if (!json_is_true(json_object_get(req, "session_token"))) return true;
+        /* GetSessionToken credentials of that user. */
+        struct creds lt = *out;
+        struct reply r;
+        bool ok = query(e, &lt, "sts", "Action=GetSessionToken", &r) && temp_creds(&r, out);
+        reply_free(&r);
+        return ok;
+    }
 
     struct core_buf f;
     struct reply r;
