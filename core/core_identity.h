@@ -35,6 +35,11 @@ struct core_principal {
      * so KMS sees kms:ViaService = "<service>.<region>.amazonaws.com". Empty
      * for every other caller; set only from the access-key record. */
     char via_service[40];
+    /* CORE_PRINCIPAL_FEDERATED only: the ARN of the IAM user (or the
+     * account's root) that called GetFederationToken, from the session token.
+     * A resource-policy Deny naming that user also covers its federated
+     * sessions (policy/, issue 16 item 5). Empty for every other caller. */
+    char issuer_arn[512];
 };
 
 #endif

@@ -147,6 +147,9 @@ enum policy_id_kind {
     POLICY_ID_SERVICE,   /* value: service principal, "kms.amazonaws.com" */
     POLICY_ID_FEDERATED, /* value: identity provider (host or provider ARN) */
     POLICY_ID_ANONYMOUS, /* matched only by "*" */
+    /* value: ARN of the IAM user that issued a federated session. Matched
+     * only by a Deny statement's Principal naming that user. */
+    POLICY_ID_ISSUER,
 };
 
 struct policy_ctx_id {
@@ -202,7 +205,9 @@ void policy_ctx_set_resource(struct policy_ctx *ctx, struct core_cursor arn);
  * Principal/NotPrincipal and adds aws:PrincipalArn, aws:PrincipalAccount,
  * aws:PrincipalType, aws:userid, aws:username (IAM users only),
  * aws:MultiFactorAuthPresent and aws:TokenIssueTime (temporary credentials
- * only). Reads p now; keeps no pointer to it.
+ * only). For a federated user, p->issuer_arn (the IAM user or root that
+ * called GetFederationToken, same account) joins the chain so that a Deny
+ * naming that user covers the session. Reads p now; keeps no pointer to it.
  *
  * @param[in] role_arn for CORE_PRINCIPAL_ASSUMED_ROLE: the role's IAM ARN
  *     with its path ("arn:aws:iam::111122223333:role/ops/Admin"), used as

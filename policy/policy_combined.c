@@ -64,7 +64,7 @@ core_result policy_authorize(const struct policy_set *set, const struct policy_c
     struct policy_result rr = {POLICY_NO_MATCH, -1, POLICY_GRANT_NONE}, rb = rr;
     struct side id, sess = {.statement = -1};
     GUARD(eval_list(set->identity, set->identity_count, ctx, &id));
-    if (set->resource) GUARD(policy_evaluate(set->resource, ctx, &rr));
+    if (set->resource) GUARD(pol_evaluate(set->resource, ctx, set->boundary != NULL, &rr));
     if (set->boundary) GUARD(policy_evaluate(set->boundary, ctx, &rb));
     if (set->has_session_policies) GUARD(eval_list(set->session, set->session_count, ctx, &sess));
 

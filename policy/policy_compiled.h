@@ -60,7 +60,8 @@ struct pol_pattern {
     bool has_vars;
     bool has_wild;  /* contains PU_STAR/PU_QMARK */
     bool any;       /* exactly "*" */
-    bool icase;     /* units are lower-cased; fold the subject too */
+    bool icase;     /* units are ASCII lower-cased; fold the subject too (actions, Bool) */
+    bool ufold;     /* units are Unicode-folded UTF-8; fold the subject too (IgnoreCase) */
 };
 
 /* ---- principals ------------------------------------------------------ */
@@ -163,6 +164,22 @@ struct policy {
     size_t nstmts;
 };
 
+/* ---- characters (policy_unicode.c) ------------------------------------ */
+
+/** Decodes one well-formed UTF-8 character at s (n > 0 bytes); false, with
+ * *len 1 and *cp the byte, when s does not start a well-formed sequence. */
+bool pol_utf8_decode(const uint8_t *s, size_t n, uint32_t *cp, size_t *len);
+/** Bytes of the character at s (n > 0): 1..4; a malformed byte is 1. */
+size_t pol_utf8_next(const uint8_t *s, size_t n);
+/** Unicode simple case folding of one code point. */
+uint32_t pol_fold_cp(uint32_t cp);
+/** Bytes pol_fold_utf8 may write for n input bytes (a 2-byte character can
+ * fold to a 3-byte one). */
+#define POL_FOLD_MAX(n) ((n) + (n) / 2 + 4)
+/** Writes the simple case folding of s to out (POL_FOLD_MAX(s.len) bytes);
+ * returns the length. Malformed bytes are copied as they are. */
+size_t pol_fold_utf8(struct core_cursor s, uint8_t *out);
+
 /* ---- shared helpers (policy_match.c) ---------------------------------- */
 
 static inline uint8_t pol_lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
@@ -189,6 +206,14 @@ CORE_RESULT pol_match_string(const struct pol_pattern *pat, const struct policy_
 /** ARN match: the first five ':'-separated fields one by one, then the rest. */
 CORE_RESULT pol_match_arn(const struct pol_pattern *pat, const struct policy_ctx *ctx, struct core_cursor s,
                           bool *match, bool *resolved);
+
+/**
+ * policy_evaluate() for a resource policy in a combined evaluation: boundary
+ * tells whether the caller has a permissions boundary, which makes every
+ * Deny+NotPrincipal statement cover an IAM user or role session.
+ */
+CORE_RESULT pol_evaluate(const struct policy *p, const struct policy_ctx *ctx, bool boundary,
+                         struct policy_result *out);
 
 /** Condition element of one statement: true when every operator holds. */
 CORE_RESULT pol_conditions_hold(const struct pol_stmt *st, const struct policy_ctx *ctx, bool *holds);

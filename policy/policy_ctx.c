@@ -256,12 +256,34 @@ core_result policy_ctx_set_principal(struct policy_ctx *ctx, const struct core_p
         type = "AssumedRole";
         break;
     }
-    case CORE_PRINCIPAL_FEDERATED:
+    case CORE_PRINCIPAL_FEDERATED: {
         ENSURE(arn_field(arn, 5, &resource) && core_cursor_starts_with(resource, "federated-user/"), ERR_PARSE);
         GUARD(chain_add(ctx, POLICY_ID_ACCOUNT, acct));
         GUARD(chain_add(ctx, POLICY_ID_SESSION, arn));
+        /* The issuing IAM user: "specifying the ARN of IAM user token-app
+         * in the policy will result in denying access to all federated
+         * users created by token-app" -- IAM User Guide, "Disabling
+         * permissions for temporary security credentials", Denying access
+         * to federated users (issue 16 item 5). Root-issued sessions need
+         * no link: a Deny naming the account already covers them. */
+        struct core_cursor iss_in = core_cursor_from(p->issuer_arn, strnlen(p->issuer_arn, sizeof p->issuer_arn));
+        if (iss_in.len > 0) {
+            struct core_cursor svc, iacct, ires, iss;
+            ENSURE(core_cursor_starts_with(iss_in, "arn:") && arn_field(iss_in, 2, &svc) &&
+                       core_cursor_eq_str(svc, "iam") && arn_field(iss_in, 4, &iacct) && core_cursor_eq(iacct, acct) &&
+                       arn_field(iss_in, 5, &ires),
+                   ERR_PARSE);
+            if (core_cursor_starts_with(ires, "user/")) {
+                ENSURE(ires.len > 5 && ires.ptr[ires.len - 1] != '/', ERR_PARSE);
+                GUARD(scratch_cat(ctx, iss_in, none, none, &iss));
+                GUARD(chain_add(ctx, POLICY_ID_ISSUER, iss));
+            } else {
+                ENSURE(core_cursor_eq_str(ires, "root"), ERR_PARSE);
+            }
+        }
         type = "FederatedUser";
         break;
+    }
     case CORE_PRINCIPAL_ANONYMOUS:
         break; /* handled above */
     }

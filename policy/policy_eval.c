@@ -24,8 +24,11 @@ static enum policy_grant entry_vs_link(const struct pol_principal *e, const stru
              : id->kind == POLICY_ID_ACCOUNT ? POLICY_GRANT_ACCOUNT
                                              : POLICY_GRANT_NONE;
     case PRIN_USER:
-        return id->kind == POLICY_ID_USER && core_cursor_eq(e->value, id->value) ? POLICY_GRANT_DIRECT
-                                                                                 : POLICY_GRANT_NONE;
+        /* POLICY_ID_ISSUER reaches here only for Deny statements (see
+         * stmt_principal). */
+        return (id->kind == POLICY_ID_USER || id->kind == POLICY_ID_ISSUER) && core_cursor_eq(e->value, id->value)
+                   ? POLICY_GRANT_DIRECT
+                   : POLICY_GRANT_NONE;
     case PRIN_ROLE:
         /* A role ARN matches every session of the role ("the permissions
          * apply to all role sessions" -- IAM User Guide, Principal). The
@@ -56,15 +59,23 @@ static enum policy_grant entry_vs_link(const struct pol_principal *e, const stru
     return POLICY_GRANT_NONE;
 }
 
-static enum policy_grant stmt_principal(const struct pol_stmt *st, const struct policy_ctx *ctx)
+static enum policy_grant stmt_principal(const struct pol_stmt *st, const struct policy_ctx *ctx, bool boundary)
 {
     if (!st->has_principal) return POLICY_GRANT_DIRECT; /* identity-kind: implicit principal */
     if (!st->not_principal) {
         if (st->principal_any) return POLICY_GRANT_DIRECT;
         enum policy_grant best = POLICY_GRANT_NONE;
         for (size_t i = 0; i < st->nprincipals; i++)
-            for (size_t j = 0; j < ctx->nchain; j++)
+            for (size_t j = 0; j < ctx->nchain; j++) {
+                /* The issuing user of a federated session is named to deny
+                 * its sessions, never to grant them anything: "If that
+                 * policy specifically references the federated user session
+                 * in the Principal element of the policy, the session has
+                 * the permissions allowed by the policy" (STS API
+                 * Reference, GetFederationToken). */
+                if (ctx->chain[j].kind == POLICY_ID_ISSUER && !st->deny) continue;
                 best = max_grant(best, entry_vs_link(&st->principals[i], &ctx->chain[j], ctx));
+            }
         return best;
     }
     /*
@@ -76,7 +87,19 @@ static enum policy_grant stmt_principal(const struct pol_stmt *st, const struct 
      */
     if (st->principal_any) return POLICY_GRANT_NONE;
     if (ctx->nchain == 0) return POLICY_GRANT_DIRECT;
+    /* "The NotPrincipal element with a Deny effect will always deny any IAM
+     * principal that has a permissions boundary policy attached, regardless
+     * of the values specified in the NotPrincipal element." -- IAM User
+     * Guide, "AWS JSON policy elements: NotPrincipal", Key points. A
+     * federated user session carries its issuing user's boundary: it is
+     * covered too (the stricter reading; docs/policy.md). */
+    if (boundary && (ctx->principal_type == CORE_PRINCIPAL_USER || ctx->principal_type == CORE_PRINCIPAL_ASSUMED_ROLE ||
+                     ctx->principal_type == CORE_PRINCIPAL_FEDERATED))
+        return POLICY_GRANT_DIRECT;
     for (size_t j = 0; j < ctx->nchain; j++) {
+        /* The issuer link only widens Deny+Principal; listing the session
+         * and its account is what excludes a federated user. */
+        if (ctx->chain[j].kind == POLICY_ID_ISSUER) continue;
         bool listed = false;
         for (size_t i = 0; i < st->nprincipals && !listed; i++)
             listed = entry_vs_link(&st->principals[i], &ctx->chain[j], ctx) != POLICY_GRANT_NONE;
@@ -113,8 +136,8 @@ static core_result stmt_resource(const struct pol_stmt *st, const struct policy_
     CORE_OK;
 }
 
-static core_result stmt_applies(const struct pol_stmt *st, const struct policy_ctx *ctx, bool *applies,
-                                enum policy_grant *grant)
+static core_result stmt_applies(const struct pol_stmt *st, const struct policy_ctx *ctx, bool boundary,
+                                bool *applies, enum policy_grant *grant)
 {
     *applies = false;
     *grant = POLICY_GRANT_NONE;
@@ -122,7 +145,7 @@ static core_result stmt_applies(const struct pol_stmt *st, const struct policy_c
     bool ok;
     GUARD(stmt_resource(st, ctx, &ok));
     if (!ok) CORE_OK;
-    enum policy_grant g = stmt_principal(st, ctx);
+    enum policy_grant g = stmt_principal(st, ctx, boundary);
     if (g == POLICY_GRANT_NONE) CORE_OK;
     GUARD(pol_conditions_hold(st, ctx, &ok));
     if (!ok) CORE_OK;
@@ -132,6 +155,12 @@ static core_result stmt_applies(const struct pol_stmt *st, const struct policy_c
 }
 
 core_result policy_evaluate(const struct policy *p, const struct policy_ctx *ctx, struct policy_result *out)
+{
+    return pol_evaluate(p, ctx, false, out);
+}
+
+core_result pol_evaluate(const struct policy *p, const struct policy_ctx *ctx, bool boundary,
+                         struct policy_result *out)
 {
     ENSURE_REF(out);
     *out = (struct policy_result){POLICY_EXPLICIT_DENY, -1, POLICY_GRANT_NONE};
@@ -146,7 +175,7 @@ core_result policy_evaluate(const struct policy *p, const struct policy_ctx *ctx
         if (!st->deny && allow_grant == POLICY_GRANT_DIRECT) continue;
         bool applies;
         enum policy_grant g;
-        GUARD(stmt_applies(st, ctx, &applies, &g));
+        GUARD(stmt_applies(st, ctx, boundary, &applies, &g));
         if (!applies) continue;
         if (st->deny) {
             out->statement = (int)i;
@@ -168,7 +197,7 @@ core_result policy_evaluate(const struct policy *p, const struct policy_ctx *ctx
 enum policy_grant policy_statement_principal_match(const struct policy *p, size_t i, const struct policy_ctx *ctx)
 {
     if (p == NULL || ctx == NULL || i >= p->nstmts) return POLICY_GRANT_NONE;
-    return stmt_principal(&p->stmts[i], ctx);
+    return stmt_principal(&p->stmts[i], ctx, false);
 }
 
 const char *policy_decision_name(enum policy_decision d)

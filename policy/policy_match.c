@@ -26,15 +26,24 @@ bool pol_glob(const uint16_t *p, size_t pn, struct core_cursor s, bool icase)
         if (pi < pn) {
             uint16_t u = p[pi];
             uint8_t c = icase ? pol_lower(s.ptr[si]) : s.ptr[si];
-            if (u == PU_QMARK || u == c) {
+            if (u == PU_QMARK) {
+                /* "?" is one character, not one byte (issue 16 item 10). */
+                pi++;
+                si += pol_utf8_next(s.ptr + si, s.len - si);
+                continue;
+            }
+            if (u == c) {
                 pi++;
                 si++;
                 continue;
             }
         }
         if (star != SIZE_MAX) {
+            /* "*" also gives back whole characters, so a later "?" never
+             * starts inside one. */
             pi = star + 1;
-            si = ++mark;
+            mark += pol_utf8_next(s.ptr + mark, s.len - mark);
+            si = mark;
             continue;
         }
         return false;
@@ -43,9 +52,23 @@ bool pol_glob(const uint16_t *p, size_t pn, struct core_cursor s, bool icase)
     return pi == pn;
 }
 
-static void put_literal(uint16_t *dst, struct core_cursor src, bool icase)
+/* Writes src as literal units; returns how many. ufold needs
+ * POL_FOLD_MAX(src.len) units of room. */
+static size_t put_literal(uint16_t *dst, struct core_cursor src, bool icase, bool ufold)
 {
+    if (ufold) {
+        size_t o = 0;
+        for (size_t i = 0; i < src.len;) {
+            uint8_t tmp[16];
+            size_t len = pol_utf8_next(src.ptr + i, src.len - i);
+            size_t m = pol_fold_utf8(core_cursor_from(src.ptr + i, len), tmp);
+            for (size_t k = 0; k < m; k++) dst[o++] = tmp[k];
+            i += len;
+        }
+        return o;
+    }
     for (size_t i = 0; i < src.len; i++) dst[i] = icase ? pol_lower(src.ptr[i]) : src.ptr[i];
+    return src.len;
 }
 
 core_result pol_resolve(const struct pol_pattern *pat, const struct policy_ctx *ctx, uint16_t *stack_buf,
@@ -72,9 +95,9 @@ core_result pol_resolve(const struct pol_pattern *pat, const struct policy_ctx *
         const struct core_cursor *vals;
         int cnt = pol_ctx_lookup(ctx, pc->key, pc->hash, &vals);
         if (cnt == 1) {
-            total += vals[0].len;
+            total += pat->ufold ? POL_FOLD_MAX(vals[0].len) : vals[0].len;
         } else if (pc->has_def) {
-            total += pc->def.len;
+            total += pat->ufold ? POL_FOLD_MAX(pc->def.len) : pc->def.len;
         } else {
             *resolved = false;
             CORE_OK;
@@ -99,8 +122,7 @@ core_result pol_resolve(const struct pol_pattern *pat, const struct policy_ctx *
         struct core_cursor v = cnt == 1 ? vals[0] : pc->def;
         /* Substituted values are literal text: a '*' in a user name is not
          * a wildcard. */
-        put_literal(dst + o, v, pat->icase);
-        o += v.len;
+        o += put_literal(dst + o, v, pat->icase, pat->ufold);
     }
     *units = dst;
     *n = o;
@@ -136,7 +158,23 @@ core_result pol_match_string(const struct pol_pattern *pat, const struct policy_
     const uint16_t *u;
     size_t n;
     GUARD(pol_resolve(pat, ctx, stack_buf, RESOLVE_STACK_UNITS, &heap, &u, &n, resolved));
-    if (*resolved) *match = match_flat(u, n, s, pat->has_wild, pat->icase);
+    if (!*resolved) CORE_OK;
+    if (pat->ufold) {
+        /* IgnoreCase: the pattern was folded when compiled (or resolved);
+         * fold the request value the same way, then compare bytes. */
+        uint8_t fold_stack[1024];
+        DEFER_CLEANUP(struct core_buf fold_heap, core_buf_cleanup) = {0};
+        uint8_t *fb = fold_stack;
+        ENSURE(s.len <= SIZE_MAX / 2, ERR_LIMIT);
+        if (POL_FOLD_MAX(s.len) > sizeof fold_stack) {
+            GUARD(core_buf_init(&fold_heap, POL_FOLD_MAX(s.len), POL_FOLD_MAX(s.len)));
+            fb = fold_heap.data;
+        }
+        size_t fn = pol_fold_utf8(s, fb);
+        *match = match_flat(u, n, core_cursor_from(fb, fn), pat->has_wild, false);
+        CORE_OK;
+    }
+    *match = match_flat(u, n, s, pat->has_wild, pat->icase);
     CORE_OK;
 }
 

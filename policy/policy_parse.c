@@ -113,7 +113,8 @@ static bool value_text(const json_t *v, char tmp[40], struct core_cursor *out)
 struct pat_opts {
     bool wild;  /* '*' and '?' are wildcards */
     bool vars;  /* ${...} is a variable (Version 2012-10-17 only) */
-    bool icase; /* fold to lower case */
+    bool icase; /* fold ASCII to lower case (actions, Bool) */
+    bool ufold; /* Unicode simple case folding (StringEqualsIgnoreCase) */
 };
 
 /* Parses "${key}" or "${key, 'default'}" starting at s[i] == '$'. Returns
@@ -143,9 +144,9 @@ static size_t parse_var(struct core_cursor s, size_t i, struct core_cursor *key,
 static core_result compile_pattern(struct pstate *ps, struct core_cursor s, struct pat_opts o,
                                    struct pol_pattern *out)
 {
-    *out = (struct pol_pattern){.icase = o.icase};
+    *out = (struct pol_pattern){.icase = o.icase, .ufold = o.ufold};
     uint16_t *units;
-    GUARD(alloc_array(ps, s.len, sizeof(uint16_t), (void **)&units));
+    GUARD(alloc_array(ps, o.ufold ? POL_FOLD_MAX(s.len) : s.len, sizeof(uint16_t), (void **)&units));
     /* At most one variable per 3 bytes ("${x}" is 4): pieces <= 2*vars+1. */
     size_t max_pieces = 2 * (s.len / 3) + 1;
     struct pol_piece *pieces = NULL;
@@ -185,6 +186,14 @@ static core_result compile_pattern(struct pstate *ps, struct core_cursor s, stru
         } else if (o.wild && c == '?') {
             units[n++] = PU_QMARK;
             out->has_wild = true;
+        } else if (o.ufold) {
+            /* One character, folded, as its UTF-8 bytes. */
+            size_t len = pol_utf8_next(s.ptr + i, s.len - i);
+            uint8_t tmp[16];
+            size_t m = pol_fold_utf8(core_cursor_from(s.ptr + i, len), tmp);
+            for (size_t k = 0; k < m; k++) units[n++] = tmp[k];
+            i += len;
+            continue;
         } else {
             units[n++] = o.icase ? pol_lower(c) : c;
         }
@@ -517,7 +526,7 @@ static core_result compile_value(struct pstate *ps, struct pol_cond *c, const ch
     case OP_STRING_EQUALS:
         return compile_pattern(ps, s, (struct pat_opts){.vars = true}, &out->pat);
     case OP_STRING_EQUALS_IC:
-        return compile_pattern(ps, s, (struct pat_opts){.vars = true, .icase = true}, &out->pat);
+        return compile_pattern(ps, s, (struct pat_opts){.vars = true, .ufold = true}, &out->pat);
     case OP_STRING_LIKE:
         return compile_pattern(ps, s, (struct pat_opts){.wild = true, .vars = true}, &out->pat);
     case OP_ARN_LIKE:
@@ -678,6 +687,17 @@ static core_result compile_statement(struct pstate *ps, const json_t *js, struct
         if (principal || notprincipal) PFAIL(ps, POLICY_PROBLEM_PRINCIPAL, "Policy document should not specify a principal.");
     } else {
         if (!principal && !notprincipal) PFAIL(ps, POLICY_PROBLEM_PRINCIPAL, "Missing required field Principal");
+        /* "You cannot use the NotPrincipal element in an IAM identity-based
+         * policy nor in an IAM role trust policy." and "NotPrincipal must be
+         * used with "Effect":"Deny". Using it with "Effect":"Allow" is not
+         * supported." -- IAM User Guide, "AWS JSON policy elements:
+         * NotPrincipal". The trust-policy wording is IAM's grammar error for
+         * a field a policy type prohibits ("Has prohibited field Resource");
+         * KMS puts its invalid-principal message in front of the reason. */
+        if (notprincipal && ps->kind == POLICY_KIND_TRUST)
+            PFAIL(ps, POLICY_PROBLEM_PRINCIPAL, "Has prohibited field NotPrincipal");
+        if (notprincipal && !st->deny)
+            PFAIL(ps, POLICY_PROBLEM_PRINCIPAL, "NotPrincipal must be used with \"Effect\":\"Deny\".");
         st->not_principal = notprincipal != NULL;
         GUARD(compile_principal(ps, principal ? principal : notprincipal, st));
     }

@@ -122,6 +122,8 @@ static bool build_ctx(const char *name, const json_t *req, struct policy_ctx *ct
             return false;
         }
         if (json_is_true(json_object_get(req, "mfa"))) p.mfa = true;
+        /* Federated users: the IAM user that called GetFederationToken. */
+        snprintf(p.issuer_arn, sizeof p.issuer_arn, "%s", str_or(json_object_get(req, "issuer"), ""));
         const char *role_arn = str_or(json_object_get(req, "role_arn"), "");
         core_result r = policy_ctx_set_principal(ctx, &p, core_cursor_str(role_arn));
         if (!core_ok(r)) {
@@ -333,6 +335,39 @@ static void run_combined_case(const char *name, const json_t *c, const json_t *d
     }
 }
 
+/*
+ * vectors/policy/aws-model/ (issue 16): every case cites the AWS
+ * documentation section it encodes and says whether the in-memory router
+ * test runs it end to end (tests/unit/server_policy_model_test.c). Cases the
+ * engine cannot express ("router_call": limits the STS/IAM front enforces)
+ * are read here for their shape and run only by the router test.
+ */
+static bool model_mode;
+static int model_engine_cases, model_router_only;
+
+static bool check_model_case(const char *name, const json_t *c)
+{
+    const json_t *d = json_object_get(c, "doc");
+    const char *url = str_or(json_object_get(d, "url"), "");
+    const char *section = str_or(json_object_get(d, "section"), "");
+    if (strncmp(url, "https://docs.aws.amazon.com/", 28) != 0 || strlen(section) < 8)
+        TEST_FAIL("%s: no AWS documentation section cited (doc.url, doc.section)", name);
+    const json_t *router = json_object_get(c, "router");
+    if (!json_is_true(router) &&
+        !(json_is_string(router) && strncmp(json_string_value(router), "not expressible", 15) == 0))
+        TEST_FAIL("%s: \"router\" must be true or say why the case is \"not expressible ...\"", name);
+    if (json_object_get(c, "pending") && !json_is_true(router))
+        TEST_FAIL("%s: a pending case must be run by the router test", name);
+    if (json_object_get(c, "router_call")) {
+        if (!json_is_string(json_object_get(c, "engine")) || !json_is_true(router))
+            TEST_FAIL("%s: a router-only case says why the engine cannot express it", name);
+        model_router_only++;
+        return false;
+    }
+    model_engine_cases++;
+    return true;
+}
+
 static void run_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -365,6 +400,10 @@ static void run_file(const char *path)
         char name[256];
         snprintf(name, sizeof name, "%.64s#%zu %.160s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path, i,
                  str_or(json_object_get(c, "name"), "?"));
+        if (model_mode && !check_model_case(name, c)) {
+            cases_run++;
+            continue;
+        }
         if (json_object_get(c, "combined")) {
             run_combined_case(name, c, defaults);
         } else if (field(c, defaults, "error") != NULL) {
@@ -382,26 +421,30 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-int main(int argc, char **argv)
+/* Runs every .json file of dir in name order. Returns the number of files
+ * read; *others counts directory entries that are neither .json files nor
+ * (when subdirs_ok) subdirectories, so no vector file is silently skipped. */
+static size_t run_dir(const char *dir, bool subdirs_ok, size_t *others)
 {
-    TEST_MAIN_BEGIN(argc, argv);
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/policy", test_vectors_dir);
+    *others = 0;
     DIR *dh = opendir(dir);
     if (dh == NULL) {
-        fprintf(stderr, "cannot open %s\n", dir);
-        return 1;
+        TEST_FAIL("cannot open %s", dir);
+        return 0;
     }
     char names[64][256];
     const char *sorted[64];
     size_t nf = 0;
     struct dirent *de;
-    while ((de = readdir(dh)) != NULL && nf < 64) {
+    while ((de = readdir(dh)) != NULL) {
         size_t l = strlen(de->d_name);
-        if (l > 5 && strcmp(de->d_name + l - 5, ".json") == 0) {
+        if (de->d_name[0] == '.') continue;
+        if (l > 5 && strcmp(de->d_name + l - 5, ".json") == 0 && nf < 64) {
             snprintf(names[nf], sizeof names[nf], "%s", de->d_name);
             sorted[nf] = names[nf];
             nf++;
+        } else if (!(subdirs_ok && de->d_type == DT_DIR)) {
+            (*others)++;
         }
     }
     closedir(dh);
@@ -411,7 +454,32 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "%s/%s", dir, sorted[i]);
         run_file(path);
     }
-    fprintf(stderr, "policy vectors: %d cases in %zu files\n", cases_run, nf);
-    if (cases_run < 150) TEST_FAIL("only %d vector cases", cases_run);
+    return nf;
+}
+
+int main(int argc, char **argv)
+{
+    TEST_MAIN_BEGIN(argc, argv);
+    char dir[1024];
+    size_t others;
+    snprintf(dir, sizeof dir, "%s/policy", test_vectors_dir);
+    size_t nf = run_dir(dir, true, &others);
+    if (others) TEST_FAIL("%zu entries of %s are not vector files", others, dir);
+    int base_cases = cases_run;
+    fprintf(stderr, "policy vectors: %d cases in %zu files\n", base_cases, nf);
+    if (base_cases < 150) TEST_FAIL("only %d vector cases", base_cases);
+
+    /* The issue 16 corpus: every file present is read, every case is either
+     * run by the engine here or marked as run only end to end. */
+    snprintf(dir, sizeof dir, "%s/policy/aws-model", test_vectors_dir);
+    model_mode = true;
+    size_t mf = run_dir(dir, false, &others);
+    int model_cases = cases_run - base_cases;
+    fprintf(stderr, "aws-model vectors: %d cases in %zu files (%d by the engine, %d end to end only)\n", model_cases,
+            mf, model_engine_cases, model_router_only);
+    if (others) TEST_FAIL("%zu entries of %s are not .json vector files", others, dir);
+    if (mf < 5) TEST_FAIL("aws-model: %zu files read, expected at least 5", mf);
+    if (model_engine_cases + model_router_only != model_cases) TEST_FAIL("aws-model: cases unaccounted for");
+    if (model_cases < 70) TEST_FAIL("aws-model: only %d cases", model_cases);
     TEST_MAIN_END();
 }
