@@ -1,0 +1,225 @@
+"""STS, the attacker's tests next to the user's (issue 16 items 3, 4, 8, 9,
+11; issue 10's habit list for STS).
+
+- What each kind of temporary credential may call, one test per row of
+  docs/authorization.md "Temporary credentials: what each kind may call".
+- Session tags: sts:TagSession required; the issuing user's tags reach its
+  federated sessions, session tags override them.
+- OIDC: a NUL inside a claim, `crit`, a string `nbf`, `iss` compared exactly.
+- TOTP: a code is good once (RFC 6238 section 5.2).
+- Tokens from another kmsd, one second past expiry, other accounts' principals,
+  hostile role-session names, Deny on every principal kind for sts actions.
+"""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import struct
+import time
+import unittest
+from urllib.parse import urlencode
+
+import boto3
+import botocore
+import botocore.config
+
+from authz_common import allow, deny, doc
+from kmsd_harness import Kmsd, kmsctl, main
+from sts_common import creds_of, err, expect_error, make_user, trust
+from test_sts_web_identity import Keys, b64u, claims, jwt
+
+ACCT = "000000000000"
+B = "222233334444"
+B_ROOT = ("AKIAACCOUNTB0000STS1", "account-b-root-secret-sts-0001")
+ISS = "https://ci.example.test"
+HOST = "ci.example.test"
+INVALID_TOKEN = ("InvalidClientTokenId", 403)
+REFUSED = ("AccessDenied", 403)
+OK = "ok"
+
+
+def totp(seed, t):
+    mac = hmac.new(seed, struct.pack(">Q", int(t) // 30), hashlib.sha1).digest()
+    off = mac[19] & 15
+    return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
+def outcome(fn, *a, **kw):
+    """"ok", or (code, status) of the ClientError fn raises."""
+    try:
+        fn(*a, **kw)
+        return OK
+    except botocore.exceptions.ClientError as e:
+        c, s, _ = err(e)
+        return (c, s)
+
+
+def install_jwks(k):
+    path = os.path.join(k.root, "jwks.json")
+    with open(path, "w") as f:
+        json.dump(Keys.jwks(), f)
+    rc, _, errout = kmsctl("sts", "set-jwks", "--data-dir", k.data_dir, "--url", ISS, "--jwks-file", path)
+    assert rc == 0, errout
+
+
+def anon_sts(k):
+    return boto3.client("sts", endpoint_url=k.endpoint, region_name="us-east-1",
+                        config=botocore.config.Config(signature_version=botocore.UNSIGNED,
+                                                      retries={"max_attempts": 1}))
+
+
+class TempCredentialLimits(unittest.TestCase):
+    """One test per row of the table. The issuing user and the roles may do
+    everything by policy, so whatever is refused is refused by the kind of
+    credential alone (IAM User Guide, "Comparing the AWS STS API operations",
+    id_credentials_temp_request.html#stsapi_comparison)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k = Kmsd().start()
+        cls.iam = cls.k.client("iam")
+        everything = doc(allow("*"))
+        cls.user, cls.ukey = make_user(cls.k, "token-app")
+        cls.iam.put_user_policy(UserName="token-app", PolicyName="all", PolicyDocument=everything)
+        for name in ("worker", "worker2"):
+            cls.iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust({"AWS": ACCT}))
+            cls.iam.put_role_policy(RoleName=name, PolicyName="all", PolicyDocument=everything)
+        cls.worker = "arn:aws:iam::%s:role/worker" % ACCT
+        cls.worker2 = "arn:aws:iam::%s:role/worker2" % ACCT
+        provider = cls.iam.create_open_id_connect_provider(Url=ISS, ClientIDList=["sts.amazonaws.com"],
+                                                           ThumbprintList=["0" * 40])["OpenIDConnectProviderArn"]
+        cls.ci = cls.iam.create_role(RoleName="ci", AssumeRolePolicyDocument=trust(
+            {"Federated": provider}, action="sts:AssumeRoleWithWebIdentity"))["Role"]
+        cls.iam.put_role_policy(RoleName="ci", PolicyName="all", PolicyDocument=everything)
+        install_jwks(cls.k)
+        dev = cls.iam.create_virtual_mfa_device(VirtualMFADeviceName="token-app-mfa")["VirtualMFADevice"]
+        cls.serial = dev["SerialNumber"]
+        cls.seed = base64.b32decode(dev["Base32StringSeed"])
+        now = time.time()
+        cls.iam.enable_mfa_device(UserName="token-app", SerialNumber=cls.serial,
+                                  AuthenticationCode1=totp(cls.seed, now - 60),
+                                  AuthenticationCode2=totp(cls.seed, now - 30))
+        cls.n = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.cleanup()
+
+    def user_sts(self):
+        return self.k.client("sts", creds=self.ukey)
+
+    def fresh(self, prefix):
+        TempCredentialLimits.n += 1
+        return "%s%d" % (prefix, TempCredentialLimits.n)
+
+    def calls(self, c, t):
+        """What these credentials get from each STS action, IAM and KMS."""
+        sts = self.k.client("sts", creds=c, session_token=t)
+        iam = self.k.client("iam", creds=c, session_token=t)
+        kms = self.k.client("kms", creds=c, session_token=t)
+        got = {
+            "GetCallerIdentity": outcome(sts.get_caller_identity),
+            "AssumeRole": outcome(sts.assume_role, RoleArn=self.worker2, RoleSessionName=self.fresh("s")),
+            "GetSessionToken": outcome(sts.get_session_token),
+            "GetFederationToken": outcome(sts.get_federation_token, Name=self.fresh("f"), Policy=doc(allow("*"))),
+            "GetAccessKeyInfo": outcome(sts.get_access_key_info, AccessKeyId=self.ukey[0]),
+            "DecodeAuthorizationMessage": outcome(sts.decode_authorization_message, EncodedMessage="x" * 40),
+            "iam:ListUsers": outcome(iam.list_users),
+            "iam:CreateUser": outcome(iam.create_user, UserName=self.fresh("u")),
+            "iam:PutUserPolicy(issuer)": outcome(iam.put_user_policy, UserName="token-app", PolicyName="extra",
+                                                 PolicyDocument=doc(allow("*"))),
+            "kms:GenerateRandom": outcome(kms.generate_random, NumberOfBytes=8),
+        }
+        # a junk message is the only failure DecodeAuthorizationMessage may give once it is served
+        if got["DecodeAuthorizationMessage"] == ("InvalidAuthorizationMessageException", 400):
+            got["DecodeAuthorizationMessage"] = OK
+        # GetAccessKeyInfo for a key of one's own account: served
+        return got
+
+    def expect(self, c, t, sts_ok, iam):
+        got = self.calls(c, t)
+        want = {a: (OK if a in sts_ok else REFUSED) for a in
+                ("GetCallerIdentity", "AssumeRole", "GetSessionToken", "GetFederationToken", "GetAccessKeyInfo",
+                 "DecodeAuthorizationMessage")}
+        for a in ("iam:ListUsers", "iam:CreateUser", "iam:PutUserPolicy(issuer)"):
+            want[a] = iam
+        want["kms:GenerateRandom"] = OK
+        self.assertEqual(got, want)
+
+    ROLE_STS = ("GetCallerIdentity", "AssumeRole", "GetAccessKeyInfo", "DecodeAuthorizationMessage")
+
+    def test_row_long_term_user(self):
+        # the baseline: long-term keys of the same user may call everything
+        self.expect(self.ukey, None, ("GetCallerIdentity", "AssumeRole", "GetSessionToken", "GetFederationToken",
+                                      "GetAccessKeyInfo", "DecodeAuthorizationMessage"), OK)
+
+    def test_row_get_session_token_without_mfa(self):
+        c, t = creds_of(self.user_sts().get_session_token(DurationSeconds=900)["Credentials"])
+        self.expect(c, t, ("GetCallerIdentity", "AssumeRole"), INVALID_TOKEN)
+
+    def test_row_get_session_token_with_mfa(self):
+        c, t = creds_of(self.user_sts().get_session_token(
+            DurationSeconds=900, SerialNumber=self.serial, TokenCode=totp(self.seed, time.time()))["Credentials"])
+        self.expect(c, t, ("GetCallerIdentity", "AssumeRole"), OK)
+
+    def test_row_get_federation_token(self):
+        # the attack: a federated session of a user who may do anything, with a session policy allowing
+        # everything, created users and a permanent access key for its issuer
+        out = self.user_sts().get_federation_token(Name="bob", Policy=doc(allow("*")), DurationSeconds=900)
+        c, t = creds_of(out["Credentials"])
+        self.expect(c, t, ("GetCallerIdentity",), INVALID_TOKEN)
+        before = self.iam.list_access_keys(UserName="token-app")["AccessKeyMetadata"]
+        iam = self.k.client("iam", creds=c, session_token=t)
+        self.assertEqual(outcome(iam.create_access_key, UserName="token-app"), INVALID_TOKEN)
+        self.assertEqual(outcome(iam.create_access_key), INVALID_TOKEN)
+        self.assertEqual(self.iam.list_access_keys(UserName="token-app")["AccessKeyMetadata"], before)
+
+    def root_key(self):
+        key = ("AKIAROOTOFACCT000STS", "root-secret-of-the-sts-test-account-01")
+        if not getattr(TempCredentialLimits, "root_added", False):
+            rc, _, errout = kmsctl("access-key", "add", "--data-dir", self.k.data_dir, "--id", key[0],
+                                   "--secret", key[1], "--account", ACCT)
+            self.assertEqual(rc, 0, errout)
+            TempCredentialLimits.root_added = True
+        return key
+
+    def test_row_get_federation_token_by_root(self):
+        root = self.k.client("sts", creds=self.root_key())
+        self.assertEqual(root.get_caller_identity()["Arn"], "arn:aws:iam::%s:root" % ACCT)
+        out = root.get_federation_token(Name="rootfed", Policy=doc(allow("*")), DurationSeconds=900)
+        c, t = creds_of(out["Credentials"])
+        self.expect(c, t, ("GetCallerIdentity",), INVALID_TOKEN)
+
+    def test_row_get_session_token_by_root_without_mfa(self):
+        root = self.k.client("sts", creds=self.root_key())
+        c, t = creds_of(root.get_session_token(DurationSeconds=900)["Credentials"])
+        got = self.calls(c, t)
+        # AssumeRole: AWS refuses roots ("Roles may not be assumed by root accounts"), whatever the credential
+        self.assertEqual(got.pop("AssumeRole"), REFUSED)
+        self.assertEqual(got["GetCallerIdentity"], OK)
+        for a in ("GetSessionToken", "GetFederationToken", "GetAccessKeyInfo", "DecodeAuthorizationMessage"):
+            self.assertEqual(got[a], REFUSED, a)
+        for a in ("iam:ListUsers", "iam:CreateUser", "iam:PutUserPolicy(issuer)"):
+            self.assertEqual(got[a], INVALID_TOKEN, a)
+        self.assertEqual(got["kms:GenerateRandom"], OK)
+
+    def test_row_assume_role(self):
+        c, t = creds_of(self.user_sts().assume_role(RoleArn=self.worker, RoleSessionName="r1")["Credentials"])
+        self.expect(c, t, self.ROLE_STS, OK)
+
+    def test_row_role_chaining(self):
+        c, t = creds_of(self.user_sts().assume_role(RoleArn=self.worker, RoleSessionName="r1")["Credentials"])
+        c2, t2 = creds_of(self.k.client("sts", creds=c, session_token=t).assume_role(
+            RoleArn=self.worker2, RoleSessionName="r2")["Credentials"])
+        self.expect(c2, t2, self.ROLE_STS, OK)
+
+    def test_row_assume_role_with_web_identity(self):
+        out = anon_sts(self.k).assume_role_with_web_identity(RoleArn=self.ci["Arn"], RoleSessionName="job",
+                                                             WebIdentityToken=jwt(claims()))
+        c, t = creds_of(out["Credentials"])
+        self.expect(c, t, self.ROLE_STS, OK)
+
+
+if __name__ == "__main__":
+    main()
