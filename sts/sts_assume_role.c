@@ -47,15 +47,7 @@ static core_result trust_context(struct sts_ctx *ctx, struct policy_ctx *pc, str
     /* An MFA code given with AssumeRole counts for this request (long-term credentials carry no MFA flag). */
     if (mfa_ok && !ctx->caller->temporary)
         GUARD(policy_ctx_add_bool(pc, core_cursor_str("aws:MultiFactorAuthPresent"), true));
-    struct core_cursor tag_keys[STS_MAX_SESSION_TAGS];
-    for (size_t i = 0; i < sp->n_tags && i < STS_MAX_SESSION_TAGS; i++) {
-        GUARD(policy_ctx_add_prefixed(pc, "aws:RequestTag/", sp->tags[i].key, sp->tags[i].value));
-        tag_keys[i] = sp->tags[i].key;
-    }
-    if (sp->n_tags) GUARD(policy_ctx_add_multi(pc, core_cursor_str("aws:TagKeys"), tag_keys, sp->n_tags));
-    if (sp->n_transitive)
-        GUARD(policy_ctx_add_multi(pc, core_cursor_str("sts:TransitiveTagKeys"), sp->transitive, sp->n_transitive));
-    CORE_OK;
+    return sts_request_tags_context(pc, sp);
 }
 
 core_result sts_assume_role(struct sts_ctx *ctx)

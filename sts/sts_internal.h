@@ -69,6 +69,7 @@ CORE_RESULT sts_unseal(struct sts_env *env, struct core_cursor b64, const char *
 struct sts_issue {
     enum core_principal_type type;
     const char *account, *arn, *user_id, *role_arn;
+    const char *issuer_arn, *issuer_id; /* federated sessions: the issuing user; NULL otherwise */
     int64_t issued, expires;
     bool mfa, chained, has_session_policies;
     struct core_cursor source_identity, policy;
@@ -101,6 +102,12 @@ struct sts_session_params {
 };
 /** Reads and validates Policy, PolicyArns (.member.N.arn), Tags, TransitiveTagKeys. */
 CORE_RESULT sts_read_session_params(struct sts_ctx *ctx, struct sts_session_params *p, bool tags_allowed);
+/**
+ * The request's tag keys into pc: aws:RequestTag/<key>, aws:TagKeys and
+ * sts:TransitiveTagKeys (what sts:TagSession statements condition on).
+ * Errors: ERR_LIMIT (context full).
+ */
+CORE_RESULT sts_request_tags_context(struct policy_ctx *pc, const struct sts_session_params *sp);
 /** PackedPolicyTooLarge when over budget; else the percentage. */
 CORE_RESULT sts_check_packed(struct sts_ctx *ctx, const struct sts_issue *in, unsigned *percent);
 
@@ -127,6 +134,9 @@ void sts_identity_end(struct sts_ctx *ctx, struct sts_identity *id);
 CORE_RESULT sts_request_context(struct sts_ctx *ctx, const struct sts_identity *id, struct policy_ctx *pc);
 /** action allowed by the caller's identity-based policies, else AccessDenied (403) in AWS's words. */
 CORE_RESULT sts_authorize_identity(struct sts_ctx *ctx, const char *action, const char *resource);
+/** The same, with the request's session tags in the context (aws:RequestTag/KEY, aws:TagKeys); sp may be NULL. */
+CORE_RESULT sts_authorize_identity_tags(struct sts_ctx *ctx, const char *action, const char *resource,
+                                        const struct sts_session_params *sp);
 /**
  * The role's trust policy combined with the caller's identity side (AWS's
  * evaluation: a trust policy naming the caller directly suffices in the

@@ -221,5 +221,113 @@ class TempCredentialLimits(unittest.TestCase):
         self.expect(c, t, self.ROLE_STS, OK)
 
 
+class SessionTags(unittest.TestCase):
+    """sts:TagSession is required to pass session tags (IAM User Guide,
+    id_session-tags.html, "Permissions required to add session tags"), and a
+    federated session's principal tags are its issuing user's tags plus the
+    session tags, the session tags overriding a user tag with the same key,
+    regardless of case."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k = Kmsd().start()
+        cls.iam = cls.k.client("iam")
+        kms = cls.k.client("kms")
+        cls.key = kms.create_key(Policy=doc(
+            # no root statement: encrypting needs the tag-conditioned statement below
+            {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::%s:user/admin" % ACCT},
+             "Action": "kms:*", "Resource": "*"},
+            {"Sid": "Cleared", "Effect": "Allow", "Principal": {"AWS": ACCT}, "Action": "kms:Encrypt",
+             "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/clearance": "high"}}},
+            {"Sid": "Describe", "Effect": "Allow", "Principal": {"AWS": ACCT}, "Action": "kms:DescribeKey",
+             "Resource": "*"},
+            {"Sid": "Quarantine", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:PrincipalTag/team": "quarantine"}}}))["KeyMetadata"]
+        base = ["sts:GetFederationToken", "sts:AssumeRole", "kms:Encrypt", "kms:DescribeKey"]
+        cls.mallory = cls.user("mallory", base)
+        cls.trusted = cls.user("trusted", base + ["sts:TagSession"])
+        cls.quarantined = cls.user("quarantined", base, tags=[{"Key": "team", "Value": "quarantine"},
+                                                                {"Key": "clearance", "Value": "high"}])
+        cls.cleaner = cls.user("cleaner", base + ["sts:TagSession"],
+                               tags=[{"Key": "team", "Value": "quarantine"}, {"Key": "clearance", "Value": "high"}])
+        # a role whose trust policy names the account only: sts:TagSession is the callers' to grant
+        cls.role = cls.iam.create_role(RoleName="tagged-role", AssumeRolePolicyDocument=trust(
+            {"AWS": ACCT}, extra_actions=["sts:TagSession"]))["Role"]
+        cls.iam.put_role_policy(RoleName="tagged-role", PolicyName="kms",
+                                PolicyDocument=doc(allow(["kms:Encrypt", "kms:DescribeKey"])))
+
+    @classmethod
+    def user(cls, name, actions, tags=None):
+        kw = {"Tags": tags} if tags else {}
+        cls.iam.create_user(UserName=name, **kw)
+        cls.iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=doc(allow(actions)))
+        key = cls.iam.create_access_key(UserName=name)["AccessKey"]
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.cleanup()
+
+    def federate(self, creds, name, tags=None):
+        kw = {"Tags": tags} if tags is not None else {}
+        out = self.k.client("sts", creds=creds).get_federation_token(
+            Name=name, Policy=doc(allow("kms:*")), DurationSeconds=900, **kw)
+        return self.k.client("kms", **dict(zip(("creds", "session_token"), creds_of(out["Credentials"]))))
+
+    def encrypt(self, kms):
+        return outcome(kms.encrypt, KeyId=self.key["Arn"], Plaintext=b"x")
+
+    def describe(self, kms):
+        return outcome(kms.describe_key, KeyId=self.key["Arn"])
+
+    def test_federation_tags_need_tag_session(self):
+        # the attack: mallory gives its federated session clearance=high
+        expect_error(self, lambda: self.federate(self.mallory, "spoof", [{"Key": "clearance", "Value": "high"}]),
+                     "AccessDenied", 403, "sts:TagSession")
+        # without tags it is served, and the session has no clearance
+        fed = self.federate(self.mallory, "plain")
+        self.assertEqual(self.encrypt(fed), ("AccessDeniedException", 400))
+        self.assertEqual(self.describe(fed), OK)
+
+    def test_federation_tags_with_tag_session(self):
+        fed = self.federate(self.trusted, "cleared", [{"Key": "clearance", "Value": "high"}])
+        self.assertEqual(self.encrypt(fed), OK)
+
+    def test_tag_session_conditions_see_request_tags(self):
+        self.iam.put_user_policy(UserName="trusted", PolicyName="only-low", PolicyDocument=doc(
+            deny("sts:TagSession", Condition={"StringNotEquals": {"aws:RequestTag/clearance": "low"}})))
+        try:
+            expect_error(self, lambda: self.federate(self.trusted, "greedy", [{"Key": "clearance", "Value": "high"}]),
+                         "AccessDenied", 403)
+            self.federate(self.trusted, "modest", [{"Key": "clearance", "Value": "low"}])
+        finally:
+            self.iam.delete_user_policy(UserName="trusted", PolicyName="only-low")
+
+    def test_assume_role_tags_need_tag_session(self):
+        sts = self.k.client("sts", creds=self.mallory)
+        expect_error(self, lambda: sts.assume_role(RoleArn=self.role["Arn"], RoleSessionName="spoof",
+                                                   Tags=[{"Key": "clearance", "Value": "high"}]),
+                     "AccessDenied", 403)
+        out = self.k.client("sts", creds=self.trusted).assume_role(
+            RoleArn=self.role["Arn"], RoleSessionName="ok", Tags=[{"Key": "clearance", "Value": "high"}])
+        c, t = creds_of(out["Credentials"])
+        self.assertEqual(self.encrypt(self.k.client("kms", creds=c, session_token=t)), OK)
+
+    def test_user_tag_deny_reaches_federated_session(self):
+        # the user itself is denied by its tag
+        self.assertEqual(self.describe(self.k.client("kms", creds=self.quarantined)), ("AccessDeniedException", 400))
+        # the attack: a federated session of the same user dropped the user's tags and escaped the Deny
+        fed = self.federate(self.quarantined, "escape")
+        self.assertEqual(self.describe(fed), ("AccessDeniedException", 400))
+        self.assertEqual(self.encrypt(fed), ("AccessDeniedException", 400))
+
+    def test_session_tag_overrides_user_tag(self):
+        # AWS's precedence: a session tag overrides the user's tag with the same key, whatever its case
+        fed = self.federate(self.cleaner, "cleared", [{"Key": "Team", "Value": "audited"}])
+        self.assertEqual(self.describe(fed), OK)
+        # the user's other tags stay: clearance=high still lets it encrypt
+        self.assertEqual(self.encrypt(fed), OK)
+
+
 if __name__ == "__main__":
     main()
