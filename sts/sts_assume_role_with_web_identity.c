@@ -17,35 +17,50 @@ static core_result invalid_token(struct sts_ctx *ctx, const char *msg)
     return sts_fail(ctx, 400, "InvalidIdentityToken", "%s", msg);
 }
 
+/* A JSON string as a cursor of its full length (a NUL inside stays data). */
+static struct core_cursor jstr(const json_t *s)
+{
+    return json_is_string(s) ? core_cursor_from(json_string_value(s), json_string_length(s)) : (struct core_cursor){0};
+}
+
+/* Whether one of the provider's client ids equals a, compared by length. */
+static bool is_client_id(const json_t *a, const json_t *client_ids)
+{
+    size_t j;
+    const json_t *c;
+    if (!json_is_string(a)) return false;
+    json_array_foreach(client_ids, j, c) if (json_is_string(c) && core_cursor_eq(jstr(c), jstr(a))) return true;
+    return false;
+}
+
 /* The claim "aud" (string or array) that is one of the provider's client ids. */
-static const char *matching_audience(const json_t *claims, const json_t *client_ids)
+static const json_t *matching_audience(const json_t *claims, const json_t *client_ids)
 {
     const json_t *aud = json_object_get(claims, "aud");
-    size_t i, j;
-    const json_t *a, *c;
-    if (json_is_string(aud)) {
-        json_array_foreach(client_ids, j, c) if (json_is_string(c) && strcmp(json_string_value(c), json_string_value(aud)) == 0) return json_string_value(aud);
-        return NULL;
-    }
-    json_array_foreach(aud, i, a) {
-        if (!json_is_string(a)) continue;
-        json_array_foreach(client_ids, j, c) if (json_is_string(c) && strcmp(json_string_value(c), json_string_value(a)) == 0) return json_string_value(a);
-    }
+    size_t i;
+    const json_t *a;
+    if (json_is_string(aud)) return is_client_id(aud, client_ids) ? aud : NULL;
+    json_array_foreach(aud, i, a) if (is_client_id(a, client_ids)) return a;
     return NULL;
 }
 
-static bool claim_time(const json_t *claims, const char *name, int64_t *t)
+enum claim_time { CLAIM_ABSENT, CLAIM_OK, CLAIM_INVALID };
+
+/* "NumericDate: A JSON numeric value representing the number of seconds from 1970-01-01T00:00:00Z UTC"
+ * (RFC 7519 section 2): a string, boolean or anything else in exp/nbf makes the token invalid. */
+static enum claim_time claim_time(const json_t *claims, const char *name, int64_t *t)
 {
     const json_t *v = json_object_get(claims, name);
+    if (v == NULL) return CLAIM_ABSENT;
     if (json_is_integer(v)) {
         *t = (int64_t)json_integer_value(v);
-        return true;
+        return CLAIM_OK;
     }
-    if (json_is_real(v)) {
+    if (json_is_real(v) && json_real_value(v) > -9.2e18 && json_real_value(v) < 9.2e18) {
         *t = (int64_t)json_real_value(v);
-        return true;
+        return CLAIM_OK;
     }
-    return false;
+    return CLAIM_INVALID;
 }
 
 core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
@@ -80,24 +95,30 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
     if (!core_ok(sts_jwt_decode(token, &header, &claims)))
         return invalid_token(ctx, "The ID Token provided is not a valid JWT. (You may see this error if you sent "
                                   "an Access Token)");
-    const char *iss = json_string_value(json_object_get(claims, "iss"));
-    const char *sub = json_string_value(json_object_get(claims, "sub"));
-    if (!iss || !sub || !*sub) return invalid_token(ctx, "The ID Token is missing the iss or sub claim.");
-    struct core_cursor issuer = core_cursor_str(iss);
-    if (core_cursor_starts_with(issuer, "https://")) issuer.ptr += 8, issuer.len -= 8;
-    while (issuer.len && issuer.ptr[issuer.len - 1] == '/') issuer.len--;
+    /* sts_jwt_decode refused any NUL, and every claim is still used with its full length. */
+    const struct core_cursor iss = jstr(json_object_get(claims, "iss"));
+    const struct core_cursor sub = jstr(json_object_get(claims, "sub"));
+    if (!iss.len || !sub.len) return invalid_token(ctx, "The ID Token is missing the iss or sub claim.");
+    /* The provider's URL "must begin with https:// and should correspond to the iss claim" (IAM API,
+     * CreateOpenIDConnectProvider): iss is https:// and the provider's URL exactly, byte for byte; no
+     * case folding, no trailing-slash trimming (the stored URL is looked up case-insensitively, so the
+     * exact comparison follows the lookup). */
+    struct core_cursor issuer = {0};
+    if (core_cursor_starts_with(iss, "https://") && iss.len > 8) issuer = core_cursor_from(iss.ptr + 8, iss.len - 8);
+    const int iss_n = (int)(iss.len > 256 ? 256 : iss.len);
 
     DEFER_CLEANUP(struct iam_role role = {0}, iam_role_free);
     DEFER_CLEANUP(struct iam_oidc_provider prov = {0}, iam_oidc_provider_free);
     struct keystore_txn *txn = NULL;
     GUARD(keystore_txn_begin(ctx->env->ks, false, &txn));
-    core_result rp = iam_oidc_get(txn, account, issuer, &prov);
+    core_result rp = issuer.len ? iam_oidc_get(txn, account, issuer, &prov) : core_result_fail_at(ERR_NOT_FOUND, __FILE__, __LINE__);
+    if (core_ok(rp) && !core_cursor_eq_str(issuer, prov.url)) rp = core_result_fail_at(ERR_NOT_FOUND, __FILE__, __LINE__);
     core_result rr = iam_role_get(txn, account, role_name, &role);
     keystore_txn_abort(txn);
     core_result r = core_result_ok();
     if (rp.err == ERR_NOT_FOUND) {
-        r = sts_fail(ctx, 400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for %.256s",
-                     iss);
+        r = sts_fail(ctx, 400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for %.*s",
+                     iss_n, (const char *)iss.ptr);
         goto done;
     }
     if (!core_ok(rp)) {
@@ -116,8 +137,14 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
                                                        : "Couldn't verify the signature of the ID Token.");
         goto done;
     }
-    int64_t exp, nbf;
-    if (!claim_time(claims, "exp", &exp)) {
+    int64_t exp = 0, nbf = 0;
+    enum claim_time te = claim_time(claims, "exp", &exp), tn = claim_time(claims, "nbf", &nbf);
+    if (te == CLAIM_INVALID || tn == CLAIM_INVALID) {
+        r = invalid_token(ctx, "The ID Token provided is not a valid JWT. (You may see this error if you sent "
+                               "an Access Token)");
+        goto done;
+    }
+    if (te == CLAIM_ABSENT) {
         r = invalid_token(ctx, "The ID Token is missing the exp claim.");
         goto done;
     }
@@ -129,12 +156,13 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
                      "Token expired: current date/time %s must be before the expiration date/time %s", a, b);
         goto done;
     }
-    if (claim_time(claims, "nbf", &nbf) && now < nbf) {
+    if (tn == CLAIM_OK && now < nbf) {
         r = invalid_token(ctx, "The ID Token is not valid yet (nbf).");
         goto done;
     }
-    const char *aud = matching_audience(claims, prov.client_ids);
-    if (!aud) {
+    const json_t *audj = matching_audience(claims, prov.client_ids);
+    const struct core_cursor aud = jstr(audj);
+    if (!audj) {
         r = invalid_token(ctx, "Incorrect token audience");
         goto done;
     }
@@ -163,9 +191,9 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
     if (core_ok(r)) r = policy_ctx_set_action(&pc, core_cursor_str("sts:AssumeRoleWithWebIdentity"));
     policy_ctx_set_resource(&pc, core_cursor_str(role.arn));
     if (core_ok(r)) r = policy_ctx_set_time(&pc, now);
-    if (core_ok(r)) r = policy_ctx_add_str(&pc, kaud, aud);
-    if (core_ok(r)) r = policy_ctx_add_str(&pc, ksub, sub);
-    if (core_ok(r)) r = policy_ctx_add_str(&pc, kamr, aud);
+    if (core_ok(r)) r = policy_ctx_add(&pc, core_cursor_str(kaud), aud);
+    if (core_ok(r)) r = policy_ctx_add(&pc, core_cursor_str(ksub), sub);
+    if (core_ok(r)) r = policy_ctx_add(&pc, core_cursor_str(kamr), aud);
     if (core_ok(r)) r = policy_ctx_add(&pc, core_cursor_str("sts:RoleSessionName"), session_name);
     bool allowed = false;
     if (core_ok(r)) r = sts_trust_allows(ctx, &role, &pc, &allowed);
@@ -196,7 +224,7 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
     r = sts_check_packed(ctx, &in, &pct);
     if (core_ok(r)) r = sts_issue_credentials(ctx, &in);
     struct core_buf *b = &ctx->out->body;
-    if (core_ok(r)) r = core_xml_elem_str(b, "SubjectFromWebIdentityToken", sub);
+    if (core_ok(r)) r = core_xml_elem(b, "SubjectFromWebIdentityToken", sub);
     if (core_ok(r)) r = core_buf_append_str(b, "<AssumedRoleUser>");
     if (core_ok(r)) r = core_xml_elem_str(b, "AssumedRoleId", user_id);
     if (core_ok(r)) r = core_xml_elem_str(b, "Arn", arn);
@@ -204,7 +232,7 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
     if (core_ok(r) && (sp.have_policy || sp.n_policy_arns))
         r = core_buf_printf(b, "<PackedPolicySize>%u</PackedPolicySize>", pct);
     if (core_ok(r)) r = core_xml_elem_str(b, "Provider", prov.arn);
-    if (core_ok(r)) r = core_xml_elem_str(b, "Audience", aud);
+    if (core_ok(r)) r = core_xml_elem(b, "Audience", aud);
 done: /* prov is released by DEFER_CLEANUP: early GUARD returns are safe */
     return r;
 }

@@ -34,6 +34,30 @@ static core_result decode_json(struct core_cursor part, json_t **out)
     CORE_OK;
 }
 
+/* True when some string in v (values; jansson refuses NUL in keys) holds a NUL byte. The
+ * parser bounds the depth. */
+static bool has_nul(const json_t *v)
+{
+    const char *k;
+    const json_t *e;
+    size_t i;
+    switch (json_typeof(v)) {
+    case JSON_STRING: return memchr(json_string_value(v), 0, json_string_length(v)) != NULL;
+    case JSON_OBJECT:
+        json_object_foreach((json_t *)(uintptr_t)v, k, e) if (has_nul(e)) return true;
+        return false;
+    case JSON_ARRAY:
+        json_array_foreach(v, i, e) if (has_nul(e)) return true;
+        return false;
+    case JSON_INTEGER:
+    case JSON_REAL:
+    case JSON_TRUE:
+    case JSON_FALSE:
+    case JSON_NULL: return false;
+    }
+    return true;
+}
+
 core_result sts_jwt_decode(struct core_cursor token, json_t **header, json_t **claims)
 {
     *header = *claims = NULL;
@@ -41,9 +65,17 @@ core_result sts_jwt_decode(struct core_cursor token, json_t **header, json_t **c
     GUARD(split(token, parts));
     GUARD(decode_json(parts[0], header));
     core_result r = decode_json(parts[1], claims);
+    /* "If any of the listed extension Header Parameters are not understood and supported by the
+     * recipient, then the JWS is invalid." (RFC 7515 section 4.1.11): none is supported here, and an
+     * empty list is itself invalid ("Producers MUST NOT use the empty list"). */
+    if (core_ok(r) && json_object_get(*header, "crit") != NULL) r = core_result_fail_at(ERR_PARSE, __FILE__, __LINE__);
+    /* A NUL inside a string is data to JSON but ends a C string: "alice\u0000-x" is not "alice".
+     * Every claim is compared by length below; a NUL anywhere is refused outright as well. */
+    if (core_ok(r) && (has_nul(*header) || has_nul(*claims))) r = core_result_fail_at(ERR_PARSE, __FILE__, __LINE__);
     if (!core_ok(r)) {
         json_decref(*header);
-        *header = NULL;
+        json_decref(*claims);
+        *header = *claims = NULL;
     }
     return r;
 }

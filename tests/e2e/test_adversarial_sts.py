@@ -27,6 +27,8 @@ import botocore.config
 from authz_common import allow, deny, doc
 from kmsd_harness import Kmsd, kmsctl, main
 from sts_common import creds_of, err, expect_error, make_user, trust
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from test_sts_web_identity import Keys, b64u, claims, jwt
 
 ACCT = "000000000000"
@@ -327,6 +329,83 @@ class SessionTags(unittest.TestCase):
         self.assertEqual(self.describe(fed), OK)
         # the user's other tags stay: clearance=high still lets it encrypt
         self.assertEqual(self.encrypt(fed), OK)
+
+
+def jwt_with_header(header, body):
+    """An RS256 token with this exact header (kid r1 signs it)."""
+    signing = (b64u(json.dumps(header).encode()) + "." + b64u(json.dumps(body).encode())).encode()
+    sig = Keys.rsa_key.sign(signing, padding.PKCS1v15(), hashes.SHA256())
+    return signing.decode() + "." + b64u(sig)
+
+
+class WebIdentityAttacks(unittest.TestCase):
+    """AssumeRoleWithWebIdentity with hostile ID tokens, each validly signed
+    by the provider's key: a NUL inside a claim (item 8), `crit` (RFC 7515
+    section 4.1.11), a string `nbf` (RFC 7519 section 2, NumericDate), an `iss`
+    that matches the provider URL only loosely (item 11)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k = Kmsd().start()
+        iam = cls.k.client("iam")
+        provider = iam.create_open_id_connect_provider(Url=ISS, ClientIDList=["sts.amazonaws.com"],
+                                                       ThumbprintList=["0" * 40])["OpenIDConnectProviderArn"]
+        cls.role = iam.create_role(RoleName="alice-only", AssumeRolePolicyDocument=trust(
+            {"Federated": provider}, action="sts:AssumeRoleWithWebIdentity",
+            condition={"StringEquals": {HOST + ":sub": "alice", HOST + ":aud": "sts.amazonaws.com"}}))["Role"]
+        install_jwks(cls.k)
+        cls.anon = anon_sts(cls.k)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.cleanup()
+
+    def assume(self, token):
+        return self.anon.assume_role_with_web_identity(RoleArn=self.role["Arn"], RoleSessionName="job",
+                                                       WebIdentityToken=token)
+
+    def refused(self, token, msg_part=None):
+        expect_error(self, lambda: self.assume(token), "InvalidIdentityToken", 400, msg_part)
+
+    def test_legitimate_alice(self):
+        out = self.assume(jwt(claims(sub="alice")))
+        self.assertEqual(out["SubjectFromWebIdentityToken"], "alice")
+        self.assertEqual(out["Audience"], "sts.amazonaws.com")
+
+    def test_nul_in_sub(self):
+        # the attack: matched the trust condition on "alice" and was reported as alice
+        self.refused(jwt(claims(sub="alice\u0000-impersonated")))
+
+    def test_nul_in_aud_and_iss_and_other_claims(self):
+        self.refused(jwt(claims(sub="alice", aud="sts.amazonaws.com\u0000.evil")))
+        self.refused(jwt(claims(sub="alice", aud=["x", "sts.amazonaws.com\u0000.evil"])))
+        self.refused(jwt(claims(sub="alice", iss=ISS + "\u0000.evil")))
+        self.refused(jwt(claims(sub="alice", email="a\u0000b")))
+
+    def test_nul_in_header(self):
+        self.refused(jwt_with_header({"alg": "RS256", "typ": "JWT", "kid": "r1\u0000x"}, claims(sub="alice")))
+
+    def test_crit_header(self):
+        self.refused(jwt_with_header({"alg": "RS256", "kid": "r1", "crit": ["exp"]}, claims(sub="alice")))
+        self.refused(jwt_with_header({"alg": "RS256", "kid": "r1", "crit": []}, claims(sub="alice")))
+        # the same header without crit is fine
+        self.assume(jwt_with_header({"alg": "RS256", "kid": "r1"}, claims(sub="alice")))
+
+    def test_string_nbf_and_exp(self):
+        now = int(time.time())
+        self.refused(jwt(claims(sub="alice", nbf=str(now + 3600))))
+        self.refused(jwt(claims(sub="alice", nbf="soon")))
+        self.refused(jwt(claims(sub="alice", nbf=None, exp=str(now + 600))))
+        self.refused(jwt(claims(sub="alice", nbf=True)))
+        # numbers are fine, fractions too
+        self.assume(jwt(claims(sub="alice", nbf=now - 1.5, exp=now + 600.25)))
+
+    def test_iss_exact(self):
+        for iss in (ISS + "/", "https://CI.example.test", "HTTPS://ci.example.test", "ci.example.test",
+                    "http://ci.example.test", ISS + "//"):
+            with self.subTest(iss=iss):
+                self.refused(jwt(claims(sub="alice", iss=iss)))
+        self.assume(jwt(claims(sub="alice", iss=ISS)))
 
 
 if __name__ == "__main__":
