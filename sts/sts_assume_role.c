@@ -92,13 +92,14 @@ core_result sts_assume_role(struct sts_ctx *ctx)
     struct keystore_txn *txn = NULL;
     GUARD(keystore_txn_begin(ctx->env->ks, false, &txn));
     core_result r = iam_role_get(txn, account, role_name, &role);
-    if (core_ok(r) && have_serial) {
-        core_result m = iam_mfa_check_code(txn, caller->account, serial, caller->arn, token_code, ctx->call->now);
-        mfa_ok = core_ok(m);
-    }
     keystore_txn_abort(txn);
     if (r.err == ERR_NOT_FOUND) return denied(ctx, role_arn); /* AWS does not reveal whether the role exists */
     GUARD(r);
+    if (have_serial) {
+        core_result m = sts_mfa_use_code(ctx, serial, token_code);
+        if (m.err == ERR_NOMEM || m.err == ERR_IO) return m;
+        mfa_ok = core_ok(m);
+    }
     if (have_serial && !mfa_ok)
         return sts_fail(ctx, 403, "AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code.");
     if (!chained && have_duration && duration > (int64_t)role.max_session)

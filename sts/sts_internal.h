@@ -108,6 +108,14 @@ CORE_RESULT sts_read_session_params(struct sts_ctx *ctx, struct sts_session_para
  * Errors: ERR_LIMIT (context full).
  */
 CORE_RESULT sts_request_tags_context(struct policy_ctx *pc, const struct sts_session_params *sp);
+/**
+ * Checks an MFA code of the caller's device and spends its time step, in
+ * one keystore write: a code is good once (RFC 6238 section 5.2), also when
+ * two requests carry it at the same moment.
+ * Errors: ERR_NOT_FOUND (no such device for the caller), ERR_AUTH_BAD_SIGNATURE
+ * (wrong or already used code), keystore errors.
+ */
+CORE_RESULT sts_mfa_use_code(struct sts_ctx *ctx, struct core_cursor serial, struct core_cursor code);
 /** PackedPolicyTooLarge when over budget; else the percentage. */
 CORE_RESULT sts_check_packed(struct sts_ctx *ctx, const struct sts_issue *in, unsigned *percent);
 

@@ -54,6 +54,26 @@ core_result sts_read_session_params(struct sts_ctx *ctx, struct sts_session_para
     CORE_OK;
 }
 
+struct mfa_use {
+    const struct core_principal *caller;
+    struct core_cursor serial, code;
+    int64_t now;
+};
+
+static core_result mfa_use_txn(struct keystore_txn *txn, void *varg)
+{
+    const struct mfa_use *a = varg;
+    int64_t step = 0;
+    GUARD(iam_mfa_check_code(txn, a->caller->account, a->serial, a->caller->arn, a->code, a->now, &step));
+    return iam_mfa_set_last_step(txn, a->caller->account, a->serial, step);
+}
+
+core_result sts_mfa_use_code(struct sts_ctx *ctx, struct core_cursor serial, struct core_cursor code)
+{
+    struct mfa_use a = {.caller = ctx->caller, .serial = serial, .code = code, .now = ctx->call->now};
+    return keystore_write(ctx->env->ks, mfa_use_txn, &a);
+}
+
 core_result sts_request_tags_context(struct policy_ctx *pc, const struct sts_session_params *sp)
 {
     struct core_cursor tag_keys[IAM_MAX_TAGS];

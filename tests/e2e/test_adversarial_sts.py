@@ -408,5 +408,97 @@ class WebIdentityAttacks(unittest.TestCase):
         self.assume(jwt(claims(sub="alice", iss=ISS)))
 
 
+class MfaReplay(unittest.TestCase):
+    """"The verifier MUST NOT accept the second attempt of the OTP after the
+    successful validation has been issued for the first OTP, which ensures
+    one-time only use of an OTP." (RFC 6238 section 5.2). kmsd remembers the
+    last time step used per MFA device; a code of that step or an earlier one
+    is refused with AWS's invalid-code error."""
+
+    MSG = "MultiFactorAuthentication failed with invalid MFA one time pass code."
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k = Kmsd()
+        cls.clock = os.path.join(cls.k.root, "clock")
+        cls.offset = 0
+        with open(cls.clock, "w") as f:
+            f.write("0\n")
+        cls.k.extra_args += ["--clock-file", cls.clock]
+        cls.k.start()
+        cls.iam = cls.k.client("iam")
+        cls.user, cls.ukey = make_user(cls.k, "mfa-user")
+        cls.iam.put_user_policy(UserName="mfa-user", PolicyName="sts", PolicyDocument=doc(allow("sts:*")))
+        cls.role = cls.iam.create_role(RoleName="mfa-role", AssumeRolePolicyDocument=trust(
+            {"AWS": cls.user["Arn"]}, condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}}))["Role"]
+        dev = cls.iam.create_virtual_mfa_device(VirtualMFADeviceName="mfa-user")["VirtualMFADevice"]
+        cls.serial = dev["SerialNumber"]
+        cls.seed = base64.b32decode(dev["Base32StringSeed"])
+        now = time.time()
+        cls.iam.enable_mfa_device(UserName="mfa-user", SerialNumber=cls.serial,
+                                  AuthenticationCode1=totp(cls.seed, now - 90),
+                                  AuthenticationCode2=totp(cls.seed, now - 60))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.cleanup()
+
+    def advance(self, seconds):
+        """Moves the service clock forward (kmsd re-reads the file every second)."""
+        MfaReplay.offset += seconds
+        with open(self.clock, "w") as f:
+            f.write("%d\n" % MfaReplay.offset)
+        time.sleep(1.6)
+
+    def code(self, delta=0):
+        return totp(self.seed, time.time() + self.offset + delta)
+
+    def session_token(self, code):
+        return self.k.client("sts", creds=self.ukey).get_session_token(
+            DurationSeconds=900, SerialNumber=self.serial, TokenCode=code)
+
+    def assume(self, code):
+        return self.k.client("sts", creds=self.ukey).assume_role(
+            RoleArn=self.role["Arn"], RoleSessionName="mfa", SerialNumber=self.serial, TokenCode=code)
+
+    def test_1_code_used_twice(self):
+        self.advance(60)
+        c = self.code()
+        self.session_token(c)
+        # the attack: the same code again, by GetSessionToken and by AssumeRole
+        expect_error(self, lambda: self.session_token(c), "AccessDenied", 403, self.MSG)
+        expect_error(self, lambda: self.assume(c), "AccessDenied", 403, self.MSG)
+        # an older code still inside the tolerance window is refused too (steps only move forward)
+        expect_error(self, lambda: self.session_token(self.code(-30)), "AccessDenied", 403, self.MSG)
+        # the user's next code works, once
+        self.advance(30)
+        c2 = self.code()
+        out = self.assume(c2)
+        self.assertTrue(out["Credentials"]["AccessKeyId"].startswith("ASIA"))
+        expect_error(self, lambda: self.assume(c2), "AccessDenied", 403, self.MSG)
+
+    def test_2_concurrent_uses_of_one_code(self):
+        import threading
+        self.advance(60)
+        c = self.code()
+        results = []
+
+        def one():
+            results.append(outcome(self.session_token, c))
+        threads = [threading.Thread(target=one) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(sorted(results, key=str), [("AccessDenied", 403)] * 7 + [OK])
+
+    def test_3_wrong_code_does_not_burn_the_next(self):
+        self.advance(60)
+        good = self.code()
+        wrong = "%06d" % ((int(good) + 1) % 1000000)
+        expect_error(self, lambda: self.session_token(wrong), "AccessDenied", 403, self.MSG)
+        self.session_token(good)
+
+
 if __name__ == "__main__":
     main()
