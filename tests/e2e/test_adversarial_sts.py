@@ -355,6 +355,10 @@ class WebIdentityAttacks(unittest.TestCase):
             condition={"StringEquals": {HOST + ":sub": "alice", HOST + ":aud": "sts.amazonaws.com"}}))["Role"]
         install_jwks(cls.k)
         cls.anon = anon_sts(cls.k)
+        iam.put_role_policy(RoleName="alice-only", PolicyName="p", PolicyDocument=doc(
+            allow("*"), deny("sts:AssumeRole", "arn:aws:iam::%s:role/denied-target" % ACCT)))
+        for name in ("denied-target", "open-target"):
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust({"AWS": ACCT}))
 
     @classmethod
     def tearDownClass(cls):
@@ -371,6 +375,27 @@ class WebIdentityAttacks(unittest.TestCase):
         out = self.assume(jwt(claims(sub="alice")))
         self.assertEqual(out["SubjectFromWebIdentityToken"], "alice")
         self.assertEqual(out["Audience"], "sts.amazonaws.com")
+
+    def test_deny_reaches_web_identity_session(self):
+        c, t = creds_of(self.assume(jwt(claims(sub="alice")))["Credentials"])
+        sts = self.k.client("sts", creds=c, session_token=t)
+        expect_error(self, lambda: sts.assume_role(RoleArn="arn:aws:iam::%s:role/denied-target" % ACCT,
+                                                   RoleSessionName="chain"), "AccessDenied", 403)
+        sts.assume_role(RoleArn="arn:aws:iam::%s:role/open-target" % ACCT, RoleSessionName="chain")
+        # and a Deny in the trust policy for one subject
+        self.k.client("iam").update_assume_role_policy(RoleName="alice-only", PolicyDocument=doc(
+            {"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::%s:oidc-provider/%s" % (ACCT, HOST)},
+             "Action": "sts:AssumeRoleWithWebIdentity"},
+            {"Effect": "Deny", "Principal": {"Federated": "arn:aws:iam::%s:oidc-provider/%s" % (ACCT, HOST)},
+             "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringEquals": {HOST + ":sub": "alice"}}}))
+        try:
+            expect_error(self, lambda: self.assume(jwt(claims(sub="alice"))), "AccessDenied", 403)
+            self.assume(jwt(claims(sub="bob")))
+        finally:
+            self.k.client("iam").update_assume_role_policy(RoleName="alice-only", PolicyDocument=trust(
+                {"Federated": "arn:aws:iam::%s:oidc-provider/%s" % (ACCT, HOST)},
+                action="sts:AssumeRoleWithWebIdentity",
+                condition={"StringEquals": {HOST + ":sub": "alice", HOST + ":aud": "sts.amazonaws.com"}}))
 
     def test_nul_in_sub(self):
         # the attack: matched the trust condition on "alice" and was reported as alice
@@ -499,6 +524,294 @@ class MfaReplay(unittest.TestCase):
         expect_error(self, lambda: self.session_token(wrong), "AccessDenied", 403, self.MSG)
         self.session_token(good)
 
+
+class ForeignAndExpiredTokens(unittest.TestCase):
+    """Session tokens sealed by another kmsd (another token key), tokens whose
+    key-id header was re-targeted, and tokens one second past expiry on the
+    service clock, for every kind of session and on STS, KMS and IAM."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k = Kmsd()
+        cls.clock = os.path.join(cls.k.root, "clock")
+        with open(cls.clock, "w") as f:
+            f.write("0\n")
+        cls.k.extra_args += ["--clock-file", cls.clock]
+        cls.k.start()
+        cls.other = Kmsd().start()
+        for k in (cls.k, cls.other):
+            iam = k.client("iam")
+            iam.create_user(UserName="app")
+            iam.put_user_policy(UserName="app", PolicyName="p", PolicyDocument=doc(allow("*")))
+            iam.create_role(RoleName="r", AssumeRolePolicyDocument=trust({"AWS": ACCT}))
+            iam.put_role_policy(RoleName="r", PolicyName="p", PolicyDocument=doc(allow("*")))
+        key = cls.k.client("iam").create_access_key(UserName="app")["AccessKey"]
+        cls.ukey = key["AccessKeyId"], key["SecretAccessKey"]
+        okey = cls.other.client("iam").create_access_key(UserName="app")["AccessKey"]
+        cls.okey = okey["AccessKeyId"], okey["SecretAccessKey"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.cleanup()
+        cls.other.cleanup()
+
+    def set_offset(self, seconds):
+        with open(self.clock, "w") as f:
+            f.write("%d\n" % seconds)
+        time.sleep(1.6)
+
+    def sessions(self, k, key):
+        """One session of each kind from kmsd k: (name, creds, token, expiration)."""
+        sts = k.client("sts", creds=key)
+        outs = [("role", sts.assume_role(RoleArn="arn:aws:iam::%s:role/r" % ACCT, RoleSessionName="s1",
+                                         DurationSeconds=900)["Credentials"]),
+                ("session", sts.get_session_token(DurationSeconds=900)["Credentials"]),
+                ("federated", sts.get_federation_token(Name="fed", Policy=doc(allow("*")),
+                                                       DurationSeconds=900)["Credentials"])]
+        return [(n,) + creds_of(c) + (c["Expiration"].timestamp(),) for n, c in outs]
+
+    def refused_everywhere(self, k, c, t, sts_code, kms_code):
+        self.assertEqual(outcome(k.client("sts", creds=c, session_token=t).get_caller_identity), sts_code)
+        self.assertEqual(outcome(k.client("kms", creds=c, session_token=t).generate_random, NumberOfBytes=4),
+                         kms_code)
+        self.assertEqual(outcome(k.client("iam", creds=c, session_token=t).list_roles), sts_code)
+
+    def test_token_from_another_kmsd(self):
+        # both servers' first token key has id 1: only the AEAD key tells them apart
+        for name, c, t, _ in self.sessions(self.other, self.okey):
+            with self.subTest(kind=name):
+                self.assertEqual(outcome(self.other.client("sts", creds=c, session_token=t).get_caller_identity), OK)
+                self.refused_everywhere(self.k, c, t, INVALID_TOKEN, ("UnrecognizedClientException", 400))
+
+    def test_retargeted_key_id_and_borrowed_token(self):
+        rc, _, errout = kmsctl("sts", "rotate-token-key", "--data-dir", self.k.data_dir)
+        self.assertEqual(rc, 0, errout)
+        for name, c, t, _ in self.sessions(self.k, self.ukey):
+            with self.subTest(kind=name):
+                raw = bytearray(base64.b64decode(t))
+                self.assertEqual(raw[0], 1)
+                key_id = struct.unpack(">I", bytes(raw[1:5]))[0]
+                for other_id in (key_id - 1, key_id + 1, 0, 0xFFFFFFFF):
+                    raw[1:5] = struct.pack(">I", other_id & 0xFFFFFFFF)
+                    bad = base64.b64encode(bytes(raw)).decode()
+                    self.refused_everywhere(self.k, c, bad, INVALID_TOKEN, ("UnrecognizedClientException", 400))
+                # a valid token presented with a long-term key, or with another session's key id
+                self.assertEqual(outcome(self.k.client("sts", creds=self.ukey, session_token=t).get_caller_identity),
+                                 INVALID_TOKEN)
+                self.assertEqual(outcome(self.k.client("sts", creds=c, session_token=t).get_caller_identity), OK)
+
+    def test_one_second_past_expiry(self):
+        sess = self.sessions(self.k, self.ukey)
+        exp = max(e for *_, e in sess)
+        try:
+            # two seconds before the earliest expiry: all still good
+            self.set_offset(int(min(e for *_, e in sess) - time.time()) - 4)
+            for name, c, t, _ in sess:
+                with self.subTest(kind=name, when="before"):
+                    self.assertEqual(outcome(self.k.client("sts", creds=c, session_token=t).get_caller_identity), OK)
+            # one second past the latest expiry: all refused, on every service
+            self.set_offset(int(exp - time.time()) + 2)
+            for name, c, t, _ in sess:
+                with self.subTest(kind=name, when="after"):
+                    self.refused_everywhere(self.k, c, t, ("ExpiredToken", 403), ("ExpiredTokenException", 400))
+        finally:
+            self.set_offset(0)
+        for name, c, t, _ in sess:
+            self.assertEqual(outcome(self.k.client("sts", creds=c, session_token=t).get_caller_identity), OK)
+
+
+class HostilePrincipals(unittest.TestCase):
+    """AssumeRole by another account's principals; role-session names, names
+    and tags with NUL, confusable or overlong text; an explicit Deny on sts
+    actions for every kind of principal and from every kind of policy."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k = Kmsd().start()
+        rc, _, errout = kmsctl("access-key", "add", "--data-dir", cls.k.data_dir, "--id", B_ROOT[0],
+                               "--secret", B_ROOT[1], "--account", B)
+        assert rc == 0, errout
+        cls.iam = cls.k.client("iam")
+        cls.user, cls.ukey = make_user(cls.k, "alice")
+        cls.iam.put_user_policy(UserName="alice", PolicyName="all", PolicyDocument=doc(allow("*")))
+        cls.same = cls.iam.create_role(RoleName="same-account", AssumeRolePolicyDocument=trust(
+            {"AWS": ACCT}, extra_actions=["sts:TagSession", "sts:SetSourceIdentity"]))["Role"]
+        cls.iam.put_role_policy(RoleName="same-account", PolicyName="all", PolicyDocument=doc(allow("*")))
+        cls.shared = cls.iam.create_role(RoleName="shared-with-b", AssumeRolePolicyDocument=trust(
+            {"AWS": "arn:aws:iam::%s:user/partner" % B}, condition={"StringEquals": {"sts:ExternalId": "x-1"}}))["Role"]
+        biam = cls.k.client("iam", creds=B_ROOT)
+        biam.create_user(UserName="partner")
+        k = biam.create_access_key(UserName="partner")["AccessKey"]
+        cls.partner = k["AccessKeyId"], k["SecretAccessKey"]
+        biam.create_user(UserName="stranger")
+        biam.put_user_policy(UserName="stranger", PolicyName="all", PolicyDocument=doc(allow("*")))
+        k = biam.create_access_key(UserName="stranger")["AccessKey"]
+        cls.stranger = k["AccessKeyId"], k["SecretAccessKey"]
+        # a role in B that account A's alice may try to reach
+        cls.b_role = biam.create_role(RoleName="b-internal", AssumeRolePolicyDocument=trust({"AWS": B}))["Role"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.cleanup()
+
+    def sts(self, creds, token=None):
+        return self.k.client("sts", creds=creds, session_token=token)
+
+    def test_other_accounts_principals(self):
+        # a role trusting only its own account: B's root, B's users (even with sts:* on their side) are refused
+        for who in (B_ROOT, self.stranger, self.partner):
+            expect_error(self, lambda: self.sts(who).assume_role(RoleArn=self.same["Arn"], RoleSessionName="x1"),
+                         "AccessDenied", 403)
+        # A's alice cannot reach into B either
+        expect_error(self, lambda: self.sts(self.ukey).assume_role(RoleArn=self.b_role["Arn"], RoleSessionName="x1"),
+                     "AccessDenied", 403)
+        # a role trusting B's partner by name: partner needs its own account's permission too (cross-account)
+        expect_error(self, lambda: self.sts(self.partner).assume_role(
+            RoleArn=self.shared["Arn"], RoleSessionName="x1", ExternalId="x-1"), "AccessDenied", 403)
+        # B's stranger has sts:* at home but is not the user the trust policy names
+        expect_error(self, lambda: self.sts(self.stranger).assume_role(
+            RoleArn=self.shared["Arn"], RoleSessionName="x1", ExternalId="x-1"), "AccessDenied", 403)
+        # a session of a role in B trusted by nothing in A: refused
+        c, t = creds_of(self.sts(self.stranger).assume_role(RoleArn=self.b_role["Arn"],
+                                                            RoleSessionName="b1")["Credentials"])
+        expect_error(self, lambda: self.sts(c, t).assume_role(RoleArn=self.same["Arn"], RoleSessionName="x1"),
+                     "AccessDenied", 403)
+        # the legitimate partner: permission at home, the right external id
+        self.k.client("iam", creds=B_ROOT).put_user_policy(UserName="partner", PolicyName="go", PolicyDocument=doc(
+            allow("sts:AssumeRole", self.shared["Arn"])))
+        try:
+            expect_error(self, lambda: self.sts(self.partner).assume_role(
+                RoleArn=self.shared["Arn"], RoleSessionName="x1", ExternalId="x-2"), "AccessDenied", 403)
+            out = self.sts(self.partner).assume_role(RoleArn=self.shared["Arn"], RoleSessionName="x1",
+                                                     ExternalId="x-1")
+            self.assertEqual(out["AssumedRoleUser"]["Arn"], "arn:aws:sts::%s:assumed-role/shared-with-b/x1" % ACCT)
+        finally:
+            self.k.client("iam", creds=B_ROOT).delete_user_policy(UserName="partner", PolicyName="go")
+
+    def raw_assume(self, **params):
+        form = {"Action": "AssumeRole", "Version": "2011-06-15", "RoleArn": self.same["Arn"]}
+        form.update(params)
+        st, _, body = self.k.send(*self.k.signed_request(
+            "sts", urlencode(form), {"Content-Type": "application/x-www-form-urlencoded"}, creds=self.ukey))
+        return st, body
+
+    def test_hostile_names(self):
+        # NUL, confusable (Cyrillic a), space, overlong: refused with a ValidationError, nothing issued
+        for name in ("ok\x00evil", "\u0430lice", "two words", "x" * 65, "a", "new\nline"):
+            with self.subTest(name=name):
+                st, body = self.raw_assume(RoleSessionName=name)
+                self.assertEqual(st, 400, body)
+                self.assertIn(b"<Code>ValidationError</Code>", body)
+                self.assertNotIn(b"SessionToken", body)
+        for field, value in (("SourceIdentity", "al\x00ice"), ("SourceIdentity", "y" * 65),
+                             ("ExternalId", "x-1\x00z"), ("Tags.member.1.Key", "team\x00x"),
+                             ("Tags.member.1.Key", "k" * 129)):
+            with self.subTest(field=field, value=value[:20]):
+                extra = {"Tags.member.1.Value": "v"} if field.startswith("Tags") else {}
+                st, body = self.raw_assume(RoleSessionName="ok", **{field: value}, **extra)
+                self.assertEqual(st, 400, body)
+                self.assertNotIn(b"SessionToken", body)
+        st, body = self.raw_assume(RoleSessionName="ok", **{"Tags.member.1.Key": "team",
+                                                           "Tags.member.1.Value": "high\x00low"})
+        self.assertEqual(st, 400, body)
+        for name in ("ok\x00evil", "n" * 33, "b"):
+            with self.subTest(federated=name):
+                form = {"Action": "GetFederationToken", "Version": "2011-06-15", "Name": name}
+                st, _, body = self.k.send(*self.k.signed_request(
+                    "sts", urlencode(form), {"Content-Type": "application/x-www-form-urlencoded"}, creds=self.ukey))
+                self.assertEqual(st, 400, body)
+                self.assertIn(b"<Code>ValidationError</Code>", body)
+        # 64 characters of the allowed set are fine
+        st, body = self.raw_assume(RoleSessionName="a=b,c.d@e-f_+" + "z" * 51)
+        self.assertEqual(st, 200, body)
+
+    def with_policy(self, kind, name, document):
+        """Attaches an inline policy to a user or role; returns an undo function."""
+        if kind == "user":
+            self.iam.put_user_policy(UserName=name, PolicyName="deny", PolicyDocument=document)
+            return lambda: self.iam.delete_user_policy(UserName=name, PolicyName="deny")
+        self.iam.put_role_policy(RoleName=name, PolicyName="deny", PolicyDocument=document)
+        return lambda: self.iam.delete_role_policy(RoleName=name, PolicyName="deny")
+
+    def test_deny_for_every_principal_kind(self):
+        target = self.same["Arn"]
+        deny_assume = doc(deny("sts:AssumeRole"))
+        role_creds = lambda: creds_of(self.sts(self.ukey).assume_role(RoleArn=target, RoleSessionName="d1")[
+            "Credentials"])
+        # the user with long-term keys
+        undo = self.with_policy("user", "alice", deny_assume)
+        try:
+            expect_error(self, lambda: self.sts(self.ukey).assume_role(RoleArn=target, RoleSessionName="d1"),
+                         "AccessDenied", 403)
+            # its GetSessionToken session carries the user's policies, Deny included
+            c, t = creds_of(self.sts(self.ukey).get_session_token(DurationSeconds=900)["Credentials"])
+            expect_error(self, lambda: self.sts(c, t).assume_role(RoleArn=target, RoleSessionName="d1"),
+                         "AccessDenied", 403)
+            # AWS: no policy controls GetSessionToken or GetCallerIdentity
+            self.with_policy("user", "alice", doc(deny(["sts:AssumeRole", "sts:GetSessionToken",
+                                                        "sts:GetCallerIdentity"])))
+            self.sts(self.ukey).get_session_token(DurationSeconds=900)
+            self.assertEqual(self.sts(self.ukey).get_caller_identity()["Arn"], self.user["Arn"])
+        finally:
+            undo()
+        # a role session: the Deny in the role's policy stops chaining
+        c, t = role_creds()
+        undo = self.with_policy("role", "same-account", doc(deny(["sts:AssumeRole", "sts:GetAccessKeyInfo"])))
+        try:
+            expect_error(self, lambda: self.sts(c, t).assume_role(RoleArn=target, RoleSessionName="d2"),
+                         "AccessDenied", 403)
+            expect_error(self, lambda: self.sts(c, t).get_access_key_info(AccessKeyId=self.ukey[0]),
+                         "AccessDenied", 403)
+            self.sts(c, t).get_caller_identity()
+        finally:
+            undo()
+        # a session policy's Deny (and an Allow it lacks) stops the session
+        out = self.sts(self.ukey).assume_role(RoleArn=target, RoleSessionName="d3",
+                                              Policy=doc(allow("*"), deny("sts:AssumeRole")))
+        sc, st = creds_of(out["Credentials"])
+        expect_error(self, lambda: self.sts(sc, st).assume_role(RoleArn=target, RoleSessionName="d4"),
+                     "AccessDenied", 403)
+        # the federated user: the issuer's Deny on sts:GetFederationToken stops issuing
+        undo = self.with_policy("user", "alice", doc(deny("sts:GetFederationToken")))
+        try:
+            expect_error(self, lambda: self.sts(self.ukey).get_federation_token(Name="fed1"), "AccessDenied", 403)
+        finally:
+            undo()
+        # ... and a Deny on sts:TagSession / sts:SetSourceIdentity stops just those
+        undo = self.with_policy("user", "alice", doc(deny(["sts:TagSession", "sts:SetSourceIdentity"])))
+        try:
+            expect_error(self, lambda: self.sts(self.ukey).get_federation_token(
+                Name="fed2", Tags=[{"Key": "a", "Value": "b"}]), "AccessDenied", 403)
+            expect_error(self, lambda: self.sts(self.ukey).assume_role(
+                RoleArn=target, RoleSessionName="d5", Tags=[{"Key": "a", "Value": "b"}]), "AccessDenied", 403)
+            expect_error(self, lambda: self.sts(self.ukey).assume_role(
+                RoleArn=target, RoleSessionName="d5", SourceIdentity="alice"), "AccessDenied", 403)
+            self.sts(self.ukey).assume_role(RoleArn=target, RoleSessionName="d5")
+        finally:
+            undo()
+        # the trust policy's own Deny naming the user (resource side)
+        self.iam.update_assume_role_policy(RoleName="same-account", PolicyDocument=doc(
+            {"Effect": "Allow", "Principal": {"AWS": ACCT}, "Action": ["sts:AssumeRole", "sts:TagSession",
+                                                                      "sts:SetSourceIdentity"]},
+            {"Effect": "Deny", "Principal": {"AWS": self.user["Arn"]}, "Action": "sts:AssumeRole"}))
+        try:
+            expect_error(self, lambda: self.sts(self.ukey).assume_role(RoleArn=target, RoleSessionName="d6"),
+                         "AccessDenied", 403)
+        finally:
+            self.iam.update_assume_role_policy(RoleName="same-account", PolicyDocument=trust(
+                {"AWS": ACCT}, extra_actions=["sts:TagSession", "sts:SetSourceIdentity"]))
+        # a permissions boundary that does not allow sts:AssumeRole: the bounded role's sessions cannot chain
+        arn = self.iam.create_policy(PolicyName="kms-only", PolicyDocument=doc(allow("kms:*")))["Policy"]["Arn"]
+        self.iam.create_role(RoleName="bounded", PermissionsBoundary=arn,
+                             AssumeRolePolicyDocument=trust({"AWS": ACCT}))
+        self.iam.put_role_policy(RoleName="bounded", PolicyName="all", PolicyDocument=doc(allow("*")))
+        c, t = creds_of(self.sts(self.ukey).assume_role(RoleArn="arn:aws:iam::%s:role/bounded" % ACCT,
+                                                        RoleSessionName="b1")["Credentials"])
+        expect_error(self, lambda: self.sts(c, t).assume_role(RoleArn=target, RoleSessionName="d7"),
+                     "AccessDenied", 403)
+        self.assertEqual(outcome(self.k.client("kms", creds=c, session_token=t).generate_random, NumberOfBytes=4), OK)
+        # with every Deny gone, alice assumes the role again
+        self.sts(self.ukey).assume_role(RoleArn=target, RoleSessionName="d8")
 
 if __name__ == "__main__":
     main()
