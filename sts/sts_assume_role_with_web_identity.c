@@ -44,6 +44,69 @@ static const json_t *matching_audience(const json_t *claims, const json_t *clien
     return NULL;
 }
 
+/* Characters (UTF-8 code points) of a claim string. */
+static size_t chars(struct core_cursor c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c.len; i++) n += (c.ptr[i] & 0xc0) != 0x80;
+    return n;
+}
+
+/* Tag text: [\p{L}\p{Z}\p{N}_.:/=+\-@], the ASCII part checked, other letters accepted as iam_param_tags does. */
+static bool tag_text(struct core_cursor c, size_t min, size_t max)
+{
+    size_t n = chars(c);
+    if (n < min || n > max) return false;
+    for (size_t i = 0; i < c.len; i++) {
+        uint8_t b = c.ptr[i];
+        bool ok = b >= 0x80 || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+                  b == ' ' || b == '_' || b == '.' || b == ':' || b == '/' || b == '=' || b == '+' || b == '-' ||
+                  b == '@';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+/*
+ * Session tags from the ID token: "Include session tags in the
+ * https://aws.amazon.com/tags namespace", as {"principal_tags": {"Key":
+ * ["Value"]}, "transitive_tag_keys": ["Key"]}; "You must pass a single value
+ * for each session tag. Multivalued session tags are not supported"; at most
+ * 50 tags, keys of 1..128 and values of 0..256 characters, keys unique
+ * regardless of case, no "aws:" prefix; transitive keys name passed tags.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html
+ * Cursors borrow from claims. Returns false when the claim is malformed.
+ */
+static bool token_tags(const json_t *claims, struct sts_session_params *sp)
+{
+    json_t *t = json_object_get(claims, "https://aws.amazon.com/tags");
+    if (t == NULL) return true;
+    json_t *pt = json_object_get(t, "principal_tags"), *tk = json_object_get(t, "transitive_tag_keys");
+    if (!json_is_object(t) || (pt && !json_is_object(pt)) || (tk && !json_is_array(tk))) return false;
+    const char *key;
+    json_t *v;
+    json_object_foreach(pt, key, v) {
+        const json_t *val = v;
+        if (json_is_array(v)) val = json_array_size(v) == 1 ? json_array_get(v, 0) : NULL;
+        struct core_cursor k = core_cursor_str(key), value = jstr(val);
+        if (!json_is_string(val) || sp->n_tags == IAM_MAX_TAGS || !tag_text(k, 1, 128) || !tag_text(value, 0, 256) ||
+            (k.len >= 4 && core_cursor_eq_icase(core_cursor_from(k.ptr, 4), core_cursor_str("aws:"))))
+            return false;
+        for (size_t j = 0; j < sp->n_tags; j++)
+            if (core_cursor_eq_icase(sp->tags[j].key, k)) return false;
+        sp->tags[sp->n_tags++] = (struct iam_tag){k, value};
+    }
+    size_t i;
+    json_array_foreach(tk, i, v) {
+        struct core_cursor k = jstr(v);
+        bool found = false;
+        for (size_t j = 0; j < sp->n_tags; j++) found |= core_cursor_eq_icase(sp->tags[j].key, k);
+        if (!json_is_string(v) || !found || sp->n_transitive == IAM_MAX_TAGS) return false;
+        sp->transitive[sp->n_transitive++] = k;
+    }
+    return true;
+}
+
 enum claim_time { CLAIM_ABSENT, CLAIM_OK, CLAIM_INVALID };
 
 /* "NumericDate: A JSON numeric value representing the number of seconds from 1970-01-01T00:00:00Z UTC"
@@ -180,6 +243,12 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
         goto done;
     }
 
+    if (!token_tags(claims, &sp)) {
+        r = invalid_token(ctx, "The ID Token contains invalid session tags in the https://aws.amazon.com/tags "
+                               "claim.");
+        goto done;
+    }
+
     /* Trust policy: Principal {"Federated": provider ARN}, conditions on HOST:aud / HOST:sub. */
     struct policy_ctx pc;
     policy_ctx_init(&pc);
@@ -195,6 +264,7 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
     if (core_ok(r)) r = policy_ctx_add(&pc, core_cursor_str(ksub), sub);
     if (core_ok(r)) r = policy_ctx_add(&pc, core_cursor_str(kamr), aud);
     if (core_ok(r)) r = policy_ctx_add(&pc, core_cursor_str("sts:RoleSessionName"), session_name);
+    if (core_ok(r)) r = sts_request_tags_context(&pc, &sp);
     bool allowed = false;
     if (core_ok(r)) r = sts_trust_allows(ctx, &role, &pc, &allowed);
     if (!core_ok(r)) goto done;
@@ -202,6 +272,21 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
         r = sts_fail(ctx, 403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
         goto done;
     }
+    /* Tags from the IdP need sts:TagSession in the trust policy too (same context, other action). */
+    if (sp.n_tags) {
+        pc.action = (struct core_cursor){0};
+        pc.action_lc = (struct core_cursor){0};
+        r = policy_ctx_set_action(&pc, core_cursor_str("sts:TagSession"));
+        if (core_ok(r)) r = sts_trust_allows(ctx, &role, &pc, &allowed);
+        if (!core_ok(r)) goto done;
+        if (!allowed) {
+            r = sts_fail(ctx, 403, "AccessDenied", "Not authorized to perform sts:TagSession");
+            goto done;
+        }
+    }
+    struct sts_tag tags[STS_MAX_SESSION_TAGS];
+    for (size_t i = 0; i < sp.n_tags && i < STS_MAX_SESSION_TAGS; i++)
+        tags[i] = (struct sts_tag){sp.tags[i].key, sp.tags[i].value};
 
     char arn[512], user_id[160];
     snprintf(arn, sizeof arn, "arn:aws:sts::%s:assumed-role/%s/%.*s", role.account, role.name, (int)session_name.len,
@@ -219,6 +304,10 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
         .policy = sp.policy,
         .policy_arns = sp.policy_arns,
         .n_policy_arns = sp.n_policy_arns,
+        .tags = tags,
+        .n_tags = sp.n_tags,
+        .transitive = sp.transitive,
+        .n_transitive = sp.n_transitive,
     };
     unsigned pct = 0;
     r = sts_check_packed(ctx, &in, &pct);
@@ -229,7 +318,7 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
     if (core_ok(r)) r = core_xml_elem_str(b, "AssumedRoleId", user_id);
     if (core_ok(r)) r = core_xml_elem_str(b, "Arn", arn);
     if (core_ok(r)) r = core_buf_append_str(b, "</AssumedRoleUser>");
-    if (core_ok(r) && (sp.have_policy || sp.n_policy_arns))
+    if (core_ok(r) && (sp.have_policy || sp.n_policy_arns || sp.n_tags))
         r = core_buf_printf(b, "<PackedPolicySize>%u</PackedPolicySize>", pct);
     if (core_ok(r)) r = core_xml_elem_str(b, "Provider", prov.arn);
     if (core_ok(r)) r = core_xml_elem(b, "Audience", aud);

@@ -813,5 +813,92 @@ class HostilePrincipals(unittest.TestCase):
         # with every Deny gone, alice assumes the role again
         self.sts(self.ukey).assume_role(RoleArn=target, RoleSessionName="d8")
 
+class WebIdentitySessionTags(unittest.TestCase):
+    """Session tags in an ID token ("https://aws.amazon.com/tags": principal_tags,
+    transitive_tag_keys) need sts:TagSession in the role's trust policy; "the
+    AssumeRole operation will fail for any role connected to an IdP that is
+    passing session tags without this permission" (IAM User Guide,
+    id_session-tags.html)."""
+
+    TAGS = {"principal_tags": {"team": ["ci"], "project": ["kmsd"]}, "transitive_tag_keys": ["project"]}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k = Kmsd().start()
+        iam = cls.k.client("iam")
+        cls.provider = iam.create_open_id_connect_provider(Url=ISS, ClientIDList=["sts.amazonaws.com"],
+                                                           ThumbprintList=["0" * 40])["OpenIDConnectProviderArn"]
+        fed = {"Federated": cls.provider}
+        iam.create_role(RoleName="no-tags", AssumeRolePolicyDocument=trust(fed, action="sts:AssumeRoleWithWebIdentity"))
+        iam.create_role(RoleName="tags-ok", AssumeRolePolicyDocument=trust(
+            fed, action="sts:AssumeRoleWithWebIdentity", extra_actions=["sts:TagSession"]))
+        # sts:TagSession only for team=ci
+        iam.create_role(RoleName="ci-only", AssumeRolePolicyDocument=doc(
+            {"Effect": "Allow", "Principal": fed, "Action": "sts:AssumeRoleWithWebIdentity"},
+            {"Effect": "Allow", "Principal": fed, "Action": "sts:TagSession",
+             "Condition": {"StringEquals": {"aws:RequestTag/team": "ci"}}}))
+        probe = doc(allow("sts:AssumeRole"), allow("sts:GetAccessKeyInfo", Condition={
+            "StringEquals": {"aws:PrincipalTag/team": "ci"}}), allow("sts:DecodeAuthorizationMessage", Condition={
+            "StringEquals": {"aws:PrincipalTag/project": "kmsd"}}))
+        for r in ("no-tags", "tags-ok", "ci-only", "next"):
+            if r == "next":
+                iam.create_role(RoleName="next", AssumeRolePolicyDocument=trust({"AWS": ACCT}))
+            iam.put_role_policy(RoleName=r, PolicyName="probe", PolicyDocument=probe)
+        install_jwks(cls.k)
+        cls.anon = anon_sts(cls.k)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.cleanup()
+
+    def assume(self, role, tags):
+        c = claims(sub="alice")
+        if tags is not None:
+            c["https://aws.amazon.com/tags"] = tags
+        return self.anon.assume_role_with_web_identity(RoleArn="arn:aws:iam::%s:role/%s" % (ACCT, role),
+                                                       RoleSessionName="job", WebIdentityToken=jwt(c))
+
+    def probe(self, out):
+        c, t = creds_of(out["Credentials"])
+        sts = self.k.client("sts", creds=c, session_token=t)
+        team = outcome(sts.get_access_key_info, AccessKeyId="AKIAIOSFODNN7EXAMPLE")
+        project = outcome(sts.decode_authorization_message, EncodedMessage="x" * 40)
+        return (team == OK or team[0] != "AccessDenied",
+                project == OK or project[0] != "AccessDenied"), (c, t)
+
+    def test_tags_need_tag_session(self):
+        # the attack: an IdP passes tags to a role that never allowed sts:TagSession
+        expect_error(self, lambda: self.assume("no-tags", self.TAGS), "AccessDenied", 403)
+        expect_error(self, lambda: self.assume("ci-only", {"principal_tags": {"team": ["admin"]}}),
+                     "AccessDenied", 403)
+        # without tags the same role is fine, and the session has none
+        self.assertEqual(self.probe(self.assume("no-tags", None))[0], (False, False))
+
+    def test_tags_become_principal_tags_and_transitive_ones_follow(self):
+        out = self.assume("tags-ok", self.TAGS)
+        self.assertGreater(out["PackedPolicySize"], 0)
+        tags, (c, t) = self.probe(out)
+        self.assertEqual(tags, (True, True))
+        out2 = self.k.client("sts", creds=c, session_token=t).assume_role(
+            RoleArn="arn:aws:iam::%s:role/next" % ACCT, RoleSessionName="chain")
+        # project was transitive, team was not
+        self.assertEqual(self.probe(out2)[0], (False, True))
+        self.assertEqual(self.probe(self.assume("ci-only", {"principal_tags": {"team": ["ci"]}}))[0], (True, False))
+
+    def test_malformed_tag_claims(self):
+        for bad in ({"principal_tags": {"team": ["ci", "cd"]}},          # multi-valued
+                    {"principal_tags": {"team": [1]}},
+                    {"principal_tags": {"aws:team": ["x"]}},               # reserved prefix
+                    {"principal_tags": {"k" * 129: ["x"]}},
+                    {"principal_tags": {"team": ["v" * 257]}},
+                    {"principal_tags": {"Team": ["a"], "team": ["b"]}},   # duplicate regardless of case
+                    {"principal_tags": {"team": ["a"]}, "transitive_tag_keys": ["other"]},
+                    {"principal_tags": ["team"]},
+                    "tags",
+                    {"principal_tags": {"t%d" % i: ["v"] for i in range(51)}}):
+            with self.subTest(bad=str(bad)[:60]):
+                expect_error(self, lambda: self.assume("tags-ok", bad), "InvalidIdentityToken", 400)
+
+
 if __name__ == "__main__":
     main()
