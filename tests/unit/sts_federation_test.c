@@ -91,9 +91,9 @@ static unsigned federate(struct world *w, const char *user, const char *const *e
     EXPECT_OK(keystore_txn_begin(w->ks, false, &txn));
     EXPECT_OK(iam_user_principal(txn, ACCT, core_cursor_str(user), &p));
     keystore_txn_abort(txn);
-    const char *kv[32] = {"Action", "GetFederationToken", "Version", "2011-06-15", "Name", "bob", "Policy",
-                          "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"kms:*\","
-                          "\"Resource\":\"*\"}]}"};
+    static const char policy[] =
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"kms:*\",\"Resource\":\"*\"}]}";
+    const char *kv[32] = {"Action", "GetFederationToken", "Version", "2011-06-15", "Name", "bob", "Policy", policy};
     size_t n = 8;
     for (size_t i = 0; extra && extra[i] && n < 30; i++) kv[n++] = extra[i];
     kv[n] = NULL;
@@ -143,23 +143,21 @@ int main(int argc, char **argv)
     if (!w.sts || !w.iam) return 1;
     iam_principal_root(&w.root, ACCT);
 
+    static const char tok_policy[] = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":["
+                                     "\"sts:GetFederationToken\",\"sts:TagSession\",\"kms:*\"],\"Resource\":\"*\"}]}";
+    static const char mallory_policy[] = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+                                         "\"Action\":[\"sts:GetFederationToken\",\"kms:*\"],\"Resource\":\"*\"}]}";
     const char *mk_tok[] = {"Action", "CreateUser", "Version", "2010-05-08", "UserName", "token-app", "Path",
                             "/apps/", "Tags.member.1.Key", "team", "Tags.member.1.Value", "red",
                             "Tags.member.2.Key", "env", "Tags.member.2.Value", "prod", NULL};
     EXPECT_TRUE(iam_call(&w, mk_tok) == 200);
     const char *pol_tok[] = {"Action", "PutUserPolicy", "Version", "2010-05-08", "UserName", "token-app",
-                             "PolicyName", "p", "PolicyDocument",
-                             "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":["
-                             "\"sts:GetFederationToken\",\"sts:TagSession\",\"kms:*\"],\"Resource\":\"*\"}]}",
-                             NULL};
+                             "PolicyName", "p", "PolicyDocument", tok_policy, NULL};
     EXPECT_TRUE(iam_call(&w, pol_tok) == 200);
     const char *mk_m[] = {"Action", "CreateUser", "Version", "2010-05-08", "UserName", "mallory", NULL};
     EXPECT_TRUE(iam_call(&w, mk_m) == 200);
     const char *pol_m[] = {"Action", "PutUserPolicy", "Version", "2010-05-08", "UserName", "mallory", "PolicyName",
-                           "p", "PolicyDocument",
-                           "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":["
-                           "\"sts:GetFederationToken\",\"kms:*\"],\"Resource\":\"*\"}]}",
-                           NULL};
+                           "p", "PolicyDocument", mallory_policy, NULL};
     EXPECT_TRUE(iam_call(&w, pol_m) == 200);
 
     struct core_principal tokp;
