@@ -397,6 +397,19 @@ class WebIdentityAttacks(unittest.TestCase):
                 action="sts:AssumeRoleWithWebIdentity",
                 condition={"StringEquals": {HOST + ":sub": "alice", HOST + ":aud": "sts.amazonaws.com"}}))
 
+    def test_hostile_session_names(self):
+        tok = jwt(claims(sub="alice"))
+        for name in ("job\x00evil", "\u0430lice", "x" * 65, "j", "two words"):
+            with self.subTest(name=name[:20]):
+                form = {"Action": "AssumeRoleWithWebIdentity", "Version": "2011-06-15", "RoleArn": self.role["Arn"],
+                        "RoleSessionName": name, "WebIdentityToken": tok}
+                st, _, body = self.k.send("POST", self.k.endpoint + "/",
+                                          {"Content-Type": "application/x-www-form-urlencoded"},
+                                          urlencode(form).encode())
+                self.assertEqual(st, 400, body)
+                self.assertIn(b"<Code>ValidationError</Code>", body)
+                self.assertNotIn(b"SessionToken", body)
+
     def test_nul_in_sub(self):
         # the attack: matched the trust condition on "alice" and was reported as alice
         self.refused(jwt(claims(sub="alice\u0000-impersonated")))
