@@ -520,10 +520,13 @@ class MfaReplay(unittest.TestCase):
         self.advance(60)
         c = self.code()
         results = []
+        # clients are made here: making boto3 clients is not thread-safe, using them is
+        clients = [self.k.client("sts", creds=self.ukey) for _ in range(8)]
 
-        def one():
-            results.append(outcome(self.session_token, c))
-        threads = [threading.Thread(target=one) for _ in range(8)]
+        def one(sts):
+            results.append(outcome(sts.get_session_token, DurationSeconds=900, SerialNumber=self.serial,
+                                   TokenCode=c))
+        threads = [threading.Thread(target=one, args=(sts,)) for sts in clients]
         for t in threads:
             t.start()
         for t in threads:
