@@ -141,6 +141,12 @@ core_result sts_assume_role(struct sts_ctx *ctx)
     /* Trust policy, and the caller's identity policies where AWS requires them. */
     struct sts_identity id;
     GUARD(sts_identity_begin(ctx, &id));
+    if (id.failed) {
+        /* Without the caller's policies its explicit Denies are unknown: a trust policy naming the caller
+         * must not carry the call alone (fail closed, as KMS does). */
+        sts_identity_end(ctx, &id);
+        return denied(ctx, role_arn);
+    }
     struct policy_ctx pc;
     policy_ctx_init(&pc);
     policy_ctx_set_resource(&pc, core_cursor_str(role.arn));

@@ -41,6 +41,7 @@ core_result sts_identity_begin(struct sts_ctx *ctx, struct sts_identity *out)
         core_log(CORE_LOG_WARN, "request %s: identity policies of %s unavailable: %s", ctx->call->request_id,
                  ctx->caller->arn, core_err_name(r.err));
         out->id = NULL;
+        out->failed = true;
     }
     CORE_OK;
 }

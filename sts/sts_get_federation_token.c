@@ -69,7 +69,7 @@ core_result sts_get_federation_token(struct sts_ctx *ctx)
     struct sts_tag tags[STS_MAX_SESSION_TAGS];
     size_t ntags = 0;
     core_result r = core_result_ok();
-    if (ctx->env->iam != NULL && id.id == NULL)
+    if (id.failed)
         /* The user's tags could not be read: issuing without them would escape a Deny keyed on them. */
         r = core_result_fail_at(ERR_IO, __FILE__, __LINE__);
     else if (!merge_tags(&sp, &id, tags, STS_MAX_SESSION_TAGS, &ntags))

@@ -132,6 +132,7 @@ struct sts_identity {
     struct iam_session_info info;
     const struct iam_session_info *session; /* &info, or NULL for long-term credentials */
     const struct iam_identity *id;          /* NULL: no identity-based permissions */
+    bool failed; /* the caller's policies could not be read: its explicit Denies are unknown, so refuse */
 };
 /** The authorization view of an opened session. */
 void sts_session_info(const struct sts_session *s, struct iam_session_info *out);

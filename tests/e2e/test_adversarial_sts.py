@@ -704,6 +704,27 @@ class HostilePrincipals(unittest.TestCase):
         finally:
             self.k.client("iam", creds=B_ROOT).delete_user_policy(UserName="partner", PolicyName="go")
 
+    def test_unreadable_identity_does_not_skip_its_deny(self):
+        # the attack: a user denied sts:AssumeRole grows past the per-principal policy cap (64) so its
+        # policies cannot be compiled; the identity side was then treated as empty and a trust policy
+        # naming the user directly carried the call, Deny skipped
+        u, key = make_user(self.k, "bloated")
+        self.iam.put_user_policy(UserName="bloated", PolicyName="deny", PolicyDocument=doc(deny("sts:*")))
+        self.iam.create_role(RoleName="direct", AssumeRolePolicyDocument=trust({"AWS": u["Arn"]}))
+        sts = self.sts(key)
+        arn = "arn:aws:iam::%s:role/direct" % ACCT
+        expect_error(self, lambda: sts.assume_role(RoleArn=arn, RoleSessionName="x1"), "AccessDenied", 403)
+        for i in range(70):
+            self.iam.put_user_policy(UserName="bloated", PolicyName="p%d" % i,
+                                     PolicyDocument=doc(allow("kms:DescribeKey")))
+        expect_error(self, lambda: sts.assume_role(RoleArn=arn, RoleSessionName="x1"), "AccessDenied", 403)
+        expect_error(self, lambda: sts.get_federation_token(Name="fed1", Policy=doc(allow("*"))), "AccessDenied", 403)
+        # the legitimate user: once its policies can be read again, its Deny (gone) no longer applies
+        for i in range(70):
+            self.iam.delete_user_policy(UserName="bloated", PolicyName="p%d" % i)
+        self.iam.delete_user_policy(UserName="bloated", PolicyName="deny")
+        self.assertTrue(sts.assume_role(RoleArn=arn, RoleSessionName="x1")["Credentials"]["AccessKeyId"])
+
     def raw_assume(self, **params):
         form = {"Action": "AssumeRole", "Version": "2011-06-15", "RoleArn": self.same["Arn"]}
         form.update(params)
