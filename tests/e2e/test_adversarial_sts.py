@@ -429,6 +429,23 @@ class WebIdentityAttacks(unittest.TestCase):
         # the same header without crit is fine
         self.assume(jwt_with_header({"alg": "RS256", "kid": "r1"}, claims(sub="alice")))
 
+    def test_embedded_keys_are_not_trusted(self):
+        # jwk/jku/x5u headers naming the attacker's own key: only the provider's installed JWKS counts
+        rn = Keys.other.public_key().public_numbers()
+        mine = {"kty": "RSA", "kid": "evil", "n": b64u(rn.n.to_bytes((rn.n.bit_length() + 7) // 8, "big")),
+                "e": b64u(rn.e.to_bytes(3, "big"))}
+        for extra in ({"jwk": mine}, {"jku": "https://evil.test/jwks"}, {"x5u": "https://evil.test/cert"}):
+            header = dict({"alg": "RS256", "kid": "evil"}, **extra)
+            signing = (b64u(json.dumps(header).encode()) + "." + b64u(json.dumps(claims(sub="alice")).encode())).encode()
+            sig = Keys.other.sign(signing, padding.PKCS1v15(), hashes.SHA256())
+            with self.subTest(header=list(extra)[0]):
+                self.refused(signing.decode() + "." + b64u(sig))
+        # a duplicate claim (a second "sub") is not JSON kmsd accepts
+        body = '{"iss":"%s","sub":"bob","sub":"alice","aud":"sts.amazonaws.com","exp":%d}' % (ISS, time.time() + 600)
+        signing = (b64u(json.dumps({"alg": "RS256", "kid": "r1"}).encode()) + "." + b64u(body.encode())).encode()
+        sig = Keys.rsa_key.sign(signing, padding.PKCS1v15(), hashes.SHA256())
+        self.refused(signing.decode() + "." + b64u(sig))
+
     def test_string_nbf_and_exp(self):
         now = int(time.time())
         self.refused(jwt(claims(sub="alice", nbf=str(now + 3600))))
