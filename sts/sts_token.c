@@ -394,6 +394,11 @@ static core_result parse_body(struct sts_session *s, struct core_cursor *akid)
     }
     ENSURE(have_type && have_secret && have_exp && akid->len > 0, ERR_AUTH_BAD_TOKEN);
     p->temporary = true;
+    /* A federated session names the user (or root) that issued it, so a
+     * resource-policy Deny naming that user reaches the session too
+     * (policy_ctx_set_principal; issue 16 item 5). */
+    if (p->type == CORE_PRINCIPAL_FEDERATED && s->issuer_arn.len > 0)
+        GUARD(copy_cstr(s->issuer_arn, p->issuer_arn, sizeof p->issuer_arn));
     CORE_OK;
 }
 
