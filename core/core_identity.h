@@ -40,6 +40,12 @@ struct core_principal {
      * A resource-policy Deny naming that user also covers its federated
      * sessions (policy/, issue 16 item 5). Empty for every other caller. */
     char issuer_arn[512];
+    /* CORE_PRINCIPAL_FEDERATED only: the issuing user's unique id (AIDA...,
+     * GetUser's UserId), from the session token. Key and trust policies store
+     * a user ARN as this id (iam/iam_principal_ids.c), so the Deny that names
+     * the issuing user matches the session by it. Empty for root-issued
+     * sessions and every other caller. */
+    char issuer_id[32];
 };
 
 #endif

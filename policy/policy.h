@@ -155,8 +155,9 @@ enum policy_id_kind {
 struct policy_ctx_id {
     enum policy_id_kind kind;
     struct core_cursor value;
-    /* POLICY_ID_USER: the user's unique id (AIDA...); POLICY_ID_ROLE: the
-     * role's (AROA...). Matched by Principal entries stored as unique ids. */
+    /* POLICY_ID_USER and POLICY_ID_ISSUER: the user's unique id (AIDA...);
+     * POLICY_ID_ROLE: the role's (AROA...). Matched by Principal entries
+     * stored as unique ids. */
     struct core_cursor uid;
 };
 
@@ -206,8 +207,10 @@ void policy_ctx_set_resource(struct policy_ctx *ctx, struct core_cursor arn);
  * aws:PrincipalType, aws:userid, aws:username (IAM users only),
  * aws:MultiFactorAuthPresent and aws:TokenIssueTime (temporary credentials
  * only). For a federated user, p->issuer_arn (the IAM user or root that
- * called GetFederationToken, same account) joins the chain so that a Deny
- * naming that user covers the session. Reads p now; keeps no pointer to it.
+ * called GetFederationToken, same account) joins the chain, with the user's
+ * unique id p->issuer_id, so that a Deny naming that user -- by ARN or by
+ * the unique id a saved policy holds -- covers the session (ERR_PARSE when
+ * issuer_id is set and not a user's id). Reads p now; keeps no pointer to it.
  *
  * @param[in] role_arn for CORE_PRINCIPAL_ASSUMED_ROLE: the role's IAM ARN
  *     with its path ("arn:aws:iam::111122223333:role/ops/Admin"), used as

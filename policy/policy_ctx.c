@@ -275,8 +275,18 @@ core_result policy_ctx_set_principal(struct policy_ctx *ctx, const struct core_p
                    ERR_PARSE);
             if (core_cursor_starts_with(ires, "user/")) {
                 ENSURE(ires.len > 5 && ires.ptr[ires.len - 1] != '/', ERR_PARSE);
+                /* Saved key and trust policies name the user by its unique
+                 * id (iam/iam_principal_ids.c): the link carries it so that
+                 * form of the Deny reaches the session too. Empty only for
+                 * contexts built without one; then the ARN form alone
+                 * matches. */
+                struct core_cursor iid_in = core_cursor_from(p->issuer_id, strnlen(p->issuer_id, sizeof p->issuer_id)),
+                                   iid = none;
+                ENSURE(iid_in.len == 0 || policy_unique_id_kind(iid_in) == 'U', ERR_PARSE);
                 GUARD(scratch_cat(ctx, iss_in, none, none, &iss));
+                if (iid_in.len > 0) GUARD(scratch_cat(ctx, iid_in, none, none, &iid));
                 GUARD(chain_add(ctx, POLICY_ID_ISSUER, iss));
+                ctx->chain[ctx->nchain - 1].uid = iid;
             } else {
                 ENSURE(core_cursor_eq_str(ires, "root"), ERR_PARSE);
             }

@@ -49,9 +49,14 @@ static enum policy_grant entry_vs_link(const struct pol_principal *e, const stru
         return id->kind == POLICY_ID_FEDERATED && core_cursor_eq(e->value, id->value) ? POLICY_GRANT_DIRECT
                                                                                       : POLICY_GRANT_NONE;
     case PRIN_USER_ID:
-        /* The user this id was saved for, not whoever has its name now. */
-        return id->kind == POLICY_ID_USER && core_cursor_eq(e->value, id->uid) ? POLICY_GRANT_DIRECT
-                                                                               : POLICY_GRANT_NONE;
+        /* The user this id was saved for, not whoever has its name now --
+         * also as the issuer of a federated session (POLICY_ID_ISSUER, Deny
+         * only, see stmt_principal): a saved key policy holds the issuing
+         * user's id, not its ARN. An empty uid matches nothing. */
+        return (id->kind == POLICY_ID_USER || id->kind == POLICY_ID_ISSUER) && id->uid.len > 0 &&
+                       core_cursor_eq(e->value, id->uid)
+                   ? POLICY_GRANT_DIRECT
+                   : POLICY_GRANT_NONE;
     case PRIN_ROLE_ID:
         return id->kind == POLICY_ID_ROLE && core_cursor_eq(e->value, id->uid) ? POLICY_GRANT_ROLE
                                                                                : POLICY_GRANT_NONE;

@@ -397,8 +397,19 @@ static core_result parse_body(struct sts_session *s, struct core_cursor *akid)
     /* A federated session names the user (or root) that issued it, so a
      * resource-policy Deny naming that user reaches the session too
      * (policy_ctx_set_principal; issue 16 item 5). */
-    if (p->type == CORE_PRINCIPAL_FEDERATED && s->issuer_arn.len > 0)
+    if (p->type == CORE_PRINCIPAL_FEDERATED && s->issuer_arn.len > 0) {
         GUARD(copy_cstr(s->issuer_arn, p->issuer_arn, sizeof p->issuer_arn));
+        /* ... and by the user's unique id, the form a saved key policy
+         * holds (iam/iam_principal_ids.c). GetFederationToken seals both; a
+         * user issuer without its id cannot be matched against such a Deny,
+         * so the token is refused rather than let past it. */
+        struct core_cursor tail = s->issuer_arn.len >= 5
+                                      ? core_cursor_from(s->issuer_arn.ptr + s->issuer_arn.len - 5, 5)
+                                      : s->issuer_arn;
+        bool user_issuer = !core_cursor_eq_str(tail, ":root");
+        ENSURE(!user_issuer || s->issuer_id.len > 0, ERR_AUTH_BAD_TOKEN);
+        if (user_issuer) GUARD(copy_cstr(s->issuer_id, p->issuer_id, sizeof p->issuer_id));
+    }
     CORE_OK;
 }
 

@@ -541,6 +541,177 @@ out:
     return ok;
 }
 
+/* ---- principals the policies name ------------------------------------------ */
+
+/*
+ * A key policy or trust policy can name only users and roles that exist when
+ * it is saved: AWS stores them as unique ids and refuses an ARN naming none
+ * (MalformedPolicyDocumentException "Policy contains a statement with one or
+ * more invalid principals."; docs/authorization.md, "Principal unique ids").
+ * So, as a real account would have to, the players create every IAM user and
+ * role a vector's policy names -- in its account, on its path -- before
+ * saving the policy, and the caller before the key policy too.
+ */
+#define MAX_NAMED 16
+
+struct named {
+    char acct[16];
+    bool role;
+    char path[256]; /* "/" or "/a/b/" */
+    char name[128];
+};
+
+/* Parses "arn:aws:iam::ACCT:user/PATH/NAME" (or role/); false for anything else. */
+static bool named_parse(const char *arn, struct named *n)
+{
+    const char *res;
+    memset(n, 0, sizeof *n);
+    if (strncmp(arn, "arn:aws:iam::", 13) != 0 || !arn_parts(arn, n->acct, &res)) return false;
+    size_t skip = strncmp(res, "user/", 5) == 0 ? 4 : strncmp(res, "role/", 5) == 0 ? 4 : 0;
+    if (!skip) return false;
+    n->role = res[0] == 'r';
+    const char *name = strrchr(res, '/') + 1;
+    size_t plen = (size_t)(name - (res + skip));
+    if (!*name || strlen(name) >= sizeof n->name || plen >= sizeof n->path) return false;
+    memcpy(n->path, res + skip, plen);
+    n->path[plen] = 0;
+    snprintf(n->name, sizeof n->name, "%s", name);
+    return true;
+}
+
+static bool named_same_entity(const struct named *a, const struct named *b)
+{
+    /* IAM user (and role) names are unique in an account, whatever the path. */
+    return a->role == b->role && strcmp(a->acct, b->acct) == 0 && strcmp(a->name, b->name) == 0;
+}
+
+/* The user and role ARNs of pol's Principal / NotPrincipal "AWS" entries. */
+static size_t named_in_policy(const json_t *pol, struct named *out, size_t cap)
+{
+    size_t n = 0;
+    const json_t *sts = json_object_get(pol, "Statement");
+    size_t ns = json_is_array(sts) ? json_array_size(sts) : (sts ? 1 : 0);
+    for (size_t i = 0; i < ns; i++) {
+        const json_t *st = json_is_array(sts) ? json_array_get(sts, i) : sts;
+        static const char *const keys[] = {"Principal", "NotPrincipal"};
+        for (size_t k = 0; k < 2; k++) {
+            const json_t *aws = json_object_get(json_object_get(st, keys[k]), "AWS");
+            size_t na = json_is_array(aws) ? json_array_size(aws) : (aws ? 1 : 0);
+            for (size_t a = 0; a < na; a++) {
+                const char *v = json_string_value(json_is_array(aws) ? json_array_get(aws, a) : aws);
+                struct named x;
+                if (!v || !named_parse(v, &x)) continue;
+                bool dup = false;
+                for (size_t j = 0; j < n && !dup; j++) dup = named_same_entity(&out[j], &x) && !strcmp(out[j].path, x.path);
+                if (!dup && n < cap) out[n++] = x;
+            }
+        }
+    }
+    return n;
+}
+
+/* The users and roles make_caller creates for the vector's caller (none
+ * when c is NULL: no caller is built). */
+static size_t named_by_caller(const json_t *c, struct named *out, size_t cap)
+{
+    if (!c) return 0;
+    const json_t *req = json_object_get(c, "request");
+    const char *prin = json_string_value(json_object_get(req, "principal"));
+    if (!prin) prin = DEFAULT_PRINCIPAL;
+    char acct[16], arn[600];
+    const char *res;
+    size_t n = 0;
+    if (!arn_parts(prin, acct, &res) || cap < 2) return 0;
+    if (strncmp(res, "user/", 5) == 0) {
+        snprintf(arn, sizeof arn, "arn:aws:iam::%s:%s", acct, res);
+        n += named_parse(arn, &out[n]);
+    } else if (strncmp(res, "assumed-role/", 13) == 0) {
+        const char *sl = strchr(res + 13, '/');
+        snprintf(arn, sizeof arn, "arn:aws:iam::%s:role/%.*s", acct, sl ? (int)(sl - (res + 13)) : 0, res + 13);
+        n += named_parse(arn, &out[n]);
+        snprintf(arn, sizeof arn, "arn:aws:iam::%s:user/assumer", acct);
+        n += named_parse(arn, &out[n]);
+    } else if (strncmp(res, "federated-user/", 15) == 0) {
+        /* The issuer is created in the session's account (make_caller). */
+        const char *issuer = json_string_value(json_object_get(req, "issuer"));
+        char iacct[16];
+        const char *ires;
+        if (issuer && arn_parts(issuer, iacct, &ires)) {
+            snprintf(arn, sizeof arn, "arn:aws:iam::%s:%s", acct, ires);
+            n += named_parse(arn, &out[n]);
+        }
+    }
+    return n;
+}
+
+/* CreateUser / CreateRole (trusting its own account) for n, bare. */
+static bool named_create(struct env *e, const struct named *n)
+{
+    const struct creds *owner = strcmp(n->acct, ACCT_B) == 0 ? &e->root_b : &e->admin;
+    struct core_buf f;
+    struct reply r = {0};
+    if (!core_ok(core_buf_init(&f, 1024, BIG))) return false;
+    bool ok = core_ok(core_buf_printf(&f, "Action=%s&%s=%s&Path=", n->role ? "CreateRole" : "CreateUser",
+                                      n->role ? "RoleName" : "UserName", n->name));
+    urlenc(&f, n->path);
+    if (n->role) {
+        char trust[512];
+        snprintf(trust, sizeof trust,
+                 "{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":"
+                 "\"arn:aws:iam::%s:root\"},\"Action\":\"sts:AssumeRole\"}}",
+                 n->acct);
+        ok = ok && core_ok(core_buf_append_str(&f, "&AssumeRolePolicyDocument="));
+        urlenc(&f, trust);
+    }
+    ok = ok && core_ok(core_buf_terminate(&f)) && query(e, owner, "iam", (const char *)f.data, &r);
+    if (!ok) fprintf(stderr, "  Create %s%s%s failed: %d %s\n", n->role ? "role" : "user", n->path, n->name, r.status,
+                     r.body ? r.body : "");
+    reply_free(&r);
+    core_buf_free(&f);
+    return ok;
+}
+
+static bool named_delete(struct env *e, const struct named *n)
+{
+    const struct creds *owner = strcmp(n->acct, ACCT_B) == 0 ? &e->root_b : &e->admin;
+    char form[256];
+    struct reply r = {0};
+    snprintf(form, sizeof form, "Action=%s&%s=%s", n->role ? "DeleteRole" : "DeleteUser", n->role ? "RoleName" : "UserName",
+             n->name);
+    bool ok = query(e, owner, "iam", form, &r);
+    if (!ok) fprintf(stderr, "  Delete %s failed: %d %s\n", n->name, r.status, r.body ? r.body : "");
+    reply_free(&r);
+    return ok;
+}
+
+/*
+ * Creates the users and roles pol names that the caller's setup does not.
+ * One that has the name of a user or role the caller's setup creates, on
+ * another path, cannot exist beside it (a name is unique in an account,
+ * whatever the path): it is created now and listed in clash[] for the player
+ * to delete after saving the policy and before building the caller -- a
+ * deleted principal whose id stays in the policy, as on AWS. c: the case
+ * whose caller will be built, or NULL.
+ */
+static bool named_prepare(struct env *e, const json_t *c, const json_t *pol, struct named *clash, size_t *nclash)
+{
+    struct named want[MAX_NAMED], mine[4];
+    size_t nw = named_in_policy(pol, want, MAX_NAMED), nm = named_by_caller(c, mine, 4);
+    *nclash = 0;
+    for (size_t i = 0; i < nw; i++) {
+        bool by_caller = false, clashes = false;
+        for (size_t j = 0; j < nm; j++) {
+            if (!named_same_entity(&want[i], &mine[j])) continue;
+            if (strcmp(want[i].path, mine[j].path) == 0) by_caller = true;
+            else clashes = true;
+        }
+        if (by_caller) continue;
+        if (!named_create(e, &want[i])) return false;
+        if (clashes) clash[(*nclash)++] = want[i];
+    }
+    return true;
+}
+
 /* ---- one case ------------------------------------------------------------ */
 
 static json_t *enc_context(const json_t *req)
@@ -584,6 +755,13 @@ static bool play_decision(struct env *e, const json_t *c, char *outcome, size_t 
         reply_free(&r);
         if (!ok) return false;
     }
+    /* The principals the key policy names and the caller exist before the
+     * policy is saved (see named_prepare). */
+    struct named clash[MAX_NAMED];
+    size_t nclash = 0;
+    struct creds caller;
+    if (!named_prepare(e, c, json_object_get(cb, "resource"), clash, &nclash)) return false;
+    if (nclash == 0 && !make_caller(e, c, key_arn, NULL, &caller)) return false;
     char pol[BIG / 2];
     policy_text(json_object_get(cb, "resource"), key_arn, pol, sizeof pol);
     if (!kms(e, &e->admin, "PutKeyPolicy",
@@ -595,8 +773,9 @@ static bool play_decision(struct env *e, const json_t *c, char *outcome, size_t 
         return false;
     }
     reply_free(&r);
-    struct creds caller;
-    if (!make_caller(e, c, key_arn, NULL, &caller)) return false;
+    for (size_t i = 0; i < nclash; i++)
+        if (!named_delete(e, &clash[i])) return false;
+    if (nclash > 0 && !make_caller(e, c, key_arn, NULL, &caller)) return false;
     if (strcmp(action, "kms:Decrypt") == 0) {
         kms(e, &caller, "Decrypt",
             json_pack("{s:s, s:s, s:o}", "KeyId", key_arn, "CiphertextBlob", blob, "EncryptionContext", enc_context(req)), &r);
@@ -635,6 +814,12 @@ static bool play_error(struct env *e, const json_t *c, char *outcome, size_t cap
     const char *want = json_string_value(json_object_get(c, "error"));
     char pol[BIG / 2];
     policy_text(json_object_get(c, "policy"), NULL, pol, sizeof pol);
+    /* The principals it names exist: the refusal is the document's own. */
+    struct named clash[MAX_NAMED];
+    size_t nclash = 0;
+    if (kind && (strcmp(kind, "resource") == 0 || strcmp(kind, "trust") == 0) &&
+        !named_prepare(e, NULL, json_object_get(c, "policy"), clash, &nclash))
+        return false;
     struct reply r;
     struct core_buf f;
     if (!core_ok(core_buf_init(&f, 4096, BIG))) return false;
