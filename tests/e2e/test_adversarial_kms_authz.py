@@ -372,7 +372,13 @@ class EncryptionAlgorithm(Base):
 
     def test_nul_in_a_context_value_does_not_match(self):
         _, kms = self.user(allow("kms:Encrypt", Condition={"StringEquals": {"kms:EncryptionContext:app": "x"}}))
-        self.denied(kms.encrypt, KeyId=self.key, Plaintext=b"x", EncryptionContext={"app": "x\x00y"})
+        # a NUL is refused before authorization with the validation error (issue 10 item 2: "Reject NUL in
+        # encryption-context keys and values ... with AWS's validation error"); never taken as "x"
+        code, msg = error(kms.encrypt, KeyId=self.key, Plaintext=b"x", EncryptionContext={"app": "x\x00y"})
+        self.assertEqual(code, "ValidationException", msg)
+        # the condition itself still decides for clean values
+        self.denied(kms.encrypt, KeyId=self.key, Plaintext=b"x", EncryptionContext={"app": "xy"})
+        kms.encrypt(KeyId=self.key, Plaintext=b"x", EncryptionContext={"app": "x"})
         st, _, body = self.k.send(*self.k.kms_raw("Encrypt", {"KeyId": self.key, "Plaintext": "eA==",
                                                              "EncryptionContext": {"ap\u0000p": "x"}}))
         self.assertEqual(st, 400, body)

@@ -670,12 +670,13 @@ class HostilePrincipals(unittest.TestCase):
         cls.same = cls.iam.create_role(RoleName="same-account", AssumeRolePolicyDocument=trust(
             {"AWS": ACCT}, extra_actions=["sts:TagSession", "sts:SetSourceIdentity"]))["Role"]
         cls.iam.put_role_policy(RoleName="same-account", PolicyName="all", PolicyDocument=doc(allow("*")))
-        cls.shared = cls.iam.create_role(RoleName="shared-with-b", AssumeRolePolicyDocument=trust(
-            {"AWS": "arn:aws:iam::%s:user/partner" % B}, condition={"StringEquals": {"sts:ExternalId": "x-1"}}))["Role"]
         biam = cls.k.client("iam", creds=B_ROOT)
         biam.create_user(UserName="partner")
         k = biam.create_access_key(UserName="partner")["AccessKey"]
         cls.partner = k["AccessKeyId"], k["SecretAccessKey"]
+        # partner exists first: a trust policy naming a user that does not exist is refused (MalformedPolicyDocument)
+        cls.shared = cls.iam.create_role(RoleName="shared-with-b", AssumeRolePolicyDocument=trust(
+            {"AWS": "arn:aws:iam::%s:user/partner" % B}, condition={"StringEquals": {"sts:ExternalId": "x-1"}}))["Role"]
         biam.create_user(UserName="stranger")
         biam.put_user_policy(UserName="stranger", PolicyName="all", PolicyDocument=doc(allow("*")))
         k = biam.create_access_key(UserName="stranger")["AccessKey"]
