@@ -209,7 +209,8 @@ static void test_notprincipal_issuer_id_does_not_exclude(void)
     struct policy *kp = parse(POLICY_KIND_RESOURCE,
                               "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":"
                               "\"*\",\"Action\":\"kms:*\",\"Resource\":\"*\"},{\"Effect\":\"Deny\",\"NotPrincipal\":"
-                              "{\"AWS\":[\"" TOKEN_APP_ID "\",\"" ACCT "\"]},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}");
+                              "{\"AWS\":[\"" TOKEN_APP_ID "\",\"" ACCT "\"]},\"Action\":\"kms:*\","
+                              "\"Resource\":\"*\"}]}");
     if (!kp) return;
     struct policy_ctx ctx;
     struct policy_result r;

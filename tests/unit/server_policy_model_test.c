@@ -21,10 +21,14 @@
  *   - federated-user/NAME with request.issuer user/ISSUER: the issuer user
  *     as above (plus sts:GetFederationToken) and GetFederationToken with
  *     combined.session[0];
- *   - the key: created by admin, a ciphertext made (for Decrypt), then
- *     PutKeyPolicy with combined.resource (BypassPolicyLockoutSafetyCheck);
+ *   - the key: created by admin, a ciphertext made (for Decrypt), then the
+ *     caller and every other IAM user and role combined.resource names
+ *     created (in its account, on its path), then PutKeyPolicy with
+ *     combined.resource (BypassPolicyLockoutSafetyCheck): a policy can name
+ *     only principals that exist when it is saved (named_prepare);
  *   - error cases: CreateKey (resource), CreateRole (trust) or
- *     PutUserPolicy (identity) with the document;
+ *     PutUserPolicy (identity) with the document, the principals it names
+ *     created first;
  *   - router_call cases: the caller sends that IAM/STS form.
  * A case with "pending" is expected to fail until the named branch lands;
  * the test fails if it passes, so the marker cannot go stale.
@@ -602,7 +606,8 @@ static size_t named_in_policy(const json_t *pol, struct named *out, size_t cap)
                 struct named x;
                 if (!v || !named_parse(v, &x)) continue;
                 bool dup = false;
-                for (size_t j = 0; j < n && !dup; j++) dup = named_same_entity(&out[j], &x) && !strcmp(out[j].path, x.path);
+                for (size_t j = 0; j < n && !dup; j++)
+                    dup = named_same_entity(&out[j], &x) && strcmp(out[j].path, x.path) == 0;
                 if (!dup && n < cap) out[n++] = x;
             }
         }
@@ -676,8 +681,8 @@ static bool named_delete(struct env *e, const struct named *n)
     const struct creds *owner = strcmp(n->acct, ACCT_B) == 0 ? &e->root_b : &e->admin;
     char form[256];
     struct reply r = {0};
-    snprintf(form, sizeof form, "Action=%s&%s=%s", n->role ? "DeleteRole" : "DeleteUser", n->role ? "RoleName" : "UserName",
-             n->name);
+    snprintf(form, sizeof form, "Action=%s&%s=%s", n->role ? "DeleteRole" : "DeleteUser",
+             n->role ? "RoleName" : "UserName", n->name);
     bool ok = query(e, owner, "iam", form, &r);
     if (!ok) fprintf(stderr, "  Delete %s failed: %d %s\n", n->name, r.status, r.body ? r.body : "");
     reply_free(&r);
