@@ -19,12 +19,14 @@
 static inline void kst_mkdtemp(char root[PATH_MAX], char dir[PATH_MAX])
 {
     const char *t = getenv("TMPDIR");
-    snprintf(root, PATH_MAX, "%s/keystore-XXXXXX", t && t[0] ? t : "/tmp");
-    if (mkdtemp(root) == NULL) {
+    int n = snprintf(root, PATH_MAX, "%s/keystore-XXXXXX", t && t[0] ? t : "/tmp");
+    if (n < 0 || n >= PATH_MAX - 5 || mkdtemp(root) == NULL) {
         perror("mkdtemp");
         exit(2);
     }
-    snprintf(dir, PATH_MAX, "%s/data", root);
+    /* Checked above: "/data" fits (gcc's -Wformat-truncation sees the check). */
+    n = snprintf(dir, PATH_MAX, "%s/data", root);
+    if (n < 0 || n >= PATH_MAX) exit(2);
 }
 
 static inline int kst_rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
