@@ -25,6 +25,7 @@
 #define KS_META_VERIFIER "verifier"
 #define KS_META_SCRUB "scrub" /* present while destroyed values may remain in free pages */
 #define KS_LOCK_FILE "keystore.lock"
+#define KS_UPGRADE_LOCK_FILE "keystore.upgrade.lock" /* serialises shared-to-exclusive conversions */
 #define KS_KEY_FILE "master.key"
 #define KS_NEW_SUFFIX ".new"
 #define KS_DATA_FILE "data.mdb"
@@ -70,6 +71,7 @@ struct keystore {
     struct core_secret master; /* KS_KEY_BYTES, sodium_malloc'd */
     struct ks_master_rec rec;  /* as committed in meta */
     int lock_fd;
+    int upgrade_fd; /* >= 0 while this handle holds keystore.lock exclusively */
     char dir[PATH_MAX];
     char key_path[PATH_MAX]; /* key file in use, "" for a passphrase */
 
@@ -147,6 +149,17 @@ CORE_RESULT ks_scrub_mark(struct keystore *ks, MDB_txn *txn);
 void ks_scrub(struct keystore *ks, bool have_exclusive);
 /* After any successful write commit: retries a pending compaction (at most once a second). */
 void ks_scrub_retry(struct keystore *ks);
+
+/*
+ * keystore_open.c: takes keystore.lock exclusively, which succeeds only when
+ * no other process has the keystore open; false (shared lock kept) if one
+ * does, or another process is converting. ks_lock_shared() converts back.
+ * flock converts by unlocking first: without the upgrade lock two
+ * processes converting at once could both lose their shared lock and one
+ * end up exclusive while the other runs unlocked.
+ */
+bool ks_lock_exclusive(struct keystore *ks);
+void ks_lock_shared(struct keystore *ks);
 
 /* keystore_open.c, for the compaction: opens ks->env on ks->dir and checks
  * that the master key still opens it. */

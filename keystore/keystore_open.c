@@ -42,6 +42,7 @@ static void ks_free(struct keystore *ks)
     if (ks->env) mdb_env_close(ks->env);
     core_secret_free(&ks->master);
     if (ks->lock_fd >= 0) close(ks->lock_fd); /* drops the flock */
+    if (ks->upgrade_fd >= 0) close(ks->upgrade_fd);
     pthread_cond_destroy(&ks->gc_cv);
     pthread_mutex_destroy(&ks->gc_mu);
     pthread_cond_destroy(&ks->gate_cv);
@@ -82,7 +83,14 @@ static core_result prepare_dir(struct keystore *ks, const char *dir)
         core_log(CORE_LOG_ERROR, "keystore: cannot open %s: %s", lock_path, strerror(errno));
         BAIL(ERR_IO);
     }
-    if (flock(ks->lock_fd, LOCK_SH | LOCK_NB) != 0) {
+    /* A compaction by another process holds it exclusively for milliseconds:
+     * wait that long; a rekey (seconds) is refused. */
+    bool locked = false;
+    for (int i = 0; i < 200 && !locked; i++) {
+        locked = flock(ks->lock_fd, LOCK_SH | LOCK_NB) == 0;
+        if (!locked) usleep(10000);
+    }
+    if (!locked) {
         core_log(CORE_LOG_ERROR, "keystore: %s is being rekeyed or compacted by another process; try again when it "
                  "ends", dir);
         BAIL(ERR_IO);
@@ -93,6 +101,34 @@ static core_result prepare_dir(struct keystore *ks, const char *dir)
     if (unlink(compact_path) == 0) core_log(CORE_LOG_WARN, "keystore: removed %s left by an interrupted compaction",
                                             compact_path);
     CORE_OK;
+}
+
+bool ks_lock_exclusive(struct keystore *ks)
+{
+    char path[PATH_MAX];
+    if (!core_ok(ks_path_join(path, ks->dir, KS_UPGRADE_LOCK_FILE))) return false;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return false;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd); /* another process is converting; our shared lock was never touched */
+        return false;
+    }
+    if (flock(ks->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        /* Others hold it shared. Only converters take it exclusively, and they
+         * all need the upgrade lock we hold: taking it shared again cannot block. */
+        if (flock(ks->lock_fd, LOCK_SH) != 0) core_log(CORE_LOG_WARN, "keystore: lost the shared lock on %s", ks->dir);
+        close(fd);
+        return false;
+    }
+    ks->upgrade_fd = fd;
+    return true;
+}
+
+void ks_lock_shared(struct keystore *ks)
+{
+    if (flock(ks->lock_fd, LOCK_SH) != 0) core_log(CORE_LOG_WARN, "keystore: cannot downgrade the lock on %s", ks->dir);
+    if (ks->upgrade_fd >= 0) close(ks->upgrade_fd);
+    ks->upgrade_fd = -1;
 }
 
 static core_result env_open(struct keystore *ks, size_t map_size)
@@ -354,6 +390,7 @@ core_result keystore_open(const struct keystore_options *opts, struct keystore *
     ENSURE(ks != NULL, ERR_NOMEM);
     ks->instance = ks_new_instance();
     ks->lock_fd = -1;
+    ks->upgrade_fd = -1;
     ks->map_size = opts->map_size;
     ENSURE(pthread_mutex_init(&ks->gc_mu, NULL) == 0, ERR_NOMEM);
     ENSURE(pthread_cond_init(&ks->gc_cv, NULL) == 0, ERR_NOMEM);
@@ -526,13 +563,11 @@ core_result keystore_rekey(struct keystore *ks, const struct keystore_options *n
     /* Exclusive across processes: a server holding the old key in memory
      * would otherwise go on sealing records under it. Converting the lock
      * may drop it for a moment; it is taken back shared below either way. */
-    if (flock(ks->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        if (flock(ks->lock_fd, LOCK_SH | LOCK_NB) != 0)
-            core_log(CORE_LOG_WARN, "keystore: lost the shared lock on %s", ks->dir);
+    if (!ks_lock_exclusive(ks)) {
         core_log(CORE_LOG_ERROR, "keystore: another process has %s open; stop kmsd before rekeying", ks->dir);
         BAIL(ERR_IO);
     }
     core_result r = rekey_locked(ks, new_opts);
-    if (flock(ks->lock_fd, LOCK_SH) != 0) core_log(CORE_LOG_WARN, "keystore: cannot downgrade the rekey lock");
+    ks_lock_shared(ks);
     return r;
 }

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -220,9 +219,7 @@ void ks_scrub(struct keystore *ks, bool have_exclusive)
         core_log(CORE_LOG_INFO, "keystore: compaction postponed: this thread still holds a transaction");
         return;
     }
-    if (!have_exclusive && flock(ks->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        if (flock(ks->lock_fd, LOCK_SH | LOCK_NB) != 0)
-            core_log(CORE_LOG_WARN, "keystore: lost the shared lock on %s", ks->dir);
+    if (!have_exclusive && !ks_lock_exclusive(ks)) {
         core_log(CORE_LOG_WARN, "keystore: another process has %s open: destroyed records stay in data.mdb's free "
                  "pages until it closes (compaction retried)", ks->dir);
         return;
@@ -243,8 +240,7 @@ void ks_scrub(struct keystore *ks, bool have_exclusive)
                      core_err_name(r.err));
         }
     }
-    if (!have_exclusive && flock(ks->lock_fd, LOCK_SH) != 0)
-        core_log(CORE_LOG_WARN, "keystore: cannot downgrade the compaction lock on %s", ks->dir);
+    if (!have_exclusive) ks_lock_shared(ks);
 }
 
 void ks_scrub_retry(struct keystore *ks)

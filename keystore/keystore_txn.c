@@ -41,6 +41,9 @@ core_result keystore_txn_begin(struct keystore *ks, bool write, struct keystore_
     *out = NULL;
     /* LMDB's writer lock is not recursive: this thread would wait for itself. */
     assert(!(write && ks_tls_write_depth > 0) && "this thread already holds a keystore write txn");
+    /* A compaction postponed earlier (another process had the keystore open)
+     * is retried here too, so an idle kmsd's ticker finishes it. */
+    ks_scrub_retry(ks);
     struct keystore_txn *t = calloc(1, sizeof *t);
     ENSURE(t != NULL, ERR_NOMEM);
     ks_gate_enter(ks); /* held until the txn ends: a compaction waits for it */
