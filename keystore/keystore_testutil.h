@@ -39,6 +39,17 @@ static inline int kst_rm_one(const char *p, const struct stat *st, int flag, str
 
 static inline void kst_rmrf(const char *root) { nftw(root, kst_rm_one, 16, FTW_DEPTH | FTW_PHYS); }
 
+/* Runs each test on a data directory of its own, removed afterwards. */
+static inline void kst_each_fresh(void (*const *tests)(const char *dir), size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char root[PATH_MAX], dir[PATH_MAX];
+        kst_mkdtemp(root, dir);
+        tests[i](dir);
+        kst_rmrf(root);
+    }
+}
+
 static inline struct keystore_options kst_key_file_opts(const char *dir)
 {
     return (struct keystore_options){.dir = dir, .source = KEYSTORE_MASTER_KEY_FILE};

@@ -89,23 +89,21 @@ def scan(path, master_key, ads, pt_len=MATERIAL_BYTES):
 
 
 class Destruction(unittest.TestCase):
+    """A kmsd whose service clock the test moves (--clock-file)."""
+
     def setUp(self):
         self.k = Kmsd()
         self.clock = os.path.join(self.k.root, "clock")
-        self.set_clock("0")
+        self.days_ahead(0)
         self.k.extra_args += ["--clock-file", self.clock]
-        self.k.start()
-        self.kms = self.k.client("kms")
+        self.kms = self.k.start().client("kms")
         self.data = os.path.join(self.k.data_dir, "data.mdb")
+        self.addCleanup(self.k.cleanup)
 
-    def tearDown(self):
-        self.k.cleanup()
-
-    def set_clock(self, value):
-        tmp = self.clock + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(value + "\n")
-        os.replace(tmp, self.clock)
+    def days_ahead(self, days):
+        with open(self.clock + ".tmp", "w") as f:
+            f.write("%ds\n" % (days * DAY))
+        os.replace(self.clock + ".tmp", self.clock)
 
     def master_key(self):
         with open(os.path.join(self.k.data_dir, "master.key"), "rb") as f:
@@ -148,7 +146,7 @@ class Destruction(unittest.TestCase):
               sum(before[a] for a in doomed_ads))
 
         kms.schedule_key_deletion(KeyId=doomed, PendingWindowInDays=7)
-        self.set_clock("%ds" % (8 * DAY))
+        self.days_ahead(8)
         deadline = time.time() + 30
         while True:
             try:

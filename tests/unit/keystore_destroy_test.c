@@ -140,6 +140,28 @@ static int sum(const int *c, size_t n)
     return s;
 }
 
+/* Sealed copies of key k's material versions anywhere in data.mdb. */
+static int copies_of_key(const char *dir, const uint8_t key[32], int k)
+{
+    struct target t[VERSIONS];
+    int c[VERSIONS];
+    size_t nt = targets_of(k, t);
+    count_copies(dir, key, t, nt, c);
+    return sum(c, nt);
+}
+
+/* A keystore in dir with fill()'s records; key gets its master key. */
+static struct keystore *open_filled(const char *dir, struct keystore_options *o, uint8_t key[32])
+{
+    *o = kst_key_file_opts(dir);
+    struct keystore *ks = NULL;
+    EXPECT_OK(keystore_open(o, &ks, NULL));
+    if (!ks) return NULL;
+    fill(ks);
+    EXPECT_TRUE(read_key(dir, key));
+    return ks;
+}
+
 static bool material_intact(struct keystore *ks, int k)
 {
     struct core_buf b = {0};
@@ -208,13 +230,10 @@ static core_result destroy_fn(struct keystore_txn *txn, void *argp)
 
 static void test_destroy(const char *dir)
 {
-    struct keystore_options o = kst_key_file_opts(dir);
-    struct keystore *ks = NULL;
-    EXPECT_OK(keystore_open(&o, &ks, NULL));
-    if (!ks) return;
-    fill(ks);
+    struct keystore_options o;
     uint8_t key[32];
-    EXPECT_TRUE(read_key(dir, key));
+    struct keystore *ks = open_filled(dir, &o, key);
+    if (!ks) return;
 
     struct target t[VERSIONS];
     int copies[VERSIONS];
@@ -236,15 +255,12 @@ static void test_destroy(const char *dir)
     destroy_key_in_txn(ks, 0);
     clock_gettime(CLOCK_MONOTONIC, &b);
     fprintf(stderr, "destroy + compaction: %.1f ms\n", (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6);
-    count_copies(dir, key, t, nt, copies);
-    EXPECT_TRUE(sum(copies, nt) == 0);
+    EXPECT_TRUE(copies_of_key(dir, key, 0) == 0);
 
     /* The same through the group-commit path. */
     struct destroy_arg da = {.k = 1};
     EXPECT_OK(keystore_write(ks, destroy_fn, &da));
-    nt = targets_of(1, t);
-    count_copies(dir, key, t, nt, copies);
-    EXPECT_TRUE(sum(copies, nt) == 0);
+    EXPECT_TRUE(copies_of_key(dir, key, 1) == 0);
 
     int before = atomic_load(&rd.reads);
     while (atomic_load(&rd.reads) < before + 50) usleep(1000);
@@ -272,51 +288,54 @@ static void test_destroy(const char *dir)
 
 /* ---- another process has the keystore open ------------------------------ */
 
-static void test_destroy_deferred(const char *dir)
+/* Forks a process (kmsctl, say) that holds the keystore open until killed;
+ * returns once it has it open. */
+static pid_t fork_holder(const struct keystore_options *o)
 {
-    struct keystore_options o = kst_key_file_opts(dir);
-    struct keystore *ks = NULL;
-    EXPECT_OK(keystore_open(&o, &ks, NULL));
-    if (!ks) return;
-    fill(ks);
-    uint8_t key[32];
-    EXPECT_TRUE(read_key(dir, key));
-
     int pipefd[2];
     EXPECT_TRUE(pipe(pipefd) == 0);
     pid_t pid = fork();
     if (pid == 0) {
-        /* A second process (kmsctl, say) holding the keystore open. */
         struct keystore *other = NULL;
-        if (!core_ok(keystore_open(&o, &other, NULL))) _exit(3);
+        if (!core_ok(keystore_open(o, &other, NULL))) _exit(3);
         if (write(pipefd[1], "r", 1) != 1) _exit(4);
         pause();
         _exit(0);
     }
     char c;
     EXPECT_TRUE(read(pipefd[0], &c, 1) == 1);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    return pid;
+}
 
+static void end_holder(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+static void test_destroy_deferred(const char *dir)
+{
+    struct keystore_options o;
+    uint8_t key[32];
+    struct keystore *ks = open_filled(dir, &o, key);
+    if (!ks) return;
+
+    pid_t holder = fork_holder(&o);
     destroy_key_in_txn(ks, 3); /* commits; the compaction must wait */
-    struct target t[VERSIONS];
-    int copies[VERSIONS];
-    size_t nt = targets_of(3, t);
     struct core_buf v = {0};
     EXPECT_OK(core_buf_init_secret(&v, 64));
     EXPECT_ERR(kst_get(ks, "kms_material", "acct/key-03/1", &v), ERR_NOT_FOUND);
     core_buf_free(&v);
 
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    close(pipefd[0]);
-    close(pipefd[1]);
+    end_holder(holder);
     /* The next transaction (a read, as kmsd's ticker begins every second),
      * once the other process is gone, finishes the job. */
-    count_copies(dir, key, t, nt, copies);
-    EXPECT_TRUE(sum(copies, nt) > 0);
+    EXPECT_TRUE(copies_of_key(dir, key, 3) > 0);
     sleep(1);
     EXPECT_TRUE(material_intact(ks, 5));
-    count_copies(dir, key, t, nt, copies);
-    EXPECT_TRUE(sum(copies, nt) == 0);
+    EXPECT_TRUE(copies_of_key(dir, key, 3) == 0);
     EXPECT_OK(kst_put(ks, "kms_key", "later", "x"));
     EXPECT_TRUE(material_intact(ks, 5));
     keystore_close(ks);
@@ -326,27 +345,13 @@ static void test_destroy_deferred(const char *dir)
 
 static void test_destroy_crash(const char *dir)
 {
-    struct keystore_options o = kst_key_file_opts(dir);
-    struct keystore *ks = NULL;
-    EXPECT_OK(keystore_open(&o, &ks, NULL));
-    if (!ks) return;
-    fill(ks);
-    keystore_close(ks);
+    struct keystore_options o;
     uint8_t key[32];
-    EXPECT_TRUE(read_key(dir, key));
+    struct keystore *ks = open_filled(dir, &o, key);
+    if (!ks) return;
+    keystore_close(ks);
 
-    int pipefd[2];
-    EXPECT_TRUE(pipe(pipefd) == 0);
-    pid_t holder = fork();
-    if (holder == 0) {
-        struct keystore *other = NULL;
-        if (!core_ok(keystore_open(&o, &other, NULL))) _exit(3);
-        if (write(pipefd[1], "r", 1) != 1) _exit(4);
-        pause();
-        _exit(0);
-    }
-    char c;
-    EXPECT_TRUE(read(pipefd[0], &c, 1) == 1);
+    pid_t holder = fork_holder(&o);
     /* The destroyer commits while the holder blocks the compaction, then dies. */
     pid_t destroyer = fork();
     if (destroyer == 0) {
@@ -358,19 +363,12 @@ static void test_destroy_crash(const char *dir)
     int st = 0;
     waitpid(destroyer, &st, 0);
     EXPECT_TRUE(WIFSIGNALED(st));
-    kill(holder, SIGKILL);
-    waitpid(holder, NULL, 0);
-    close(pipefd[0]);
-    close(pipefd[1]);
+    end_holder(holder);
 
     /* The obligation was committed with the delete: the next open does it. */
     EXPECT_OK(keystore_open(&o, &ks, NULL));
     if (!ks) return;
-    struct target t[VERSIONS];
-    int copies[VERSIONS];
-    size_t nt = targets_of(4, t);
-    count_copies(dir, key, t, nt, copies);
-    EXPECT_TRUE(sum(copies, nt) == 0);
+    EXPECT_TRUE(copies_of_key(dir, key, 4) == 0);
     EXPECT_TRUE(material_intact(ks, 5));
     keystore_close(ks);
 }
@@ -379,13 +377,10 @@ static void test_destroy_crash(const char *dir)
 
 static void test_rekey(const char *dir)
 {
-    struct keystore_options o = kst_key_file_opts(dir);
-    struct keystore *ks = NULL;
-    EXPECT_OK(keystore_open(&o, &ks, NULL));
-    if (!ks) return;
-    fill(ks);
+    struct keystore_options o;
     uint8_t old_key[32];
-    EXPECT_TRUE(read_key(dir, old_key));
+    struct keystore *ks = open_filled(dir, &o, old_key);
+    if (!ks) return;
     struct target t[KEYS * VERSIONS];
     int copies[KEYS * VERSIONS];
     size_t nt = 0;
@@ -411,12 +406,7 @@ static void test_rekey(const char *dir)
 int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
-    void (*tests[])(const char *) = {test_destroy, test_destroy_deferred, test_destroy_crash, test_rekey};
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        char root[PATH_MAX], dir[PATH_MAX];
-        kst_mkdtemp(root, dir);
-        tests[i](dir);
-        kst_rmrf(root);
-    }
+    void (*const tests[])(const char *) = {test_destroy, test_destroy_deferred, test_destroy_crash, test_rekey};
+    kst_each_fresh(tests, sizeof tests / sizeof tests[0]);
     TEST_MAIN_END();
 }
