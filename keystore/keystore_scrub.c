@@ -179,12 +179,10 @@ static core_result clear_mark(struct keystore *ks)
  * (copied along) makes the next open compact again if the flag was not yet
  * cleared.
  */
-static core_result swap(struct keystore *ks)
+static core_result swap(struct keystore *ks, const char *tmp, int *replaced)
 {
-    char tmp[PATH_MAX], data[PATH_MAX];
-    GUARD(ks_path_join(tmp, ks->dir, KS_COMPACT_FILE));
+    char data[PATH_MAX];
     GUARD(ks_path_join(data, ks->dir, KS_DATA_FILE));
-    GUARD(write_copy(ks, tmp));
     int old = open(data, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     mdb_env_close(ks->env);
     ks->env = NULL;
@@ -194,7 +192,8 @@ static core_result swap(struct keystore *ks)
         unlink(tmp);
     }
     core_result synced = renamed ? ks_fsync_parent(data) : core_result_ok();
-    if (renamed && old >= 0) shred(old);
+    /* The replaced file is zeroed by the caller once the gate is open again. */
+    if (renamed) *replaced = old;
     else if (old >= 0) close(old);
     /* Same instance number would let the read cache serve pre-swap entries
      * (LMDB's txn ids restart in the copy). */
@@ -211,6 +210,44 @@ static core_result swap(struct keystore *ks)
     return clear_mark(ks);
 }
 
+static uint64_t last_txnid(struct keystore *ks)
+{
+    MDB_envinfo info;
+    return mdb_env_info(ks->env, &info) == MDB_SUCCESS ? (uint64_t)info.me_last_txnid : UINT64_MAX;
+}
+
+/*
+ * With the exclusive lock held, only this process commits, and only this
+ * compaction (it holds the upgrade lock) replaces env. The copy is first
+ * made while everyone keeps working (LMDB copies a live environment from a
+ * read snapshot); if no commit happened between its start and the moment
+ * the gate has drained, it is the current state and the stall is only the
+ * swap. Otherwise it is made again with the gate closed.
+ */
+static core_result compact(struct keystore *ks, int64_t *stall_ms)
+{
+    char tmp[PATH_MAX];
+    GUARD(ks_path_join(tmp, ks->dir, KS_COMPACT_FILE));
+    uint64_t before = last_txnid(ks);
+    bool copied = core_ok(write_copy(ks, tmp));
+    bool quiet = copied && last_txnid(ks) == before;
+    if (!gate_close(ks)) {
+        if (copied) unlink(tmp);
+        core_log(CORE_LOG_WARN, "keystore: transactions in %s did not end within %d ms; compaction retried later",
+                 ks->dir, GATE_DRAIN_MS);
+        BAIL(ERR_IO);
+    }
+    int64_t t0 = mono_ms();
+    core_result r = core_result_ok();
+    int replaced = -1;
+    if (!quiet || last_txnid(ks) != before) r = write_copy(ks, tmp);
+    if (core_ok(r)) r = swap(ks, tmp, &replaced);
+    gate_open(ks);
+    *stall_ms = mono_ms() - t0;
+    if (replaced >= 0) shred(replaced);
+    return r;
+}
+
 void ks_scrub(struct keystore *ks, bool have_exclusive)
 {
     atomic_store(&ks->scrub_pending, true);
@@ -224,21 +261,16 @@ void ks_scrub(struct keystore *ks, bool have_exclusive)
                  "pages until it closes (compaction retried)", ks->dir);
         return;
     }
-    if (!gate_close(ks)) {
-        core_log(CORE_LOG_WARN, "keystore: transactions in %s did not end within %d ms; compaction retried later",
-                 ks->dir, GATE_DRAIN_MS);
+    int64_t t0 = mono_ms(), stall = 0;
+    core_result r = ks->env ? compact(ks, &stall) : core_result_fail_at(ERR_IO, __FILE__, __LINE__);
+    if (core_ok(r)) {
+        atomic_store(&ks->scrub_pending, false);
+        core_log(CORE_LOG_INFO, "keystore: compacted %s: no deleted or superseded value is left in the data file "
+                 "(%lld ms, of which other calls waited %lld ms)", ks->dir, (long long)(mono_ms() - t0),
+                 (long long)stall);
     } else {
-        int64_t t0 = mono_ms();
-        core_result r = ks->env ? swap(ks) : core_result_fail_at(ERR_IO, __FILE__, __LINE__);
-        gate_open(ks);
-        if (core_ok(r)) {
-            atomic_store(&ks->scrub_pending, false);
-            core_log(CORE_LOG_INFO, "keystore: compacted %s: no deleted or superseded value is left in the data file (%lld ms)",
-                     ks->dir, (long long)(mono_ms() - t0));
-        } else {
-            core_log(CORE_LOG_ERROR, "keystore: compaction of %s failed (%s); retried later", ks->dir,
-                     core_err_name(r.err));
-        }
+        core_log(CORE_LOG_ERROR, "keystore: compaction of %s failed (%s); retried later", ks->dir,
+                 core_err_name(r.err));
     }
     if (!have_exclusive) ks_lock_shared(ks);
 }
