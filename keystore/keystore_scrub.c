@@ -199,6 +199,7 @@ static core_result swap(struct keystore *ks, const char *tmp, int *replaced)
      * (LMDB's txn ids restart in the copy). */
     ks->instance = ks_new_instance();
     atomic_fetch_add(&ks->epoch, 1);
+    atomic_fetch_add(&ks_rc_flushes, 1);
     core_result r = ks_env_reopen(ks);
     if (!core_ok(r)) {
         core_log(CORE_LOG_ERROR, "keystore: cannot reopen %s after compaction; the keystore is unusable until "

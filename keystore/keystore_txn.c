@@ -146,8 +146,14 @@ struct rc_entry {
 
 struct rc {
     uint64_t clock;
+    uint64_t flushes; /* ks_rc_flushes when the entries were last checked */
     struct rc_entry e[RC_ENTRIES];
 };
+
+/* Bumped by every compaction (keystore_scrub.c): each thread wipes its whole
+ * cache at its next read, so plaintext of destroyed records does not linger
+ * in worker threads' memory. */
+_Atomic uint64_t ks_rc_flushes;
 
 static pthread_key_t rc_key;
 static pthread_once_t rc_once = PTHREAD_ONCE_INIT;
@@ -170,6 +176,11 @@ static struct rc *rc_get(void)
             sodium_free(c);
             return NULL;
         }
+    }
+    uint64_t flushes = atomic_load(&ks_rc_flushes);
+    if (c->flushes != flushes) {
+        sodium_memzero(c->e, sizeof c->e);
+        c->flushes = flushes;
     }
     return c;
 }
