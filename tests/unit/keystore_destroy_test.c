@@ -286,6 +286,83 @@ static void test_destroy(const char *dir)
     keystore_close(ks);
 }
 
+/* ---- destroys while other threads write and read ------------------------ */
+
+struct writer {
+    struct keystore *ks;
+    int no;
+    atomic_bool *stop;
+    int acked; /* puts whose keystore_write() returned success */
+    int failed;
+};
+
+struct put_arg {
+    char id[32];
+};
+
+static core_result put_fn(struct keystore_txn *txn, void *argp)
+{
+    struct put_arg *a = argp;
+    return keystore_put(txn, "kms_alias", core_cursor_str(a->id), core_cursor_str(a->id), 0);
+}
+
+static void *writer_main(void *p)
+{
+    struct writer *w = p;
+    while (!atomic_load(w->stop)) {
+        struct put_arg a;
+        snprintf(a.id, sizeof a.id, "w%d-%06d", w->no, w->acked);
+        if (core_ok(keystore_write(w->ks, put_fn, &a))) w->acked++;
+        else w->failed++;
+    }
+    return NULL;
+}
+
+static void test_destroy_under_load(const char *dir)
+{
+    struct keystore_options o;
+    uint8_t key[32];
+    struct keystore *ks = open_filled(dir, &o, key);
+    if (!ks) return;
+    atomic_bool stop = false;
+    struct writer w[4];
+    pthread_t wt[4], rt[2];
+    struct reader rd = {.ks = ks};
+    for (int i = 0; i < 4; i++) {
+        w[i] = (struct writer){.ks = ks, .no = i, .stop = &stop};
+        EXPECT_TRUE(pthread_create(&wt[i], NULL, writer_main, &w[i]) == 0);
+    }
+    for (int i = 0; i < 2; i++) EXPECT_TRUE(pthread_create(&rt[i], NULL, reader_main, &rd) == 0);
+    for (int k = 0; k < 3; k++) {
+        usleep(20000);
+        struct destroy_arg da = {.k = k};
+        EXPECT_OK(keystore_write(ks, destroy_fn, &da));
+        EXPECT_TRUE(copies_of_key(dir, key, k) == 0);
+    }
+    atomic_store(&stop, true);
+    atomic_store(&rd.stop, true);
+    for (int i = 0; i < 4; i++) pthread_join(wt[i], NULL);
+    for (int i = 0; i < 2; i++) pthread_join(rt[i], NULL);
+    EXPECT_TRUE(atomic_load(&rd.failures) == 0);
+    /* Every acknowledged write is there, across all the swaps and a reopen. */
+    keystore_close(ks);
+    EXPECT_OK(keystore_open(&o, &ks, NULL));
+    if (!ks) return;
+    int total = 0;
+    for (int i = 0; i < 4; i++) {
+        EXPECT_TRUE(w[i].failed == 0);
+        for (int n = 0; n < w[i].acked; n++) {
+            char id[32];
+            snprintf(id, sizeof id, "w%d-%06d", i, n);
+            EXPECT_TRUE(kst_has(ks, "kms_alias", id, id));
+        }
+        total += w[i].acked;
+    }
+    fprintf(stderr, "under load: %d acknowledged writes by 4 writers across 3 destroying compactions\n", total);
+    EXPECT_TRUE(total > 0);
+    keystore_close(ks);
+}
+
 /* ---- another process has the keystore open ------------------------------ */
 
 /* Forks a process (kmsctl, say) that holds the keystore open until killed;
@@ -406,7 +483,8 @@ static void test_rekey(const char *dir)
 int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
-    void (*const tests[])(const char *) = {test_destroy, test_destroy_deferred, test_destroy_crash, test_rekey};
+    void (*const tests[])(const char *) = {test_destroy, test_destroy_under_load, test_destroy_deferred,
+                                           test_destroy_crash, test_rekey};
     kst_each_fresh(tests, sizeof tests / sizeof tests[0]);
     TEST_MAIN_END();
 }
