@@ -110,7 +110,9 @@ core_result iam_access_key_put(struct keystore_txn *txn, const struct iam_access
 
 core_result iam_access_key_delete(struct keystore_txn *txn, struct core_cursor id)
 {
-    return keystore_del(txn, T_ACCESS_KEY, id);
+    /* The record holds the secret access key: destroyed, not just unlinked,
+     * so no copy survives in the data file's free pages (docs/keystore.md). */
+    return keystore_destroy(txn, T_ACCESS_KEY, id);
 }
 
 static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
