@@ -137,6 +137,36 @@ core_result core_buf_init(struct core_buf *b, size_t initial, size_t max)
     CORE_OK;
 }
 
+core_result core_buf_init_wiping(struct core_buf *b, size_t initial, size_t max)
+{
+    GUARD(core_buf_init(b, initial, max));
+    b->wipe = 1;
+    CORE_OK;
+}
+
+/* Moves b's bytes to a block of ncap bytes: realloc, or for a wiping buffer
+ * allocate, copy, wipe and free (s2n_realloc's way), so no copy stays behind. */
+static core_result buf_move(struct core_buf *b, size_t ncap)
+{
+    if (!b->wipe) {
+        uint8_t *p = realloc(b->data, ncap);
+        ENSURE(p != NULL, ERR_NOMEM);
+        b->data = p;
+        b->cap = ncap;
+        CORE_OK;
+    }
+    uint8_t *p = malloc(ncap);
+    ENSURE(p != NULL, ERR_NOMEM);
+    if (b->data) {
+        memcpy(p, b->data, b->len < ncap ? b->len : ncap);
+        sodium_memzero(b->data, b->cap);
+        free(b->data);
+    }
+    b->data = p;
+    b->cap = ncap;
+    CORE_OK;
+}
+
 core_result core_buf_init_secret(struct core_buf *b, size_t max)
 {
     *b = (struct core_buf){.max = max, .secret = 1};
@@ -153,6 +183,7 @@ void core_buf_free(struct core_buf *b)
         if (b->secret) {
             core_secmem_free(b->data, b->cap); /* wipes */
         } else {
+            if (b->wipe) sodium_memzero(b->data, b->cap);
             free(b->data);
         }
     }
@@ -171,11 +202,7 @@ core_result core_buf_reserve(struct core_buf *b, size_t n)
     size_t ncap = b->cap ? b->cap : 64;
     while (ncap < need) ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
     if (ncap > b->max + 1) ncap = b->max + 1;
-    uint8_t *p = realloc(b->data, ncap);
-    ENSURE(p != NULL, ERR_NOMEM);
-    b->data = p;
-    b->cap = ncap;
-    CORE_OK;
+    return buf_move(b, ncap);
 }
 
 core_result core_buf_append(struct core_buf *b, const void *p, size_t n)
@@ -237,10 +264,7 @@ core_result core_buf_terminate(struct core_buf *b)
     if (b->len + 1 > b->cap) {
         ENSURE(!b->secret, ERR_LIMIT);
         /* reserve() always leaves one spare byte beyond max. */
-        uint8_t *p = realloc(b->data, b->len + 1);
-        ENSURE(p != NULL, ERR_NOMEM);
-        b->data = p;
-        b->cap = b->len + 1;
+        GUARD(buf_move(b, b->len + 1));
     }
     b->data[b->len] = 0;
     CORE_OK;
@@ -248,7 +272,7 @@ core_result core_buf_terminate(struct core_buf *b)
 
 void core_buf_reset(struct core_buf *b)
 {
-    if (b->secret && b->data) sodium_memzero(b->data, b->cap);
+    if ((b->secret || b->wipe) && b->data) sodium_memzero(b->data, b->cap);
     b->len = 0;
 }
 

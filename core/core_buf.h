@@ -23,6 +23,7 @@ struct core_buf {
     uint8_t *data;
     size_t len, cap, max;
     unsigned secret : 1;
+    unsigned wipe : 1; /* ordinary memory that may hold secrets: grown by allocate-copy-wipe, wiped on free */
 };
 
 static inline struct core_cursor core_cursor_from(const void *p, size_t len)
@@ -72,6 +73,13 @@ CORE_RESULT core_cursor_to_u64(struct core_cursor c, uint64_t max, uint64_t *v);
  */
 CORE_RESULT core_buf_init(struct core_buf *b, size_t initial, size_t max);
 CORE_RESULT core_buf_init_secret(struct core_buf *b, size_t max);
+/**
+ * Like core_buf_init, for buffers that may hold plaintext or secrets but
+ * must grow (request and reply bodies): growth allocates, copies and wipes
+ * the old block instead of realloc'ing (which may leave a copy behind), and
+ * reset and free wipe. Errors: ERR_NOMEM.
+ */
+CORE_RESULT core_buf_init_wiping(struct core_buf *b, size_t initial, size_t max);
 /** Frees (wiping first if secret) and zeroes the struct. Safe on zeroed bufs. */
 void core_buf_free(struct core_buf *b);
 /** DEFER_CLEANUP adaptor. */

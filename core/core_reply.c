@@ -6,7 +6,8 @@
 core_result core_reply_init(struct core_reply *r)
 {
     *r = (struct core_reply){.status = 200};
-    GUARD(core_buf_init(&r->body, 1024, CORE_REPLY_MAX_BODY));
+    /* Bodies carry plaintexts, data keys and new secrets. */
+    GUARD(core_buf_init_wiping(&r->body, 1024, CORE_REPLY_MAX_BODY));
     GUARD(core_buf_init(&r->message, 0, CORE_REPLY_MAX_MESSAGE));
     CORE_OK;
 }

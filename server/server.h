@@ -14,6 +14,10 @@
 #include "keystore/keystore.h"
 #include "sigv4/sigv4.h"
 
+/* Default deadline for a request head, from accept: a connection that opens
+ * and sends a partial head holds a slot for at most this long. */
+#define SERVER_HEAD_TIMEOUT_S 10u
+
 struct server_config {
     char listen_host[256];
     unsigned listen_port;
@@ -33,6 +37,7 @@ struct server_config {
     bool insecure_accept_unknown_keys;
     unsigned max_body;           /* bytes */
     unsigned connection_timeout; /* seconds */
+    unsigned head_timeout;       /* seconds from accept for the request head to arrive */
     unsigned max_connections;
     enum core_log_level log_level;
 };
@@ -93,6 +98,8 @@ bool server_request_writes(const struct http_request *req);
 /** Starts libmicrohttpd; returns the bound port. */
 CORE_RESULT server_http_start(struct server *srv, unsigned *port);
 void server_http_stop(struct server *srv);
+/** Closes connections whose request head is past its deadline; call every 100 ms. */
+void server_http_tick(struct server *srv);
 
 /** Access log: one JSON line per request; never secrets, plaintexts or signatures. */
 struct server_access_entry {

@@ -18,6 +18,7 @@ void server_config_defaults(struct server_config *cfg)
     cfg->write_threads = CORE_WRITE_THREADS;
     cfg->max_body = CORE_MAX_BODY_BYTES;
     cfg->connection_timeout = CORE_CONNECTION_TIMEOUT_S;
+    cfg->head_timeout = SERVER_HEAD_TIMEOUT_S;
     cfg->max_connections = CORE_MAX_CONNECTIONS;
     cfg->log_level = CORE_LOG_INFO;
 }
@@ -45,10 +46,14 @@ static void usage(FILE *f)
             "                            verifying them (loopback only; for test suites with dummy keys)\n"
             "  --max-body BYTES          request body cap (default %u)\n"
             "  --connection-timeout S    idle connection timeout (default %u)\n"
-            "  --max-connections N       concurrent connections (default %u)\n"
+            "  --head-timeout S          time from accept for a request head to arrive (default %u)\n"
+            "  --max-connections N       concurrent connections (default %u); at the cap, and at\n"
+            "                            %u per client address, the oldest incomplete or idle\n"
+            "                            connection is closed to admit a new one\n"
             "  --log-level debug|info|warn|error\n"
             "  --help, --version\n",
-            DEFAULT_PORT, CORE_WRITE_THREADS, CORE_MAX_BODY_BYTES, CORE_CONNECTION_TIMEOUT_S, CORE_MAX_CONNECTIONS);
+            DEFAULT_PORT, CORE_WRITE_THREADS, CORE_MAX_BODY_BYTES, CORE_CONNECTION_TIMEOUT_S, SERVER_HEAD_TIMEOUT_S,
+            CORE_MAX_CONNECTIONS, CORE_MAX_CONNECTIONS_PER_IP);
 }
 
 static bool copy(char *dst, size_t cap, const char *src)
@@ -171,6 +176,9 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv)
         } else if (!strcmp(a, "--connection-timeout")) {
             ok = parse_uint(v, 3600, &n) && n > 0;
             cfg->connection_timeout = (unsigned)n;
+        } else if (!strcmp(a, "--head-timeout")) {
+            ok = parse_uint(v, 3600, &n) && n > 0;
+            cfg->head_timeout = (unsigned)n;
         } else if (!strcmp(a, "--max-connections")) {
             ok = parse_uint(v, 65536, &n) && n > 0;
             cfg->max_connections = (unsigned)n;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@ struct conn_req {
     struct http_response resp;
     struct MHD_Connection *conn;
     struct server *srv;
+    struct server_conn *admission; /* the connection's registration (server_conns.c) */
     struct conn_req *next;
 };
 
@@ -202,10 +204,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         cr = calloc(1, sizeof *cr);
         if (cr == NULL) return MHD_NO;
         /* Grows as data arrives, never past the configured cap. */
-        if (!core_ok(core_buf_init(&cr->body, 0, srv->cfg.max_body))) {
+        /* Plaintexts arrive here (Encrypt): grown and freed with wiping. */
+        if (!core_ok(core_buf_init_wiping(&cr->body, 0, srv->cfg.max_body))) {
             free(cr);
             return MHD_NO;
         }
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        cr->admission = ci ? ci->socket_context : NULL;
+        server_conns_head_done(cr->admission, core_clock_mono_ns() / 1000000);
         *con_cls = cr;
         return MHD_YES;
     }
@@ -226,6 +232,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (cr->state == CONN_QUEUED) return MHD_YES; /* spurious call while suspended */
 
+    server_conns_busy(cr->admission, core_clock_mono_ns() / 1000000);
     struct http_request *req = &cr->req;
     *req = (struct http_request){.method = method, .body = core_buf_cursor(&cr->body), .body_too_large = cr->too_large};
     req->path = core_cursor_str(url);
@@ -257,13 +264,72 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     struct conn_req *cr = *con_cls;
     if (cr == NULL) return;
-    /* Request bodies hold plaintexts: wipe before freeing. */
-    if (cr->body.data) sodium_memzero(cr->body.data, cr->body.cap);
-    core_buf_free(&cr->body);
+    server_conns_idle(cr->admission, core_clock_mono_ns() / 1000000);
+    core_buf_free(&cr->body); /* a wiping buffer: wiped before it is freed */
     core_buf_free(&cr->query);
     http_response_free(&cr->resp);
     free(cr);
     *con_cls = NULL;
+}
+
+/* Every accepted connection is registered with admission control, which may
+ * shed an older incomplete or idle one to make room, or refuse this one. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        server_conns_closed(*socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    const union MHD_ConnectionInfo *fdi = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ai = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (fdi == NULL) return;
+    const void *addr = NULL;
+    size_t addr_len = 0;
+    if (ai && ai->client_addr && ai->client_addr->sa_family == AF_INET) {
+        addr = &((const struct sockaddr_in *)(const void *)ai->client_addr)->sin_addr;
+        addr_len = 4;
+    } else if (ai && ai->client_addr && ai->client_addr->sa_family == AF_INET6) {
+        addr = &((const struct sockaddr_in6 *)(const void *)ai->client_addr)->sin6_addr;
+        addr_len = 16;
+    }
+    *socket_context = server_conns_admit(fdi->connect_fd, addr, addr_len, core_clock_mono_ns() / 1000000);
+    if (*socket_context == NULL) shutdown(fdi->connect_fd, SHUT_RDWR); /* refused: MHD closes it */
+}
+
+void server_http_tick(struct server *srv)
+{
+    (void)srv;
+    struct server_conns_stats st;
+    server_conns_sweep(core_clock_mono_ns() / 1000000, &st);
+    static uint64_t reported_shed, reported_refused;
+    if (st.shed != reported_shed || st.refused != reported_refused) {
+        static uint64_t last_log_ms;
+        uint64_t now = core_clock_mono_ns() / 1000000;
+        if (now - last_log_ms >= 1000) {
+            core_log(CORE_LOG_WARN, "connections: %u open; %llu closed to admit others or past the head deadline, "
+                                    "%llu refused (all busy) since start",
+                     st.open, (unsigned long long)st.shed, (unsigned long long)st.refused);
+            reported_shed = st.shed;
+            reported_refused = st.refused;
+            last_log_ms = now;
+        }
+    }
+}
+
+/* Room for the connection cap and the files kmsd itself keeps open. */
+static void raise_fd_limit(unsigned connections)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t want = (rlim_t)connections + 256;
+    if (rl.rlim_cur >= want) return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        core_log(CORE_LOG_WARN, "open-file limit %llu is below --max-connections + 256",
+                 (unsigned long long)rl.rlim_cur);
 }
 
 /* MHD's own format strings; the attribute lets the compiler check the vsnprintf. */
@@ -308,12 +374,20 @@ core_result server_http_start(struct server *srv, unsigned *port)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (unsigned)n : 1;
     }
+    /* The caps are enforced by admission control (on_connection), which
+     * sheds old incomplete or idle connections where MHD would refuse the
+     * new one. MHD's own limit only bounds the transient while a shed
+     * connection closes; it applies per worker thread, and a burst can land
+     * on one worker, so each may hold the whole cap. */
+    server_conns_init(cfg->max_connections, CORE_MAX_CONNECTIONS_PER_IP, cfg->head_timeout);
+    unsigned mhd_limit = (cfg->max_connections + 64u) * threads;
+    raise_fd_limit(cfg->max_connections + 64u);
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, CORE_MAX_CONNECTIONS_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
-        cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(CORE_MAX_HEADER_BYTES + 16384),
-        MHD_OPTION_UNESCAPE_CALLBACK, identity_unescape, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(CORE_MAX_HEADER_BYTES + 16384), MHD_OPTION_UNESCAPE_CALLBACK, identity_unescape, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (d == NULL) {
         core_log(CORE_LOG_ERROR, "cannot listen on %s:%u", cfg->listen_host, cfg->listen_port);

@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,8 +28,21 @@ static bool is_loopback(const char *host)
     return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 || strcmp(host, "localhost") == 0;
 }
 
+/* A core dump would hold the master key, key material, secret access keys
+ * and plaintexts: none is ever written, and no same-user process may
+ * ptrace kmsd or read its memory through /proc. */
+static void no_core_dumps(void)
+{
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) != 0)
+        core_log(CORE_LOG_WARN, "cannot disable core dumps (RLIMIT_CORE): %s", strerror(errno));
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        core_log(CORE_LOG_WARN, "cannot mark the process non-dumpable: %s", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
+    no_core_dumps();
     struct server_config cfg;
     server_config_defaults(&cfg);
     int rc = server_config_parse(&cfg, argc, argv);
@@ -105,6 +120,7 @@ int main(int argc, char **argv)
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
         server_access_log_flush();
+        server_http_tick(srv);
         if (++ticks % 10 == 0) server_tick(srv);
     }
     core_log(CORE_LOG_INFO, "shutting down");

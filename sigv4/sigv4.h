@@ -29,7 +29,8 @@ struct sigv4_request {
     size_t n_headers;
     struct core_cursor payload_hash; /* lowercase hex SHA-256 of the body */
     int64_t now;                     /* real time (seconds) for skew/expiry checks */
-    bool no_normalize_path;          /* S3-style: no dot-segment removal, no double-encoding */
+    bool no_normalize_path;          /* S3's rules: no dot-segment removal, no double-encoding;
+                                        UNSIGNED-PAYLOAD honoured; Content-Type may go unsigned */
 };
 
 enum sigv4_form {
@@ -77,7 +78,10 @@ struct sigv4_diag {
  * or date inconsistent with X-Amz-Date), ERR_AUTH_EXPIRED (header form:
  * more than 15 minutes of skew against req->now; presigned: now past
  * X-Amz-Date + X-Amz-Expires, or expiry beyond 7 days).
- * Host must be among the signed headers (ERR_AUTH_INCOMPLETE otherwise).
+ * Host must be among the signed headers, and so must every x-amz-* header
+ * present (X-Amz-Target, X-Amz-Security-Token, X-Amz-Date...), the Date
+ * header when it gives the time, and Content-Type outside S3's rules
+ * (ERR_AUTH_INCOMPLETE otherwise, with AWS's message).
  * ERR_LIMIT when a bound is exceeded (headers, query parameters, signed headers).
  */
 CORE_RESULT sigv4_parse(const struct sigv4_request *req, struct sigv4_auth *auth, struct sigv4_diag *diag);

@@ -184,7 +184,16 @@ static core_result append_header(const struct sigv4_request *req, struct core_cu
     CORE_OK;
 }
 
-/* The hashed payload: x-amz-content-sha256 when sent, else the body hash the caller computed. */
+/*
+ * The hashed payload: x-amz-content-sha256 when sent, else the body hash the
+ * caller computed. Only S3 lets a client leave the payload unsigned ("You
+ * include the literal string UNSIGNED-PAYLOAD when constructing a canonical
+ * request, and set the same value as the x-amz-content-sha256 header value
+ * when sending the request to Amazon S3",
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html);
+ * the JSON and Query services hash the body they received, so under their
+ * rules UNSIGNED-PAYLOAD is just a value that does not match it.
+ */
 static core_result payload_hash(const struct sigv4_request *req, const struct sigv4_auth *auth,
                                 struct core_cursor *out, struct sigv4_diag *diag)
 {
@@ -192,7 +201,7 @@ static core_result payload_hash(const struct sigv4_request *req, const struct si
     for (size_t i = 0; i < req->n_headers; i++) {
         if (!core_cursor_eq_icase(req->headers[i].name, want)) continue;
         struct core_cursor v = core_cursor_trim(req->headers[i].value);
-        if (core_cursor_eq_str(v, SIGV4_UNSIGNED_PAYLOAD)) {
+        if (req->no_normalize_path && core_cursor_eq_str(v, SIGV4_UNSIGNED_PAYLOAD)) {
             *out = v;
             CORE_OK;
         }

@@ -28,11 +28,19 @@ core_result sigv4_http_parse(struct core_cursor raw, struct sigv4_header *header
     struct core_cursor in = raw, line, tok;
     bool term;
     ENSURE(next_line(&in, &line, &term) && term, ERR_PARSE);
-    /* METHOD SP request-target SP HTTP-version */
+    /* METHOD SP request-target SP HTTP-version. The method is the first
+     * token and the version the last; the target is everything between, so
+     * a literal space in the path stays part of it, as AWS's published SigV4
+     * test suite writes it ("GET /example space/ HTTP/1.1"). */
     ENSURE(core_cursor_split(&line, ' ', &tok) && tok.len > 0, ERR_PARSE);
     req->method = tok;
-    ENSURE(core_cursor_split(&line, ' ', &tok) && tok.len > 0 && tok.ptr[0] == '/', ERR_PARSE);
-    ENSURE(core_cursor_starts_with(line, "HTTP/"), ERR_PARSE);
+    size_t last = line.len;
+    while (last > 0 && line.ptr[last - 1] != ' ') last--;
+    ENSURE(last > 0, ERR_PARSE);
+    struct core_cursor version = {line.ptr + last, line.len - last};
+    ENSURE(core_cursor_starts_with(version, "HTTP/"), ERR_PARSE);
+    tok = (struct core_cursor){line.ptr, last - 1};
+    ENSURE(tok.len > 0 && tok.ptr[0] == '/', ERR_PARSE);
     const uint8_t *q = memchr(tok.ptr, '?', tok.len);
     req->path = (struct core_cursor){tok.ptr, q ? (size_t)(q - tok.ptr) : tok.len};
     req->query = q ? (struct core_cursor){q + 1, tok.len - req->path.len - 1} : (struct core_cursor){q, 0};

@@ -160,6 +160,80 @@ static bool valid_header_name(struct core_cursor n)
     return true;
 }
 
+/* Whether name (any case) is in the signed-header list. */
+static bool is_signed(struct core_cursor list, bool presigned, struct core_cursor name)
+{
+    struct core_cursor rest = list, tok;
+    while (sigv4_split_list(&rest, ';', presigned ? "3B" : NULL, &tok))
+        if (core_cursor_eq_icase(tok, name)) return true;
+    return false;
+}
+
+static bool is_amz_header(struct core_cursor name)
+{
+    return name.len > 6 && core_cursor_eq_icase(core_cursor_from(name.ptr, 6), core_cursor_str("x-amz-"));
+}
+
+/* Appends name in lowercase, capped and escaped like every echoed value. */
+static void echo_lower(struct sigv4_diag *diag, struct core_cursor name)
+{
+    char low[64];
+    size_t n = name.len < sizeof low ? name.len : sizeof low;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = name.ptr[i];
+        low[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    sigv4_diag_echo(diag, core_cursor_from(low, n), sizeof low, false);
+}
+
+/*
+ * Every part of the request that decides what it does must be signed, or it
+ * could be changed under a valid signature. Host is checked above. Beyond
+ * it, AWS requires:
+ *   "If you include a date or x-amz-date header, you must also include that
+ *    header in the list of signed headers." and "Any x-amz-* headers that you
+ *    plan to add to the request must also be added."
+ *   https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html
+ *   https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
+ * so X-Amz-Target (which names the operation of a JSON service), the
+ * security token and the date are covered; and, outside S3's rules (where a
+ * browser may add it to a presigned upload), Content-Type, which decides how
+ * the body is read. The X-Amz-Target and Content-Type messages take AWS's
+ * wording for Host; other headers take S3's "HeadersNotSigned" wording.
+ */
+static core_result check_required_signed(const struct sigv4_request *req, struct core_cursor list, bool presigned,
+                                         struct sigv4_diag *diag)
+{
+    static const struct {
+        const char *name, *label;
+    } named[] = {{"x-amz-target", "X-Amz-Target"}, {"content-type", "Content-Type"}};
+    for (size_t k = 0; k < sizeof named / sizeof named[0]; k++) {
+        struct core_cursor name = core_cursor_str(named[k].name);
+        if (k == 1 && req->no_normalize_path) continue;
+        if (find_header(req, named[k].name, NULL) == 0 || is_signed(list, presigned, name)) continue;
+        sigv4_diag_str(diag, "'");
+        sigv4_diag_str(diag, named[k].label);
+        sigv4_diag_str(diag, "' must be a 'SignedHeader' in the AWS Authorization.");
+        BAIL(ERR_AUTH_INCOMPLETE);
+    }
+    bool found = false;
+    for (size_t i = 0; i < req->n_headers; i++) {
+        struct core_cursor name = req->headers[i].name;
+        bool required = is_amz_header(name) || (!presigned && core_cursor_eq_icase(name, core_cursor_str("date")) &&
+                                                find_header(req, "x-amz-date", NULL) == 0);
+        if (!required || is_signed(list, presigned, name)) continue;
+        bool seen = false; /* name each header once */
+        for (size_t j = 0; j < i && !seen; j++) seen = core_cursor_eq_icase(req->headers[j].name, name);
+        if (seen) continue;
+        sigv4_diag_str(diag, found ? ", " : "There were headers present in the request which were not signed. "
+                                            "HeadersNotSigned: ");
+        echo_lower(diag, name);
+        found = true;
+    }
+    ENSURE(!found, ERR_AUTH_INCOMPLETE);
+    CORE_OK;
+}
+
 /* The signed-header list: sorted, unique, lowercase, present in the request, host among them. */
 static core_result check_signed_headers(const struct sigv4_request *req, struct core_cursor list, bool presigned,
                                         struct sigv4_diag *diag)
@@ -198,7 +272,7 @@ static core_result check_signed_headers(const struct sigv4_request *req, struct 
         sigv4_diag_str(diag, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
         BAIL(ERR_AUTH_INCOMPLETE);
     }
-    CORE_OK;
+    return check_required_signed(req, list, presigned, diag);
 }
 
 /* Scope date and terminator against X-Amz-Date. */

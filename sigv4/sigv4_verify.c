@@ -35,9 +35,10 @@ core_result sigv4_scratch_get(struct sigv4_scratch **out)
     struct sigv4_scratch *s = &scratch_tls;
     if (!scratch_ready) {
         pthread_once(&scratch_once, scratch_key_init);
-        bool ok = core_ok(core_buf_init(&s->canon, 4096, SIGV4_MAX_CANONICAL_REQUEST_BYTES)) &&
+        /* The canonical request carries the session token: wiping growth. */
+        bool ok = core_ok(core_buf_init_wiping(&s->canon, 4096, SIGV4_MAX_CANONICAL_REQUEST_BYTES)) &&
                   core_ok(core_buf_init(&s->sts, SIGV4_MAX_STRING_TO_SIGN_BYTES + 1, SIGV4_MAX_STRING_TO_SIGN_BYTES)) &&
-                  core_ok(core_buf_init(&s->query, 1024, 3u * SIGV4_MAX_QUERY_BYTES)) &&
+                  core_ok(core_buf_init_wiping(&s->query, 1024, 3u * SIGV4_MAX_QUERY_BYTES)) &&
                   pthread_setspecific(scratch_key, s) == 0;
         if (!ok) {
             scratch_free(s);

@@ -74,6 +74,14 @@ CORE_RESULT sts_session_open(struct sts_env *env, struct core_cursor token, stru
 /** Wipes and frees. Safe on a zeroed struct. */
 void sts_session_free(struct sts_session *s);
 
+struct iam_session_info;
+/**
+ * The authorization view of an opened session (role, source identity,
+ * session policies and tags), for KMS and IAM authorization.
+ * @param[out] out views into s: valid while s is open.
+ */
+void sts_session_info(const struct sts_session *s, struct iam_session_info *out);
+
 /**
  * Creates a new token key and makes it current; tokens sealed under older
  * keys stay valid until they expire. Running servers pick the new key up

@@ -108,11 +108,11 @@ CASES = []
 
 def case(name, description, kind, method, url, headers, body=b"", *, service="service",
          region="us-east-1", token=None, expires=900, eol="\n", now=None, expect="ok",
-         message=None, mutate=None, artefacts=None, secret=None):
+         message=None, mutate=None, artefacts=None, secret=None, normalize=None):
     CASES.append(dict(name=name, description=description, kind=kind, method=method, url=url,
                       headers=headers, body=body, service=service, region=region, token=token,
                       expires=expires, eol=eol, now=now, expect=expect, message=message,
-                      mutate=mutate, artefacts=artefacts, secret=secret))
+                      mutate=mutate, artefacts=artefacts, secret=secret, normalize=normalize))
 
 
 H = "example.amazonaws.com"
@@ -173,9 +173,11 @@ case("crlf-line-endings", "the raw request uses CRLF", "header", "POST", f"https
      KMS_HEADERS, KMS_BODY, service="kms", eol="\r\n")
 case("content-sha256-header", "x-amz-content-sha256 carries the body hash", "header", "POST",
      f"https://{KMS}/", KMS_HEADERS + [("X-Amz-Content-SHA256", None)], KMS_BODY, service="kms")
-case("unsigned-payload", "x-amz-content-sha256: UNSIGNED-PAYLOAD is signed literally", "header", "POST",
-     f"https://{KMS}/", KMS_HEADERS + [("X-Amz-Content-SHA256", "UNSIGNED-PAYLOAD")], KMS_BODY,
-     service="kms")
+# S3SigV4Auth chooses the payload hash itself; SigV4Auth signs the header's
+# literal value, and on a path without dot segments the two agree.
+case("unsigned-payload", "S3: x-amz-content-sha256: UNSIGNED-PAYLOAD is signed literally", "header", "PUT",
+     f"https://{H}/bucket/key", [("Host", H), ("X-Amz-Content-SHA256", "UNSIGNED-PAYLOAD")], b"object body",
+     service="s3", normalize=False)
 case("s3-no-normalize", "S3: the raw path is signed without normalisation", "s3", "GET",
      f"https://{H}/bucket/a//b/../c%2Fd", [("Host", H)], service="s3")
 case("skew-edge-ok", "exactly 15 minutes of skew is still accepted", "header", "GET", f"https://{H}/",
@@ -189,6 +191,10 @@ def tamper_body(raw):
 
 def drop_host(raw):
     return raw.replace(b"SignedHeaders=content-type;host;", b"SignedHeaders=content-type;")
+
+
+def drop_target(raw):
+    return raw.replace(b";x-amz-target, Signature=", b", Signature=")
 
 
 def drop_signature(raw):
@@ -226,6 +232,14 @@ case("neg-content-sha256-mismatch", "x-amz-content-sha256 disagrees with the bod
      mutate=tamper_body, expect="ERR_AUTH_BAD_SIGNATURE",
      message="The provided 'x-amz-content-sha256' header does not match what was computed.",
      artefacts=False)
+case("neg-unsigned-payload-kms", "KMS hashes the body it received: UNSIGNED-PAYLOAD is not its hash",
+     "header", "POST", f"https://{KMS}/", KMS_HEADERS + [("X-Amz-Content-SHA256", "UNSIGNED-PAYLOAD")],
+     KMS_BODY, service="kms", expect="ERR_AUTH_BAD_SIGNATURE",
+     message="The provided 'x-amz-content-sha256' header does not match what was computed.",
+     artefacts=False)
+case("neg-target-not-signed", "X-Amz-Target left out of SignedHeaders", "header", "POST", f"https://{KMS}/",
+     KMS_HEADERS, KMS_BODY, service="kms", mutate=drop_target, expect="ERR_AUTH_INCOMPLETE",
+     message="'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.", artefacts=False)
 case("neg-host-not-signed", "host missing from SignedHeaders", "header", "POST", f"https://{KMS}/",
      KMS_HEADERS, KMS_BODY, service="kms", mutate=drop_host, expect="ERR_AUTH_INCOMPLETE",
      message="'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.", artefacts=False)
@@ -294,7 +308,7 @@ def write_case(outdir, c):
         "service": c["service"],
         "timestamp": TS_ISO,
         "now": iso(now),
-        "normalize": kind != "s3",
+        "normalize": c["normalize"] if c["normalize"] is not None else kind != "s3",
         "form": "presigned" if kind == "presigned" else "header",
         "expect": c["expect"],
         "artefacts": artefacts,

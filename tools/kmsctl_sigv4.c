@@ -6,7 +6,9 @@
  *   kmsctl sigv4-verify --secret-key SECRET [--session-token TOKEN]
  *                       [--now ISO8601] [--no-normalize-path] [--show] < request.http
  *
- * Exit status: 0 valid, 1 invalid, 2 malformed input or usage.
+ * Exit status: 0 valid, 1 invalid, 2 malformed input or usage. An
+ * Authorization that lacks a part (Credential, SignedHeaders, Signature) or
+ * breaks SignedHeaders' rules is malformed input.
  */
 #include <stdio.h>
 #include <string.h>
@@ -105,6 +107,14 @@ static int run(int argc, char **argv, struct core_buf *in, struct core_buf *work
 
     struct sigv4_auth auth;
     r = sigv4_parse_authorization(&req, &auth, diag);
+    if (r.err == ERR_AUTH_MISSING || r.err == ERR_AUTH_INCOMPLETE) {
+        /* No signature to check (none at all, or an Authorization header
+         * missing a component, such as Signature=): the input is malformed,
+         * which is not the same as a signature that does not match. */
+        fprintf(stderr, "kmsctl sigv4-verify: malformed authorization (%s): %.*s\n", core_err_name(r.err),
+                (int)diag->message.len, (const char *)diag->message.data);
+        return 2;
+    }
     if (!core_ok(r)) return invalid("authorization", r.err, diag);
     /* Without --now the request is checked at its own time, so a saved request verifies later. */
     req.now = now_s ? now : auth.request_time;

@@ -4,8 +4,9 @@ floor, and the --json lines must parse and show successful requests. No
 timing thresholds: CI machines are too noisy for them (docs/performance.md
 holds the figures).
 
-A workload whose operation kmsd does not serve yet (UnknownOperationException,
-InvalidAction) is skipped with a message, not failed.
+Every request must succeed: a run with any failed request, a failed set-up
+step or a skipped workload fails the test (test_broken_setup_fails shows the
+check failing when kmsbench signs with a wrong secret).
 """
 import json
 import os
@@ -15,7 +16,6 @@ import unittest
 from kmsd_harness import Kmsd, main
 
 KMSBENCH_BIN = os.environ.get("KMSBENCH_BIN", "build/tools/kmsbench")
-NOT_SERVED = {"UnknownOperationException", "InvalidAction"}
 WORKLOADS = [
     "generate-random",
     "get-caller-identity",
@@ -58,13 +58,29 @@ class KmsbenchSmoke(unittest.TestCase):
         for q in ("p50", "p90", "p99", "p999", "max"):
             self.assertGreaterEqual(line["latency_ms"][q], 0)
 
-    def not_served(self, line, stderr):
-        """True when nothing succeeded only because an operation is not served yet."""
-        if line["ok"] > 0:
-            return False
-        codes = set(line["errors_by_code"])
-        setup_unserved = any(c in stderr for c in NOT_SERVED) and "setup:" in stderr
-        return bool(codes) and (codes <= NOT_SERVED or setup_unserved)
+    def assert_all_ok(self, line, stderr):
+        """The run served requests and every one of them succeeded."""
+        self.assertNotIn("skipped", line, stderr)
+        self.assertNotIn("setup:", stderr)
+        self.assertGreater(line["ok"], 0, "%s\n%s" % (line, stderr))
+        self.assertEqual(line["errors"], 0, "%s\n%s" % (line, stderr))
+        self.assertEqual(line["errors_by_code"], {}, stderr)
+
+    def test_broken_setup_fails(self):
+        """The check above cannot pass when requests fail: kmsbench signing
+        with a wrong secret gets only errors, and assert_all_ok says so."""
+        bad = os.path.join(self.k.root, "wrong-credentials")
+        with open(self.creds) as f, open(bad, "w") as g:
+            for l in f:
+                g.write("aws_secret_access_key = wrongwrongwrongwrongwrongwrongwrongwrong\n"
+                        if l.startswith("aws_secret_access_key") else l)
+        for w in ("generate-random", "encrypt32", "generate-random@temp"):
+            with self.subTest(workload=w):
+                rc, lines, err = bench("--endpoint", self.k.endpoint, "--credentials-file", bad, "--json", *LOAD,
+                                       "-w", w)
+                self.assertEqual(len(lines), 1, err)
+                with self.assertRaises(AssertionError):
+                    self.assert_all_ok(lines[0], err)
 
     def test_cold_start(self):
         # A second server on the same keystore would contend for it: use a copy.
@@ -118,30 +134,22 @@ class KmsbenchSmoke(unittest.TestCase):
                 self.assertGreater(floor["ok"], 0)
                 self.assertEqual(floor["errors"], 0)
                 self.assertIn("ratio", kmsd)
-                if self.not_served(kmsd, err):
-                    print("\nkmsbench smoke: %s skipped: not served yet (%s)" % (w, kmsd["errors_by_code"]))
-                    continue
-                self.assertGreater(kmsd["ok"], 0, "%s: %s\n%s" % (w, kmsd, err))
+                self.assert_all_ok(kmsd, err)
 
     def test_temporary_credentials(self):
         rc, lines, err = self.against_kmsd("-w", "generate-random@temp")
         self.assertEqual(rc, 0, err)
         self.assertEqual(len(lines), 1, err)
-        if "skipped" in lines[0]:
-            print("\nkmsbench smoke: generate-random@temp skipped: %s" % lines[0]["skipped"])
-            return
+        self.assert_all_ok(lines[0], err)
         self.assertTrue(lines[0]["temp_creds"])
-        if self.not_served(lines[0], err):
-            print("\nkmsbench smoke: generate-random@temp skipped: not served yet")
-            return
-        self.assertGreater(lines[0]["ok"], 0, err)
 
     def test_rate_mode(self):
         rc, lines, err = self.against_kmsd("-w", "get-caller-identity", "--rate", "200")
         self.assertEqual(rc, 0, err)
         self.assertEqual([l["mode"] for l in lines], ["closed", "rate"], err)
         self.assertAlmostEqual(lines[1]["offered_rps"], 200, delta=1)
-        self.assertGreater(lines[1]["ok"], 0, err)
+        for line in lines:
+            self.assert_all_ok(line, err)
 
     def test_request_count(self):
         rc, lines, err = bench("--endpoint", self.k.endpoint, "--credentials-file", self.creds, "--json",
@@ -149,6 +157,7 @@ class KmsbenchSmoke(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertEqual(lines[0]["requests"], 300, err)
         self.assertEqual(lines[0]["ok"], 300, err)
+        self.assert_all_ok(lines[0], err)
 
 
 if __name__ == "__main__":

@@ -307,20 +307,100 @@ static void test_signed_headers(void)
     fixture_free(&f);
 }
 
+/* Signs h[0..n) again; Authorization becomes h[n]. */
+static void resign(struct fixture *f, size_t n)
+{
+    f->req.n_headers = n;
+    struct core_buf a;
+    EXPECT_OK(core_buf_init(&a, 0, 1000));
+    struct sigv4_credentials c = {core_cursor_str("AKIDEXAMPLE"), core_cursor_str(SECRET), {0}};
+    EXPECT_OK(sigv4_sign(&f->req, &c, core_cursor_str("us-east-1"), core_cursor_str("service"),
+                         core_cursor_str("20150830T123600Z"), NULL, &a));
+    snprintf(f->authz, sizeof f->authz, "%.*s", (int)a.len, (const char *)a.data);
+    core_buf_free(&a);
+    f->h[n] = hdr("Authorization", f->authz);
+    f->req.n_headers = n + 1;
+}
+
 static void test_payload_hash(void)
 {
     struct fixture f;
     fixture_init(&f);
-    /* Present but unsigned x-amz-content-sha256 that disagrees with the body. */
+    /* Present but unsigned x-amz-content-sha256: every x-amz-* header must be signed. */
     f.h[3] = hdr("X-Amz-Content-Sha256", "0000000000000000000000000000000000000000000000000000000000000000");
     f.req.n_headers = 4;
+    EXPECT_ERR(check(&f, SECRET, NULL), ERR_AUTH_INCOMPLETE);
+    EXPECT_TRUE(msg_is(&f, "There were headers present in the request which were not signed. HeadersNotSigned: "
+                           "x-amz-content-sha256"));
+    /* Signed: the value is trimmed; a value that is not the body's hash is refused. */
+    f.h[2] = hdr("X-Amz-Content-Sha256", " " EMPTY_SHA256 " ");
+    resign(&f, 3);
+    EXPECT_OK(check(&f, SECRET, NULL));
+    f.h[2] = hdr("X-Amz-Content-Sha256", "0000000000000000000000000000000000000000000000000000000000000000");
     EXPECT_ERR(check(&f, SECRET, NULL), ERR_AUTH_BAD_SIGNATURE);
     EXPECT_TRUE(msg_is(&f, "The provided 'x-amz-content-sha256' header does not match what was computed."));
-    f.h[3] = hdr("X-Amz-Content-Sha256", " " EMPTY_SHA256 " ");
+
+    /* UNSIGNED-PAYLOAD, signed: only S3's rules honour it; JSON and Query
+     * services hash the body they received. */
+    f.h[2] = hdr("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD");
+    f.req.no_normalize_path = true;
+    resign(&f, 3);
     EXPECT_OK(check(&f, SECRET, NULL));
-    f.req.n_headers = 3;
+    f.req.no_normalize_path = false;
+    EXPECT_ERR(check(&f, SECRET, NULL), ERR_AUTH_BAD_SIGNATURE);
+    EXPECT_TRUE(msg_is(&f, "The provided 'x-amz-content-sha256' header does not match what was computed."));
+    fixture_free(&f);
+
+    fixture_init(&f);
     f.req.payload_hash = (struct core_cursor){0};
     EXPECT_ERR(check(&f, SECRET, NULL), ERR_INVALID_ARG);
+    fixture_free(&f);
+}
+
+/* Issue 10 item 6: headers that decide what a request does must be signed. */
+static void test_required_signed_headers(void)
+{
+    struct fixture f;
+    fixture_init(&f); /* signs host;x-amz-date */
+    static const struct {
+        const char *name, *value, *msg;
+    } cases[] = {
+        {"X-Amz-Target", "TrentService.ListAliases", "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."},
+        {"Content-Type", "application/x-amz-json-1.1", "'Content-Type' must be a 'SignedHeader' in the AWS Authorization."},
+        {"X-Amz-Security-Token", "tok", "There were headers present in the request which were not signed. "
+                                        "HeadersNotSigned: x-amz-security-token"},
+        {"x-amz-user-agent", "x", "There were headers present in the request which were not signed. "
+                                  "HeadersNotSigned: x-amz-user-agent"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        f.h[3] = hdr(cases[i].name, cases[i].value);
+        f.req.n_headers = 4;
+        EXPECT_ERR(check(&f, SECRET, NULL), ERR_AUTH_INCOMPLETE);
+        EXPECT_TRUE(msg_is(&f, cases[i].msg));
+    }
+    /* Two unsigned, one repeated: each named once. */
+    f.h[3] = hdr("X-Amz-Foo", "1");
+    f.h[4] = hdr("x-amz-bar", "2");
+    f.h[5] = hdr("X-AMZ-FOO", "3");
+    f.req.n_headers = 6;
+    EXPECT_ERR(check(&f, SECRET, NULL), ERR_AUTH_INCOMPLETE);
+    EXPECT_TRUE(msg_is(&f, "There were headers present in the request which were not signed. HeadersNotSigned: "
+                           "x-amz-foo, x-amz-bar"));
+    /* Headers that are not x-amz-* may go unsigned (User-Agent, X-Amzn-Trace-Id, ...). */
+    f.h[3] = hdr("User-Agent", "x");
+    f.h[4] = hdr("X-Amzn-Trace-Id", "Root=1");
+    f.req.n_headers = 5;
+    EXPECT_OK(check(&f, SECRET, NULL));
+    /* S3's rules: Content-Type may go unsigned, x-amz-* may not. */
+    fixture_free(&f);
+    fixture_init(&f);
+    f.req.no_normalize_path = true;
+    resign(&f, 2);
+    f.h[3] = hdr("Content-Type", "text/plain");
+    f.req.n_headers = 4;
+    EXPECT_OK(check(&f, SECRET, NULL));
+    f.h[3] = hdr("X-Amz-Meta-A", "b");
+    EXPECT_ERR(check(&f, SECRET, NULL), ERR_AUTH_INCOMPLETE);
     fixture_free(&f);
 }
 
@@ -610,6 +690,7 @@ int main(int argc, char **argv)
     test_date_header();
     test_signed_headers();
     test_payload_hash();
+    test_required_signed_headers();
     test_escaping();
     test_canonical_pieces();
     test_signing_key_kat();
