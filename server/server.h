@@ -40,6 +40,8 @@ struct server_config {
     unsigned head_timeout;       /* seconds from accept for the request head to arrive */
     unsigned max_connections;
     enum core_log_level log_level;
+    char seed_file[1024];        /* --seed: applied at start (seed/seed.h) */
+    bool check_config;           /* --check-config: validate options and the seed, then exit */
 };
 
 /**

@@ -50,6 +50,10 @@ static void usage(FILE *f)
             "  --max-connections N       concurrent connections (default %u); at the cap, and at\n"
             "                            %u per client address, the oldest incomplete or idle\n"
             "                            connection is closed to admit a new one\n"
+            "  --seed FILE               create the keys, aliases and identities of a seed file at start\n"
+            "                            (local-kms's seed.yaml or kmsd's superset, docs/seed.md);\n"
+            "                            existing ones are left as they are; a bad seed fails the start\n"
+            "  --check-config            validate the options and the seed file, then exit\n"
             "  --log-level debug|info|warn|error\n"
             "  --help, --version\n",
             DEFAULT_PORT, CORE_WRITE_THREADS, CORE_MAX_BODY_BYTES, CORE_CONNECTION_TIMEOUT_S, SERVER_HEAD_TIMEOUT_S,
@@ -133,6 +137,9 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv)
         } else if (!strcmp(a, "--version")) {
             printf("kmsd 0.1.0\n");
             return 1;
+        } else if (!strcmp(a, "--check-config")) {
+            cfg->check_config = true;
+            takes = false;
         } else if (!strcmp(a, "--insecure-accept-unknown-keys")) {
             cfg->insecure_accept_unknown_keys = true;
             takes = false;
@@ -164,6 +171,8 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv)
             cfg->master_source = KEYSTORE_MASTER_PASSPHRASE;
         } else if (!strcmp(a, "--access-log")) {
             ok = copy(cfg->access_log, sizeof cfg->access_log, v);
+        } else if (!strcmp(a, "--seed")) {
+            ok = copy(cfg->seed_file, sizeof cfg->seed_file, v);
         } else if (!strcmp(a, "--port-file")) {
             ok = copy(cfg->port_file, sizeof cfg->port_file, v);
         } else if (!strcmp(a, "--clock-offset")) {

@@ -20,6 +20,16 @@ struct server {
 bool server_parse_duration(const char *s, int64_t *out);
 
 /**
+ * Applies cfg->seed_file (nothing when unset) to ks in one write
+ * transaction; with check_only, validates it and writes nothing (ks may be
+ * NULL). Logs "FILE:LINE: reason" on failure (server_seed.c).
+ * Errors: ERR_PARSE, ERR_IO, keystore errors.
+ */
+CORE_RESULT server_seed_apply(const struct server_config *cfg, struct keystore *ks, bool check_only);
+/** --check-config: the seed against the existing keystore (if any); writes nothing. */
+CORE_RESULT server_check_config(const struct server_config *cfg);
+
+/**
  * Appends the value of environment variable name to out, then wipes the
  * value in place and unsets it (also on failure), so it no longer shows in
  * the environment or /proc/PID/environ.

@@ -64,6 +64,12 @@ int main(int argc, char **argv)
     if (!is_loopback(cfg.listen_host))
         core_log(CORE_LOG_WARN, "listening on %s: kmsd is reachable beyond this machine", cfg.listen_host);
 
+    if (cfg.check_config) {
+        /* Options parsed above; now the seed (and the TLS files when given), writing nothing. */
+        if (!core_ok(server_check_config(&cfg))) return 2;
+        printf("kmsd: configuration OK\n");
+        return 0;
+    }
     if (mkdir(cfg.data_dir, 0700) != 0 && errno != EEXIST) {
         core_log(CORE_LOG_ERROR, "cannot create data directory %s: %s", cfg.data_dir, strerror(errno));
         return 1;

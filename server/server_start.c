@@ -64,6 +64,20 @@ static core_result open_keystore(struct server *srv)
     CORE_OK;
 }
 
+core_result server_check_config(const struct server_config *cfg)
+{
+    /* An existing keystore is opened so the seed is checked against it (a
+     * write transaction that is aborted); a missing one is not created. */
+    struct server tmp = {.cfg = *cfg};
+    char mdb[1100];
+    snprintf(mdb, sizeof mdb, "%s/data.mdb", cfg->data_dir);
+    struct stat st;
+    if (cfg->seed_file[0] && stat(mdb, &st) == 0) GUARD(open_keystore(&tmp));
+    core_result r = server_seed_apply(cfg, tmp.ks, true);
+    if (tmp.ks) keystore_close(tmp.ks);
+    return r;
+}
+
 /* The administrator's credentials, in the AWS shared-credentials format, in a
  * 0600 file: the secret is never printed or logged. */
 static core_result write_admin_credentials(const struct server_config *cfg, const struct iam_access_key *k,
@@ -107,6 +121,7 @@ core_result server_new(const struct server_config *cfg, struct server **out)
             core_log(CORE_LOG_INFO, "administrator %s created; credentials written to %s", admin.owner.arn, path);
     }
     iam_access_key_free(&admin);
+    if (core_ok(r)) r = server_seed_apply(cfg, srv->ks, false);
     /* IAM first: KMS and STS read callers' identity policies through it. */
     struct iam_env_options io = {.ks = srv->ks, .account = cfg->account_id};
     if (core_ok(r)) r = iam_env_new(&io, &srv->iam);

@@ -11,4 +11,6 @@ int kmsctl_rekey(int argc, char **argv);        /* tools/kmsctl_rekey.c */
 int kmsctl_keys(int argc, char **argv);         /* tools/kmsctl_keys.c: access-key add|list|delete */
 int kmsctl_sts(int argc, char **argv);          /* tools/kmsctl_sts.c: credential-process|set-jwks|rotate-token-key */
 
+int kmsctl_seed(int argc, char **argv);         /* tools/kmsctl_seed.c: apply a seed file */
+
 #endif
