@@ -42,6 +42,9 @@ struct server_config {
     enum core_log_level log_level;
     char seed_file[1024];        /* --seed: applied at start (seed/seed.h) */
     bool check_config;           /* --check-config: validate options and the seed, then exit */
+    char tls_cert[1024];         /* --tls-cert: PEM certificate (chain) */
+    char tls_key[1024];          /* --tls-key: PEM private key */
+    bool insecure_plain_http;    /* allow plain HTTP on a non-loopback address */
 };
 
 /**
@@ -64,6 +67,7 @@ struct http_request {
     bool body_too_large;
     char source_ip[64];
     bool loopback;
+    bool secure;              /* arrived over TLS (aws:SecureTransport) */
 };
 
 struct http_response {

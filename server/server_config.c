@@ -54,6 +54,10 @@ static void usage(FILE *f)
             "                            (local-kms's seed.yaml or kmsd's superset, docs/seed.md);\n"
             "                            existing ones are left as they are; a bad seed fails the start\n"
             "  --check-config            validate the options and the seed file, then exit\n"
+            "  --tls-cert FILE --tls-key FILE\n"
+            "                            serve HTTPS with this PEM certificate (chain) and key\n"
+            "                            (kmsctl tls self-signed makes a pair for localhost)\n"
+            "  --insecure-plain-http     allow plain HTTP on a non-loopback address\n"
             "  --log-level debug|info|warn|error\n"
             "  --help, --version\n",
             DEFAULT_PORT, CORE_WRITE_THREADS, CORE_MAX_BODY_BYTES, CORE_CONNECTION_TIMEOUT_S, SERVER_HEAD_TIMEOUT_S,
@@ -137,6 +141,9 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv)
         } else if (!strcmp(a, "--version")) {
             printf("kmsd 0.1.0\n");
             return 1;
+        } else if (!strcmp(a, "--insecure-plain-http")) {
+            cfg->insecure_plain_http = true;
+            takes = false;
         } else if (!strcmp(a, "--check-config")) {
             cfg->check_config = true;
             takes = false;
@@ -171,6 +178,10 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv)
             cfg->master_source = KEYSTORE_MASTER_PASSPHRASE;
         } else if (!strcmp(a, "--access-log")) {
             ok = copy(cfg->access_log, sizeof cfg->access_log, v);
+        } else if (!strcmp(a, "--tls-cert")) {
+            ok = copy(cfg->tls_cert, sizeof cfg->tls_cert, v);
+        } else if (!strcmp(a, "--tls-key")) {
+            ok = copy(cfg->tls_key, sizeof cfg->tls_key, v);
         } else if (!strcmp(a, "--seed")) {
             ok = copy(cfg->seed_file, sizeof cfg->seed_file, v);
         } else if (!strcmp(a, "--port-file")) {

@@ -19,6 +19,9 @@
 
 #include "server/server_internal.h"
 
+/* Whether the daemon serves TLS (set once at start, before any connection). */
+static bool srv_tls_on;
+
 /* Per-request state kept across MHD's upload callbacks (and, for writes,
  * across the connection's suspension while a writer thread serves it). */
 enum conn_state { CONN_READING, CONN_QUEUED, CONN_ANSWERED };
@@ -178,6 +181,7 @@ static void client_ip(struct MHD_Connection *conn, struct http_request *req)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     snprintf(req->source_ip, sizeof req->source_ip, "unknown");
+    req->secure = srv_tls_on;
     if (!ci || !ci->client_addr) return;
     const struct sockaddr *sa = ci->client_addr;
     if (sa->sa_family == AF_INET) {
@@ -369,6 +373,17 @@ core_result server_http_start(struct server *srv, unsigned *port)
         BAIL(ERR_INVALID_ARG);
     }
     (void)sl;
+    /* HTTPS through MHD's GnuTLS support, certificate and key from memory
+     * (server_tls.c read and checked them); TLS 1.2 and 1.3 only. */
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls.cert.data},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls.key.data},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)(uintptr_t) "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
+    if (srv->tls.on) flags |= MHD_USE_TLS;
+    srv_tls_on = srv->tls.on;
     unsigned threads = cfg->threads;
     if (threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -388,7 +403,8 @@ core_result server_http_start(struct server *srv, unsigned *port)
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(CORE_MAX_HEADER_BYTES + 16384), MHD_OPTION_UNESCAPE_CALLBACK, identity_unescape, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_ARRAY,
+        srv->tls.on ? tls_opts : no_opts, MHD_OPTION_END);
     if (d == NULL) {
         core_log(CORE_LOG_ERROR, "cannot listen on %s:%u", cfg->listen_host, cfg->listen_port);
         BAIL(ERR_IO);

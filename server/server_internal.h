@@ -6,8 +6,22 @@
 #include "server/server.h"
 #include "sts/sts.h"
 
+/* TLS material (server_tls.c): PEM text, NUL-terminated; key in guarded memory. */
+struct server_tls {
+    bool on;
+    struct core_buf cert, key;
+};
+/**
+ * Reads and checks --tls-cert/--tls-key (nothing when neither is given).
+ * Errors: ERR_IO (unreadable), ERR_INVALID_ARG (not PEM, key does not match,
+ * only one of the two given), ERR_LIMIT. Reasons are logged.
+ */
+CORE_RESULT server_tls_load(const struct server_config *cfg, struct server_tls *out);
+void server_tls_free(struct server_tls *t);
+
 struct server {
     struct server_config cfg;
+    struct server_tls tls;
     struct keystore *ks;
     struct sigv4_key_cache *key_cache;
     struct kms_env *kms;

@@ -61,8 +61,18 @@ int main(int argc, char **argv)
         core_log(CORE_LOG_WARN, "INSECURE MODE: requests signed by unknown access keys are accepted WITHOUT "
                                 "signature verification (--insecure-accept-unknown-keys)");
     }
-    if (!is_loopback(cfg.listen_host))
-        core_log(CORE_LOG_WARN, "listening on %s: kmsd is reachable beyond this machine", cfg.listen_host);
+    if (!is_loopback(cfg.listen_host)) {
+        /* Off loopback, signatures protect integrity but not the secrets in
+         * responses (data-key plaintexts, session credentials): TLS or an
+         * explicit opt-out. */
+        if (!cfg.tls_cert[0] && !cfg.insecure_plain_http) {
+            core_log(CORE_LOG_ERROR, "listening on %s needs TLS (--tls-cert/--tls-key; kmsctl tls self-signed "
+                                     "makes a pair) or --insecure-plain-http", cfg.listen_host);
+            return 2;
+        }
+        core_log(CORE_LOG_WARN, "listening on %s: kmsd is reachable beyond this machine%s", cfg.listen_host,
+                 cfg.tls_cert[0] ? "" : " over PLAIN HTTP (--insecure-plain-http)");
+    }
 
     if (cfg.check_config) {
         /* Options parsed above; now the seed (and the TLS files when given), writing nothing. */
@@ -104,7 +114,8 @@ int main(int argc, char **argv)
     }
     server_tick(srv);
     bool v6 = strchr(cfg.listen_host, ':') != NULL;
-    printf("kmsd listening on http://%s%s%s:%u\n", v6 ? "[" : "", cfg.listen_host, v6 ? "]" : "", port);
+    printf("kmsd listening on %s://%s%s%s:%u\n", cfg.tls_cert[0] ? "https" : "http", v6 ? "[" : "", cfg.listen_host,
+           v6 ? "]" : "", port);
     printf("kmsd data directory %s (administrator credentials: %s/admin-credentials)\n", cfg.data_dir,
            cfg.data_dir);
     fflush(stdout);

@@ -188,6 +188,7 @@ static void dispatch(struct route *rt)
             .body = req->body,
             .request_id = rt->resp->request_id,
             .source_ip = req->source_ip,
+            .secure_transport = req->secure,
             .now = core_clock_service(),
             .session = si,
         };
@@ -200,6 +201,7 @@ static void dispatch(struct route *rt)
             .form = &rt->form,
             .request_id = rt->resp->request_id,
             .source_ip = req->source_ip,
+            .secure_transport = req->secure,
             .now = core_clock_service(),
             .session = c->has_session ? &c->session : NULL,
         };
@@ -214,6 +216,7 @@ static void dispatch(struct route *rt)
             .now = core_clock_service(),
             .session = si,
             .source_ip = req->source_ip,
+            .secure_transport = req->secure,
         };
         r = iam_handle(rt->srv->iam, &call, &rt->reply);
         break;

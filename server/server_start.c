@@ -69,6 +69,8 @@ core_result server_check_config(const struct server_config *cfg)
     /* An existing keystore is opened so the seed is checked against it (a
      * write transaction that is aborted); a missing one is not created. */
     struct server tmp = {.cfg = *cfg};
+    GUARD(server_tls_load(cfg, &tmp.tls));
+    server_tls_free(&tmp.tls);
     char mdb[1100];
     snprintf(mdb, sizeof mdb, "%s/data.mdb", cfg->data_dir);
     struct stat st;
@@ -109,7 +111,8 @@ core_result server_new(const struct server_config *cfg, struct server **out)
     ENSURE(srv != NULL, ERR_NOMEM);
     srv->cfg = *cfg;
     core_clock_set_offset(cfg->clock_offset);
-    core_result r = open_keystore(srv);
+    core_result r = server_tls_load(cfg, &srv->tls);
+    if (core_ok(r)) r = open_keystore(srv);
     if (core_ok(r)) r = sigv4_key_cache_new(256, &srv->key_cache);
     struct iam_access_key admin = {0};
     bool created = false;
@@ -145,6 +148,7 @@ void server_free(struct server *srv)
     if (srv->iam) iam_env_free(srv->iam);
     if (srv->key_cache) sigv4_key_cache_free(srv->key_cache);
     if (srv->ks) keystore_close(srv->ks);
+    server_tls_free(&srv->tls);
     free(srv);
 }
 

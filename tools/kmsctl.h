@@ -13,4 +13,6 @@ int kmsctl_sts(int argc, char **argv);          /* tools/kmsctl_sts.c: credentia
 
 int kmsctl_seed(int argc, char **argv);         /* tools/kmsctl_seed.c: apply a seed file */
 
+int kmsctl_tls(int argc, char **argv);          /* tools/kmsctl_tls.c: self-signed */
+
 #endif
