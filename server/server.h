@@ -18,6 +18,8 @@
  * and sends a partial head holds a slot for at most this long. */
 #define SERVER_HEAD_TIMEOUT_S 10u
 
+enum server_throttle_mode { SERVER_THROTTLE_OFF, SERVER_THROTTLE_AWS, SERVER_THROTTLE_RATE };
+
 struct server_config {
     char listen_host[256];
     unsigned listen_port;
@@ -45,6 +47,8 @@ struct server_config {
     char tls_cert[1024];         /* --tls-cert: PEM certificate (chain) */
     char tls_key[1024];          /* --tls-key: PEM private key */
     bool insecure_plain_http;    /* allow plain HTTP on a non-loopback address */
+    enum server_throttle_mode throttle_mode; /* --throttle aws|RATE (server_throttle.c) */
+    double throttle_rate;        /* requests per second for SERVER_THROTTLE_RATE */
 };
 
 /**

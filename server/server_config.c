@@ -58,6 +58,8 @@ static void usage(FILE *f)
             "                            serve HTTPS with this PEM certificate (chain) and key\n"
             "                            (kmsctl tls self-signed makes a pair for localhost)\n"
             "  --insecure-plain-http     allow plain HTTP on a non-loopback address\n"
+            "  --throttle aws|RATE       emulate throttling: AWS KMS's request quotas per account and\n"
+            "                            Region, or RATE requests per second for every quota\n"
             "  --log-level debug|info|warn|error\n"
             "  --help, --version\n",
             DEFAULT_PORT, CORE_WRITE_THREADS, CORE_MAX_BODY_BYTES, CORE_CONNECTION_TIMEOUT_S, SERVER_HEAD_TIMEOUT_S,
@@ -178,6 +180,14 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv)
             cfg->master_source = KEYSTORE_MASTER_PASSPHRASE;
         } else if (!strcmp(a, "--access-log")) {
             ok = copy(cfg->access_log, sizeof cfg->access_log, v);
+        } else if (!strcmp(a, "--throttle")) {
+            if (!strcmp(v, "aws")) {
+                cfg->throttle_mode = SERVER_THROTTLE_AWS;
+            } else {
+                ok = parse_uint(v, 1000000, &n) && n > 0;
+                cfg->throttle_mode = SERVER_THROTTLE_RATE;
+                cfg->throttle_rate = (double)n;
+            }
         } else if (!strcmp(a, "--tls-cert")) {
             ok = copy(cfg->tls_cert, sizeof cfg->tls_cert, v);
         } else if (!strcmp(a, "--tls-key")) {

@@ -56,6 +56,22 @@ enum server_svc { SERVER_SVC_KMS, SERVER_SVC_STS, SERVER_SVC_IAM };
 /* Each service's SigV4 signing name, by enum server_svc. */
 extern const char *const server_svc_names[];
 
+/*
+ * Throttling emulation (server_throttle.c): token buckets per account,
+ * Region and KMS quota. init/free bracket a server's life.
+ */
+CORE_RESULT server_throttle_init(const struct server_config *cfg);
+void server_throttle_free(void);
+/**
+ * Takes one request from caller's bucket for this KMS operation. On false
+ * the reply holds AWS's ThrottlingException (HTTP 400). Other services and
+ * unsigned callers are never throttled.
+ */
+bool server_throttle_admit(enum server_svc svc, const char *operation, const struct core_principal *caller,
+                           struct core_reply *out);
+/** For tests: the quota table is sorted (bsearch). */
+bool server_throttle_quotas_sorted(void);
+
 /* Who signed a request: one principal, and for temporary credentials the
  * opened session and the authorization view of it. */
 struct server_caller {

@@ -252,7 +252,8 @@ void server_route(struct server *srv, const struct http_request *req, struct htt
         fail_code(&rt, 400, rt.svc == SERVER_SVC_KMS ? "ValidationException" : "ValidationError", "Too many headers");
     } else if (!form_ok) {
         fail_code(&rt, 400, "MalformedQueryString", "The request body could not be decoded as a form");
-    } else if (authenticate(&rt)) {
+    } else if (authenticate(&rt) &&
+               server_throttle_admit(rt.svc, rt.operation, &rt.caller.principal, &rt.reply)) {
         dispatch(&rt);
     }
     render(&rt);

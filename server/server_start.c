@@ -112,6 +112,7 @@ core_result server_new(const struct server_config *cfg, struct server **out)
     srv->cfg = *cfg;
     core_clock_set_offset(cfg->clock_offset);
     core_result r = server_tls_load(cfg, &srv->tls);
+    if (core_ok(r)) r = server_throttle_init(cfg);
     if (core_ok(r)) r = open_keystore(srv);
     if (core_ok(r)) r = sigv4_key_cache_new(256, &srv->key_cache);
     struct iam_access_key admin = {0};
@@ -149,6 +150,7 @@ void server_free(struct server *srv)
     if (srv->key_cache) sigv4_key_cache_free(srv->key_cache);
     if (srv->ks) keystore_close(srv->ks);
     server_tls_free(&srv->tls);
+    server_throttle_free();
     free(srv);
 }
 
