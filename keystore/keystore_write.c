@@ -67,7 +67,9 @@ static void run_batch(struct keystore *ks, struct ks_waiter *batch)
     if (!any) {
         mdb_txn_abort(parent); /* nothing to make durable: skip the flushes */
     } else {
+        uint64_t t0 = ks_commit_hook ? core_clock_mono_ns() : 0;
         rc = mdb_txn_commit(parent);
+        if (ks_commit_hook && rc == MDB_SUCCESS) ks_commit_hook(core_clock_mono_ns() - t0);
         if (rc != MDB_SUCCESS) {
             core_result r = ks_mdb_fail(rc, __FILE__, __LINE__);
             for (struct ks_waiter *w = batch; w; w = w->next)

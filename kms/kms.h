@@ -54,4 +54,7 @@ void kms_reply_from_err(enum core_err err, struct core_reply *out);
  */
 CORE_RESULT kms_run_due(struct kms_env *env, int64_t now);
 
+/** Automatic rotations and deletions kms_run_due() has done in this process (for metrics). */
+void kms_due_stats(uint64_t *rotations, uint64_t *deletions);
+
 #endif

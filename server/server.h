@@ -47,6 +47,8 @@ struct server_config {
     char tls_cert[1024];         /* --tls-cert: PEM certificate (chain) */
     char tls_key[1024];          /* --tls-key: PEM private key */
     bool insecure_plain_http;    /* allow plain HTTP on a non-loopback address */
+    char metrics_host[64];       /* --metrics HOST:PORT; "" when off (loopback only) */
+    unsigned metrics_port;
     enum server_throttle_mode throttle_mode; /* --throttle aws|RATE (server_throttle.c) */
     double throttle_rate;        /* requests per second for SERVER_THROTTLE_RATE */
 };
@@ -122,6 +124,7 @@ struct server_access_entry {
     unsigned status;
     const char *error_code;
     uint64_t latency_us;
+    enum core_err auth_err;      /* why authentication failed; ERR_OK when it did not */
 };
 CORE_RESULT server_access_log_open(const char *path);
 void server_access_log(const struct server_access_entry *e);

@@ -58,6 +58,8 @@ static void usage(FILE *f)
             "                            serve HTTPS with this PEM certificate (chain) and key\n"
             "                            (kmsctl tls self-signed makes a pair for localhost)\n"
             "  --insecure-plain-http     allow plain HTTP on a non-loopback address\n"
+            "  --metrics HOST:PORT       serve Prometheus metrics at http://HOST:PORT/metrics (loopback only;\n"
+            "                            port 0 picks a free one)\n"
             "  --throttle aws|RATE       emulate throttling: AWS KMS's request quotas per account and\n"
             "                            Region, or RATE requests per second for every quota\n"
             "  --log-level debug|info|warn|error\n"
@@ -180,6 +182,17 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv)
             cfg->master_source = KEYSTORE_MASTER_PASSPHRASE;
         } else if (!strcmp(a, "--access-log")) {
             ok = copy(cfg->access_log, sizeof cfg->access_log, v);
+        } else if (!strcmp(a, "--metrics")) {
+            struct server_config tmp = *cfg;
+            ok = parse_listen(&tmp, v) && strlen(tmp.listen_host) < sizeof cfg->metrics_host &&
+                 (!strncmp(tmp.listen_host, "127.", 4) || !strcmp(tmp.listen_host, "::1") ||
+                  !strcmp(tmp.listen_host, "localhost"));
+            if (ok) {
+                memcpy(cfg->metrics_host, tmp.listen_host, strlen(tmp.listen_host) + 1);
+                cfg->metrics_port = tmp.listen_port;
+            } else {
+                fprintf(stderr, "kmsd: --metrics must be a loopback HOST:PORT (127.0.0.1:9340, [::1]:9340)\n");
+            }
         } else if (!strcmp(a, "--throttle")) {
             if (!strcmp(v, "aws")) {
                 cfg->throttle_mode = SERVER_THROTTLE_AWS;

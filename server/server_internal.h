@@ -28,6 +28,7 @@ struct server {
     struct sts_env *sts;
     struct iam_env *iam;
     void *daemon;           /* struct MHD_Daemon *, server_http.c only */
+    void *metrics_daemon;   /* the --metrics listener, server_http.c only */
     int64_t clock_file_mtime;
 };
 
@@ -71,6 +72,18 @@ bool server_throttle_admit(enum server_svc svc, const char *operation, const str
                            struct core_reply *out);
 /** For tests: the quota table is sorted (bsearch). */
 bool server_throttle_quotas_sorted(void);
+
+/*
+ * Prometheus metrics (server_metrics.c). init turns collection on (only
+ * with --metrics); request() is fed every access-log entry; render()
+ * writes the text exposition format.
+ */
+void server_metrics_init(void);
+void server_metrics_request(const struct server_access_entry *e);
+CORE_RESULT server_metrics_render(struct server *srv, struct core_buf *out);
+/** Starts / stops the loopback metrics listener (server_http.c); returns the bound port. */
+CORE_RESULT server_http_metrics_start(struct server *srv, unsigned *port);
+void server_http_metrics_stop(struct server *srv);
 
 /* Who signed a request: one principal, and for temporary credentials the
  * opened session and the authorization view of it. */
@@ -124,6 +137,10 @@ void server_conns_busy(struct server_conn *c, uint64_t now_ms);
 void server_conns_idle(struct server_conn *c, uint64_t now_ms);
 /** The library closed the connection (before closing its socket); frees c. */
 void server_conns_closed(struct server_conn *c);
+/** The counters alone, without sweeping (for /metrics). */
+void server_conns_stats_get(struct server_conns_stats *stats);
+/** Hits and misses of the long-term credential cache, all threads (for /metrics). */
+void server_cred_cache_stats(uint64_t *hits, uint64_t *misses);
 /** Sheds connections whose head is past its deadline; stats may be NULL. */
 void server_conns_sweep(uint64_t now_ms, struct server_conns_stats *stats);
 

@@ -112,12 +112,26 @@ int main(int argc, char **argv)
         server_free(srv);
         return 1;
     }
+    unsigned mport = 0;
+    if (cfg.metrics_host[0]) {
+        server_metrics_init();
+        if (!core_ok(server_http_metrics_start(srv, &mport))) {
+            server_http_stop(srv);
+            server_access_log_close();
+            server_free(srv);
+            return 1;
+        }
+    }
     server_tick(srv);
     bool v6 = strchr(cfg.listen_host, ':') != NULL;
     printf("kmsd listening on %s://%s%s%s:%u\n", cfg.tls_cert[0] ? "https" : "http", v6 ? "[" : "", cfg.listen_host,
            v6 ? "]" : "", port);
     printf("kmsd data directory %s (administrator credentials: %s/admin-credentials)\n", cfg.data_dir,
            cfg.data_dir);
+    if (cfg.metrics_host[0]) {
+        bool m6 = strchr(cfg.metrics_host, ':') != NULL;
+        printf("kmsd metrics on http://%s%s%s:%u/metrics\n", m6 ? "[" : "", cfg.metrics_host, m6 ? "]" : "", mport);
+    }
     fflush(stdout);
     if (cfg.port_file[0]) {
         char tmp[1200];
@@ -141,6 +155,7 @@ int main(int argc, char **argv)
         if (++ticks % 10 == 0) server_tick(srv);
     }
     core_log(CORE_LOG_INFO, "shutting down");
+    server_http_metrics_stop(srv);
     server_http_stop(srv); /* stops accepting; in-flight requests finish */
     server_access_log_close();
     server_free(srv);

@@ -51,6 +51,7 @@ struct route {
     struct core_form form;
     char operation[96];
     struct server_caller caller;
+    enum core_err auth_err; /* for metrics */
 };
 
 static void set_operation(struct route *rt, struct core_cursor op)
@@ -150,7 +151,10 @@ static bool authenticate(struct route *rt)
     }
     core_result r = server_authenticate(rt->srv, rt->req, rt->svc, core_cursor_str(rt->operation),
                                         rt->resp->request_id, &rt->caller, &diag);
-    if (!core_ok(r)) fail(rt, r.err, core_buf_cursor(&diag.message));
+    if (!core_ok(r)) {
+        rt->auth_err = r.err;
+        fail(rt, r.err, core_buf_cursor(&diag.message));
+    }
     core_buf_free(&diag.message);
     return core_ok(r);
 }
@@ -268,6 +272,7 @@ void server_route(struct server *srv, const struct http_request *req, struct htt
         .status = resp->status,
         .error_code = rt.reply.error_code,
         .latency_us = (core_clock_mono_ns() - t0) / 1000,
+        .auth_err = rt.auth_err,
     };
     server_access_log(&e);
     core_reply_free(&rt.reply);
