@@ -35,7 +35,7 @@ core_result iam_seed_user(struct keystore_txn *txn, const struct iam_seed_entity
     *created = false;
     ENSURE(u->name.len >= 1 && u->name.len <= IAM_MAX_NAME && u->n_policies <= IAM_SEED_MAX_POLICIES,
            ERR_INVALID_ARG);
-    bool found;
+    bool found = 0;
     GUARD(exists(txn, IAM_T_USER, u->account, u->name, &found));
     if (found) CORE_OK;
     struct core_cursor path = u->path.len ? u->path : core_cursor_str("/");
@@ -60,7 +60,7 @@ core_result iam_seed_role(struct keystore_txn *txn, const struct iam_seed_entity
            ERR_INVALID_ARG);
     int64_t max_session = r->max_session ? r->max_session : 3600;
     ENSURE(max_session >= 3600 && max_session <= 43200, ERR_INVALID_ARG);
-    bool found;
+    bool found = 0;
     GUARD(exists(txn, IAM_T_ROLE, r->account, r->name, &found));
     if (found) CORE_OK;
     struct core_cursor path = r->path.len ? r->path : core_cursor_str("/");
@@ -130,7 +130,7 @@ core_result iam_seed_oidc(struct keystore_txn *txn, const char *account, struct 
     for (size_t i = 0; i < host.len; i++)
         ENSURE(host.ptr[i] > 0x20 && host.ptr[i] < 0x7f && host.ptr[i] != '?' && host.ptr[i] != '#',
                ERR_INVALID_ARG);
-    bool found;
+    bool found = 0;
     GUARD(exists(txn, IAM_T_OIDC, account, host, &found));
     if (found) CORE_OK;
     char hostz[272], arn[320];

@@ -118,7 +118,7 @@ static core_result scalar(struct sctx *c, const yaml_node_t *n, const char *what
 
 static core_result boolean(struct sctx *c, const yaml_node_t *n, const char *what, bool *out)
 {
-    struct core_cursor v;
+    struct core_cursor v = {0};
     GUARD(scalar(c, n, what, 1, 8, &v));
     if (core_cursor_eq_str(v, "true") || core_cursor_eq_str(v, "True") || core_cursor_eq_str(v, "yes"))
         *out = true;
@@ -132,7 +132,7 @@ static core_result boolean(struct sctx *c, const yaml_node_t *n, const char *wha
 static core_result integer(struct sctx *c, const yaml_node_t *n, const char *what, uint64_t min, uint64_t max,
                            uint64_t *out)
 {
-    struct core_cursor v;
+    struct core_cursor v = {0};
     GUARD(scalar(c, n, what, 1, 20, &v));
     if (!core_ok(core_cursor_to_u64(v, max, out)) || *out < min)
         return fail(c, n, "%s must be a whole number from %llu to %llu", what, (unsigned long long)min,
@@ -153,7 +153,7 @@ static bool digits(const uint8_t *p, size_t n, int *v)
 /* ISO 8601: YYYY-MM-DD[THH:MM:SS[.fff]][Z|+HH:MM|-HH:MM] (local-kms: "2019-09-12T15:19:21+00:00"). */
 static core_result timestamp(struct sctx *c, const yaml_node_t *n, const char *what, int64_t *out)
 {
-    struct core_cursor v;
+    struct core_cursor v = {0};
     GUARD(scalar(c, n, what, 10, 40, &v));
     const uint8_t *p = v.ptr;
     int Y, M, D, h = 0, m = 0, s = 0, oh = 0, om = 0, sign = 0;
@@ -191,7 +191,7 @@ static core_result account_field(struct sctx *c, const yaml_node_t *n, char out[
         memcpy(out, c->account, 16);
         CORE_OK;
     }
-    struct core_cursor v;
+    struct core_cursor v = {0};
     GUARD(scalar(c, n, "Account", 12, 12, &v));
     for (size_t i = 0; i < 12; i++)
         if (v.ptr[i] < '0' || v.ptr[i] > '9') return fail(c, n, "Account must be a 12-digit account id");
@@ -206,7 +206,7 @@ static core_result region_field(struct sctx *c, const yaml_node_t *n, char out[3
         memcpy(out, c->region, 32);
         CORE_OK;
     }
-    struct core_cursor v;
+    struct core_cursor v = {0};
     GUARD(scalar(c, n, "Region", 2, 25, &v));
     for (size_t i = 0; i < v.len; i++) {
         uint8_t ch = v.ptr[i];
@@ -285,7 +285,7 @@ static core_result to_json(struct sctx *c, const yaml_node_t *n, unsigned depth,
 static core_result document(struct sctx *c, const yaml_node_t *n, const char *what, size_t max, struct core_buf *buf)
 {
     if (n->type == YAML_SCALAR_NODE) {
-        struct core_cursor v;
+        struct core_cursor v = {0};
         GUARD(scalar(c, n, what, 1, max, &v));
         return core_buf_append_cursor(buf, v);
     }
@@ -370,7 +370,7 @@ static core_result kms_key_entry(struct sctx *c, const yaml_node_t *e)
     k.region = region;
 
     if (!m[M_ID]) return fail(c, f[F_META], "Metadata needs a KeyId");
-    struct core_cursor id;
+    struct core_cursor id = {0};
     GUARD(scalar(c, m[M_ID], "KeyId", 1, 64, &id));
     bool lower = id.len == 36;
     for (size_t i = 0; i < id.len && lower; i++) lower = !(id.ptr[i] >= 'A' && id.ptr[i] <= 'F');
@@ -383,11 +383,11 @@ static core_result kms_key_entry(struct sctx *c, const yaml_node_t *e)
 
     if (m[M_DESC]) GUARD(scalar(c, m[M_DESC], "Description", 0, 8192, &k.description));
     if (m[M_ENABLED]) {
-        bool en;
+        bool en = 0;
         GUARD(boolean(c, m[M_ENABLED], "Enabled", &en));
         k.disabled = !en;
     }
-    struct core_cursor v;
+    struct core_cursor v = {0};
     if (m[M_ORIGIN]) {
         GUARD(scalar(c, m[M_ORIGIN], "Origin", 1, 32, &v));
         if (core_cursor_eq_str(v, "EXTERNAL"))
@@ -413,7 +413,7 @@ static core_result kms_key_entry(struct sctx *c, const yaml_node_t *e)
     if (f[F_BK] && f[F_BK64]) return fail(c, f[F_BK64], "give BackingKeys or BackingKeysBase64, not both");
     const yaml_node_t *bk = f[F_BK] ? f[F_BK] : f[F_BK64];
     if (!bk) return fail(c, e, "At least one backing key must be supplied (BackingKeys)");
-    size_t n;
+    size_t n = 0;
     GUARD(sequence(c, bk, f[F_BK] ? "BackingKeys" : "BackingKeysBase64", KMS_SEED_MAX_VERSIONS, &n));
     if (n == 0) return fail(c, bk, "At least one backing key must be supplied (BackingKeys)");
     for (size_t i = 0; i < n; i++) {
@@ -423,7 +423,7 @@ static core_result kms_key_entry(struct sctx *c, const yaml_node_t *e)
         else
             GUARD(b64_32(c, item(c, bk, i), "a backing key", &mat));
     }
-    struct core_cursor mats[KMS_SEED_MAX_VERSIONS];
+    struct core_cursor mats[KMS_SEED_MAX_VERSIONS] = {{0}};
     for (size_t i = 0; i < n; i++) mats[i] = core_cursor_from(mat.data + 32 * i, 32);
     k.materials = mats;
     k.n_materials = (uint32_t)n;
@@ -453,7 +453,7 @@ static core_result kms_key_entry(struct sctx *c, const yaml_node_t *e)
 
     if (f[F_ROT]) GUARD(boolean(c, f[F_ROT], "EnableKeyRotation", &k.rotation_enabled));
     if (f[F_PERIOD]) {
-        uint64_t d;
+        uint64_t d = 0;
         /* "RotationPeriodInDays ... between 90 and 2560 days" (API_EnableKeyRotation). */
         GUARD(integer(c, f[F_PERIOD], "RotationPeriodInDays", 90, 2560, &d));
         k.rotation_period_days = (uint32_t)d;
@@ -467,7 +467,7 @@ static core_result kms_key_entry(struct sctx *c, const yaml_node_t *e)
 
     GUARD(core_buf_printf(&c->seen, "%s/%s/%s\n", account, region, key_id));
     if (!c->txn) CORE_OK;
-    bool created;
+    bool created = 0;
     core_result r = kms_seed_key(c->txn, &k, &created);
     if (!core_ok(r)) return r;
     if (created) c->st->keys++;
@@ -477,7 +477,7 @@ static core_result kms_key_entry(struct sctx *c, const yaml_node_t *e)
 
 static core_result kms_keys(struct sctx *c, const yaml_node_t *keys)
 {
-    size_t n;
+    size_t n = 0;
     if (keys->type == YAML_SEQUENCE_NODE) { /* local-kms's legacy format: Keys is the list of Aes keys */
         GUARD(sequence(c, keys, "Keys", MAX_SEED_ENTRIES, &n));
         for (size_t i = 0; i < n; i++) GUARD(kms_key_entry(c, item(c, keys, i)));
@@ -514,7 +514,7 @@ static core_result kms_keys(struct sctx *c, const yaml_node_t *keys)
 
 static core_result kms_aliases(struct sctx *c, const yaml_node_t *list)
 {
-    size_t n;
+    size_t n = 0;
     GUARD(sequence(c, list, "Aliases", MAX_SEED_ENTRIES, &n));
     static const char *const names[] = {"AliasName", "TargetKeyId", "AliasArn", "Account", "Region", NULL};
     for (size_t i = 0; i < n; i++) {
@@ -524,7 +524,7 @@ static core_result kms_aliases(struct sctx *c, const yaml_node_t *list)
         char account[16], region[32], key_id[40], e80[80];
         GUARD(account_field(c, f[3], account));
         GUARD(region_field(c, f[4], region));
-        struct core_cursor name, target;
+        struct core_cursor name = {0}, target = {0};
         GUARD(scalar(c, f[0], "AliasName", 7, 256, &name));
         if (!kms_seed_alias_name_valid(name))
             return fail(c, f[0], "AliasName '%s' must start with alias/ (not alias/aws/) and contain only "
@@ -547,7 +547,7 @@ static core_result kms_aliases(struct sctx *c, const yaml_node_t *list)
                             region);
             continue;
         }
-        bool created;
+        bool created = 0;
         core_result r = kms_seed_alias(c->txn, account, region, name, key_id, c->now, &created);
         if (r.err == ERR_NOT_FOUND)
             return fail(c, f[1], "TargetKeyId %s: no such key in account %s, Region %s", key_id, account, region);
@@ -633,14 +633,14 @@ static core_result iam_user_entry(struct sctx *c, const yaml_node_t *e)
         else c->st->existing++;
     }
     if (!f[3]) CORE_OK;
-    size_t n;
+    size_t n = 0;
     GUARD(sequence(c, f[3], "AccessKeys", 2, &n));
     static const char *const kn[] = {"AccessKeyId", "SecretAccessKey", NULL};
     for (size_t i = 0; i < n; i++) {
         yaml_node_t *k = item(c, f[3], i), *kf[2];
         GUARD(fields(c, k, "an access key", kn, kf));
         if (!kf[0] || !kf[1]) return fail(c, k, "an access key needs AccessKeyId and SecretAccessKey");
-        struct core_cursor id, secret;
+        struct core_cursor id = {0}, secret = {0};
         GUARD(scalar(c, kf[0], "AccessKeyId", 16, 31, &id));
         for (size_t j = 0; j < id.len; j++)
             if (!((id.ptr[j] >= 'A' && id.ptr[j] <= 'Z') || (id.ptr[j] >= '0' && id.ptr[j] <= '9')))
@@ -652,7 +652,7 @@ static core_result iam_user_entry(struct sctx *c, const yaml_node_t *e)
             if (secret.ptr[j] < 0x21 || secret.ptr[j] > 0x7e)
                 return fail(c, kf[1], "SecretAccessKey must be printable ASCII without spaces");
         if (!c->txn) continue;
-        bool kc;
+        bool kc = 0;
         r = iam_seed_access_key(c->txn, account, u.name, id, secret, c->now, &kc);
         char e80[80];
         if (r.err == ERR_EXISTS)
@@ -678,7 +678,7 @@ static core_result iam_role_entry(struct sctx *c, const yaml_node_t *e)
     GUARD(iam_path(c, f[1], &r.path));
     if (f[3]) GUARD(scalar(c, f[3], "Description", 0, 1000, &r.description));
     if (f[5]) {
-        uint64_t s;
+        uint64_t s = 0;
         GUARD(integer(c, f[5], "MaxSessionDuration", 3600, 43200, &s));
         r.max_session = (int64_t)s;
     }
@@ -721,7 +721,7 @@ static core_result iam_oidc_entry(struct sctx *c, const yaml_node_t *e)
     if (!f[0]) return fail(c, e, "an OIDC provider needs a Url");
     char account[16];
     GUARD(account_field(c, f[1], account));
-    struct core_cursor url, clients[MAX_LIST], thumbs[MAX_LIST];
+    struct core_cursor url = {0}, clients[MAX_LIST] = {{0}}, thumbs[MAX_LIST] = {{0}};
     size_t nc, nt;
     GUARD(scalar(c, f[0], "Url", 9, 263, &url));
     if (!core_cursor_starts_with(url, "https://")) return fail(c, f[0], "Url must begin with https://");
@@ -741,7 +741,7 @@ static core_result iam_oidc_entry(struct sctx *c, const yaml_node_t *e)
             return fail(c, f[4], "Jwks must be a JWKS document: {\"keys\": [ ...1 to 32 keys... ]}");
     }
     if (!c->txn) CORE_OK;
-    bool created;
+    bool created = 0;
     core_result r = iam_seed_oidc(c->txn, account, url, clients, nc, thumbs, nt, core_buf_cursor(&jwks), c->now,
                                   &created);
     if (r.err == ERR_PARSE) return fail(c, f[4], "Jwks: every key needs a kty");
@@ -756,7 +756,7 @@ static core_result iam_section(struct sctx *c, const yaml_node_t *iam)
     static const char *const names[] = {"Users", "Roles", "OpenIDConnectProviders", NULL};
     yaml_node_t *f[3];
     GUARD(fields(c, iam, "Iam", names, f));
-    size_t n;
+    size_t n = 0;
     if (f[0] && !is_null(f[0])) {
         GUARD(sequence(c, f[0], "Users", MAX_SEED_ENTRIES, &n));
         for (size_t i = 0; i < n; i++) GUARD(iam_user_entry(c, item(c, f[0], i)));
@@ -805,7 +805,7 @@ core_result seed_apply(struct keystore *ks, const struct seed_options *o, struct
     FILE *fp = fopen(o->path, "rb");
     ENSURE(fp != NULL, ERR_IO);
     uint8_t chunk[4096];
-    size_t got;
+    size_t got = 0;
     core_result r = core_result_ok();
     while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0 && core_ok(r)) r = core_buf_append(&text, chunk, got);
     bool read_err = ferror(fp) != 0;

@@ -49,6 +49,8 @@ struct server_config {
     bool insecure_plain_http;    /* allow plain HTTP on a non-loopback address */
     char metrics_host[64];       /* --metrics HOST:PORT; "" when off (loopback only) */
     unsigned metrics_port;
+    bool audit;                  /* --audit: CloudTrail-shaped records in DATA/audit */
+    uint64_t audit_max_bytes;    /* seal and rotate a file at this size */
     enum server_throttle_mode throttle_mode; /* --throttle aws|RATE (server_throttle.c) */
     double throttle_rate;        /* requests per second for SERVER_THROTTLE_RATE */
 };

@@ -21,6 +21,7 @@ void server_config_defaults(struct server_config *cfg)
     cfg->head_timeout = SERVER_HEAD_TIMEOUT_S;
     cfg->max_connections = CORE_MAX_CONNECTIONS;
     cfg->log_level = CORE_LOG_INFO;
+    cfg->audit_max_bytes = 16u * 1024 * 1024;
 }
 
 static void usage(FILE *f)
@@ -60,6 +61,9 @@ static void usage(FILE *f)
             "  --insecure-plain-http     allow plain HTTP on a non-loopback address\n"
             "  --metrics HOST:PORT       serve Prometheus metrics at http://HOST:PORT/metrics (loopback only;\n"
             "                            port 0 picks a free one)\n"
+            "  --audit                   write an audit trail (CloudTrail records, signed digest chain)\n"
+            "                            to DIR/audit; kmsctl audit verify|lookup read it\n"
+            "  --audit-max-bytes N       seal and rotate audit files at N bytes (default 16 MiB)\n"
             "  --throttle aws|RATE       emulate throttling: AWS KMS's request quotas per account and\n"
             "                            Region, or RATE requests per second for every quota\n"
             "  --log-level debug|info|warn|error\n"
@@ -148,6 +152,9 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv)
         } else if (!strcmp(a, "--insecure-plain-http")) {
             cfg->insecure_plain_http = true;
             takes = false;
+        } else if (!strcmp(a, "--audit")) {
+            cfg->audit = true;
+            takes = false;
         } else if (!strcmp(a, "--check-config")) {
             cfg->check_config = true;
             takes = false;
@@ -182,6 +189,9 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv)
             cfg->master_source = KEYSTORE_MASTER_PASSPHRASE;
         } else if (!strcmp(a, "--access-log")) {
             ok = copy(cfg->access_log, sizeof cfg->access_log, v);
+        } else if (!strcmp(a, "--audit-max-bytes")) {
+            ok = parse_uint(v, 1ull << 34, &n) && n >= 4096;
+            cfg->audit_max_bytes = n;
         } else if (!strcmp(a, "--metrics")) {
             struct server_config tmp = *cfg;
             ok = parse_listen(&tmp, v) && strlen(tmp.listen_host) < sizeof cfg->metrics_host &&

@@ -85,6 +85,30 @@ CORE_RESULT server_metrics_render(struct server *srv, struct core_buf *out);
 CORE_RESULT server_http_metrics_start(struct server *srv, unsigned *port);
 void server_http_metrics_stop(struct server *srv);
 
+/*
+ * The audit trail (server_audit.c, --audit): CloudTrail-shaped records in
+ * DATA/audit, files sealed into a signed digest chain (docs/audit.md).
+ */
+struct server_caller;
+struct server_audit_event {
+    enum server_svc svc;
+    const char *operation;
+    const struct http_request *req;
+    const struct http_response *resp;
+    const struct server_caller *caller;
+    const struct core_form *form; /* STS/IAM parameters (KMS: the JSON body of req) */
+    const char *error_code;       /* "" on success */
+    struct core_cursor error_message;
+};
+/** Loads (or creates) the signing key, seals a file a crash left open, opens the next. No-op without --audit. */
+CORE_RESULT server_audit_open(struct server *srv);
+/** Writes one record (buffered). Never plaintexts, key material, secrets or tokens. */
+void server_audit_record(struct server *srv, const struct server_audit_event *ev);
+/** Flushes; seals and rotates a full or hour-old file. Call every 100 ms. */
+void server_audit_tick(void);
+/** Seals the current file. */
+void server_audit_close(void);
+
 /* Who signed a request: one principal, and for temporary credentials the
  * opened session and the authorization view of it. */
 struct server_caller {

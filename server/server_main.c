@@ -99,6 +99,12 @@ int main(int argc, char **argv)
         server_free(srv);
         return 1;
     }
+    if (!core_ok(server_audit_open(srv))) {
+        core_log(CORE_LOG_ERROR, "cannot open the audit trail");
+        server_access_log_close();
+        server_free(srv);
+        return 1;
+    }
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
@@ -151,12 +157,14 @@ int main(int argc, char **argv)
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
         server_access_log_flush();
+        server_audit_tick();
         server_http_tick(srv);
         if (++ticks % 10 == 0) server_tick(srv);
     }
     core_log(CORE_LOG_INFO, "shutting down");
     server_http_metrics_stop(srv);
     server_http_stop(srv); /* stops accepting; in-flight requests finish */
+    server_audit_close();
     server_access_log_close();
     server_free(srv);
     return 0;

@@ -275,6 +275,10 @@ void server_route(struct server *srv, const struct http_request *req, struct htt
         .auth_err = rt.auth_err,
     };
     server_access_log(&e);
+    server_audit_record(srv, &(struct server_audit_event){.svc = rt.svc, .operation = rt.operation, .req = req,
+                                                          .resp = resp, .caller = &rt.caller, .form = &rt.form,
+                                                          .error_code = rt.reply.error_code,
+                                                          .error_message = core_buf_cursor(&rt.reply.message)});
     core_reply_free(&rt.reply);
     core_form_free(&rt.form);
     server_caller_free(&rt.caller);

@@ -29,7 +29,7 @@ static core_result read_pem(const char *path, bool secret, struct core_buf *out)
         BAIL(ERR_IO);
     }
     uint8_t chunk[4096];
-    size_t n;
+    size_t n = 0;
     core_result r = core_result_ok();
     while (core_ok(r) && (n = fread(chunk, 1, sizeof chunk, f)) > 0) r = core_buf_append(out, chunk, n);
     fclose(f);

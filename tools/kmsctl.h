@@ -15,4 +15,6 @@ int kmsctl_seed(int argc, char **argv);         /* tools/kmsctl_seed.c: apply a 
 
 int kmsctl_tls(int argc, char **argv);          /* tools/kmsctl_tls.c: self-signed */
 
+int kmsctl_audit(int argc, char **argv);        /* tools/kmsctl_audit.c: verify | lookup */
+
 #endif

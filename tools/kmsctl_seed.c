@@ -53,7 +53,7 @@ int kmsctl_seed(int argc, char **argv)
     struct keystore *ks = NULL;
     if (dir) {
         struct keystore_options ko = {.dir = dir, .source = KEYSTORE_MASTER_KEY_FILE, .key_file = key_file};
-        bool created;
+        bool created = 0;
         core_result r = keystore_open(&ko, &ks, &created);
         if (!core_ok(r)) {
             fprintf(stderr, "kmsctl: cannot open the keystore in %s: %s\n", dir, core_err_desc(r.err));

@@ -72,7 +72,7 @@ static int self_signed(int argc, char **argv)
     bool force = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        uint64_t d;
+        uint64_t d = 0;
         if (!strcmp(a, "--force")) {
             force = true;
         } else if (!strcmp(a, "--data-dir") && v) {
