@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -54,6 +55,154 @@ static struct {
     struct core_buf buf;
     struct core_secret sk; /* Ed25519 secret key (64 bytes, the public half included) */
 } au = {.mu = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
+
+static void file_path(uint32_t seq, char *out, size_t cap);
+
+/* ---- last usage per key (GetKeyLastUsage), rebuilt from the trail at start ---- */
+
+#define USAGE_BUCKETS 4096u
+
+struct usage {
+    struct usage *next;
+    char arn[200];
+    struct kms_last_usage u;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    struct usage *b[USAGE_BUCKETS];
+    int64_t tracking_start; /* 0: not recording */
+} lu = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* The operations GetKeyLastUsage reports (KeyLastUsageTrackingOperation in the API model). */
+static bool tracked(const char *op)
+{
+    static const char *const ops[] = {"Decrypt", "DeriveSharedSecret", "Encrypt", "GenerateDataKey",
+                                      "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext",
+                                      "GenerateDataKeyWithoutPlaintext", "GenerateMac", "ReEncrypt", "Sign",
+                                      "Verify", "VerifyMac", NULL};
+    for (size_t i = 0; ops[i]; i++)
+        if (!strcmp(op, ops[i])) return true;
+    return false;
+}
+
+static size_t usage_bucket(const char *arn)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *arn; arn++) h = (h ^ (uint8_t)*arn) * 1099511628211ull;
+    return (size_t)(h % USAGE_BUCKETS);
+}
+
+static void usage_note(const char *arn, const char *op, int64_t when, const char *event_id, const char *request_id)
+{
+    if (strlen(arn) >= sizeof ((struct usage *)0)->arn) return;
+    pthread_mutex_lock(&lu.mu);
+    size_t i = usage_bucket(arn);
+    struct usage *e = lu.b[i];
+    while (e && strcmp(e->arn, arn) != 0) e = e->next;
+    if (e == NULL && (e = calloc(1, sizeof *e)) != NULL) {
+        snprintf(e->arn, sizeof e->arn, "%s", arn);
+        e->next = lu.b[i];
+        lu.b[i] = e;
+    }
+    if (e && when >= e->u.timestamp) {
+        snprintf(e->u.operation, sizeof e->u.operation, "%s", op);
+        e->u.timestamp = when;
+        snprintf(e->u.event_id, sizeof e->u.event_id, "%s", event_id);
+        snprintf(e->u.request_id, sizeof e->u.request_id, "%s", request_id);
+    }
+    pthread_mutex_unlock(&lu.mu);
+}
+
+bool server_audit_last_usage(const char *key_arn, struct kms_last_usage *out, int64_t *tracking_start)
+{
+    pthread_mutex_lock(&lu.mu);
+    *tracking_start = lu.tracking_start;
+    struct usage *e = lu.b[usage_bucket(key_arn)];
+    while (e && strcmp(e->arn, key_arn) != 0) e = e->next;
+    if (e) *out = e->u;
+    pthread_mutex_unlock(&lu.mu);
+    return e != NULL;
+}
+
+static void usage_free(void)
+{
+    pthread_mutex_lock(&lu.mu);
+    for (size_t i = 0; i < USAGE_BUCKETS; i++) {
+        while (lu.b[i]) {
+            struct usage *n = lu.b[i]->next;
+            free(lu.b[i]);
+            lu.b[i] = n;
+        }
+    }
+    lu.tracking_start = 0;
+    pthread_mutex_unlock(&lu.mu);
+}
+
+/* "2026-12-02T06:22:46Z" to seconds; 0 when malformed. */
+static int64_t parse_time(const char *s)
+{
+    if (s == NULL || strlen(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+        s[16] != ':' || s[19] != 'Z')
+        return 0;
+    int v[6] = {0};
+    static const int at[6] = {0, 5, 8, 11, 14, 17}, len[6] = {4, 2, 2, 2, 2, 2};
+    for (int f = 0; f < 6; f++)
+        for (int i = 0; i < len[f]; i++) {
+            char c = s[at[f] + i];
+            if (c < '0' || c > '9') return 0;
+            v[f] = v[f] * 10 + (c - '0');
+        }
+    struct tm tm = {.tm_year = v[0] - 1900, .tm_mon = v[1] - 1, .tm_mday = v[2], .tm_hour = v[3], .tm_min = v[4],
+                    .tm_sec = v[5]};
+    return (int64_t)timegm(&tm);
+}
+
+/* Replays one file of the trail into the usage index. */
+static void usage_replay(uint32_t seq)
+{
+    char path[1200];
+    file_path(seq, path, sizeof path);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return;
+    struct core_buf line = {0};
+    if (!core_ok(core_buf_init(&line, 4096, AUDIT_MAX_RECORD_BYTES + 4096))) {
+        fclose(f);
+        return;
+    }
+    int ch;
+    bool overlong = false;
+    while ((ch = fgetc(f)) != EOF) {
+        if (ch != '\n') {
+            overlong = overlong || !core_ok(core_buf_append_u8(&line, (uint8_t)ch));
+            continue;
+        }
+        json_t *rec = NULL;
+        if (!overlong && core_ok(core_json_parse(core_buf_cursor(&line), 16, &rec)) && json_is_object(rec)) {
+            const char *src = json_string_value(json_object_get(rec, "eventSource"));
+            const char *op = json_string_value(json_object_get(rec, "eventName"));
+            int64_t t = parse_time(json_string_value(json_object_get(rec, "eventTime")));
+            if (t && (lu.tracking_start == 0 || t < lu.tracking_start)) lu.tracking_start = t;
+            if (src && !strcmp(src, "kms.amazonaws.com") && op && tracked(op) && t &&
+                !json_object_get(rec, "errorCode")) {
+                const char *eid = json_string_value(json_object_get(rec, "eventID"));
+                const char *rid = json_string_value(json_object_get(rec, "requestID"));
+                size_t i;
+                json_t *r;
+                json_array_foreach(json_object_get(rec, "resources"), i, r)
+                {
+                    const char *arn = json_string_value(json_object_get(r, "ARN"));
+                    if (arn && eid && rid) usage_note(arn, op, t, eid, rid);
+                }
+            }
+        }
+        json_decref(rec);
+        core_buf_reset(&line);
+        overlong = false;
+    }
+    core_buf_free(&line);
+    fclose(f);
+}
 
 /* ---- the signing key (sealed in the keystore) --------------------------- */
 
@@ -273,6 +422,9 @@ core_result server_audit_open(struct server *srv)
     }
     closedir(d);
     au.seq = max;
+    /* GetKeyLastUsage is served from the trail: replay it. */
+    for (uint32_t s = 1; s <= max; s++) usage_replay(s);
+    if (lu.tracking_start == 0) lu.tracking_start = core_clock_service();
     if (max) {
         bool sealed = 0;
         uint64_t size = 0;
@@ -317,6 +469,7 @@ void server_audit_close(void)
     core_result r = seal_locked();
     if (!core_ok(r)) core_log(CORE_LOG_ERROR, "audit: cannot seal the last file: %s", core_err_desc(r.err));
     au.on = false;
+    usage_free();
     core_buf_free(&au.buf);
     core_secret_free(&au.sk);
     pthread_mutex_unlock(&au.mu);
@@ -492,6 +645,16 @@ static void kms_resource(const struct server_audit_event *ev, const json_t *in, 
         snprintf(built, sizeof built, "arn:aws:kms:%s:%s:key/%s", region, ev->caller->principal.account, id);
         arn = built;
     }
+    const char *src = out ? json_string_value(json_object_get(out, "SourceKeyId")) : NULL;
+    if (src && !strncmp(src, "arn:", 4) && strstr(src, ":key/") && strlen(src) < 200 && (!arn || strcmp(src, arn))) {
+        json_t *r = json_object();
+        const char *q = src;
+        for (int i = 0; i < 4 && q; i++) q = strchr(q, ':') ? strchr(q, ':') + 1 : NULL;
+        json_object_set_new(r, "accountId", json_stringn(q ? q : "", q ? strcspn(q, ":") : 0));
+        json_object_set_new(r, "type", json_string("AWS::KMS::Key"));
+        json_object_set_new(r, "ARN", json_string(src));
+        json_array_append_new(resources, r);
+    }
     if (!arn || strlen(arn) > 200) return;
     /* arn:aws:kms:REGION:ACCOUNT:key/ID */
     const char *p = arn;
@@ -562,6 +725,16 @@ void server_audit_record(struct server *srv, const struct server_audit_event *ev
             char lk[128];
             lower_first(key, lk, sizeof lk);
             json_object_set_new(params, lk, safe_str(fp->value, 1000));
+        }
+    }
+    if (ev->svc == SERVER_SVC_KMS && !ev->error_code[0] && tracked(ev->operation)) {
+        int64_t now = core_clock_service();
+        size_t i;
+        json_t *r;
+        json_array_foreach(resources, i, r)
+        {
+            const char *arn = json_string_value(json_object_get(r, "ARN"));
+            if (arn) usage_note(arn, ev->operation, now, eid, ev->resp->request_id);
         }
     }
     json_object_set_new(rec, "requestParameters", params);

@@ -104,6 +104,8 @@ struct server_audit_event {
 CORE_RESULT server_audit_open(struct server *srv);
 /** Writes one record (buffered). Never plaintexts, key material, secrets or tokens. */
 void server_audit_record(struct server *srv, const struct server_audit_event *ev);
+/** GetKeyLastUsage's source (kms_last_usage_fn): the trail's last successful cryptographic use of key_arn. */
+bool server_audit_last_usage(const char *key_arn, struct kms_last_usage *out, int64_t *tracking_start);
 /** Flushes; seals and rotates a full or hour-old file. Call every 100 ms. */
 void server_audit_tick(void);
 /** Seals the current file. */

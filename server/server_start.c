@@ -129,7 +129,8 @@ core_result server_new(const struct server_config *cfg, struct server **out)
     /* IAM first: KMS and STS read callers' identity policies through it. */
     struct iam_env_options io = {.ks = srv->ks, .account = cfg->account_id};
     if (core_ok(r)) r = iam_env_new(&io, &srv->iam);
-    struct kms_env_options ko = {.ks = srv->ks, .default_region = cfg->region, .iam = srv->iam};
+    struct kms_env_options ko = {.ks = srv->ks, .default_region = cfg->region, .iam = srv->iam,
+                                 .last_usage = server_audit_last_usage};
     if (core_ok(r)) r = kms_env_new(&ko, &srv->kms);
     struct sts_env_options so = {.ks = srv->ks, .default_region = cfg->region, .iam = srv->iam};
     if (core_ok(r)) r = sts_env_new(&so, &srv->sts);
