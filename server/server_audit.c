@@ -182,7 +182,6 @@ static void usage_replay(uint32_t seq)
             const char *src = json_string_value(json_object_get(rec, "eventSource"));
             const char *op = json_string_value(json_object_get(rec, "eventName"));
             int64_t t = parse_time(json_string_value(json_object_get(rec, "eventTime")));
-            if (t && (lu.tracking_start == 0 || t < lu.tracking_start)) lu.tracking_start = t;
             if (src && !strcmp(src, "kms.amazonaws.com") && op && tracked(op) && t &&
                 !json_object_get(rec, "errorCode")) {
                 const char *eid = json_string_value(json_object_get(rec, "eventID"));
@@ -208,11 +207,33 @@ static void usage_replay(uint32_t seq)
 
 struct key_arg {
     struct core_secret *sk;
+    int64_t tracking_start; /* when this keystore's trail began (first --audit start) */
 };
+
+/* The trail's start, kept with the key: GetKeyLastUsage's TrackingStartDate. */
+static core_result tracking_start(struct keystore_txn *txn, int64_t *out)
+{
+    DEFER_CLEANUP(struct core_buf v = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&v, 16, 16));
+    core_result r = keystore_get(txn, AUDIT_TABLE, core_cursor_str("tracking-start"), &v);
+    if (core_ok(r)) {
+        struct core_cursor c = core_buf_cursor(&v);
+        uint64_t t = 0;
+        GUARD(core_cursor_read_be64(&c, &t));
+        *out = (int64_t)t;
+        CORE_OK;
+    }
+    ENSURE(r.err == ERR_NOT_FOUND, r.err);
+    *out = core_clock_service();
+    core_buf_reset(&v);
+    GUARD(core_buf_append_be64(&v, (uint64_t)*out));
+    return keystore_put(txn, AUDIT_TABLE, core_cursor_str("tracking-start"), core_buf_cursor(&v), 0);
+}
 
 static core_result key_fn(struct keystore_txn *txn, void *argp)
 {
     struct key_arg *a = argp;
+    GUARD(tracking_start(txn, &a->tracking_start));
     DEFER_CLEANUP(struct core_buf v = {0}, core_buf_cleanup);
     GUARD(core_buf_init_secret(&v, 128));
     core_result r = keystore_get(txn, AUDIT_TABLE, core_cursor_str("ed25519"), &v);
@@ -424,7 +445,7 @@ core_result server_audit_open(struct server *srv)
     au.seq = max;
     /* GetKeyLastUsage is served from the trail: replay it. */
     for (uint32_t s = 1; s <= max; s++) usage_replay(s);
-    if (lu.tracking_start == 0) lu.tracking_start = core_clock_service();
+    lu.tracking_start = ka.tracking_start;
     if (max) {
         bool sealed = 0;
         uint64_t size = 0;
