@@ -340,7 +340,7 @@ int kmsctl_audit(int argc, char **argv)
     if (!is_verify && strcmp(argv[1], "lookup") != 0) return usage();
     const char *data_dir = NULL, *key_file = NULL;
     struct lookup q = {0};
-    for (int i = 2; i < argc; i++) {
+    for (int i = 2; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t lim = 0;
         if (!v) return usage();
@@ -355,7 +355,6 @@ int kmsctl_audit(int argc, char **argv)
             q.limit = (unsigned long)lim;
         else
             return usage();
-        i++;
     }
     if (!data_dir) return usage();
     char dir[1100];

@@ -141,8 +141,9 @@ static void cache_write(const char *dir, const char *path, const struct kmsctl_s
         fprintf(stderr, "kmsctl: not caching: %s must be a directory of yours with mode 0700\n", dir);
         return;
     }
-    char tmp[1200];
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    char tmp[1300];
+    int tl = snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    if (tl < 0 || (size_t)tl >= sizeof tmp) return;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return;
     FILE *f = fdopen(fd, "w");
