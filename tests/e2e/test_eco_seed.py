@@ -160,6 +160,31 @@ class LocalKmsExample(unittest.TestCase):
         self.k.start()
         self.assertEqual(self.k.client("kms").decrypt(CiphertextBlob=blob2)["Plaintext"], b"other")
 
+    def test_next_key_rotation_in_the_past_rotates_at_start(self):
+        # local-kms: "If the date is in the past, rotation will happen the first time the key is accessed."
+        seed = write(self.k, "rot.yaml", """\
+Keys:
+  Symmetric:
+    Aes:
+      - Metadata:
+          KeyId: bc436485-5092-42b8-92a3-0aa8b93536dc
+        NextKeyRotation: "2019-09-12T15:19:21+00:00"
+        BackingKeys:
+          - 34743777217A25432A46294A404E635266556A586E3272357538782F413F4428
+""")
+        self.k.start("--seed", seed)
+        kms = self.k.client("kms")
+        rot = kms.get_key_rotation_status(KeyId=K1)
+        self.assertTrue(rot["KeyRotationEnabled"])
+        versions = kms.list_key_rotations(KeyId=K1)["Rotations"]
+        self.assertEqual(len(versions), 1, versions)  # rotated once, at start
+        blob = kms.encrypt(KeyId=K1, Plaintext=b"after rotation")["CiphertextBlob"]
+        self.assertEqual(parse_blob(blob)[3], 2)
+        with self.assertRaises(Exception):
+            open_blob(K1_V1, blob, {})  # new material, not the seeded one
+        old = seal(K1_V1, ACCT, "us-east-1", K1, 1, {}, b"before rotation")
+        self.assertEqual(kms.decrypt(CiphertextBlob=old)["Plaintext"], b"before rotation")
+
     def test_material_is_sealed_on_disk(self):
         self.k.start("--seed", self.seed)
         self.k.stop()
