@@ -173,6 +173,14 @@ typedef core_result (*keystore_write_fn)(struct keystore_txn *txn, void *arg);
 CORE_RESULT keystore_write(struct keystore *ks, keystore_write_fn fn, void *arg);
 
 /**
+ * Observes the duration of every durable commit (keystore_txn_commit and
+ * keystore_write's group commits), for metrics. Called on the committing
+ * thread; must be fast and thread-safe. Set before any commit; NULL: none.
+ */
+typedef void (*keystore_commit_hook_fn)(uint64_t ns);
+void keystore_set_commit_hook(keystore_commit_hook_fn fn);
+
+/**
  * Re-seals every record under a new master key in one transaction, then
  * installs the new key (file or passphrase salt) so that a crash at any
  * point leaves a keystore that opens with exactly one of the two keys.

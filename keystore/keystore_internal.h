@@ -187,4 +187,7 @@ CORE_RESULT ks_keyfile_create(const char *path, const struct core_secret *key);
 CORE_RESULT ks_fsync_parent(const char *path);
 CORE_RESULT ks_path_join(char out[PATH_MAX], const char *a, const char *b);
 
+/* keystore_set_commit_hook()'s observer (keystore_txn.c), NULL when none. */
+extern keystore_commit_hook_fn ks_commit_hook;
+
 #endif

@@ -68,6 +68,9 @@ static void txn_free(struct keystore_txn *t)
     free(t);
 }
 
+keystore_commit_hook_fn ks_commit_hook;
+void keystore_set_commit_hook(keystore_commit_hook_fn fn) { ks_commit_hook = fn; }
+
 core_result keystore_txn_commit(struct keystore_txn *txn)
 {
     ENSURE_REF(txn);
@@ -81,7 +84,9 @@ core_result keystore_txn_commit(struct keystore_txn *txn)
     }
     struct keystore *ks = txn->ks;
     bool destroys = txn->destroys;
+    uint64_t t0 = ks_commit_hook ? core_clock_mono_ns() : 0;
     int rc = mdb_txn_commit(txn->txn); /* frees the MDB_txn also on failure */
+    if (ks_commit_hook && rc == MDB_SUCCESS) ks_commit_hook(core_clock_mono_ns() - t0);
     txn_free(txn);
     GUARD_MDB(rc);
     /* Durable now; make the destruction real before returning (or leave it

@@ -73,8 +73,10 @@ static bool run_batch(struct keystore *ks, struct ks_waiter *batch, bool *commit
     if (!any) {
         mdb_txn_abort(parent); /* nothing to make durable: skip the flushes */
     } else {
+        uint64_t t0 = ks_commit_hook ? core_clock_mono_ns() : 0;
         rc = mdb_txn_commit(parent);
         *committed = rc == MDB_SUCCESS;
+        if (ks_commit_hook && rc == MDB_SUCCESS) ks_commit_hook(core_clock_mono_ns() - t0);
         if (rc != MDB_SUCCESS) {
             core_result r = ks_mdb_fail(rc, __FILE__, __LINE__);
             for (struct ks_waiter *w = batch; w; w = w->next)

@@ -14,12 +14,27 @@
 
 struct kms_env;
 
+/* The last successful cryptographic use of a key, for GetKeyLastUsage. */
+struct kms_last_usage {
+    char operation[40];  /* "Encrypt", "Decrypt", ... */
+    int64_t timestamp;   /* service clock */
+    char event_id[40];   /* the audit record's eventID (CloudTrail event id) */
+    char request_id[40];
+};
+/**
+ * Where usage is recorded (the server's audit trail). Returns true and
+ * fills out when key_arn was used since *tracking_start; *tracking_start
+ * is when recording began (0: usage is not being recorded).
+ */
+typedef bool (*kms_last_usage_fn)(const char *key_arn, struct kms_last_usage *out, int64_t *tracking_start);
+
 struct kms_env_options {
     struct keystore *ks;
     const char *default_region; /* used when a call carries none */
     /* The caller's identity-based policies come from here; NULL means no
      * identity side (only key policies and grants decide - unit tests). */
     struct iam_env *iam;
+    kms_last_usage_fn last_usage; /* NULL: usage is not recorded */
 };
 
 /** Errors: ERR_NOMEM, ERR_CRYPTO. @param[out] out kms_env_free() it. */
@@ -60,5 +75,8 @@ void kms_reply_from_err(enum core_err err, struct core_reply *out);
  * thread while requests run; also called once at start.
  */
 CORE_RESULT kms_run_due(struct kms_env *env, int64_t now);
+
+/** Automatic rotations and deletions kms_run_due() has done in this process (for metrics). */
+void kms_due_stats(uint64_t *rotations, uint64_t *deletions);
 
 #endif

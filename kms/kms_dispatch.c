@@ -43,6 +43,7 @@ const struct kms_action kms_actions[] = {
     {"GenerateDataKeyWithoutPlaintext", kms_generate_data_key_without_plaintext,
      "kms:GenerateDataKeyWithoutPlaintext", NULL, IDA, K | R | X, kms_generate_data_key_conditions},
     {"GenerateRandom", kms_generate_random, "kms:GenerateRandom", NULL, 0, R, NULL},
+    {"GetKeyLastUsage", kms_get_key_last_usage, "kms:GetKeyLastUsage", NULL, ID, K | R, NULL},
     {"GetKeyPolicy", kms_get_key_policy, "kms:GetKeyPolicy", NULL, ID, K | R, NULL},
     {"GetKeyRotationStatus", kms_get_key_rotation_status, "kms:GetKeyRotationStatus", NULL, ID, K | R | X, NULL},
     {"ListAliases", kms_list_aliases, "kms:ListAliases", NULL, ID, R, NULL},
@@ -91,6 +92,7 @@ core_result kms_env_new(const struct kms_env_options *opts, struct kms_env **out
     ENSURE(env != NULL, ERR_NOMEM);
     env->ks = opts->ks;
     env->iam = opts->iam;
+    env->last_usage = opts->last_usage;
     env->aes_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
     if (env->aes_gcm == NULL) {
         free(env);

@@ -21,6 +21,7 @@ struct kms_env {
     char default_region[32];
     EVP_CIPHER *aes_gcm; /* fetched once; EVP_CIPHER_fetch is not free */
     struct iam_env *iam; /* identity side; NULL in unit tests */
+    kms_last_usage_fn last_usage; /* GetKeyLastUsage's source; NULL when not recorded */
     /* Compiled key policies by key record id and policy generation (kms_authz.c). */
     pthread_mutex_t policy_lock;
     struct kms_policy_entry *policies[KMS_POLICY_BUCKETS];
@@ -524,6 +525,7 @@ core_result kms_encrypt(struct kms_ctx *ctx, const json_t *in);
 core_result kms_generate_data_key(struct kms_ctx *ctx, const json_t *in);
 core_result kms_generate_data_key_without_plaintext(struct kms_ctx *ctx, const json_t *in);
 core_result kms_generate_random(struct kms_ctx *ctx, const json_t *in);
+core_result kms_get_key_last_usage(struct kms_ctx *ctx, const json_t *in);
 core_result kms_get_key_policy(struct kms_ctx *ctx, const json_t *in);
 core_result kms_get_key_rotation_status(struct kms_ctx *ctx, const json_t *in);
 core_result kms_list_aliases(struct kms_ctx *ctx, const json_t *in);

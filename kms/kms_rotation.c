@@ -70,7 +70,16 @@ static core_result parse_row(struct core_cursor id, struct due_row *row)
 struct due_arg {
     struct due_row *row;
     int64_t now;
+    char done; /* 'R' rotated, 'D' deleted, 0 nothing (for kms_due_stats) */
 };
+
+static _Atomic uint64_t due_rotations, due_deletions;
+
+void kms_due_stats(uint64_t *rotations, uint64_t *deletions)
+{
+    *rotations = due_rotations;
+    *deletions = due_deletions;
+}
 
 static core_result due_fn(struct keystore_txn *txn, void *argp)
 {
@@ -98,12 +107,14 @@ static core_result due_fn(struct keystore_txn *txn, void *argp)
     if (ok && row->kind == 'D' && k.state == KMS_STATE_PENDING_DELETION && k.deletion_date == row->when &&
         k.deletion_date <= a->now) {
         core_log(CORE_LOG_INFO, "kms: deleting key %s (deletion date passed)", k.arn);
+        a->done = 'D';
         return kms_key_destroy(txn, &k);
     }
     if (ok && row->kind == 'R' && k.rotation_enabled && k.state == KMS_STATE_ENABLED &&
         k.next_rotation == row->when && k.next_rotation <= a->now) {
         GUARD(kms_rotate(txn, &k, a->now, KMS_ROT_AUTOMATIC));
         core_log(CORE_LOG_INFO, "kms: rotated key %s to material version %u", k.arn, k.n_versions);
+        a->done = 'R';
         return kms_key_save(txn, &k); /* moves the due row to the next date */
     }
     /* A stale row (the key changed or is gone): drop it. */
@@ -143,6 +154,8 @@ core_result kms_run_due(struct kms_env *env, int64_t now)
                          core_result_site());
                 return r;
             }
+            if (a.done == 'R') due_rotations++;
+            if (a.done == 'D') due_deletions++;
         }
     }
     CORE_OK;

@@ -5,7 +5,7 @@
 #   scripts/deps.sh --test   plus what the test suite uses (python3 boto3, aws CLI, clang, node)
 set -euo pipefail
 
-want=(build-essential cmake pkg-config libssl-dev libsodium-dev libmicrohttpd-dev libjansson-dev liblmdb-dev)
+want=(build-essential cmake pkg-config libssl-dev libsodium-dev libmicrohttpd-dev libjansson-dev liblmdb-dev libyaml-dev)
 if [[ "${1:-}" == "--test" ]]; then
   want+=(python3 valgrind clang)
 fi

@@ -18,6 +18,8 @@
  * and sends a partial head holds a slot for at most this long. */
 #define SERVER_HEAD_TIMEOUT_S 10u
 
+enum server_throttle_mode { SERVER_THROTTLE_OFF, SERVER_THROTTLE_AWS, SERVER_THROTTLE_RATE };
+
 struct server_config {
     char listen_host[256];
     unsigned listen_port;
@@ -40,6 +42,17 @@ struct server_config {
     unsigned head_timeout;       /* seconds from accept for the request head to arrive */
     unsigned max_connections;
     enum core_log_level log_level;
+    char seed_file[1024];        /* --seed: applied at start (seed/seed.h) */
+    bool check_config;           /* --check-config: validate options and the seed, then exit */
+    char tls_cert[1024];         /* --tls-cert: PEM certificate (chain) */
+    char tls_key[1024];          /* --tls-key: PEM private key */
+    bool insecure_plain_http;    /* allow plain HTTP on a non-loopback address */
+    char metrics_host[64];       /* --metrics HOST:PORT; "" when off (loopback only) */
+    unsigned metrics_port;
+    bool audit;                  /* --audit: CloudTrail-shaped records in DATA/audit */
+    uint64_t audit_max_bytes;    /* seal and rotate a file at this size */
+    enum server_throttle_mode throttle_mode; /* --throttle aws|RATE (server_throttle.c) */
+    double throttle_rate;        /* requests per second for SERVER_THROTTLE_RATE */
 };
 
 /**
@@ -62,6 +75,7 @@ struct http_request {
     bool body_too_large;
     char source_ip[64];
     bool loopback;
+    bool secure;              /* arrived over TLS (aws:SecureTransport) */
 };
 
 struct http_response {
@@ -112,6 +126,7 @@ struct server_access_entry {
     unsigned status;
     const char *error_code;
     uint64_t latency_us;
+    enum core_err auth_err;      /* why authentication failed; ERR_OK when it did not */
 };
 CORE_RESULT server_access_log_open(const char *path);
 void server_access_log(const struct server_access_entry *e);

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/server.h"
+#include "server/server_internal.h"
 
 #define LOG_BUF_BYTES (256u * 1024u)
 #define LOG_FLUSH_AT (192u * 1024u)
@@ -52,6 +52,7 @@ static void flush_locked(void)
 
 void server_access_log(const struct server_access_entry *e)
 {
+    server_metrics_request(e);
     if (log_fd < 0) return;
     char ts[32];
     core_time_iso8601(core_clock_real(), ts);

@@ -21,6 +21,7 @@ void server_config_defaults(struct server_config *cfg)
     cfg->head_timeout = SERVER_HEAD_TIMEOUT_S;
     cfg->max_connections = CORE_MAX_CONNECTIONS;
     cfg->log_level = CORE_LOG_INFO;
+    cfg->audit_max_bytes = 16u * 1024 * 1024;
 }
 
 static void usage(FILE *f)
@@ -50,6 +51,21 @@ static void usage(FILE *f)
             "  --max-connections N       concurrent connections (default %u); at the cap, and at\n"
             "                            %u per client address, the oldest incomplete or idle\n"
             "                            connection is closed to admit a new one\n"
+            "  --seed FILE               create the keys, aliases and identities of a seed file at start\n"
+            "                            (local-kms's seed.yaml or kmsd's superset, docs/seed.md);\n"
+            "                            existing ones are left as they are; a bad seed fails the start\n"
+            "  --check-config            validate the options and the seed file, then exit\n"
+            "  --tls-cert FILE --tls-key FILE\n"
+            "                            serve HTTPS with this PEM certificate (chain) and key\n"
+            "                            (kmsctl tls self-signed makes a pair for localhost)\n"
+            "  --insecure-plain-http     allow plain HTTP on a non-loopback address\n"
+            "  --metrics HOST:PORT       serve Prometheus metrics at http://HOST:PORT/metrics (loopback only;\n"
+            "                            port 0 picks a free one)\n"
+            "  --audit                   write an audit trail (CloudTrail records, signed digest chain)\n"
+            "                            to DIR/audit; kmsctl audit verify|lookup read it\n"
+            "  --audit-max-bytes N       seal and rotate audit files at N bytes (default 16 MiB)\n"
+            "  --throttle aws|RATE       emulate throttling: AWS KMS's request quotas per account and\n"
+            "                            Region, or RATE requests per second for every quota\n"
             "  --log-level debug|info|warn|error\n"
             "  --help, --version\n",
             DEFAULT_PORT, CORE_WRITE_THREADS, CORE_MAX_BODY_BYTES, CORE_CONNECTION_TIMEOUT_S, SERVER_HEAD_TIMEOUT_S,
@@ -133,6 +149,15 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv)
         } else if (!strcmp(a, "--version")) {
             printf("kmsd 0.1.0\n");
             return 1;
+        } else if (!strcmp(a, "--insecure-plain-http")) {
+            cfg->insecure_plain_http = true;
+            takes = false;
+        } else if (!strcmp(a, "--audit")) {
+            cfg->audit = true;
+            takes = false;
+        } else if (!strcmp(a, "--check-config")) {
+            cfg->check_config = true;
+            takes = false;
         } else if (!strcmp(a, "--insecure-accept-unknown-keys")) {
             cfg->insecure_accept_unknown_keys = true;
             takes = false;
@@ -164,6 +189,34 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv)
             cfg->master_source = KEYSTORE_MASTER_PASSPHRASE;
         } else if (!strcmp(a, "--access-log")) {
             ok = copy(cfg->access_log, sizeof cfg->access_log, v);
+        } else if (!strcmp(a, "--audit-max-bytes")) {
+            ok = parse_uint(v, 1ull << 34, &n) && n >= 4096;
+            cfg->audit_max_bytes = n;
+        } else if (!strcmp(a, "--metrics")) {
+            struct server_config tmp = *cfg;
+            ok = parse_listen(&tmp, v) && strlen(tmp.listen_host) < sizeof cfg->metrics_host &&
+                 (!strncmp(tmp.listen_host, "127.", 4) || !strcmp(tmp.listen_host, "::1") ||
+                  !strcmp(tmp.listen_host, "localhost"));
+            if (ok) {
+                memcpy(cfg->metrics_host, tmp.listen_host, strlen(tmp.listen_host) + 1);
+                cfg->metrics_port = tmp.listen_port;
+            } else {
+                fprintf(stderr, "kmsd: --metrics must be a loopback HOST:PORT (127.0.0.1:9340, [::1]:9340)\n");
+            }
+        } else if (!strcmp(a, "--throttle")) {
+            if (!strcmp(v, "aws")) {
+                cfg->throttle_mode = SERVER_THROTTLE_AWS;
+            } else {
+                ok = parse_uint(v, 1000000, &n) && n > 0;
+                cfg->throttle_mode = SERVER_THROTTLE_RATE;
+                cfg->throttle_rate = (double)n;
+            }
+        } else if (!strcmp(a, "--tls-cert")) {
+            ok = copy(cfg->tls_cert, sizeof cfg->tls_cert, v);
+        } else if (!strcmp(a, "--tls-key")) {
+            ok = copy(cfg->tls_key, sizeof cfg->tls_key, v);
+        } else if (!strcmp(a, "--seed")) {
+            ok = copy(cfg->seed_file, sizeof cfg->seed_file, v);
         } else if (!strcmp(a, "--port-file")) {
             ok = copy(cfg->port_file, sizeof cfg->port_file, v);
         } else if (!strcmp(a, "--clock-offset")) {

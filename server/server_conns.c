@@ -208,6 +208,13 @@ void server_conns_closed(struct server_conn *c)
     free(c);
 }
 
+void server_conns_stats_get(struct server_conns_stats *stats)
+{
+    pthread_mutex_lock(&reg.mu);
+    *stats = (struct server_conns_stats){reg.count, reg.shed_total, reg.refused_total};
+    pthread_mutex_unlock(&reg.mu);
+}
+
 void server_conns_sweep(uint64_t now_ms, struct server_conns_stats *stats)
 {
     pthread_mutex_lock(&reg.mu);

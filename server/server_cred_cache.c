@@ -29,6 +29,13 @@ struct cred_cache {
 };
 
 static _Thread_local struct cred_cache *tls_cache;
+static _Atomic uint64_t cred_hits, cred_misses; /* for /metrics */
+
+void server_cred_cache_stats(uint64_t *hits, uint64_t *misses)
+{
+    *hits = cred_hits;
+    *misses = cred_misses;
+}
 
 static struct cred_cache *cache_get(void)
 {
@@ -60,11 +67,13 @@ core_result server_cred_lookup(struct keystore *ks, struct core_cursor id, struc
                 *owner = e->owner;
                 *active = e->active;
                 *secret = core_cursor_from(e->secret, e->secret_len);
+                cred_hits++;
                 CORE_OK;
             }
             if (slot == NULL || e->last_used < slot->last_used) slot = e;
         }
     }
+    cred_misses++;
     struct iam_access_key key = {0};
     struct keystore_txn *txn = NULL;
     core_result r = keystore_txn_begin(ks, false, &txn);

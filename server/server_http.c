@@ -19,6 +19,9 @@
 
 #include "server/server_internal.h"
 
+/* Whether the daemon serves TLS (set once at start, before any connection). */
+static bool srv_tls_on;
+
 /* Per-request state kept across MHD's upload callbacks (and, for writes,
  * across the connection's suspension while a writer thread serves it). */
 enum conn_state { CONN_READING, CONN_QUEUED, CONN_ANSWERED };
@@ -178,6 +181,7 @@ static void client_ip(struct MHD_Connection *conn, struct http_request *req)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     snprintf(req->source_ip, sizeof req->source_ip, "unknown");
+    req->secure = srv_tls_on;
     if (!ci || !ci->client_addr) return;
     const struct sockaddr *sa = ci->client_addr;
     if (sa->sa_family == AF_INET) {
@@ -369,6 +373,17 @@ core_result server_http_start(struct server *srv, unsigned *port)
         BAIL(ERR_INVALID_ARG);
     }
     (void)sl;
+    /* HTTPS through MHD's GnuTLS support, certificate and key from memory
+     * (server_tls.c read and checked them); TLS 1.2 and 1.3 only. */
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls.cert.data},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls.key.data},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)(uintptr_t) "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
+    if (srv->tls.on) flags |= MHD_USE_TLS;
+    srv_tls_on = srv->tls.on;
     unsigned threads = cfg->threads;
     if (threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -388,7 +403,8 @@ core_result server_http_start(struct server *srv, unsigned *port)
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(CORE_MAX_HEADER_BYTES + 16384), MHD_OPTION_UNESCAPE_CALLBACK, identity_unescape, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_ARRAY,
+        srv->tls.on ? tls_opts : no_opts, MHD_OPTION_END);
     if (d == NULL) {
         core_log(CORE_LOG_ERROR, "cannot listen on %s:%u", cfg->listen_host, cfg->listen_port);
         BAIL(ERR_IO);
@@ -422,4 +438,84 @@ void server_http_stop(struct server *srv)
     pool.n_threads = 0;
     MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
+}
+
+/* ---- the --metrics listener: GET /metrics only, loopback only ----------- */
+
+static enum MHD_Result on_metrics(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    (void)version;
+    (void)upload_data;
+    (void)req_cls;
+    struct server *srv = cls;
+    if (*upload_data_size) {
+        *upload_data_size = 0; /* a body is never wanted: dropped */
+        return MHD_YES;
+    }
+    unsigned status = 200;
+    struct core_buf b = {0};
+    const char *ctype = "text/plain; version=0.0.4; charset=utf-8";
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        status = 405;
+    } else if (strcmp(url, "/metrics") != 0) {
+        status = 404;
+    } else if (!core_ok(core_buf_init(&b, 16384, 4u << 20)) || !core_ok(server_metrics_render(srv, &b))) {
+        status = 500;
+    }
+    if (status != 200) {
+        core_buf_free(&b);
+        ctype = "text/plain";
+    }
+    struct MHD_Response *mr = MHD_create_response_from_buffer(status == 200 ? b.len : 0,
+                                                              status == 200 ? b.data : NULL, MHD_RESPMEM_MUST_COPY);
+    core_buf_free(&b);
+    if (mr == NULL) return MHD_NO;
+    MHD_add_response_header(mr, "Content-Type", ctype);
+    enum MHD_Result ret = MHD_queue_response(conn, status, mr);
+    MHD_destroy_response(mr);
+    return ret;
+}
+
+core_result server_http_metrics_start(struct server *srv, unsigned *port)
+{
+    const struct server_config *cfg = &srv->cfg;
+    struct sockaddr_storage ss = {0};
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (inet_pton(AF_INET, cfg->metrics_host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)cfg->metrics_port);
+    } else if (inet_pton(AF_INET6, cfg->metrics_host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)cfg->metrics_port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        in4->sin_family = AF_INET; /* "localhost" */
+        in4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        in4->sin_port = htons((uint16_t)cfg->metrics_port);
+    }
+    /* Small and separate from the API: a scraper cannot take the API's
+     * connection slots, and API load cannot starve the scraper. */
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_metrics, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_CONNECTION_LIMIT, 16u, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)16384, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+    if (d == NULL) {
+        core_log(CORE_LOG_ERROR, "cannot listen for metrics on %s:%u", cfg->metrics_host, cfg->metrics_port);
+        BAIL(ERR_IO);
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    *port = di ? di->port : cfg->metrics_port;
+    srv->metrics_daemon = d;
+    CORE_OK;
+}
+
+void server_http_metrics_stop(struct server *srv)
+{
+    if (srv->metrics_daemon == NULL) return;
+    MHD_stop_daemon(srv->metrics_daemon);
+    srv->metrics_daemon = NULL;
 }

@@ -61,9 +61,25 @@ int main(int argc, char **argv)
         core_log(CORE_LOG_WARN, "INSECURE MODE: requests signed by unknown access keys are accepted WITHOUT "
                                 "signature verification (--insecure-accept-unknown-keys)");
     }
-    if (!is_loopback(cfg.listen_host))
-        core_log(CORE_LOG_WARN, "listening on %s: kmsd is reachable beyond this machine", cfg.listen_host);
+    if (!is_loopback(cfg.listen_host)) {
+        /* Off loopback, signatures protect integrity but not the secrets in
+         * responses (data-key plaintexts, session credentials): TLS or an
+         * explicit opt-out. */
+        if (!cfg.tls_cert[0] && !cfg.insecure_plain_http) {
+            core_log(CORE_LOG_ERROR, "listening on %s needs TLS (--tls-cert/--tls-key; kmsctl tls self-signed "
+                                     "makes a pair) or --insecure-plain-http", cfg.listen_host);
+            return 2;
+        }
+        core_log(CORE_LOG_WARN, "listening on %s: kmsd is reachable beyond this machine%s", cfg.listen_host,
+                 cfg.tls_cert[0] ? "" : " over PLAIN HTTP (--insecure-plain-http)");
+    }
 
+    if (cfg.check_config) {
+        /* Options parsed above; now the seed (and the TLS files when given), writing nothing. */
+        if (!core_ok(server_check_config(&cfg))) return 2;
+        printf("kmsd: configuration OK\n");
+        return 0;
+    }
     if (mkdir(cfg.data_dir, 0700) != 0 && errno != EEXIST) {
         core_log(CORE_LOG_ERROR, "cannot create data directory %s: %s", cfg.data_dir, strerror(errno));
         return 1;
@@ -83,6 +99,12 @@ int main(int argc, char **argv)
         server_free(srv);
         return 1;
     }
+    if (!core_ok(server_audit_open(srv))) {
+        core_log(CORE_LOG_ERROR, "cannot open the audit trail");
+        server_access_log_close();
+        server_free(srv);
+        return 1;
+    }
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
@@ -96,11 +118,26 @@ int main(int argc, char **argv)
         server_free(srv);
         return 1;
     }
+    unsigned mport = 0;
+    if (cfg.metrics_host[0]) {
+        server_metrics_init();
+        if (!core_ok(server_http_metrics_start(srv, &mport))) {
+            server_http_stop(srv);
+            server_access_log_close();
+            server_free(srv);
+            return 1;
+        }
+    }
     server_tick(srv);
     bool v6 = strchr(cfg.listen_host, ':') != NULL;
-    printf("kmsd listening on http://%s%s%s:%u\n", v6 ? "[" : "", cfg.listen_host, v6 ? "]" : "", port);
+    printf("kmsd listening on %s://%s%s%s:%u\n", cfg.tls_cert[0] ? "https" : "http", v6 ? "[" : "", cfg.listen_host,
+           v6 ? "]" : "", port);
     printf("kmsd data directory %s (administrator credentials: %s/admin-credentials)\n", cfg.data_dir,
            cfg.data_dir);
+    if (cfg.metrics_host[0]) {
+        bool m6 = strchr(cfg.metrics_host, ':') != NULL;
+        printf("kmsd metrics on http://%s%s%s:%u/metrics\n", m6 ? "[" : "", cfg.metrics_host, m6 ? "]" : "", mport);
+    }
     fflush(stdout);
     if (cfg.port_file[0]) {
         char tmp[1200];
@@ -120,11 +157,14 @@ int main(int argc, char **argv)
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
         server_access_log_flush();
+        server_audit_tick();
         server_http_tick(srv);
         if (++ticks % 10 == 0) server_tick(srv);
     }
     core_log(CORE_LOG_INFO, "shutting down");
+    server_http_metrics_stop(srv);
     server_http_stop(srv); /* stops accepting; in-flight requests finish */
+    server_audit_close();
     server_access_log_close();
     server_free(srv);
     return 0;

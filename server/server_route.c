@@ -51,6 +51,7 @@ struct route {
     struct core_form form;
     char operation[96];
     struct server_caller caller;
+    enum core_err auth_err; /* for metrics */
 };
 
 static void set_operation(struct route *rt, struct core_cursor op)
@@ -150,7 +151,10 @@ static bool authenticate(struct route *rt)
     }
     core_result r = server_authenticate(rt->srv, rt->req, rt->svc, core_cursor_str(rt->operation),
                                         rt->resp->request_id, &rt->caller, &diag);
-    if (!core_ok(r)) fail(rt, r.err, core_buf_cursor(&diag.message));
+    if (!core_ok(r)) {
+        rt->auth_err = r.err;
+        fail(rt, r.err, core_buf_cursor(&diag.message));
+    }
     core_buf_free(&diag.message);
     return core_ok(r);
 }
@@ -188,6 +192,7 @@ static void dispatch(struct route *rt)
             .body = req->body,
             .request_id = rt->resp->request_id,
             .source_ip = req->source_ip,
+            .secure_transport = req->secure,
             .now = core_clock_service(),
             .session = si,
         };
@@ -200,6 +205,7 @@ static void dispatch(struct route *rt)
             .form = &rt->form,
             .request_id = rt->resp->request_id,
             .source_ip = req->source_ip,
+            .secure_transport = req->secure,
             .now = core_clock_service(),
             .session = c->has_session ? &c->session : NULL,
         };
@@ -214,6 +220,7 @@ static void dispatch(struct route *rt)
             .now = core_clock_service(),
             .session = si,
             .source_ip = req->source_ip,
+            .secure_transport = req->secure,
         };
         r = iam_handle(rt->srv->iam, &call, &rt->reply);
         break;
@@ -249,7 +256,8 @@ void server_route(struct server *srv, const struct http_request *req, struct htt
         fail_code(&rt, 400, rt.svc == SERVER_SVC_KMS ? "ValidationException" : "ValidationError", "Too many headers");
     } else if (!form_ok) {
         fail_code(&rt, 400, "MalformedQueryString", "The request body could not be decoded as a form");
-    } else if (authenticate(&rt)) {
+    } else if (authenticate(&rt) &&
+               server_throttle_admit(rt.svc, rt.operation, &rt.caller.principal, &rt.reply)) {
         dispatch(&rt);
     }
     render(&rt);
@@ -264,8 +272,13 @@ void server_route(struct server *srv, const struct http_request *req, struct htt
         .status = resp->status,
         .error_code = rt.reply.error_code,
         .latency_us = (core_clock_mono_ns() - t0) / 1000,
+        .auth_err = rt.auth_err,
     };
     server_access_log(&e);
+    server_audit_record(srv, &(struct server_audit_event){.svc = rt.svc, .operation = rt.operation, .req = req,
+                                                          .resp = resp, .caller = &rt.caller, .form = &rt.form,
+                                                          .error_code = rt.reply.error_code,
+                                                          .error_message = core_buf_cursor(&rt.reply.message)});
     core_reply_free(&rt.reply);
     core_form_free(&rt.form);
     server_caller_free(&rt.caller);

@@ -64,6 +64,22 @@ static core_result open_keystore(struct server *srv)
     CORE_OK;
 }
 
+core_result server_check_config(const struct server_config *cfg)
+{
+    /* An existing keystore is opened so the seed is checked against it (a
+     * write transaction that is aborted); a missing one is not created. */
+    struct server tmp = {.cfg = *cfg};
+    GUARD(server_tls_load(cfg, &tmp.tls));
+    server_tls_free(&tmp.tls);
+    char mdb[1100];
+    snprintf(mdb, sizeof mdb, "%s/data.mdb", cfg->data_dir);
+    struct stat st;
+    if (cfg->seed_file[0] && stat(mdb, &st) == 0) GUARD(open_keystore(&tmp));
+    core_result r = server_seed_apply(cfg, tmp.ks, true);
+    if (tmp.ks) keystore_close(tmp.ks);
+    return r;
+}
+
 /* The administrator's credentials, in the AWS shared-credentials format, in a
  * 0600 file: the secret is never printed or logged. */
 static core_result write_admin_credentials(const struct server_config *cfg, const struct iam_access_key *k,
@@ -95,7 +111,9 @@ core_result server_new(const struct server_config *cfg, struct server **out)
     ENSURE(srv != NULL, ERR_NOMEM);
     srv->cfg = *cfg;
     core_clock_set_offset(cfg->clock_offset);
-    core_result r = open_keystore(srv);
+    core_result r = server_tls_load(cfg, &srv->tls);
+    if (core_ok(r)) r = server_throttle_init(cfg);
+    if (core_ok(r)) r = open_keystore(srv);
     if (core_ok(r)) r = sigv4_key_cache_new(256, &srv->key_cache);
     struct iam_access_key admin = {0};
     bool created = false;
@@ -107,10 +125,12 @@ core_result server_new(const struct server_config *cfg, struct server **out)
             core_log(CORE_LOG_INFO, "administrator %s created; credentials written to %s", admin.owner.arn, path);
     }
     iam_access_key_free(&admin);
+    if (core_ok(r)) r = server_seed_apply(cfg, srv->ks, false);
     /* IAM first: KMS and STS read callers' identity policies through it. */
     struct iam_env_options io = {.ks = srv->ks, .account = cfg->account_id};
     if (core_ok(r)) r = iam_env_new(&io, &srv->iam);
-    struct kms_env_options ko = {.ks = srv->ks, .default_region = cfg->region, .iam = srv->iam};
+    struct kms_env_options ko = {.ks = srv->ks, .default_region = cfg->region, .iam = srv->iam,
+                                 .last_usage = server_audit_last_usage};
     if (core_ok(r)) r = kms_env_new(&ko, &srv->kms);
     struct sts_env_options so = {.ks = srv->ks, .default_region = cfg->region, .iam = srv->iam};
     if (core_ok(r)) r = sts_env_new(&so, &srv->sts);
@@ -130,6 +150,8 @@ void server_free(struct server *srv)
     if (srv->iam) iam_env_free(srv->iam);
     if (srv->key_cache) sigv4_key_cache_free(srv->key_cache);
     if (srv->ks) keystore_close(srv->ks);
+    server_tls_free(&srv->tls);
+    server_throttle_free();
     free(srv);
 }
 

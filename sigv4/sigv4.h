@@ -94,6 +94,8 @@ CORE_RESULT sigv4_parse(const struct sigv4_request *req, struct sigv4_auth *auth
 struct sigv4_key_cache;
 CORE_RESULT sigv4_key_cache_new(size_t capacity, struct sigv4_key_cache **out);
 void sigv4_key_cache_free(struct sigv4_key_cache *cache);
+/** Lookups served from the cache and computed afresh, all stripes (for metrics). */
+void sigv4_key_cache_stats(struct sigv4_key_cache *cache, uint64_t *hits, uint64_t *misses);
 
 /**
  * Recomputes the signature of req with secret and compares in constant time.

@@ -10,8 +10,11 @@ static const struct {
     const char *help;
 } commands[] = {
     {"access-key", kmsctl_keys, "add|list|delete access keys in a data directory"},
+    {"audit", kmsctl_audit, "verify the audit trail's signed digest chain | lookup records"},
     {"rekey", kmsctl_rekey, "re-seal the keystore under a new master key"},
+    {"seed", kmsctl_seed, "apply a seed file (keys, aliases, identities) to a data directory"},
     {"sigv4-verify", kmsctl_sigv4_verify, "check the SigV4 signature of a raw HTTP request on stdin"},
+    {"tls", kmsctl_tls, "self-signed: a key and certificate for localhost (kmsd --tls-cert/--tls-key)"},
     {"sts", kmsctl_sts, "credential-process | set-jwks (OIDC keys) | rotate-token-key"},
 };
 

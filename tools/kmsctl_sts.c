@@ -34,6 +34,7 @@ static int usage(void)
             "usage: kmsctl sts credential-process --endpoint http://HOST:PORT [--region R]\n"
             "           [--credentials-file F [--profile NAME]]   (else KMSD_ACCESS_KEY_ID / KMSD_SECRET_ACCESS_KEY)\n"
             "           [--role-arn ARN [--role-session-name N] [--external-id X]] [--duration-seconds N]\n"
+            "       kmsctl sts exec|env ... (kmsctl sts exec --help)\n"
             "       kmsctl sts set-jwks --data-dir DIR --url https://ISSUER --jwks-file keys.json [--account ACCT]\n"
             "       kmsctl sts rotate-token-key --data-dir DIR\n"
             "  master key for set-jwks/rotate-token-key: [--key-file F | --passphrase-env VAR]\n");
@@ -189,40 +190,37 @@ static bool read_credentials(const char *path, const char *profile, char *akid, 
     return have_id && have_secret;
 }
 
-static int credential_process(int argc, char **argv)
+int kmsctl_sts_fetch(const struct kmsctl_sts_request *rq, struct kmsctl_sts_creds *out)
 {
-    const char *endpoint = NULL, *region = "us-east-1", *cred_file = NULL, *profile = "default", *role_arn = NULL,
-               *session_name = "kmsctl", *external_id = NULL, *duration = NULL;
-    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) return usage();
-        if (strcmp(a, "--endpoint") == 0) endpoint = v;
-        else if (strcmp(a, "--region") == 0) region = v;
-        else if (strcmp(a, "--credentials-file") == 0) cred_file = v;
-        else if (strcmp(a, "--profile") == 0) profile = v;
-        else if (strcmp(a, "--role-arn") == 0) role_arn = v;
-        else if (strcmp(a, "--role-session-name") == 0) session_name = v;
-        else if (strcmp(a, "--external-id") == 0) external_id = v;
-        else if (strcmp(a, "--duration-seconds") == 0) duration = v;
-        else return usage();
-    }
     struct url u;
-    if (!endpoint || !parse_url(endpoint, &u)) {
+    if (!rq->endpoint || !parse_url(rq->endpoint, &u)) {
         fprintf(stderr, "kmsctl: --endpoint must be http://HOST[:PORT]\n");
         return 2;
     }
     char akid[CORE_MAX_ACCESS_KEY_ID_BYTES + 1] = "";
     DEFER_CLEANUP(struct core_buf secret = {0}, core_buf_cleanup);
-    if (!core_ok(core_buf_init_secret(&secret, CORE_MAX_SECRET_KEY_BYTES))) return 1;
-    if (cred_file) {
-        if (!read_credentials(cred_file, profile, akid, sizeof akid, &secret)) {
-            fprintf(stderr, "kmsctl: no credentials for [%s] in %s\n", profile, cred_file);
+    DEFER_CLEANUP(struct core_buf session = {0}, core_buf_cleanup);
+    if (!core_ok(core_buf_init_secret(&secret, CORE_MAX_SECRET_KEY_BYTES)) ||
+        !core_ok(core_buf_init_secret(&session, CORE_MAX_SESSION_TOKEN_BYTES)))
+        return 1;
+    if (rq->cred_file) {
+        if (!read_credentials(rq->cred_file, rq->profile, akid, sizeof akid, &secret)) {
+            fprintf(stderr, "kmsctl: no credentials for [%s] in %s\n", rq->profile, rq->cred_file);
             return 1;
         }
     } else {
-        const char *id = getenv("KMSD_ACCESS_KEY_ID"), *sec = getenv("KMSD_SECRET_ACCESS_KEY");
-        if (!id || !sec || strlen(id) >= sizeof akid || !core_ok(core_buf_append_str(&secret, sec))) {
-            fprintf(stderr, "kmsctl: pass --credentials-file or set KMSD_ACCESS_KEY_ID and KMSD_SECRET_ACCESS_KEY\n");
+        /* KMSD_* first; else the AWS_* of the environment, temporary ones included,
+         * so `kmsctl sts exec` can run inside another one (role chaining). */
+        const char *id = getenv("KMSD_ACCESS_KEY_ID"), *sec = getenv("KMSD_SECRET_ACCESS_KEY"), *tok = NULL;
+        if (!id || !sec) {
+            id = getenv("AWS_ACCESS_KEY_ID");
+            sec = getenv("AWS_SECRET_ACCESS_KEY");
+            tok = getenv("AWS_SESSION_TOKEN");
+        }
+        if (!id || !sec || strlen(id) >= sizeof akid || !core_ok(core_buf_append_str(&secret, sec)) ||
+            (tok && !core_ok(core_buf_append_str(&session, tok)))) {
+            fprintf(stderr, "kmsctl: pass --credentials-file or set KMSD_ACCESS_KEY_ID and KMSD_SECRET_ACCESS_KEY "
+                            "(or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)\n");
             return 1;
         }
         snprintf(akid, sizeof akid, "%s", id);
@@ -230,44 +228,56 @@ static int credential_process(int argc, char **argv)
 
     DEFER_CLEANUP(struct core_buf body = {0}, core_buf_cleanup);
     if (!core_ok(core_buf_init(&body, 512, 8192))) return 1;
-    core_result_ignore(core_buf_append_str(&body, role_arn ? "Action=AssumeRole" : "Action=GetSessionToken"));
+    core_result_ignore(core_buf_append_str(&body, rq->role_arn ? "Action=AssumeRole" : "Action=GetSessionToken"));
     form_append(&body, "Version", "2011-06-15");
-    if (role_arn) {
-        form_append(&body, "RoleArn", role_arn);
-        form_append(&body, "RoleSessionName", session_name);
-        if (external_id) form_append(&body, "ExternalId", external_id);
+    if (rq->role_arn) {
+        form_append(&body, "RoleArn", rq->role_arn);
+        form_append(&body, "RoleSessionName", rq->session_name ? rq->session_name : "kmsctl");
+        if (rq->external_id) form_append(&body, "ExternalId", rq->external_id);
     }
-    if (duration) form_append(&body, "DurationSeconds", duration);
+    if (rq->mfa_serial) form_append(&body, "SerialNumber", rq->mfa_serial);
+    if (rq->token_code) form_append(&body, "TokenCode", rq->token_code);
+    if (rq->duration) form_append(&body, "DurationSeconds", rq->duration);
 
     char host[300], amz_date[32], hash[65];
     snprintf(host, sizeof host, "%s:%s", u.host, u.port);
     core_time_amz(core_clock_real(), amz_date);
     sigv4_sha256_hex(core_buf_cursor(&body), hash);
-    struct sigv4_header hdrs[3] = {
+    struct sigv4_header hdrs[4] = {
         {core_cursor_str("host"), core_cursor_str(host)},
         {core_cursor_str("content-type"), core_cursor_str("application/x-www-form-urlencoded; charset=utf-8")},
         {core_cursor_str("x-amz-date"), core_cursor_str(amz_date)},
+        {core_cursor_str("x-amz-security-token"), core_buf_cursor(&session)},
     };
     struct sigv4_request req = {.method = core_cursor_str("POST"), .path = core_cursor_str("/"),
-                                .headers = hdrs, .n_headers = 3, .payload_hash = core_cursor_from(hash, 64),
-                                .now = core_clock_real()};
-    struct sigv4_credentials creds = {.access_key_id = core_cursor_str(akid), .secret = core_buf_cursor(&secret)};
+                                .headers = hdrs, .n_headers = session.len ? 4 : 3,
+                                .payload_hash = core_cursor_from(hash, 64), .now = core_clock_real()};
+    struct sigv4_credentials creds = {.access_key_id = core_cursor_str(akid), .secret = core_buf_cursor(&secret),
+                                      .session_token = core_buf_cursor(&session)};
     DEFER_CLEANUP(struct core_buf authz = {0}, core_buf_cleanup);
     if (!core_ok(core_buf_init(&authz, 256, 1024)) ||
-        !core_ok(sigv4_sign(&req, &creds, core_cursor_str(region), core_cursor_str("sts"), core_cursor_str(amz_date),
-                            NULL, &authz)) ||
+        !core_ok(sigv4_sign(&req, &creds, core_cursor_str(rq->region), core_cursor_str("sts"),
+                            core_cursor_str(amz_date), NULL, &authz)) ||
         !core_ok(core_buf_terminate(&authz))) {
         fprintf(stderr, "kmsctl: cannot sign the request\n");
         return 1;
     }
-    char head[2048];
-    snprintf(head, sizeof head,
-             "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\n"
-             "X-Amz-Date: %s\r\nAuthorization: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-             host, amz_date, (const char *)authz.data, body.len);
+    DEFER_CLEANUP(struct core_buf head = {0}, core_buf_cleanup);
+    if (!core_ok(core_buf_init_secret(&head, 4096 + CORE_MAX_SESSION_TOKEN_BYTES)) ||
+        !core_ok(core_buf_printf(&head,
+                                 "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded; "
+                                 "charset=utf-8\r\nX-Amz-Date: %s\r\nAuthorization: %s\r\nContent-Length: %zu\r\n"
+                                 "Connection: close\r\n",
+                                 host, amz_date, (const char *)authz.data, body.len)) ||
+        (session.len && (!core_ok(core_buf_append_str(&head, "X-Amz-Security-Token: ")) ||
+                         !core_ok(core_buf_append_cursor(&head, core_buf_cursor(&session))) ||
+                         !core_ok(core_buf_append_str(&head, "\r\n")))) ||
+        !core_ok(core_buf_append_str(&head, "\r\n")) || !core_ok(core_buf_terminate(&head)))
+        return 1;
     DEFER_CLEANUP(struct core_buf resp = {0}, core_buf_cleanup);
-    if (!core_ok(core_buf_init(&resp, 4096, RESPONSE_MAX)) || !http_post(&u, head, core_buf_cursor(&body), &resp)) {
-        fprintf(stderr, "kmsctl: no response from %s\n", endpoint);
+    if (!core_ok(core_buf_init_secret(&resp, RESPONSE_MAX)) ||
+        !http_post(&u, (const char *)head.data, core_buf_cursor(&body), &resp)) {
+        fprintf(stderr, "kmsctl: no response from %s\n", rq->endpoint);
         return 1;
     }
     struct core_cursor doc = core_buf_cursor(&resp);
@@ -277,19 +287,44 @@ static int credential_process(int argc, char **argv)
         fprintf(stderr, "kmsctl: %s: %s\n", code, msg);
         return 1;
     }
-    char id[160], sec[160], token[CORE_MAX_SESSION_TOKEN_BYTES + 1], exp[64];
-    if (!xml_text(doc, "AccessKeyId", id, sizeof id) || !xml_text(doc, "SecretAccessKey", sec, sizeof sec) ||
-        !xml_text(doc, "SessionToken", token, sizeof token) || !xml_text(doc, "Expiration", exp, sizeof exp)) {
-        fprintf(stderr, "kmsctl: unexpected response from %s\n", endpoint);
+    if (!xml_text(doc, "AccessKeyId", out->id, sizeof out->id) ||
+        !xml_text(doc, "SecretAccessKey", out->secret, sizeof out->secret) ||
+        !xml_text(doc, "SessionToken", out->token, sizeof out->token) ||
+        !xml_text(doc, "Expiration", out->expiration, sizeof out->expiration)) {
+        fprintf(stderr, "kmsctl: unexpected response from %s\n", rq->endpoint);
         return 1;
     }
-    /* Every value is [A-Za-z0-9+/=:TZ-]: nothing to escape in JSON. */
-    printf("{\"Version\": 1, \"AccessKeyId\": \"%s\", \"SecretAccessKey\": \"%s\", \"SessionToken\": \"%s\", "
-           "\"Expiration\": \"%s\"}\n",
-           id, sec, token, exp);
-    core_wipe(sec, sizeof sec);
-    core_wipe(token, sizeof token);
-    return fflush(stdout) == 0 ? 0 : 1;
+    return 0;
+}
+
+static int credential_process(int argc, char **argv)
+{
+    struct kmsctl_sts_request rq = {.region = "us-east-1", .profile = "default"};
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) return usage();
+        if (strcmp(a, "--endpoint") == 0) rq.endpoint = v;
+        else if (strcmp(a, "--region") == 0) rq.region = v;
+        else if (strcmp(a, "--credentials-file") == 0) rq.cred_file = v;
+        else if (strcmp(a, "--profile") == 0) rq.profile = v;
+        else if (strcmp(a, "--role-arn") == 0) rq.role_arn = v;
+        else if (strcmp(a, "--role-session-name") == 0) rq.session_name = v;
+        else if (strcmp(a, "--external-id") == 0) rq.external_id = v;
+        else if (strcmp(a, "--duration-seconds") == 0) rq.duration = v;
+        else return usage();
+    }
+    struct kmsctl_sts_creds *c = core_secmem_alloc(sizeof *c);
+    if (c == NULL) return 1;
+    int rc = kmsctl_sts_fetch(&rq, c);
+    if (rc == 0) {
+        /* Every value is [A-Za-z0-9+/=:TZ-]: nothing to escape in JSON. */
+        printf("{\"Version\": 1, \"AccessKeyId\": \"%s\", \"SecretAccessKey\": \"%s\", \"SessionToken\": \"%s\", "
+               "\"Expiration\": \"%s\"}\n",
+               c->id, c->secret, c->token, c->expiration);
+        rc = fflush(stdout) == 0 ? 0 : 1;
+    }
+    core_secmem_free(c, sizeof *c);
+    return rc;
 }
 
 /* ---- keystore-side commands ---- */
@@ -384,6 +419,7 @@ static int store_command(int argc, char **argv, bool jwks)
 int kmsctl_sts(int argc, char **argv)
 {
     if (argc < 2) return usage();
+    if (strcmp(argv[1], "exec") == 0 || strcmp(argv[1], "env") == 0) return kmsctl_sts_exec(argc - 1, argv + 1);
     if (strcmp(argv[1], "credential-process") == 0) return credential_process(argc - 1, argv + 1);
     if (strcmp(argv[1], "set-jwks") == 0) return store_command(argc - 1, argv + 1, true);
     if (strcmp(argv[1], "rotate-token-key") == 0) return store_command(argc - 1, argv + 1, false);
