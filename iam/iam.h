@@ -162,12 +162,25 @@ CORE_RESULT iam_token_key_rotate(struct keystore_txn *txn, uint32_t *new_id);
 CORE_RESULT iam_totp(struct core_cursor seed, int64_t step, char out[7]);
 /**
  * Checks a 6-digit code against the user's enabled virtual MFA device
- * serial, at now with one step of tolerance either way.
+ * serial, at now with one step of tolerance either way. A code of a time
+ * step at or before the device's last used step ("last_step", set by
+ * iam_mfa_set_last_step) is refused: "The verifier MUST NOT accept the
+ * second attempt of the OTP after the successful validation has been issued
+ * for the first OTP" (RFC 6238 section 5.2).
+ * @param[out] step the time step the code belongs to (for iam_mfa_set_last_step).
  * Errors: ERR_NOT_FOUND (no such device / not enabled for the user),
- * ERR_AUTH_BAD_SIGNATURE (wrong code).
+ * ERR_AUTH_BAD_SIGNATURE (wrong or already used code).
  */
 CORE_RESULT iam_mfa_check_code(struct keystore_txn *txn, const char *account, struct core_cursor serial,
-                               const char *user_arn, struct core_cursor code, int64_t now);
+                               const char *user_arn, struct core_cursor code, int64_t now, int64_t *step);
+/**
+ * Records step as the device's last used time step, in the same write
+ * transaction as the iam_mfa_check_code() that returned it, so two requests
+ * with one code cannot both pass.
+ * Errors: ERR_NOT_FOUND, keystore errors.
+ */
+CORE_RESULT iam_mfa_set_last_step(struct keystore_txn *txn, const char *account, struct core_cursor serial,
+                                  int64_t step);
 
 
 /* ------------------------------------------------------------------------

@@ -154,7 +154,7 @@ static core_result enable_mfa_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 core_result iam_enable_mfa_device(struct iam_ctx *ctx) { return iam_write(ctx, enable_mfa_txn); }
 
 core_result iam_mfa_check_code(struct keystore_txn *txn, const char *account, struct core_cursor serial,
-                               const char *user_arn, struct core_cursor code, int64_t now)
+                               const char *user_arn, struct core_cursor code, int64_t now, int64_t *step)
 {
     DEFER_CLEANUP(json_t *dev = NULL, core_json_cleanup);
     GUARD(iam_rec_get(txn, IAM_T_MFA, account, serial_name(serial), &dev));
@@ -162,12 +162,27 @@ core_result iam_mfa_check_code(struct keystore_txn *txn, const char *account, st
     ENSURE(strcmp(iam_js(dev, "user"), user_arn) == 0, ERR_NOT_FOUND);
     DEFER_CLEANUP(struct core_secret seed = {0}, core_secret_cleanup);
     GUARD(load_seed(dev, &seed));
+    /* Steps at or before the last one used are spent (RFC 6238 section 5.2). */
+    const json_t *last = json_object_get(dev, "last_step");
+    int64_t spent = json_is_integer(last) ? (int64_t)json_integer_value(last) : INT64_MIN;
     bool ok = false;
     for (int64_t t = now / 30 - 1; t <= now / 30 + 1; t++) {
         char c[7];
         GUARD(iam_totp(core_secret_cursor(&seed), t, c));
-        ok |= core_ct_equal_cursor(core_cursor_str(c), code);
+        bool match = core_ct_equal_cursor(core_cursor_str(c), code) && t > spent;
+        if (match && !ok) *step = t;
+        ok |= match;
     }
     ENSURE(ok, ERR_AUTH_BAD_SIGNATURE);
     CORE_OK;
+}
+
+core_result iam_mfa_set_last_step(struct keystore_txn *txn, const char *account, struct core_cursor serial,
+                                  int64_t step)
+{
+    DEFER_CLEANUP(json_t *dev = NULL, core_json_cleanup);
+    GUARD(iam_rec_get(txn, IAM_T_MFA, account, serial_name(serial), &dev));
+    ENSURE(core_cursor_eq_str(serial, iam_js(dev, "serial")), ERR_NOT_FOUND);
+    ENSURE(json_object_set_new(dev, "last_step", json_integer((json_int_t)step)) == 0, ERR_NOMEM);
+    return iam_rec_put(txn, IAM_T_MFA, account, serial_name(serial), dev, 0);
 }

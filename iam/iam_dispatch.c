@@ -5,7 +5,8 @@
  * resource it names (iam_authorize_call), with the caller's identity-based
  * policies, boundary and session policies; the account root and the
  * bootstrap administrator have full access. GetSessionToken credentials
- * without MFA are refused outright, as AWS does:
+ * without MFA, and GetFederationToken credentials, are refused outright, as
+ * AWS does (iam_handle):
  * "You cannot call any IAM API operations unless MFA authentication
  * information is included in the request."
  * https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
@@ -226,14 +227,18 @@ core_result iam_handle(struct iam_env *env, const struct iam_call *call, struct 
         return core_reply_error(out, 400, "InvalidAction", "Could not find operation %.*s for version %s", n,
                                 (const char *)action.ptr, IAM_API_VERSION);
     }
+    /* Temporary credentials IAM never serves, whatever the policies say: GetSessionToken's
+     * without MFA, and GetFederationToken's. "Cannot call IAM API operations unless MFA
+     * information is included with the request" / "Cannot call IAM operations using the AWS CLI
+     * or AWS API." https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_request.html
+     * (#stsapi_comparison; docs/authorization.md has the whole table). AWS answers these with
+     * InvalidClientTokenId, 403, "The security token included in the request is invalid", as seen
+     * from IAM (github.com/99designs/aws-vault/issues/15, aws/aws-cli#8918). */
     const struct core_principal *p = call->caller;
-    if (p->temporary && !p->mfa && (p->type == CORE_PRINCIPAL_USER || p->type == CORE_PRINCIPAL_ROOT)) {
-        int n = (int)(action.len > 128 ? 128 : action.len);
-        return core_reply_error(out, 403, "AccessDenied",
-                                "User: %s is not authorized to perform: iam:%.*s with session credentials obtained "
-                                "without MFA",
-                                p->arn, n, (const char *)action.ptr);
-    }
+    if (p->temporary && (p->type == CORE_PRINCIPAL_FEDERATED ||
+                         (!p->mfa && (p->type == CORE_PRINCIPAL_USER || p->type == CORE_PRINCIPAL_ROOT))))
+        return core_reply_error(out, 403, "InvalidClientTokenId", "%s",
+                                "The security token included in the request is invalid");
     GUARD(iam_authorize_call(&ctx, action));
     GUARD(core_xml_response_open(&out->body, action, IAM_XMLNS, a->has_result));
     core_result r = a->fn(&ctx);

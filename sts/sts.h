@@ -44,7 +44,14 @@ struct sts_session {
     struct core_principal principal;    /* type, arn, user_id, account, mfa, token times; temporary=true */
     struct core_buf plain;              /* the opened body; secret, wiped by sts_session_free */
     struct core_cursor secret;          /* the secret access key */
-    struct core_cursor role_arn;        /* IAM role ARN with path, assumed-role sessions only */
+    struct core_cursor role_arn;        /* assumed role: IAM role ARN with path; federated: = issuer_arn */
+    /* Federated sessions (GetFederationToken): the IAM user that issued it, as
+     * its ARN with path (arn:aws:iam::ACCT:user/PATH/NAME, or ...:root) and its
+     * unique id (AIDA..., or the account id for root). Policies naming the
+     * issuing user apply to all its federated users ("Deny on an IAM user
+     * reaches its federated sessions"). Empty for every other session. */
+    struct core_cursor issuer_arn;
+    struct core_cursor issuer_id;
     struct core_cursor source_identity; /* empty when none */
     struct core_cursor policy;          /* inline session policy, empty when none */
     struct core_cursor policy_arns[STS_MAX_POLICY_ARNS];

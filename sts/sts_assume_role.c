@@ -47,15 +47,7 @@ static core_result trust_context(struct sts_ctx *ctx, struct policy_ctx *pc, str
     /* An MFA code given with AssumeRole counts for this request (long-term credentials carry no MFA flag). */
     if (mfa_ok && !ctx->caller->temporary)
         GUARD(policy_ctx_add_bool(pc, core_cursor_str("aws:MultiFactorAuthPresent"), true));
-    struct core_cursor tag_keys[STS_MAX_SESSION_TAGS];
-    for (size_t i = 0; i < sp->n_tags && i < STS_MAX_SESSION_TAGS; i++) {
-        GUARD(policy_ctx_add_prefixed(pc, "aws:RequestTag/", sp->tags[i].key, sp->tags[i].value));
-        tag_keys[i] = sp->tags[i].key;
-    }
-    if (sp->n_tags) GUARD(policy_ctx_add_multi(pc, core_cursor_str("aws:TagKeys"), tag_keys, sp->n_tags));
-    if (sp->n_transitive)
-        GUARD(policy_ctx_add_multi(pc, core_cursor_str("sts:TransitiveTagKeys"), sp->transitive, sp->n_transitive));
-    CORE_OK;
+    return sts_request_tags_context(pc, sp);
 }
 
 core_result sts_assume_role(struct sts_ctx *ctx)
@@ -100,13 +92,14 @@ core_result sts_assume_role(struct sts_ctx *ctx)
     struct keystore_txn *txn = NULL;
     GUARD(keystore_txn_begin(ctx->env->ks, false, &txn));
     core_result r = iam_role_get(txn, account, role_name, &role);
-    if (core_ok(r) && have_serial) {
-        core_result m = iam_mfa_check_code(txn, caller->account, serial, caller->arn, token_code, ctx->call->now);
-        mfa_ok = core_ok(m);
-    }
     keystore_txn_abort(txn);
     if (r.err == ERR_NOT_FOUND) return denied(ctx, role_arn); /* AWS does not reveal whether the role exists */
     GUARD(r);
+    if (have_serial) {
+        core_result m = sts_mfa_use_code(ctx, serial, token_code);
+        if (m.err == ERR_NOMEM || m.err == ERR_IO) return m;
+        mfa_ok = core_ok(m);
+    }
     if (have_serial && !mfa_ok)
         return sts_fail(ctx, 403, "AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code.");
     if (!chained && have_duration && duration > (int64_t)role.max_session)
@@ -148,6 +141,12 @@ core_result sts_assume_role(struct sts_ctx *ctx)
     /* Trust policy, and the caller's identity policies where AWS requires them. */
     struct sts_identity id;
     GUARD(sts_identity_begin(ctx, &id));
+    if (id.failed) {
+        /* Without the caller's policies its explicit Denies are unknown: a trust policy naming the caller
+         * must not carry the call alone (fail closed, as KMS does). */
+        sts_identity_end(ctx, &id);
+        return denied(ctx, role_arn);
+    }
     struct policy_ctx pc;
     policy_ctx_init(&pc);
     policy_ctx_set_resource(&pc, core_cursor_str(role.arn));

@@ -17,35 +17,113 @@ static core_result invalid_token(struct sts_ctx *ctx, const char *msg)
     return sts_fail(ctx, 400, "InvalidIdentityToken", "%s", msg);
 }
 
+/* A JSON string as a cursor of its full length (a NUL inside stays data). */
+static struct core_cursor jstr(const json_t *s)
+{
+    return json_is_string(s) ? core_cursor_from(json_string_value(s), json_string_length(s)) : (struct core_cursor){0};
+}
+
+/* Whether one of the provider's client ids equals a, compared by length. */
+static bool is_client_id(const json_t *a, const json_t *client_ids)
+{
+    size_t j;
+    const json_t *c;
+    if (!json_is_string(a)) return false;
+    json_array_foreach(client_ids, j, c) if (json_is_string(c) && core_cursor_eq(jstr(c), jstr(a))) return true;
+    return false;
+}
+
 /* The claim "aud" (string or array) that is one of the provider's client ids. */
-static const char *matching_audience(const json_t *claims, const json_t *client_ids)
+static const json_t *matching_audience(const json_t *claims, const json_t *client_ids)
 {
     const json_t *aud = json_object_get(claims, "aud");
-    size_t i, j;
-    const json_t *a, *c;
-    if (json_is_string(aud)) {
-        json_array_foreach(client_ids, j, c) if (json_is_string(c) && strcmp(json_string_value(c), json_string_value(aud)) == 0) return json_string_value(aud);
-        return NULL;
-    }
-    json_array_foreach(aud, i, a) {
-        if (!json_is_string(a)) continue;
-        json_array_foreach(client_ids, j, c) if (json_is_string(c) && strcmp(json_string_value(c), json_string_value(a)) == 0) return json_string_value(a);
-    }
+    size_t i;
+    const json_t *a;
+    if (json_is_string(aud)) return is_client_id(aud, client_ids) ? aud : NULL;
+    json_array_foreach(aud, i, a) if (is_client_id(a, client_ids)) return a;
     return NULL;
 }
 
-static bool claim_time(const json_t *claims, const char *name, int64_t *t)
+/* Characters (UTF-8 code points) of a claim string. */
+static size_t chars(struct core_cursor c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c.len; i++) n += (c.ptr[i] & 0xc0) != 0x80;
+    return n;
+}
+
+/* Tag text: [\p{L}\p{Z}\p{N}_.:/=+\-@], the ASCII part checked, other letters accepted as iam_param_tags does. */
+static bool tag_text(struct core_cursor c, size_t min, size_t max)
+{
+    size_t n = chars(c);
+    if (n < min || n > max) return false;
+    for (size_t i = 0; i < c.len; i++) {
+        uint8_t b = c.ptr[i];
+        bool ok = b >= 0x80 || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+                  b == ' ' || b == '_' || b == '.' || b == ':' || b == '/' || b == '=' || b == '+' || b == '-' ||
+                  b == '@';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+/*
+ * Session tags from the ID token: "Include session tags in the
+ * https://aws.amazon.com/tags namespace", as {"principal_tags": {"Key":
+ * ["Value"]}, "transitive_tag_keys": ["Key"]}; "You must pass a single value
+ * for each session tag. Multivalued session tags are not supported"; at most
+ * 50 tags, keys of 1..128 and values of 0..256 characters, keys unique
+ * regardless of case, no "aws:" prefix; transitive keys name passed tags.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html
+ * Cursors borrow from claims. Returns false when the claim is malformed.
+ */
+static bool token_tags(const json_t *claims, struct sts_session_params *sp)
+{
+    json_t *t = json_object_get(claims, "https://aws.amazon.com/tags");
+    if (t == NULL) return true;
+    json_t *pt = json_object_get(t, "principal_tags"), *tk = json_object_get(t, "transitive_tag_keys");
+    if (!json_is_object(t) || (pt && !json_is_object(pt)) || (tk && !json_is_array(tk))) return false;
+    const char *key;
+    json_t *v;
+    json_object_foreach(pt, key, v) {
+        const json_t *val = v;
+        if (json_is_array(v)) val = json_array_size(v) == 1 ? json_array_get(v, 0) : NULL;
+        struct core_cursor k = core_cursor_str(key), value = jstr(val);
+        if (!json_is_string(val) || sp->n_tags == IAM_MAX_TAGS || !tag_text(k, 1, 128) || !tag_text(value, 0, 256) ||
+            (k.len >= 4 && core_cursor_eq_icase(core_cursor_from(k.ptr, 4), core_cursor_str("aws:"))))
+            return false;
+        for (size_t j = 0; j < sp->n_tags; j++)
+            if (core_cursor_eq_icase(sp->tags[j].key, k)) return false;
+        sp->tags[sp->n_tags++] = (struct iam_tag){k, value};
+    }
+    size_t i;
+    json_array_foreach(tk, i, v) {
+        struct core_cursor k = jstr(v);
+        bool found = false;
+        for (size_t j = 0; j < sp->n_tags; j++) found |= core_cursor_eq_icase(sp->tags[j].key, k);
+        if (!json_is_string(v) || !found || sp->n_transitive == IAM_MAX_TAGS) return false;
+        sp->transitive[sp->n_transitive++] = k;
+    }
+    return true;
+}
+
+enum claim_time { CLAIM_ABSENT, CLAIM_OK, CLAIM_INVALID };
+
+/* "NumericDate: A JSON numeric value representing the number of seconds from 1970-01-01T00:00:00Z UTC"
+ * (RFC 7519 section 2): a string, boolean or anything else in exp/nbf makes the token invalid. */
+static enum claim_time claim_time(const json_t *claims, const char *name, int64_t *t)
 {
     const json_t *v = json_object_get(claims, name);
+    if (v == NULL) return CLAIM_ABSENT;
     if (json_is_integer(v)) {
         *t = (int64_t)json_integer_value(v);
-        return true;
+        return CLAIM_OK;
     }
-    if (json_is_real(v)) {
+    if (json_is_real(v) && json_real_value(v) > -9.2e18 && json_real_value(v) < 9.2e18) {
         *t = (int64_t)json_real_value(v);
-        return true;
+        return CLAIM_OK;
     }
-    return false;
+    return CLAIM_INVALID;
 }
 
 core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
@@ -80,24 +158,30 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
     if (!core_ok(sts_jwt_decode(token, &header, &claims)))
         return invalid_token(ctx, "The ID Token provided is not a valid JWT. (You may see this error if you sent "
                                   "an Access Token)");
-    const char *iss = json_string_value(json_object_get(claims, "iss"));
-    const char *sub = json_string_value(json_object_get(claims, "sub"));
-    if (!iss || !sub || !*sub) return invalid_token(ctx, "The ID Token is missing the iss or sub claim.");
-    struct core_cursor issuer = core_cursor_str(iss);
-    if (core_cursor_starts_with(issuer, "https://")) issuer.ptr += 8, issuer.len -= 8;
-    while (issuer.len && issuer.ptr[issuer.len - 1] == '/') issuer.len--;
+    /* sts_jwt_decode refused any NUL, and every claim is still used with its full length. */
+    const struct core_cursor iss = jstr(json_object_get(claims, "iss"));
+    const struct core_cursor sub = jstr(json_object_get(claims, "sub"));
+    if (!iss.len || !sub.len) return invalid_token(ctx, "The ID Token is missing the iss or sub claim.");
+    /* The provider's URL "must begin with https:// and should correspond to the iss claim" (IAM API,
+     * CreateOpenIDConnectProvider): iss is https:// and the provider's URL exactly, byte for byte; no
+     * case folding, no trailing-slash trimming (the stored URL is looked up case-insensitively, so the
+     * exact comparison follows the lookup). */
+    struct core_cursor issuer = {0};
+    if (core_cursor_starts_with(iss, "https://") && iss.len > 8) issuer = core_cursor_from(iss.ptr + 8, iss.len - 8);
+    const int iss_n = (int)(iss.len > 256 ? 256 : iss.len);
 
     DEFER_CLEANUP(struct iam_role role = {0}, iam_role_free);
     DEFER_CLEANUP(struct iam_oidc_provider prov = {0}, iam_oidc_provider_free);
     struct keystore_txn *txn = NULL;
     GUARD(keystore_txn_begin(ctx->env->ks, false, &txn));
-    core_result rp = iam_oidc_get(txn, account, issuer, &prov);
+    core_result rp = issuer.len ? iam_oidc_get(txn, account, issuer, &prov) : core_result_fail_at(ERR_NOT_FOUND, __FILE__, __LINE__);
+    if (core_ok(rp) && !core_cursor_eq_str(issuer, prov.url)) rp = core_result_fail_at(ERR_NOT_FOUND, __FILE__, __LINE__);
     core_result rr = iam_role_get(txn, account, role_name, &role);
     keystore_txn_abort(txn);
     core_result r = core_result_ok();
     if (rp.err == ERR_NOT_FOUND) {
-        r = sts_fail(ctx, 400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for %.256s",
-                     iss);
+        r = sts_fail(ctx, 400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for %.*s",
+                     iss_n, (const char *)iss.ptr);
         goto done;
     }
     if (!core_ok(rp)) {
@@ -116,8 +200,14 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
                                                        : "Couldn't verify the signature of the ID Token.");
         goto done;
     }
-    int64_t exp, nbf;
-    if (!claim_time(claims, "exp", &exp)) {
+    int64_t exp = 0, nbf = 0;
+    enum claim_time te = claim_time(claims, "exp", &exp), tn = claim_time(claims, "nbf", &nbf);
+    if (te == CLAIM_INVALID || tn == CLAIM_INVALID) {
+        r = invalid_token(ctx, "The ID Token provided is not a valid JWT. (You may see this error if you sent "
+                               "an Access Token)");
+        goto done;
+    }
+    if (te == CLAIM_ABSENT) {
         r = invalid_token(ctx, "The ID Token is missing the exp claim.");
         goto done;
     }
@@ -129,12 +219,13 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
                      "Token expired: current date/time %s must be before the expiration date/time %s", a, b);
         goto done;
     }
-    if (claim_time(claims, "nbf", &nbf) && now < nbf) {
+    if (tn == CLAIM_OK && now < nbf) {
         r = invalid_token(ctx, "The ID Token is not valid yet (nbf).");
         goto done;
     }
-    const char *aud = matching_audience(claims, prov.client_ids);
-    if (!aud) {
+    const json_t *audj = matching_audience(claims, prov.client_ids);
+    const struct core_cursor aud = jstr(audj);
+    if (!audj) {
         r = invalid_token(ctx, "Incorrect token audience");
         goto done;
     }
@@ -152,6 +243,12 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
         goto done;
     }
 
+    if (!token_tags(claims, &sp)) {
+        r = invalid_token(ctx, "The ID Token contains invalid session tags in the https://aws.amazon.com/tags "
+                               "claim.");
+        goto done;
+    }
+
     /* Trust policy: Principal {"Federated": provider ARN}, conditions on HOST:aud / HOST:sub. */
     struct policy_ctx pc;
     policy_ctx_init(&pc);
@@ -163,10 +260,11 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
     if (core_ok(r)) r = policy_ctx_set_action(&pc, core_cursor_str("sts:AssumeRoleWithWebIdentity"));
     policy_ctx_set_resource(&pc, core_cursor_str(role.arn));
     if (core_ok(r)) r = policy_ctx_set_time(&pc, now);
-    if (core_ok(r)) r = policy_ctx_add_str(&pc, kaud, aud);
-    if (core_ok(r)) r = policy_ctx_add_str(&pc, ksub, sub);
-    if (core_ok(r)) r = policy_ctx_add_str(&pc, kamr, aud);
+    if (core_ok(r)) r = policy_ctx_add(&pc, core_cursor_str(kaud), aud);
+    if (core_ok(r)) r = policy_ctx_add(&pc, core_cursor_str(ksub), sub);
+    if (core_ok(r)) r = policy_ctx_add(&pc, core_cursor_str(kamr), aud);
     if (core_ok(r)) r = policy_ctx_add(&pc, core_cursor_str("sts:RoleSessionName"), session_name);
+    if (core_ok(r)) r = sts_request_tags_context(&pc, &sp);
     bool allowed = false;
     if (core_ok(r)) r = sts_trust_allows(ctx, &role, &pc, &allowed);
     if (!core_ok(r)) goto done;
@@ -174,6 +272,21 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
         r = sts_fail(ctx, 403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
         goto done;
     }
+    /* Tags from the IdP need sts:TagSession in the trust policy too (same context, other action). */
+    if (sp.n_tags) {
+        pc.action = (struct core_cursor){0};
+        pc.action_lc = (struct core_cursor){0};
+        r = policy_ctx_set_action(&pc, core_cursor_str("sts:TagSession"));
+        if (core_ok(r)) r = sts_trust_allows(ctx, &role, &pc, &allowed);
+        if (!core_ok(r)) goto done;
+        if (!allowed) {
+            r = sts_fail(ctx, 403, "AccessDenied", "Not authorized to perform sts:TagSession");
+            goto done;
+        }
+    }
+    struct sts_tag tags[STS_MAX_SESSION_TAGS];
+    for (size_t i = 0; i < sp.n_tags && i < STS_MAX_SESSION_TAGS; i++)
+        tags[i] = (struct sts_tag){sp.tags[i].key, sp.tags[i].value};
 
     char arn[512], user_id[160];
     snprintf(arn, sizeof arn, "arn:aws:sts::%s:assumed-role/%s/%.*s", role.account, role.name, (int)session_name.len,
@@ -191,20 +304,24 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
         .policy = sp.policy,
         .policy_arns = sp.policy_arns,
         .n_policy_arns = sp.n_policy_arns,
+        .tags = tags,
+        .n_tags = sp.n_tags,
+        .transitive = sp.transitive,
+        .n_transitive = sp.n_transitive,
     };
     unsigned pct = 0;
     r = sts_check_packed(ctx, &in, &pct);
     if (core_ok(r)) r = sts_issue_credentials(ctx, &in);
     struct core_buf *b = &ctx->out->body;
-    if (core_ok(r)) r = core_xml_elem_str(b, "SubjectFromWebIdentityToken", sub);
+    if (core_ok(r)) r = core_xml_elem(b, "SubjectFromWebIdentityToken", sub);
     if (core_ok(r)) r = core_buf_append_str(b, "<AssumedRoleUser>");
     if (core_ok(r)) r = core_xml_elem_str(b, "AssumedRoleId", user_id);
     if (core_ok(r)) r = core_xml_elem_str(b, "Arn", arn);
     if (core_ok(r)) r = core_buf_append_str(b, "</AssumedRoleUser>");
-    if (core_ok(r) && (sp.have_policy || sp.n_policy_arns))
+    if (core_ok(r) && (sp.have_policy || sp.n_policy_arns || sp.n_tags))
         r = core_buf_printf(b, "<PackedPolicySize>%u</PackedPolicySize>", pct);
     if (core_ok(r)) r = core_xml_elem_str(b, "Provider", prov.arn);
-    if (core_ok(r)) r = core_xml_elem_str(b, "Audience", aud);
+    if (core_ok(r)) r = core_xml_elem(b, "Audience", aud);
 done: /* prov is released by DEFER_CLEANUP: early GUARD returns are safe */
     return r;
 }

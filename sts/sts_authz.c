@@ -41,6 +41,7 @@ core_result sts_identity_begin(struct sts_ctx *ctx, struct sts_identity *out)
         core_log(CORE_LOG_WARN, "request %s: identity policies of %s unavailable: %s", ctx->call->request_id,
                  ctx->caller->arn, core_err_name(r.err));
         out->id = NULL;
+        out->failed = true;
     }
     CORE_OK;
 }
@@ -67,6 +68,12 @@ core_result sts_request_context(struct sts_ctx *ctx, const struct sts_identity *
 
 core_result sts_authorize_identity(struct sts_ctx *ctx, const char *action, const char *resource)
 {
+    return sts_authorize_identity_tags(ctx, action, resource, NULL);
+}
+
+core_result sts_authorize_identity_tags(struct sts_ctx *ctx, const char *action, const char *resource,
+                                        const struct sts_session_params *sp)
+{
     if (ctx->env->iam == NULL) CORE_OK;
     struct sts_identity id;
     GUARD(sts_identity_begin(ctx, &id));
@@ -79,6 +86,7 @@ core_result sts_authorize_identity(struct sts_ctx *ctx, const char *action, cons
         r = policy_ctx_set_action(&pc, core_cursor_str(action));
         policy_ctx_set_resource(&pc, core_cursor_str(resource ? resource : ""));
         if (core_ok(r)) r = sts_request_context(ctx, &id, &pc);
+        if (core_ok(r) && sp) r = sts_request_tags_context(&pc, sp);
         if (core_ok(r)) r = iam_authorize_identity(id.id, &pc, &v);
         allowed = core_ok(r) && v.allowed;
     }

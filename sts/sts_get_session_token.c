@@ -26,10 +26,8 @@ core_result sts_get_session_token(struct sts_ctx *ctx)
     if (caller->type == CORE_PRINCIPAL_ROOT && duration > 3600) duration = 3600;
     bool mfa = false;
     if (have_serial) {
-        struct keystore_txn *txn = NULL;
-        GUARD(keystore_txn_begin(ctx->env->ks, false, &txn));
-        core_result r = iam_mfa_check_code(txn, caller->account, serial, caller->arn, code, ctx->call->now);
-        keystore_txn_abort(txn);
+        core_result r = sts_mfa_use_code(ctx, serial, code);
+        if (r.err == ERR_NOMEM || r.err == ERR_IO) return r;
         if (!core_ok(r))
             return sts_fail(ctx, 403, "AccessDenied",
                             "MultiFactorAuthentication failed with invalid MFA one time pass code.");

@@ -69,6 +69,7 @@ CORE_RESULT sts_unseal(struct sts_env *env, struct core_cursor b64, const char *
 struct sts_issue {
     enum core_principal_type type;
     const char *account, *arn, *user_id, *role_arn;
+    const char *issuer_arn, *issuer_id; /* federated sessions: the issuing user; NULL otherwise */
     int64_t issued, expires;
     bool mfa, chained, has_session_policies;
     struct core_cursor source_identity, policy;
@@ -101,6 +102,20 @@ struct sts_session_params {
 };
 /** Reads and validates Policy, PolicyArns (.member.N.arn), Tags, TransitiveTagKeys. */
 CORE_RESULT sts_read_session_params(struct sts_ctx *ctx, struct sts_session_params *p, bool tags_allowed);
+/**
+ * The request's tag keys into pc: aws:RequestTag/<key>, aws:TagKeys and
+ * sts:TransitiveTagKeys (what sts:TagSession statements condition on).
+ * Errors: ERR_LIMIT (context full).
+ */
+CORE_RESULT sts_request_tags_context(struct policy_ctx *pc, const struct sts_session_params *sp);
+/**
+ * Checks an MFA code of the caller's device and spends its time step, in
+ * one keystore write: a code is good once (RFC 6238 section 5.2), also when
+ * two requests carry it at the same moment.
+ * Errors: ERR_NOT_FOUND (no such device for the caller), ERR_AUTH_BAD_SIGNATURE
+ * (wrong or already used code), keystore errors.
+ */
+CORE_RESULT sts_mfa_use_code(struct sts_ctx *ctx, struct core_cursor serial, struct core_cursor code);
 /** PackedPolicyTooLarge when over budget; else the percentage. */
 CORE_RESULT sts_check_packed(struct sts_ctx *ctx, const struct sts_issue *in, unsigned *percent);
 
@@ -117,6 +132,7 @@ struct sts_identity {
     struct iam_session_info info;
     const struct iam_session_info *session; /* &info, or NULL for long-term credentials */
     const struct iam_identity *id;          /* NULL: no identity-based permissions */
+    bool failed; /* the caller's policies could not be read: its explicit Denies are unknown, so refuse */
 };
 /** The authorization view of an opened session. */
 void sts_session_info(const struct sts_session *s, struct iam_session_info *out);
@@ -127,6 +143,9 @@ void sts_identity_end(struct sts_ctx *ctx, struct sts_identity *id);
 CORE_RESULT sts_request_context(struct sts_ctx *ctx, const struct sts_identity *id, struct policy_ctx *pc);
 /** action allowed by the caller's identity-based policies, else AccessDenied (403) in AWS's words. */
 CORE_RESULT sts_authorize_identity(struct sts_ctx *ctx, const char *action, const char *resource);
+/** The same, with the request's session tags in the context (aws:RequestTag/KEY, aws:TagKeys); sp may be NULL. */
+CORE_RESULT sts_authorize_identity_tags(struct sts_ctx *ctx, const char *action, const char *resource,
+                                        const struct sts_session_params *sp);
 /**
  * The role's trust policy combined with the caller's identity side (AWS's
  * evaluation: a trust policy naming the caller directly suffices in the

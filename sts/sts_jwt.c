@@ -34,6 +34,30 @@ static core_result decode_json(struct core_cursor part, json_t **out)
     CORE_OK;
 }
 
+/* True when some string in v (values; jansson refuses NUL in keys) holds a NUL byte. The
+ * parser bounds the depth. */
+static bool has_nul(const json_t *v)
+{
+    const char *k;
+    const json_t *e;
+    size_t i;
+    switch (json_typeof(v)) {
+    case JSON_STRING: return memchr(json_string_value(v), 0, json_string_length(v)) != NULL;
+    case JSON_OBJECT:
+        json_object_foreach((json_t *)(uintptr_t)v, k, e) if (has_nul(e)) return true;
+        return false;
+    case JSON_ARRAY:
+        json_array_foreach(v, i, e) if (has_nul(e)) return true;
+        return false;
+    case JSON_INTEGER:
+    case JSON_REAL:
+    case JSON_TRUE:
+    case JSON_FALSE:
+    case JSON_NULL: return false;
+    }
+    return true;
+}
+
 core_result sts_jwt_decode(struct core_cursor token, json_t **header, json_t **claims)
 {
     *header = *claims = NULL;
@@ -41,9 +65,17 @@ core_result sts_jwt_decode(struct core_cursor token, json_t **header, json_t **c
     GUARD(split(token, parts));
     GUARD(decode_json(parts[0], header));
     core_result r = decode_json(parts[1], claims);
+    /* "If any of the listed extension Header Parameters are not understood and supported by the
+     * recipient, then the JWS is invalid." (RFC 7515 section 4.1.11): none is supported here, and an
+     * empty list is itself invalid ("Producers MUST NOT use the empty list"). */
+    if (core_ok(r) && json_object_get(*header, "crit") != NULL) r = core_result_fail_at(ERR_PARSE, __FILE__, __LINE__);
+    /* A NUL inside a string is data to JSON but ends a C string: "alice\u0000-x" is not "alice".
+     * Every claim is compared by length below; a NUL anywhere is refused outright as well. */
+    if (core_ok(r) && (has_nul(*header) || has_nul(*claims))) r = core_result_fail_at(ERR_PARSE, __FILE__, __LINE__);
     if (!core_ok(r)) {
         json_decref(*header);
-        *header = NULL;
+        json_decref(*claims);
+        *header = *claims = NULL;
     }
     return r;
 }
@@ -87,11 +119,16 @@ done:
     return pkey;
 }
 
+/* A member's string value as a cursor of its full length; empty (ptr NULL) when absent or not a string. */
+static struct core_cursor member(const json_t *obj, const char *name)
+{
+    const json_t *v = json_object_get(obj, name);
+    return json_is_string(v) ? core_cursor_from(json_string_value(v), json_string_length(v)) : (struct core_cursor){0};
+}
+
 static EVP_PKEY *ec_key(const json_t *jwk)
 {
-    if (strcmp(json_string_value(json_object_get(jwk, "crv")) ? json_string_value(json_object_get(jwk, "crv")) : "",
-               "P-256") != 0)
-        return NULL;
+    if (!core_cursor_eq_str(member(jwk, "crv"), "P-256")) return NULL;
     struct core_buf pub = {0};
     EVP_PKEY *pkey = NULL;
     OSSL_PARAM_BLD *bld = NULL;
@@ -151,9 +188,10 @@ enum sts_jwt_status sts_jwt_verify_signature(struct core_cursor token, const jso
 {
     struct core_cursor parts[3];
     if (!core_ok(split(token, parts))) return STS_JWT_MALFORMED;
-    const char *alg = json_string_value(json_object_get(header, "alg"));
-    const char *kid = json_string_value(json_object_get(header, "kid"));
-    bool rs = alg && strcmp(alg, "RS256") == 0, es = alg && strcmp(alg, "ES256") == 0;
+    /* Header values are compared by length (sts_jwt_decode also refused any NUL in them). */
+    const struct core_cursor alg = member(header, "alg"), kid = member(header, "kid");
+    const bool has_kid = json_is_string(json_object_get(header, "kid"));
+    bool rs = core_cursor_eq_str(alg, "RS256"), es = core_cursor_eq_str(alg, "ES256");
     if (!rs && !es) return STS_JWT_MALFORMED; /* "none", HS256 and the rest are refused */
     struct core_cursor signed_part = core_cursor_from(token.ptr, parts[0].len + 1 + parts[1].len);
     struct core_buf sig = {0};
@@ -175,14 +213,11 @@ enum sts_jwt_status sts_jwt_verify_signature(struct core_cursor token, const jso
     size_t i;
     const json_t *jwk;
     json_array_foreach(json_object_get(jwks, "keys"), i, jwk) {
-        const char *kty = json_string_value(json_object_get(jwk, "kty"));
-        const char *jkid = json_string_value(json_object_get(jwk, "kid"));
-        const char *jalg = json_string_value(json_object_get(jwk, "alg"));
-        const char *use = json_string_value(json_object_get(jwk, "use"));
-        if (!kty || strcmp(kty, rs ? "RSA" : "EC") != 0) continue;
-        if (kid && (!jkid || strcmp(kid, jkid) != 0)) continue;
-        if (jalg && strcmp(jalg, alg) != 0) continue;
-        if (use && strcmp(use, "sig") != 0) continue;
+        if (!core_cursor_eq_str(member(jwk, "kty"), rs ? "RSA" : "EC")) continue;
+        if (has_kid && (!json_is_string(json_object_get(jwk, "kid")) || !core_cursor_eq(kid, member(jwk, "kid"))))
+            continue;
+        if (json_object_get(jwk, "alg") && !core_cursor_eq(member(jwk, "alg"), alg)) continue;
+        if (json_object_get(jwk, "use") && !core_cursor_eq_str(member(jwk, "use"), "sig")) continue;
         EVP_PKEY *pkey = rs ? rsa_key(jwk) : ec_key(jwk);
         if (!pkey) continue;
         bool ok = verify_with(pkey, signed_part, sigc);

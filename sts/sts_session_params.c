@@ -54,6 +54,39 @@ core_result sts_read_session_params(struct sts_ctx *ctx, struct sts_session_para
     CORE_OK;
 }
 
+struct mfa_use {
+    const struct core_principal *caller;
+    struct core_cursor serial, code;
+    int64_t now;
+};
+
+static core_result mfa_use_txn(struct keystore_txn *txn, void *varg)
+{
+    const struct mfa_use *a = varg;
+    int64_t step = 0;
+    GUARD(iam_mfa_check_code(txn, a->caller->account, a->serial, a->caller->arn, a->code, a->now, &step));
+    return iam_mfa_set_last_step(txn, a->caller->account, a->serial, step);
+}
+
+core_result sts_mfa_use_code(struct sts_ctx *ctx, struct core_cursor serial, struct core_cursor code)
+{
+    struct mfa_use a = {.caller = ctx->caller, .serial = serial, .code = code, .now = ctx->call->now};
+    return keystore_write(ctx->env->ks, mfa_use_txn, &a);
+}
+
+core_result sts_request_tags_context(struct policy_ctx *pc, const struct sts_session_params *sp)
+{
+    struct core_cursor tag_keys[IAM_MAX_TAGS];
+    for (size_t i = 0; i < sp->n_tags && i < IAM_MAX_TAGS; i++) {
+        GUARD(policy_ctx_add_prefixed(pc, "aws:RequestTag/", sp->tags[i].key, sp->tags[i].value));
+        tag_keys[i] = sp->tags[i].key;
+    }
+    if (sp->n_tags) GUARD(policy_ctx_add_multi(pc, core_cursor_str("aws:TagKeys"), tag_keys, sp->n_tags));
+    if (sp->n_transitive)
+        GUARD(policy_ctx_add_multi(pc, core_cursor_str("sts:TransitiveTagKeys"), sp->transitive, sp->n_transitive));
+    CORE_OK;
+}
+
 core_result sts_check_packed(struct sts_ctx *ctx, const struct sts_issue *in, unsigned *percent)
 {
     size_t packed = sts_packed_bytes(in);

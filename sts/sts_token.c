@@ -33,6 +33,8 @@ enum field {
     F_TAG_KEY,
     F_TAG_VALUE,
     F_TRANSITIVE,
+    F_ISSUER_ARN, /* federated sessions: the IAM user (or root) that called GetFederationToken */
+    F_ISSUER_ID,  /* ... and its unique id (AIDA..., or the account id for root) */
 };
 
 #define FLAG_MFA 1u
@@ -286,6 +288,8 @@ core_result sts_issue_credentials(struct sts_ctx *ctx, const struct sts_issue *i
         GUARD(put(&body, F_TAG_VALUE, in->tags[i].value));
     }
     for (size_t i = 0; i < in->n_transitive; i++) GUARD(put(&body, F_TRANSITIVE, in->transitive[i]));
+    if (in->issuer_arn && *in->issuer_arn) GUARD(put_str(&body, F_ISSUER_ARN, in->issuer_arn));
+    if (in->issuer_id && *in->issuer_id) GUARD(put_str(&body, F_ISSUER_ID, in->issuer_id));
 
     DEFER_CLEANUP(struct core_buf token = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&token, 1024, CORE_MAX_SESSION_TOKEN_BYTES));
@@ -383,6 +387,8 @@ static core_result parse_body(struct sts_session *s, struct core_cursor *akid)
             ENSURE(s->n_transitive < STS_MAX_SESSION_TAGS, ERR_AUTH_BAD_TOKEN);
             s->transitive[s->n_transitive++] = v;
             break;
+        case F_ISSUER_ARN: s->issuer_arn = v; break;
+        case F_ISSUER_ID: s->issuer_id = v; break;
         default: BAIL(ERR_AUTH_BAD_TOKEN); /* sealed by us, so never: a newer format */
         }
     }

@@ -154,7 +154,8 @@ class AssumeRole(unittest.TestCase):
         self.assertEqual(s.get_caller_identity()["Arn"], self.user["Arn"])
         # GetSessionToken credentials cannot call GetSessionToken or IAM without MFA
         expect_error(self, lambda: s.get_session_token(), "AccessDenied", 403)
-        expect_error(self, lambda: self.k.client("iam", creds=c, session_token=tok).list_users(), "AccessDenied", 403)
+        expect_error(self, lambda: self.k.client("iam", creds=c, session_token=tok).list_users(),
+                     "InvalidClientTokenId", 403)
         r, rt = creds_of(self.sts().assume_role(RoleArn=self.open_role["Arn"], RoleSessionName="exp",
                                                 DurationSeconds=900)["Credentials"])
         try:
