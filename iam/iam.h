@@ -69,7 +69,8 @@ void iam_principal_user(struct core_principal *p, const char *account, const cha
 void iam_principal_root(struct core_principal *p, const char *account);
 
 /**
- * On an empty keystore, creates the administrator user "admin" of account
+ * On an empty keystore, creates the administrator user "admin" of account,
+ * holding arn:aws:iam::aws:policy/AdministratorAccess like any user could,
  * and an access key for it. With an existing keystore, does nothing.
  * @param[out] admin receives the new key when created (else zeroed);
  * caller iam_access_key_free()s.
@@ -117,6 +118,44 @@ CORE_RESULT iam_parse_role_arn(struct core_cursor arn, char account[16], struct 
 /** Reads a user (case-insensitive name) into a principal. Errors: ERR_NOT_FOUND, ERR_PARSE. */
 CORE_RESULT iam_user_principal(struct keystore_txn *txn, const char *account, struct core_cursor name,
                                struct core_principal *out);
+
+/**
+ * The user name of account (case-insensitive) as a principal, creating the
+ * user (path "/", no policies, a new AIDA id) when it does not exist; for
+ * tools that issue keys outside the IAM API (kmsctl access-key add --user).
+ * @param[out] out the user's principal: stored path, name and unique id.
+ * @param[out] user_name the name as stored (at most IAM_MAX_NAME + NUL).
+ * @param[out] created whether the user was created now.
+ * Errors: ERR_INVALID_ARG (not an IAM user name: 1..64 of [\w+=,.@-]),
+ *     ERR_PARSE (unreadable record), keystore errors.
+ */
+CORE_RESULT iam_user_ensure(struct keystore_txn *txn, const char *account, struct core_cursor name, int64_t now,
+                            struct core_principal *out, char user_name[IAM_MAX_NAME + 1], bool *created);
+
+/**
+ * Principals of resource and trust policies are stored as unique ids
+ * (docs/authorization.md, "Principal unique ids"). Rewrites every IAM user
+ * or role ARN in a Principal/NotPrincipal "AWS" entry of doc to the unique
+ * id (AIDA.../AROA...) of the user or role it names; unique ids are kept
+ * when they name a live user or role. Everything else is copied byte for
+ * byte. Call it on a document the policy engine accepts.
+ * @param[out] out the document to store (core_buf_init'ed by the caller,
+ *     room for doc.len bytes at least).
+ * @param[out] bad on ERR_PARSE, the principal that names no user or role
+ *     (NUL-terminated, capped to bad_cap); may be NULL.
+ * Errors: ERR_PARSE (invalid principal), ERR_LIMIT (out full), keystore errors.
+ */
+CORE_RESULT iam_policy_principals_store(struct keystore_txn *txn, struct core_cursor doc, struct core_buf *out,
+                                        char *bad, size_t bad_cap);
+/**
+ * The reverse, for display: unique ids of users and roles that still exist
+ * become their ARNs (path included); ids of deleted principals stay.
+ * Errors: ERR_LIMIT (out full: give it room for the ARNs), keystore errors.
+ */
+CORE_RESULT iam_policy_principals_show(struct keystore_txn *txn, struct core_cursor doc, struct core_buf *out);
+/** Either of the two above in a read transaction of its own (store: true for _store). */
+CORE_RESULT iam_policy_principals_ks(struct keystore *ks, bool store, struct core_cursor doc, struct core_buf *out,
+                                     char *bad, size_t bad_cap);
 
 /** True when a managed policy with this ARN exists. Errors: keystore errors. */
 CORE_RESULT iam_managed_policy_exists(struct keystore_txn *txn, struct core_cursor arn, bool *exists);
@@ -262,15 +301,16 @@ struct iam_identity {
     const struct policy *const *session;  /* session policies */
     size_t session_count;
     bool has_session_policies;
-    bool full_access;                     /* account root, bootstrap administrator, unverified mode */
+    bool full_access;                     /* account root, unverified mode (never an IAM user) */
     const struct iam_tag *tags;           /* the user's or role's tags (aws:PrincipalTag) */
     size_t n_tags;
 };
 
 /**
  * The identity side of p. Roots and principals of the opt-in unverified
- * mode get full access (an allow-all identity policy); the bootstrap
- * administrator too. Anonymous callers get nothing.
+ * mode get full access (an allow-all identity policy): IAM policies cannot
+ * restrict an account's root user. The bootstrap administrator is an
+ * ordinary user holding AdministratorAccess. Anonymous callers get nothing.
  * @param[in] s the caller's session (temporary credentials), else NULL.
  * @param[out] out valid until iam_identity_release(env, *out).
  * Errors: ERR_NOMEM, keystore errors; ERR_PARSE when a stored document no

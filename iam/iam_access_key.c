@@ -1,4 +1,4 @@
-#include "iam/iam.h"
+#include "iam/iam_internal.h"
 
 #include <stdio.h>
 
@@ -187,9 +187,12 @@ static core_result bootstrap_txn(struct keystore_txn *txn, void *varg)
     k->created = core_clock_service();
     GUARD(iam_generate_secret(&k->secret));
     GUARD(iam_access_key_put(txn, k));
-    /* The user record itself belongs to the IAM API; store the minimum it needs. */
-    DEFER_CLEANUP(json_t *u = json_pack("{s:s,s:s,s:s,s:I,s:b}", "account", a->account, "path", "/",
-                                        "user_id", user_id, "created", (json_int_t)k->created, "admin", 1),
+    /* An ordinary IAM user holding AdministratorAccess, evaluated like any other
+     * user ("admin" marks the bootstrap record only). */
+    DEFER_CLEANUP(json_t *u = json_pack("{s:s,s:s,s:s,s:s,s:I,s:b,s:[],s:{},s:[s]}", "name", "admin", "account",
+                                        a->account, "path", "/", "user_id", user_id, "created",
+                                        (json_int_t)k->created, "admin", 1, "tags", "inline", "attached",
+                                        "arn:aws:iam::aws:policy/AdministratorAccess"),
                   core_json_cleanup);
     ENSURE(u != NULL, ERR_NOMEM);
     DEFER_CLEANUP(struct core_buf ub = {0}, core_buf_cleanup);
@@ -198,6 +201,7 @@ static core_result bootstrap_txn(struct keystore_txn *txn, void *varg)
     char uid[128];
     snprintf(uid, sizeof uid, "%s/admin", a->account);
     GUARD(keystore_put(txn, "iam_user", core_cursor_str(uid), core_buf_cursor(&ub), 0));
+    GUARD(iam_uid_put(txn, user_id, "user", a->account, "admin"));
     GUARD(keystore_put(txn, T_META, core_cursor_str("bootstrapped"), core_cursor_str(a->account), 0));
     a->created = true;
     CORE_OK;

@@ -73,6 +73,13 @@ static core_result load_by_arn(struct iam_ctx *ctx, struct keystore_txn *txn, js
     if (core_cursor_starts_with(arn, prefix)) {
         *host = core_cursor_from(arn.ptr + strlen(prefix), arn.len - strlen(prefix));
         r = iam_rec_get(txn, IAM_T_OIDC, ctx->account, *host, rec);
+        /* Records are found case-insensitively; the ARN must be the provider's own, as
+         * authorized (iam_dispatch.c): "TOKEN.example.com" names no provider. */
+        if (core_ok(r) && !core_cursor_eq_str(arn, iam_js(*rec, "arn"))) {
+            json_decref(*rec);
+            *rec = NULL;
+            r.err = ERR_NOT_FOUND;
+        }
     }
     if (r.err == ERR_NOT_FOUND)
         return core_reply_error(ctx->out, 404, "NoSuchEntity", "OpenIDConnect Provider not found for arn %.*s",

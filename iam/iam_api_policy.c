@@ -143,9 +143,29 @@ static struct core_cursor arn_name(struct core_cursor arn)
     return core_cursor_from(arn.ptr + last, arn.len - last);
 }
 
-/* Loads a customer managed policy of the caller's account by ARN. */
+/* A shipped AWS managed policy as a record of the same shape ("aws": true; counts filled by the caller). */
+static json_t *aws_record(const struct iam_aws_policy *a)
+{
+    char arn[160];
+    snprintf(arn, sizeof arn, "%s%s", IAM_AWS_POLICY_PREFIX, a->name);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:b,s:I}", "name", a->name, "policy_id", a->policy_id,
+                     "arn", arn, "path", "/", "version", a->version, "created", (json_int_t)a->created, "updated",
+                     (json_int_t)a->updated, "description", a->description, "doc", a->doc, "aws", 1,
+                     "attachments", (json_int_t)0);
+}
+
+/*
+ * Loads a customer managed policy of the caller's account, or a shipped AWS
+ * managed policy, by ARN.
+ */
 static core_result load_policy(struct iam_ctx *ctx, struct keystore_txn *txn, struct core_cursor arn, json_t **rec)
 {
+    const struct iam_aws_policy *aws = iam_aws_policy_find(arn);
+    if (aws) {
+        *rec = aws_record(aws);
+        ENSURE(*rec != NULL, ERR_NOMEM);
+        CORE_OK;
+    }
     char prefix[64];
     snprintf(prefix, sizeof prefix, "arn:aws:iam::%s:policy/", ctx->account);
     core_result r = {ERR_NOT_FOUND};
@@ -161,21 +181,28 @@ static core_result load_policy(struct iam_ctx *ctx, struct keystore_txn *txn, st
     return r;
 }
 
-static core_result xml_policy(struct core_buf *b, const json_t *rec)
+static bool is_aws(const json_t *rec) { return json_is_true(json_object_get(rec, "aws")); }
+
+static const char *default_version(const json_t *rec) { return is_aws(rec) ? iam_js(rec, "version") : "v1"; }
+
+static core_result xml_policy(struct core_buf *b, const json_t *rec, json_int_t boundary_uses)
 {
     GUARD(core_buf_append_str(b, "<Policy>"));
     GUARD(core_xml_elem_str(b, "PolicyName", iam_js(rec, "name")));
     GUARD(core_xml_elem_str(b, "PolicyId", iam_js(rec, "policy_id")));
     GUARD(core_xml_elem_str(b, "Arn", iam_js(rec, "arn")));
     GUARD(core_xml_elem_str(b, "Path", iam_js(rec, "path")));
-    GUARD(core_xml_elem_str(b, "DefaultVersionId", "v1"));
+    GUARD(core_xml_elem_str(b, "DefaultVersionId", default_version(rec)));
     GUARD(core_buf_printf(b, "<AttachmentCount>%lld</AttachmentCount>",
                           (long long)json_integer_value(json_object_get(rec, "attachments"))));
-    GUARD(core_buf_append_str(b, "<PermissionsBoundaryUsageCount>0</PermissionsBoundaryUsageCount>"
-                                 "<IsAttachable>true</IsAttachable>"));
+    GUARD(core_buf_printf(b, "<PermissionsBoundaryUsageCount>%lld</PermissionsBoundaryUsageCount>"
+                             "<IsAttachable>true</IsAttachable>",
+                          (long long)boundary_uses));
     if (json_object_get(rec, "description")) GUARD(core_xml_elem_str(b, "Description", iam_js(rec, "description")));
-    GUARD(iam_xml_time(b, "CreateDate", (int64_t)json_integer_value(json_object_get(rec, "created"))));
-    GUARD(iam_xml_time(b, "UpdateDate", (int64_t)json_integer_value(json_object_get(rec, "created"))));
+    json_int_t created = json_integer_value(json_object_get(rec, "created"));
+    json_int_t updated = json_object_get(rec, "updated") ? json_integer_value(json_object_get(rec, "updated")) : created;
+    GUARD(iam_xml_time(b, "CreateDate", (int64_t)created));
+    GUARD(iam_xml_time(b, "UpdateDate", (int64_t)updated));
     GUARD(iam_xml_tags(b, json_object_get(rec, "tags")));
     return core_buf_append_str(b, "</Policy>");
 }
@@ -210,7 +237,7 @@ static core_result create_policy_txn(struct iam_ctx *ctx, struct keystore_txn *t
         return core_reply_error(ctx->out, 409, "EntityAlreadyExists",
                                 "A policy called %s already exists. Duplicate names are not allowed.", namez);
     GUARD(r);
-    return xml_policy(ctx->b, rec);
+    return xml_policy(ctx->b, rec, 0);
 }
 
 core_result iam_create_policy(struct iam_ctx *ctx) { return iam_write(ctx, create_policy_txn); }
@@ -221,7 +248,12 @@ static core_result get_policy_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
     GUARD(iam_param_str(ctx->form, ctx->out, &arn_spec, &arn, NULL));
     DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
     GUARD(load_policy(ctx, txn, arn, &rec));
-    return xml_policy(ctx->b, rec);
+    int64_t attached = 0, boundaries = 0;
+    if (is_aws(rec)) {
+        GUARD(iam_aws_policy_counts(txn, ctx->account, iam_js(rec, "arn"), &attached, &boundaries));
+        json_object_set_new(rec, "attachments", json_integer(attached));
+    }
+    return xml_policy(ctx->b, rec, boundaries);
 }
 
 core_result iam_get_policy(struct iam_ctx *ctx) { return iam_read(ctx, get_policy_txn); }
@@ -234,15 +266,16 @@ static core_result get_policy_version_txn(struct iam_ctx *ctx, struct keystore_t
     GUARD(iam_param_str(ctx->form, ctx->out, &vs, &version, NULL));
     DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
     GUARD(load_policy(ctx, txn, arn, &rec));
-    if (!core_cursor_eq_str(version, "v1"))
+    if (!core_cursor_eq_str(version, default_version(rec)))
         return core_reply_error(ctx->out, 404, "NoSuchEntity", "Policy %s version %.*s does not exist or is not "
                                 "attachable.", iam_js(rec, "arn"), (int)(version.len > 64 ? 64 : version.len),
                                 (const char *)version.ptr);
     GUARD(core_buf_append_str(ctx->b, "<PolicyVersion>"));
     GUARD(iam_xml_policy_doc(ctx->b, "Document", iam_js(rec, "doc")));
-    GUARD(core_xml_elem_str(ctx->b, "VersionId", "v1"));
+    GUARD(core_xml_elem_str(ctx->b, "VersionId", default_version(rec)));
     GUARD(core_xml_elem_str(ctx->b, "IsDefaultVersion", "true"));
-    GUARD(iam_xml_time(ctx->b, "CreateDate", (int64_t)json_integer_value(json_object_get(rec, "created"))));
+    const char *when = json_object_get(rec, "updated") ? "updated" : "created"; /* the default version's date */
+    GUARD(iam_xml_time(ctx->b, "CreateDate", (int64_t)json_integer_value(json_object_get(rec, when))));
     return core_buf_append_str(ctx->b, "</PolicyVersion>");
 }
 
@@ -254,6 +287,10 @@ static core_result delete_policy_txn(struct iam_ctx *ctx, struct keystore_txn *t
     GUARD(iam_param_str(ctx->form, ctx->out, &arn_spec, &arn, NULL));
     DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
     GUARD(load_policy(ctx, txn, arn, &rec));
+    if (is_aws(rec)) /* AWS's, not the account's: as on AWS, a cross-account refusal */
+        return core_reply_error(ctx->out, 403, "AccessDenied",
+                                "User: %s is not authorized to perform: iam:DeletePolicy on resource: policy %s",
+                                ctx->call->caller->arn, iam_js(rec, "arn"));
     if (json_integer_value(json_object_get(rec, "attachments")) > 0)
         return core_reply_error(ctx->out, 409, "DeleteConflict", "Cannot delete a policy attached to entities.");
     return iam_rec_del(txn, IAM_T_POLICY, ctx->account, arn_name(arn));
@@ -287,8 +324,9 @@ static core_result attach(struct iam_ctx *ctx, struct keystore_txn *txn, const s
         json_array_remove(list, found);
         count = count > 0 ? count - 1 : 0;
     }
-    json_object_set_new(pol, "attachments", json_integer(count));
     GUARD(iam_rec_put(txn, k->table, ctx->account, name, rec, 0));
+    if (is_aws(pol)) CORE_OK; /* counted per account when read (iam_aws_policy_counts) */
+    json_object_set_new(pol, "attachments", json_integer(count));
     return iam_rec_put(txn, IAM_T_POLICY, ctx->account, arn_name(arn), pol, 0);
 }
 

@@ -14,7 +14,25 @@ core_result iam_load_role(struct iam_ctx *ctx, struct keystore_txn *txn, struct 
     return r;
 }
 
-static core_result xml_role(struct core_buf *b, const char *elem, const json_t *rec, bool with_tags)
+/*
+ * Stores a trust policy's principals as unique ids; an ARN naming no user or
+ * role is AWS's MalformedPolicyDocument "Invalid principal in policy".
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+ */
+static core_result trust_store(struct iam_ctx *ctx, struct keystore_txn *txn, struct core_cursor doc,
+                               struct core_buf *out)
+{
+    GUARD(core_buf_init(out, doc.len + 1, CORE_MAX_RECORD_BYTES));
+    char bad[520];
+    core_result r = iam_policy_principals_store(txn, doc, out, bad, sizeof bad);
+    if (r.err == ERR_PARSE)
+        return core_reply_error(ctx->out, 400, "MalformedPolicyDocument", "Invalid principal in policy: \"AWS\":\"%s\"",
+                                bad);
+    return r;
+}
+
+static core_result xml_role(struct core_buf *b, struct keystore_txn *txn, const char *elem, const json_t *rec,
+                            bool with_tags)
 {
     GUARD(core_buf_printf(b, "<%s>", elem));
     char arn[700];
@@ -24,7 +42,13 @@ static core_result xml_role(struct core_buf *b, const char *elem, const json_t *
     GUARD(core_xml_elem_str(b, "RoleId", iam_js(rec, "role_id")));
     GUARD(core_xml_elem_str(b, "Arn", arn));
     GUARD(iam_xml_time(b, "CreateDate", (int64_t)json_integer_value(json_object_get(rec, "created"))));
-    GUARD(iam_xml_policy_doc(b, "AssumeRolePolicyDocument", iam_js(rec, "trust")));
+    /* Principals stored as unique ids show as ARNs while they exist. */
+    const char *trust = iam_js(rec, "trust");
+    DEFER_CLEANUP(struct core_buf shown = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&shown, strlen(trust) + 256, CORE_MAX_RECORD_BYTES));
+    GUARD(iam_policy_principals_show(txn, core_cursor_str(trust), &shown));
+    GUARD(core_buf_append_u8(&shown, 0));
+    GUARD(iam_xml_policy_doc(b, "AssumeRolePolicyDocument", (const char *)shown.data));
     if (json_object_get(rec, "description")) GUARD(core_xml_elem_str(b, "Description", iam_js(rec, "description")));
     GUARD(core_buf_printf(b, "<MaxSessionDuration>%lld</MaxSessionDuration>",
                           (long long)json_integer_value(json_object_get(rec, "max_session"))));
@@ -60,6 +84,9 @@ static core_result create_role_txn(struct iam_ctx *ctx, struct keystore_txn *txn
     size_t ntags;
     GUARD(iam_param_tags(ctx->form, ctx->out, "Tags", tags, &ntags));
     GUARD(iam_check_policy(ctx, trust, POLICY_KIND_TRUST, POLICY_IAM_TRUST_MAX_CHARS));
+    DEFER_CLEANUP(struct core_buf stored = {0}, core_buf_cleanup);
+    GUARD(trust_store(ctx, txn, trust, &stored));
+    trust = core_buf_cursor(&stored);
     if (have_boundary) {
         bool exists;
         GUARD(iam_managed_policy_exists(txn, boundary, &exists));
@@ -82,7 +109,8 @@ static core_result create_role_txn(struct iam_ctx *ctx, struct keystore_txn *txn
     core_result r = iam_rec_put(txn, IAM_T_ROLE, ctx->account, name, rec, KEYSTORE_NO_OVERWRITE);
     if (r.err == ERR_EXISTS) return iam_exists(ctx, "Role", name);
     GUARD(r);
-    return xml_role(ctx->b, "Role", rec, true);
+    GUARD(iam_uid_put(txn, role_id, "role", ctx->account, iam_js(rec, "name")));
+    return xml_role(ctx->b, txn, "Role", rec, true);
 }
 
 core_result iam_create_role(struct iam_ctx *ctx) { return iam_write(ctx, create_role_txn); }
@@ -93,7 +121,7 @@ static core_result get_role_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
     GUARD(iam_param_str(ctx->form, ctx->out, &role_name_spec, &name, NULL));
     DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
     GUARD(iam_load_role(ctx, txn, name, &rec));
-    return xml_role(ctx->b, "Role", rec, true);
+    return xml_role(ctx->b, txn, "Role", rec, true);
 }
 
 core_result iam_get_role(struct iam_ctx *ctx) { return iam_read(ctx, get_role_txn); }
@@ -101,7 +129,7 @@ core_result iam_get_role(struct iam_ctx *ctx) { return iam_read(ctx, get_role_tx
 static core_result role_member(struct iam_ctx *ctx, struct core_cursor name, const json_t *rec)
 {
     (void)name;
-    return xml_role(ctx->b, "member", rec, false);
+    return xml_role(ctx->b, ctx->txn, "member", rec, false);
 }
 
 static core_result list_roles_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
@@ -121,6 +149,7 @@ static core_result delete_role_txn(struct iam_ctx *ctx, struct keystore_txn *txn
         return core_reply_error(ctx->out, 409, "DeleteConflict", "Cannot delete entity, must delete policies first.");
     if (json_array_size(json_object_get(rec, "attached")))
         return core_reply_error(ctx->out, 409, "DeleteConflict", "Cannot delete entity, must detach all policies first.");
+    GUARD(iam_uid_del(txn, iam_js(rec, "role_id")));
     return iam_rec_del(txn, IAM_T_ROLE, ctx->account, name);
 }
 
@@ -136,7 +165,9 @@ static core_result update_trust_txn(struct iam_ctx *ctx, struct keystore_txn *tx
     DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
     GUARD(iam_load_role(ctx, txn, name, &rec));
     GUARD(iam_check_policy(ctx, doc, POLICY_KIND_TRUST, POLICY_IAM_TRUST_MAX_CHARS));
-    json_object_set_new(rec, "trust", json_stringn((const char *)doc.ptr, doc.len));
+    DEFER_CLEANUP(struct core_buf stored = {0}, core_buf_cleanup);
+    GUARD(trust_store(ctx, txn, doc, &stored));
+    json_object_set_new(rec, "trust", json_stringn((const char *)stored.data, stored.len));
     return iam_rec_put(txn, IAM_T_ROLE, ctx->account, name, rec, 0);
 }
 

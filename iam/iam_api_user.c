@@ -45,6 +45,51 @@ core_result iam_xml_user(struct core_buf *b, const char *elem, const json_t *rec
     return core_buf_printf(b, "</%s>", elem);
 }
 
+/* A new user's record, with a new AIDA unique id; tags is consumed. */
+static json_t *user_record(const char *account, struct core_cursor name, struct core_cursor path, int64_t now,
+                           json_t *tags)
+{
+    char user_id[32];
+    iam_generate_unique_id("AIDA", user_id);
+    return json_pack("{s:s%,s:s,s:s%,s:s,s:I,s:o,s:{},s:[]}", "name", (const char *)name.ptr, name.len, "account",
+                     account, "path", (const char *)path.ptr, path.len, "user_id", user_id, "created",
+                     (json_int_t)now, "tags", tags ? tags : json_array(), "inline", "attached");
+}
+
+core_result iam_user_ensure(struct keystore_txn *txn, const char *account, struct core_cursor name, int64_t now,
+                            struct core_principal *out, char user_name[IAM_MAX_NAME + 1], bool *created)
+{
+    *created = false;
+    char acct[16]; /* account may point into *out */
+    snprintf(acct, sizeof acct, "%s", account);
+    account = acct;
+    bool valid = name.len >= 1 && name.len <= IAM_MAX_NAME;
+    for (size_t i = 0; valid && i < name.len; i++) {
+        uint8_t c = name.ptr[i];
+        valid = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                (c != 0 && strchr("_+=,.@-", c) != NULL);
+    }
+    ENSURE(valid, ERR_INVALID_ARG);
+    DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
+    core_result r = iam_rec_get(txn, IAM_T_USER, account, name, &rec);
+    if (r.err == ERR_NOT_FOUND) {
+        rec = user_record(account, name, core_cursor_str("/"), now, NULL);
+        ENSURE(rec != NULL, ERR_NOMEM);
+        GUARD(iam_rec_put(txn, IAM_T_USER, account, name, rec, KEYSTORE_NO_OVERWRITE));
+        char n[IAM_MAX_NAME + 1];
+        snprintf(n, sizeof n, "%.*s", (int)name.len, (const char *)name.ptr);
+        GUARD(iam_uid_put(txn, iam_js(rec, "user_id"), "user", account, n));
+        *created = true;
+    } else {
+        GUARD(r);
+    }
+    const char *stored = iam_user_name(rec, name, user_name, IAM_MAX_NAME + 1);
+    if (stored != user_name) snprintf(user_name, IAM_MAX_NAME + 1, "%s", stored);
+    iam_principal_user(out, account, iam_js(rec, "path")[0] ? iam_js(rec, "path") : "/", user_name,
+                       iam_js(rec, "user_id"));
+    CORE_OK;
+}
+
 static core_result create_user_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 {
     struct core_cursor name, path, boundary;
@@ -63,12 +108,7 @@ static core_result create_user_txn(struct iam_ctx *ctx, struct keystore_txn *txn
             return core_reply_error(ctx->out, 404, "NoSuchEntity", "Policy %.*s does not exist or is not attachable.",
                                     (int)boundary.len, (const char *)boundary.ptr);
     }
-    char user_id[32];
-    iam_generate_unique_id("AIDA", user_id);
-    DEFER_CLEANUP(json_t *rec = json_pack("{s:s%,s:s,s:s%,s:s,s:I,s:o,s:{},s:[]}", "name", (const char *)name.ptr,
-                                          name.len, "account", ctx->account, "path", (const char *)path.ptr, path.len,
-                                          "user_id", user_id, "created", (json_int_t)ctx->now, "tags",
-                                          iam_tags_json(tags, ntags), "inline", "attached"),
+    DEFER_CLEANUP(json_t *rec = user_record(ctx->account, name, path, ctx->now, iam_tags_json(tags, ntags)),
                   core_json_cleanup);
     ENSURE(rec != NULL, ERR_NOMEM);
     if (have_boundary) json_object_set_new(rec, "boundary", json_stringn((const char *)boundary.ptr, boundary.len));
@@ -76,6 +116,7 @@ static core_result create_user_txn(struct iam_ctx *ctx, struct keystore_txn *txn
     if (r.err == ERR_EXISTS) return iam_exists(ctx, "User", name);
     GUARD(r);
     char n[IAM_MAX_NAME + 1];
+    GUARD(iam_uid_put(txn, iam_js(rec, "user_id"), "user", ctx->account, iam_user_name(rec, name, n, sizeof n)));
     return iam_xml_user(ctx->b, "User", rec, iam_user_name(rec, name, n, sizeof n));
 }
 
@@ -143,6 +184,7 @@ static core_result delete_user_txn(struct iam_ctx *ctx, struct keystore_txn *txn
         return core_reply_error(ctx->out, 409, "DeleteConflict", "Cannot delete entity, must detach all policies first.");
     if (*iam_js(rec, "mfa"))
         return core_reply_error(ctx->out, 409, "DeleteConflict", "Cannot delete entity, must delete MFA device first.");
+    GUARD(iam_uid_del(txn, iam_js(rec, "user_id")));
     return iam_rec_del(txn, IAM_T_USER, ctx->account, name);
 }
 

@@ -25,11 +25,6 @@
 static const char allow_all_doc[] =
     "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}";
 
-/* The documents this server does not store but AWS accounts always have. */
-static const char *const aws_full_access[] = {
-    "arn:aws:iam::aws:policy/AdministratorAccess",
-    NULL,
-};
 
 #define STS_MAX_POLICY_ARNS_IAM 10u
 #define SESSION_MAX (1u + STS_MAX_POLICY_ARNS_IAM)
@@ -43,7 +38,6 @@ struct iam_identity_entry {
     uint64_t built_ns;
     unsigned refs;
     bool linked;
-    bool full; /* the principal has full access (bootstrap admin): the entry only remembers that */
     struct policy *owned[IAM_AUTHZ_MAX_POLICIES + SESSION_MAX + 1];
     size_t n_owned;
     const struct policy *ident[IAM_AUTHZ_MAX_POLICIES];
@@ -68,6 +62,12 @@ core_result iam_authz_init(struct iam_env *env)
     GUARD(policy_parse(&o, core_cursor_str(allow_all_doc), &env->allow_all, NULL, NULL));
     env->allow_all_list[0] = env->allow_all;
     env->full = (struct iam_identity){.identity = env->allow_all_list, .identity_count = 1, .full_access = true};
+    /* The shipped AWS managed policies: compiled once, shared by every identity that attaches them. */
+    ENSURE(iam_aws_policies_count <= IAM_AWS_POLICIES_MAX, ERR_LIMIT);
+    for (size_t i = 0; i < iam_aws_policies_count; i++) {
+        struct policy_parse_opts ao = {.kind = POLICY_KIND_IDENTITY, .max_bytes = POLICY_IAM_MANAGED_MAX_CHARS};
+        GUARD(policy_parse(&ao, core_cursor_str(iam_aws_policies[i].doc), &env->aws[i], NULL, NULL));
+    }
     CORE_OK;
 }
 
@@ -91,6 +91,10 @@ void iam_authz_free(struct iam_env *env)
     }
     policy_free(env->allow_all);
     env->allow_all = NULL;
+    for (size_t i = 0; i < IAM_AWS_POLICIES_MAX; i++) {
+        policy_free(env->aws[i]);
+        env->aws[i] = NULL;
+    }
     pthread_mutex_destroy(&env->cache_lock);
 }
 
@@ -114,17 +118,18 @@ static core_result compile(struct iam_identity_entry *e, const char *doc, const 
 }
 
 /* A managed policy by ARN; *out NULL when it grants nothing here (an AWS
- * managed policy this server does not model). */
+ * managed policy this server does not ship: it cannot be attached, but a
+ * session's PolicyArns may name one). */
 static core_result managed(struct iam_env *env, struct keystore_txn *txn, struct iam_identity_entry *e,
                            struct core_cursor arn, const struct policy **out)
 {
     *out = NULL;
-    for (size_t i = 0; aws_full_access[i]; i++)
-        if (core_cursor_eq_str(arn, aws_full_access[i])) {
-            *out = env->allow_all;
-            CORE_OK;
-        }
-    if (core_cursor_starts_with(arn, "arn:aws:iam::aws:policy/")) CORE_OK;
+    const struct iam_aws_policy *aws = iam_aws_policy_find(arn);
+    if (aws) {
+        *out = env->aws[aws - iam_aws_policies];
+        CORE_OK;
+    }
+    if (core_cursor_starts_with(arn, IAM_AWS_POLICY_PREFIX)) CORE_OK;
     ENSURE(core_cursor_starts_with(arn, "arn:aws:iam::") && arn.len > 13 + 12 + 8, ERR_PARSE);
     char account[16];
     memcpy(account, arn.ptr + 13, 12);
@@ -156,6 +161,14 @@ static core_result from_record(struct iam_env *env, struct keystore_txn *txn, st
         const struct policy *p = NULL;
         GUARD(managed(env, txn, e, core_cursor_str(json_string_value(v) ? json_string_value(v) : ""), &p));
         if (p) e->ident[e->pub.identity_count++] = p;
+    }
+    /* A bootstrap administrator record written before records listed their
+     * attachments holds AdministratorAccess, as the administrator always did. */
+    if (json_is_true(json_object_get(rec, "admin")) && json_object_get(rec, "attached") == NULL) {
+        const struct policy *p = NULL;
+        GUARD(managed(env, txn, e, core_cursor_str(IAM_AWS_POLICY_PREFIX "AdministratorAccess"), &p));
+        ENSURE(p != NULL && e->pub.identity_count < IAM_AUTHZ_MAX_POLICIES, ERR_LIMIT);
+        e->ident[e->pub.identity_count++] = p;
     }
     const char *boundary = iam_js(rec, "boundary");
     if (*boundary) {
@@ -239,9 +252,8 @@ struct build_req {
     bool root_issued;                       /* federation token of a root user */
 };
 
-static core_result build(struct iam_env *env, const struct build_req *br, struct iam_identity_entry *e, bool *full)
+static core_result build(struct iam_env *env, const struct build_req *br, struct iam_identity_entry *e)
 {
-    *full = false;
     struct keystore_txn *txn = NULL;
     GUARD(keystore_txn_begin(env->ks, false, &txn));
     DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
@@ -251,13 +263,10 @@ static core_result build(struct iam_env *env, const struct build_req *br, struct
     if (br->root_issued) {
         e->ident[e->pub.identity_count++] = env->allow_all;
     } else {
+        /* The bootstrap administrator too: a user holding AdministratorAccess,
+         * whose inline, attached and boundary policies all count. */
         r = iam_rec_get(txn, br->kind == BUILD_USER ? IAM_T_USER : IAM_T_ROLE, br->account, br->name, &rec);
-        if (core_ok(r) && br->kind == BUILD_USER && json_is_true(json_object_get(rec, "admin"))) {
-            e->ident[e->pub.identity_count++] = env->allow_all;
-            *full = br->session == NULL;
-        } else if (core_ok(r)) {
-            r = from_record(env, txn, e, rec);
-        }
+        if (core_ok(r)) r = from_record(env, txn, e, rec);
     }
     if (core_ok(r) && br->session) r = session_policies(env, txn, e, br->session);
     keystore_txn_abort(txn);
@@ -300,12 +309,8 @@ static core_result acquire_key(struct iam_env *env, const char *key, const struc
     for (struct iam_identity_entry *e = env->buckets[h % IAM_AUTHZ_BUCKETS]; e; e = e->next) {
         if (e->hash != h || strcmp(e->key, key) != 0) continue;
         if (e->gen == gen && now - e->built_ns < (uint64_t)IAM_AUTHZ_TTL_MS * 1000000u) {
-            if (e->full) {
-                *out = &env->full; /* static: nothing to release */
-            } else {
-                e->refs++;
-                *out = &e->pub;
-            }
+            e->refs++;
+            *out = &e->pub;
             pthread_mutex_unlock(&env->cache_lock);
             CORE_OK;
         }
@@ -322,18 +327,10 @@ static core_result acquire_key(struct iam_env *env, const char *key, const struc
     e->built_ns = now;
     e->refs = 1;
     core_result r = core_buf_init(&e->tagtext, 0, IAM_MAX_TAGS * (128 + 256) * 4);
-    bool full = false;
-    if (core_ok(r)) r = build(env, br, e, &full);
+    if (core_ok(r)) r = build(env, br, e);
     if (!core_ok(r)) {
         entry_free(e);
         return r;
-    }
-    if (full) {
-        /* Remember the answer, not the policies: the next request skips the user record. */
-        for (size_t i = 0; i < e->n_owned; i++) policy_free(e->owned[i]);
-        e->n_owned = 0;
-        e->full = true;
-        e->refs = 0;
     }
     pthread_mutex_lock(&env->cache_lock);
     e->next = env->buckets[h % IAM_AUTHZ_BUCKETS];
@@ -342,7 +339,7 @@ static core_result acquire_key(struct iam_env *env, const char *key, const struc
     env->cache_count++;
     trim(env);
     pthread_mutex_unlock(&env->cache_lock);
-    *out = full ? &env->full : &e->pub;
+    *out = &e->pub;
     CORE_OK;
 }
 

@@ -3,10 +3,10 @@
  * bsearch, one envelope for all actions, and the transaction helpers the
  * handlers share. Every action is authorized as iam:<Action> on the
  * resource it names (iam_authorize_call), with the caller's identity-based
- * policies, boundary and session policies; the account root and the
- * bootstrap administrator have full access. GetSessionToken credentials
- * without MFA, and GetFederationToken credentials, are refused outright, as
- * AWS does (iam_handle):
+ * policies, boundary and session policies; the account root has full
+ * access (the bootstrap administrator is a user holding AdministratorAccess).
+ * GetSessionToken credentials without MFA, and GetFederationToken
+ * credentials, are refused outright, as AWS does (iam_handle):
  * "You cannot call any IAM API operations unless MFA authentication
  * information is included in the request."
  * https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
@@ -17,46 +17,58 @@
 #include "iam/iam_internal.h"
 #include "policy/policy.h"
 
-/* Sorted by action name; a unit test checks the order. */
+/*
+ * Sorted by action name; a unit test checks the order. Each row names the
+ * resource type the action is authorized on and the one parameter naming
+ * it, from the Service Authorization Reference (enum iam_res in
+ * iam_internal.h). Unknown parameters are ignored: IAM's Common Error Types
+ * (https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html)
+ * list no error for them, unlike EC2's UnknownParameter. They cannot change
+ * the resource, which only the row's parameter names.
+ */
 const struct iam_action iam_actions[] = {
-    {"AttachRolePolicy", iam_attach_role_policy, false},
-    {"AttachUserPolicy", iam_attach_user_policy, false},
-    {"CreateAccessKey", iam_create_access_key, true},
-    {"CreateOpenIDConnectProvider", iam_create_oidc_provider, true},
-    {"CreatePolicy", iam_create_policy, true},
-    {"CreateRole", iam_create_role, true},
-    {"CreateUser", iam_create_user, true},
-    {"CreateVirtualMFADevice", iam_create_virtual_mfa_device, true},
-    {"DeleteAccessKey", iam_delete_access_key, false},
-    {"DeleteOpenIDConnectProvider", iam_delete_oidc_provider, false},
-    {"DeletePolicy", iam_delete_policy, false},
-    {"DeleteRole", iam_delete_role, false},
-    {"DeleteRolePolicy", iam_delete_role_policy, false},
-    {"DeleteUser", iam_delete_user, false},
-    {"DeleteUserPolicy", iam_delete_user_policy, false},
-    {"DetachRolePolicy", iam_detach_role_policy, false},
-    {"DetachUserPolicy", iam_detach_user_policy, false},
-    {"EnableMFADevice", iam_enable_mfa_device, false},
-    {"GetOpenIDConnectProvider", iam_get_oidc_provider, true},
-    {"GetPolicy", iam_get_policy, true},
-    {"GetPolicyVersion", iam_get_policy_version, true},
-    {"GetRole", iam_get_role, true},
-    {"GetRolePolicy", iam_get_role_policy, true},
-    {"GetUser", iam_get_user, true},
-    {"GetUserPolicy", iam_get_user_policy, true},
-    {"ListAccessKeys", iam_list_access_keys, true},
-    {"ListAttachedRolePolicies", iam_list_attached_role_policies, true},
-    {"ListAttachedUserPolicies", iam_list_attached_user_policies, true},
-    {"ListOpenIDConnectProviders", iam_list_oidc_providers, true},
-    {"ListRolePolicies", iam_list_role_policies, true},
-    {"ListRoles", iam_list_roles, true},
-    {"ListUserPolicies", iam_list_user_policies, true},
-    {"ListUsers", iam_list_users, true},
-    {"PutRolePolicy", iam_put_role_policy, false},
-    {"PutUserPolicy", iam_put_user_policy, false},
-    {"UpdateAccessKey", iam_update_access_key, false},
-    {"UpdateAssumeRolePolicy", iam_update_assume_role_policy, false},
-    {"UpdateRole", iam_update_role, true},
+    {"AttachRolePolicy", iam_attach_role_policy, false, IAM_RES_ROLE, "RoleName", "iam:PolicyARN", "PolicyArn"},
+    {"AttachUserPolicy", iam_attach_user_policy, false, IAM_RES_USER, "UserName", "iam:PolicyARN", "PolicyArn"},
+    {"CreateAccessKey", iam_create_access_key, true, IAM_RES_USER_SELF, "UserName", NULL, NULL},
+    {"CreateOpenIDConnectProvider", iam_create_oidc_provider, true, IAM_RES_OIDC_NEW, "Url", NULL, NULL},
+    {"CreatePolicy", iam_create_policy, true, IAM_RES_POLICY_NEW, "PolicyName", NULL, NULL},
+    {"CreateRole", iam_create_role, true, IAM_RES_ROLE_NEW, "RoleName", "iam:PermissionsBoundary",
+     "PermissionsBoundary"},
+    {"CreateUser", iam_create_user, true, IAM_RES_USER_NEW, "UserName", "iam:PermissionsBoundary",
+     "PermissionsBoundary"},
+    {"CreateVirtualMFADevice", iam_create_virtual_mfa_device, true, IAM_RES_MFA_NEW, "VirtualMFADeviceName", NULL,
+     NULL},
+    {"DeleteAccessKey", iam_delete_access_key, false, IAM_RES_USER_SELF, "UserName", NULL, NULL},
+    {"DeleteOpenIDConnectProvider", iam_delete_oidc_provider, false, IAM_RES_OIDC, "OpenIDConnectProviderArn", NULL,
+     NULL},
+    {"DeletePolicy", iam_delete_policy, false, IAM_RES_POLICY, "PolicyArn", NULL, NULL},
+    {"DeleteRole", iam_delete_role, false, IAM_RES_ROLE, "RoleName", NULL, NULL},
+    {"DeleteRolePolicy", iam_delete_role_policy, false, IAM_RES_ROLE, "RoleName", NULL, NULL},
+    {"DeleteUser", iam_delete_user, false, IAM_RES_USER, "UserName", NULL, NULL},
+    {"DeleteUserPolicy", iam_delete_user_policy, false, IAM_RES_USER, "UserName", NULL, NULL},
+    {"DetachRolePolicy", iam_detach_role_policy, false, IAM_RES_ROLE, "RoleName", "iam:PolicyARN", "PolicyArn"},
+    {"DetachUserPolicy", iam_detach_user_policy, false, IAM_RES_USER, "UserName", "iam:PolicyARN", "PolicyArn"},
+    {"EnableMFADevice", iam_enable_mfa_device, false, IAM_RES_USER, "UserName", NULL, NULL},
+    {"GetOpenIDConnectProvider", iam_get_oidc_provider, true, IAM_RES_OIDC, "OpenIDConnectProviderArn", NULL, NULL},
+    {"GetPolicy", iam_get_policy, true, IAM_RES_POLICY, "PolicyArn", NULL, NULL},
+    {"GetPolicyVersion", iam_get_policy_version, true, IAM_RES_POLICY, "PolicyArn", NULL, NULL},
+    {"GetRole", iam_get_role, true, IAM_RES_ROLE, "RoleName", NULL, NULL},
+    {"GetRolePolicy", iam_get_role_policy, true, IAM_RES_ROLE, "RoleName", NULL, NULL},
+    {"GetUser", iam_get_user, true, IAM_RES_USER_SELF, "UserName", NULL, NULL},
+    {"GetUserPolicy", iam_get_user_policy, true, IAM_RES_USER, "UserName", NULL, NULL},
+    {"ListAccessKeys", iam_list_access_keys, true, IAM_RES_USER_SELF, "UserName", NULL, NULL},
+    {"ListAttachedRolePolicies", iam_list_attached_role_policies, true, IAM_RES_ROLE, "RoleName", NULL, NULL},
+    {"ListAttachedUserPolicies", iam_list_attached_user_policies, true, IAM_RES_USER, "UserName", NULL, NULL},
+    {"ListOpenIDConnectProviders", iam_list_oidc_providers, true, IAM_RES_ANY, NULL, NULL, NULL},
+    {"ListRolePolicies", iam_list_role_policies, true, IAM_RES_ROLE, "RoleName", NULL, NULL},
+    {"ListRoles", iam_list_roles, true, IAM_RES_ANY, NULL, NULL, NULL},
+    {"ListUserPolicies", iam_list_user_policies, true, IAM_RES_USER, "UserName", NULL, NULL},
+    {"ListUsers", iam_list_users, true, IAM_RES_ANY, NULL, NULL, NULL},
+    {"PutRolePolicy", iam_put_role_policy, false, IAM_RES_ROLE, "RoleName", NULL, NULL},
+    {"PutUserPolicy", iam_put_user_policy, false, IAM_RES_USER, "UserName", NULL, NULL},
+    {"UpdateAccessKey", iam_update_access_key, false, IAM_RES_USER_SELF, "UserName", NULL, NULL},
+    {"UpdateAssumeRolePolicy", iam_update_assume_role_policy, false, IAM_RES_ROLE, "RoleName", NULL, NULL},
+    {"UpdateRole", iam_update_role, true, IAM_RES_ROLE, "RoleName", NULL, NULL},
 };
 const size_t iam_actions_count = sizeof iam_actions / sizeof iam_actions[0];
 
@@ -84,6 +96,13 @@ core_result iam_env_new(const struct iam_env_options *opts, struct iam_env **out
         free(env);
         return r;
     }
+    /* Users and roles stored before the unique-id index get their entries (once; a no-op after). */
+    if (env->ks) r = iam_uid_backfill(env->ks);
+    if (!core_ok(r)) {
+        iam_authz_free(env);
+        free(env);
+        return r;
+    }
     *out = env;
     CORE_OK;
 }
@@ -103,7 +122,10 @@ struct txn_arg {
 static core_result txn_tramp(struct keystore_txn *txn, void *varg)
 {
     struct txn_arg *a = varg;
-    return a->fn(a->ctx, txn);
+    a->ctx->txn = txn;
+    core_result r = a->fn(a->ctx, txn);
+    a->ctx->txn = NULL;
+    return r;
 }
 
 core_result iam_write(struct iam_ctx *ctx, iam_txn_fn fn)
@@ -119,49 +141,97 @@ core_result iam_read(struct iam_ctx *ctx, iam_txn_fn fn)
 {
     struct keystore_txn *txn = NULL;
     GUARD(keystore_txn_begin(ctx->env->ks, false, &txn));
+    ctx->txn = txn;
     core_result r = fn(ctx, txn);
+    ctx->txn = NULL;
     keystore_txn_abort(txn);
     return r;
 }
 
-/* The resource ARN an action acts on, from the parameter that names it. */
-static void resource_arn(const struct iam_ctx *ctx, struct core_cursor action, char *out, size_t cap)
+/* The parameter's constraints as the service model states them (botocore iam-2010-05-08). */
+static struct iam_str_spec param_spec(const struct iam_action *a)
 {
-    static const struct {
-        const char *param, *kind;
-    } by_param[] = {
-        {"UserName", "user/"},   {"RoleName", "role/"},          {"PolicyArn", NULL},
-        {"OpenIDConnectProviderArn", NULL}, {"VirtualMFADeviceName", "mfa/"}, {"Url", "oidc-provider/"},
-        {"PolicyName", "policy/"},
-    };
-    const struct core_form *f = ctx->form;
-    struct core_cursor v;
-    for (size_t i = 0; i < sizeof by_param / sizeof by_param[0]; i++) {
-        if (!core_form_get(f, by_param[i].param, &v) || v.len == 0 || v.len > 512) continue;
-        if (by_param[i].kind == NULL) {
-            snprintf(out, cap, "%.*s", (int)v.len, (const char *)v.ptr);
-            return;
+    struct iam_str_spec s = {.name = a->param, .required = true, .min = 1, .max = 128, .cs = IAM_CS_NAME};
+    switch (a->res) {
+    case IAM_RES_USER_SELF: s.required = false; break;
+    case IAM_RES_USER_NEW: s.max = IAM_MAX_NAME; break;
+    case IAM_RES_ROLE:
+    case IAM_RES_ROLE_NEW: s.max = IAM_MAX_NAME; break;
+    case IAM_RES_POLICY:
+    case IAM_RES_OIDC: s.min = 20, s.max = 2048, s.cs = IAM_CS_ANY; break;
+    case IAM_RES_OIDC_NEW: s.max = 255, s.cs = IAM_CS_ANY; break;
+    case IAM_RES_MFA_NEW:
+    case IAM_RES_POLICY_NEW:
+    case IAM_RES_USER:
+    case IAM_RES_ANY: break;
+    }
+    return s;
+}
+
+/* ARN of a stored user or role: path and name as stored; path "/" and the name as given when absent. */
+static core_result stored_arn(struct iam_ctx *ctx, const char *table, const char *kind, struct core_cursor name,
+                              char *out, size_t cap)
+{
+    struct keystore_txn *txn = NULL;
+    GUARD(keystore_txn_begin(ctx->env->ks, false, &txn));
+    json_t *rec = NULL;
+    core_result r = iam_rec_get(txn, table, ctx->account, name, &rec);
+    keystore_txn_abort(txn);
+    if (r.err == ERR_NOT_FOUND) {
+        snprintf(out, cap, "arn:aws:iam::%s:%s/%.*s", ctx->account, kind, (int)name.len, (const char *)name.ptr);
+        CORE_OK;
+    }
+    GUARD(r);
+    char n[IAM_MAX_NAME + 1];
+    const char *stored = iam_user_name(rec, name, n, sizeof n);
+    const char *path = iam_js(rec, "path")[0] ? iam_js(rec, "path") : "/";
+    iam_arn(out, cap, ctx->account, kind, path, stored);
+    json_decref(rec);
+    CORE_OK;
+}
+
+/*
+ * The resource ARN the action acts on, from the row's parameter only
+ * (validated here, before any decision, as AWS validates before it
+ * authorizes). A reply is recorded when the parameter is invalid.
+ */
+static core_result resource_arn(struct iam_ctx *ctx, const struct iam_action *a, char *out, size_t cap)
+{
+    snprintf(out, cap, "*");
+    if (a->res == IAM_RES_ANY) CORE_OK;
+    const struct iam_str_spec spec = param_spec(a);
+    struct core_cursor v, path = core_cursor_str("/");
+    bool have;
+    GUARD(iam_param_str(ctx->form, ctx->out, &spec, &v, &have));
+    if (a->res == IAM_RES_USER_NEW || a->res == IAM_RES_ROLE_NEW || a->res == IAM_RES_POLICY_NEW ||
+        a->res == IAM_RES_MFA_NEW)
+        GUARD(iam_param_path(ctx, "Path", &path));
+    const char *kind = "";
+    switch (a->res) {
+    case IAM_RES_USER_SELF:
+        if (!have) { /* the caller itself */
+            snprintf(out, cap, "%s", ctx->call->caller->arn);
+            CORE_OK;
         }
+        return stored_arn(ctx, IAM_T_USER, "user", v, out, cap);
+    case IAM_RES_USER: return stored_arn(ctx, IAM_T_USER, "user", v, out, cap);
+    case IAM_RES_ROLE: return stored_arn(ctx, IAM_T_ROLE, "role", v, out, cap);
+    case IAM_RES_POLICY:
+    case IAM_RES_OIDC: snprintf(out, cap, "%.*s", (int)v.len, (const char *)v.ptr); CORE_OK;
+    case IAM_RES_OIDC_NEW:
         if (core_cursor_starts_with(v, "https://")) v.ptr += 8, v.len -= 8;
-        snprintf(out, cap, "arn:aws:iam::%s:%s%.*s", ctx->account, by_param[i].kind, (int)v.len,
-                 (const char *)v.ptr);
-        return;
+        while (v.len && v.ptr[v.len - 1] == '/') v.len--;
+        snprintf(out, cap, "arn:aws:iam::%s:oidc-provider/%.*s", ctx->account, (int)v.len, (const char *)v.ptr);
+        CORE_OK;
+    case IAM_RES_USER_NEW: kind = "user"; break;
+    case IAM_RES_ROLE_NEW: kind = "role"; break;
+    case IAM_RES_POLICY_NEW: kind = "policy"; break;
+    case IAM_RES_MFA_NEW: kind = "mfa"; break;
+    case IAM_RES_ANY: break;
     }
-    /* No name: the caller itself (GetUser, ListAccessKeys), or the collection. */
-    const struct core_principal *p = ctx->call->caller;
-    if (p->type == CORE_PRINCIPAL_USER &&
-        (core_cursor_eq_str(action, "GetUser") || core_cursor_eq_str(action, "ListAccessKeys") ||
-         core_cursor_eq_str(action, "CreateAccessKey") || core_cursor_eq_str(action, "UpdateAccessKey") ||
-         core_cursor_eq_str(action, "DeleteAccessKey"))) {
-        snprintf(out, cap, "%s", p->arn);
-        return;
-    }
-    if (core_cursor_eq_str(action, "ListUsers"))
-        snprintf(out, cap, "arn:aws:iam::%s:user/", ctx->account);
-    else if (core_cursor_eq_str(action, "ListRoles"))
-        snprintf(out, cap, "arn:aws:iam::%s:role/", ctx->account);
-    else
-        snprintf(out, cap, "*");
+    snprintf(out, cap, "arn:aws:iam::%s:%s%.*s%.*s", ctx->account, kind, (int)path.len, (const char *)path.ptr,
+             (int)v.len, (const char *)v.ptr);
+    CORE_OK;
 }
 
 /*
@@ -170,18 +240,20 @@ static void resource_arn(const struct iam_ctx *ctx, struct core_cursor action, c
  * iam:CreateUser on resource: ARN because no identity-based policy allows the
  * iam:CreateUser action" (403 AccessDenied, no encoded message).
  */
-static core_result iam_authorize_call(struct iam_ctx *ctx, struct core_cursor action)
+static core_result iam_authorize_call(struct iam_ctx *ctx, const struct iam_action *a)
 {
     const struct iam_call *call = ctx->call;
+    struct core_cursor action = core_cursor_str(a->action);
+    char res[2200];
+    GUARD(resource_arn(ctx, a, res, sizeof res));
     const struct iam_identity *id = NULL;
     core_result r = iam_identity_acquire(ctx->env, call->caller, call->session, &id);
     if (core_ok(r) && id->full_access) {
         iam_identity_release(ctx->env, id);
         CORE_OK;
     }
-    char act[160], res[700];
+    char act[160];
     snprintf(act, sizeof act, "iam:%.*s", (int)(action.len > 128 ? 128 : action.len), (const char *)action.ptr);
-    resource_arn(ctx, action, res, sizeof res);
     struct policy_verdict v = {.allowed = false, .reason = POLICY_REASON_NO_IDENTITY};
     /* The context (about 24 KiB) lives on the request thread's stack; it never reaches the heap. */
     struct policy_ctx pc;
@@ -192,6 +264,9 @@ static core_result iam_authorize_call(struct iam_ctx *ctx, struct core_cursor ac
                                       .source_ip = call->source_ip, .secure_transport = call->secure_transport,
                                       .region = "us-east-1", .now = call->now};
     if (core_ok(r)) r = iam_request_context(&pc, &facts);
+    struct core_cursor cv;
+    if (core_ok(r) && a->cond_key && core_form_get(ctx->form, a->cond_param, &cv) && cv.len > 0 && cv.len <= 2048)
+        r = policy_ctx_add(&pc, core_cursor_str(a->cond_key), cv);
     if (core_ok(r)) r = iam_authorize_identity(id, &pc, &v);
     if (!core_ok(r) && r.err != ERR_LIMIT && r.err != ERR_PARSE && r.err != ERR_NOT_FOUND) {
         iam_identity_release(ctx->env, id);
@@ -239,7 +314,7 @@ core_result iam_handle(struct iam_env *env, const struct iam_call *call, struct 
                          (!p->mfa && (p->type == CORE_PRINCIPAL_USER || p->type == CORE_PRINCIPAL_ROOT))))
         return core_reply_error(out, 403, "InvalidClientTokenId", "%s",
                                 "The security token included in the request is invalid");
-    GUARD(iam_authorize_call(&ctx, action));
+    GUARD(iam_authorize_call(&ctx, a));
     GUARD(core_xml_response_open(&out->body, action, IAM_XMLNS, a->has_result));
     core_result r = a->fn(&ctx);
     if (!core_ok(r)) {

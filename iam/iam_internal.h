@@ -13,12 +13,14 @@
 #define IAM_T_OIDC "iam_oidc"
 #define IAM_T_MFA "iam_mfa"
 #define IAM_T_ACCESS_KEY "access_key"
+#define IAM_T_UID "iam_uid" /* unique id -> {"t":"user"|"role","account","name"} */
 
 #define IAM_MAX_KEYS_PER_USER 2u
 #define IAM_MAX_ATTACHED 20u
 #define IAM_LIST_DEFAULT 100
 
 #define IAM_AUTHZ_BUCKETS 256u
+#define IAM_AWS_POLICIES_MAX 16u
 
 struct iam_identity_entry;
 
@@ -32,7 +34,8 @@ struct iam_env {
     uint64_t generation;       /* bumped by every IAM write; entries of older generations are stale */
     struct policy *allow_all;  /* the full-access identity policy */
     const struct policy *allow_all_list[1];
-    struct iam_identity full;  /* root / administrator / unverified: never cached, never freed per request */
+    struct iam_identity full;  /* account root / unverified: never cached, never freed per request */
+    struct policy *aws[IAM_AWS_POLICIES_MAX]; /* the shipped AWS managed policies, compiled once */
 };
 
 /** Sets up and tears down the identity cache (iam_env_new / iam_env_free). */
@@ -47,15 +50,44 @@ struct iam_ctx {
     struct core_buf *b; /* == &out->body: handlers append the inner XML of the Result */
     char account[16];   /* the caller's account: every entity lives in it */
     int64_t now;
+    struct keystore_txn *txn; /* the transaction of iam_read/iam_write while fn runs */
 };
 
 typedef core_result (*iam_handler_fn)(struct iam_ctx *ctx);
 typedef core_result (*iam_txn_fn)(struct iam_ctx *ctx, struct keystore_txn *txn);
 
+/*
+ * The resource an action is authorized on, as the Service Authorization
+ * Reference lists it per action ("Actions, resources, and condition keys for
+ * AWS Identity and Access Management",
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html).
+ * The row's param is the one parameter that names it, the same one the
+ * handler acts on; no other parameter of the request is looked at.
+ */
+enum iam_res {
+    IAM_RES_ANY,        /* no resource type: "*" (ListUsers, ListRoles, ListOpenIDConnectProviders) */
+    IAM_RES_USER,       /* user*: the stored user's ARN, path included */
+    IAM_RES_USER_SELF,  /* user*: as IAM_RES_USER, or the calling user when param is absent */
+    IAM_RES_USER_NEW,   /* user*: Path + param of the user being created */
+    IAM_RES_ROLE,       /* role*: the stored role's ARN, path included */
+    IAM_RES_ROLE_NEW,   /* role*: Path + param of the role being created */
+    IAM_RES_POLICY,     /* policy*: param is the policy ARN (its path is in it) */
+    IAM_RES_POLICY_NEW, /* policy*: Path + param of the policy being created */
+    IAM_RES_OIDC,       /* oidc-provider*: param is the provider ARN */
+    IAM_RES_OIDC_NEW,   /* oidc-provider*: param is the issuer URL */
+    IAM_RES_MFA_NEW,    /* mfa*: Path + param of the device being created */
+};
+
 struct iam_action {
     const char *action;
     iam_handler_fn fn;
-    bool has_result; /* the output shape has a Result element */
+    bool has_result;    /* the output shape has a Result element */
+    enum iam_res res;   /* the resource type it is authorized on */
+    const char *param;  /* the parameter naming that resource; NULL for IAM_RES_ANY */
+    /* An action-specific condition key the request sets from one parameter
+     * (iam:PolicyARN from PolicyArn, iam:PermissionsBoundary from
+     * PermissionsBoundary), as the reference lists it; NULL when none. */
+    const char *cond_key, *cond_param;
 };
 
 extern const struct iam_action iam_actions[];
@@ -97,6 +129,41 @@ void iam_list_end(struct iam_list *l);
 typedef core_result (*iam_member_fn)(struct iam_ctx *ctx, struct core_cursor name, const json_t *rec);
 CORE_RESULT iam_list_by_path(struct iam_ctx *ctx, struct keystore_txn *txn, const char *table, const char *wrapper,
                              iam_member_fn member);
+
+/* ---- AWS managed policies (iam_managed.c, iam_managed_policies.def) ---- */
+
+#define IAM_AWS_POLICY_PREFIX "arn:aws:iam::aws:policy/"
+
+struct iam_aws_policy {
+    const char *name, *policy_id, *version;
+    int64_t created, updated; /* epoch seconds */
+    const char *description, *doc;
+};
+extern const struct iam_aws_policy iam_aws_policies[];
+extern const size_t iam_aws_policies_count;
+/** The shipped AWS managed policy with this ARN (exact, case-sensitive), else NULL. */
+const struct iam_aws_policy *iam_aws_policy_find(struct core_cursor arn);
+/**
+ * How many users and roles of account have arn attached, and have it as
+ * their permissions boundary (AttachmentCount, PermissionsBoundaryUsageCount).
+ * Errors: keystore errors.
+ */
+CORE_RESULT iam_aws_policy_counts(struct keystore_txn *txn, const char *account, const char *arn, int64_t *attached,
+                                  int64_t *boundaries);
+
+/* ---- the unique-id index (iam_principal_ids.c) ---- */
+
+/** Records that uid names the user/role (type "user"/"role") name of account. */
+CORE_RESULT iam_uid_put(struct keystore_txn *txn, const char *uid, const char *type, const char *account,
+                        const char *name);
+/** Drops uid from the index (absent is fine). */
+CORE_RESULT iam_uid_del(struct keystore_txn *txn, const char *uid);
+/**
+ * At start (iam_env_new): indexes users and roles stored before the index
+ * existed, and gives a bootstrap administrator record of that time its
+ * AdministratorAccess attachment.
+ */
+CORE_RESULT iam_uid_backfill(struct keystore *ks);
 
 /* Helpers for handlers. */
 const char *iam_js(const json_t *o, const char *key); /* string member or "" */

@@ -257,8 +257,8 @@ core_result iam_user_principal(struct keystore_txn *txn, const char *account, st
 core_result iam_managed_policy_exists(struct keystore_txn *txn, struct core_cursor arn, bool *exists)
 {
     *exists = false;
-    if (core_cursor_starts_with(arn, "arn:aws:iam::aws:policy/")) { /* AWS managed: not stored here */
-        *exists = true;
+    if (core_cursor_starts_with(arn, IAM_AWS_POLICY_PREFIX)) { /* AWS managed: the shipped catalogue */
+        *exists = iam_aws_policy_find(arn) != NULL;
         CORE_OK;
     }
     if (!core_cursor_starts_with(arn, "arn:aws:iam::") || arn.len < 13 + 12 + 8) CORE_OK;

@@ -524,7 +524,36 @@ core_result kms_authorize_alias(struct kms_ctx *ctx, const char *action, struct 
 
 /* ---- key policy documents ------------------------------------------------------------ */
 
-core_result kms_policy_compile(struct kms_ctx *ctx, struct core_cursor text, struct policy **out)
+static core_result kms_policy_parse(struct kms_ctx *ctx, struct core_cursor text, struct policy **out);
+
+core_result kms_policy_compile(struct kms_ctx *ctx, struct core_cursor text, struct core_buf *stored,
+                               struct policy **out)
+{
+    *out = NULL;
+    GUARD(kms_policy_parse(ctx, text, out));
+    /* Principals are stored as unique ids (iam_policy_principals_store); one naming no
+     * user or role is refused, as KMS refuses it. Compiled again in the stored form. */
+    GUARD(core_buf_init(stored, text.len + 1, CORE_MAX_RECORD_BYTES));
+    char bad[520];
+    core_result r = iam_policy_principals_ks(ctx->env->ks, true, text, stored, bad, sizeof bad);
+    if (r.err == ERR_PARSE) {
+        policy_free(*out);
+        *out = NULL;
+        return kms_fail(ctx, "MalformedPolicyDocumentException", "%s",
+                        "Policy contains a statement with one or more invalid principals.");
+    }
+    if (!core_ok(r)) {
+        policy_free(*out);
+        *out = NULL;
+        return kms_internal(ctx, r, "policy principals");
+    }
+    policy_free(*out);
+    *out = NULL;
+    return kms_policy_parse(ctx, core_buf_cursor(stored), out);
+}
+
+/* Validates and compiles a key policy document as given. */
+static core_result kms_policy_parse(struct kms_ctx *ctx, struct core_cursor text, struct policy **out)
 {
     *out = NULL;
     if (text.len > KMS_MAX_POLICY)

@@ -122,9 +122,10 @@ core_result kms_create_key(struct kms_ctx *ctx, const json_t *in)
     if (have_policy) {
         /* Validated and compiled by the policy engine; the caller must not lock itself out. */
         DEFER_CLEANUP(struct policy *p = NULL, policy_cleanup);
-        GUARD(kms_policy_compile(ctx, policy, &p));
+        DEFER_CLEANUP(struct core_buf stored = {0}, core_buf_cleanup); /* principals as unique ids */
+        GUARD(kms_policy_compile(ctx, policy, &stored, &p));
         if (!bypass) GUARD(kms_lockout_check(ctx, &k, p));
-        GUARD(core_buf_append_cursor(&k.policy, policy));
+        GUARD(core_buf_append_cursor(&k.policy, core_buf_cursor(&stored)));
     } else {
         GUARD(kms_default_policy(ctx->account, &k.policy));
     }

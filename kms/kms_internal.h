@@ -325,10 +325,15 @@ CORE_RESULT kms_lockout_check(struct kms_ctx *ctx, const struct kms_key *key, co
 /**
  * Validates a key policy document (CreateKey Policy, PutKeyPolicy):
  * MalformedPolicyDocumentException / LimitExceededException with AWS's
- * reason. @param[out] out compiled policy, caller policy_free()s.
+ * reason; principals naming no IAM user or role: "Policy contains a
+ * statement with one or more invalid principals."
+ * @param[out] stored the text to store: user and role ARNs as unique ids
+ *     (iam_policy_principals_store); caller core_buf_free()s, also on failure.
+ * @param[out] out the stored text compiled, caller policy_free()s.
  */
-CORE_RESULT kms_policy_compile(struct kms_ctx *ctx, struct core_cursor text, struct policy **out);
-/** True for the account root, the bootstrap administrator and unverified-mode callers. */
+CORE_RESULT kms_policy_compile(struct kms_ctx *ctx, struct core_cursor text, struct core_buf *stored,
+                               struct policy **out);
+/** True for the account root and unverified-mode callers. */
 bool kms_caller_full_access(struct kms_ctx *ctx);
 /** Releases the identity acquired during the call (kms_handle). */
 void kms_authz_end(struct kms_ctx *ctx);

@@ -40,8 +40,9 @@ core_result kms_put_key_policy(struct kms_ctx *ctx, const json_t *in)
     if (have_name && !core_cursor_eq_str(name, "default"))
         return kms_fail(ctx, "NotFoundException", "%s", "No such policy exists");
     DEFER_CLEANUP(struct policy *p = NULL, policy_cleanup);
-    GUARD(kms_policy_compile(ctx, text, &p));
-    struct put_arg a = {.text = text, .compiled = p, .bypass = bypass};
+    DEFER_CLEANUP(struct core_buf stored = {0}, core_buf_cleanup); /* principals as unique ids */
+    GUARD(kms_policy_compile(ctx, text, &stored, &p));
+    struct put_arg a = {.text = core_buf_cursor(&stored), .compiled = p, .bypass = bypass};
     struct kms_mutation m = {.ctx = ctx, .id = id, .forms = KMS_ID_KEY, .rule = KMS_RULE_ANY,
                              .iam_action = "kms:PutKeyPolicy", .apply = put, .arg = &a};
     core_result r = kms_key_mutate(&m);

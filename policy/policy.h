@@ -118,6 +118,12 @@ void policy_free(struct policy *p);
 /** DEFER_CLEANUP adaptor. */
 void policy_cleanup(struct policy **p);
 
+/**
+ * 'U' when s is an IAM user's unique id ("AIDA" + 17 of [A-Z0-9]), 'R' for
+ * a role's ("AROA" + 17), else 0.
+ */
+char policy_unique_id_kind(struct core_cursor s);
+
 /** Number of statements. */
 size_t policy_statement_count(const struct policy *p);
 /** Sid of statement i, or an empty cursor; borrowed until policy_free(). */
@@ -146,6 +152,9 @@ enum policy_id_kind {
 struct policy_ctx_id {
     enum policy_id_kind kind;
     struct core_cursor value;
+    /* POLICY_ID_USER: the user's unique id (AIDA...); POLICY_ID_ROLE: the
+     * role's (AROA...). Matched by Principal entries stored as unique ids. */
+    struct core_cursor uid;
 };
 
 struct policy_ctx_entry {

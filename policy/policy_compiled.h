@@ -73,6 +73,8 @@ enum pol_prin_kind {
     PRIN_SESSION,   /* value = assumed-role / federated-user ARN */
     PRIN_SERVICE,
     PRIN_FEDERATED,
+    PRIN_USER_ID,   /* value = an IAM user's unique id, "AIDA..." (how a user ARN is stored) */
+    PRIN_ROLE_ID,   /* value = an IAM role's unique id, "AROA..." */
 };
 
 struct pol_principal {

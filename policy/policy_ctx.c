@@ -156,7 +156,7 @@ void policy_ctx_set_resource(struct policy_ctx *ctx, struct core_cursor arn) { c
 static core_result chain_add(struct policy_ctx *ctx, enum policy_id_kind kind, struct core_cursor value)
 {
     ENSURE(ctx->nchain < POLICY_CTX_MAX_CHAIN, ERR_LIMIT);
-    ctx->chain[ctx->nchain++] = (struct policy_ctx_id){kind, value};
+    ctx->chain[ctx->nchain++] = (struct policy_ctx_id){kind, value, {NULL, 0}};
     CORE_OK;
 }
 
@@ -218,6 +218,7 @@ core_result policy_ctx_set_principal(struct policy_ctx *ctx, const struct core_p
         ENSURE(arn_field(arn, 5, &resource) && core_cursor_starts_with(resource, "user/"), ERR_PARSE);
         GUARD(chain_add(ctx, POLICY_ID_ACCOUNT, acct));
         GUARD(chain_add(ctx, POLICY_ID_USER, arn));
+        ctx->chain[ctx->nchain - 1].uid = uid;
         /* aws:username is the friendly name: the last path component. */
         struct core_cursor name = resource;
         for (size_t i = resource.len; i > 0; i--)
@@ -236,6 +237,10 @@ core_result policy_ctx_set_principal(struct policy_ctx *ctx, const struct core_p
         ENSURE(core_cursor_split(&rest, '/', &role) && role.len > 0 && rest.ptr != NULL, ERR_PARSE);
         GUARD(chain_add(ctx, POLICY_ID_ACCOUNT, acct));
         GUARD(chain_add(ctx, POLICY_ID_ROLE, role));
+        /* aws:userid of a role session is "AROA...:SESSION": the role's id is before the colon. */
+        struct core_cursor uid_rest = uid, role_id = {NULL, 0};
+        if (!core_cursor_split(&uid_rest, ':', &role_id)) role_id = uid;
+        ctx->chain[ctx->nchain - 1].uid = role_id;
         GUARD(chain_add(ctx, POLICY_ID_SESSION, arn));
         if (role_arn.len > 0) {
             GUARD(scratch_cat(ctx, role_arn, none, none, &principal_arn));

@@ -45,6 +45,13 @@ static enum policy_grant entry_vs_link(const struct pol_principal *e, const stru
     case PRIN_FEDERATED:
         return id->kind == POLICY_ID_FEDERATED && core_cursor_eq(e->value, id->value) ? POLICY_GRANT_DIRECT
                                                                                       : POLICY_GRANT_NONE;
+    case PRIN_USER_ID:
+        /* The user this id was saved for, not whoever has its name now. */
+        return id->kind == POLICY_ID_USER && core_cursor_eq(e->value, id->uid) ? POLICY_GRANT_DIRECT
+                                                                               : POLICY_GRANT_NONE;
+    case PRIN_ROLE_ID:
+        return id->kind == POLICY_ID_ROLE && core_cursor_eq(e->value, id->uid) ? POLICY_GRANT_ROLE
+                                                                               : POLICY_GRANT_NONE;
     }
     return POLICY_GRANT_NONE;
 }

@@ -292,6 +292,15 @@ static bool all_digits(struct core_cursor s, size_t len)
     return true;
 }
 
+char policy_unique_id_kind(struct core_cursor s)
+{
+    if (s.len != 21) return 0;
+    char kind = core_cursor_starts_with(s, "AIDA") ? 'U' : core_cursor_starts_with(s, "AROA") ? 'R' : 0;
+    for (size_t i = 4; kind && i < s.len; i++)
+        if (!((s.ptr[i] >= 'A' && s.ptr[i] <= 'Z') || (s.ptr[i] >= '0' && s.ptr[i] <= '9'))) kind = 0;
+    return kind;
+}
+
 static bool has_wildcard(struct core_cursor s)
 {
     for (size_t i = 0; i < s.len; i++)
@@ -308,6 +317,14 @@ static bool classify_aws(struct core_cursor s, struct pol_principal *e)
     }
     if (all_digits(s, CORE_ACCOUNT_ID_LEN)) {
         e->kind = PRIN_ACCOUNT;
+        e->value = s;
+        return true;
+    }
+    /* A unique principal id: how IAM stores a user or role ARN in a resource
+     * or trust policy ("When you save the policy, AWS transforms the ARN to a
+     * unique principal ID", IAM User Guide, role trust policy examples). */
+    if (policy_unique_id_kind(s) != 0) {
+        e->kind = policy_unique_id_kind(s) == 'U' ? PRIN_USER_ID : PRIN_ROLE_ID;
         e->value = s;
         return true;
     }

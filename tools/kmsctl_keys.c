@@ -31,7 +31,8 @@ static int usage(void)
             "       kmsctl access-key list --data-dir DIR\n"
             "       kmsctl access-key delete --data-dir DIR --id AKID\n"
             "  master key: [--key-file F | --passphrase-file F | --passphrase-env VAR]\n"
-            "  add without --user creates a key for the account root.\n"
+            "  add without --user creates a key for the account root; with --user, for that IAM user\n"
+            "  of the account, created (path /, no policies) when it does not exist yet.\n"
             "  --via-service s3: the key stands for that AWS service acting on the account's behalf\n"
             "  (kms:ViaService s3.<region>.amazonaws.com), e.g. for an S3 emulator doing SSE-KMS.\n");
     return 2;
@@ -72,12 +73,24 @@ bad:
 
 struct add_arg {
     struct iam_access_key *key;
+    const char *user;     /* NULL: the account root */
+    bool created_user;
 };
 
+/* The key's owner is the user as stored (path, unique id), created when missing. */
 static core_result add_txn(struct keystore_txn *txn, void *varg)
 {
     struct add_arg *a = varg;
-    return iam_access_key_put(txn, a->key);
+    struct iam_access_key *k = a->key;
+    if (a->user) {
+        char via[sizeof k->owner.via_service];
+        memcpy(via, k->owner.via_service, sizeof via);
+        GUARD(iam_user_ensure(txn, k->owner.account, core_cursor_str(a->user), k->created, &k->owner, k->user_name,
+                              &a->created_user));
+        memcpy(k->owner.via_service, via, sizeof via);
+        memcpy(k->owner.access_key_id, k->id, sizeof k->id);
+    }
+    return iam_access_key_put(txn, k);
 }
 
 static bool valid_name(const char *s, size_t max, const char *extra)
@@ -137,13 +150,11 @@ static int cmd_add(struct keystore *ks, const struct keys_opts *o)
     snprintf(k.id, sizeof k.id, "%s", o->id);
     if (o->user) {
         if (!valid_name(o->user, 64, "+=,.@_-")) {
-            fprintf(stderr, "kmsctl: invalid user name\n");
+            fprintf(stderr, "kmsctl: invalid user name: 1..64 of letters, digits and +=,.@_-\n");
             return 2;
         }
-        char uid[32];
-        iam_generate_unique_id("AIDA", uid);
-        iam_principal_user(&k.owner, account, "/", o->user, uid);
-        snprintf(k.user_name, sizeof k.user_name, "%s", o->user);
+        /* add_txn fills the owner from the user record (creating it when missing). */
+        snprintf(k.owner.account, sizeof k.owner.account, "%s", account);
     } else {
         iam_principal_root(&k.owner, account);
     }
@@ -151,7 +162,7 @@ static int cmd_add(struct keystore *ks, const struct keys_opts *o)
     k.active = true;
     k.created = core_clock_service();
     if (!core_ok(core_secret_copy(&k.secret, secret, slen))) return 1;
-    struct add_arg a = {&k};
+    struct add_arg a = {.key = &k, .user = o->user};
     core_result r = keystore_write(ks, add_txn, &a);
     int rc = 0;
     if (r.err == ERR_EXISTS) {
@@ -161,6 +172,7 @@ static int cmd_add(struct keystore *ks, const struct keys_opts *o)
         fprintf(stderr, "kmsctl: cannot store the key: %s\n", core_err_desc(r.err));
         rc = 1;
     } else {
+        if (a.created_user) printf("created user %s\n", k.owner.arn);
         printf("added %s for %s%s%s\n", k.id, k.owner.arn, k.owner.via_service[0] ? " via " : "",
                k.owner.via_service);
     }

@@ -19,6 +19,8 @@ static struct kms_env *env;
 static struct iam_env *iam;
 static struct keystore *ks;
 static struct core_principal root_p, user_p;
+/* A unique id of AWS's shape: key policies naming the user store it (iam_policy_principals_store). */
+#define TEST_USER_ID "AIDATESTUSER000000000"
 static int cases_run;
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
@@ -79,10 +81,22 @@ static core_result put_user(struct keystore_txn *txn, void *argp)
 {
     struct user_arg *a = argp;
     json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:{},s:[]}", "name", "u", "account", ACCT, "path", "/", "user_id",
-                            "AIDATESTUSER0000000", "inline", "attached");
+                            TEST_USER_ID, "inline", "attached");
     ENSURE(rec != NULL, ERR_NOMEM);
     if (a->policy) json_object_set_new(json_object_get(rec, "inline"), "p", json_string(a->policy));
     core_result r = iam_rec_put(txn, IAM_T_USER, ACCT, core_cursor_str("u"), rec, 0);
+    json_decref(rec);
+    return r;
+}
+
+/* "other", the user the lockout vector's key policy names instead of the caller. */
+static core_result put_other(struct keystore_txn *txn, void *argp)
+{
+    (void)argp;
+    json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:{},s:[]}", "name", "other", "account", ACCT, "path", "/", "user_id",
+                            "AIDAOTHERUSER00000000", "inline", "attached");
+    ENSURE(rec != NULL, ERR_NOMEM);
+    core_result r = iam_rec_put(txn, IAM_T_USER, ACCT, core_cursor_str("other"), rec, 0);
     json_decref(rec);
     return r;
 }
@@ -210,9 +224,13 @@ int main(int argc, char **argv)
     EXPECT_OK(kms_env_new(&eo, &env));
     iam_principal_root(&root_p, ACCT);
     snprintf(root_p.region, sizeof root_p.region, "us-east-1");
-    iam_principal_user(&user_p, ACCT, "/", "u", "AIDATESTUSER0000000");
+    iam_principal_user(&user_p, ACCT, "/", "u", TEST_USER_ID);
     snprintf(user_p.region, sizeof user_p.region, "us-east-1");
     if (ks && env && iam) {
+        /* The user exists before any key policy names it: a policy naming no user is refused. */
+        struct user_arg none0 = {.policy = NULL};
+        EXPECT_OK(keystore_write(ks, put_user, &none0));
+        EXPECT_OK(keystore_write(ks, put_other, NULL));
         char vdir[PATH_MAX];
         snprintf(vdir, sizeof vdir, "%s/authz", test_vectors_dir);
         DIR *d = opendir(vdir);
