@@ -8,6 +8,7 @@
 /* Sorted by action name; a unit test checks the order. */
 const struct sts_action sts_actions[] = {
     {"AssumeRole", sts_assume_role, "sts:AssumeRole", false},
+    {"AssumeRoleWithSAML", sts_assume_role_with_saml, "sts:AssumeRoleWithSAML", true},
     {"AssumeRoleWithWebIdentity", sts_assume_role_with_web_identity, "sts:AssumeRoleWithWebIdentity", true},
     {"DecodeAuthorizationMessage", sts_decode_authorization_message, "sts:DecodeAuthorizationMessage", false},
     {"GetAccessKeyInfo", sts_get_access_key_info, "sts:GetAccessKeyInfo", false},

@@ -166,7 +166,25 @@ CORE_RESULT sts_jwt_decode(struct core_cursor token, json_t **header, json_t **c
 /** Verifies the signature with a key from jwks. */
 enum sts_jwt_status sts_jwt_verify_signature(struct core_cursor token, const json_t *header, const json_t *jwks);
 
+/* SAML 2.0 responses (sts_saml.c): signature verified with libxmlsec1. */
+enum sts_saml_status {
+    STS_SAML_OK,
+    STS_SAML_MALFORMED,     /* not a single-assertion samlp:Response we can read */
+    STS_SAML_BAD_SIGNATURE, /* unsigned, wrong key, altered, or a signature not on the element read */
+};
+/**
+ * Decodes the base64 SAMLResponse, verifies its signature(s) with one of
+ * certs (base64 DER, from the provider's metadata) and reads the Assertion.
+ * @param[out] out new JSON on STS_SAML_OK: issuer, name_id, name_format,
+ *     recipient, audiences[], has_audience_restriction, n_confirmations,
+ *     issue_instant, not_before, not_on_or_after, sc_not_on_or_after,
+ *     session_not_on_or_after (epoch seconds, each absent when the
+ *     assertion has none) and attrs {Name: [values]}.
+ */
+enum sts_saml_status sts_saml_verify(struct core_cursor b64, const json_t *certs, json_t **out);
+
 core_result sts_get_caller_identity(struct sts_ctx *ctx);
+core_result sts_assume_role_with_saml(struct sts_ctx *ctx);
 core_result sts_get_session_token(struct sts_ctx *ctx);
 core_result sts_assume_role(struct sts_ctx *ctx);
 core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx);
