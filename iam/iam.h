@@ -207,6 +207,9 @@ CORE_RESULT iam_saml_get(struct keystore_txn *txn, const char *account, struct c
  */
 CORE_RESULT iam_saml_metadata_parse(struct core_cursor doc, json_t **out);
 
+/** Whether outbound identity federation (GetWebIdentityToken) is on for account. Errors: keystore errors. */
+CORE_RESULT iam_outbound_enabled(struct keystore_txn *txn, const char *account, bool *enabled);
+
 /* ------------------------------------------------------------------------
  * Session-token keys: the AEAD keys that seal STS session tokens, kept
  * sealed in the keystore ("sts_token_key" table). The current key seals new
@@ -259,6 +262,7 @@ struct iam_env;
 struct iam_env_options {
     struct keystore *ks;
     const char *account; /* the server's account, for ids it issues */
+    const char *oidc_issuer; /* GetWebIdentityToken's issuer URL; NULL: http://localhost */
 };
 
 CORE_RESULT iam_env_new(const struct iam_env_options *opts, struct iam_env **out);

@@ -50,8 +50,12 @@ const struct iam_action iam_actions[] = {
     {"DeleteUserPolicy", iam_delete_user_policy, false, IAM_RES_USER, "UserName", NULL, NULL},
     {"DetachRolePolicy", iam_detach_role_policy, false, IAM_RES_ROLE, "RoleName", "iam:PolicyARN", "PolicyArn"},
     {"DetachUserPolicy", iam_detach_user_policy, false, IAM_RES_USER, "UserName", "iam:PolicyARN", "PolicyArn"},
+    {"DisableOutboundWebIdentityFederation", iam_disable_outbound_federation, false, IAM_RES_ANY, NULL, NULL, NULL},
     {"EnableMFADevice", iam_enable_mfa_device, false, IAM_RES_USER, "UserName", NULL, NULL},
+    {"EnableOutboundWebIdentityFederation", iam_enable_outbound_federation, true, IAM_RES_ANY, NULL, NULL, NULL},
     {"GetOpenIDConnectProvider", iam_get_oidc_provider, true, IAM_RES_OIDC, "OpenIDConnectProviderArn", NULL, NULL},
+    {"GetOutboundWebIdentityFederationInfo", iam_get_outbound_federation_info, true, IAM_RES_ANY, NULL, NULL,
+     NULL},
     {"GetPolicy", iam_get_policy, true, IAM_RES_POLICY, "PolicyArn", NULL, NULL},
     {"GetPolicyVersion", iam_get_policy_version, true, IAM_RES_POLICY, "PolicyArn", NULL, NULL},
     {"GetRole", iam_get_role, true, IAM_RES_ROLE, "RoleName", NULL, NULL},
@@ -96,6 +100,7 @@ core_result iam_env_new(const struct iam_env_options *opts, struct iam_env **out
     ENSURE(env != NULL, ERR_NOMEM);
     env->ks = opts->ks;
     snprintf(env->account, sizeof env->account, "%s", opts->account ? opts->account : "000000000000");
+    snprintf(env->oidc_issuer, sizeof env->oidc_issuer, "%s", opts->oidc_issuer ? opts->oidc_issuer : "http://localhost");
     core_result r = iam_authz_init(env);
     if (!core_ok(r)) {
         free(env);
@@ -321,8 +326,10 @@ core_result iam_handle(struct iam_env *env, const struct iam_call *call, struct 
      * InvalidClientTokenId, 403, "The security token included in the request is invalid", as seen
      * from IAM (github.com/99designs/aws-vault/issues/15, aws/aws-cli#8918). */
     const struct core_principal *p = call->caller;
-    if (p->temporary && (p->type == CORE_PRINCIPAL_FEDERATED ||
-                         (!p->mfa && (p->type == CORE_PRINCIPAL_USER || p->type == CORE_PRINCIPAL_ROOT))))
+    bool root_task = p->type == CORE_PRINCIPAL_ROOT && call->session && call->session->has_session_policies;
+    if (p->temporary && !root_task &&
+        (p->type == CORE_PRINCIPAL_FEDERATED ||
+         (!p->mfa && (p->type == CORE_PRINCIPAL_USER || p->type == CORE_PRINCIPAL_ROOT))))
         return core_reply_error(out, 403, "InvalidClientTokenId", "%s",
                                 "The security token included in the request is invalid");
     GUARD(iam_authorize_call(&ctx, a));

@@ -12,6 +12,7 @@
 #define IAM_T_POLICY "iam_policy"
 #define IAM_T_OIDC "iam_oidc"
 #define IAM_T_SAML "iam_saml"
+#define IAM_T_OUTBOUND "iam_outbound"
 #define IAM_T_MFA "iam_mfa"
 #define IAM_T_ACCESS_KEY "access_key"
 #define IAM_T_UID "iam_uid" /* unique id -> {"t":"user"|"role","account","name"} */
@@ -28,6 +29,7 @@ struct iam_identity_entry;
 struct iam_env {
     struct keystore *ks;
     char account[16];
+    char oidc_issuer[300]; /* GetWebIdentityToken's issuer (IssuerIdentifier) */
     /* Identity cache (iam_authz.c). */
     pthread_mutex_t cache_lock;
     struct iam_identity_entry *buckets[IAM_AUTHZ_BUCKETS];
@@ -247,6 +249,9 @@ core_result iam_get_oidc_provider(struct iam_ctx *ctx);
 core_result iam_list_oidc_providers(struct iam_ctx *ctx);
 core_result iam_delete_oidc_provider(struct iam_ctx *ctx);
 core_result iam_create_virtual_mfa_device(struct iam_ctx *ctx);
+core_result iam_enable_outbound_federation(struct iam_ctx *ctx);
+core_result iam_disable_outbound_federation(struct iam_ctx *ctx);
+core_result iam_get_outbound_federation_info(struct iam_ctx *ctx);
 core_result iam_create_saml_provider(struct iam_ctx *ctx);
 core_result iam_get_saml_provider(struct iam_ctx *ctx);
 core_result iam_list_saml_providers(struct iam_ctx *ctx);

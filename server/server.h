@@ -40,6 +40,8 @@ struct server_config {
     unsigned head_timeout;       /* seconds from accept for the request head to arrive */
     unsigned max_connections;
     enum core_log_level log_level;
+    char oidc_issuer[256];       /* GetWebIdentityToken's issuer URL ("": http://HOST:PORT of --listen) */
+    char organization_file[1024]; /* AssumeRoot's organization (JSON), "" for none */
 };
 
 /**

@@ -37,7 +37,7 @@ bool server_request_writes(const struct http_request *req)
                                              "Enable", "Import", "Put", "Replicate", "Retire", "Revoke",
                                              "Rotate", "Schedule", "Tag", "Untag", "Update", NULL};
     /* IAM: everything but reads. STS issues tokens without writing. */
-    static const char *const iam_writes[] = {"Add", "Attach", "Change", "Create", "Deactivate", "Delete",
+    static const char *const iam_writes[] = {"Add", "Attach", "Change", "Create", "Deactivate", "Delete", "Disable",
                                              "Detach", "Enable", "Put", "Remove", "Resync", "Set",
                                              "Tag", "Untag", "Update", "Upload", NULL};
     struct core_cursor target;
