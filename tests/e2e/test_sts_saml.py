@@ -146,7 +146,7 @@ class SAML(unittest.TestCase):
             "SAMLProviderArn"]
         cls.role = cls.iam.create_role(RoleName="saml-dev", AssumeRolePolicyDocument=trust(
             {"Federated": cls.provider}, action="sts:AssumeRoleWithSAML",
-            condition={"StringEquals": {"saml:aud": SIGNIN}, "StringLike": {"saml:sub": "*@example.test"}}))["Role"]
+            condition={"StringEquals": {"SAML:aud": SIGNIN}, "StringLike": {"saml:sub": "*@example.test"}}))["Role"]
         cls.pair = "%s,%s" % (cls.role["Arn"], cls.provider)
         cls.anon = boto3.client("sts", endpoint_url=cls.k.endpoint, region_name="us-east-1",
                                 config=botocore.config.Config(signature_version=botocore.UNSIGNED,
