@@ -108,7 +108,7 @@ static bool saml_tags(const json_t *attrs, struct sts_session_params *sp)
     const json_t *vals;
     const size_t plen = strlen(ATTR_PRINCIPAL_TAG);
     json_object_foreach((json_t *)(uintptr_t)attrs, name, vals) {
-        if (strncmp(name, ATTR_PRINCIPAL_TAG, plen) != 0) continue;
+        if (!core_cursor_starts_with(core_cursor_str(name), ATTR_PRINCIPAL_TAG)) continue;
         struct core_cursor k = core_cursor_str(name + plen), value = jstr(json_array_get(vals, 0));
         if (json_array_size(vals) != 1 || sp->n_tags == IAM_MAX_TAGS || !tag_text(k, 1, 128) ||
             !tag_text(value, 0, 256) ||

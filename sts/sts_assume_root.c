@@ -98,7 +98,8 @@ static bool is_member(const json_t *org, const char *account)
 {
     size_t i;
     const json_t *m;
-    json_array_foreach(json_object_get(org, "member_accounts"), i, m) if (!strcmp(json_string_value(m), account))
+    json_array_foreach(json_object_get(org, "member_accounts"), i, m) if (core_cursor_eq_str(core_cursor_str(account),
+                                                                                              json_string_value(m)))
         return true;
     return false;
 }
@@ -185,10 +186,11 @@ core_result sts_assume_root(struct sts_ctx *ctx)
         return denied(ctx, target_arn, "centralized root access is not enabled for the organization");
     const char *mgmt = json_string_value(json_object_get(org, "management_account"));
     const char *da = json_string_value(json_object_get(org, "delegated_administrator"));
-    if (strcmp(p->account, mgmt) != 0 && !(da && !strcmp(p->account, da)))
+    const struct core_cursor caller_acct = core_cursor_str(p->account);
+    if (!core_cursor_eq_str(caller_acct, mgmt) && !(da && core_cursor_eq_str(caller_acct, da)))
         return denied(ctx, target_arn, "the caller is not in the organization's management account or its "
                       "delegated administrator account");
-    if (!is_member(org, account) || !strcmp(account, mgmt))
+    if (!is_member(org, account) || core_cursor_eq_str(core_cursor_str(account), mgmt))
         return denied(ctx, target_arn, "the target is not a member account of the organization");
 
     struct sts_issue in = {

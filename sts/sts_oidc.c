@@ -22,6 +22,8 @@
 #include "sts/sts_internal.h"
 
 #define T_OIDC_KEY "sts_oidc_key"
+/* One algorithm's record: STS_OIDC_KEEP keys of at most ~1.7 KB of base64 DER each, and their metadata. */
+#define STS_OIDC_RECORD_MAX 32768u
 
 static const char *const algs[] = {"RS256", "ES384"};
 
@@ -53,7 +55,7 @@ static core_result read_keys(struct keystore_txn *txn, const char *alg, json_t *
 {
     *out = NULL;
     DEFER_CLEANUP(struct core_buf val = {0}, core_buf_cleanup);
-    GUARD(core_buf_init_secret(&val, CORE_MAX_RECORD_BYTES));
+    GUARD(core_buf_init_secret(&val, STS_OIDC_RECORD_MAX));
     core_result r = keystore_get(txn, T_OIDC_KEY, core_cursor_str(alg), &val);
     if (r.err == ERR_NOT_FOUND) {
         *out = json_pack("{s:[]}", "keys");
@@ -134,7 +136,7 @@ static core_result rotate_txn(struct keystore_txn *txn, void *varg)
     if (!needs_rotation(a->rec, a->now)) CORE_OK;
     GUARD(add_key(a->rec, a->alg, a->now));
     DEFER_CLEANUP(struct core_buf val = {0}, core_buf_cleanup);
-    GUARD(core_buf_init_secret(&val, CORE_MAX_RECORD_BYTES));
+    GUARD(core_buf_init_secret(&val, STS_OIDC_RECORD_MAX));
     GUARD(core_json_dump(a->rec, &val));
     return keystore_put(txn, T_OIDC_KEY, core_cursor_str(a->alg), core_buf_cursor(&val), 0);
 }

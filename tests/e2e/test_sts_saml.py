@@ -268,6 +268,10 @@ class SAML(unittest.TestCase):
         # 5: a DTD (entity tricks) is refused before anything else
         w5 = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x "alice@example.test">]>' + good
         expect_error(self, lambda: self.assume(w5), "InvalidIdentityToken", 400)
+        # 7: a comment inside the NameID (signed content without comments under exclusive c14n): the
+        # whole text is the subject, not the part before the comment, so the trust policy's *@example.test fails
+        expect_error(self, lambda: self.assume(self.signed(name_id="alice@example.test<!---->.evil.test")),
+                     "AccessDenied", 403)
         # 6: an xml:id elsewhere clashing with the assertion's ID
         w6 = good.replace("<samlp:Status>", '<samlp:Status xml:id="%s">' % aid)
         expect_error(self, lambda: self.assume(w6), "InvalidIdentityToken", 400)
