@@ -20,11 +20,13 @@
 #define DS_NS "http://www.w3.org/2000/09/xmldsig#"
 #define MAX_SIGNING_CERTS 8u
 #define MAX_CERT_B64 16384u
+/* libxml2 names are xmlChar; BAD_CAST drops const (-Wcast-qual). */
+#define XC(s) ((const xmlChar *)(s))
 
 static bool is_elem(const xmlNode *n, const char *ns, const char *name)
 {
-    return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href && xmlStrEqual(n->ns->href, BAD_CAST ns) &&
-           xmlStrEqual(n->name, BAD_CAST name);
+    return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href && xmlStrEqual(n->ns->href, XC(ns)) &&
+           xmlStrEqual(n->name, XC(name));
 }
 
 static const xmlNode *child(const xmlNode *n, const char *ns, const char *name)
@@ -74,16 +76,16 @@ core_result iam_saml_metadata_parse(struct core_cursor doc, json_t **out)
     const xmlNode *root = xmlDocGetRootElement(d);
     xmlChar *entity = NULL, *valid_until = NULL;
     if (d->intSubset != NULL || !is_elem(root, MD_NS, "EntityDescriptor") || certs == NULL) goto done;
-    entity = xmlGetNoNsProp((xmlNode *)(uintptr_t)root, BAD_CAST "entityID");
-    valid_until = xmlGetNoNsProp((xmlNode *)(uintptr_t)root, BAD_CAST "validUntil");
+    entity = xmlGetNoNsProp((xmlNode *)(uintptr_t)root, XC("entityID"));
+    valid_until = xmlGetNoNsProp((xmlNode *)(uintptr_t)root, XC("validUntil"));
     size_t elen = entity ? strlen((const char *)entity) : 0;
     if (elen == 0 || elen > 1024) goto done;
     const xmlNode *idp = child(root, MD_NS, "IDPSSODescriptor");
     if (!idp) goto done;
     for (const xmlNode *kd = idp->children; kd; kd = kd->next) {
         if (!is_elem(kd, MD_NS, "KeyDescriptor")) continue;
-        xmlChar *use = xmlGetNoNsProp((xmlNode *)(uintptr_t)kd, BAD_CAST "use");
-        bool signing = use == NULL || xmlStrEqual(use, BAD_CAST "signing");
+        xmlChar *use = xmlGetNoNsProp((xmlNode *)(uintptr_t)kd, XC("use"));
+        bool signing = use == NULL || xmlStrEqual(use, XC("signing"));
         xmlFree(use);
         if (!signing) continue;
         const xmlNode *x509 = child(child(kd, DS_NS, "KeyInfo"), DS_NS, "X509Data");

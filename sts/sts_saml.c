@@ -39,6 +39,8 @@
 #define DS_NS "http://www.w3.org/2000/09/xmldsig#"
 #define MAX_ATTR_VALUES 64u
 #define MAX_TEXT 4096u
+/* libxml2 names are xmlChar; BAD_CAST drops const (-Wcast-qual). */
+#define XC(s) ((const xmlChar *)(s))
 
 static pthread_once_t xmlsec_once = PTHREAD_ONCE_INIT;
 static bool xmlsec_ready;
@@ -55,8 +57,8 @@ static void xmlsec_init(void)
 
 static bool is_elem(const xmlNode *n, const char *ns, const char *name)
 {
-    return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href && xmlStrEqual(n->ns->href, BAD_CAST ns) &&
-           xmlStrEqual(n->name, BAD_CAST name);
+    return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href && xmlStrEqual(n->ns->href, XC(ns)) &&
+           xmlStrEqual(n->name, XC(name));
 }
 
 static const xmlNode *child(const xmlNode *n, const char *ns, const char *name)
@@ -89,7 +91,7 @@ static bool signatures_placed(const xmlNode *n, const xmlNode *root, const xmlNo
     return true;
 }
 
-static xmlChar *prop(const xmlNode *n, const char *name) { return xmlGetNoNsProp((xmlNode *)(uintptr_t)n, BAD_CAST name); }
+static xmlChar *prop(const xmlNode *n, const char *name) { return xmlGetNoNsProp((xmlNode *)(uintptr_t)n, XC(name)); }
 
 /* Sets key to the element's text (capped) in obj; absent element: nothing. */
 static bool put_text(json_t *obj, const char *key, const xmlNode *n)
@@ -272,7 +274,7 @@ static enum verdict verify_signature(xmlNode *sig, const xmlNode *parent, const 
 /* Registers n's ID attribute as the document's only ID of that value. */
 static bool register_id(xmlDoc *doc, xmlNode *n)
 {
-    xmlAttr *a = xmlHasNsProp(n, BAD_CAST "ID", NULL);
+    xmlAttr *a = xmlHasNsProp(n, XC("ID"), NULL);
     if (!a) return true; /* unsigned element: nothing can reference it */
     xmlChar *v = xmlNodeListGetString(doc, a->children, 1);
     if (!v || !v[0]) {
@@ -321,7 +323,7 @@ enum sts_saml_status sts_saml_verify(struct core_cursor b64, const json_t *certs
     /* The Response's own status must be Success when it says one. */
     const xmlNode *status = child(child(root, SAMLP_NS, "Status"), SAMLP_NS, "StatusCode");
     xmlChar *sv = status ? prop(status, "Value") : NULL;
-    bool success = !status || (sv && xmlStrEqual(sv, BAD_CAST "urn:oasis:names:tc:SAML:2.0:status:Success"));
+    bool success = !status || (sv && xmlStrEqual(sv, XC("urn:oasis:names:tc:SAML:2.0:status:Success")));
     xmlFree(sv);
     if (!success) {
         json_decref(f);
