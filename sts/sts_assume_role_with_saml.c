@@ -181,10 +181,15 @@ static core_result oid_context(struct policy_ctx *pc, const json_t *attrs)
     CORE_OK;
 }
 
-/* "https://signin.aws.amazon.com/saml" or a Regional sign-in endpoint "https://REGION.signin.aws.amazon.com/saml". */
+/* "https://signin.aws.amazon.com/saml" (or another partition's), or a Regional sign-in endpoint
+ * "https://REGION.signin.aws.amazon.com/saml". */
 static bool signin_endpoint(struct core_cursor u)
 {
-    if (core_cursor_eq_str(u, "https://signin.aws.amazon.com/saml")) return true;
+    /* The partitions' sign-in endpoints (aws, aws-us-gov, aws-cn). */
+    if (core_cursor_eq_str(u, "https://signin.aws.amazon.com/saml") ||
+        core_cursor_eq_str(u, "https://signin.amazonaws-us-gov.com/saml") ||
+        core_cursor_eq_str(u, "https://signin.amazonaws.cn/saml"))
+        return true;
     const char *tail = ".signin.aws.amazon.com/saml";
     size_t tl = strlen(tail);
     if (!core_cursor_starts_with(u, "https://") || u.len <= 8 + tl) return false;

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 from cryptography.hazmat.primitives import hashes
@@ -102,6 +103,9 @@ class WebIdentityToken(unittest.TestCase):
         self.assertEqual(doc["issuer"], ISSUER)
         self.assertEqual(doc["jwks_uri"], ISSUER + "/.well-known/jwks.json")
         self.assertEqual(sorted(doc["id_token_signing_alg_values_supported"]), ["ES384", "RS256"])
+        # the issuer's documents live under its path only
+        with self.assertRaises(urllib.error.HTTPError):
+            urllib.request.urlopen(self.k.endpoint + "/.well-known/jwks.json", timeout=10)
         for alg in ("RS256", "ES384"):
             before = int(time.time())
             out = self.sts.get_web_identity_token(Audience=["https://api.example.test"], SigningAlgorithm=alg,
@@ -130,6 +134,10 @@ class WebIdentityToken(unittest.TestCase):
                                                         .encode()).rstrip(b"=").decode() + "." + s
             rc, got = self.jose(forged, "https://api.example.test")
             self.assertEqual((rc, got.get("error")), (1, "ERR_JWS_SIGNATURE_VERIFICATION_FAILED"))
+        # the published keys are public halves only
+        for key in self.get("/tenant1/.well-known/jwks.json")["keys"]:
+            self.assertFalse({"d", "p", "q", "dp", "dq", "qi"} & set(key), key)
+            self.assertEqual(key["use"], "sig")
         # several audiences: an array; a longer duration
         out = self.sts.get_web_identity_token(Audience=["a1", "a2"], SigningAlgorithm="ES384", DurationSeconds=3600)
         _, claims = verify_py(out["WebIdentityToken"], self.get("/tenant1/.well-known/jwks.json"))
