@@ -193,8 +193,11 @@ core_result sts_assume_root(struct sts_ctx *ctx)
     if (!is_member(org, account) || core_cursor_eq_str(core_cursor_str(account), mgmt))
         return denied(ctx, target_arn, "the target is not a member account of the organization");
 
+    /* The caller's source identity follows into the root session and is returned. */
+    const struct core_cursor si = ctx->call->session ? ctx->call->session->source_identity : (struct core_cursor){0};
     struct sts_issue in = {
         .type = CORE_PRINCIPAL_ROOT,
+        .source_identity = si,
         .account = account,
         .arn = target_arn,
         .user_id = account,
@@ -205,5 +208,6 @@ core_result sts_assume_root(struct sts_ctx *ctx)
         .policy = core_cursor_str(doc),
     };
     GUARD(sts_issue_credentials(ctx, &in));
+    if (si.len) GUARD(core_xml_elem(&ctx->out->body, "SourceIdentity", si));
     CORE_OK;
 }

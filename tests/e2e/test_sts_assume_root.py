@@ -108,6 +108,17 @@ class AssumeRoot(unittest.TestCase):
         expect_error(self, lambda: self.assume(client=auditor, task="IAMDeleteRootUserCredentials"),
                      "AccessDenied", 403, "sts:AssumeRoot")
         expect_error(self, lambda: self.assume(client=auditor, target=M2), "AccessDenied", 403)
+        # a role session's source identity follows into the root session
+        role = iam.create_role(RoleName="root-ops", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::%s:root" % MGMT},
+                           "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"]}]}))["Role"]
+        iam.put_role_policy(RoleName="root-ops", PolicyName="p", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoot", "Resource": "*"}]}))
+        c, t = creds_of(self.sts.assume_role(RoleArn=role["Arn"], RoleSessionName="ops",
+                                             SourceIdentity="carol")["Credentials"])
+        out = self.assume(client=self.k.client("sts", creds=c, session_token=t))
+        self.assertEqual(out["SourceIdentity"], "carol")
         # a root session cannot chain into another
         c, t = creds_of(self.assume()["Credentials"])
         expect_error(self, lambda: self.assume(client=self.k.client("sts", creds=c, session_token=t)),
