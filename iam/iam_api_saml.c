@@ -101,7 +101,8 @@ core_result iam_saml_metadata_parse(struct core_cursor doc, json_t **out)
     }
     if (json_array_size(certs) == 0) goto done;
     int64_t vu = 0;
-    if (valid_until && !core_ok(core_time_parse_iso8601((const char *)valid_until, strlen((const char *)valid_until), &vu)))
+    if (valid_until &&
+        !core_ok(core_time_parse_iso8601((const char *)valid_until, strlen((const char *)valid_until), &vu)))
         goto done;
     *out = json_pack("{s:s,s:O,s:I}", "issuer", (const char *)entity, "certs", certs, "valid_until", (json_int_t)vu);
     r = *out ? core_result_ok() : core_result_fail_at(ERR_NOMEM, __FILE__, __LINE__);

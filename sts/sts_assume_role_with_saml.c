@@ -275,7 +275,8 @@ core_result sts_assume_role_with_saml(struct sts_ctx *ctx)
     int64_t t;
     if (jtime(fx, "issue_instant", &t) && now > t + 300)
         return sts_fail(ctx, 400, "ExpiredTokenException", "%s", "Token must be redeemed within 5 minutes of issuance");
-    if ((jtime(fx, "not_before", &t) && now + SAML_SKEW_S < t) || (jtime(fx, "sc_not_before", &t) && now + SAML_SKEW_S < t))
+    if ((jtime(fx, "not_before", &t) && now + SAML_SKEW_S < t) ||
+        (jtime(fx, "sc_not_before", &t) && now + SAML_SKEW_S < t))
         return invalid(ctx, "Assertion is not yet valid (NotBefore)");
     int64_t exp_c = INT64_MAX, exp_s = 0;
     jtime(fx, "not_on_or_after", &exp_c);
@@ -310,7 +311,8 @@ core_result sts_assume_role_with_saml(struct sts_ctx *ctx)
     bool have_sn, have_si, have_sd;
     if (!single(attrs, ATTR_SESSION_NAME, &session_name, &have_sn) || !have_sn)
         return invalid(ctx, "RoleSessionName is required in AuthnResponse");
-    if (!name_ok(session_name)) return invalid(ctx, "RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}");
+    if (!name_ok(session_name))
+        return invalid(ctx, "RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}");
     if (!single(attrs, ATTR_SOURCE_IDENTITY, &source_identity, &have_si) || (have_si && !name_ok(source_identity)))
         return invalid(ctx, "Source Identity must match [a-zA-Z_0-9+=,.@-]{2,64}");
     /* SessionDuration sets console sessions; it must still be a number of seconds in 900..43200. */

@@ -106,7 +106,8 @@ static bool is_member(const json_t *org, const char *account)
 
 static core_result denied(struct sts_ctx *ctx, const char *target_arn, const char *why)
 {
-    return sts_fail(ctx, 403, "AccessDenied", "User: %s is not authorized to perform: sts:AssumeRoot on resource: %s%s%s",
+    return sts_fail(ctx, 403, "AccessDenied",
+                    "User: %s is not authorized to perform: sts:AssumeRoot on resource: %s%s%s",
                     ctx->caller->arn, target_arn, why[0] ? " because " : "", why);
 }
 
