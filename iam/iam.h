@@ -182,6 +182,34 @@ CORE_RESULT iam_oidc_get(struct keystore_txn *txn, const char *account, struct c
 CORE_RESULT iam_oidc_set_jwks(struct keystore_txn *txn, const char *account, struct core_cursor url,
                               struct core_cursor jwks_json);
 
+/* A SAML 2.0 identity provider as AssumeRoleWithSAML needs it (iam_api_saml.c). */
+#define IAM_SAML_MAX_METADATA 200000u /* bytes of metadata kept per provider (record cap) */
+struct iam_saml_provider {
+    char arn[320];     /* arn:aws:iam::ACCT:saml-provider/NAME */
+    char name[136];    /* NAME as created */
+    char issuer[1032]; /* the IdP's entityID from its metadata */
+    json_t *certs;     /* array of base64 DER signing certificates (at least one) */
+};
+void iam_saml_provider_free(struct iam_saml_provider *p);
+/**
+ * Reads the provider name of account (case-insensitive lookup: compare
+ * out->arn with the ARN asked for).
+ * @param[out] out caller iam_saml_provider_free()s, also on failure.
+ * Errors: ERR_NOT_FOUND, ERR_TAMPERED, ERR_PARSE.
+ */
+CORE_RESULT iam_saml_get(struct keystore_txn *txn, const char *account, struct core_cursor name,
+                         struct iam_saml_provider *out);
+/**
+ * Reads SAML 2.0 metadata (an md:EntityDescriptor with an IDPSSODescriptor)
+ * with libxml2: no DTD, no entities, no network.
+ * @param[out] out new {"issuer": entityID, "certs": [base64 DER...], "valid_until": epoch or 0}.
+ * Errors: ERR_PARSE (not metadata, no signing certificate, a certificate that is not X.509).
+ */
+CORE_RESULT iam_saml_metadata_parse(struct core_cursor doc, json_t **out);
+
+/** Whether outbound identity federation (GetWebIdentityToken) is on for account. Errors: keystore errors. */
+CORE_RESULT iam_outbound_enabled(struct keystore_txn *txn, const char *account, bool *enabled);
+
 /* ------------------------------------------------------------------------
  * Session-token keys: the AEAD keys that seal STS session tokens, kept
  * sealed in the keystore ("sts_token_key" table). The current key seals new
@@ -234,6 +262,7 @@ struct iam_env;
 struct iam_env_options {
     struct keystore *ks;
     const char *account; /* the server's account, for ids it issues */
+    const char *oidc_issuer; /* GetWebIdentityToken's issuer URL; NULL: http://localhost */
 };
 
 CORE_RESULT iam_env_new(const struct iam_env_options *opts, struct iam_env **out);

@@ -348,6 +348,15 @@ core_result iam_identity_acquire(struct iam_env *env, const struct core_principa
 {
     *out = &nobody;
     ENSURE_REF(env);
+    /* AssumeRoot sessions: the member account's root, limited by the task policy it carries as its
+     * session policy (full access AND the session policies, like a root's federation token). */
+    if (p->type == CORE_PRINCIPAL_ROOT && p->temporary && s && s->has_session_policies && !p->unverified) {
+        char rkey[200];
+        snprintf(rkey, sizeof rkey, "S/%s", p->access_key_id);
+        struct build_req rb = {.account = p->account, .kind = BUILD_USER, .session = s, .root_issued = true,
+                               .name = core_cursor_str("root")};
+        return acquire_key(env, rkey, &rb, out);
+    }
     if (p->unverified || p->type == CORE_PRINCIPAL_ROOT) {
         *out = &env->full;
         CORE_OK;

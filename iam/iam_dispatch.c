@@ -34,6 +34,7 @@ const struct iam_action iam_actions[] = {
     {"CreatePolicy", iam_create_policy, true, IAM_RES_POLICY_NEW, "PolicyName", NULL, NULL},
     {"CreateRole", iam_create_role, true, IAM_RES_ROLE_NEW, "RoleName", "iam:PermissionsBoundary",
      "PermissionsBoundary"},
+    {"CreateSAMLProvider", iam_create_saml_provider, true, IAM_RES_SAML_NEW, "Name", NULL, NULL},
     {"CreateUser", iam_create_user, true, IAM_RES_USER_NEW, "UserName", "iam:PermissionsBoundary",
      "PermissionsBoundary"},
     {"CreateVirtualMFADevice", iam_create_virtual_mfa_device, true, IAM_RES_MFA_NEW, "VirtualMFADeviceName", NULL,
@@ -44,16 +45,22 @@ const struct iam_action iam_actions[] = {
     {"DeletePolicy", iam_delete_policy, false, IAM_RES_POLICY, "PolicyArn", NULL, NULL},
     {"DeleteRole", iam_delete_role, false, IAM_RES_ROLE, "RoleName", NULL, NULL},
     {"DeleteRolePolicy", iam_delete_role_policy, false, IAM_RES_ROLE, "RoleName", NULL, NULL},
+    {"DeleteSAMLProvider", iam_delete_saml_provider, false, IAM_RES_SAML, "SAMLProviderArn", NULL, NULL},
     {"DeleteUser", iam_delete_user, false, IAM_RES_USER, "UserName", NULL, NULL},
     {"DeleteUserPolicy", iam_delete_user_policy, false, IAM_RES_USER, "UserName", NULL, NULL},
     {"DetachRolePolicy", iam_detach_role_policy, false, IAM_RES_ROLE, "RoleName", "iam:PolicyARN", "PolicyArn"},
     {"DetachUserPolicy", iam_detach_user_policy, false, IAM_RES_USER, "UserName", "iam:PolicyARN", "PolicyArn"},
+    {"DisableOutboundWebIdentityFederation", iam_disable_outbound_federation, false, IAM_RES_ANY, NULL, NULL, NULL},
     {"EnableMFADevice", iam_enable_mfa_device, false, IAM_RES_USER, "UserName", NULL, NULL},
+    {"EnableOutboundWebIdentityFederation", iam_enable_outbound_federation, true, IAM_RES_ANY, NULL, NULL, NULL},
     {"GetOpenIDConnectProvider", iam_get_oidc_provider, true, IAM_RES_OIDC, "OpenIDConnectProviderArn", NULL, NULL},
+    {"GetOutboundWebIdentityFederationInfo", iam_get_outbound_federation_info, true, IAM_RES_ANY, NULL, NULL,
+     NULL},
     {"GetPolicy", iam_get_policy, true, IAM_RES_POLICY, "PolicyArn", NULL, NULL},
     {"GetPolicyVersion", iam_get_policy_version, true, IAM_RES_POLICY, "PolicyArn", NULL, NULL},
     {"GetRole", iam_get_role, true, IAM_RES_ROLE, "RoleName", NULL, NULL},
     {"GetRolePolicy", iam_get_role_policy, true, IAM_RES_ROLE, "RoleName", NULL, NULL},
+    {"GetSAMLProvider", iam_get_saml_provider, true, IAM_RES_SAML, "SAMLProviderArn", NULL, NULL},
     {"GetUser", iam_get_user, true, IAM_RES_USER_SELF, "UserName", NULL, NULL},
     {"GetUserPolicy", iam_get_user_policy, true, IAM_RES_USER, "UserName", NULL, NULL},
     {"ListAccessKeys", iam_list_access_keys, true, IAM_RES_USER_SELF, "UserName", NULL, NULL},
@@ -62,6 +69,7 @@ const struct iam_action iam_actions[] = {
     {"ListOpenIDConnectProviders", iam_list_oidc_providers, true, IAM_RES_ANY, NULL, NULL, NULL},
     {"ListRolePolicies", iam_list_role_policies, true, IAM_RES_ROLE, "RoleName", NULL, NULL},
     {"ListRoles", iam_list_roles, true, IAM_RES_ANY, NULL, NULL, NULL},
+    {"ListSAMLProviders", iam_list_saml_providers, true, IAM_RES_ANY, NULL, NULL, NULL},
     {"ListUserPolicies", iam_list_user_policies, true, IAM_RES_USER, "UserName", NULL, NULL},
     {"ListUsers", iam_list_users, true, IAM_RES_ANY, NULL, NULL, NULL},
     {"PutRolePolicy", iam_put_role_policy, false, IAM_RES_ROLE, "RoleName", NULL, NULL},
@@ -69,6 +77,7 @@ const struct iam_action iam_actions[] = {
     {"UpdateAccessKey", iam_update_access_key, false, IAM_RES_USER_SELF, "UserName", NULL, NULL},
     {"UpdateAssumeRolePolicy", iam_update_assume_role_policy, false, IAM_RES_ROLE, "RoleName", NULL, NULL},
     {"UpdateRole", iam_update_role, true, IAM_RES_ROLE, "RoleName", NULL, NULL},
+    {"UpdateSAMLProvider", iam_update_saml_provider, true, IAM_RES_SAML, "SAMLProviderArn", NULL, NULL},
 };
 const size_t iam_actions_count = sizeof iam_actions / sizeof iam_actions[0];
 
@@ -91,6 +100,7 @@ core_result iam_env_new(const struct iam_env_options *opts, struct iam_env **out
     ENSURE(env != NULL, ERR_NOMEM);
     env->ks = opts->ks;
     snprintf(env->account, sizeof env->account, "%s", opts->account ? opts->account : "000000000000");
+    snprintf(env->oidc_issuer, sizeof env->oidc_issuer, "%s", opts->oidc_issuer ? opts->oidc_issuer : "http://localhost");
     core_result r = iam_authz_init(env);
     if (!core_ok(r)) {
         free(env);
@@ -158,7 +168,9 @@ static struct iam_str_spec param_spec(const struct iam_action *a)
     case IAM_RES_ROLE:
     case IAM_RES_ROLE_NEW: s.max = IAM_MAX_NAME; break;
     case IAM_RES_POLICY:
-    case IAM_RES_OIDC: s.min = 20, s.max = 2048, s.cs = IAM_CS_ANY; break;
+    case IAM_RES_OIDC:
+    case IAM_RES_SAML: s.min = 20, s.max = 2048, s.cs = IAM_CS_ANY; break;
+    case IAM_RES_SAML_NEW: s.cs = IAM_CS_ANY; break; /* [\w._-]+, checked by the handler */
     case IAM_RES_OIDC_NEW: s.max = 255, s.cs = IAM_CS_ANY; break;
     case IAM_RES_MFA_NEW:
     case IAM_RES_POLICY_NEW:
@@ -217,7 +229,11 @@ static core_result resource_arn(struct iam_ctx *ctx, const struct iam_action *a,
     case IAM_RES_USER: return stored_arn(ctx, IAM_T_USER, "user", v, out, cap);
     case IAM_RES_ROLE: return stored_arn(ctx, IAM_T_ROLE, "role", v, out, cap);
     case IAM_RES_POLICY:
-    case IAM_RES_OIDC: snprintf(out, cap, "%.*s", (int)v.len, (const char *)v.ptr); CORE_OK;
+    case IAM_RES_OIDC:
+    case IAM_RES_SAML: snprintf(out, cap, "%.*s", (int)v.len, (const char *)v.ptr); CORE_OK;
+    case IAM_RES_SAML_NEW:
+        snprintf(out, cap, "arn:aws:iam::%s:saml-provider/%.*s", ctx->account, (int)v.len, (const char *)v.ptr);
+        CORE_OK;
     case IAM_RES_OIDC_NEW:
         if (core_cursor_starts_with(v, "https://")) v.ptr += 8, v.len -= 8;
         while (v.len && v.ptr[v.len - 1] == '/') v.len--;
@@ -310,8 +326,10 @@ core_result iam_handle(struct iam_env *env, const struct iam_call *call, struct 
      * InvalidClientTokenId, 403, "The security token included in the request is invalid", as seen
      * from IAM (github.com/99designs/aws-vault/issues/15, aws/aws-cli#8918). */
     const struct core_principal *p = call->caller;
-    if (p->temporary && (p->type == CORE_PRINCIPAL_FEDERATED ||
-                         (!p->mfa && (p->type == CORE_PRINCIPAL_USER || p->type == CORE_PRINCIPAL_ROOT))))
+    bool root_task = p->type == CORE_PRINCIPAL_ROOT && call->session && call->session->has_session_policies;
+    if (p->temporary && !root_task &&
+        (p->type == CORE_PRINCIPAL_FEDERATED ||
+         (!p->mfa && (p->type == CORE_PRINCIPAL_USER || p->type == CORE_PRINCIPAL_ROOT))))
         return core_reply_error(out, 403, "InvalidClientTokenId", "%s",
                                 "The security token included in the request is invalid");
     GUARD(iam_authorize_call(&ctx, a));

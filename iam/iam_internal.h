@@ -11,6 +11,8 @@
 #define IAM_T_ROLE "iam_role"
 #define IAM_T_POLICY "iam_policy"
 #define IAM_T_OIDC "iam_oidc"
+#define IAM_T_SAML "iam_saml"
+#define IAM_T_OUTBOUND "iam_outbound"
 #define IAM_T_MFA "iam_mfa"
 #define IAM_T_ACCESS_KEY "access_key"
 #define IAM_T_UID "iam_uid" /* unique id -> {"t":"user"|"role","account","name"} */
@@ -27,6 +29,7 @@ struct iam_identity_entry;
 struct iam_env {
     struct keystore *ks;
     char account[16];
+    char oidc_issuer[300]; /* GetWebIdentityToken's issuer (IssuerIdentifier) */
     /* Identity cache (iam_authz.c). */
     pthread_mutex_t cache_lock;
     struct iam_identity_entry *buckets[IAM_AUTHZ_BUCKETS];
@@ -76,6 +79,8 @@ enum iam_res {
     IAM_RES_OIDC,       /* oidc-provider*: param is the provider ARN */
     IAM_RES_OIDC_NEW,   /* oidc-provider*: param is the issuer URL */
     IAM_RES_MFA_NEW,    /* mfa*: Path + param of the device being created */
+    IAM_RES_SAML,       /* saml-provider*: param is the provider ARN */
+    IAM_RES_SAML_NEW,   /* saml-provider*: param is the new provider's name */
 };
 
 struct iam_action {
@@ -244,6 +249,14 @@ core_result iam_get_oidc_provider(struct iam_ctx *ctx);
 core_result iam_list_oidc_providers(struct iam_ctx *ctx);
 core_result iam_delete_oidc_provider(struct iam_ctx *ctx);
 core_result iam_create_virtual_mfa_device(struct iam_ctx *ctx);
+core_result iam_enable_outbound_federation(struct iam_ctx *ctx);
+core_result iam_disable_outbound_federation(struct iam_ctx *ctx);
+core_result iam_get_outbound_federation_info(struct iam_ctx *ctx);
+core_result iam_create_saml_provider(struct iam_ctx *ctx);
+core_result iam_get_saml_provider(struct iam_ctx *ctx);
+core_result iam_list_saml_providers(struct iam_ctx *ctx);
+core_result iam_update_saml_provider(struct iam_ctx *ctx);
+core_result iam_delete_saml_provider(struct iam_ctx *ctx);
 core_result iam_enable_mfa_device(struct iam_ctx *ctx);
 
 #endif

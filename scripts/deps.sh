@@ -5,9 +5,9 @@
 #   scripts/deps.sh --test   plus what the test suite uses (python3 boto3, aws CLI, clang, node)
 set -euo pipefail
 
-want=(build-essential cmake pkg-config libssl-dev libsodium-dev libmicrohttpd-dev libjansson-dev liblmdb-dev libyaml-dev)
+want=(build-essential cmake pkg-config libssl-dev libsodium-dev libmicrohttpd-dev libjansson-dev liblmdb-dev libyaml-dev libxml2-dev libxmlsec1-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  want+=(python3 valgrind clang)
+  want+=(python3 valgrind clang xmlsec1)
 fi
 
 missing=()
@@ -36,7 +36,10 @@ fi
 # tests/e2e/node/package-lock.json, from the npm registry.
 if [[ "${1:-}" == "--test" ]]; then
   node_dir="$(dirname "$0")/../tests/e2e/node"
-  if [[ ! -d "$node_dir/node_modules/@aws-crypto/client-node" ]]; then
+  # Re-install when the lock file changed since node_modules was made (a
+  # cached node_modules from CI may predate a newly pinned package).
+  if [[ ! -d "$node_dir/node_modules/@aws-crypto/client-node" ||
+        "$node_dir/package-lock.json" -nt "$node_dir/node_modules" ]]; then
     (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 fi

@@ -53,6 +53,8 @@ struct server_config {
     uint64_t audit_max_bytes;    /* seal and rotate a file at this size */
     enum server_throttle_mode throttle_mode; /* --throttle aws|RATE (server_throttle.c) */
     double throttle_rate;        /* requests per second for SERVER_THROTTLE_RATE */
+    char oidc_issuer[256];       /* GetWebIdentityToken's issuer URL ("": http://HOST:PORT of --listen) */
+    char organization_file[1024]; /* AssumeRoot's organization (JSON), "" for none */
 };
 
 /**

@@ -66,6 +66,9 @@ static void usage(FILE *f)
             "  --audit-max-bytes N       seal and rotate audit files at N bytes (default 16 MiB)\n"
             "  --throttle aws|RATE       emulate throttling: AWS KMS's request quotas per account and\n"
             "                            Region, or RATE requests per second for every quota\n"
+            "  --oidc-issuer URL         issuer of GetWebIdentityToken's JWTs, where verifiers find\n"
+            "                            /.well-known/openid-configuration (default http://HOST:PORT)\n"
+            "  --organization FILE       the organization AssumeRoot serves (JSON, docs/sts.md)\n"
             "  --log-level debug|info|warn|error\n"
             "  --help, --version\n",
             DEFAULT_PORT, CORE_WRITE_THREADS, CORE_MAX_BODY_BYTES, CORE_CONNECTION_TIMEOUT_S, SERVER_HEAD_TIMEOUT_S,
@@ -221,6 +224,11 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv)
             ok = copy(cfg->port_file, sizeof cfg->port_file, v);
         } else if (!strcmp(a, "--clock-offset")) {
             ok = server_parse_duration(v, &cfg->clock_offset);
+        } else if (!strcmp(a, "--oidc-issuer")) {
+            ok = (!strncmp(v, "https://", 8) || !strncmp(v, "http://", 7)) && strcspn(v, " \"\\?#") == strlen(v) &&
+                 copy(cfg->oidc_issuer, sizeof cfg->oidc_issuer, v);
+        } else if (!strcmp(a, "--organization")) {
+            ok = copy(cfg->organization_file, sizeof cfg->organization_file, v);
         } else if (!strcmp(a, "--clock-file")) {
             ok = copy(cfg->clock_file, sizeof cfg->clock_file, v);
         } else if (!strcmp(a, "--max-body")) {

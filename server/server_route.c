@@ -240,6 +240,25 @@ void server_route(struct server *srv, const struct http_request *req, struct htt
         return;
     }
 
+    /* The OIDC issuer's discovery documents (GetWebIdentityToken) are public, as AWS serves them. */
+    if (core_cursor_eq_str(core_cursor_str(req->method), "GET") && srv->sts) {
+        bool found = false;
+        core_result wr = sts_oidc_well_known(srv->sts, req->path, &resp->body, &found);
+        if (found) {
+            resp->status = core_ok(wr) ? 200 : 500;
+            resp->content_type = "application/json";
+            if (!core_ok(wr)) core_buf_reset(&resp->body);
+            struct server_access_entry we = {.request_id = resp->request_id, .service = "sts",
+                                             .operation = "OIDCDiscovery", .principal_arn = "",
+                                             .access_key_id = "", .source_ip = req->source_ip,
+                                             .status = resp->status, .error_code = "",
+                                             .latency_us = (core_clock_mono_ns() - t0) / 1000};
+            server_access_log(&we);
+            core_reply_free(&rt.reply);
+            return;
+        }
+    }
+
     /* Query-protocol parameters come from the form body (POST) or the query (GET). */
     bool form_ok = true;
     if (!http_request_header(req, "x-amz-target", &(struct core_cursor){0})) {

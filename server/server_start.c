@@ -127,12 +127,19 @@ core_result server_new(const struct server_config *cfg, struct server **out)
     iam_access_key_free(&admin);
     if (core_ok(r)) r = server_seed_apply(cfg, srv->ks, false);
     /* IAM first: KMS and STS read callers' identity policies through it. */
-    struct iam_env_options io = {.ks = srv->ks, .account = cfg->account_id};
+    char issuer[300];
+    if (cfg->oidc_issuer[0])
+        snprintf(issuer, sizeof issuer, "%s", cfg->oidc_issuer);
+    else
+        snprintf(issuer, sizeof issuer, "http://%s:%u", cfg->listen_host, cfg->listen_port);
+    struct iam_env_options io = {.ks = srv->ks, .account = cfg->account_id, .oidc_issuer = issuer};
     if (core_ok(r)) r = iam_env_new(&io, &srv->iam);
     struct kms_env_options ko = {.ks = srv->ks, .default_region = cfg->region, .iam = srv->iam,
                                  .last_usage = server_audit_last_usage};
     if (core_ok(r)) r = kms_env_new(&ko, &srv->kms);
-    struct sts_env_options so = {.ks = srv->ks, .default_region = cfg->region, .iam = srv->iam};
+    struct sts_env_options so = {.ks = srv->ks, .default_region = cfg->region, .iam = srv->iam,
+                                 .oidc_issuer = issuer,
+                                 .organization_file = cfg->organization_file[0] ? cfg->organization_file : NULL};
     if (core_ok(r)) r = sts_env_new(&so, &srv->sts);
     if (!core_ok(r)) {
         server_free(srv);

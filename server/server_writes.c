@@ -35,7 +35,7 @@ static bool form_action(struct core_cursor body, struct core_cursor *action)
 bool server_request_writes(const struct http_request *req)
 {
     /* IAM: everything but reads. STS issues tokens without writing. */
-    static const char *const iam_writes[] = {"Add", "Attach", "Change", "Create", "Deactivate", "Delete",
+    static const char *const iam_writes[] = {"Add", "Attach", "Change", "Create", "Deactivate", "Delete", "Disable",
                                              "Detach", "Enable", "Put", "Remove", "Resync", "Set",
                                              "Tag", "Untag", "Update", "Upload", NULL};
     struct core_cursor target;

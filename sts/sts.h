@@ -21,6 +21,8 @@ struct sts_env_options {
     struct keystore *ks;
     const char *default_region;
     struct iam_env *iam; /* callers' identity policies (sts:AssumeRole, ...); NULL: not checked */
+    const char *oidc_issuer;       /* GetWebIdentityToken's "iss" (no trailing slash); NULL: http://localhost */
+    const char *organization_file; /* AssumeRoot's organization (JSON); NULL: none */
 };
 
 /*
@@ -129,6 +131,14 @@ CORE_RESULT sts_handle(struct sts_env *env, const struct sts_call *call, struct 
 
 /** Maps a core error to STS's wire error in out (no-op for ERR_API). */
 void sts_reply_from_err(enum core_err err, struct core_reply *out);
+
+/**
+ * The issuer's OIDC documents, served unauthenticated: path (the raw request
+ * path) "<issuer path>/.well-known/openid-configuration" or ".../jwks.json".
+ * @param[out] out the JSON document; @param[out] found false for any other path.
+ * Errors: keystore errors, ERR_TAMPERED, ERR_NOMEM.
+ */
+CORE_RESULT sts_oidc_well_known(struct sts_env *env, struct core_cursor path, struct core_buf *out, bool *found);
 
 /** True for actions AWS serves without a signature (AssumeRoleWithWebIdentity, ...WithSAML). */
 bool sts_action_is_unsigned(struct core_cursor action);

@@ -8,12 +8,16 @@
 /* Sorted by action name; a unit test checks the order. */
 const struct sts_action sts_actions[] = {
     {"AssumeRole", sts_assume_role, "sts:AssumeRole", false},
+    {"AssumeRoleWithSAML", sts_assume_role_with_saml, "sts:AssumeRoleWithSAML", true},
     {"AssumeRoleWithWebIdentity", sts_assume_role_with_web_identity, "sts:AssumeRoleWithWebIdentity", true},
+    {"AssumeRoot", sts_assume_root, "sts:AssumeRoot", false},
     {"DecodeAuthorizationMessage", sts_decode_authorization_message, "sts:DecodeAuthorizationMessage", false},
     {"GetAccessKeyInfo", sts_get_access_key_info, "sts:GetAccessKeyInfo", false},
     {"GetCallerIdentity", sts_get_caller_identity, "sts:GetCallerIdentity", false},
+    {"GetDelegatedAccessToken", sts_get_delegated_access_token, "sts:GetDelegatedAccessToken", false},
     {"GetFederationToken", sts_get_federation_token, "sts:GetFederationToken", false},
     {"GetSessionToken", sts_get_session_token, "sts:GetSessionToken", false},
+    {"GetWebIdentityToken", sts_get_web_identity_token, "sts:GetWebIdentityToken", false},
 };
 const size_t sts_actions_count = sizeof sts_actions / sizeof sts_actions[0];
 
@@ -46,12 +50,14 @@ core_result sts_env_new(const struct sts_env_options *opts, struct sts_env **out
     env->iam = opts->iam;
     snprintf(env->default_region, sizeof env->default_region, "%s",
              opts->default_region ? opts->default_region : "us-east-1");
+    snprintf(env->oidc_issuer, sizeof env->oidc_issuer, "%s", opts->oidc_issuer ? opts->oidc_issuer : "http://localhost");
     if (pthread_rwlock_init(&env->lock, NULL) != 0) {
         free(env);
         BAIL(ERR_NOMEM);
     }
     /* The token keys are unsealed once here; the request path only reads the cache. */
     core_result r = sts_keys_load(env);
+    if (core_ok(r) && opts->organization_file) r = sts_org_load(env, opts->organization_file);
     if (!core_ok(r)) {
         sts_env_free(env);
         return r;
@@ -64,6 +70,7 @@ void sts_env_free(struct sts_env *env)
 {
     if (!env) return;
     sts_keys_free(env);
+    json_decref(env->org);
     pthread_rwlock_destroy(&env->lock);
     free(env);
 }

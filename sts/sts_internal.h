@@ -30,6 +30,8 @@ struct sts_env {
     size_t n_keys;
     uint32_t current;
     int64_t last_reload_ms; /* real clock; reloads on unknown key ids are rate-limited */
+    char oidc_issuer[300];  /* GetWebIdentityToken's "iss" */
+    json_t *org;            /* AssumeRoot's organization (sts_assume_root.c), NULL when none */
 };
 
 struct sts_ctx {
@@ -166,7 +168,50 @@ CORE_RESULT sts_jwt_decode(struct core_cursor token, json_t **header, json_t **c
 /** Verifies the signature with a key from jwks. */
 enum sts_jwt_status sts_jwt_verify_signature(struct core_cursor token, const json_t *header, const json_t *jwks);
 
+/* kmsd's own OIDC issuer (sts_oidc.c), for GetWebIdentityToken. */
+#define STS_OIDC_ROTATE_S (30 * 86400) /* a signing key older than this is replaced at the next token */
+#define STS_OIDC_KEEP 3u               /* keys kept (and published) per algorithm */
+struct evp_pkey_st;
+/** Base64url without padding (RFC 7515 section 2), appended. */
+CORE_RESULT sts_b64url(struct core_buf *out, struct core_cursor in);
+/**
+ * The current signing key for alg ("RS256" or "ES384"), created or rotated
+ * first when it is missing or older than STS_OIDC_ROTATE_S at now.
+ * @param[out] key caller EVP_PKEY_free()s. @param[out] kid its key id.
+ * Errors: ERR_INVALID_ARG (alg), ERR_CRYPTO, ERR_TAMPERED, keystore errors.
+ */
+CORE_RESULT sts_oidc_signing_key(struct sts_env *env, const char *alg, int64_t now, struct evp_pkey_st **key,
+                                 char kid[40]);
+/** Signs claims as a compact JWS (header alg, kid, typ JWT) appended to out. Errors: ERR_CRYPTO, ERR_LIMIT. */
+CORE_RESULT sts_jwt_sign(struct evp_pkey_st *key, const char *alg, const char *kid, const json_t *claims,
+                         struct core_buf *out);
+
+/* AssumeRoot's organization (sts_assume_root.c). */
+/** Reads the organization file given to sts_env_new. Errors: ERR_IO, ERR_PARSE. */
+CORE_RESULT sts_org_load(struct sts_env *env, const char *path);
+
+/* SAML 2.0 responses (sts_saml.c): signature verified with libxmlsec1. */
+enum sts_saml_status {
+    STS_SAML_OK,
+    STS_SAML_MALFORMED,     /* not a single-assertion samlp:Response we can read */
+    STS_SAML_BAD_SIGNATURE, /* unsigned, wrong key, altered, or a signature not on the element read */
+};
+/**
+ * Decodes the base64 SAMLResponse, verifies its signature(s) with one of
+ * certs (base64 DER, from the provider's metadata) and reads the Assertion.
+ * @param[out] out new JSON on STS_SAML_OK: issuer, name_id, name_format,
+ *     recipient, audiences[], has_audience_restriction, n_confirmations,
+ *     issue_instant, not_before, not_on_or_after, sc_not_on_or_after,
+ *     session_not_on_or_after (epoch seconds, each absent when the
+ *     assertion has none) and attrs {Name: [values]}.
+ */
+enum sts_saml_status sts_saml_verify(struct core_cursor b64, const json_t *certs, json_t **out);
+
 core_result sts_get_caller_identity(struct sts_ctx *ctx);
+core_result sts_assume_role_with_saml(struct sts_ctx *ctx);
+core_result sts_get_web_identity_token(struct sts_ctx *ctx);
+core_result sts_assume_root(struct sts_ctx *ctx);
+core_result sts_get_delegated_access_token(struct sts_ctx *ctx);
 core_result sts_get_session_token(struct sts_ctx *ctx);
 core_result sts_assume_role(struct sts_ctx *ctx);
 core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx);

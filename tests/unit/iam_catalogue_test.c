@@ -26,6 +26,8 @@ static const char *expected_param(enum iam_res r)
     case IAM_RES_OIDC: return "OpenIDConnectProviderArn";
     case IAM_RES_OIDC_NEW: return "Url";
     case IAM_RES_MFA_NEW: return "VirtualMFADeviceName";
+    case IAM_RES_SAML: return "SAMLProviderArn";
+    case IAM_RES_SAML_NEW: return "Name";
     }
     return "?";
 }
