@@ -127,7 +127,7 @@ core_result kms_create_key(struct kms_ctx *ctx, const json_t *in)
         if (!bypass) GUARD(kms_lockout_check(ctx, &k, p));
         GUARD(core_buf_append_cursor(&k.policy, core_buf_cursor(&stored)));
     } else {
-        GUARD(kms_default_policy(ctx->account, &k.policy));
+        GUARD(kms_default_policy(core_partition_of(ctx->region), ctx->account, &k.policy));
     }
     k.state = KMS_STATE_ENABLED;
     k.created = ctx->call->now;

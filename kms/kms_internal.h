@@ -379,7 +379,7 @@ bool kms_grant_token_valid(const struct kms_env *env, struct core_cursor token);
 /** True when the caller is principal_arn for grant purposes (user/session ARN, or the role of a session). */
 bool kms_caller_is(const struct kms_ctx *ctx, struct core_cursor principal_arn);
 /** The AWS default key policy for account (pretty-printed JSON). */
-CORE_RESULT kms_default_policy(const char *account, struct core_buf *out);
+CORE_RESULT kms_default_policy(const char *partition, const char *account, struct core_buf *out);
 /** The policy AWS attaches to the AWS managed key of service. */
 CORE_RESULT kms_managed_policy(const char *account, const char *region, const char *service, struct core_buf *out);
 

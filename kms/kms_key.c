@@ -50,10 +50,7 @@ void kms_key_free(struct kms_key *k)
 
 void kms_arn(char *out, size_t cap, const char *region, const char *account, const char *resource)
 {
-    const char *partition = strncmp(region, "cn-", 3) == 0       ? "aws-cn"
-                            : strncmp(region, "us-gov-", 7) == 0 ? "aws-us-gov"
-                                                                 : "aws";
-    snprintf(out, cap, "arn:%s:kms:%s:%s:%s", partition, region, account, resource);
+    snprintf(out, cap, "arn:%s:kms:%s:%s:%s", core_partition_of(region), region, account, resource);
 }
 
 void kms_key_set_arn(struct kms_key *k)

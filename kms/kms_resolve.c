@@ -150,7 +150,7 @@ core_result kms_resolve(struct kms_ctx *ctx, struct keystore_txn *txn, struct co
         for (int i = 0; i < 5; i++)
             if (!core_cursor_split(&rest, ':', &part[i]) || rest.ptr == NULL) return invalid_key_id(ctx, id);
         struct core_cursor res = rest;
-        if (!core_cursor_starts_with(part[1], "aws") || !core_cursor_eq_str(part[2], "kms") ||
+        if (!core_partition_known(part[1]) || !core_cursor_eq_str(part[2], "kms") ||
             !valid_region(part[3]) || !valid_account(part[4]))
             return invalid_key_id(ctx, id);
         char region[32], account[16];
@@ -159,7 +159,8 @@ core_result kms_resolve(struct kms_ctx *ctx, struct keystore_txn *txn, struct co
         if (core_cursor_starts_with(res, "key/") && (forms & KMS_ID_KEY)) {
             struct core_cursor kid = core_cursor_from(res.ptr + 4, res.len - 4);
             if (!kms_is_key_id(kid)) return invalid_key_id(ctx, id);
-            if (strcmp(region, ctx->region) != 0) return kms_fail(ctx, KMS_E_NOT_FOUND, "Invalid arn %s", region);
+            if (strcmp(region, ctx->region) != 0 || !core_cursor_eq_str(part[1], core_partition_of(ctx->region)))
+                return kms_fail(ctx, KMS_E_NOT_FOUND, "Invalid arn %s", region);
             GUARD(cross_account_check(ctx, account, id));
             snprintf(ref->account, sizeof ref->account, "%s", account);
             snprintf(ref->region, sizeof ref->region, "%s", region);
@@ -167,7 +168,8 @@ core_result kms_resolve(struct kms_ctx *ctx, struct keystore_txn *txn, struct co
             CORE_OK;
         }
         if (core_cursor_starts_with(res, "alias/") && (forms & KMS_ID_ALIAS)) {
-            if (strcmp(region, ctx->region) != 0) return kms_fail(ctx, KMS_E_NOT_FOUND, "Invalid arn %s", region);
+            if (strcmp(region, ctx->region) != 0 || !core_cursor_eq_str(part[1], core_partition_of(ctx->region)))
+                return kms_fail(ctx, KMS_E_NOT_FOUND, "Invalid arn %s", region);
             GUARD(cross_account_check(ctx, account, id));
             note_alias(ctx, res);
             return resolve_alias(ctx, txn, account, region, res, ref, managed_missing);

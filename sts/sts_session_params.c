@@ -17,7 +17,7 @@ core_result sts_read_session_params(struct sts_ctx *ctx, struct sts_session_para
     const struct iam_str_spec as = {.name = "PolicyArns", .min = 20, .max = 2048, .cs = IAM_CS_ANY};
     GUARD(iam_param_list(f, ctx->out, &as, ".arn", p->policy_arns, STS_MAX_POLICY_ARNS, &p->n_policy_arns));
     for (size_t i = 0; i < p->n_policy_arns; i++)
-        if (!core_cursor_starts_with(p->policy_arns[i], "arn:aws:iam::"))
+        if (!core_arn_match(p->policy_arns[i], "iam", NULL, NULL)) /* every partition: arn:aws-cn:iam::... */
             return sts_fail(ctx, 400, "ValidationError", "Invalid ARN: %.*s",
                             (int)(p->policy_arns[i].len > 256 ? 256 : p->policy_arns[i].len),
                             (const char *)p->policy_arns[i].ptr);
