@@ -250,6 +250,9 @@ CORE_RESULT kms_key_load(struct kms_ctx *ctx, struct keystore_txn *txn, const st
 CORE_RESULT kms_managed_key_ensure(struct kms_ctx *ctx, struct core_cursor alias_name);
 /** True when name (after "alias/aws/") is a service with an AWS managed key. */
 bool kms_managed_service(struct core_cursor alias_name);
+/** The predefined alias/aws/<service> names ListAliases shows without a TargetKeyId, sorted (kms_resolve.c). */
+extern const char *const kms_predefined_aliases[];
+extern const size_t kms_predefined_aliases_count;
 
 /* Alias records: table "kms_alias", id "<account>/<region>/alias/<name>". */
 struct kms_alias {

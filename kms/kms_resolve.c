@@ -306,6 +306,21 @@ static const struct {
     {"xray", "X-Ray data"},
 };
 
+/*
+ * The predefined aliases: those AWS creates in every account and Region
+ * before any key backs them, which ListAliases returns without a
+ * TargetKeyId ("These are predefined aliases that AWS has created but has
+ * not yet associated with a KMS key", API_ListAliases). The set is the one a
+ * new account's ListAliases answers with. Sorted (ListAliases merges them
+ * with the stored aliases in name order); each is one of managed_services.
+ */
+const char *const kms_predefined_aliases[] = {
+    "alias/aws/dynamodb", "alias/aws/ebs", "alias/aws/elasticfilesystem", "alias/aws/es",
+    "alias/aws/glue",     "alias/aws/kinesisvideo", "alias/aws/rds",      "alias/aws/redshift",
+    "alias/aws/s3",       "alias/aws/secretsmanager", "alias/aws/ssm",    "alias/aws/xray",
+};
+const size_t kms_predefined_aliases_count = sizeof kms_predefined_aliases / sizeof kms_predefined_aliases[0];
+
 static int managed_index(struct core_cursor alias_name)
 {
     if (!core_cursor_starts_with(alias_name, "alias/aws/")) return -1;
