@@ -63,20 +63,27 @@ core_result kms_import_token_seal(struct core_cursor key, const struct kms_impor
     GUARD(core_buf_append(&pt, t->rid, rl));
     GUARD(core_buf_append_be16(&pt, (uint16_t)t->der.len));
     GUARD(core_buf_append_cursor(&pt, core_buf_cursor(&t->der)));
-    ENSURE(sizeof token_magic + TOKEN_NONCE + pt.len + TOKEN_TAG <= KMS_IMPORT_TOKEN_MAX, ERR_LIMIT);
+    return kms_import_token_seal_raw(key, core_buf_cursor(&pt), out);
+}
+
+core_result kms_import_token_seal_raw(struct core_cursor key, struct core_cursor pt_in, struct core_buf *out)
+{
+    ENSURE(key.len == 32, ERR_INVALID_ARG);
+    ENSURE(sizeof token_magic + TOKEN_NONCE + pt_in.len + TOKEN_TAG <= KMS_IMPORT_TOKEN_MAX, ERR_LIMIT);
 
     uint8_t nonce[TOKEN_NONCE], tag[TOKEN_TAG];
     core_random(nonce, sizeof nonce);
     GUARD(core_buf_append(out, token_magic, sizeof token_magic));
     GUARD(core_buf_append(out, nonce, sizeof nonce));
     size_t at = out->len;
-    for (size_t i = 0; i < pt.len; i++) GUARD(core_buf_append_u8(out, 0)); /* room for the ciphertext */
+    for (size_t i = 0; i < pt_in.len; i++) GUARD(core_buf_append_u8(out, 0)); /* room for the ciphertext */
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     ENSURE(c != NULL, ERR_NOMEM);
     int len = 0, fin = 0;
     bool ok = EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key.ptr, nonce) == 1 &&
               EVP_EncryptUpdate(c, NULL, &len, (const unsigned char *)token_magic, sizeof token_magic) == 1 &&
-              EVP_EncryptUpdate(c, out->data + at, &len, pt.data, (int)pt.len) == 1 && (size_t)len == pt.len &&
+              EVP_EncryptUpdate(c, out->data + at, &len, pt_in.ptr, (int)pt_in.len) == 1 &&
+              (size_t)len == pt_in.len &&
               EVP_EncryptFinal_ex(c, out->data + at + len, &fin) == 1 && fin == 0 &&
               EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TOKEN_TAG, tag) == 1;
     EVP_CIPHER_CTX_free(c);

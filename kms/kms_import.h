@@ -45,6 +45,8 @@ struct kms_import_token {
 CORE_RESULT kms_import_token_key(const struct kms_env *env, struct core_secret *out);
 /** Seals t under key into out (raw bytes, AES-256-GCM). Errors: ERR_LIMIT, ERR_CRYPTO. */
 CORE_RESULT kms_import_token_seal(struct core_cursor key, const struct kms_import_token *t, struct core_buf *out);
+/** Seals an already laid-out token plaintext (kms_import_token_seal's second half; the fuzzer's way in). */
+CORE_RESULT kms_import_token_seal_raw(struct core_cursor key, struct core_cursor plaintext, struct core_buf *out);
 /**
  * Opens a token. t->der must be initialised by the caller (secret, >= 4096 bytes max).
  * Errors: ERR_BAD_CIPHERTEXT for anything not sealed by key (forged, altered, truncated), ERR_NOMEM.
