@@ -373,6 +373,28 @@ class Import(Base):
         expect_error(self, lambda: kms.delete_imported_key_material(KeyId=kid), "AccessDeniedException", 400,
                      "kms:DeleteImportedKeyMaterial")
 
+    def test_07_cancel_deletion_without_material(self):
+        # never imported: cancelling the deletion leaves a key awaiting import, not an enableable empty key
+        kid = self.external_key()
+        self.kms.schedule_key_deletion(KeyId=kid, PendingWindowInDays=7)
+        self.kms.cancel_key_deletion(KeyId=kid)
+        self.assertEqual(self.kms.describe_key(KeyId=kid)["KeyMetadata"]["KeyState"], "PendingImport")
+        expect_error(self, lambda: self.kms.enable_key(KeyId=kid), "KMSInvalidStateException", 400,
+                     "is pending import.")
+        # imported, then material deleted while pending deletion is refused; with material: Disabled
+        material = os.urandom(32)
+        self.import_material(kid, material)
+        self.kms.schedule_key_deletion(KeyId=kid, PendingWindowInDays=7)
+        self.kms.cancel_key_deletion(KeyId=kid)
+        self.assertEqual(self.kms.describe_key(KeyId=kid)["KeyMetadata"]["KeyState"], "Disabled")
+        self.kms.enable_key(KeyId=kid)
+        self.check_material(kid, material)
+        # deleted material, then scheduled and cancelled: PendingImport again
+        self.kms.delete_imported_key_material(KeyId=kid)
+        self.kms.schedule_key_deletion(KeyId=kid, PendingWindowInDays=7)
+        self.kms.cancel_key_deletion(KeyId=kid)
+        self.assertEqual(self.kms.describe_key(KeyId=kid)["KeyMetadata"]["KeyState"], "PendingImport")
+
 
 class Expiry(Base):
     """ValidTo and the import token's 24 hours, on the service clock (--clock-file)."""
