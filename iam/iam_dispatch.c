@@ -230,7 +230,8 @@ static core_result resource_arn(struct iam_ctx *ctx, const struct iam_action *a,
     case IAM_RES_MFA_NEW: kind = "mfa"; break;
     case IAM_RES_ANY: break;
     }
-    snprintf(out, cap, "arn:%s:iam::%s:%s%.*s%.*s", core_partition_current(), ctx->account, kind, (int)path.len, (const char *)path.ptr,
+    snprintf(out, cap, "arn:%s:iam::%s:%s%.*s%.*s", core_partition_current(), ctx->account, kind, (int)path.len,
+             (const char *)path.ptr,
              (int)v.len, (const char *)v.ptr);
     CORE_OK;
 }

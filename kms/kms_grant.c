@@ -413,7 +413,8 @@ bool kms_caller_is(const struct kms_ctx *ctx, struct core_cursor arn)
             struct core_cursor name = core_cursor_from(rest.ptr + 13, rest.len - 13), role;
             core_cursor_split(&name, '/', &role);
             char plain[512];
-            snprintf(plain, sizeof plain, "arn:%s:iam::%s:role/%.*s", core_partition_of(p->region), p->account, (int)role.len,
+            snprintf(plain, sizeof plain, "arn:%s:iam::%s:role/%.*s", core_partition_of(p->region), p->account,
+                     (int)role.len,
                      (const char *)role.ptr);
             if (role.len && core_cursor_eq_str(arn, plain)) return true;
         }

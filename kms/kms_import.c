@@ -149,8 +149,7 @@ core_result kms_import_keypair(uint8_t spec, struct core_buf *priv, struct core_
     }
     ENSURE(pk != NULL, ERR_CRYPTO);
     unsigned char *d = NULL;
-    int dn = i2d_PrivateKey(pk, NULL) > 0 ? 0 : -1;
-    PKCS8_PRIV_KEY_INFO *p8 = dn == 0 ? EVP_PKEY2PKCS8(pk) : NULL;
+    PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(pk);
     int n = p8 ? i2d_PKCS8_PRIV_KEY_INFO(p8, &d) : -1;
     PKCS8_PRIV_KEY_INFO_free(p8);
     core_result r = {ERR_CRYPTO};
@@ -237,7 +236,8 @@ core_result kms_import_unwrap(const struct kms_import_token *t, struct core_curs
     core_result r;
     if (t->alg == KMS_ALG_RSA_AES_KEY_WRAP_SHA_1 || t->alg == KMS_ALG_RSA_AES_KEY_WRAP_SHA_256) {
         /* "the RSA-wrapped AES key followed by the AES-wrapped key material": the first part is as long
-         * as the modulus. https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys-encrypt-key-material.html */
+         * as the modulus.
+         * https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys-encrypt-key-material.html */
         size_t mod = (size_t)EVP_PKEY_get_size(pk);
         if (wrapped.len <= mod) {
             EVP_PKEY_free(pk);

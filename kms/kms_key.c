@@ -503,8 +503,9 @@ core_result kms_render_metadata(struct core_jw *w, const char *name, const struc
         GUARD(core_jw_time(w, "ValidTo", k->valid_to));
     GUARD(core_jw_cstr(w, "Origin", k->external ? "EXTERNAL" : "AWS_KMS"));
     if (k->external && k->imported)
-        GUARD(core_jw_cstr(w, "ExpirationModel", k->expiration_model == KMS_EXP_EXPIRES ? "KEY_MATERIAL_EXPIRES"
-                                                                                        : "KEY_MATERIAL_DOES_NOT_EXPIRE"));
+        GUARD(core_jw_cstr(w, "ExpirationModel",
+                           k->expiration_model == KMS_EXP_EXPIRES ? "KEY_MATERIAL_EXPIRES"
+                                                                  : "KEY_MATERIAL_DOES_NOT_EXPIRE"));
     GUARD(core_jw_cstr(w, "KeyManager", k->aws_managed ? "AWS" : "CUSTOMER"));
     GUARD(core_jw_cstr(w, "CustomerMasterKeySpec", "SYMMETRIC_DEFAULT"));
     GUARD(core_jw_cstr(w, "KeySpec", "SYMMETRIC_DEFAULT"));
