@@ -9,6 +9,7 @@
 #include "core/core_json.h"
 #include "core/core_limits.h"
 #include "core/core_log.h"
+#include "core/core_partition.h"
 #include "core/core_reply.h"
 #include "core/core_result.h"
 #include "core/core_secmem.h"

@@ -151,7 +151,7 @@ void iam_principal_user(struct core_principal *p, const char *account, const cha
 {
     *p = (struct core_principal){.type = CORE_PRINCIPAL_USER};
     snprintf(p->account, sizeof p->account, "%s", account);
-    snprintf(p->arn, sizeof p->arn, "arn:aws:iam::%s:user%s%s", account, path, name);
+    snprintf(p->arn, sizeof p->arn, "arn:%s:iam::%s:user%s%s", core_partition_current(), account, path, name);
     snprintf(p->user_id, sizeof p->user_id, "%s", user_id);
 }
 
@@ -159,7 +159,7 @@ void iam_principal_root(struct core_principal *p, const char *account)
 {
     *p = (struct core_principal){.type = CORE_PRINCIPAL_ROOT};
     snprintf(p->account, sizeof p->account, "%s", account);
-    snprintf(p->arn, sizeof p->arn, "arn:aws:iam::%s:root", account);
+    snprintf(p->arn, sizeof p->arn, "arn:%s:iam::%s:root", core_partition_current(), account);
     snprintf(p->user_id, sizeof p->user_id, "%s", account);
 }
 

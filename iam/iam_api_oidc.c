@@ -38,7 +38,7 @@ static core_result create_oidc_txn(struct iam_ctx *ctx, struct keystore_txn *txn
         return core_reply_error(ctx->out, 400, "InvalidInput", "Invalid Url: the URL must begin with https://");
     char hostz[272], arn[320];
     snprintf(hostz, sizeof hostz, "%.*s", (int)host.len, (const char *)host.ptr);
-    snprintf(arn, sizeof arn, "arn:aws:iam::%s:oidc-provider/%s", ctx->account, hostz);
+    snprintf(arn, sizeof arn, "arn:%s:iam::%s:oidc-provider/%s", core_partition_current(), ctx->account, hostz);
     json_t *jc = json_array(), *jt = json_array();
     for (size_t i = 0; i < nclients; i++) json_array_append_new(jc, json_stringn((const char *)clients[i].ptr, clients[i].len));
     for (size_t i = 0; i < nthumbs; i++) json_array_append_new(jt, json_stringn((const char *)thumbs[i].ptr, thumbs[i].len));
@@ -65,8 +65,9 @@ static core_result load_by_arn(struct iam_ctx *ctx, struct keystore_txn *txn, js
     struct core_cursor arn;
     GUARD(iam_param_str(ctx->form, ctx->out, &as, &arn, NULL));
     char prefix[64];
-    snprintf(prefix, sizeof prefix, "arn:aws:iam::%s:oidc-provider/", ctx->account);
-    if (!core_cursor_starts_with(arn, "arn:aws:iam::"))
+    snprintf(prefix, sizeof prefix, "arn:%s:iam::%s:oidc-provider/", core_partition_current(), ctx->account);
+    struct core_cursor tail;
+    if (!iam_arn_tail(arn, &tail))
         return core_reply_error(ctx->out, 400, "InvalidInput", "Invalid ARN: %.*s", (int)(arn.len > 256 ? 256 : arn.len),
                                 (const char *)arn.ptr);
     core_result r = {ERR_NOT_FOUND};

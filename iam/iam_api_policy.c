@@ -147,7 +147,7 @@ static struct core_cursor arn_name(struct core_cursor arn)
 static json_t *aws_record(const struct iam_aws_policy *a)
 {
     char arn[160];
-    snprintf(arn, sizeof arn, "%s%s", IAM_AWS_POLICY_PREFIX, a->name);
+    snprintf(arn, sizeof arn, "arn:%s:iam::aws:policy/%s", core_partition_current(), a->name);
     return json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:b,s:I}", "name", a->name, "policy_id", a->policy_id,
                      "arn", arn, "path", "/", "version", a->version, "created", (json_int_t)a->created, "updated",
                      (json_int_t)a->updated, "description", a->description, "doc", a->doc, "aws", 1,
@@ -167,7 +167,7 @@ static core_result load_policy(struct iam_ctx *ctx, struct keystore_txn *txn, st
         CORE_OK;
     }
     char prefix[64];
-    snprintf(prefix, sizeof prefix, "arn:aws:iam::%s:policy/", ctx->account);
+    snprintf(prefix, sizeof prefix, "arn:%s:iam::%s:policy/", core_partition_current(), ctx->account);
     core_result r = {ERR_NOT_FOUND};
     if (core_cursor_starts_with(arn, prefix)) r = iam_rec_get(txn, IAM_T_POLICY, ctx->account, arn_name(arn), rec);
     if (core_ok(r) && !core_cursor_eq_str(arn, iam_js(*rec, "arn"))) r.err = ERR_NOT_FOUND;

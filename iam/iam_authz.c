@@ -129,10 +129,11 @@ static core_result managed(struct iam_env *env, struct keystore_txn *txn, struct
         *out = env->aws[aws - iam_aws_policies];
         CORE_OK;
     }
-    if (core_cursor_starts_with(arn, IAM_AWS_POLICY_PREFIX)) CORE_OK;
-    ENSURE(core_cursor_starts_with(arn, "arn:aws:iam::") && arn.len > 13 + 12 + 8, ERR_PARSE);
+    if (iam_arn_is_aws_managed(arn)) CORE_OK;
+    struct core_cursor tail;
+    ENSURE(iam_arn_tail(arn, &tail) && tail.len > 12 + 8, ERR_PARSE);
     char account[16];
-    memcpy(account, arn.ptr + 13, 12);
+    memcpy(account, tail.ptr, 12);
     account[12] = 0;
     size_t last = 0;
     for (size_t i = 0; i < arn.len; i++)

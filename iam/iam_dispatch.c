@@ -190,7 +190,8 @@ static core_result stored_arn(struct iam_ctx *ctx, const char *table, const char
     core_result r = iam_rec_get(txn, table, ctx->account, name, &rec);
     keystore_txn_abort(txn);
     if (r.err == ERR_NOT_FOUND) {
-        snprintf(out, cap, "arn:aws:iam::%s:%s/%.*s", ctx->account, kind, (int)name.len, (const char *)name.ptr);
+        snprintf(out, cap, "arn:%s:iam::%s:%s/%.*s", core_partition_current(), ctx->account, kind, (int)name.len,
+                 (const char *)name.ptr);
         CORE_OK;
     }
     GUARD(r);
@@ -237,7 +238,8 @@ static core_result resource_arn(struct iam_ctx *ctx, const struct iam_action *a,
     case IAM_RES_OIDC_NEW:
         if (core_cursor_starts_with(v, "https://")) v.ptr += 8, v.len -= 8;
         while (v.len && v.ptr[v.len - 1] == '/') v.len--;
-        snprintf(out, cap, "arn:aws:iam::%s:oidc-provider/%.*s", ctx->account, (int)v.len, (const char *)v.ptr);
+        snprintf(out, cap, "arn:%s:iam::%s:oidc-provider/%.*s", core_partition_current(), ctx->account, (int)v.len,
+                 (const char *)v.ptr);
         CORE_OK;
     case IAM_RES_USER_NEW: kind = "user"; break;
     case IAM_RES_ROLE_NEW: kind = "role"; break;
@@ -245,7 +247,8 @@ static core_result resource_arn(struct iam_ctx *ctx, const struct iam_action *a,
     case IAM_RES_MFA_NEW: kind = "mfa"; break;
     case IAM_RES_ANY: break;
     }
-    snprintf(out, cap, "arn:aws:iam::%s:%s%.*s%.*s", ctx->account, kind, (int)path.len, (const char *)path.ptr,
+    snprintf(out, cap, "arn:%s:iam::%s:%s%.*s%.*s", core_partition_current(), ctx->account, kind, (int)path.len,
+             (const char *)path.ptr,
              (int)v.len, (const char *)v.ptr);
     CORE_OK;
 }

@@ -148,6 +148,10 @@ extern const struct iam_aws_policy iam_aws_policies[];
 extern const size_t iam_aws_policies_count;
 /** The shipped AWS managed policy with this ARN (exact, case-sensitive), else NULL. */
 const struct iam_aws_policy *iam_aws_policy_find(struct core_cursor arn);
+/** True for "arn:<any partition>:iam::aws:policy/..." (an AWS managed policy's ARN shape). */
+bool iam_arn_is_aws_managed(struct core_cursor arn);
+/** For "arn:<any partition>:iam::<tail>", *tail = "<tail>" (a view into arn); false for anything else. */
+bool iam_arn_tail(struct core_cursor arn, struct core_cursor *tail);
 /**
  * How many users and roles of account have arn attached, and have it as
  * their permissions boundary (AttachmentCount, PermissionsBoundaryUsageCount).

@@ -18,13 +18,19 @@ const size_t iam_aws_policies_count = sizeof iam_aws_policies / sizeof iam_aws_p
 
 const struct iam_aws_policy *iam_aws_policy_find(struct core_cursor arn)
 {
-    if (!core_cursor_starts_with(arn, IAM_AWS_POLICY_PREFIX)) return NULL;
-    struct core_cursor name = core_cursor_from(arn.ptr + strlen(IAM_AWS_POLICY_PREFIX),
-                                               arn.len - strlen(IAM_AWS_POLICY_PREFIX));
+    struct core_cursor tail;
+    if (!iam_arn_tail(arn, &tail) || !core_cursor_starts_with(tail, "aws:policy/")) return NULL;
+    struct core_cursor name = core_cursor_from(tail.ptr + 11, tail.len - 11);
     /* Policy ARNs are case-sensitive: "administratoraccess" is no policy. */
     for (size_t i = 0; i < iam_aws_policies_count; i++)
         if (core_cursor_eq_str(name, iam_aws_policies[i].name)) return &iam_aws_policies[i];
     return NULL;
+}
+
+bool iam_arn_is_aws_managed(struct core_cursor arn)
+{
+    struct core_cursor tail;
+    return iam_arn_tail(arn, &tail) && core_cursor_starts_with(tail, "aws:policy/");
 }
 
 core_result iam_aws_policy_counts(struct keystore_txn *txn, const char *account, const char *arn, int64_t *attached,

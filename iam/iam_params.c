@@ -88,6 +88,14 @@ static core_result invalid(struct core_reply *out, const char *name, struct core
         uint8_t c = v.ptr[i];
         if (c >= 0x20 && c != 0x7f) echo[n++] = (char)c;
     }
+    /* The cap must not split a UTF-8 sequence: half a character is invalid XML. */
+    size_t lead = n;
+    while (lead > 0 && ((uint8_t)echo[lead - 1] & 0xc0) == 0x80) lead--;
+    if (lead > 0 && (uint8_t)echo[lead - 1] >= 0xc0) {
+        uint8_t b = (uint8_t)echo[lead - 1];
+        size_t need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+        if (n - (lead - 1) < need) n = lead - 1;
+    }
     echo[n] = 0;
     if (null)
         return core_reply_error(out, 400, "ValidationError",

@@ -168,7 +168,11 @@ static core_result arn_to_uid(struct keystore_txn *txn, struct core_cursor arn, 
     char type;
     struct core_cursor acct, path, name;
     ENSURE(split_entity_arn(arn, &type, &acct, &path, &name), ERR_NOT_FOUND);
-    ENSURE(core_cursor_starts_with(arn, "arn:aws:") && account_ok(acct), ERR_NOT_FOUND);
+    /* A user or role of this partition only: arn:aws:iam::... names nobody in aws-cn. */
+    struct core_cursor tail, partition;
+    ENSURE(iam_arn_tail(arn, &tail) && core_arn_match(arn, "iam", &partition, NULL) &&
+               core_cursor_eq_str(partition, core_partition_current()) && account_ok(acct),
+           ERR_NOT_FOUND);
     ENSURE(name.len > 0 && name.len <= IAM_MAX_NAME, ERR_NOT_FOUND);
     char account[16];
     snprintf(account, sizeof account, "%.*s", (int)acct.len, (const char *)acct.ptr);

@@ -124,7 +124,16 @@ const char *iam_js(const json_t *o, const char *key)
 
 void iam_arn(char *out, size_t cap, const char *account, const char *kind, const char *path, const char *name)
 {
-    snprintf(out, cap, "arn:aws:iam::%s:%s%s%s", account, kind, path, name);
+    /* IAM is global: its ARNs carry the partition of the request being served (core_partition.h). */
+    snprintf(out, cap, "arn:%s:iam::%s:%s%s%s", core_partition_current(), account, kind, path, name);
+}
+
+bool iam_arn_tail(struct core_cursor arn, struct core_cursor *tail)
+{
+    struct core_cursor rest;
+    if (!core_arn_match(arn, "iam", NULL, &rest) || !core_cursor_starts_with(rest, ":")) return false;
+    *tail = core_cursor_from(rest.ptr + 1, rest.len - 1);
+    return true;
 }
 
 static int cap_len(struct core_cursor c) { return (int)(c.len > 128 ? 128 : c.len); }
@@ -219,9 +228,8 @@ core_result iam_role_get(struct keystore_txn *txn, const char *account, struct c
 
 core_result iam_parse_role_arn(struct core_cursor arn, char account[16], struct core_cursor *name)
 {
-    ENSURE(core_cursor_starts_with(arn, "arn:aws:iam::"), ERR_PARSE);
-    struct core_cursor rest = arn, tok;
-    GUARD(core_cursor_advance(&rest, 13, NULL));
+    struct core_cursor rest, tok;
+    ENSURE(iam_arn_tail(arn, &rest), ERR_PARSE); /* any partition: arn:aws-cn:iam::... */
     core_cursor_split(&rest, ':', &tok);
     ENSURE(tok.len == 12, ERR_PARSE);
     for (size_t i = 0; i < 12; i++) ENSURE(tok.ptr[i] >= '0' && tok.ptr[i] <= '9', ERR_PARSE);
@@ -257,13 +265,14 @@ core_result iam_user_principal(struct keystore_txn *txn, const char *account, st
 core_result iam_managed_policy_exists(struct keystore_txn *txn, struct core_cursor arn, bool *exists)
 {
     *exists = false;
-    if (core_cursor_starts_with(arn, IAM_AWS_POLICY_PREFIX)) { /* AWS managed: the shipped catalogue */
+    if (iam_arn_is_aws_managed(arn)) { /* AWS managed: the shipped catalogue */
         *exists = iam_aws_policy_find(arn) != NULL;
         CORE_OK;
     }
-    if (!core_cursor_starts_with(arn, "arn:aws:iam::") || arn.len < 13 + 12 + 8) CORE_OK;
+    struct core_cursor tail;
+    if (!iam_arn_tail(arn, &tail) || tail.len < 12 + 8) CORE_OK;
     char account[16];
-    memcpy(account, arn.ptr + 13, 12);
+    memcpy(account, tail.ptr, 12);
     account[12] = 0;
     size_t last = 0;
     for (size_t i = 0; i < arn.len; i++)

@@ -676,7 +676,7 @@ core_result kms_lockout_check(struct kms_ctx *ctx, const struct kms_key *key, co
 }
 
 /* https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html, as GetKeyPolicy prints it. */
-core_result kms_default_policy(const char *account, struct core_buf *out)
+core_result kms_default_policy(const char *partition, const char *account, struct core_buf *out)
 {
     return core_buf_printf(out,
                            "{\n"
@@ -686,13 +686,13 @@ core_result kms_default_policy(const char *account, struct core_buf *out)
                            "    \"Sid\" : \"Enable IAM User Permissions\",\n"
                            "    \"Effect\" : \"Allow\",\n"
                            "    \"Principal\" : {\n"
-                           "      \"AWS\" : \"arn:aws:iam::%s:root\"\n"
+                           "      \"AWS\" : \"arn:%s:iam::%s:root\"\n"
                            "    },\n"
                            "    \"Action\" : \"kms:*\",\n"
                            "    \"Resource\" : \"*\"\n"
                            "  } ]\n"
                            "}",
-                           account);
+                           partition, account);
 }
 
 /* The policy AWS attaches to an AWS managed key (e.g. aws/s3): use through the service, read directly. */
@@ -722,11 +722,11 @@ core_result kms_managed_policy(const char *account, const char *region, const ch
                            "    \"Sid\" : \"Allow direct access to key metadata to the account\",\n"
                            "    \"Effect\" : \"Allow\",\n"
                            "    \"Principal\" : {\n"
-                           "      \"AWS\" : \"arn:aws:iam::%s:root\"\n"
+                           "      \"AWS\" : \"arn:%s:iam::%s:root\"\n"
                            "    },\n"
                            "    \"Action\" : [ \"kms:Describe*\", \"kms:Get*\", \"kms:List*\" ],\n"
                            "    \"Resource\" : \"*\"\n"
                            "  } ]\n"
                            "}",
-                           service, service, service, account, service, region, account);
+                           service, service, service, account, service, region, core_partition_of(region), account);
 }

@@ -8,7 +8,10 @@
 static core_result cancel(struct kms_mutation *m, struct keystore_txn *txn)
 {
     (void)txn;
-    m->key.state = KMS_STATE_DISABLED;
+    /* A key with imported material that was deleted or expired has nothing to enable: it awaits import
+     * ("If the KMS key has imported key material ... the key state is PendingImport", key-state.html). */
+    bool material_gone = m->key.external && !m->key.imported;
+    m->key.state = material_gone ? KMS_STATE_PENDING_IMPORT : KMS_STATE_DISABLED;
     m->key.deletion_date = 0;
     m->key.pending_window_days = 0;
     CORE_OK;

@@ -83,7 +83,7 @@ static core_result create(struct kms_mutation *m, struct keystore_txn *txn)
     for (size_t i = 0; i < sizeof r; i++) snprintf(a->grant_id + 2 * i, 3, "%02x", r[i]);
     snprintf(a->rid, sizeof a->rid, "%s%s", prefix, a->grant_id);
     char issuing[64];
-    snprintf(issuing, sizeof issuing, "arn:aws:iam::%s:root", m->key.account);
+    snprintf(issuing, sizeof issuing, "arn:%s:iam::%s:root", core_partition_of(m->key.region), m->key.account);
     json_object_set_new(a->grant, "grant_id", json_string(a->grant_id));
     json_object_set_new(a->grant, "key_arn", json_string(m->key.arn));
     json_object_set_new(a->grant, "issuing", json_string(issuing));

@@ -55,7 +55,7 @@ struct create_arg {
 static core_result create_fn(struct keystore_txn *txn, void *argp)
 {
     struct create_arg *a = argp;
-    GUARD(kms_key_add_version(txn, a->key, a->key->created, KMS_ROT_INITIAL));
+    if (!a->key->external) GUARD(kms_key_add_version(txn, a->key, a->key->created, KMS_ROT_INITIAL));
     return kms_key_save(txn, a->key);
 }
 
@@ -101,9 +101,12 @@ core_result kms_create_key(struct kms_ctx *ctx, const json_t *in)
     if (!symmetric)
         return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
                         "KeySpec %s is not supported by this server yet; only SYMMETRIC_DEFAULT keys are.", spec_name);
-    if (origin != 0)
+    /* Origin EXTERNAL: a key with no key material, PendingImport until ImportKeyMaterial (kms_import.c). */
+    bool external = origin == 1;
+    if (origin != 0 && !external)
         return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
-                        "Origin %s is not supported by this server yet; only AWS_KMS keys are.", origins[origin]);
+                        "Origin %s is not supported by this server yet; only AWS_KMS and EXTERNAL keys are.",
+                        origins[origin]);
     if (have_store)
         return kms_fail(ctx, KMS_E_CUSTOM_KEY_STORE_NOT_FOUND, "Custom key store '%.*s' does not exist.",
                         (int)store.len, (const char *)store.ptr);
@@ -127,9 +130,10 @@ core_result kms_create_key(struct kms_ctx *ctx, const json_t *in)
         if (!bypass) GUARD(kms_lockout_check(ctx, &k, p));
         GUARD(core_buf_append_cursor(&k.policy, core_buf_cursor(&stored)));
     } else {
-        GUARD(kms_default_policy(ctx->account, &k.policy));
+        GUARD(kms_default_policy(core_partition_of(ctx->region), ctx->account, &k.policy));
     }
-    k.state = KMS_STATE_ENABLED;
+    k.state = external ? KMS_STATE_PENDING_IMPORT : KMS_STATE_ENABLED;
+    k.external = external;
     k.created = ctx->call->now;
     if (have_desc) GUARD(core_buf_append_cursor(&k.description, desc));
     if (tags) GUARD(kms_tags_apply(ctx, &k, tags));

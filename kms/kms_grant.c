@@ -100,7 +100,7 @@ bool kms_principal_arn_account(struct core_cursor p, struct core_cursor *account
     struct core_cursor rest = p, f[5];
     for (int i = 0; i < 5; i++)
         if (!core_cursor_split(&rest, ':', &f[i]) || rest.ptr == NULL) return false;
-    if (!core_cursor_eq_str(f[0], "arn") || !core_cursor_starts_with(f[1], "aws") || f[3].len != 0 ||
+    if (!core_cursor_eq_str(f[0], "arn") || !core_partition_known(f[1]) || f[3].len != 0 ||
         !twelve_digits(f[4]) || rest.len == 0)
         return false;
     bool ok = false;
@@ -413,7 +413,8 @@ bool kms_caller_is(const struct kms_ctx *ctx, struct core_cursor arn)
             struct core_cursor name = core_cursor_from(rest.ptr + 13, rest.len - 13), role;
             core_cursor_split(&name, '/', &role);
             char plain[512];
-            snprintf(plain, sizeof plain, "arn:aws:iam::%s:role/%.*s", p->account, (int)role.len,
+            snprintf(plain, sizeof plain, "arn:%s:iam::%s:role/%.*s", core_partition_of(p->region), p->account,
+                     (int)role.len,
                      (const char *)role.ptr);
             if (role.len && core_cursor_eq_str(arn, plain)) return true;
         }

@@ -136,8 +136,14 @@ struct kms_key {
     uint32_t n_tags;
     struct core_buf versions; /* n_versions x KMS_VERSION_REC_BYTES */
     uint32_t n_versions;
+    /* Origin EXTERNAL (kms_import.c keeps these in its own record). */
+    bool external;
+    bool imported;            /* key material present (imported, not deleted or expired) */
+    uint8_t expiration_model; /* enum kms_expiration (kms_import.h) */
+    int64_t valid_to;         /* KEY_MATERIAL_EXPIRES: when the material expires (service time) */
+    char material_description[257];
     /* Due dates as loaded, so kms_key_save() can move the due-index rows. */
-    int64_t loaded_next_rotation, loaded_deletion_date;
+    int64_t loaded_next_rotation, loaded_deletion_date, loaded_expiry;
     bool loaded;
 };
 
@@ -170,6 +176,14 @@ CORE_RESULT kms_key_save(struct keystore_txn *txn, struct kms_key *k);
 void kms_key_version_at(const struct kms_key *k, uint32_t i, struct kms_key_version *v);
 /** Adds material version n+1 (random material and id) in txn. */
 CORE_RESULT kms_key_add_version(struct keystore_txn *txn, struct kms_key *k, int64_t now, uint8_t type);
+/** Adds material version n+1 with the given 32-byte material and id (imported material). */
+CORE_RESULT kms_key_add_material(struct keystore_txn *txn, struct kms_key *k, int64_t now, uint8_t type,
+                                 struct core_cursor material, const uint8_t id[KMS_MATERIAL_ID_BYTES]);
+/** Stores (again) the 32-byte material of existing version n (re-import). */
+CORE_RESULT kms_material_put(struct keystore_txn *txn, const struct kms_key *k, uint32_t n,
+                             struct core_cursor material);
+/** Deletes the material of version n (absent is fine); the version entry stays. */
+CORE_RESULT kms_material_del(struct keystore_txn *txn, const struct kms_key *k, uint32_t n);
 /**
  * Reads material version n into out (a secret buffer of at least 32 bytes).
  * Errors: ERR_NOT_FOUND, keystore errors.
@@ -251,6 +265,9 @@ CORE_RESULT kms_key_load(struct kms_ctx *ctx, struct keystore_txn *txn, const st
 CORE_RESULT kms_managed_key_ensure(struct kms_ctx *ctx, struct core_cursor alias_name);
 /** True when name (after "alias/aws/") is a service with an AWS managed key. */
 bool kms_managed_service(struct core_cursor alias_name);
+/** The predefined alias/aws/<service> names ListAliases shows without a TargetKeyId, sorted (kms_resolve.c). */
+extern const char *const kms_predefined_aliases[];
+extern const size_t kms_predefined_aliases_count;
 
 /* Alias records: table "kms_alias", id "<account>/<region>/alias/<name>". */
 struct kms_alias {
@@ -380,7 +397,7 @@ bool kms_grant_token_valid(const struct kms_env *env, struct core_cursor token);
 /** True when the caller is principal_arn for grant purposes (user/session ARN, or the role of a session). */
 bool kms_caller_is(const struct kms_ctx *ctx, struct core_cursor principal_arn);
 /** The AWS default key policy for account (pretty-printed JSON). */
-CORE_RESULT kms_default_policy(const char *account, struct core_buf *out);
+CORE_RESULT kms_default_policy(const char *partition, const char *account, struct core_buf *out);
 /** The policy AWS attaches to the AWS managed key of service. */
 CORE_RESULT kms_managed_policy(const char *account, const char *region, const char *service, struct core_buf *out);
 
@@ -517,6 +534,9 @@ core_result kms_revoke_grant(struct kms_ctx *ctx, const json_t *in);
 core_result kms_decrypt(struct kms_ctx *ctx, const json_t *in);
 core_result kms_delete_alias(struct kms_ctx *ctx, const json_t *in);
 core_result kms_describe_key(struct kms_ctx *ctx, const json_t *in);
+core_result kms_delete_imported_key_material(struct kms_ctx *ctx, const json_t *in);
+core_result kms_get_parameters_for_import(struct kms_ctx *ctx, const json_t *in);
+core_result kms_import_key_material(struct kms_ctx *ctx, const json_t *in);
 core_result kms_disable_key(struct kms_ctx *ctx, const json_t *in);
 core_result kms_disable_key_rotation(struct kms_ctx *ctx, const json_t *in);
 core_result kms_enable_key(struct kms_ctx *ctx, const json_t *in);

@@ -1,6 +1,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "kms/kms_import.h"
 #include "kms/kms_internal.h"
 
 /*
@@ -24,6 +25,7 @@
 #define KEY_FORMAT 2u
 #define FLAG_AWS_MANAGED 1u
 #define FLAG_ROTATION 2u
+#define FLAG_EXTERNAL 4u /* Origin EXTERNAL: the import record (kms_import.c) holds the rest */
 
 static const char tbl_key[] = "kms_key";
 static const char tbl_material[] = "kms_material";
@@ -50,10 +52,7 @@ void kms_key_free(struct kms_key *k)
 
 void kms_arn(char *out, size_t cap, const char *region, const char *account, const char *resource)
 {
-    const char *partition = strncmp(region, "cn-", 3) == 0       ? "aws-cn"
-                            : strncmp(region, "us-gov-", 7) == 0 ? "aws-us-gov"
-                                                                 : "aws";
-    snprintf(out, cap, "arn:%s:kms:%s:%s:%s", partition, region, account, resource);
+    snprintf(out, cap, "arn:%s:kms:%s:%s:%s", core_partition_of(region), region, account, resource);
 }
 
 void kms_key_set_arn(struct kms_key *k)
@@ -124,6 +123,11 @@ static int64_t due_deletion(const struct kms_key *k)
 {
     return k->state == KMS_STATE_PENDING_DELETION ? k->deletion_date : 0;
 }
+/* Imported material that expires is deleted at ValidTo (kms_run_due, kind 'E'). */
+static int64_t due_expiry(const struct kms_key *k)
+{
+    return (k->external && k->imported && k->expiration_model == KMS_EXP_EXPIRES) ? k->valid_to : 0;
+}
 
 static core_result read_lv(struct core_cursor *c, struct core_buf *out)
 {
@@ -167,6 +171,7 @@ static core_result decode(struct core_cursor c, struct kms_key *k)
     k->n_versions = n;
     k->aws_managed = flags & FLAG_AWS_MANAGED;
     k->rotation_enabled = flags & FLAG_ROTATION;
+    k->external = flags & FLAG_EXTERNAL;
     k->created = (int64_t)created;
     k->deletion_date = (int64_t)del;
     k->next_rotation = (int64_t)next;
@@ -180,7 +185,8 @@ static core_result encode(const struct kms_key *k, struct core_buf *out)
     GUARD(core_buf_append_u8(out, KEY_FORMAT));
     GUARD(core_buf_append_u8(out, k->state));
     GUARD(core_buf_append_u8(out, (uint8_t)((k->aws_managed ? FLAG_AWS_MANAGED : 0) |
-                                            (k->rotation_enabled ? FLAG_ROTATION : 0))));
+                                            (k->rotation_enabled ? FLAG_ROTATION : 0) |
+                                            (k->external ? FLAG_EXTERNAL : 0))));
     GUARD(core_buf_append_be64(out, (uint64_t)k->created));
     GUARD(core_buf_append_be64(out, (uint64_t)k->deletion_date));
     GUARD(core_buf_append_be32(out, k->pending_window_days));
@@ -213,9 +219,19 @@ core_result kms_key_get(struct keystore_txn *txn, const char *account, const cha
     snprintf(out->region, sizeof out->region, "%s", region);
     snprintf(out->key_id, sizeof out->key_id, "%s", key_id);
     kms_key_set_arn(out);
+    if (out->external) {
+        core_result r = kms_import_load(txn, out);
+        if (!core_ok(r) && r.err != ERR_NOT_FOUND) return r;
+    }
     out->loaded_next_rotation = due_rotation(out);
     out->loaded_deletion_date = due_deletion(out);
+    out->loaded_expiry = due_expiry(out);
     out->loaded = true;
+    /* "When the key material expires, AWS KMS deletes the key material and the KMS key becomes unusable"
+     * (importing-keys.html): on the service clock, at once, even before the sweeper deletes it. */
+    if (out->loaded_expiry && out->loaded_expiry <= core_clock_service() &&
+        (out->state == KMS_STATE_ENABLED || out->state == KMS_STATE_DISABLED))
+        out->state = KMS_STATE_PENDING_IMPORT;
     CORE_OK;
 }
 
@@ -250,8 +266,11 @@ core_result kms_key_save(struct keystore_txn *txn, struct kms_key *k)
     GUARD(keystore_put(txn, tbl_key, core_cursor_str(rid), core_buf_cursor(&raw), k->loaded ? 0 : KEYSTORE_NO_OVERWRITE));
     GUARD(due_move(txn, rid, 'R', k->loaded ? k->loaded_next_rotation : 0, due_rotation(k)));
     GUARD(due_move(txn, rid, 'D', k->loaded ? k->loaded_deletion_date : 0, due_deletion(k)));
+    GUARD(due_move(txn, rid, 'E', k->loaded ? k->loaded_expiry : 0, due_expiry(k)));
+    if (k->external) GUARD(kms_import_save(txn, k));
     k->loaded_next_rotation = due_rotation(k);
     k->loaded_deletion_date = due_deletion(k);
+    k->loaded_expiry = due_expiry(k);
     k->loaded = true;
     CORE_OK;
 }
@@ -278,18 +297,42 @@ static void material_id(const struct kms_key *k, uint32_t n, char out[160])
 
 core_result kms_key_add_version(struct keystore_txn *txn, struct kms_key *k, int64_t now, uint8_t type)
 {
+    DEFER_CLEANUP(struct core_secret mat = {0}, core_secret_cleanup);
+    GUARD(core_secret_random(&mat, KMS_MATERIAL_BYTES));
+    uint8_t id[KMS_MATERIAL_ID_BYTES];
+    core_random(id, sizeof id);
+    return kms_key_add_material(txn, k, now, type, core_secret_cursor(&mat), id);
+}
+
+core_result kms_material_put(struct keystore_txn *txn, const struct kms_key *k, uint32_t n,
+                             struct core_cursor material)
+{
+    ENSURE(material.len == KMS_MATERIAL_BYTES, ERR_INVALID_ARG);
+    char mid[160];
+    material_id(k, n, mid);
+    return keystore_put(txn, tbl_material, core_cursor_str(mid), material, 0);
+}
+
+core_result kms_material_del(struct keystore_txn *txn, const struct kms_key *k, uint32_t n)
+{
+    char mid[160];
+    material_id(k, n, mid);
+    core_result r = keystore_del(txn, tbl_material, core_cursor_str(mid));
+    if (r.err == ERR_NOT_FOUND) CORE_OK;
+    return r;
+}
+
+core_result kms_key_add_material(struct keystore_txn *txn, struct kms_key *k, int64_t now, uint8_t type,
+                                 struct core_cursor material, const uint8_t id[KMS_MATERIAL_ID_BYTES])
+{
     uint32_t n = k->n_versions + 1;
     char mid[160];
     material_id(k, n, mid);
-    DEFER_CLEANUP(struct core_secret mat = {0}, core_secret_cleanup);
-    GUARD(core_secret_random(&mat, KMS_MATERIAL_BYTES));
-    GUARD(keystore_put(txn, tbl_material, core_cursor_str(mid), core_secret_cursor(&mat), KEYSTORE_NO_OVERWRITE));
-    uint8_t id[KMS_MATERIAL_ID_BYTES];
-    core_random(id, sizeof id);
+    GUARD(keystore_put(txn, tbl_material, core_cursor_str(mid), material, KEYSTORE_NO_OVERWRITE));
     GUARD(core_buf_append_be32(&k->versions, n));
     GUARD(core_buf_append_be64(&k->versions, (uint64_t)now));
     GUARD(core_buf_append_u8(&k->versions, type));
-    GUARD(core_buf_append(&k->versions, id, sizeof id));
+    GUARD(core_buf_append(&k->versions, id, KMS_MATERIAL_ID_BYTES));
     k->n_versions = n;
     CORE_OK;
 }
@@ -323,6 +366,8 @@ core_result kms_key_destroy(struct keystore_txn *txn, struct kms_key *k)
     }
     GUARD(due_move(txn, rid, 'R', k->loaded_next_rotation, 0));
     GUARD(due_move(txn, rid, 'D', k->loaded_deletion_date, 0));
+    GUARD(due_move(txn, rid, 'E', k->loaded_expiry, 0));
+    if (k->external) GUARD(kms_import_destroy(txn, k));
     GUARD(keystore_del(txn, tbl_key, core_cursor_str(rid)));
     GUARD(kms_grants_destroy(txn, k));
 
@@ -455,7 +500,13 @@ core_result kms_render_metadata(struct core_jw *w, const char *name, const struc
     GUARD(core_jw_cstr(w, "KeyUsage", "ENCRYPT_DECRYPT"));
     GUARD(core_jw_cstr(w, "KeyState", kms_state_name(k->state)));
     if (k->state == KMS_STATE_PENDING_DELETION) GUARD(core_jw_time(w, "DeletionDate", k->deletion_date));
-    GUARD(core_jw_cstr(w, "Origin", "AWS_KMS"));
+    if (k->external && k->imported && k->expiration_model == KMS_EXP_EXPIRES)
+        GUARD(core_jw_time(w, "ValidTo", k->valid_to));
+    GUARD(core_jw_cstr(w, "Origin", k->external ? "EXTERNAL" : "AWS_KMS"));
+    if (k->external && k->imported)
+        GUARD(core_jw_cstr(w, "ExpirationModel",
+                           k->expiration_model == KMS_EXP_EXPIRES ? "KEY_MATERIAL_EXPIRES"
+                                                                  : "KEY_MATERIAL_DOES_NOT_EXPIRE"));
     GUARD(core_jw_cstr(w, "KeyManager", k->aws_managed ? "AWS" : "CUSTOMER"));
     GUARD(core_jw_cstr(w, "CustomerMasterKeySpec", "SYMMETRIC_DEFAULT"));
     GUARD(core_jw_cstr(w, "KeySpec", "SYMMETRIC_DEFAULT"));
@@ -516,7 +567,9 @@ core_result kms_state_check(struct kms_ctx *ctx, const struct kms_key *key, enum
         return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is not pending deletion.", arn);
     case KMS_RULE_ROTATION:
     case KMS_RULE_ROTATION_READ:
-        if (s == KMS_STATE_PENDING_IMPORT)
+        /* [6]: keys with imported key material are not rotated here (ListKeyRotations lists their
+         * material; it does not use this rule for them). */
+        if (key->external)
             return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
                             "%s origin is EXTERNAL which is not valid for this operation.", arn);
         if (s == KMS_STATE_UNAVAILABLE)

@@ -7,6 +7,10 @@
  * those of one key (KeyId: key id or key ARN). Pagination seeks to the
  * marker (the next alias record's name, base64-encoded).
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_ListAliases.html
+ * "The response might also include aliases that have no TargetKeyId field.
+ * These are predefined aliases that AWS has created but has not yet
+ * associated with a KMS key." They are listed (name and ARN only) among the
+ * stored ones until first use binds them to an AWS managed key.
  */
 core_result kms_list_aliases(struct kms_ctx *ctx, const json_t *in)
 {
@@ -50,6 +54,12 @@ core_result kms_list_aliases(struct kms_ctx *ctx, const json_t *in)
     if (have_marker) GUARD(kms_marker_decode(ctx, marker, &from));
     else GUARD(core_buf_append_str(&from, "alias/"));
 
+    /* The predefined aliases at or after the starting name (the marker, or the first alias). */
+    struct core_cursor start = core_cursor_from(from.data + plen, from.len - plen);
+    size_t pi = 0;
+    while (pi < kms_predefined_aliases_count && core_cursor_cmp(core_cursor_str(kms_predefined_aliases[pi]), start) < 0)
+        pi++;
+
     struct keystore_txn *txn = NULL;
     GUARD(keystore_txn_begin(ctx->env->ks, false, &txn));
     struct keystore_iter *it = NULL;
@@ -63,34 +73,59 @@ core_result kms_list_aliases(struct kms_ctx *ctx, const json_t *in)
     r = core_jw_object_begin(&w, NULL);
     if (core_ok(r)) r = core_jw_array_begin(&w, "Aliases");
     int64_t n = 0;
-    bool truncated = false;
-    struct core_cursor rid;
-    while (core_ok(r) && core_ok(r = keystore_iter_next(it, &rid, &val))) {
-        if (!core_cursor_starts_with(rid, prefix)) break;
-        struct core_cursor name = core_cursor_from(rid.ptr + plen, rid.len - plen), c = core_buf_cursor(&val), t;
-        uint64_t cr, up;
-        if (!core_ok(core_cursor_advance(&c, KMS_KEY_ID_LEN, &t)) || !core_ok(core_cursor_read_be64(&c, &cr)) ||
-            !core_ok(core_cursor_read_be64(&c, &up)))
-            continue;
-        if (filter[0] && !core_cursor_eq_str(t, filter)) continue;
+    bool truncated = false, have_rec = false, store_done = false;
+    struct core_cursor rid, name = {0}, t = {0};
+    uint64_t cr = 0, up = 0;
+    while (core_ok(r)) {
+        if (!have_rec && !store_done) {
+            r = keystore_iter_next(it, &rid, &val);
+            if (r.err == ERR_NOT_FOUND || (core_ok(r) && !core_cursor_starts_with(rid, prefix))) {
+                r = (core_result){ERR_OK};
+                store_done = true;
+            } else if (!core_ok(r)) {
+                break;
+            } else {
+                name = core_cursor_from(rid.ptr + plen, rid.len - plen);
+                struct core_cursor c = core_buf_cursor(&val);
+                if (!core_ok(core_cursor_advance(&c, KMS_KEY_ID_LEN, &t)) || !core_ok(core_cursor_read_be64(&c, &cr)) ||
+                    !core_ok(core_cursor_read_be64(&c, &up)))
+                    continue;
+                have_rec = true;
+            }
+        }
+        /* Stored and predefined aliases merged in name order; a predefined
+         * alias that AWS has since bound to its managed key shows once, stored. */
+        bool predefined = false;
+        struct core_cursor pre = pi < kms_predefined_aliases_count ? core_cursor_str(kms_predefined_aliases[pi])
+                                                                    : (struct core_cursor){0};
+        if (pi < kms_predefined_aliases_count && have_rec && core_cursor_eq(pre, name)) pi++;
+        else if (pi < kms_predefined_aliases_count && (!have_rec || core_cursor_cmp(pre, name) < 0)) predefined = true;
+        else if (!have_rec) break;
+        struct core_cursor cur = predefined ? pre : name;
+        if (predefined) pi++;
+        else have_rec = false;
+        /* Only aliases of that key: a predefined alias has none. */
+        if (filter[0] && (predefined || !core_cursor_eq_str(t, filter))) continue;
         if (n == limit) {
             truncated = true;
-            r = core_buf_append_cursor(&next, name);
+            r = core_buf_append_cursor(&next, cur);
             break;
         }
         char nm[300], arn[KMS_MAX_ARN + 300], target[KMS_KEY_ID_LEN + 1];
-        size_t l = name.len < 256 ? name.len : 256;
-        memcpy(nm, name.ptr, l);
+        size_t l = cur.len < 256 ? cur.len : 256;
+        memcpy(nm, cur.ptr, l);
         nm[l] = 0;
-        memcpy(target, t.ptr, KMS_KEY_ID_LEN);
-        target[KMS_KEY_ID_LEN] = 0;
         kms_arn(arn, sizeof arn, ctx->region, ctx->account, nm);
         r = core_jw_object_begin(&w, NULL);
         if (core_ok(r)) r = core_jw_cstr(&w, "AliasName", nm);
         if (core_ok(r)) r = core_jw_cstr(&w, "AliasArn", arn);
-        if (core_ok(r)) r = core_jw_cstr(&w, "TargetKeyId", target);
-        if (core_ok(r)) r = core_jw_time(&w, "CreationDate", (int64_t)cr);
-        if (core_ok(r)) r = core_jw_time(&w, "LastUpdatedDate", (int64_t)up);
+        if (!predefined) {
+            memcpy(target, t.ptr, KMS_KEY_ID_LEN);
+            target[KMS_KEY_ID_LEN] = 0;
+            if (core_ok(r)) r = core_jw_cstr(&w, "TargetKeyId", target);
+            if (core_ok(r)) r = core_jw_time(&w, "CreationDate", (int64_t)cr);
+            if (core_ok(r)) r = core_jw_time(&w, "LastUpdatedDate", (int64_t)up);
+        }
         if (core_ok(r)) r = core_jw_object_end(&w);
         n++;
     }

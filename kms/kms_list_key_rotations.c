@@ -1,6 +1,6 @@
 #include <stdio.h>
 
-#include "kms/kms_internal.h"
+#include "kms/kms_import.h"
 
 /*
  * ListKeyRotations: completed rotations, oldest first; with
@@ -33,8 +33,10 @@ core_result kms_list_key_rotations(struct kms_ctx *ctx, const json_t *in)
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
     struct keystore_txn *txn = NULL;
-    GUARD(kms_key_open(ctx, id, KMS_RULE_ROTATION_READ, &txn, &k));
+    GUARD(kms_key_open(ctx, id, KMS_RULE_ANY, &txn, &k));
     keystore_txn_abort(txn);
+    /* Keys with imported material list it (ImportState, ExpirationModel, ValidTo in each entry). */
+    if (!k.external) GUARD(kms_state_check(ctx, &k, KMS_RULE_ROTATION_READ));
 
     struct core_jw w;
     core_jw_init(&w, &ctx->out->body);
@@ -57,6 +59,15 @@ core_result kms_list_key_rotations(struct kms_ctx *ctx, const json_t *in)
         GUARD(core_jw_cstr(&w, "KeyId", k.key_id));
         GUARD(core_jw_cstr(&w, "KeyMaterialId", hex));
         GUARD(core_jw_cstr(&w, "KeyMaterialState", ver == k.n_versions ? "CURRENT" : "NON_CURRENT"));
+        if (k.external) {
+            GUARD(core_jw_cstr(&w, "ImportState", k.imported ? "IMPORTED" : "PENDING_IMPORT"));
+            if (k.material_description[0]) GUARD(core_jw_cstr(&w, "KeyMaterialDescription", k.material_description));
+            if (k.imported)
+                GUARD(core_jw_cstr(&w, "ExpirationModel", k.expiration_model == KMS_EXP_EXPIRES
+                                                              ? "KEY_MATERIAL_EXPIRES"
+                                                              : "KEY_MATERIAL_DOES_NOT_EXPIRE"));
+            if (k.imported && k.expiration_model == KMS_EXP_EXPIRES) GUARD(core_jw_time(&w, "ValidTo", k.valid_to));
+        }
         if (v.type != KMS_ROT_INITIAL) {
             GUARD(core_jw_time(&w, "RotationDate", v.created));
             GUARD(core_jw_cstr(&w, "RotationType", v.type == KMS_ROT_AUTOMATIC ? "AUTOMATIC" : "ON_DEMAND"));

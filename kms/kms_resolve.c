@@ -150,7 +150,7 @@ core_result kms_resolve(struct kms_ctx *ctx, struct keystore_txn *txn, struct co
         for (int i = 0; i < 5; i++)
             if (!core_cursor_split(&rest, ':', &part[i]) || rest.ptr == NULL) return invalid_key_id(ctx, id);
         struct core_cursor res = rest;
-        if (!core_cursor_starts_with(part[1], "aws") || !core_cursor_eq_str(part[2], "kms") ||
+        if (!core_partition_known(part[1]) || !core_cursor_eq_str(part[2], "kms") ||
             !valid_region(part[3]) || !valid_account(part[4]))
             return invalid_key_id(ctx, id);
         char region[32], account[16];
@@ -159,7 +159,8 @@ core_result kms_resolve(struct kms_ctx *ctx, struct keystore_txn *txn, struct co
         if (core_cursor_starts_with(res, "key/") && (forms & KMS_ID_KEY)) {
             struct core_cursor kid = core_cursor_from(res.ptr + 4, res.len - 4);
             if (!kms_is_key_id(kid)) return invalid_key_id(ctx, id);
-            if (strcmp(region, ctx->region) != 0) return kms_fail(ctx, KMS_E_NOT_FOUND, "Invalid arn %s", region);
+            if (strcmp(region, ctx->region) != 0 || !core_cursor_eq_str(part[1], core_partition_of(ctx->region)))
+                return kms_fail(ctx, KMS_E_NOT_FOUND, "Invalid arn %s", region);
             GUARD(cross_account_check(ctx, account, id));
             snprintf(ref->account, sizeof ref->account, "%s", account);
             snprintf(ref->region, sizeof ref->region, "%s", region);
@@ -167,7 +168,8 @@ core_result kms_resolve(struct kms_ctx *ctx, struct keystore_txn *txn, struct co
             CORE_OK;
         }
         if (core_cursor_starts_with(res, "alias/") && (forms & KMS_ID_ALIAS)) {
-            if (strcmp(region, ctx->region) != 0) return kms_fail(ctx, KMS_E_NOT_FOUND, "Invalid arn %s", region);
+            if (strcmp(region, ctx->region) != 0 || !core_cursor_eq_str(part[1], core_partition_of(ctx->region)))
+                return kms_fail(ctx, KMS_E_NOT_FOUND, "Invalid arn %s", region);
             GUARD(cross_account_check(ctx, account, id));
             note_alias(ctx, res);
             return resolve_alias(ctx, txn, account, region, res, ref, managed_missing);
@@ -303,6 +305,21 @@ static const struct {
     {"timestream", "Timestream databases"},
     {"xray", "X-Ray data"},
 };
+
+/*
+ * The predefined aliases: those AWS creates in every account and Region
+ * before any key backs them, which ListAliases returns without a
+ * TargetKeyId ("These are predefined aliases that AWS has created but has
+ * not yet associated with a KMS key", API_ListAliases). The set is the one a
+ * new account's ListAliases answers with. Sorted (ListAliases merges them
+ * with the stored aliases in name order); each is one of managed_services.
+ */
+const char *const kms_predefined_aliases[] = {
+    "alias/aws/dynamodb", "alias/aws/ebs", "alias/aws/elasticfilesystem", "alias/aws/es",
+    "alias/aws/glue",     "alias/aws/kinesisvideo", "alias/aws/rds",      "alias/aws/redshift",
+    "alias/aws/s3",       "alias/aws/secretsmanager", "alias/aws/ssm",    "alias/aws/xray",
+};
+const size_t kms_predefined_aliases_count = sizeof kms_predefined_aliases / sizeof kms_predefined_aliases[0];
 
 static int managed_index(struct core_cursor alias_name)
 {

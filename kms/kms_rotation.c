@@ -1,5 +1,6 @@
 #include <stdio.h>
 
+#include "kms/kms_import.h"
 #include "kms/kms_internal.h"
 
 /*
@@ -116,6 +117,12 @@ static core_result due_fn(struct keystore_txn *txn, void *argp)
         core_log(CORE_LOG_INFO, "kms: rotated key %s to material version %u", k.arn, k.n_versions);
         a->done = 'R';
         return kms_key_save(txn, &k); /* moves the due row to the next date */
+    }
+    if (ok && row->kind == 'E' && k.external && k.imported && k.expiration_model == KMS_EXP_EXPIRES &&
+        k.valid_to == row->when && k.valid_to <= a->now) {
+        core_log(CORE_LOG_INFO, "kms: imported key material of %s expired; deleted", k.arn);
+        GUARD(kms_import_material_delete(txn, &k));
+        return kms_key_save(txn, &k); /* drops the due row */
     }
     /* A stale row (the key changed or is gone): drop it. */
     r = keystore_del(txn, tbl_due, core_cursor_str(row->raw));

@@ -141,6 +141,12 @@ core_result server_authenticate(struct server *srv, const struct http_request *r
     struct core_principal *p = &c->principal;
     memcpy(p->region, auth.region.ptr, auth.region.len);
     p->region[auth.region.len] = 0;
+    /* The caller's ARNs (stored with the access key, or sealed in the session
+     * token) are shown in the partition of the region the request is signed
+     * for: an IAM user called from cn-north-1 is arn:aws-cn:iam::... */
+    const char *partition = core_partition_of(p->region);
+    GUARD(core_arn_set_partition(p->arn, sizeof p->arn, partition));
+    GUARD(core_arn_set_partition(p->issuer_arn, sizeof p->issuer_arn, partition));
     size_t n = auth.access_key_id.len < sizeof p->access_key_id - 1 ? auth.access_key_id.len
                                                                      : sizeof p->access_key_id - 1;
     memcpy(p->access_key_id, auth.access_key_id.ptr, n);

@@ -174,6 +174,9 @@ static void dispatch(struct route *rt)
     const struct server_caller *c = &rt->caller;
     const struct iam_session_info *si = c->has_session ? &c->session_info : NULL;
     core_result r;
+    /* Every ARN built while serving this request carries the partition of its
+     * credential-scope region (core_partition.h). */
+    core_partition_set_request_region(c->principal.region);
     switch (rt->svc) {
     case SERVER_SVC_KMS: {
         struct core_cursor target = {0};
@@ -226,6 +229,7 @@ static void dispatch(struct route *rt)
         break;
     }
     }
+    core_partition_set_request_region(NULL);
     (void)r;
 }
 

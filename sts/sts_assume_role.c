@@ -166,7 +166,8 @@ core_result sts_assume_role(struct sts_ctx *ctx)
 
     /* The session. */
     char arn[512], user_id[160];
-    snprintf(arn, sizeof arn, "arn:aws:sts::%s:assumed-role/%s/%.*s", role.account, role.name, (int)session_name.len,
+    snprintf(arn, sizeof arn, "arn:%s:sts::%s:assumed-role/%s/%.*s", core_partition_of(caller->region), role.account,
+             role.name, (int)session_name.len,
              (const char *)session_name.ptr);
     snprintf(user_id, sizeof user_id, "%s:%.*s", role.role_id, (int)session_name.len, (const char *)session_name.ptr);
     struct sts_issue in = {

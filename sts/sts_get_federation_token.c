@@ -57,7 +57,8 @@ core_result sts_get_federation_token(struct sts_ctx *ctx)
         return sts_fail(ctx, 403, "AccessDenied", "Cannot call GetFederationToken with session credentials");
     if (caller->type == CORE_PRINCIPAL_ROOT && duration > 3600) duration = 3600;
     char arn[512], user_id[160];
-    snprintf(arn, sizeof arn, "arn:aws:sts::%s:federated-user/%.*s", caller->account, (int)name.len,
+    snprintf(arn, sizeof arn, "arn:%s:sts::%s:federated-user/%.*s", core_partition_of(caller->region),
+             caller->account, (int)name.len,
              (const char *)name.ptr);
     GUARD(sts_authorize_identity_tags(ctx, "sts:GetFederationToken", arn, &sp));
     if (sp.n_tags) GUARD(sts_authorize_identity_tags(ctx, "sts:TagSession", arn, &sp));

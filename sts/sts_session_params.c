@@ -12,12 +12,19 @@ core_result sts_read_session_params(struct sts_ctx *ctx, struct sts_session_para
 {
     *p = (struct sts_session_params){0};
     const struct core_form *f = ctx->call->form;
-    const struct iam_str_spec ps = {.name = "Policy", .min = 1, .max = 0, .cs = IAM_CS_ANY};
+    /* "The plaintext that you use for both inline and managed session policies
+     * can't exceed 2,048 characters." (API_AssumeRole, API_GetFederationToken,
+     * API_AssumeRoleWithWebIdentity, Request Parameters: Policy). The model's
+     * length constraint is checked on the raw string, whitespace included,
+     * before anything is parsed or packed: ValidationError "... at 'policy'
+     * failed to satisfy constraint: Member must have length less than or
+     * equal to 2048", never PackedPolicyTooLarge. */
+    const struct iam_str_spec ps = {.name = "Policy", .min = 1, .max = POLICY_STS_SESSION_MAX_CHARS, .cs = IAM_CS_ANY};
     GUARD(iam_param_str(f, ctx->out, &ps, &p->policy, &p->have_policy));
     const struct iam_str_spec as = {.name = "PolicyArns", .min = 20, .max = 2048, .cs = IAM_CS_ANY};
     GUARD(iam_param_list(f, ctx->out, &as, ".arn", p->policy_arns, STS_MAX_POLICY_ARNS, &p->n_policy_arns));
     for (size_t i = 0; i < p->n_policy_arns; i++)
-        if (!core_cursor_starts_with(p->policy_arns[i], "arn:aws:iam::"))
+        if (!core_arn_match(p->policy_arns[i], "iam", NULL, NULL)) /* every partition: arn:aws-cn:iam::... */
             return sts_fail(ctx, 400, "ValidationError", "Invalid ARN: %.*s",
                             (int)(p->policy_arns[i].len > 256 ? 256 : p->policy_arns[i].len),
                             (const char *)p->policy_arns[i].ptr);
@@ -34,8 +41,11 @@ core_result sts_read_session_params(struct sts_ctx *ctx, struct sts_session_para
         }
     }
     if (p->have_policy) {
-        /* Session policies are identity-kind documents, at most 2048 characters. */
-        struct policy_parse_opts o = {.kind = POLICY_KIND_IDENTITY, .max_bytes = POLICY_STS_SESSION_MAX_CHARS,
+        /* Session policies are identity-kind documents. Their length in
+         * characters was checked above; the allowed characters (\u0009-\u00FF)
+         * take at most two UTF-8 bytes each, so this byte cap never refuses a
+         * policy the character limit admitted. */
+        struct policy_parse_opts o = {.kind = POLICY_KIND_IDENTITY, .max_bytes = 2 * POLICY_STS_SESSION_MAX_CHARS,
                                       .ignore_whitespace = true};
         DEFER_CLEANUP(struct core_buf reason = {0}, core_buf_cleanup);
         GUARD(core_buf_init(&reason, 256, 2048));

@@ -77,6 +77,7 @@ static core_result set_state_fn(struct keystore_txn *txn, void *arg)
     core_result r = kms_key_get(txn, caller.account, caller.region, kid, &k);
     if (core_ok(r)) {
         k.state = state;
+        if (state == KMS_STATE_PENDING_IMPORT) k.external = true; /* only EXTERNAL keys await import */
         r = kms_key_save(txn, &k);
     }
     kms_key_free(&k);

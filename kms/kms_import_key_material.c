@@ -1,0 +1,209 @@
+#include <stdio.h>
+
+#include "kms/kms_import.h"
+
+/*
+ * ImportKeyMaterial: unwraps EncryptedKeyMaterial with the private key
+ * sealed in ImportToken and makes it the key's material. "After you
+ * successfully import key material into a KMS key, you can reimport the same
+ * key material into that KMS key, but you cannot import different key
+ * material." Symmetric encryption keys (256-bit material) only: this server
+ * has no other key type with an EXTERNAL origin yet.
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_ImportKeyMaterial.html
+ */
+
+static const char *const models[] = {"KEY_MATERIAL_EXPIRES", "KEY_MATERIAL_DOES_NOT_EXPIRE", NULL};
+static const char *const import_types[] = {"NEW_KEY_MATERIAL", "EXISTING_KEY_MATERIAL", NULL};
+
+struct import_arg {
+    struct core_cursor token, wrapped, description, material_id;
+    bool have_type, have_description, have_material_id;
+    size_t import_type;
+    uint8_t model;
+    int64_t valid_to;
+    char id_hex[65];
+};
+
+/* The messages are the model's documentation of each error (service-2.json). */
+static core_result invalid_token(struct kms_ctx *ctx)
+{
+    return kms_fail(ctx, KMS_E_INVALID_IMPORT_TOKEN, "%s",
+                    "The request was rejected because the provided import token is invalid or is associated with a "
+                    "different KMS key.");
+}
+
+static core_result incorrect_material(struct kms_ctx *ctx)
+{
+    return kms_fail(ctx, KMS_E_INCORRECT_KEY_MATERIAL, "%s",
+                    "The request was rejected because the key material in the request is, expired, invalid, or does "
+                    "not meet expectations. For example, it is not the same key material that was previously "
+                    "imported or KMS expected new key material but the key material being imported is already "
+                    "associated with the KMS key.");
+}
+
+static core_result import_fn(struct kms_mutation *m, struct keystore_txn *txn)
+{
+    struct kms_ctx *ctx = m->ctx;
+    struct import_arg *a = m->arg;
+    struct kms_key *k = &m->key;
+    if (!k->external)
+        return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION, "%s origin is AWS_KMS which is not valid for this operation.",
+                        k->arn);
+    if (k->state == KMS_STATE_PENDING_DELETION)
+        return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending deletion.", k->arn);
+
+    /* The token: sealed by this server, for this key, not expired on the service clock. */
+    struct kms_import_token t = {0};
+    DEFER_CLEANUP(struct core_buf der = {0}, core_buf_cleanup);
+    DEFER_CLEANUP(struct core_secret tkey = {0}, core_secret_cleanup);
+    GUARD(core_buf_init_secret(&der, 4096));
+    t.der = der;
+    der = (struct core_buf){0};
+    core_result r = kms_import_token_key(ctx->env, &tkey);
+    if (core_ok(r)) r = kms_import_token_open(core_secret_cursor(&tkey), a->token, &t);
+    der = t.der; /* owned by der's cleanup again */
+    if (r.err == ERR_BAD_CIPHERTEXT) return invalid_token(ctx);
+    GUARD(r);
+    char rid[128];
+    kms_key_record_id(k->account, k->region, k->key_id, rid);
+    if (!core_cursor_eq_str(core_cursor_str(t.rid), rid)) return invalid_token(ctx);
+    if (ctx->call->now >= t.expires)
+        return kms_fail(ctx, KMS_E_EXPIRED_IMPORT_TOKEN, "%s",
+                        "The request was rejected because the specified import token is expired. Use "
+                        "GetParametersForImport to get a new import token and public key, use the new public key to "
+                        "encrypt the key material, and then try the request again.");
+
+    DEFER_CLEANUP(struct core_buf mat = {0}, core_buf_cleanup);
+    GUARD(core_buf_init_secret(&mat, 4096));
+    r = kms_import_unwrap(&t, a->wrapped, &mat);
+    if (r.err == ERR_BAD_CIPHERTEXT)
+        return kms_fail(ctx, KMS_E_INVALID_CIPHERTEXT, "%s",
+                        "The request was rejected because the specified ciphertext, or additional authenticated "
+                        "data incorporated into the ciphertext, such as the encryption context, is corrupted, "
+                        "missing, or otherwise invalid.");
+    GUARD(r);
+    /* "For symmetric encryption keys, the key material must be a 256-bit (32-byte) symmetric key." */
+    if (mat.len != KMS_MATERIAL_BYTES) return incorrect_material(ctx);
+    uint8_t id[KMS_MATERIAL_ID_BYTES];
+    GUARD(kms_import_material_id(k->key_id, core_buf_cursor(&mat), id));
+    kms_material_id_hex(id, a->id_hex);
+
+    if (k->n_versions == 0) {
+        /* First import: new material by definition. */
+        if (a->have_type && a->import_type == 1) return incorrect_material(ctx);
+        GUARD(kms_key_add_material(txn, k, ctx->call->now, KMS_ROT_INITIAL, core_buf_cursor(&mat), id));
+    } else {
+        /* Re-import: the same material as a version of the key. */
+        uint32_t match = 0;
+        for (uint32_t i = 0; i < k->n_versions; i++) {
+            struct kms_key_version v;
+            kms_key_version_at(k, i, &v);
+            if (core_ct_equal(v.material_id, id, sizeof id)) match = v.n;
+        }
+        if (a->have_type && a->import_type == 0) {
+            /* NEW_KEY_MATERIAL on a key that has material: on-demand rotation of imported material. */
+            if (match) return incorrect_material(ctx);
+            return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
+                            "%s already has key material; importing new key material for rotation is not supported by "
+                            "this server yet.",
+                            k->arn);
+        }
+        if (!match) return incorrect_material(ctx);
+        if (a->have_material_id && !core_cursor_eq_str(a->material_id, a->id_hex)) return incorrect_material(ctx);
+        GUARD(kms_material_put(txn, k, match, core_buf_cursor(&mat)));
+    }
+    k->imported = true;
+    k->expiration_model = a->model;
+    k->valid_to = a->model == KMS_EXP_EXPIRES ? a->valid_to : 0;
+    if (a->have_description) {
+        size_t n = a->description.len < sizeof k->material_description - 1 ? a->description.len
+                                                                            : sizeof k->material_description - 1;
+        memcpy(k->material_description, a->description.ptr, n);
+        k->material_description[n] = 0;
+    }
+    if (k->state == KMS_STATE_PENDING_IMPORT) k->state = KMS_STATE_ENABLED;
+    CORE_OK;
+}
+
+/* A Timestamp member (awsJson: epoch seconds, integer or fractional). */
+static core_result param_time(struct kms_ctx *ctx, const json_t *in, const char *member, int64_t *out, bool *present)
+{
+    *present = false;
+    const json_t *v = json_object_get(in, member);
+    if (v == NULL || json_is_null(v)) CORE_OK;
+    if (!json_is_number(v))
+        return kms_fail(ctx, KMS_E_SERIALIZATION, "%s_VALUE can not be converted to a Timestamp",
+                        json_is_string(v) ? "STRING" : json_is_boolean(v) ? "BOOLEAN" : "NULL");
+    double d = json_number_value(v);
+    if (!(d >= 0 && d <= 253402300799.0)) /* also NaN */
+        return kms_fail(ctx, KMS_E_SERIALIZATION, "%s", "NUMBER_VALUE can not be converted to a Timestamp");
+    *out = (int64_t)d; /* non-negative: truncation is floor */
+    *present = true;
+    CORE_OK;
+}
+
+core_result kms_import_key_material(struct kms_ctx *ctx, const json_t *in)
+{
+    struct core_cursor id;
+    bool have_id, have_token, have_wrapped, have_model, have_valid_to;
+    size_t model = 1;
+    struct import_arg a = {0};
+    DEFER_CLEANUP(struct core_buf token = {0}, core_buf_cleanup);
+    DEFER_CLEANUP(struct core_buf wrapped = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&token, 4096, KMS_IMPORT_TOKEN_MAX + 8));
+    GUARD(core_buf_init(&wrapped, 1024, 6144 + 8));
+    GUARD(kms_param_key_id(ctx, in, "KeyId", true, &id, &have_id));
+    GUARD(kms_param_blob(ctx, in, "ImportToken", 1, 6144, true, &token, &have_token));
+    GUARD(kms_param_blob(ctx, in, "EncryptedKeyMaterial", 1, 6144, true, &wrapped, &have_wrapped));
+    GUARD(param_time(ctx, in, "ValidTo", &a.valid_to, &have_valid_to));
+    GUARD(kms_param_enum(ctx, in, "ExpirationModel", models, false, &model, &have_model));
+    GUARD(kms_param_enum(ctx, in, "ImportType", import_types, false, &a.import_type, &a.have_type));
+    GUARD(kms_param_string(ctx, in, "KeyMaterialDescription", 0, 256, false, &a.description, &a.have_description));
+    GUARD(kms_param_string(ctx, in, "KeyMaterialId", 64, 64, false, &a.material_id, &a.have_material_id));
+    GUARD(kms_params_done(ctx));
+
+    /* "When the value of ExpirationModel is KEY_MATERIAL_EXPIRES, you must specify a value for the ValidTo
+     * parameter. When value is KEY_MATERIAL_DOES_NOT_EXPIRE, you must omit the ValidTo parameter." Without
+     * ExpirationModel, ValidTo decides. */
+    if (!have_model) model = have_valid_to ? 0 : 1;
+    if (model == 0 && !have_valid_to)
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s",
+                        "A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES");
+    if (model == 1 && have_valid_to)
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s",
+                        "A validTo date must not be set if the ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE");
+    /* "The value of this parameter must be a timestamp between 15 minutes and 365 days from the time of the
+     * request." (ImportKeyMaterial, ValidTo) */
+    if (model == 0 && (a.valid_to < ctx->call->now + 15 * 60 || a.valid_to > ctx->call->now + 365 * (int64_t)KMS_DAY))
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s",
+                        "The ValidTo date must be between 15 minutes and 365 days from the time of the request.");
+    /* "You cannot specify a key material ID with ImportType set to NEW_KEY_MATERIAL." */
+    if (a.have_material_id && a.have_type && a.import_type == 0)
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s",
+                        "You cannot specify a key material ID with ImportType set to NEW_KEY_MATERIAL.");
+    a.model = model == 0 ? KMS_EXP_EXPIRES : KMS_EXP_DOES_NOT_EXPIRE;
+    a.token = core_buf_cursor(&token);
+    a.wrapped = core_buf_cursor(&wrapped);
+
+    struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_ANY, .apply = import_fn, .arg = &a};
+    core_result r = kms_key_mutate(&m);
+    char arn[KMS_MAX_ARN];
+    snprintf(arn, sizeof arn, "%s", m.key.arn);
+    kms_key_free(&m.key);
+    if (!core_ok(r)) return kms_internal(ctx, r, "ImportKeyMaterial");
+    struct core_jw w;
+    core_jw_init(&w, &ctx->out->body);
+    GUARD(core_jw_object_begin(&w, NULL));
+    GUARD(core_jw_cstr(&w, "KeyId", arn));
+    GUARD(core_jw_cstr(&w, "KeyMaterialId", a.id_hex));
+    return core_jw_object_end(&w);
+}
+
+/* kms:ExpirationModel (conditions-kms.html): as requested; absent, the model ValidTo implies. */
+core_result kms_import_key_material_conditions(struct kms_ctx *ctx, struct kms_cond *c)
+{
+    const json_t *vt = json_object_get(ctx->in, "ValidTo");
+    bool have_valid_to = vt != NULL && !json_is_null(vt);
+    return kms_cond_string(ctx, c, "ExpirationModel", "kms:ExpirationModel",
+                           have_valid_to ? "KEY_MATERIAL_EXPIRES" : "KEY_MATERIAL_DOES_NOT_EXPIRE");
+}
