@@ -165,7 +165,7 @@ static core_result create_saml_txn(struct iam_ctx *ctx, struct keystore_txn *txn
     DEFER_CLEANUP(json_t *meta = NULL, core_json_cleanup);
     GUARD(read_metadata(ctx, true, &meta, &doc, &have));
     char arn[320], uuid[32];
-    snprintf(arn, sizeof arn, "arn:aws:iam::%s:saml-provider/%.*s", ctx->account, (int)name.len,
+    snprintf(arn, sizeof arn, "arn:%s:iam::%s:saml-provider/%.*s", core_partition_current(), ctx->account, (int)name.len,
              (const char *)name.ptr);
     iam_generate_unique_id("SAML", uuid);
     DEFER_CLEANUP(json_t *rec = json_pack("{s:s%,s:s,s:s,s:s%,s:O,s:I,s:o}", "name", (const char *)name.ptr, name.len,
@@ -192,8 +192,8 @@ static core_result load_by_arn(struct iam_ctx *ctx, struct keystore_txn *txn, js
     struct core_cursor arn;
     GUARD(iam_param_str(ctx->form, ctx->out, &as, &arn, NULL));
     char prefix[64];
-    snprintf(prefix, sizeof prefix, "arn:aws:iam::%s:saml-provider/", ctx->account);
-    if (!core_cursor_starts_with(arn, "arn:aws:iam::"))
+    snprintf(prefix, sizeof prefix, "arn:%s:iam::%s:saml-provider/", core_partition_current(), ctx->account);
+    if (!core_arn_match(arn, "iam", NULL, NULL))
         return core_reply_error(ctx->out, 400, "InvalidInput", "Invalid ARN: %.*s",
                                 (int)(arn.len > 256 ? 256 : arn.len), (const char *)arn.ptr);
     core_result r = {ERR_NOT_FOUND};

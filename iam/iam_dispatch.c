@@ -233,7 +233,7 @@ static core_result resource_arn(struct iam_ctx *ctx, const struct iam_action *a,
     case IAM_RES_OIDC:
     case IAM_RES_SAML: snprintf(out, cap, "%.*s", (int)v.len, (const char *)v.ptr); CORE_OK;
     case IAM_RES_SAML_NEW:
-        snprintf(out, cap, "arn:aws:iam::%s:saml-provider/%.*s", ctx->account, (int)v.len, (const char *)v.ptr);
+        snprintf(out, cap, "arn:%s:iam::%s:saml-provider/%.*s", core_partition_current(), ctx->account, (int)v.len, (const char *)v.ptr);
         CORE_OK;
     case IAM_RES_OIDC_NEW:
         if (core_cursor_starts_with(v, "https://")) v.ptr += 8, v.len -= 8;

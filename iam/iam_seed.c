@@ -135,7 +135,7 @@ core_result iam_seed_oidc(struct keystore_txn *txn, const char *account, struct 
     if (found) CORE_OK;
     char hostz[272], arn[320];
     snprintf(hostz, sizeof hostz, "%.*s", (int)host.len, (const char *)host.ptr);
-    snprintf(arn, sizeof arn, "arn:aws:iam::%s:oidc-provider/%s", account, hostz);
+    snprintf(arn, sizeof arn, "arn:%s:iam::%s:oidc-provider/%s", core_partition_current(), account, hostz);
     json_t *jc = json_array(), *jt = json_array();
     for (size_t i = 0; jc && i < n_clients; i++)
         json_array_append_new(jc, json_stringn((const char *)clients[i].ptr, clients[i].len));

@@ -71,7 +71,7 @@ core_result kms_seed_key(struct keystore_txn *txn, const struct kms_seed_key *s,
     if (s->policy.len)
         GUARD(core_buf_append_cursor(&k.policy, s->policy));
     else
-        GUARD(kms_default_policy(s->account, &k.policy));
+        GUARD(kms_default_policy(core_partition_of(s->region), s->account, &k.policy));
     for (size_t i = 0; i < s->n_tags; i++) {
         ENSURE(s->tags[i].key.len <= KMS_MAX_TAG_KEY && s->tags[i].value.len <= KMS_MAX_TAG_VALUE, ERR_LIMIT);
         GUARD(kms_tags_set(&k, s->tags[i].key, s->tags[i].value));

@@ -663,7 +663,7 @@ static void kms_resource(const struct server_audit_event *ev, const json_t *in, 
     const char *id = in ? json_string_value(json_object_get(in, "KeyId")) : NULL;
     if (!arn && id && kms_seed_key_id_valid(core_cursor_str(id)) && ev->caller->principal.account[0]) {
         const char *region = ev->caller->principal.region[0] ? ev->caller->principal.region : "us-east-1";
-        snprintf(built, sizeof built, "arn:aws:kms:%s:%s:key/%s", region, ev->caller->principal.account, id);
+        snprintf(built, sizeof built, "arn:%s:kms:%s:%s:key/%s", core_partition_of(region), region, ev->caller->principal.account, id);
         arn = built;
     }
     const char *src = out ? json_string_value(json_object_get(out, "SourceKeyId")) : NULL;

@@ -244,7 +244,7 @@ core_result sts_assume_role_with_saml(struct sts_ctx *ctx)
         return sts_fail(ctx, 400, "ValidationError", "%.*s is invalid", (int)(role_arn.len > 256 ? 256 : role_arn.len),
                         (const char *)role_arn.ptr);
     char prefix[64];
-    snprintf(prefix, sizeof prefix, "arn:aws:iam::%s:saml-provider/", account);
+    snprintf(prefix, sizeof prefix, "arn:%s:iam::%s:saml-provider/", core_partition_current(), account);
     if (!core_cursor_starts_with(principal_arn, prefix) || principal_arn.len == strlen(prefix))
         return sts_fail(ctx, 400, "ValidationError", "%.*s is invalid",
                         (int)(principal_arn.len > 256 ? 256 : principal_arn.len), (const char *)principal_arn.ptr);
@@ -383,7 +383,7 @@ core_result sts_assume_role_with_saml(struct sts_ctx *ctx)
     for (size_t k = 0; k < sp.n_tags && k < STS_MAX_SESSION_TAGS; k++)
         tags[k] = (struct sts_tag){sp.tags[k].key, sp.tags[k].value};
     char arn[512], user_id[160];
-    snprintf(arn, sizeof arn, "arn:aws:sts::%s:assumed-role/%s/%.*s", role.account, role.name, (int)session_name.len,
+    snprintf(arn, sizeof arn, "arn:%s:sts::%s:assumed-role/%s/%.*s", core_partition_current(), role.account, role.name, (int)session_name.len,
              (const char *)session_name.ptr);
     snprintf(user_id, sizeof user_id, "%s:%.*s", role.role_id, (int)session_name.len, (const char *)session_name.ptr);
     /* "Your role session lasts for the duration that you specify, or until the time specified in the SAML

@@ -154,15 +154,19 @@ core_result sts_assume_root(struct sts_ctx *ctx)
     char account[16] = "";
     if (target.len == 12) {
         snprintf(account, sizeof account, "%.*s", 12, (const char *)target.ptr);
-    } else if (target.len == 30 && core_cursor_starts_with(target, "arn:aws:iam::") &&
-               core_cursor_eq_str(core_cursor_from(target.ptr + 25, 5), ":root")) {
-        snprintf(account, sizeof account, "%.*s", 12, (const char *)target.ptr + 13);
+    } else {
+        /* arn:<partition of this request>:iam::ACCOUNT:root */
+        char pre[32];
+        int pl = snprintf(pre, sizeof pre, "arn:%s:iam::", core_partition_current());
+        if (pl > 0 && target.len == (size_t)pl + 17 && core_cursor_starts_with(target, pre) &&
+            core_cursor_eq_str(core_cursor_from(target.ptr + pl + 12, 5), ":root"))
+            snprintf(account, sizeof account, "%.*s", 12, (const char *)target.ptr + pl);
     }
     if (!account_id(account))
         return sts_fail(ctx, 400, "ValidationError", "Invalid TargetPrincipal: %.*s is not an account ID or an "
                         "account's root ARN", (int)(target.len > 256 ? 256 : target.len), (const char *)target.ptr);
     char target_arn[64];
-    snprintf(target_arn, sizeof target_arn, "arn:aws:iam::%s:root", account);
+    snprintf(target_arn, sizeof target_arn, "arn:%s:iam::%s:root", core_partition_current(), account);
     const char *doc = NULL;
     for (size_t i = 0; i < sizeof task_policies / sizeof task_policies[0]; i++) {
         char arn[128];
