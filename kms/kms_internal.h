@@ -9,6 +9,7 @@
 
 #include "kms/kms.h"
 #include "kms/kms_errors.h"
+#include "core/core_jflat.h"
 
 struct policy;
 
@@ -49,6 +50,9 @@ struct kms_ctx {
      * and the caller's identity side, acquired on first use and released by
      * kms_handle. */
     const json_t *in;
+    /* The flat reader's members when it serves the request (in is NULL then);
+     * read them through kms_param_* and kms_in_* (kms_params.c). */
+    const struct core_jflat *flat;
     char request_alias[288];
     const struct iam_identity *identity;
     bool identity_failed;
@@ -487,6 +491,17 @@ void kms_invalid_cursor(struct kms_ctx *ctx, const char *member, struct core_cur
 CORE_RESULT kms_ec_nul_error(struct kms_ctx *ctx, const char *member);
 /** ValidationException when any violation was recorded. */
 CORE_RESULT kms_params_done(struct kms_ctx *ctx);
+/**
+ * Reads the request body: with the flat reader when the action and the
+ * document allow it (ctx->flat set, ctx->in NULL), else into a jansson tree
+ * (*tree, owned by the caller; ctx->in points to it). A malformed body is
+ * refused with SerializationException, as before.
+ */
+CORE_RESULT kms_params_read(struct kms_ctx *ctx, struct core_cursor body, struct core_jflat *flat, json_t **tree);
+/* A scalar request member for condition keys, from whichever reader serves the request. */
+bool kms_in_string(const struct kms_ctx *ctx, const char *member, struct core_cursor *out);
+bool kms_in_int(const struct kms_ctx *ctx, const char *member, int64_t *out);
+bool kms_in_true(const struct kms_ctx *ctx, const char *member);
 /** DryRunOperationException when DryRun is true (after all checks passed). */
 CORE_RESULT kms_dry_run(struct kms_ctx *ctx, const json_t *in, bool *dry);
 
