@@ -15,10 +15,29 @@ bool core_cursor_eq(struct core_cursor a, struct core_cursor b)
 
 static uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
 
+/* ASCII 'A'-'Z' to lowercase in each byte of a word; other bytes unchanged. */
+static uint64_t lower8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull;
+    uint64_t low7 = x & (0x7f * ones);
+    uint64_t ge_a = low7 + (0x80 - 'A') * ones; /* bit 7 set where low7 >= 'A' */
+    uint64_t gt_z = low7 + (0x7f - 'Z') * ones; /* bit 7 set where low7 > 'Z' */
+    uint64_t upper = (ge_a ^ gt_z) & ~x & (0x80 * ones);
+    return x | (upper >> 2);
+}
+
+/* Header names on every request: eight bytes at a time. */
 bool core_cursor_eq_icase(struct core_cursor a, struct core_cursor b)
 {
     if (a.len != b.len) return false;
-    for (size_t i = 0; i < a.len; i++)
+    size_t i = 0;
+    for (; i + 8 <= a.len; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a.ptr + i, 8);
+        memcpy(&y, b.ptr + i, 8);
+        if (lower8(x) != lower8(y)) return false;
+    }
+    for (; i < a.len; i++)
         if (lower(a.ptr[i]) != lower(b.ptr[i])) return false;
     return true;
 }
@@ -298,6 +317,81 @@ core_result core_buf_append_base64(struct core_buf *out, struct core_cursor in)
     CORE_OK;
 }
 
+static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+core_result core_buf_append_base64_public(struct core_buf *out, struct core_cursor in)
+{
+    ENSURE(in.len <= (SIZE_MAX - 2) / 4 * 3 - 3, ERR_LIMIT);
+    size_t n = (in.len + 2) / 3 * 4;
+    GUARD(core_buf_reserve(out, n));
+    uint8_t *o = out->data + out->len;
+    const uint8_t *p = in.ptr;
+    size_t i = 0;
+    for (; i + 3 <= in.len; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        *o++ = (uint8_t)b64_alphabet[v >> 18];
+        *o++ = (uint8_t)b64_alphabet[(v >> 12) & 63];
+        *o++ = (uint8_t)b64_alphabet[(v >> 6) & 63];
+        *o++ = (uint8_t)b64_alphabet[v & 63];
+    }
+    if (i < in.len) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < in.len ? (uint32_t)p[i + 1] << 8 : 0);
+        *o++ = (uint8_t)b64_alphabet[v >> 18];
+        *o++ = (uint8_t)b64_alphabet[(v >> 12) & 63];
+        *o++ = i + 1 < in.len ? (uint8_t)b64_alphabet[(v >> 6) & 63] : (uint8_t)'=';
+        *o++ = '=';
+    }
+    out->len += n;
+    CORE_OK;
+}
+
+/* 0..63 for alphabet characters, 64 for every other byte. */
+static const uint8_t b64_values[256] = {
+#define B64_X64(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+    B64_X64(64), B64_X64(64),
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 62, 64, 64, 64, 63, /* '+' 0x2b, '/' 0x2f */
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 64, 64, 64, 64, 64, 64, /* '0'-'9' */
+    64, 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, /* 'A'-'O' */
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 64, 64, 64, 64, 64, /* 'P'-'Z' */
+    64, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, /* 'a'-'o' */
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 64, 64, 64, 64, 64, /* 'p'-'z' */
+    B64_X64(64), B64_X64(64), B64_X64(64), B64_X64(64), B64_X64(64), B64_X64(64), B64_X64(64), B64_X64(64),
+#undef B64_X64
+};
+
+core_result core_buf_append_unbase64_public(struct core_buf *out, struct core_cursor in)
+{
+    ENSURE(in.len % 4 == 0, ERR_PARSE);
+    size_t pad = 0;
+    while (pad < 2 && pad < in.len && in.ptr[in.len - 1 - pad] == '=') pad++;
+    size_t n = in.len / 4 * 3 - pad;
+    ENSURE(n <= out->max - out->len, ERR_LIMIT);
+    GUARD(core_buf_reserve(out, n));
+    uint8_t *o = out->data + out->len;
+    const uint8_t *p = in.ptr;
+    size_t full = pad ? in.len - 4 : in.len;
+    for (size_t i = 0; i < full; i += 4) {
+        uint32_t a = b64_values[p[i]], b = b64_values[p[i + 1]], c = b64_values[p[i + 2]], d = b64_values[p[i + 3]];
+        ENSURE((a | b | c | d) < 64, ERR_PARSE);
+        uint32_t v = a << 18 | b << 12 | c << 6 | d;
+        *o++ = (uint8_t)(v >> 16);
+        *o++ = (uint8_t)(v >> 8);
+        *o++ = (uint8_t)v;
+    }
+    if (pad) {
+        const uint8_t *q = p + in.len - 4;
+        uint32_t a = b64_values[q[0]], b = b64_values[q[1]], c = pad == 1 ? b64_values[q[2]] : 0;
+        ENSURE((a | b | c) < 64, ERR_PARSE);
+        /* Canonical: the bits past the last byte are zero (libsodium refuses others too). */
+        ENSURE(pad == 1 ? (c & 3) == 0 : (b & 15) == 0, ERR_PARSE);
+        uint32_t v = a << 18 | b << 12 | c << 6;
+        *o++ = (uint8_t)(v >> 16);
+        if (pad == 1) *o++ = (uint8_t)(v >> 8);
+    }
+    out->len += n;
+    CORE_OK;
+}
+
 static core_result unbase64(struct core_buf *out, struct core_cursor in, int variant)
 {
     /* The exact decoded length, so an oversized input is ERR_LIMIT, not a parse error. */
@@ -312,6 +406,12 @@ static core_result unbase64(struct core_buf *out, struct core_cursor in, int var
         n = in.len / 4 * 3 + (in.len % 4 ? in.len % 4 - 1 : 0);
     }
     ENSURE(n <= out->max - out->len, ERR_LIMIT);
+    /* libsodium 1.0.18's decoder reads every byte from 0x80 up as '/' (its
+     * comparisons assume 7-bit input): refuse them first. The OR runs over
+     * the whole input, so its time depends on the length only. */
+    uint8_t high = 0;
+    for (size_t i = 0; i < in.len; i++) high |= in.ptr[i];
+    ENSURE((high & 0x80) == 0, ERR_PARSE);
     size_t room = n;
     GUARD(core_buf_reserve(out, room));
     size_t got = 0;

@@ -463,7 +463,11 @@ CORE_RESULT kms_param_string(struct kms_ctx *ctx, const json_t *in, const char *
 CORE_RESULT kms_param_int(struct kms_ctx *ctx, const json_t *in, const char *member, int64_t min, int64_t max,
                           bool required, int64_t *out, bool *present);
 CORE_RESULT kms_param_bool(struct kms_ctx *ctx, const json_t *in, const char *member, bool *out, bool *present);
-/** Base64 blob, decoded into out (which may be a secret buffer). sensitive: never echo the value. */
+/**
+ * Base64 blob, decoded into out. sensitive: never echo the value. A secret
+ * out buffer (core_buf_init_secret) is decoded in constant time; any other
+ * with the table decoder, so secret bytes must go into a secret buffer.
+ */
 CORE_RESULT kms_param_blob(struct kms_ctx *ctx, const json_t *in, const char *member, size_t min, size_t max,
                            bool required, struct core_buf *out, bool *present);
 /** One of the NULL-terminated allowed values; *index set. */

@@ -229,7 +229,9 @@ core_result kms_param_blob(struct kms_ctx *ctx, const json_t *in, const char *me
     /* Decode up to max+1 bytes so an oversized value is a length violation. */
     size_t saved_max = out->max;
     if (!out->secret && out->max - out->len > max + 1) out->max = out->len + max + 1;
-    core_result r = core_buf_append_unbase64(out, v.s);
+    /* Secret blobs (plaintexts) keep libsodium's constant-time decoder;
+     * public ones (ciphertext blobs) take the table decoder. */
+    core_result r = out->secret ? core_buf_append_unbase64(out, v.s) : core_buf_append_unbase64_public(out, v.s);
     out->max = saved_max;
     char c[96];
     if (r.err == ERR_PARSE) {
