@@ -264,6 +264,17 @@ CORE_RESULT kb_cpu_ticks(pid_t pid, const pid_t *exclude, unsigned n_exclude, ui
 /** The process that holds the TCP socket listening on port. Errors: ERR_NOT_FOUND, ERR_IO. */
 CORE_RESULT kb_find_listener(uint16_t port, pid_t *out);
 
+/* ---- idle connections (kmsbench_idle.c) ---------------------------- */
+
+/**
+ * Opens n keep-alive connections to ep, from 127.0.0.2..9 in turn, each
+ * after one complete request and response. Errors: ERR_IO, ERR_NOMEM.
+ */
+CORE_RESULT kb_idle_open(const struct kb_endpoint *ep, unsigned n, int **fds);
+/** How many of them the server still holds open. */
+unsigned kb_idle_alive(const int *fds, unsigned n);
+void kb_idle_close(int *fds, unsigned n);
+
 /* ---- the bare HTTP floor (kmsbench_floor.c) ------------------------- */
 
 struct kb_floor;

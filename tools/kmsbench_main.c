@@ -52,6 +52,8 @@ static const char usage[] =
     "      --floor-threads N    the floor's MHD thread pool (default: cores, as kmsd)\n"
     "      --serve-floor PORT   only serve the floor on 127.0.0.1:PORT until SIGINT (for wrk)\n"
     "      --json               one JSON line per measurement on stdout (table goes to stderr)\n"
+    "      --idle N             hold N idle keep-alive connections (from 127.0.0.2-9) open during\n"
+    "                           each measured run, against the floor and kmsd alike\n"
     "      --cpu                server CPU time per request (utime+stime from /proc/PID/stat over\n"
     "                           the measured window): kmsd found by its listening port (or\n"
     "                           --server-pid PID), the floor by its threads in this process\n"
@@ -69,6 +71,7 @@ struct opts {
     uint64_t duration_ns, warmup_ns, timeout_ns, requests;
     double rate, rate_pct;
     bool floor, json, temp_all, cpu;
+    unsigned idle;
     long server_pid;
     long serve_floor;
     const char *cold_start, *data_dir;
@@ -178,6 +181,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
         else if (!strcmp(a, "--floor")) o->floor = true;
         else if (!strcmp(a, "--json")) o->json = true;
         else if (!strcmp(a, "--cpu")) o->cpu = true;
+        else if (!strcmp(a, "--idle")) {
+            if (!parse_u64(need(argc, argv, &i), 60000, &n)) die("bad idle connection count", argv[i]);
+            o->idle = (unsigned)n;
+        }
         else if (!strcmp(a, "--server-pid")) {
             if (!parse_u64(need(argc, argv, &i), 1u << 30, &n) || n == 0) die("bad pid", argv[i]);
             o->server_pid = (long)n;
@@ -394,7 +401,17 @@ static core_result measure(const struct opts *o, const struct kb_endpoint *ep, c
                              .threads = o->threads, .duration_ns = o->duration_ns, .warmup_ns = o->warmup_ns,
                              .requests = o->requests, .rate = rate, .timeout_ns = o->timeout_ns,
                              .cpu_pid = o->cpu ? cpu_pid : 0};
-    return kb_run(&cfg, res);
+    int *idle = NULL;
+    if (o->idle && !core_ok(kb_idle_open(ep, o->idle, &idle))) die("cannot open the idle connections", NULL);
+    core_result r = kb_run(&cfg, res);
+    if (o->idle) {
+        unsigned alive = kb_idle_alive(idle, o->idle);
+        if (alive < o->idle)
+            fprintf(stderr, "kmsbench: %u of %u idle connections were closed by the server during the run\n",
+                    o->idle - alive, o->idle);
+        kb_idle_close(idle, o->idle);
+    }
+    return r;
 }
 
 static int serve_floor(const struct opts *o)

@@ -14,7 +14,9 @@
 #   BUILD_DIR  a Release build (default build-release; configured and built here)
 #   N          requests per step (default 2000)
 #   WORKLOADS  default "encrypt32 decrypt generate-data-key"
-# Environment: KEEP=DIR keeps the callgrind dumps (callgrind_annotate DIR/kmsd.<workload>.2 shows
+# Environment: IDLE=N holds N idle keep-alive connections open during every run (kmsbench --idle; their
+# own set-up requests are the same in the N and 2N runs, so they cancel out);
+# KEEP=DIR keeps the callgrind dumps (callgrind_annotate DIR/kmsd.<workload>.2 shows
 # where the 2N run's instructions went); KMSD=PATH measures another kmsd binary (same build's kmsbench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,9 +71,9 @@ FP=$(grep -o '127.0.0.1:[0-9]*' "$W/floor.out" | cut -d: -f2)
 bench() { # PORT N WORKLOAD [extra]
   local port=$1 n=$2 w=$3; shift 3
   "$B/tools/kmsbench" --endpoint "http://127.0.0.1:$port" --credentials-file "$W/data/admin-credentials" \
-      -c 16 -t 2 -n "$n" --timeout 120s -w "$w" "$@" > "$W/bench.out" 2>&1 \
+      -c 16 -t 2 -n "$n" --timeout 120s ${IDLE:+--idle "$IDLE"} -w "$w" "$@" > "$W/bench.out" 2>&1 \
     || { cat "$W/bench.out" >&2; exit 1; }
-  if grep -q "^ *error " "$W/bench.out"; then
+  if grep -q "^ *error \|idle connections were closed" "$W/bench.out"; then
     echo "perf_instructions: $w had failed requests:" >&2; cat "$W/bench.out" >&2; exit 1
   fi
 }
@@ -88,7 +90,7 @@ PY
 dump "$KPID" kmsd.startup >/dev/null
 dump "$FPID" floor.startup >/dev/null
 
-echo "## instructions per request (callgrind, $N requests: (I(2N) - I(N)) / N), $(date -u +%FT%TZ)"
+echo "## instructions per request (callgrind, $N requests: (I(2N) - I(N)) / N)${IDLE:+, $IDLE idle connections open}, $(date -u +%FT%TZ)"
 printf '%-20s %14s %14s %8s\n' workload kmsd floor ratio
 for w in $WORKLOADS; do
   bench "$P" "$N" "$w" --key-id "$KEY";       a=$(dump "$KPID" "kmsd.$w.1")
