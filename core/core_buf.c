@@ -27,18 +27,17 @@ static uint64_t lower8(uint64_t x)
 }
 
 /* Header names on every request: eight bytes at a time. */
-bool core_cursor_eq_icase(struct core_cursor a, struct core_cursor b)
+bool core_bytes_eq_icase(const uint8_t *a, const uint8_t *b, size_t len)
 {
-    if (a.len != b.len) return false;
     size_t i = 0;
-    for (; i + 8 <= a.len; i += 8) {
+    for (; i + 8 <= len; i += 8) {
         uint64_t x, y;
-        memcpy(&x, a.ptr + i, 8);
-        memcpy(&y, b.ptr + i, 8);
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
         if (lower8(x) != lower8(y)) return false;
     }
-    for (; i < a.len; i++)
-        if (lower(a.ptr[i]) != lower(b.ptr[i])) return false;
+    for (; i < len; i++)
+        if (lower(a[i]) != lower(b[i])) return false;
     return true;
 }
 

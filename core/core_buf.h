@@ -42,7 +42,13 @@ static inline struct core_cursor core_buf_cursor(const struct core_buf *b)
 /** True when the two views hold the same bytes. NOT CONSTANT TIME. */
 bool core_cursor_eq(struct core_cursor a, struct core_cursor b);
 /** Same as core_cursor_eq, ignoring ASCII case. NOT CONSTANT TIME. */
-bool core_cursor_eq_icase(struct core_cursor a, struct core_cursor b);
+bool core_bytes_eq_icase(const uint8_t *a, const uint8_t *b, size_t len);
+/* Inline so the common mismatch (another length) costs no call: header
+ * lookups compare each wanted name with every header of the request. */
+static inline bool core_cursor_eq_icase(struct core_cursor a, struct core_cursor b)
+{
+    return a.len == b.len && core_bytes_eq_icase(a.ptr, b.ptr, a.len);
+}
 /** True when a equals the C string s. NOT CONSTANT TIME. */
 bool core_cursor_eq_str(struct core_cursor a, const char *s);
 /** Byte-wise ordering (memcmp order, shorter first on a tie). NOT CONSTANT TIME. */

@@ -267,10 +267,12 @@ CORE_RESULT kb_find_listener(uint16_t port, pid_t *out);
 /* ---- idle connections (kmsbench_idle.c) ---------------------------- */
 
 /**
- * Opens n keep-alive connections to ep, from 127.0.0.2..9 in turn, each
- * after one complete request and response. Errors: ERR_IO, ERR_NOMEM.
+ * Opens n (at most KB_MAX_IDLE) keep-alive connections to ep into fds, from
+ * 127.0.0.2..9 in turn, each after one complete request and response.
+ * Errors: ERR_IO, ERR_LIMIT.
  */
-CORE_RESULT kb_idle_open(const struct kb_endpoint *ep, unsigned n, int **fds);
+#define KB_MAX_IDLE 60000u
+CORE_RESULT kb_idle_open(const struct kb_endpoint *ep, unsigned n, int *fds);
 /** How many of them the server still holds open. */
 unsigned kb_idle_alive(const int *fds, unsigned n);
 void kb_idle_close(int *fds, unsigned n);

@@ -11,7 +11,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -37,12 +36,10 @@ static bool read_response(int fd)
     }
 }
 
-core_result kb_idle_open(const struct kb_endpoint *ep, unsigned n, int **out)
+core_result kb_idle_open(const struct kb_endpoint *ep, unsigned n, int *fds)
 {
-    *out = NULL;
-    if (n == 0) CORE_OK;
-    int *fds = calloc(n, sizeof *fds);
-    ENSURE(fds != NULL, ERR_NOMEM);
+    ENSURE(n <= KB_MAX_IDLE, ERR_LIMIT);
+    for (unsigned i = 0; i < n; i++) fds[i] = -1;
     char req[256];
     int rl = snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", ep->host_header);
     unsigned opened = 0;
@@ -64,12 +61,8 @@ core_result kb_idle_open(const struct kb_endpoint *ep, unsigned n, int **out)
             break;
         }
     }
-    if (!core_ok(r)) {
-        kb_idle_close(fds, opened);
-        return r;
-    }
-    *out = fds;
-    CORE_OK;
+    if (!core_ok(r)) kb_idle_close(fds, opened);
+    return r;
 }
 
 unsigned kb_idle_alive(const int *fds, unsigned n)
@@ -85,8 +78,8 @@ unsigned kb_idle_alive(const int *fds, unsigned n)
 
 void kb_idle_close(int *fds, unsigned n)
 {
-    if (fds == NULL) return;
-    for (unsigned i = 0; i < n; i++)
-        if (fds[i] > 0) close(fds[i]);
-    free(fds);
+    for (unsigned i = 0; i < n; i++) {
+        if (fds[i] >= 0) close(fds[i]);
+        fds[i] = -1;
+    }
 }

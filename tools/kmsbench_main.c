@@ -182,7 +182,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
         else if (!strcmp(a, "--json")) o->json = true;
         else if (!strcmp(a, "--cpu")) o->cpu = true;
         else if (!strcmp(a, "--idle")) {
-            if (!parse_u64(need(argc, argv, &i), 60000, &n)) die("bad idle connection count", argv[i]);
+            if (!parse_u64(need(argc, argv, &i), KB_MAX_IDLE, &n)) die("bad idle connection count", argv[i]);
             o->idle = (unsigned)n;
         }
         else if (!strcmp(a, "--server-pid")) {
@@ -401,8 +401,8 @@ static core_result measure(const struct opts *o, const struct kb_endpoint *ep, c
                              .threads = o->threads, .duration_ns = o->duration_ns, .warmup_ns = o->warmup_ns,
                              .requests = o->requests, .rate = rate, .timeout_ns = o->timeout_ns,
                              .cpu_pid = o->cpu ? cpu_pid : 0};
-    int *idle = NULL;
-    if (o->idle && !core_ok(kb_idle_open(ep, o->idle, &idle))) die("cannot open the idle connections", NULL);
+    static int idle[KB_MAX_IDLE];
+    if (o->idle && !core_ok(kb_idle_open(ep, o->idle, idle))) die("cannot open the idle connections", NULL);
     core_result r = kb_run(&cfg, res);
     if (o->idle) {
         unsigned alive = kb_idle_alive(idle, o->idle);
