@@ -60,7 +60,8 @@ void server_caller_free(struct server_caller *c);
 /*
  * Connection admission (server_conns.c): the connection and per-address
  * caps, shedding the oldest incomplete or idle connection at either cap,
- * and the request-head deadline. Thread-safe. Times are monotonic ms.
+ * the request-head deadline (from accept) and the body deadline (the same
+ * length again, from the end of the head). Thread-safe. Times are monotonic ms.
  */
 struct server_conn;
 struct server_conns_stats {
@@ -84,7 +85,7 @@ void server_conns_busy(struct server_conn *c, uint64_t now_ms);
 void server_conns_idle(struct server_conn *c, uint64_t now_ms);
 /** The library closed the connection (before closing its socket); frees c. */
 void server_conns_closed(struct server_conn *c);
-/** Sheds connections whose head is past its deadline; stats may be NULL. */
+/** Sheds connections whose head or body is past its deadline; stats may be NULL. */
 void server_conns_sweep(uint64_t now_ms, struct server_conns_stats *stats);
 
 /**
