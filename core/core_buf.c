@@ -15,11 +15,29 @@ bool core_cursor_eq(struct core_cursor a, struct core_cursor b)
 
 static uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
 
-bool core_cursor_eq_icase(struct core_cursor a, struct core_cursor b)
+/* ASCII 'A'-'Z' to lowercase in each byte of a word; other bytes unchanged. */
+static uint64_t lower8(uint64_t x)
 {
-    if (a.len != b.len) return false;
-    for (size_t i = 0; i < a.len; i++)
-        if (lower(a.ptr[i]) != lower(b.ptr[i])) return false;
+    const uint64_t ones = 0x0101010101010101ull;
+    uint64_t low7 = x & (0x7f * ones);
+    uint64_t ge_a = low7 + (0x80 - 'A') * ones; /* bit 7 set where low7 >= 'A' */
+    uint64_t gt_z = low7 + (0x7f - 'Z') * ones; /* bit 7 set where low7 > 'Z' */
+    uint64_t upper = (ge_a ^ gt_z) & ~x & (0x80 * ones);
+    return x | (upper >> 2);
+}
+
+/* Header names on every request: eight bytes at a time. */
+bool core_bytes_eq_icase(const uint8_t *a, const uint8_t *b, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (lower8(x) != lower8(y)) return false;
+    }
+    for (; i < len; i++)
+        if (lower(a[i]) != lower(b[i])) return false;
     return true;
 }
 
@@ -288,13 +306,180 @@ core_result core_buf_append_hex(struct core_buf *out, struct core_cursor in)
     CORE_OK;
 }
 
+/*
+ * Constant-time standard base64 for secrets (plaintexts, data keys): no
+ * branch and no table index depends on a data byte, as in libsodium's
+ * coders, but inline arithmetic instead of a function call per character
+ * (libsodium's cost about 80 instructions a character). Masks are all ones
+ * or zero; inputs are bytes, so every difference fits in 9 bits.
+ */
+static uint32_t ct_lt(uint32_t x, uint32_t y) { return 0u - ((x - y) >> 31); } /* x < y */
+static uint32_t ct_ge(uint32_t x, uint32_t y) { return ~ct_lt(x, y); }
+static uint32_t ct_in(uint32_t x, uint32_t lo, uint32_t hi) { return ct_ge(x, lo) & ct_ge(hi, x); }
+
+/* The character of a 6-bit value (after S. Thomas's constant-time encoder). */
+static uint8_t ct_b64_char(uint32_t v)
+{
+    uint32_t d = 'A';
+    d += ct_lt(25, v) & 6u;          /* 26..51: 'a' - 26 */
+    d -= ct_lt(51, v) & 75u;         /* 52..61: '0' - 52 */
+    d -= ct_lt(61, v) & 15u;         /* 62: '+' */
+    d += ct_lt(62, v) & 3u;          /* 63: '/' */
+    return (uint8_t)(v + d);
+}
+
+/* The value of a character, or 0x100 when it is not in the alphabet. */
+static uint32_t ct_b64_value(uint32_t c)
+{
+    uint32_t m, v = 0, ok = 0;
+    m = ct_in(c, 'A', 'Z'), v |= m & (c - 'A'), ok |= m;
+    m = ct_in(c, 'a', 'z'), v |= m & (c - 'a' + 26), ok |= m;
+    m = ct_in(c, '0', '9'), v |= m & (c - '0' + 52), ok |= m;
+    m = ct_in(c, '+', '+'), v |= m & 62u, ok |= m;
+    m = ct_in(c, '/', '/'), v |= m & 63u, ok |= m;
+    return (v & 63u) | (~ok & 0x100u);
+}
+
 core_result core_buf_append_base64(struct core_buf *out, struct core_cursor in)
 {
-    size_t n = sodium_base64_ENCODED_LEN(in.len, sodium_base64_VARIANT_ORIGINAL);
+    ENSURE(in.len <= (SIZE_MAX - 2) / 4 * 3 - 3, ERR_LIMIT);
+    size_t n = (in.len + 2) / 3 * 4;
     GUARD(core_buf_reserve(out, n));
-    /* reserve() leaves one spare byte, which holds sodium's NUL. */
-    sodium_bin2base64((char *)out->data + out->len, n, in.ptr, in.len, sodium_base64_VARIANT_ORIGINAL);
-    out->len += n - 1;
+    uint8_t *o = out->data + out->len;
+    const uint8_t *p = in.ptr;
+    size_t i = 0;
+    for (; i + 3 <= in.len; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        *o++ = ct_b64_char(v >> 18);
+        *o++ = ct_b64_char((v >> 12) & 63);
+        *o++ = ct_b64_char((v >> 6) & 63);
+        *o++ = ct_b64_char(v & 63);
+    }
+    if (i < in.len) { /* the length is public; the bytes are not */
+        bool two = i + 1 < in.len;
+        uint32_t v = (uint32_t)p[i] << 16 | (two ? (uint32_t)p[i + 1] << 8 : 0);
+        *o++ = ct_b64_char(v >> 18);
+        *o++ = ct_b64_char((v >> 12) & 63);
+        *o++ = two ? ct_b64_char((v >> 6) & 63) : (uint8_t)'=';
+        *o++ = '=';
+    }
+    out->len += n;
+    CORE_OK;
+}
+
+/* Standard base64, padding required: what libsodium's VARIANT_ORIGINAL decoder
+ * accepts, except bytes from 0x80 up, which libsodium 1.0.18 reads as '/'. */
+static core_result ct_unbase64(struct core_buf *out, struct core_cursor in)
+{
+    ENSURE(in.len % 4 == 0, ERR_PARSE);
+    size_t pad = 0;
+    while (pad < 2 && pad < in.len && in.ptr[in.len - 1 - pad] == '=') pad++;
+    size_t n = in.len / 4 * 3 - pad;
+    ENSURE(n <= out->max - out->len, ERR_LIMIT);
+    GUARD(core_buf_reserve(out, n));
+    uint8_t *o = out->data + out->len;
+    const uint8_t *p = in.ptr;
+    uint32_t bad = 0;
+    size_t full = pad ? in.len - 4 : in.len;
+    for (size_t i = 0; i < full; i += 4) {
+        uint32_t a = ct_b64_value(p[i]), b = ct_b64_value(p[i + 1]), c = ct_b64_value(p[i + 2]),
+                 d = ct_b64_value(p[i + 3]);
+        bad |= (a | b | c | d) & 0x100u;
+        uint32_t v = (a & 63u) << 18 | (b & 63u) << 12 | (c & 63u) << 6 | (d & 63u);
+        *o++ = (uint8_t)(v >> 16);
+        *o++ = (uint8_t)(v >> 8);
+        *o++ = (uint8_t)v;
+    }
+    if (pad) {
+        const uint8_t *q = p + in.len - 4;
+        uint32_t a = ct_b64_value(q[0]), b = ct_b64_value(q[1]), c = pad == 1 ? ct_b64_value(q[2]) : 0;
+        bad |= (a | b | c) & 0x100u;
+        /* Canonical: the bits past the last byte are zero. */
+        bad |= pad == 1 ? (c & 3u) : (b & 15u);
+        uint32_t v = (a & 63u) << 18 | (b & 63u) << 12 | (c & 63u) << 6;
+        *o++ = (uint8_t)(v >> 16);
+        if (pad == 1) *o++ = (uint8_t)(v >> 8);
+    }
+    if (bad) {
+        sodium_memzero(out->data + out->len, n); /* partial output of a refused secret */
+        BAIL(ERR_PARSE);
+    }
+    out->len += n;
+    CORE_OK;
+}
+
+static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+core_result core_buf_append_base64_public(struct core_buf *out, struct core_cursor in)
+{
+    ENSURE(in.len <= (SIZE_MAX - 2) / 4 * 3 - 3, ERR_LIMIT);
+    size_t n = (in.len + 2) / 3 * 4;
+    GUARD(core_buf_reserve(out, n));
+    uint8_t *o = out->data + out->len;
+    const uint8_t *p = in.ptr;
+    size_t i = 0;
+    for (; i + 3 <= in.len; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        *o++ = (uint8_t)b64_alphabet[v >> 18];
+        *o++ = (uint8_t)b64_alphabet[(v >> 12) & 63];
+        *o++ = (uint8_t)b64_alphabet[(v >> 6) & 63];
+        *o++ = (uint8_t)b64_alphabet[v & 63];
+    }
+    if (i < in.len) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < in.len ? (uint32_t)p[i + 1] << 8 : 0);
+        *o++ = (uint8_t)b64_alphabet[v >> 18];
+        *o++ = (uint8_t)b64_alphabet[(v >> 12) & 63];
+        *o++ = i + 1 < in.len ? (uint8_t)b64_alphabet[(v >> 6) & 63] : (uint8_t)'=';
+        *o++ = '=';
+    }
+    out->len += n;
+    CORE_OK;
+}
+
+/* 0..63 for alphabet characters, 64 for every other byte. */
+static const uint8_t b64_values[256] = {
+#define B64_X64(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+    B64_X64(64), B64_X64(64),
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 62, 64, 64, 64, 63, /* '+' 0x2b, '/' 0x2f */
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 64, 64, 64, 64, 64, 64, /* '0'-'9' */
+    64, 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, /* 'A'-'O' */
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 64, 64, 64, 64, 64, /* 'P'-'Z' */
+    64, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, /* 'a'-'o' */
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 64, 64, 64, 64, 64, /* 'p'-'z' */
+    B64_X64(64), B64_X64(64), B64_X64(64), B64_X64(64), B64_X64(64), B64_X64(64), B64_X64(64), B64_X64(64),
+#undef B64_X64
+};
+
+core_result core_buf_append_unbase64_public(struct core_buf *out, struct core_cursor in)
+{
+    ENSURE(in.len % 4 == 0, ERR_PARSE);
+    size_t pad = 0;
+    while (pad < 2 && pad < in.len && in.ptr[in.len - 1 - pad] == '=') pad++;
+    size_t n = in.len / 4 * 3 - pad;
+    ENSURE(n <= out->max - out->len, ERR_LIMIT);
+    GUARD(core_buf_reserve(out, n));
+    uint8_t *o = out->data + out->len;
+    const uint8_t *p = in.ptr;
+    size_t full = pad ? in.len - 4 : in.len;
+    for (size_t i = 0; i < full; i += 4) {
+        uint32_t a = b64_values[p[i]], b = b64_values[p[i + 1]], c = b64_values[p[i + 2]], d = b64_values[p[i + 3]];
+        ENSURE((a | b | c | d) < 64, ERR_PARSE);
+        uint32_t v = a << 18 | b << 12 | c << 6 | d;
+        *o++ = (uint8_t)(v >> 16);
+        *o++ = (uint8_t)(v >> 8);
+        *o++ = (uint8_t)v;
+    }
+    if (pad) {
+        const uint8_t *q = p + in.len - 4;
+        uint32_t a = b64_values[q[0]], b = b64_values[q[1]], c = pad == 1 ? b64_values[q[2]] : 0;
+        ENSURE((a | b | c) < 64, ERR_PARSE);
+        /* Canonical: the bits past the last byte are zero (libsodium refuses others too). */
+        ENSURE(pad == 1 ? (c & 3) == 0 : (b & 15) == 0, ERR_PARSE);
+        uint32_t v = a << 18 | b << 12 | c << 6;
+        *o++ = (uint8_t)(v >> 16);
+        if (pad == 1) *o++ = (uint8_t)(v >> 8);
+    }
+    out->len += n;
     CORE_OK;
 }
 
@@ -312,6 +497,12 @@ static core_result unbase64(struct core_buf *out, struct core_cursor in, int var
         n = in.len / 4 * 3 + (in.len % 4 ? in.len % 4 - 1 : 0);
     }
     ENSURE(n <= out->max - out->len, ERR_LIMIT);
+    /* libsodium 1.0.18's decoder reads every byte from 0x80 up as '/' (its
+     * comparisons assume 7-bit input): refuse them first. The OR runs over
+     * the whole input, so its time depends on the length only. */
+    uint8_t high = 0;
+    for (size_t i = 0; i < in.len; i++) high |= in.ptr[i];
+    ENSURE((high & 0x80) == 0, ERR_PARSE);
     size_t room = n;
     GUARD(core_buf_reserve(out, room));
     size_t got = 0;
@@ -323,10 +514,7 @@ static core_result unbase64(struct core_buf *out, struct core_cursor in, int var
     CORE_OK;
 }
 
-core_result core_buf_append_unbase64(struct core_buf *out, struct core_cursor in)
-{
-    return unbase64(out, in, sodium_base64_VARIANT_ORIGINAL);
-}
+core_result core_buf_append_unbase64(struct core_buf *out, struct core_cursor in) { return ct_unbase64(out, in); }
 
 core_result core_buf_append_unbase64url(struct core_buf *out, struct core_cursor in)
 {

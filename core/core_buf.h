@@ -42,7 +42,13 @@ static inline struct core_cursor core_buf_cursor(const struct core_buf *b)
 /** True when the two views hold the same bytes. NOT CONSTANT TIME. */
 bool core_cursor_eq(struct core_cursor a, struct core_cursor b);
 /** Same as core_cursor_eq, ignoring ASCII case. NOT CONSTANT TIME. */
-bool core_cursor_eq_icase(struct core_cursor a, struct core_cursor b);
+bool core_bytes_eq_icase(const uint8_t *a, const uint8_t *b, size_t len);
+/* Inline so the common mismatch (another length) costs no call: header
+ * lookups compare each wanted name with every header of the request. */
+static inline bool core_cursor_eq_icase(struct core_cursor a, struct core_cursor b)
+{
+    return a.len == b.len && core_bytes_eq_icase(a.ptr, b.ptr, a.len);
+}
 /** True when a equals the C string s. NOT CONSTANT TIME. */
 bool core_cursor_eq_str(struct core_cursor a, const char *s);
 /** Byte-wise ordering (memcmp order, shorter first on a tie). NOT CONSTANT TIME. */
@@ -109,6 +115,16 @@ CORE_RESULT core_buf_append_base64(struct core_buf *out, struct core_cursor in);
  * Errors: ERR_PARSE on any invalid input, ERR_LIMIT.
  */
 CORE_RESULT core_buf_append_unbase64(struct core_buf *out, struct core_cursor in);
+/*
+ * The same two codings with table lookups, for public bytes only
+ * (ciphertext blobs): about ten times fewer instructions than libsodium's
+ * constant-time coders, whose memory accesses do not depend on the data.
+ * Secrets (plaintexts, data keys, random bytes) keep the functions above.
+ * The decoder accepts exactly what core_buf_append_unbase64 accepts
+ * (padding required, canonical trailing bits, no whitespace).
+ */
+CORE_RESULT core_buf_append_base64_public(struct core_buf *out, struct core_cursor in);
+CORE_RESULT core_buf_append_unbase64_public(struct core_buf *out, struct core_cursor in);
 /** URL-safe base64 without padding (JWT), decoded and appended. */
 CORE_RESULT core_buf_append_unbase64url(struct core_buf *out, struct core_cursor in);
 

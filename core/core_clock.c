@@ -31,8 +31,50 @@ uint64_t core_clock_mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * Both formats run several times per request (SigV4's scope check and
+ * string to sign, aws:CurrentTime): the civil date comes from the day count
+ * (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms",
+ * days_from_civil's inverse) instead of gmtime_r and strftime. Times before
+ * 1970 or after 9999 keep the libc path.
+ */
+#define CORE_TIME_FAST_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
+
+static void put2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+static void civil(int64_t t, char *year4, char *mon2, char *day2, char *h2, char *mi2, char *s2)
+{
+    int64_t days = t / 86400, secs = t % 86400;
+    int64_t z = days + 719468;
+    int64_t era = z / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    unsigned y = (unsigned)(yoe + era * 400 + (m <= 2));
+    put2(year4, y / 100);
+    put2(year4 + 2, y % 100);
+    put2(mon2, m);
+    put2(day2, d);
+    put2(h2, (unsigned)(secs / 3600));
+    put2(mi2, (unsigned)(secs / 60 % 60));
+    put2(s2, (unsigned)(secs % 60));
+}
+
 void core_time_iso8601(int64_t t, char out[32])
 {
+    if (t >= 0 && t <= CORE_TIME_FAST_MAX) {
+        /* YYYY-MM-DDTHH:MM:SSZ */
+        memcpy(out, "0000-00-00T00:00:00Z", 21);
+        civil(t, out, out + 5, out + 8, out + 11, out + 14, out + 17);
+        return;
+    }
     time_t tt = (time_t)t;
     struct tm tm;
     gmtime_r(&tt, &tm);
@@ -41,6 +83,12 @@ void core_time_iso8601(int64_t t, char out[32])
 
 void core_time_amz(int64_t t, char out[32])
 {
+    if (t >= 0 && t <= CORE_TIME_FAST_MAX) {
+        /* YYYYMMDDTHHMMSSZ */
+        memcpy(out, "00000000T000000Z", 17);
+        civil(t, out, out + 4, out + 6, out + 9, out + 11, out + 13);
+        return;
+    }
     time_t tt = (time_t)t;
     struct tm tm;
     gmtime_r(&tt, &tm);

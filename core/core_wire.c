@@ -62,6 +62,14 @@ core_result core_jw_base64(struct core_jw *w, const char *key, struct core_curso
     return core_buf_append_u8(w->out, '"');
 }
 
+core_result core_jw_base64_public(struct core_jw *w, const char *key, struct core_cursor bytes)
+{
+    GUARD(jw_key(w, key));
+    GUARD(core_buf_append_u8(w->out, '"'));
+    GUARD(core_buf_append_base64_public(w->out, bytes));
+    return core_buf_append_u8(w->out, '"');
+}
+
 core_result core_jw_int(struct core_jw *w, const char *key, int64_t v)
 {
     GUARD(jw_key(w, key));

@@ -25,6 +25,8 @@ CORE_RESULT core_jw_array_end(struct core_jw *w);
 CORE_RESULT core_jw_str(struct core_jw *w, const char *key, struct core_cursor v);
 CORE_RESULT core_jw_cstr(struct core_jw *w, const char *key, const char *v);
 CORE_RESULT core_jw_base64(struct core_jw *w, const char *key, struct core_cursor bytes);
+/** For public bytes only (ciphertext blobs): see core_buf_append_base64_public. */
+CORE_RESULT core_jw_base64_public(struct core_jw *w, const char *key, struct core_cursor bytes);
 CORE_RESULT core_jw_int(struct core_jw *w, const char *key, int64_t v);
 CORE_RESULT core_jw_bool(struct core_jw *w, const char *key, bool v);
 /** An epoch-seconds timestamp as AWS JSON protocols send them (a number). */

@@ -253,7 +253,8 @@ core_result kms_cond_ec_maps(struct kms_cond *c, const json_t *a, const json_t *
 
 core_result kms_cond_algorithm(struct kms_ctx *ctx, struct kms_cond *c, const char *member_name)
 {
-    struct core_cursor alg = member_name ? jcur(member(ctx, member_name)) : (struct core_cursor){0};
+    struct core_cursor alg = {0};
+    if (member_name) kms_in_string(ctx, member_name, &alg);
     return policy_ctx_add(c->pc, core_cursor_str("kms:EncryptionAlgorithm"),
                           alg.len ? alg : core_cursor_str("SYMMETRIC_DEFAULT"));
 }
@@ -281,19 +282,21 @@ core_result kms_cond_request_tags(struct kms_ctx *ctx, struct kms_cond *c, const
 core_result kms_cond_int(struct kms_ctx *ctx, struct kms_cond *c, const char *member_name, const char *key,
                          int64_t dflt)
 {
-    const json_t *v = member(ctx, member_name);
-    return policy_ctx_add_int(c->pc, core_cursor_str(key), json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt);
+    int64_t v = dflt;
+    kms_in_int(ctx, member_name, &v);
+    return policy_ctx_add_int(c->pc, core_cursor_str(key), v);
 }
 
 core_result kms_cond_bool(struct kms_ctx *ctx, struct kms_cond *c, const char *member_name, const char *key)
 {
-    return policy_ctx_add_bool(c->pc, core_cursor_str(key), json_is_true(member(ctx, member_name)));
+    return policy_ctx_add_bool(c->pc, core_cursor_str(key), kms_in_true(ctx, member_name));
 }
 
 core_result kms_cond_string(struct kms_ctx *ctx, struct kms_cond *c, const char *member_name, const char *key,
                             const char *dflt)
 {
-    struct core_cursor v = jcur(member(ctx, member_name));
+    struct core_cursor v;
+    kms_in_string(ctx, member_name, &v);
     if (v.len == 0 && dflt == NULL) CORE_OK;
     return policy_ctx_add(c->pc, core_cursor_str(key), v.len ? v : core_cursor_str(dflt));
 }

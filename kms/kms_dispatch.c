@@ -163,20 +163,12 @@ core_result kms_handle(struct kms_env *env, const struct kms_call *call, struct 
     if (action == NULL) return kms_reply_fail(out, KMS_E_UNKNOWN_OPERATION, "%s", "");
     ctx.action = action;
 
-    DEFER_CLEANUP(json_t *in = NULL, core_json_cleanup);
-    /* An empty body is an empty request object, as AWS treats it. */
-    if (call->body.len == 0) {
-        in = json_object();
-        ENSURE(in != NULL, ERR_NOMEM);
-    } else {
-        r = core_json_parse(call->body, CORE_MAX_JSON_DEPTH, &in);
-        if (!core_ok(r) || !json_is_object(in))
-            return kms_reply_fail(out, KMS_E_SERIALIZATION, "%s",
-                                  r.err == ERR_LIMIT ? "Request nesting is too deep" : "Malformed request body");
-    }
+    DEFER_CLEANUP(json_t *tree = NULL, core_json_cleanup);
+    struct core_jflat flat;
+    r = kms_params_read(&ctx, call->body, &flat, &tree);
+    if (!core_ok(r)) return r;
     r = core_buf_init(&ctx.invalid, 0, 4096);
-    ctx.in = in;
-    if (core_ok(r)) r = action->fn(&ctx, in);
+    if (core_ok(r)) r = action->fn(&ctx, ctx.in);
     /* Operations without a result answer an empty object. */
     if (core_ok(r) && out->body.len == 0 && !(action->flags & KMS_HAS_RESULT)) r = core_buf_append_str(&out->body, "{}");
     kms_authz_end(&ctx);

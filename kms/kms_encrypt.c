@@ -43,7 +43,7 @@ core_result kms_encrypt(struct kms_ctx *ctx, const json_t *in)
     struct core_jw w;
     core_jw_init(&w, &ctx->out->body);
     GUARD(core_jw_object_begin(&w, NULL));
-    GUARD(core_jw_base64(&w, "CiphertextBlob", core_buf_cursor(&blob)));
+    GUARD(core_jw_base64_public(&w, "CiphertextBlob", core_buf_cursor(&blob)));
     GUARD(core_jw_cstr(&w, "KeyId", k.arn));
     GUARD(core_jw_cstr(&w, "EncryptionAlgorithm", "SYMMETRIC_DEFAULT"));
     return core_jw_object_end(&w);

@@ -65,7 +65,7 @@ core_result kms_generate_data_key_common(struct kms_ctx *ctx, const json_t *in, 
     struct core_jw w;
     core_jw_init(&w, &ctx->out->body);
     GUARD(core_jw_object_begin(&w, NULL));
-    GUARD(core_jw_base64(&w, "CiphertextBlob", core_buf_cursor(&blob)));
+    GUARD(core_jw_base64_public(&w, "CiphertextBlob", core_buf_cursor(&blob)));
     if (with_plaintext) GUARD(core_jw_base64(&w, "Plaintext", core_buf_cursor(&dk)));
     GUARD(core_jw_cstr(&w, "KeyId", k.arn));
     GUARD(kms_render_material_id(&w, "KeyMaterialId", &k, k.n_versions));

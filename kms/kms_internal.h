@@ -9,6 +9,7 @@
 
 #include "kms/kms.h"
 #include "kms/kms_errors.h"
+#include "core/core_jflat.h"
 
 struct policy;
 
@@ -50,6 +51,9 @@ struct kms_ctx {
      * and the caller's identity side, acquired on first use and released by
      * kms_handle. */
     const json_t *in;
+    /* The flat reader's members when it serves the request (in is NULL then);
+     * read them through kms_param_* and kms_in_* (kms_params.c). */
+    const struct core_jflat *flat;
     char request_alias[288];
     const struct iam_identity *identity;
     bool identity_failed;
@@ -477,7 +481,11 @@ CORE_RESULT kms_param_string(struct kms_ctx *ctx, const json_t *in, const char *
 CORE_RESULT kms_param_int(struct kms_ctx *ctx, const json_t *in, const char *member, int64_t min, int64_t max,
                           bool required, int64_t *out, bool *present);
 CORE_RESULT kms_param_bool(struct kms_ctx *ctx, const json_t *in, const char *member, bool *out, bool *present);
-/** Base64 blob, decoded into out (which may be a secret buffer). sensitive: never echo the value. */
+/**
+ * Base64 blob, decoded into out. sensitive: never echo the value. A secret
+ * out buffer (core_buf_init_secret) is decoded in constant time; any other
+ * with the table decoder, so secret bytes must go into a secret buffer.
+ */
 CORE_RESULT kms_param_blob(struct kms_ctx *ctx, const json_t *in, const char *member, size_t min, size_t max,
                            bool required, struct core_buf *out, bool *present);
 /** One of the NULL-terminated allowed values; *index set. */
@@ -505,6 +513,17 @@ void kms_invalid_cursor(struct kms_ctx *ctx, const char *member, struct core_cur
 CORE_RESULT kms_ec_nul_error(struct kms_ctx *ctx, const char *member);
 /** ValidationException when any violation was recorded. */
 CORE_RESULT kms_params_done(struct kms_ctx *ctx);
+/**
+ * Reads the request body: with the flat reader when the action and the
+ * document allow it (ctx->flat set, ctx->in NULL), else into a jansson tree
+ * (*tree, owned by the caller; ctx->in points to it). A malformed body is
+ * refused with SerializationException, as before.
+ */
+CORE_RESULT kms_params_read(struct kms_ctx *ctx, struct core_cursor body, struct core_jflat *flat, json_t **tree);
+/* A scalar request member for condition keys, from whichever reader serves the request. */
+bool kms_in_string(const struct kms_ctx *ctx, const char *member, struct core_cursor *out);
+bool kms_in_int(const struct kms_ctx *ctx, const char *member, int64_t *out);
+bool kms_in_true(const struct kms_ctx *ctx, const char *member);
 /** DryRunOperationException when DryRun is true (after all checks passed). */
 CORE_RESULT kms_dry_run(struct kms_ctx *ctx, const json_t *in, bool *dry);
 

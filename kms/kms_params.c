@@ -61,18 +61,74 @@ core_result kms_params_done(struct kms_ctx *ctx)
                     ctx->n_invalid == 1 ? "" : "s", ctx->invalid.data ? (const char *)ctx->invalid.data : "");
 }
 
+/*
+ * A request member, from whichever reader serves the request: the flat
+ * reader (ctx->flat, see kms_params_read) or the jansson tree. A JSON null
+ * is the member being absent, as AWS's deserialiser treats it.
+ */
+enum mkind { MK_ABSENT, MK_STRING, MK_INT, MK_REAL, MK_BOOL, MK_OBJECT, MK_ARRAY };
+
+struct mval {
+    enum mkind kind;
+    struct core_cursor s; /* MK_STRING */
+    int64_t i;            /* MK_INT */
+    bool b;               /* MK_BOOL */
+    const json_t *j;      /* the jansson value, NULL on the flat path */
+};
+
+static struct mval member_value(const struct kms_ctx *ctx, const json_t *in, const char *member)
+{
+    struct mval v = {.kind = MK_ABSENT};
+    if (ctx->flat != NULL) {
+        const struct core_jflat_member *m = core_jflat_get(ctx->flat, core_cursor_str(member));
+        if (m == NULL) return v;
+        switch (m->type) {
+        case CORE_JFLAT_STRING: v.kind = MK_STRING, v.s = m->value; break;
+        case CORE_JFLAT_INT: v.kind = MK_INT, v.i = m->num; break;
+        case CORE_JFLAT_TRUE: v.kind = MK_BOOL, v.b = true; break;
+        case CORE_JFLAT_FALSE: v.kind = MK_BOOL, v.b = false; break;
+        case CORE_JFLAT_NULL: break;
+        }
+        return v;
+    }
+    const json_t *j = json_object_get(in, member);
+    v.j = j;
+    if (j == NULL || json_is_null(j)) v.kind = MK_ABSENT;
+    else if (json_is_string(j)) v.kind = MK_STRING, v.s = core_cursor_from(json_string_value(j), json_string_length(j));
+    else if (json_is_integer(j)) v.kind = MK_INT, v.i = (int64_t)json_integer_value(j);
+    else if (json_is_real(j)) v.kind = MK_REAL;
+    else if (json_is_boolean(j)) v.kind = MK_BOOL, v.b = json_is_true(j);
+    else if (json_is_object(j)) v.kind = MK_OBJECT;
+    else v.kind = MK_ARRAY;
+    return v;
+}
+
+static core_result wrong_kind(struct kms_ctx *ctx, enum mkind k, const char *want)
+{
+    if (k == MK_OBJECT) return kms_fail(ctx, KMS_E_SERIALIZATION, "%s", "Start of structure or map found where not expected.");
+    if (k == MK_ARRAY) return kms_fail(ctx, KMS_E_SERIALIZATION, "%s", "Start of list found where not expected.");
+    return kms_fail(ctx, KMS_E_SERIALIZATION, "%s_VALUE can not be converted to %s",
+                    k == MK_STRING                 ? "STRING"
+                    : k == MK_INT || k == MK_REAL  ? "NUMBER"
+                    : k == MK_BOOL                 ? "BOOLEAN"
+                                                   : "NULL",
+                    want);
+}
+
+static enum mkind json_kind(const json_t *v)
+{
+    return json_is_string(v)    ? MK_STRING
+           : json_is_integer(v) ? MK_INT
+           : json_is_real(v)    ? MK_REAL
+           : json_is_boolean(v) ? MK_BOOL
+           : json_is_object(v)  ? MK_OBJECT
+           : json_is_array(v)   ? MK_ARRAY
+                                : MK_ABSENT;
+}
+
 static core_result wrong_type(struct kms_ctx *ctx, const json_t *v, const char *want)
 {
-    const char *got = json_is_object(v)  ? "Start of structure or map found where not expected."
-                      : json_is_array(v) ? "Start of list found where not expected."
-                                         : NULL;
-    if (got) return kms_fail(ctx, KMS_E_SERIALIZATION, "%s", got);
-    return kms_fail(ctx, KMS_E_SERIALIZATION, "%s_VALUE can not be converted to %s",
-                    json_is_string(v)   ? "STRING"
-                    : json_is_number(v) ? "NUMBER"
-                    : json_is_boolean(v) ? "BOOLEAN"
-                                         : "NULL",
-                    want);
+    return wrong_kind(ctx, json_kind(v), want);
 }
 
 /* A JSON string as a cursor, by its length (empty when not a string). */
@@ -93,16 +149,16 @@ core_result kms_param_string(struct kms_ctx *ctx, const json_t *in, const char *
 {
     *present = false;
     *out = core_cursor_from("", 0);
-    const json_t *v = member_get(in, member);
-    if (v == NULL) {
+    struct mval v = member_value(ctx, in, member);
+    if (v.kind == MK_ABSENT) {
         if (required) invalid_null(ctx, member);
         CORE_OK;
     }
-    if (!json_is_string(v)) return wrong_type(ctx, v, "a String");
-    size_t len = json_string_length(v);
+    if (v.kind != MK_STRING) return wrong_kind(ctx, v.kind, "a String");
+    size_t len = v.s.len;
     /* Constraints count characters; for the ASCII identifiers KMS uses, bytes. */
     size_t chars = 0;
-    const unsigned char *s = (const unsigned char *)json_string_value(v);
+    const unsigned char *s = v.s.ptr;
     for (size_t i = 0; i < len; i++) chars += (s[i] & 0xC0) != 0x80;
     char c[96];
     if (chars < min) {
@@ -124,13 +180,13 @@ core_result kms_param_int(struct kms_ctx *ctx, const json_t *in, const char *mem
                           bool required, int64_t *out, bool *present)
 {
     *present = false;
-    const json_t *v = member_get(in, member);
-    if (v == NULL) {
+    struct mval v = member_value(ctx, in, member);
+    if (v.kind == MK_ABSENT) {
         if (required) invalid_null(ctx, member);
         CORE_OK;
     }
-    if (!json_is_integer(v)) return wrong_type(ctx, v, "an Integer");
-    json_int_t n = json_integer_value(v);
+    if (v.kind != MK_INT) return wrong_kind(ctx, v.kind, "an Integer");
+    int64_t n = v.i;
     char c[96], val[32];
     snprintf(val, sizeof val, "%lld", (long long)n);
     if (n < min) {
@@ -151,10 +207,10 @@ core_result kms_param_int(struct kms_ctx *ctx, const json_t *in, const char *mem
 core_result kms_param_bool(struct kms_ctx *ctx, const json_t *in, const char *member, bool *out, bool *present)
 {
     *present = false;
-    const json_t *v = member_get(in, member);
-    if (v == NULL) CORE_OK;
-    if (!json_is_boolean(v)) return wrong_type(ctx, v, "a Boolean");
-    *out = json_is_true(v);
+    struct mval v = member_value(ctx, in, member);
+    if (v.kind == MK_ABSENT) CORE_OK;
+    if (v.kind != MK_BOOL) return wrong_kind(ctx, v.kind, "a Boolean");
+    *out = v.b;
     *present = true;
     CORE_OK;
 }
@@ -163,17 +219,19 @@ core_result kms_param_blob(struct kms_ctx *ctx, const json_t *in, const char *me
                            bool required, struct core_buf *out, bool *present)
 {
     *present = false;
-    const json_t *v = member_get(in, member);
-    if (v == NULL) {
+    struct mval v = member_value(ctx, in, member);
+    if (v.kind == MK_ABSENT) {
         if (required) invalid_null(ctx, member);
         CORE_OK;
     }
-    if (!json_is_string(v)) return wrong_type(ctx, v, "a Blob");
+    if (v.kind != MK_STRING) return wrong_kind(ctx, v.kind, "a Blob");
     size_t before = out->len;
     /* Decode up to max+1 bytes so an oversized value is a length violation. */
     size_t saved_max = out->max;
     if (!out->secret && out->max - out->len > max + 1) out->max = out->len + max + 1;
-    core_result r = core_buf_append_unbase64(out, core_cursor_from(json_string_value(v), json_string_length(v)));
+    /* Secret blobs (plaintexts) keep libsodium's constant-time decoder;
+     * public ones (ciphertext blobs) take the table decoder. */
+    core_result r = out->secret ? core_buf_append_unbase64(out, v.s) : core_buf_append_unbase64_public(out, v.s);
     out->max = saved_max;
     char c[96];
     if (r.err == ERR_PARSE) {
@@ -228,6 +286,11 @@ core_result kms_param_key_id(struct kms_ctx *ctx, const json_t *in, const char *
 core_result kms_param_ec(struct kms_ctx *ctx, const json_t *in, const char *member, const json_t **out)
 {
     *out = NULL;
+    if (ctx->flat != NULL) { /* a flat document holds no map: only a scalar (refused) or nothing */
+        struct mval mv = member_value(ctx, in, member);
+        if (mv.kind == MK_ABSENT) CORE_OK;
+        return wrong_kind(ctx, mv.kind, "a Map");
+    }
     const json_t *v = member_get(in, member);
     if (v == NULL) CORE_OK;
     if (!json_is_object(v)) {
@@ -265,6 +328,11 @@ core_result kms_ec_nul_error(struct kms_ctx *ctx, const char *member)
 
 core_result kms_param_grant_tokens(struct kms_ctx *ctx, const json_t *in)
 {
+    if (ctx->flat != NULL) {
+        struct mval mv = member_value(ctx, in, "GrantTokens");
+        if (mv.kind == MK_ABSENT) CORE_OK;
+        return wrong_kind(ctx, mv.kind, "a List");
+    }
     const json_t *v = member_get(in, "GrantTokens");
     if (v == NULL) CORE_OK;
     if (!json_is_array(v)) return wrong_type(ctx, v, "a List");
@@ -362,6 +430,14 @@ core_result kms_param_tags(struct kms_ctx *ctx, const json_t *in, const char *me
                            const json_t **out)
 {
     *out = NULL;
+    if (ctx->flat != NULL) {
+        struct mval mv = member_value(ctx, in, member);
+        if (mv.kind == MK_ABSENT) {
+            if (required) invalid_null(ctx, member);
+            CORE_OK;
+        }
+        return wrong_kind(ctx, mv.kind, "a List");
+    }
     const json_t *v = member_get(in, member);
     if (v == NULL) {
         if (required) invalid_null(ctx, member);
@@ -436,4 +512,103 @@ core_result kms_marker_decode(struct kms_ctx *ctx, struct core_cursor marker, st
     core_result r = core_buf_append_unbase64(out, marker);
     if (!core_ok(r)) return kms_fail(ctx, KMS_E_INVALID_MARKER, "%s", "Invalid marker");
     CORE_OK;
+}
+
+/*
+ * The flat path (issue 14). Most requests are one of a few operations with
+ * a handful of scalar members; for those the request body is read by
+ * core_jflat_read() into cursors, with no jansson tree and no allocation.
+ *
+ * An operation takes the flat path only when listed here with the members
+ * it may carry: its handler and its condition-key function read each listed
+ * member only through the kms_param_* accessors above and kms_in_*() below,
+ * which serve both readers. Every other document (another member, a map or
+ * a list, an escape, a syntax error...) goes to jansson as before, so errors
+ * and unlisted members are handled by one code path. A handler that starts
+ * reading a listed member through json_object_get() must leave this table;
+ * the handler then receives in == NULL, on which jansson's getters return
+ * NULL (the member is absent, which is true: the document holds only listed
+ * members).
+ */
+struct flat_row {
+    kms_handler_fn fn;
+    const char *const *members;
+};
+
+static const char *const flat_encrypt[] = {"KeyId", "Plaintext", "EncryptionAlgorithm", "DryRun", NULL};
+static const char *const flat_decrypt[] = {"CiphertextBlob", "KeyId", "EncryptionAlgorithm", "DryRun", NULL};
+static const char *const flat_data_key[] = {"KeyId", "NumberOfBytes", "KeySpec", "DryRun", NULL};
+static const char *const flat_re_encrypt[] = {"CiphertextBlob",
+                                              "SourceKeyId",
+                                              "DestinationKeyId",
+                                              "SourceEncryptionAlgorithm",
+                                              "DestinationEncryptionAlgorithm",
+                                              "DryRun",
+                                              NULL};
+static const char *const flat_random[] = {"NumberOfBytes", "CustomKeyStoreId", NULL};
+
+static const struct flat_row flat_rows[] = {
+    {kms_encrypt, flat_encrypt},
+    {kms_decrypt, flat_decrypt},
+    {kms_generate_data_key, flat_data_key},
+    {kms_generate_data_key_without_plaintext, flat_data_key},
+    {kms_re_encrypt, flat_re_encrypt},
+    {kms_generate_random, flat_random},
+};
+
+static bool flat_allowed(kms_handler_fn fn, const struct core_jflat *f)
+{
+    const char *const *members = NULL;
+    for (size_t i = 0; i < sizeof flat_rows / sizeof flat_rows[0]; i++)
+        if (flat_rows[i].fn == fn) members = flat_rows[i].members;
+    if (members == NULL) return false;
+    for (size_t i = 0; i < f->n; i++) {
+        bool listed = false;
+        for (size_t j = 0; members[j] && !listed; j++) listed = core_cursor_eq_str(f->m[i].name, members[j]);
+        if (!listed) return false;
+    }
+    return true;
+}
+
+core_result kms_params_read(struct kms_ctx *ctx, struct core_cursor body, struct core_jflat *flat, json_t **tree)
+{
+    *tree = NULL;
+    ctx->flat = NULL;
+    ctx->in = NULL;
+    if (core_jflat_read(body, flat) && flat_allowed(ctx->action->fn, flat)) {
+        ctx->flat = flat;
+        CORE_OK;
+    }
+    /* An empty body is an empty request object, as AWS treats it. */
+    if (body.len == 0) {
+        *tree = json_object();
+        ENSURE(*tree != NULL, ERR_NOMEM);
+    } else {
+        core_result r = core_json_parse(body, CORE_MAX_JSON_DEPTH, tree);
+        if (!core_ok(r) || !json_is_object(*tree))
+            return kms_fail(ctx, KMS_E_SERIALIZATION, "%s",
+                            r.err == ERR_LIMIT ? "Request nesting is too deep" : "Malformed request body");
+    }
+    ctx->in = *tree;
+    CORE_OK;
+}
+
+bool kms_in_string(const struct kms_ctx *ctx, const char *member, struct core_cursor *out)
+{
+    struct mval v = member_value(ctx, ctx->in, member);
+    *out = v.kind == MK_STRING ? v.s : (struct core_cursor){0};
+    return v.kind == MK_STRING;
+}
+
+bool kms_in_int(const struct kms_ctx *ctx, const char *member, int64_t *out)
+{
+    struct mval v = member_value(ctx, ctx->in, member);
+    if (v.kind == MK_INT) *out = v.i;
+    return v.kind == MK_INT;
+}
+
+bool kms_in_true(const struct kms_ctx *ctx, const char *member)
+{
+    struct mval v = member_value(ctx, ctx->in, member);
+    return v.kind == MK_BOOL && v.b;
 }

@@ -73,7 +73,7 @@ core_result kms_re_encrypt(struct kms_ctx *ctx, const json_t *in)
     struct core_jw w;
     core_jw_init(&w, &ctx->out->body);
     GUARD(core_jw_object_begin(&w, NULL));
-    GUARD(core_jw_base64(&w, "CiphertextBlob", core_buf_cursor(&out)));
+    GUARD(core_jw_base64_public(&w, "CiphertextBlob", core_buf_cursor(&out)));
     GUARD(core_jw_cstr(&w, "SourceKeyId", src.arn));
     GUARD(core_jw_cstr(&w, "KeyId", dst.arn));
     GUARD(core_jw_cstr(&w, "SourceEncryptionAlgorithm", "SYMMETRIC_DEFAULT"));

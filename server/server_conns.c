@@ -12,7 +12,10 @@
  * opens connections and goes quiet (a slowloris) then only ever displaces
  * its own connections, and a client with a complete request is served.
  * Only when every connection is busy is the new one refused. A request head
- * also has its own deadline from accept, that trickled bytes do not extend.
+ * also has its own deadline from accept, that trickled bytes do not extend,
+ * and its body the same deadline again from the end of the head: a client
+ * sending a body at one byte a second is closed then, whatever the idle
+ * timeout (which every byte resets) says.
  *
  * A connection is shed with shutdown(2), never close(2): the HTTP library
  * owns the descriptor, sees the end of stream on its own thread and closes
@@ -33,7 +36,7 @@ enum conn_list { LIST_INCOMPLETE, LIST_BUSY, LIST_IDLE, LIST_COUNT };
 struct server_conn {
     struct server_conn *prev, *next;
     enum conn_list list;
-    bool head_done; /* the request head arrived (the head deadline no longer applies) */
+    bool head_done; /* the request head arrived (the body deadline applies from then) */
     bool shed;      /* shut down; waiting for the library to close it */
     int fd;
     uint64_t since_ms; /* entered its list */
@@ -109,13 +112,18 @@ static struct server_conn *oldest_sheddable(const uint8_t *addr, size_t len)
     return best;
 }
 
+/*
+ * The incomplete list is in since_ms order: accept time for a head still
+ * arriving, end of the head for a body still arriving (server_conns_head_done
+ * moves it to the back). Each is shed once its deadline passed.
+ */
 static void sweep_locked(uint64_t now_ms)
 {
     if (reg.head_deadline_ms == 0) return;
     struct server_conn *c = reg.head[LIST_INCOMPLETE];
     while (c && c->since_ms + reg.head_deadline_ms <= now_ms) {
         struct server_conn *next = c->next;
-        if (!c->head_done && c->accepted_ms + reg.head_deadline_ms <= now_ms) shed(c);
+        if (c->head_done || c->accepted_ms + reg.head_deadline_ms <= now_ms) shed(c);
         c = next;
     }
 }

@@ -139,7 +139,8 @@ void server_caller_free(struct server_caller *c);
 /*
  * Connection admission (server_conns.c): the connection and per-address
  * caps, shedding the oldest incomplete or idle connection at either cap,
- * and the request-head deadline. Thread-safe. Times are monotonic ms.
+ * the request-head deadline (from accept) and the body deadline (the same
+ * length again, from the end of the head). Thread-safe. Times are monotonic ms.
  */
 struct server_conn;
 struct server_conns_stats {
@@ -167,7 +168,7 @@ void server_conns_closed(struct server_conn *c);
 void server_conns_stats_get(struct server_conns_stats *stats);
 /** Hits and misses of the long-term credential cache, all threads (for /metrics). */
 void server_cred_cache_stats(uint64_t *hits, uint64_t *misses);
-/** Sheds connections whose head is past its deadline; stats may be NULL. */
+/** Sheds connections whose head or body is past its deadline; stats may be NULL. */
 void server_conns_sweep(uint64_t now_ms, struct server_conns_stats *stats);
 
 /**

@@ -103,7 +103,7 @@ core_result sigv4_canonical_query(struct core_cursor query, bool exclude_signatu
                                   struct core_buf *scratch)
 {
     ENSURE(query.len <= SIGV4_MAX_QUERY_BYTES, ERR_LIMIT);
-    core_buf_reset(scratch);
+    sigv4_scratch_clear(scratch);
     struct qpair pairs[CORE_MAX_QUERY_PARAMS];
     size_t n = 0;
     struct core_cursor rest = query, pair;

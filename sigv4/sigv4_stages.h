@@ -153,6 +153,14 @@ struct sigv4_scratch {
     struct core_buf canon, sts, query;
 };
 CORE_RESULT sigv4_scratch_get(struct sigv4_scratch **out);
+/**
+ * Empties a scratch buffer, wiping the bytes it holds (len, plus the
+ * terminator's byte) rather than its whole capacity: these buffers are only
+ * appended to, and buf_move wipes what it leaves behind, so nothing was
+ * ever written past len + 1 except by canonical-URI dot-segment removal,
+ * which shortens only the path part (public, and before any header).
+ */
+void sigv4_scratch_clear(struct core_buf *b);
 
 /* Message helpers (sigv4_diag.c). All tolerate diag == NULL and never fail. */
 void sigv4_diag_str(struct sigv4_diag *diag, const char *s);

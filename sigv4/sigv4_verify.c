@@ -50,6 +50,12 @@ core_result sigv4_scratch_get(struct sigv4_scratch **out)
     CORE_OK;
 }
 
+void sigv4_scratch_clear(struct core_buf *b)
+{
+    if (b->data && (b->wipe || b->secret)) sodium_memzero(b->data, b->len < b->cap ? b->len + 1 : b->cap);
+    b->len = 0;
+}
+
 core_result sigv4_string_to_sign(const struct sigv4_auth *auth, struct core_cursor canonical_request,
                                  struct core_buf *out)
 {
@@ -87,23 +93,27 @@ core_result sigv4_verify(const struct sigv4_request *req, const struct sigv4_aut
     ENSURE_REF(auth);
     struct sigv4_scratch *s;
     GUARD(sigv4_scratch_get(&s));
-    core_buf_reset(&s->canon);
-    core_buf_reset(&s->sts);
-    GUARD(sigv4_canonical_request(req, auth, &s->canon, diag));
-    GUARD(sigv4_string_to_sign(auth, core_buf_cursor(&s->canon), &s->sts));
+    sigv4_scratch_clear(&s->canon);
+    sigv4_scratch_clear(&s->sts);
+    core_result r = sigv4_canonical_request(req, auth, &s->canon, diag);
+    if (core_ok(r)) r = sigv4_string_to_sign(auth, core_buf_cursor(&s->canon), &s->sts);
 
     uint8_t key[SIGV4_KEY_BYTES];
-    GUARD(sigv4_key_cache_get(cache, secret, auth->scope_date, auth->region, auth->service, key));
-    char sig[SIGV4_HEX_BYTES + 1];
-    sigv4_signature_hex(key, core_buf_cursor(&s->sts), sig);
-    sodium_memzero(key, sizeof key);
-
-    /* Lengths are public; the bytes are compared in constant time. */
-    bool ok = auth->signature.len == SIGV4_HEX_BYTES && core_ct_equal(sig, auth->signature.ptr, SIGV4_HEX_BYTES);
-    sodium_memzero(sig, sizeof sig);
-    if (!ok) {
-        mismatch_message(diag, core_buf_cursor(&s->canon), core_buf_cursor(&s->sts));
-        BAIL(ERR_AUTH_BAD_SIGNATURE);
+    if (core_ok(r)) r = sigv4_key_cache_get(cache, secret, auth->scope_date, auth->region, auth->service, key);
+    if (core_ok(r)) {
+        char sig[SIGV4_HEX_BYTES + 1];
+        sigv4_signature_hex(key, core_buf_cursor(&s->sts), sig);
+        /* Lengths are public; the bytes are compared in constant time. */
+        bool ok = auth->signature.len == SIGV4_HEX_BYTES && core_ct_equal(sig, auth->signature.ptr, SIGV4_HEX_BYTES);
+        sodium_memzero(sig, sizeof sig);
+        if (!ok) {
+            mismatch_message(diag, core_buf_cursor(&s->canon), core_buf_cursor(&s->sts));
+            r = core_result_fail_at(ERR_AUTH_BAD_SIGNATURE, __FILE__, __LINE__);
+        }
     }
-    CORE_OK;
+    sodium_memzero(key, sizeof key);
+    /* The canonical request holds the session token: wiped now, not at the next request. */
+    sigv4_scratch_clear(&s->canon);
+    sigv4_scratch_clear(&s->sts);
+    return r;
 }

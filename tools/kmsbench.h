@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/core.h"
 #include "sigv4/sigv4.h"
@@ -232,6 +233,7 @@ struct kb_run_cfg {
     uint64_t requests;          /* 0 with a duration */
     double rate;                /* offered req/s in total; 0 = closed loop */
     uint64_t timeout_ns;
+    pid_t cpu_pid;              /* --cpu: the server's pid (this process for the floor); 0 = not measured */
 };
 
 struct kb_result {
@@ -239,6 +241,9 @@ struct kb_result {
     double seconds;
     struct kb_hist hist;        /* every response, successes and errors */
     struct kb_errors errors;
+    bool cpu_measured;
+    double cpu_seconds;         /* server CPU (user + system) over the measured window */
+    uint64_t cpu_requests;      /* responses completed in that window */
 };
 
 /**
@@ -246,6 +251,31 @@ struct kb_result {
  * is large). Errors: ERR_IO (no connection could be made at all), ERR_NOMEM.
  */
 CORE_RESULT kb_run(const struct kb_run_cfg *cfg, struct kb_result *res);
+
+/* ---- server CPU (kmsbench_cpu.c) ----------------------------------- */
+
+pid_t kb_gettid(void);
+/**
+ * utime + stime of pid in clock ticks; for this process, the sum over its
+ * tasks except the thread ids in exclude (the client threads).
+ * Errors: ERR_IO.
+ */
+CORE_RESULT kb_cpu_ticks(pid_t pid, const pid_t *exclude, unsigned n_exclude, uint64_t *ticks);
+/** The process that holds the TCP socket listening on port. Errors: ERR_NOT_FOUND, ERR_IO. */
+CORE_RESULT kb_find_listener(uint16_t port, pid_t *out);
+
+/* ---- idle connections (kmsbench_idle.c) ---------------------------- */
+
+/**
+ * Opens n (at most KB_MAX_IDLE) keep-alive connections to ep into fds, from
+ * 127.0.0.2..9 in turn, each after one complete request and response.
+ * Errors: ERR_IO, ERR_LIMIT.
+ */
+#define KB_MAX_IDLE 60000u
+CORE_RESULT kb_idle_open(const struct kb_endpoint *ep, unsigned n, int *fds);
+/** How many of them the server still holds open. */
+unsigned kb_idle_alive(const int *fds, unsigned n);
+void kb_idle_close(int *fds, unsigned n);
 
 /* ---- the bare HTTP floor (kmsbench_floor.c) ------------------------- */
 

@@ -63,6 +63,7 @@ struct shared {
 
 struct worker {
     pthread_t tid;
+    _Atomic pid_t os_tid; /* excluded from the floor's CPU */
     struct shared *sh;
     struct conn *conns;
     unsigned n;
@@ -316,6 +317,7 @@ static int wait_events(int ep, struct epoll_event *evs, int max, uint64_t timeou
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    atomic_store(&w->os_tid, kb_gettid());
     struct shared *sh = w->sh;
     uint64_t timeout = sh->cfg->timeout_ns;
     uint64_t now = core_clock_mono_ns();
@@ -384,6 +386,11 @@ core_result kb_run(const struct kb_run_cfg *cfg, struct kb_result *res)
         if (core_ok(r)) r = core_buf_init(&c->out, 4096, KB_MAX_REQUEST_BYTES);
         if (core_ok(r)) r = core_buf_init(&c->in, KB_READ_CHUNK, KB_MAX_RESPONSE_BYTES + CORE_MAX_HEADER_BYTES);
     }
+    /* --cpu: sample the server when the measured window opens. */
+    pid_t exclude[KB_MAX_THREADS + 1] = {kb_gettid()};
+    uint64_t cpu0 = 0, cpu1 = 0;
+    bool cpu_ok = cfg->cpu_pid != 0;
+    if (cpu_ok && sh.t_measure == sh.t0) cpu_ok = core_ok(kb_cpu_ticks(cfg->cpu_pid, exclude, 1, &cpu0));
     unsigned started = 0;
     for (unsigned t = 0; t < nt && core_ok(r); t++) {
         struct worker *w = &ws[t];
@@ -407,7 +414,21 @@ core_result kb_run(const struct kb_run_cfg *cfg, struct kb_result *res)
         }
         started++;
     }
+    if (cpu_ok && sh.t_measure > sh.t0) {
+        uint64_t now = core_clock_mono_ns();
+        if (sh.t_measure > now) {
+            struct timespec ts = {.tv_sec = (time_t)((sh.t_measure - now) / 1000000000u),
+                                  .tv_nsec = (long)((sh.t_measure - now) % 1000000000u)};
+            while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+            }
+        }
+        unsigned n = 1;
+        for (unsigned t = 0; t < started; t++) exclude[n++] = atomic_load(&ws[t].os_tid);
+        cpu_ok = core_ok(kb_cpu_ticks(cfg->cpu_pid, exclude, n, &cpu0));
+    }
     for (unsigned t = 0; t < started; t++) pthread_join(ws[t].tid, NULL);
+    /* The client threads have ended: only the main thread is left to exclude. */
+    if (cpu_ok) cpu_ok = core_ok(kb_cpu_ticks(cfg->cpu_pid, exclude, 1, &cpu1));
 
     memset(res, 0, sizeof *res);
     kb_hist_reset(&res->hist);
@@ -427,6 +448,11 @@ core_result kb_run(const struct kb_run_cfg *cfg, struct kb_result *res)
     }
     uint64_t span = sh.t_end ? sh.t_end - sh.t_measure : last - sh.t_measure;
     res->seconds = (double)span / 1e9;
+    if (cpu_ok) {
+        res->cpu_measured = true;
+        res->cpu_seconds = (double)(cpu1 - cpu0) / (double)sysconf(_SC_CLK_TCK);
+        res->cpu_requests = res->ok + res->failed;
+    }
     for (unsigned i = 0; i < cfg->connections; i++) {
         core_buf_free(&conns[i].out);
         core_buf_free(&conns[i].in);

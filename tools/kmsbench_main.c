@@ -52,6 +52,11 @@ static const char usage[] =
     "      --floor-threads N    the floor's MHD thread pool (default: cores, as kmsd)\n"
     "      --serve-floor PORT   only serve the floor on 127.0.0.1:PORT until SIGINT (for wrk)\n"
     "      --json               one JSON line per measurement on stdout (table goes to stderr)\n"
+    "      --idle N             hold N idle keep-alive connections (from 127.0.0.2-9) open during\n"
+    "                           each measured run, against the floor and kmsd alike\n"
+    "      --cpu                server CPU time per request (utime+stime from /proc/PID/stat over\n"
+    "                           the measured window): kmsd found by its listening port (or\n"
+    "                           --server-pid PID), the floor by its threads in this process\n"
     "\n"
     "Cold start:\n"
     "      --cold-start KMSD --data-dir DIR [--trials N]\n"
@@ -65,7 +70,9 @@ struct opts {
     unsigned connections, threads, floor_threads;
     uint64_t duration_ns, warmup_ns, timeout_ns, requests;
     double rate, rate_pct;
-    bool floor, json, temp_all;
+    bool floor, json, temp_all, cpu;
+    unsigned idle;
+    long server_pid;
     long serve_floor;
     const char *cold_start, *data_dir;
     unsigned trials;
@@ -173,6 +180,16 @@ static void parse_args(int argc, char **argv, struct opts *o)
         else if (!strcmp(a, "--temp-creds")) o->temp_all = true;
         else if (!strcmp(a, "--floor")) o->floor = true;
         else if (!strcmp(a, "--json")) o->json = true;
+        else if (!strcmp(a, "--cpu")) o->cpu = true;
+        else if (!strcmp(a, "--idle")) {
+            if (!parse_u64(need(argc, argv, &i), KB_MAX_IDLE, &n)) die("bad idle connection count", argv[i]);
+            o->idle = (unsigned)n;
+        }
+        else if (!strcmp(a, "--server-pid")) {
+            if (!parse_u64(need(argc, argv, &i), 1u << 30, &n) || n == 0) die("bad pid", argv[i]);
+            o->server_pid = (long)n;
+            o->cpu = true;
+        }
         else if (!strcmp(a, "--cold-start")) o->cold_start = need(argc, argv, &i);
         else if (!strcmp(a, "--data-dir")) o->data_dir = need(argc, argv, &i);
         else if (!strcmp(a, "--trials")) {
@@ -275,7 +292,14 @@ struct measurement {
     const struct kb_workload *w;
     double offered;     /* rate mode */
     double floor_rps;   /* 0 when not measured */
+    double floor_cpu_us; /* 0 when not measured */
 };
+
+/* Server CPU microseconds per request, or 0 when not measured. */
+static double cpu_us(const struct kb_result *r)
+{
+    return r->cpu_measured && r->cpu_requests ? r->cpu_seconds * 1e6 / (double)r->cpu_requests : 0;
+}
 
 static double ms(uint64_t ns) { return (double)ns / 1e6; }
 
@@ -283,8 +307,8 @@ static double rps_of(const struct kb_result *r) { return r->seconds > 0 ? (doubl
 
 static void print_header(FILE *out)
 {
-    fprintf(out, "%-6s %-28s %-6s %10s %6s %8s %8s %8s %8s %8s %9s %8s\n", "target", "workload", "mode", "req/s",
-            "ratio", "p50 ms", "p90 ms", "p99 ms", "p99.9", "max ms", "ok", "errors");
+    fprintf(out, "%-6s %-28s %-6s %10s %6s %8s %8s %8s %8s %8s %9s %8s %8s %6s\n", "target", "workload", "mode",
+            "req/s", "ratio", "p50 ms", "p90 ms", "p99 ms", "p99.9", "max ms", "ok", "errors", "cpu us", "cpu x");
 }
 
 static void print_row(FILE *out, const struct measurement *m, const struct kb_result *r)
@@ -293,10 +317,13 @@ static void print_row(FILE *out, const struct measurement *m, const struct kb_re
     double rps = rps_of(r);
     char ratio[16] = "-";
     if (m->floor_rps > 0) snprintf(ratio, sizeof ratio, "%.3f", rps / m->floor_rps);
-    fprintf(out, "%-6s %-28.28s %-6s %10.0f %6s %8.3f %8.3f %8.3f %8.3f %8.3f %9llu %8llu\n", m->target,
+    char cpu[16] = "-", cpux[16] = "-";
+    if (cpu_us(r) > 0) snprintf(cpu, sizeof cpu, "%.1f", cpu_us(r));
+    if (cpu_us(r) > 0 && m->floor_cpu_us > 0) snprintf(cpux, sizeof cpux, "%.2f", cpu_us(r) / m->floor_cpu_us);
+    fprintf(out, "%-6s %-28.28s %-6s %10.0f %6s %8.3f %8.3f %8.3f %8.3f %8.3f %9llu %8llu %8s %6s\n", m->target,
             m->w->name, m->mode, rps, ratio, ms(kb_hist_quantile(h, 0.50)), ms(kb_hist_quantile(h, 0.90)),
             ms(kb_hist_quantile(h, 0.99)), ms(kb_hist_quantile(h, 0.999)), ms(h->max), (unsigned long long)r->ok,
-            (unsigned long long)(r->failed + r->socket_errors + r->timeouts));
+            (unsigned long long)(r->failed + r->socket_errors + r->timeouts), cpu, cpux);
     if (m->offered > 0)
         fprintf(out, "       offered %.0f req/s (open loop, latency from scheduled send)\n", m->offered);
     for (unsigned i = 0; i < r->errors.n; i++)
@@ -335,6 +362,9 @@ static void print_json(const struct opts *o, const struct measurement *m, const 
            (unsigned long long)(r->ok + r->failed), (unsigned long long)r->ok, (unsigned long long)r->failed,
            (unsigned long long)r->socket_errors, (unsigned long long)r->timeouts, rps);
     if (m->floor_rps > 0) printf(",\"floor_rps\":%.1f,\"ratio\":%.4f", m->floor_rps, rps / m->floor_rps);
+    if (cpu_us(r) > 0) printf(",\"cpu_us_per_request\":%.2f", cpu_us(r));
+    if (cpu_us(r) > 0 && m->floor_cpu_us > 0)
+        printf(",\"floor_cpu_us_per_request\":%.2f,\"cpu_ratio\":%.3f", m->floor_cpu_us, cpu_us(r) / m->floor_cpu_us);
     printf(",\"latency_ms\":{\"p50\":%.4f,\"p90\":%.4f,\"p99\":%.4f,\"p999\":%.4f,\"max\":%.4f,\"mean\":%.4f}",
            ms(kb_hist_quantile(h, 0.50)), ms(kb_hist_quantile(h, 0.90)), ms(kb_hist_quantile(h, 0.99)),
            ms(kb_hist_quantile(h, 0.999)), ms(h->max), h->total ? ms(h->sum / h->total) : 0.0);
@@ -365,12 +395,23 @@ static void print_skip(const struct opts *o, const struct kb_workload *w, const 
 /* ---- runs ----------------------------------------------------------- */
 
 static core_result measure(const struct opts *o, const struct kb_endpoint *ep, const struct kb_workload *w,
-                           double rate, struct kb_result *res)
+                           double rate, pid_t cpu_pid, struct kb_result *res)
 {
     struct kb_run_cfg cfg = {.ctx = &g_ctx, .ep = *ep, .w = w, .connections = o->connections,
                              .threads = o->threads, .duration_ns = o->duration_ns, .warmup_ns = o->warmup_ns,
-                             .requests = o->requests, .rate = rate, .timeout_ns = o->timeout_ns};
-    return kb_run(&cfg, res);
+                             .requests = o->requests, .rate = rate, .timeout_ns = o->timeout_ns,
+                             .cpu_pid = o->cpu ? cpu_pid : 0};
+    static int idle[KB_MAX_IDLE];
+    if (o->idle && !core_ok(kb_idle_open(ep, o->idle, idle))) die("cannot open the idle connections", NULL);
+    core_result r = kb_run(&cfg, res);
+    if (o->idle) {
+        unsigned alive = kb_idle_alive(idle, o->idle);
+        if (alive < o->idle)
+            fprintf(stderr, "kmsbench: %u of %u idle connections were closed by the server during the run\n",
+                    o->idle - alive, o->idle);
+        kb_idle_close(idle, o->idle);
+    }
+    return r;
 }
 
 static int serve_floor(const struct opts *o)
@@ -423,6 +464,9 @@ int main(int argc, char **argv)
         if (!core_ok(kb_floor_start(0, o.floor_threads, &floor, &port))) die("cannot start the floor server", NULL);
         kb_endpoint_local(port, &floor_ep);
     }
+    pid_t kmsd_pid = (pid_t)o.server_pid;
+    if (o.cpu && o.endpoint && kmsd_pid == 0 && !core_ok(kb_find_listener(g_ctx.ep.port, &kmsd_pid)))
+        die("--cpu: no process of this user listens on the endpoint's port (give --server-pid)", o.endpoint);
     FILE *table = o.json ? stderr : stdout;
     fprintf(table, "kmsbench: %s%s%s, %u connections, %u threads, ", o.endpoint ? o.endpoint : "",
             o.endpoint && floor ? " + " : "", floor ? "bare-HTTP floor" : "", o.connections, o.threads);
@@ -445,17 +489,19 @@ int main(int argc, char **argv)
             snprintf(g_ctx.fx.temp.session_token, sizeof g_ctx.fx.temp.session_token, "kmsbench-floor-token");
             g_ctx.fx.have_temp = true;
         }
-        double floor_rps = 0;
+        double floor_rps = 0, floor_cpu = 0;
         if (floor) {
             struct measurement m = {.target = "floor", .mode = "closed", .w = w};
-            if (!core_ok(measure(&o, &floor_ep, w, 0, &g_res))) die("floor run failed", w->name);
+            if (!core_ok(measure(&o, &floor_ep, w, 0, getpid(), &g_res))) die("floor run failed", w->name);
             floor_rps = rps_of(&g_res);
+            floor_cpu = cpu_us(&g_res);
             print_row(table, &m, &g_res);
             if (o.json) print_json(&o, &m, &g_res);
         }
         if (!o.endpoint) continue;
-        struct measurement m = {.target = "kmsd", .mode = "closed", .w = w, .floor_rps = floor_rps};
-        if (!core_ok(measure(&o, &g_ctx.ep, w, 0, &g_res))) {
+        struct measurement m = {.target = "kmsd", .mode = "closed", .w = w, .floor_rps = floor_rps,
+                                .floor_cpu_us = floor_cpu};
+        if (!core_ok(measure(&o, &g_ctx.ep, w, 0, kmsd_pid, &g_res))) {
             fprintf(stderr, "kmsbench: %s: no connection to %s\n", w->name, o.endpoint);
             rc = 1;
             continue;
@@ -467,7 +513,7 @@ int main(int argc, char **argv)
         if (rate > 0) {
             /* Throughput is the offered rate here: no ratio. */
             struct measurement mr = {.target = "kmsd", .mode = "rate", .w = w, .offered = rate};
-            if (!core_ok(measure(&o, &g_ctx.ep, w, rate, &g_res))) die("rate run failed", w->name);
+            if (!core_ok(measure(&o, &g_ctx.ep, w, rate, kmsd_pid, &g_res))) die("rate run failed", w->name);
             print_row(table, &mr, &g_res);
             if (o.json) print_json(&o, &mr, &g_res);
         }

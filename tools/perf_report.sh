@@ -9,13 +9,15 @@
 #   4. Encrypt and ListKeys pages with 100,000 keys in the keystore;
 #   5. cold start to first served request and idle RSS with an existing keystore;
 #   6. server CPU time per request (from /proc, 100,000 requests each): the
-#      steadiest figure on a shared machine, for kmsd and for the floor.
+#      steadiest figure on a shared machine, for kmsd and for the floor;
+#   7. 16 active connections with and without 1,000 idle keep-alive ones open.
+# Instructions per request (callgrind) come from tools/perf_instructions.sh.
 # Usage: tools/perf_report.sh [BUILD_DIR] [SECONDS_PER_RUN] [SECTIONS]   (sections e.g. "1 2 6"; default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build-release}
 D=${2:-5}
-SECTIONS=${3:-"1 2 3 4 5 6"}
+SECTIONS=${3:-"1 2 3 4 5 6 7"}
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 cpu_per_request() { # PID N cmd... : prints server CPU microseconds per request
   local pid=$1 n=$2; shift 2
@@ -44,7 +46,7 @@ echo "## machine: $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/load
 start
 if want 1; then
 echo "## 1. every workload: floor and kmsd in the same run, then kmsd at 50% of its saturation"
-bench --floor --rate 50% -w encrypt32 -w encrypt4k -w decrypt -w generate-data-key -w reencrypt \
+bench --floor --cpu --rate 50% -w encrypt32 -w encrypt4k -w decrypt -w generate-data-key -w reencrypt \
       -w generate-random -w get-caller-identity -w assume-role -w create-key \
       -w mix:encrypt32=4,decrypt=4,generate-data-key=2
 fi
@@ -95,6 +97,13 @@ FP=$(grep -o '127.0.0.1:[0-9]*' "$W/floor.out" | cut -d: -f2)
 echo "floor  encrypt32 (same requests, separate process): $(cpu_per_request $FPID 100000 "$B/tools/kmsbench" \
     --endpoint "http://127.0.0.1:$FP" --credentials-file "$W/data/admin-credentials" -c 16 -t 2 -n 100000 -w encrypt32) us"
 kill -INT $FPID; wait $FPID 2>/dev/null || true
+fi
+if want 7; then
+echo "## 7. 16 active connections, without and with 1,000 idle keep-alive connections (alternating)"
+for round in 1 2; do
+  bench --cpu -w encrypt32 | tail -1
+  bench --cpu --idle 1000 -w encrypt32 | tail -1
+done
 fi
 stop
 
