@@ -51,6 +51,7 @@ static core_result open_in(struct kms_ctx *ctx, struct keystore_txn *txn, struct
     GUARD(kms_key_load(ctx, txn, &ref, key));
     GUARD(kms_authorize(ctx, txn, key));
     GUARD(kms_state_check(ctx, key, KMS_RULE_CRYPTO));
+    GUARD(kms_symmetric_usage_check(ctx, key));
     DEFER_CLEANUP(struct core_buf mat = {0}, core_buf_cleanup);
     GUARD(core_buf_init_secret(&mat, KMS_MATERIAL_BYTES));
     core_result r = kms_material_get(txn, key, h->material_version, &mat);

@@ -42,9 +42,11 @@ const struct kms_action kms_actions[] = {
      kms_generate_data_key_conditions},
     {"GenerateDataKeyWithoutPlaintext", kms_generate_data_key_without_plaintext,
      "kms:GenerateDataKeyWithoutPlaintext", NULL, IDA, K | R | X, kms_generate_data_key_conditions},
+    {"GenerateMac", kms_generate_mac, "kms:GenerateMac", NULL, IDA, K | R | X, kms_generate_mac_conditions},
     {"GenerateRandom", kms_generate_random, "kms:GenerateRandom", NULL, 0, R, NULL},
     {"GetKeyPolicy", kms_get_key_policy, "kms:GetKeyPolicy", NULL, ID, K | R, NULL},
     {"GetKeyRotationStatus", kms_get_key_rotation_status, "kms:GetKeyRotationStatus", NULL, ID, K | R | X, NULL},
+    {"GetPublicKey", kms_get_public_key, "kms:GetPublicKey", NULL, IDA, K | R | X, NULL},
     {"ListAliases", kms_list_aliases, "kms:ListAliases", NULL, ID, R, NULL},
     {"ListGrants", kms_list_grants, "kms:ListGrants", NULL, ID, K | R | X, kms_grant_is_for_aws_conditions},
     {"ListKeyPolicies", kms_list_key_policies, "kms:ListKeyPolicies", NULL, ID, K | R, NULL},
@@ -59,10 +61,13 @@ const struct kms_action kms_actions[] = {
     {"RotateKeyOnDemand", kms_rotate_key_on_demand, "kms:RotateKeyOnDemand", NULL, ID, W | K | R, NULL},
     {"ScheduleKeyDeletion", kms_schedule_key_deletion, "kms:ScheduleKeyDeletion", NULL, ID, W | K | R,
      kms_schedule_key_deletion_conditions},
+    {"Sign", kms_sign, "kms:Sign", NULL, IDA, K | R | X, kms_sign_conditions},
     {"TagResource", kms_tag_resource, "kms:TagResource", NULL, ID, W | K, kms_tag_resource_conditions},
     {"UntagResource", kms_untag_resource, "kms:UntagResource", NULL, ID, W | K, kms_untag_resource_conditions},
     {"UpdateAlias", kms_update_alias, "kms:UpdateAlias", NULL, ID, W | K, NULL},
     {"UpdateKeyDescription", kms_update_key_description, "kms:UpdateKeyDescription", NULL, ID, W | K, NULL},
+    {"Verify", kms_verify, "kms:Verify", NULL, IDA, K | R | X, kms_sign_conditions},
+    {"VerifyMac", kms_verify_mac, "kms:VerifyMac", NULL, IDA, K | R | X, kms_generate_mac_conditions},
 };
 #undef W
 #undef K
