@@ -622,3 +622,34 @@ core_result kms_asym_verify(EVP_PKEY *pkey, unsigned alg, bool digest, struct co
     ERR_clear_error();
     return r;
 }
+
+/* ---- grants ---------------------------------------------------------------------------- */
+
+/*
+ * "Grant operations": a grant may allow only operations its key can do.
+ * Symmetric encryption keys: Encrypt, Decrypt, ReEncrypt*, GenerateDataKey*
+ * and GenerateDataKeyPair*; RSA and SM2 ENCRYPT_DECRYPT keys: Encrypt,
+ * Decrypt, ReEncrypt*, GetPublicKey; SIGN_VERIFY keys: Sign, Verify,
+ * GetPublicKey; HMAC keys: GenerateMac, VerifyMac; KEY_AGREEMENT keys:
+ * DeriveSharedSecret, GetPublicKey. DescribeKey, CreateGrant and
+ * RetireGrant fit every key.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/grants.html#terms-grant-operations
+ */
+bool kms_asym_grant_op_fits(struct core_cursor op, uint8_t spec, uint8_t usage)
+{
+    if (core_cursor_eq_str(op, "DescribeKey") || core_cursor_eq_str(op, "CreateGrant") ||
+        core_cursor_eq_str(op, "RetireGrant"))
+        return true;
+    bool enc = core_cursor_eq_str(op, "Encrypt") || core_cursor_eq_str(op, "Decrypt") ||
+               core_cursor_starts_with(op, "ReEncrypt");
+    if (spec == KMS_SPEC_SYMMETRIC_DEFAULT) return enc || core_cursor_starts_with(op, "GenerateDataKey");
+    if (core_cursor_eq_str(op, "GetPublicKey")) return usage != KMS_USAGE_GENERATE_VERIFY_MAC;
+    switch (usage) {
+    case KMS_USAGE_ENCRYPT_DECRYPT: return enc;
+    case KMS_USAGE_SIGN_VERIFY: return core_cursor_eq_str(op, "Sign") || core_cursor_eq_str(op, "Verify");
+    case KMS_USAGE_GENERATE_VERIFY_MAC:
+        return core_cursor_eq_str(op, "GenerateMac") || core_cursor_eq_str(op, "VerifyMac");
+    case KMS_USAGE_KEY_AGREEMENT: return core_cursor_eq_str(op, "DeriveSharedSecret");
+    }
+    return false;
+}

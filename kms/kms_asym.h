@@ -148,6 +148,12 @@ CORE_RESULT kms_mac_compute(struct kms_ctx *ctx, struct keystore_txn *txn, const
 /** HMAC with the given key (for the known-answer tests too). Errors: ERR_CRYPTO. */
 CORE_RESULT kms_hmac(unsigned alg, struct core_cursor key, struct core_cursor msg, uint8_t mac[KMS_MAX_MAC],
                      size_t *mac_len);
+/**
+ * Whether grant operation op fits a key of spec and usage ("Grant
+ * operations": the operations must be ones the key can perform, plus
+ * DescribeKey, CreateGrant and RetireGrant on every key).
+ */
+bool kms_asym_grant_op_fits(struct core_cursor op, uint8_t spec, uint8_t usage);
 /** Digest length of alg (for DIGEST messages); 0 when alg takes no digest. */
 size_t kms_sig_alg_digest_len(unsigned alg);
 
