@@ -505,9 +505,6 @@ static void pctx_free(EVP_PKEY_CTX **p) { EVP_PKEY_CTX_free(*p); }
  * 1234567812345678 as defined in GB/T 32918" (developer guide, SM2 key spec). */
 static const char sm2_id[] = "1234567812345678";
 
-/* Ed25519ph (RFC 8032 5.1) from a SHA-512 prehash, for ED25519_PH_SHA_512 (kms_ed25519ph.c). */
-CORE_RESULT kms_ed25519ph_sign(EVP_PKEY *pkey, const uint8_t ph[64], uint8_t sig[64]);
-CORE_RESULT kms_ed25519ph_verify(EVP_PKEY *pkey, const uint8_t ph[64], const uint8_t sig[64], bool *valid);
 
 static core_result ed25519_prehash(bool digest, struct core_cursor msg, uint8_t ph[64])
 {

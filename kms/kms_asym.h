@@ -154,6 +154,9 @@ CORE_RESULT kms_hmac(unsigned alg, struct core_cursor key, struct core_cursor ms
  * DescribeKey, CreateGrant and RetireGrant on every key).
  */
 bool kms_asym_grant_op_fits(struct core_cursor op, uint8_t spec, uint8_t usage);
+/** Ed25519ph (RFC 8032 5.1) from a SHA-512 prehash, for ED25519_PH_SHA_512 (kms_ed25519ph.c). */
+CORE_RESULT kms_ed25519ph_sign(EVP_PKEY *pkey, const uint8_t ph[64], uint8_t sig[64]);
+CORE_RESULT kms_ed25519ph_verify(EVP_PKEY *pkey, const uint8_t ph[64], const uint8_t sig[64], bool *valid);
 /** Digest length of alg (for DIGEST messages); 0 when alg takes no digest. */
 size_t kms_sig_alg_digest_len(unsigned alg);
 
