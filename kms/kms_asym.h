@@ -154,6 +154,31 @@ CORE_RESULT kms_hmac(unsigned alg, struct core_cursor key, struct core_cursor ms
  * DescribeKey, CreateGrant and RetireGrant on every key).
  */
 bool kms_asym_grant_op_fits(struct core_cursor op, uint8_t spec, uint8_t usage);
+/* EncryptionAlgorithmSpec, in the model's order (kms_asym_crypt.c). */
+enum kms_enc_alg { KMS_ENC_SYMMETRIC_DEFAULT = 0, KMS_ENC_RSAES_OAEP_SHA_1, KMS_ENC_RSAES_OAEP_SHA_256, KMS_ENC_SM2PKE };
+extern const char *const kms_enc_alg_names[];
+/** An EncryptionAlgorithm member (any model value; SYMMETRIC_DEFAULT when absent). */
+CORE_RESULT kms_param_enc_alg(struct kms_ctx *ctx, const json_t *in, const char *member, size_t *alg, bool *present);
+/** AWS's plaintext limit of alg with a key of spec. */
+size_t kms_enc_max_plaintext(uint8_t spec, size_t alg);
+/**
+ * Encrypt/Decrypt/ReEncrypt's checks on key: ENCRYPT_DECRYPT usage, alg
+ * fits the key spec, no encryption context for an asymmetric key.
+ */
+CORE_RESULT kms_enc_alg_check(struct kms_ctx *ctx, const struct kms_key *key, size_t alg, bool have_alg,
+                              const json_t *ec);
+/** RSAES-OAEP / SM2PKE encryption of plaintext under key's public key, appended to out. */
+CORE_RESULT kms_asym_encrypt(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key, size_t alg,
+                             struct core_cursor plaintext, struct core_buf *out);
+/** The inverse into plaintext (secret); InvalidCiphertextException when it does not decrypt. */
+CORE_RESULT kms_asym_decrypt(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key, size_t alg,
+                             struct core_cursor blob, struct core_buf *plaintext);
+/**
+ * Decrypt's and ReEncrypt's source half for an asymmetric algorithm: opens
+ * key_id (required) for the row's permission, checks it and decrypts blob.
+ */
+CORE_RESULT kms_asym_open_blob(struct kms_ctx *ctx, struct core_cursor blob, const struct core_cursor *key_id,
+                               size_t alg, const json_t *ec, struct kms_key *key, struct core_buf *plaintext);
 /** Ed25519ph (RFC 8032 5.1) from a SHA-512 prehash, for ED25519_PH_SHA_512 (kms_ed25519ph.c). */
 CORE_RESULT kms_ed25519ph_sign(EVP_PKEY *pkey, const uint8_t ph[64], uint8_t sig[64]);
 CORE_RESULT kms_ed25519ph_verify(EVP_PKEY *pkey, const uint8_t ph[64], const uint8_t sig[64], bool *valid);
