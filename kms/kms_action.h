@@ -99,6 +99,8 @@ core_result kms_enable_key_rotation_conditions(struct kms_ctx *ctx, struct kms_c
 core_result kms_encrypt_conditions(struct kms_ctx *ctx, struct kms_cond *c);
 core_result kms_generate_data_key_conditions(struct kms_ctx *ctx, struct kms_cond *c);
 core_result kms_generate_mac_conditions(struct kms_ctx *ctx, struct kms_cond *c);
+core_result kms_derive_shared_secret_conditions(struct kms_ctx *ctx, struct kms_cond *c);
+core_result kms_generate_data_key_pair_conditions(struct kms_ctx *ctx, struct kms_cond *c);
 core_result kms_sign_conditions(struct kms_ctx *ctx, struct kms_cond *c);
 core_result kms_put_key_policy_conditions(struct kms_ctx *ctx, struct kms_cond *c);
 core_result kms_re_encrypt_conditions(struct kms_ctx *ctx, struct kms_cond *c);
