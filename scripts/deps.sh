@@ -32,11 +32,14 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The AWS Encryption SDK / JS SDK end-to-end test: packages pinned by
+# The AWS Encryption SDK / JS SDK end-to-end tests and the JWT (jose) and Ethereum (ethers) checks:
+# packages pinned by
 # tests/e2e/node/package-lock.json, from the npm registry.
 if [[ "${1:-}" == "--test" ]]; then
   node_dir="$(dirname "$0")/../tests/e2e/node"
-  if [[ ! -d "$node_dir/node_modules/@aws-crypto/client-node" ]]; then
+  # Reinstall when any pinned package is missing (jose and ethers came later: issue 11).
+  if [[ ! -d "$node_dir/node_modules/@aws-crypto/client-node" || ! -d "$node_dir/node_modules/jose" ||
+        ! -d "$node_dir/node_modules/ethers" ]]; then
     (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 fi
