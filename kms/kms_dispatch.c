@@ -1,7 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "kms/kms_internal.h"
+#include "kms/kms_asym.h"
 
 /*
  * The action table, sorted by operation name (a unit test checks the order)
@@ -130,6 +130,7 @@ void kms_env_free(struct kms_env *env)
     EVP_CIPHER_free(env->aes_gcm);
     kms_authz_env_free(env);
     core_secret_free(&env->grant_token_key);
+    kms_asym_shutdown(); /* the parsed-key cache and the RSA pool (kms_asym.c) */
     free(env);
 }
 
