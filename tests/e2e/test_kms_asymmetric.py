@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import os
+import subprocess
 import unittest
 
 import botocore.exceptions
@@ -133,6 +134,25 @@ class Asymmetric(KmsdTestCase):
             self.assertEqual(md["KeySpec"], "SM2")
         kid = cn.create_key(KeySpec="SM2", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
         self.assertEqual(cn.describe_key(KeyId=kid)["KeyMetadata"]["SigningAlgorithms"], ["SM2DSA"])
+        # A RAW SM2DSA signature verifies with the openssl CLI: SM3 over Z (distinguishing ID
+        # 1234567812345678, as AWS documents) and the message, with GetPublicKey's key.
+        pub = cn.get_public_key(KeyId=kid)["PublicKey"]
+        d = os.path.join(self.k.root, "sm2")
+        os.makedirs(d, exist_ok=True)
+        for name, data in (("pub.der", pub), ("msg", b"sm2 message")):
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(data)
+        sig = cn.sign(KeyId=kid, Message=b"sm2 message", SigningAlgorithm="SM2DSA")["Signature"]
+        for name, data in (("good.sig", sig), ("bad.sig", sig[:-1] + bytes([sig[-1] ^ 1]))):
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(data)
+        cmd = ["openssl", "pkeyutl", "-verify", "-pubin", "-keyform", "DER", "-inkey", os.path.join(d, "pub.der"),
+               "-rawin", "-digest", "sm3", "-pkeyopt", "distid:1234567812345678", "-in", os.path.join(d, "msg"),
+               "-sigfile"]
+        ok = subprocess.run(cmd + [os.path.join(d, "good.sig")], capture_output=True, text=True)
+        self.assertEqual(ok.returncode, 0, ok.stderr + ok.stdout)
+        bad = subprocess.run(cmd + [os.path.join(d, "bad.sig")], capture_output=True, text=True)
+        self.assertNotEqual(bad.returncode, 0)
         for mtype, msg in (("RAW", b"sm2 message"), ("DIGEST", os.urandom(32))):
             sig = cn.sign(KeyId=kid, Message=msg, MessageType=mtype, SigningAlgorithm="SM2DSA")["Signature"]
             self.assertTrue(cn.verify(KeyId=kid, Message=msg, MessageType=mtype, Signature=sig,

@@ -7,6 +7,7 @@ plaintext limits per spec and algorithm, EncryptionAlgorithm required and
 checked, no encryption context for asymmetric keys, ReEncrypt between
 symmetric and asymmetric keys both ways, and SM2PKE in a China Region."""
 import os
+import subprocess
 
 import botocore.exceptions
 from cryptography.hazmat.primitives import hashes, serialization
@@ -120,6 +121,21 @@ class AsymmetricEncrypt(KmsdTestCase):
         pt = os.urandom(1024)
         blob = cn.encrypt(KeyId=kid, Plaintext=pt, EncryptionAlgorithm="SM2PKE")["CiphertextBlob"]
         self.assertEqual(cn.decrypt(KeyId=kid, CiphertextBlob=blob, EncryptionAlgorithm="SM2PKE")["Plaintext"], pt)
+        # a ciphertext made with the openssl CLI and GetPublicKey's key decrypts
+        d = os.path.join(self.k.root, "sm2pke")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "pub.der"), "wb") as f:
+            f.write(cn.get_public_key(KeyId=kid)["PublicKey"])
+        with open(os.path.join(d, "msg"), "wb") as f:
+            f.write(b"encrypted by openssl")
+        p = subprocess.run(["openssl", "pkeyutl", "-encrypt", "-pubin", "-keyform", "DER", "-inkey",
+                            os.path.join(d, "pub.der"), "-in", os.path.join(d, "msg"), "-out", os.path.join(d, "ct")],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(d, "ct"), "rb") as f:
+            ct = f.read()
+        self.assertEqual(cn.decrypt(KeyId=kid, CiphertextBlob=ct, EncryptionAlgorithm="SM2PKE")["Plaintext"],
+                         b"encrypted by openssl")
         with self.assertRaises(botocore.exceptions.ClientError) as cm:
             cn.encrypt(KeyId=kid, Plaintext=pt + b"x", EncryptionAlgorithm="SM2PKE")
         self.assertEqual(err(cm.exception)[0], "ValidationException")
