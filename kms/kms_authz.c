@@ -1,7 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "kms/kms_internal.h"
+#include "kms/kms_asym.h"
 #include "policy/policy.h"
 
 /*
@@ -371,8 +371,8 @@ static core_result add_kms_keys(struct kms_ctx *ctx, struct kms_cond *c, struct 
     if (ctx->request_alias[0]) GUARD(policy_ctx_add_str(c->pc, "kms:RequestAlias", ctx->request_alias));
     const struct kms_key *key = c->key;
     if (key) {
-        GUARD(policy_ctx_add_str(c->pc, "kms:KeySpec", "SYMMETRIC_DEFAULT"));
-        GUARD(policy_ctx_add_str(c->pc, "kms:KeyUsage", "ENCRYPT_DECRYPT"));
+        GUARD(policy_ctx_add_str(c->pc, "kms:KeySpec", kms_spec_name(key->spec)));
+        GUARD(policy_ctx_add_str(c->pc, "kms:KeyUsage", kms_usage_name(key->usage)));
         GUARD(policy_ctx_add_str(c->pc, "kms:KeyOrigin", "AWS_KMS"));
         GUARD(policy_ctx_add_str(c->pc, "kms:KeyManager", key->aws_managed ? "AWS" : "CUSTOMER"));
         GUARD(policy_ctx_add_bool(c->pc, core_cursor_str("kms:MultiRegion"), false));

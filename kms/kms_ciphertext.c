@@ -225,6 +225,7 @@ core_result kms_ct_open(const EVP_CIPHER *cipher, struct core_cursor blob, const
 core_result kms_encrypt_with_key(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key,
                                  struct core_cursor ec_canonical, struct core_cursor plaintext, struct core_buf *blob)
 {
+    GUARD(kms_symmetric_usage_check(ctx, key));
     struct kms_ct_header h = {.version = KMS_CT_VERSION, .material_version = key->n_versions};
     snprintf(h.account, sizeof h.account, "%s", key->account);
     snprintf(h.region, sizeof h.region, "%s", key->region);

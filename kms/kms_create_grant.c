@@ -1,5 +1,6 @@
 #include <stdio.h>
 
+#include "kms/kms_asym.h"
 #include "kms/kms_grant.h"
 
 #define PRINCIPAL_RE "^[\\w+=,.@:/-]+$"
@@ -48,21 +49,28 @@ static core_result count_visit(void *argp, struct core_cursor id, const json_t *
  * Operations must fit the key: Sign or GenerateMac on a symmetric encryption
  * key is refused (issue 18.9: AWS answers ValidationException; AWS publishes
  * no wording for it, so the message names the operation and the key's spec
- * and usage). Every key this server makes is SYMMETRIC_DEFAULT /
- * ENCRYPT_DECRYPT.
+ * and usage). Which operations fit which key is kms_asym_grant_op_fits()
+ * (issue 11). Encryption-context constraints are refused on asymmetric and
+ * HMAC keys: "You cannot use an encryption context grant constraint in a
+ * grant for an asymmetric KMS key or an HMAC KMS key" (developer guide,
+ * grants, "Grant constraints").
  */
-static core_result ops_fit_key(struct kms_ctx *ctx, const json_t *ops)
+static core_result ops_fit_key(struct kms_ctx *ctx, const json_t *ops, const struct kms_key *key, bool constrained)
 {
     size_t i;
     const json_t *op;
     json_array_foreach(ops, i, op) {
         struct core_cursor o = kms_jcur(op);
-        if (!kms_grant_op_fits_symmetric(o))
+        if (!kms_asym_grant_op_fits(o, key->spec, key->usage))
             return kms_fail(ctx, KMS_E_VALIDATION,
-                            "Grant operation %.*s is not valid for a KMS key with KeySpec SYMMETRIC_DEFAULT and "
-                            "KeyUsage ENCRYPT_DECRYPT.",
-                            (int)o.len, (const char *)o.ptr);
+                            "Grant operation %.*s is not valid for a KMS key with KeySpec %s and KeyUsage %s.",
+                            (int)o.len, (const char *)o.ptr, kms_spec_name(key->spec), kms_usage_name(key->usage));
     }
+    if (constrained && key->spec != KMS_SPEC_SYMMETRIC_DEFAULT)
+        return kms_fail(ctx, KMS_E_VALIDATION,
+                        "Grant constraints are not supported for a KMS key with KeySpec %s: encryption context "
+                        "constraints apply only to symmetric encryption KMS keys.",
+                        kms_spec_name(key->spec));
     CORE_OK;
 }
 
@@ -70,7 +78,8 @@ static core_result create(struct kms_mutation *m, struct keystore_txn *txn)
 {
     struct grant_arg *a = m->arg;
     struct kms_ctx *ctx = m->ctx;
-    GUARD(ops_fit_key(ctx, json_object_get(a->grant, "ops")));
+    GUARD(ops_fit_key(ctx, json_object_get(a->grant, "ops"), &m->key,
+                      json_object_get(a->grant, "ceq") || json_object_get(a->grant, "csub")));
     char prefix[128];
     kms_grant_prefix(&m->key, prefix);
     GUARD(kms_grants_each(txn, prefix, (struct core_cursor){0}, count_visit, a));
@@ -202,11 +211,11 @@ core_result kms_create_grant(struct kms_ctx *ctx, const json_t *in)
     struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_MANAGE,
                              .apply = dry ? NULL : create, .arg = &a};
     core_result r = kms_key_mutate(&m);
+    /* Under DryRun the key was found, authorized and in a fitting state; the operations must fit it too. */
+    if (core_ok(r) && dry) r = ops_fit_key(ctx, ops, &m.key, ceq || csub);
     kms_key_free(&m.key);
     if (!core_ok(r)) return kms_internal(ctx, r, "CreateGrant");
     if (dry) {
-        /* The key was found, authorized and in a fitting state; the operations must fit it too. */
-        GUARD(ops_fit_key(ctx, ops));
         return kms_fail(ctx, KMS_E_DRY_RUN, "%s",
                         "The request would have succeeded, but the DryRun option is set.");
     }

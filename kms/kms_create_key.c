@@ -1,11 +1,12 @@
 #include <stdio.h>
 
-#include "kms/kms_internal.h"
+#include "kms/kms_asym.h"
 #include "policy/policy.h"
 
 /*
- * CreateKey: a symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT,
- * Origin AWS_KMS). Other key specs, origins, custom key stores and
+ * CreateKey: a symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT),
+ * or an asymmetric or HMAC key of any KeySpec and KeyUsage AWS accepts
+ * (kms_asym.c), Origin AWS_KMS. Other origins, custom key stores and
  * multi-Region keys answer UnsupportedOperationException until their issue.
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
  */
@@ -27,35 +28,21 @@ static const char *const cmk_specs[] = {"RSA_2048", "RSA_3072", "RSA_4096", "ECC
                                         "HMAC_256", "HMAC_384", "HMAC_512", "SM2", NULL};
 static const char *const origins[] = {"AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE", NULL};
 
-/*
- * Which KeyUsage each KeySpec takes, from "Choosing a KMS key type":
- * symmetric ENCRYPT_DECRYPT; HMAC GENERATE_VERIFY_MAC; RSA ENCRYPT_DECRYPT
- * or SIGN_VERIFY; NIST ECC SIGN_VERIFY or KEY_AGREEMENT; secp256k1, ML-DSA
- * and Ed25519 SIGN_VERIFY; SM2 (China Regions) all three.
- * https://docs.aws.amazon.com/kms/latest/developerguide/symm-asymm-choose-key-spec.html
- */
-static bool usage_fits(const char *spec, const char *usage)
-{
-    bool enc = strcmp(usage, "ENCRYPT_DECRYPT") == 0, sign = strcmp(usage, "SIGN_VERIFY") == 0,
-         mac = strcmp(usage, "GENERATE_VERIFY_MAC") == 0, agree = strcmp(usage, "KEY_AGREEMENT") == 0;
-    if (strcmp(spec, "SYMMETRIC_DEFAULT") == 0) return enc;
-    if (strncmp(spec, "HMAC_", 5) == 0) return mac;
-    if (strncmp(spec, "RSA_", 4) == 0) return enc || sign;
-    if (strncmp(spec, "ECC_NIST_P", 10) == 0) return sign || agree;
-    if (strcmp(spec, "SM2") == 0) return enc || sign || agree;
-    return sign; /* ECC_SECG_P256K1, ML_DSA_*, ECC_NIST_EDWARDS25519 */
-}
-
 struct create_arg {
     struct kms_ctx *ctx;
     struct kms_key *key;
     const json_t *tags;
+    const struct core_secret *material; /* asymmetric and HMAC keys (kms_asym.c); else NULL */
 };
 
 static core_result create_fn(struct keystore_txn *txn, void *argp)
 {
     struct create_arg *a = argp;
-    if (!a->key->external) GUARD(kms_key_add_version(txn, a->key, a->key->created, KMS_ROT_INITIAL));
+    if (a->material)
+        GUARD(kms_key_add_version_material(txn, a->key, a->key->created, KMS_ROT_INITIAL,
+                                           core_secret_cursor(a->material)));
+    else if (!a->key->external)
+        GUARD(kms_key_add_version(txn, a->key, a->key->created, KMS_ROT_INITIAL));
     return kms_key_save(txn, a->key);
 }
 
@@ -94,15 +81,28 @@ core_result kms_create_key(struct kms_ctx *ctx, const json_t *in)
     if (!symmetric && !have_usage)
         return kms_fail(ctx, KMS_E_VALIDATION, "%s",
                         "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.");
-    if (!usage_fits(spec_name, key_usages[usage]))
+    uint8_t spec_id = (uint8_t)(have_cmk ? cmk : spec);
+    if (!kms_usage_fits(spec_id, (uint8_t)usage))
         return kms_fail(ctx, KMS_E_VALIDATION, "KeyUsage %s is not compatible with KeySpec %s", key_usages[usage],
                         spec_name);
-    /* Validated; only symmetric encryption keys are implemented so far. */
-    if (!symmetric)
+    /* "SM2 (China Regions only)" (developer guide, key spec reference; AWS
+     * publishes no wording for the refusal elsewhere). */
+    if (spec_id == KMS_SPEC_SM2 && strncmp(ctx->region, "cn-", 3) != 0)
         return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
-                        "KeySpec %s is not supported by this server yet; only SYMMETRIC_DEFAULT keys are.", spec_name);
+                        "KeySpec SM2 is supported only in the China Regions (cn-north-1, cn-northwest-1), not in %s.",
+                        ctx->region);
+    const char *why;
+    if (!kms_spec_available(spec_id, &why))
+        return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION, "KeySpec %s is not supported by this server: %s.",
+                        spec_name, why);
     /* Origin EXTERNAL: a key with no key material, PendingImport until ImportKeyMaterial (kms_import.c). */
     bool external = origin == 1;
+    /* Imported material is implemented for symmetric encryption keys only so far. */
+    if (external && !symmetric)
+        return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
+                        "Origin EXTERNAL with KeySpec %s is not supported by this server yet; imported key material "
+                        "is supported for SYMMETRIC_DEFAULT keys.",
+                        spec_name);
     if (origin != 0 && !external)
         return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
                         "Origin %s is not supported by this server yet; only AWS_KMS and EXTERNAL keys are.",
@@ -135,10 +135,19 @@ core_result kms_create_key(struct kms_ctx *ctx, const json_t *in)
     k.state = external ? KMS_STATE_PENDING_IMPORT : KMS_STATE_ENABLED;
     k.external = external;
     k.created = ctx->call->now;
+    k.spec = spec_id;
+    k.usage = (uint8_t)usage;
+    /* Private material is made before the write (RSA generation is slow)
+     * and handed to it in guarded memory. */
+    DEFER_CLEANUP(struct core_secret material = {0}, core_secret_cleanup);
+    if (!symmetric) {
+        core_result g = kms_asym_generate(spec_id, &material);
+        if (!core_ok(g)) return kms_internal(ctx, g, "CreateKey key generation");
+    }
     if (have_desc) GUARD(core_buf_append_cursor(&k.description, desc));
     if (tags) GUARD(kms_tags_apply(ctx, &k, tags));
 
-    struct create_arg a = {.ctx = ctx, .key = &k, .tags = tags};
+    struct create_arg a = {.ctx = ctx, .key = &k, .tags = tags, .material = symmetric ? NULL : &material};
     core_result r = keystore_write(ctx->env->ks, create_fn, &a);
     if (!core_ok(r)) return kms_internal(ctx, r, "CreateKey write");
 

@@ -1,6 +1,6 @@
 #include <stdio.h>
 
-#include "kms/kms_internal.h"
+#include "kms/kms_asym.h"
 
 /*
  * Decrypt: the blob names its key (account, Region, key id) and material
@@ -51,6 +51,7 @@ static core_result open_in(struct kms_ctx *ctx, struct keystore_txn *txn, struct
     GUARD(kms_key_load(ctx, txn, &ref, key));
     GUARD(kms_authorize(ctx, txn, key));
     GUARD(kms_state_check(ctx, key, KMS_RULE_CRYPTO));
+    GUARD(kms_symmetric_usage_check(ctx, key));
     DEFER_CLEANUP(struct core_buf mat = {0}, core_buf_cleanup);
     GUARD(core_buf_init_secret(&mat, KMS_MATERIAL_BYTES));
     core_result r = kms_material_get(txn, key, h->material_version, &mat);
@@ -90,7 +91,9 @@ core_result kms_decrypt(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_ec(ctx, in, "EncryptionContext", &ec));
     GUARD(kms_param_grant_tokens(ctx, in));
     GUARD(kms_param_key_id(ctx, in, "KeyId", false, &id, &have_id));
-    GUARD(kms_param_algorithm(ctx, in, "EncryptionAlgorithm"));
+    size_t alg;
+    bool have_alg;
+    GUARD(kms_param_enc_alg(ctx, in, "EncryptionAlgorithm", &alg, &have_alg));
     GUARD(kms_dry_run(ctx, in, &dry));
     GUARD(kms_params_done(ctx));
     const json_t *recipient = json_object_get(in, "Recipient");
@@ -103,7 +106,10 @@ core_result kms_decrypt(struct kms_ctx *ctx, const json_t *in)
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
     uint32_t version = 0;
-    GUARD(kms_open_blob(ctx, core_buf_cursor(&blob), have_id ? &id : NULL, ec, &k, &version, &pt));
+    if (alg != KMS_ENC_SYMMETRIC_DEFAULT)
+        GUARD(kms_asym_open_blob(ctx, core_buf_cursor(&blob), have_id ? &id : NULL, alg, ec, &k, &pt));
+    else
+        GUARD(kms_open_blob(ctx, core_buf_cursor(&blob), have_id ? &id : NULL, ec, &k, &version, &pt));
     if (dry)
         return kms_fail(ctx, KMS_E_DRY_RUN, "%s",
                         "The request would have succeeded, but the DryRun option is set.");
@@ -113,8 +119,8 @@ core_result kms_decrypt(struct kms_ctx *ctx, const json_t *in)
     GUARD(core_jw_object_begin(&w, NULL));
     GUARD(core_jw_cstr(&w, "KeyId", k.arn));
     GUARD(core_jw_base64(&w, "Plaintext", core_buf_cursor(&pt)));
-    GUARD(core_jw_cstr(&w, "EncryptionAlgorithm", "SYMMETRIC_DEFAULT"));
-    GUARD(kms_render_material_id(&w, "KeyMaterialId", &k, version));
+    GUARD(core_jw_cstr(&w, "EncryptionAlgorithm", kms_enc_alg_names[alg]));
+    if (alg == KMS_ENC_SYMMETRIC_DEFAULT) GUARD(kms_render_material_id(&w, "KeyMaterialId", &k, version));
     return core_jw_object_end(&w);
 }
 

@@ -1,7 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "kms/kms_internal.h"
+#include "kms/kms_asym.h"
 
 /*
  * The action table, sorted by operation name (a unit test checks the order)
@@ -33,6 +33,8 @@ const struct kms_action kms_actions[] = {
     {"DeleteAlias", kms_delete_alias, "kms:DeleteAlias", NULL, 0, W, NULL},
     {"DeleteImportedKeyMaterial", kms_delete_imported_key_material, "kms:DeleteImportedKeyMaterial", NULL, ID,
      W | K | R, NULL},
+    {"DeriveSharedSecret", kms_derive_shared_secret, "kms:DeriveSharedSecret", NULL, IDA, K | R | X,
+     kms_derive_shared_secret_conditions},
     {"DescribeKey", kms_describe_key, "kms:DescribeKey", NULL, IDA, K | R | X, NULL},
     {"DisableKey", kms_disable_key, "kms:DisableKey", NULL, ID, W | K, NULL},
     {"DisableKeyRotation", kms_disable_key_rotation, "kms:DisableKeyRotation", NULL, ID, W | K, NULL},
@@ -42,14 +44,20 @@ const struct kms_action kms_actions[] = {
     {"Encrypt", kms_encrypt, "kms:Encrypt", NULL, IDA, K | R | X, kms_encrypt_conditions},
     {"GenerateDataKey", kms_generate_data_key, "kms:GenerateDataKey", NULL, IDA, K | R | X,
      kms_generate_data_key_conditions},
+    {"GenerateDataKeyPair", kms_generate_data_key_pair, "kms:GenerateDataKeyPair", NULL, IDA, K | R | X,
+     kms_generate_data_key_pair_conditions},
+    {"GenerateDataKeyPairWithoutPlaintext", kms_generate_data_key_pair_without_plaintext,
+     "kms:GenerateDataKeyPairWithoutPlaintext", NULL, IDA, K | R | X, kms_generate_data_key_pair_conditions},
     {"GenerateDataKeyWithoutPlaintext", kms_generate_data_key_without_plaintext,
      "kms:GenerateDataKeyWithoutPlaintext", NULL, IDA, K | R | X, kms_generate_data_key_conditions},
+    {"GenerateMac", kms_generate_mac, "kms:GenerateMac", NULL, IDA, K | R | X, kms_generate_mac_conditions},
     {"GenerateRandom", kms_generate_random, "kms:GenerateRandom", NULL, 0, R, NULL},
     {"GetKeyLastUsage", kms_get_key_last_usage, "kms:GetKeyLastUsage", NULL, ID, K | R, NULL},
     {"GetKeyPolicy", kms_get_key_policy, "kms:GetKeyPolicy", NULL, ID, K | R, NULL},
     {"GetKeyRotationStatus", kms_get_key_rotation_status, "kms:GetKeyRotationStatus", NULL, ID, K | R | X, NULL},
     {"GetParametersForImport", kms_get_parameters_for_import, "kms:GetParametersForImport", NULL, ID, K | R,
      kms_get_parameters_for_import_conditions},
+    {"GetPublicKey", kms_get_public_key, "kms:GetPublicKey", NULL, IDA, K | R | X, NULL},
     {"ImportKeyMaterial", kms_import_key_material, "kms:ImportKeyMaterial", NULL, ID, W | K | R,
      kms_import_key_material_conditions},
     {"ListAliases", kms_list_aliases, "kms:ListAliases", NULL, ID, R, NULL},
@@ -66,10 +74,13 @@ const struct kms_action kms_actions[] = {
     {"RotateKeyOnDemand", kms_rotate_key_on_demand, "kms:RotateKeyOnDemand", NULL, ID, W | K | R, NULL},
     {"ScheduleKeyDeletion", kms_schedule_key_deletion, "kms:ScheduleKeyDeletion", NULL, ID, W | K | R,
      kms_schedule_key_deletion_conditions},
+    {"Sign", kms_sign, "kms:Sign", NULL, IDA, K | R | X, kms_sign_conditions},
     {"TagResource", kms_tag_resource, "kms:TagResource", NULL, ID, W | K, kms_tag_resource_conditions},
     {"UntagResource", kms_untag_resource, "kms:UntagResource", NULL, ID, W | K, kms_untag_resource_conditions},
     {"UpdateAlias", kms_update_alias, "kms:UpdateAlias", NULL, ID, W | K, NULL},
     {"UpdateKeyDescription", kms_update_key_description, "kms:UpdateKeyDescription", NULL, ID, W | K, NULL},
+    {"Verify", kms_verify, "kms:Verify", NULL, IDA, K | R | X, kms_sign_conditions},
+    {"VerifyMac", kms_verify_mac, "kms:VerifyMac", NULL, IDA, K | R | X, kms_generate_mac_conditions},
 };
 #undef W
 #undef K
@@ -127,6 +138,7 @@ void kms_env_free(struct kms_env *env)
     EVP_CIPHER_free(env->aes_gcm);
     kms_authz_env_free(env);
     core_secret_free(&env->grant_token_key);
+    kms_asym_shutdown(); /* the parsed-key cache and the RSA pool (kms_asym.c) */
     free(env);
 }
 

@@ -1,6 +1,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 
+#include "kms/kms_asym.h"
 #include "kms/kms_grant.h"
 
 /*
@@ -59,14 +60,8 @@ bool kms_grant_op_constrainable(struct core_cursor op)
 
 bool kms_grant_op_fits_symmetric(struct core_cursor op)
 {
-    /* A symmetric encryption key (the only kind this server makes) takes no
-     * signing, MAC, public-key or key-agreement operation: "Sign, Verify,
-     * GetPublicKey ... are valid only on asymmetric KMS keys"; "GenerateMac,
-     * VerifyMac ... only on HMAC KMS keys".
-     * https://docs.aws.amazon.com/kms/latest/developerguide/grants.html#terms-grant-operations */
-    return !(core_cursor_eq_str(op, "Sign") || core_cursor_eq_str(op, "Verify") ||
-             core_cursor_eq_str(op, "GetPublicKey") || core_cursor_eq_str(op, "GenerateMac") ||
-             core_cursor_eq_str(op, "VerifyMac") || core_cursor_eq_str(op, "DeriveSharedSecret"));
+    /* The general rule is kms_asym_grant_op_fits() (issue 11). */
+    return kms_asym_grant_op_fits(op, KMS_SPEC_SYMMETRIC_DEFAULT, KMS_USAGE_ENCRYPT_DECRYPT);
 }
 
 bool kms_principal_id_pattern_ok(struct core_cursor p)

@@ -134,6 +134,8 @@ struct kms_key {
     int64_t next_rotation;    /* 0 when rotation is off */
     int64_t on_demand_start;  /* 0 unless an on-demand rotation is in progress */
     uint32_t n_on_demand;
+    uint8_t spec;             /* enum kms_spec (kms_asym.h): KeySpec, SYMMETRIC_DEFAULT unless set */
+    uint8_t usage;            /* enum kms_usage: KeyUsage, ENCRYPT_DECRYPT unless set */
     struct core_buf description;
     struct core_buf policy;
     struct core_buf tags;     /* n_tags x (be16 klen | key | be16 vlen | value), sorted by key */
@@ -188,6 +190,14 @@ CORE_RESULT kms_material_put(struct keystore_txn *txn, const struct kms_key *k, 
                              struct core_cursor material);
 /** Deletes the material of version n (absent is fine); the version entry stays. */
 CORE_RESULT kms_material_del(struct keystore_txn *txn, const struct kms_key *k, uint32_t n);
+/**
+ * Adds material version n+1 holding the given private material (PKCS#8 DER
+ * or an HMAC key: asymmetric and HMAC keys, kms_asym.c).
+ */
+CORE_RESULT kms_key_add_version_material(struct keystore_txn *txn, struct kms_key *k, int64_t now, uint8_t type,
+                                         struct core_cursor material);
+/** Reads material version n of any length into out (a secret buffer). Errors: ERR_NOT_FOUND, keystore errors. */
+CORE_RESULT kms_material_get_any(struct keystore_txn *txn, const struct kms_key *k, uint32_t n, struct core_buf *out);
 /**
  * Reads material version n into out (a secret buffer of at least 32 bytes).
  * Errors: ERR_NOT_FOUND, keystore errors.
@@ -442,6 +452,11 @@ CORE_RESULT kms_ct_seal(const EVP_CIPHER *cipher, const struct kms_ct_header *h,
  */
 CORE_RESULT kms_ct_open(const EVP_CIPHER *cipher, struct core_cursor blob, const struct kms_ct_header *h,
                         struct core_cursor material, struct core_cursor ec_canonical, struct core_buf *plaintext);
+/**
+ * InvalidKeyUsageException unless key is a symmetric encryption key ("<arn>
+ * key usage is SIGN_VERIFY which is not valid for Encrypt.", kms_asym.c).
+ */
+CORE_RESULT kms_symmetric_usage_check(struct kms_ctx *ctx, const struct kms_key *key);
 /** Encrypts with the key's newest material (the shared step of Encrypt, GenerateDataKey*, ReEncrypt). */
 CORE_RESULT kms_encrypt_with_key(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key,
                                  struct core_cursor ec_canonical, struct core_cursor plaintext,
@@ -565,6 +580,14 @@ core_result kms_generate_data_key(struct kms_ctx *ctx, const json_t *in);
 core_result kms_generate_data_key_without_plaintext(struct kms_ctx *ctx, const json_t *in);
 core_result kms_generate_random(struct kms_ctx *ctx, const json_t *in);
 core_result kms_get_key_last_usage(struct kms_ctx *ctx, const json_t *in);
+core_result kms_generate_mac(struct kms_ctx *ctx, const json_t *in);
+core_result kms_derive_shared_secret(struct kms_ctx *ctx, const json_t *in);
+core_result kms_generate_data_key_pair(struct kms_ctx *ctx, const json_t *in);
+core_result kms_generate_data_key_pair_without_plaintext(struct kms_ctx *ctx, const json_t *in);
+core_result kms_get_public_key(struct kms_ctx *ctx, const json_t *in);
+core_result kms_sign(struct kms_ctx *ctx, const json_t *in);
+core_result kms_verify(struct kms_ctx *ctx, const json_t *in);
+core_result kms_verify_mac(struct kms_ctx *ctx, const json_t *in);
 core_result kms_get_key_policy(struct kms_ctx *ctx, const json_t *in);
 core_result kms_get_key_rotation_status(struct kms_ctx *ctx, const json_t *in);
 core_result kms_list_aliases(struct kms_ctx *ctx, const json_t *in);

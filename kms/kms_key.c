@@ -3,6 +3,7 @@
 
 #include "kms/kms_import.h"
 #include "kms/kms_internal.h"
+#include "kms/kms_asym.h"
 
 /*
  * Key records. A key's metadata is one compact binary record in table
@@ -20,12 +21,21 @@
  *   | be32 n_on_demand | be32 len, description | be32 len, policy
  *   | be32 n_tags, be32 len, tags | be32 n_versions, versions (45 bytes each)
  * Format 2 appends be32 policy_gen (format 1 records read as generation 0).
+ * Then optional extensions, each u8 tag | u8 len | bytes, unknown tags
+ * refused: tag 'S' (len 2) u8 key spec | u8 key usage (kms_asym.h), written
+ * only for keys other than SYMMETRIC_DEFAULT / ENCRYPT_DECRYPT, so
+ * symmetric records keep their exact bytes.
  */
 
 #define KEY_FORMAT 2u
 #define FLAG_AWS_MANAGED 1u
 #define FLAG_ROTATION 2u
 #define FLAG_EXTERNAL 4u /* Origin EXTERNAL: the import record (kms_import.c) holds the rest */
+#define EXT_SPEC 'S'
+#define SPEC_SYMMETRIC_DEFAULT 7u /* enum kms_spec */
+#define USAGE_ENCRYPT_DECRYPT 1u  /* enum kms_usage */
+#define SPEC_COUNT 17u
+#define USAGE_COUNT 4u
 
 static const char tbl_key[] = "kms_key";
 static const char tbl_material[] = "kms_material";
@@ -35,6 +45,8 @@ static const char tbl_alias[] = "kms_alias";
 core_result kms_key_init(struct kms_key *k)
 {
     *k = (struct kms_key){0};
+    k->spec = SPEC_SYMMETRIC_DEFAULT;
+    k->usage = USAGE_ENCRYPT_DECRYPT;
     GUARD(core_buf_init(&k->description, 0, KMS_MAX_DESCRIPTION * 4));
     GUARD(core_buf_init(&k->policy, 0, KMS_MAX_POLICY));
     GUARD(core_buf_init(&k->tags, 0, KMS_MAX_TAGS * (4 + (KMS_MAX_TAG_KEY + KMS_MAX_TAG_VALUE) * 4)));
@@ -165,7 +177,19 @@ static core_result decode(struct core_cursor c, struct kms_key *k)
     GUARD(core_cursor_advance(&c, (size_t)n * KMS_VERSION_REC_BYTES, &v));
     k->policy_gen = 0;
     if (fmt == KEY_FORMAT) GUARD(core_cursor_read_be32(&c, &k->policy_gen));
-    ENSURE(c.len == 0, ERR_PARSE);
+    k->spec = SPEC_SYMMETRIC_DEFAULT;
+    k->usage = USAGE_ENCRYPT_DECRYPT;
+    while (fmt == KEY_FORMAT && c.len > 0) {
+        uint8_t tag, len;
+        struct core_cursor ext;
+        GUARD(core_cursor_read_u8(&c, &tag));
+        GUARD(core_cursor_read_u8(&c, &len));
+        GUARD(core_cursor_advance(&c, len, &ext));
+        ENSURE(tag == EXT_SPEC && len == 2, ERR_PARSE);
+        k->spec = ext.ptr[0];
+        k->usage = ext.ptr[1];
+        ENSURE(k->spec < SPEC_COUNT && k->usage < USAGE_COUNT, ERR_PARSE);
+    }
     core_buf_reset(&k->versions);
     GUARD(core_buf_append_cursor(&k->versions, v));
     k->n_versions = n;
@@ -203,7 +227,14 @@ static core_result encode(const struct kms_key *k, struct core_buf *out)
     GUARD(core_buf_append_cursor(out, core_buf_cursor(&k->tags)));
     GUARD(core_buf_append_be32(out, k->n_versions));
     GUARD(core_buf_append_cursor(out, core_buf_cursor(&k->versions)));
-    return core_buf_append_be32(out, k->policy_gen);
+    GUARD(core_buf_append_be32(out, k->policy_gen));
+    if (k->spec != SPEC_SYMMETRIC_DEFAULT || k->usage != USAGE_ENCRYPT_DECRYPT) {
+        GUARD(core_buf_append_u8(out, EXT_SPEC));
+        GUARD(core_buf_append_u8(out, 2));
+        GUARD(core_buf_append_u8(out, k->spec));
+        GUARD(core_buf_append_u8(out, k->usage));
+    }
+    CORE_OK;
 }
 
 core_result kms_key_get(struct keystore_txn *txn, const char *account, const char *region, const char *key_id,
@@ -299,9 +330,16 @@ core_result kms_key_add_version(struct keystore_txn *txn, struct kms_key *k, int
 {
     DEFER_CLEANUP(struct core_secret mat = {0}, core_secret_cleanup);
     GUARD(core_secret_random(&mat, KMS_MATERIAL_BYTES));
+    return kms_key_add_version_material(txn, k, now, type, core_secret_cursor(&mat));
+}
+
+/* A new version with the given material (asymmetric and HMAC keys: kms_asym.c) and a random material id. */
+core_result kms_key_add_version_material(struct keystore_txn *txn, struct kms_key *k, int64_t now, uint8_t type,
+                                         struct core_cursor mat)
+{
     uint8_t id[KMS_MATERIAL_ID_BYTES];
     core_random(id, sizeof id);
-    return kms_key_add_material(txn, k, now, type, core_secret_cursor(&mat), id);
+    return kms_key_add_material(txn, k, now, type, mat, id);
 }
 
 core_result kms_material_put(struct keystore_txn *txn, const struct kms_key *k, uint32_t n,
@@ -317,7 +355,8 @@ core_result kms_material_del(struct keystore_txn *txn, const struct kms_key *k, 
 {
     char mid[160];
     material_id(k, n, mid);
-    core_result r = keystore_del(txn, tbl_material, core_cursor_str(mid));
+    /* Destroyed, not just unlinked: no copy survives in the data file (docs/keystore.md). */
+    core_result r = keystore_destroy(txn, tbl_material, core_cursor_str(mid));
     if (r.err == ERR_NOT_FOUND) CORE_OK;
     return r;
 }
@@ -345,6 +384,14 @@ core_result kms_material_get(struct keystore_txn *txn, const struct kms_key *k, 
     GUARD(keystore_get(txn, tbl_material, core_cursor_str(mid), out));
     ENSURE(out->len == KMS_MATERIAL_BYTES, ERR_TAMPERED);
     CORE_OK;
+}
+
+core_result kms_material_get_any(struct keystore_txn *txn, const struct kms_key *k, uint32_t n, struct core_buf *out)
+{
+    ENSURE(n >= 1 && n <= k->n_versions, ERR_NOT_FOUND);
+    char mid[160];
+    material_id(k, n, mid);
+    return keystore_get(txn, tbl_material, core_cursor_str(mid), out);
 }
 
 /* An alias record starts with the id of the key it targets: keep those of other keys. */
@@ -497,7 +544,7 @@ core_result kms_render_metadata(struct core_jw *w, const char *name, const struc
     GUARD(core_jw_time(w, "CreationDate", k->created));
     GUARD(core_jw_bool(w, "Enabled", k->state == KMS_STATE_ENABLED));
     GUARD(core_jw_str(w, "Description", core_buf_cursor(&k->description)));
-    GUARD(core_jw_cstr(w, "KeyUsage", "ENCRYPT_DECRYPT"));
+    GUARD(core_jw_cstr(w, "KeyUsage", kms_usage_name(k->usage)));
     GUARD(core_jw_cstr(w, "KeyState", kms_state_name(k->state)));
     if (k->state == KMS_STATE_PENDING_DELETION) GUARD(core_jw_time(w, "DeletionDate", k->deletion_date));
     if (k->external && k->imported && k->expiration_model == KMS_EXP_EXPIRES)
@@ -508,15 +555,15 @@ core_result kms_render_metadata(struct core_jw *w, const char *name, const struc
                            k->expiration_model == KMS_EXP_EXPIRES ? "KEY_MATERIAL_EXPIRES"
                                                                   : "KEY_MATERIAL_DOES_NOT_EXPIRE"));
     GUARD(core_jw_cstr(w, "KeyManager", k->aws_managed ? "AWS" : "CUSTOMER"));
-    GUARD(core_jw_cstr(w, "CustomerMasterKeySpec", "SYMMETRIC_DEFAULT"));
-    GUARD(core_jw_cstr(w, "KeySpec", "SYMMETRIC_DEFAULT"));
-    GUARD(core_jw_array_begin(w, "EncryptionAlgorithms"));
-    GUARD(core_jw_cstr(w, NULL, "SYMMETRIC_DEFAULT"));
-    GUARD(core_jw_array_end(w));
+    /* CustomerMasterKeySpec is deprecated and has no ML_DSA_* or EDWARDS25519 value. */
+    if (k->spec < KMS_SPEC_ML_DSA_44) GUARD(core_jw_cstr(w, "CustomerMasterKeySpec", kms_spec_name(k->spec)));
+    GUARD(core_jw_cstr(w, "KeySpec", kms_spec_name(k->spec)));
+    GUARD(kms_asym_render_algorithms(w, k->spec, k->usage, true));
     GUARD(core_jw_bool(w, "MultiRegion", false));
     if (k->state == KMS_STATE_PENDING_DELETION)
         GUARD(core_jw_int(w, "PendingDeletionWindowInDays", k->pending_window_days));
-    if (k->n_versions) {
+    /* "CurrentKeyMaterialId ... present for symmetric encryption keys" (API_KeyMetadata.html). */
+    if (k->n_versions && k->spec == KMS_SPEC_SYMMETRIC_DEFAULT) {
         struct kms_key_version v;
         char hex[65];
         kms_key_version_at(k, k->n_versions - 1, &v);
@@ -567,6 +614,12 @@ core_result kms_state_check(struct kms_ctx *ctx, const struct kms_key *key, enum
         return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is not pending deletion.", arn);
     case KMS_RULE_ROTATION:
     case KMS_RULE_ROTATION_READ:
+        /* "Automatic key rotation is supported only on symmetric encryption
+         * KMS keys" (rotate-keys.html); asymmetric and HMAC keys get
+         * UnsupportedOperationException, worded like AWS's key-usage errors. */
+        if (key->spec != KMS_SPEC_SYMMETRIC_DEFAULT)
+            return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION, "%s key usage is %s which is not valid for %s.", arn,
+                            kms_usage_name(key->usage), ctx->action->operation);
         /* [6]: keys with imported key material are not rotated here (ListKeyRotations lists their
          * material; it does not use this rule for them). */
         if (key->external)

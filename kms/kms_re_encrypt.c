@@ -1,11 +1,12 @@
-#include "kms/kms_internal.h"
+#include "kms/kms_asym.h"
 #include "policy/policy.h"
 
 /*
  * ReEncrypt: decrypts under the source key (named by the blob; SourceKeyId
  * optional) and encrypts under DestinationKeyId's newest material - the
  * same key's newest material when the destination is the source, which is
- * how a ciphertext moves to rotated material. Needs kms:ReEncryptFrom on
+ * how a ciphertext moves to rotated material. Either side may be an RSA or
+ * SM2 ENCRYPT_DECRYPT key with its algorithm (kms_asym_crypt.c). Needs kms:ReEncryptFrom on
  * the source and kms:ReEncryptTo on the destination.
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_ReEncrypt.html
  */
@@ -21,8 +22,10 @@ core_result kms_re_encrypt(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_key_id(ctx, in, "SourceKeyId", false, &src_id, &have_src));
     GUARD(kms_param_key_id(ctx, in, "DestinationKeyId", true, &dst_id, &have_dst));
     GUARD(kms_param_ec(ctx, in, "DestinationEncryptionContext", &dst_ec));
-    GUARD(kms_param_algorithm(ctx, in, "SourceEncryptionAlgorithm"));
-    GUARD(kms_param_algorithm(ctx, in, "DestinationEncryptionAlgorithm"));
+    size_t src_alg, dst_alg;
+    bool have_src_alg, have_dst_alg;
+    GUARD(kms_param_enc_alg(ctx, in, "SourceEncryptionAlgorithm", &src_alg, &have_src_alg));
+    GUARD(kms_param_enc_alg(ctx, in, "DestinationEncryptionAlgorithm", &dst_alg, &have_dst_alg));
     GUARD(kms_param_grant_tokens(ctx, in));
     GUARD(kms_dry_run(ctx, in, &dry));
     GUARD(kms_params_done(ctx));
@@ -50,23 +53,43 @@ core_result kms_re_encrypt(struct kms_ctx *ctx, const json_t *in)
         ctx->same_key = kms_resolve_peek(ctx, peek, dst_id, &dref) && strcmp(dref.key_id, h.key_id) == 0 &&
                         strcmp(dref.account, h.account) == 0 && strcmp(dref.region, h.region) == 0;
         keystore_txn_abort(peek);
+    } else if (src_alg != KMS_ENC_SYMMETRIC_DEFAULT && have_src) {
+        /* An asymmetric ciphertext names no key: the source is SourceKeyId. */
+        struct keystore_txn *peek = NULL;
+        GUARD(keystore_txn_begin(ctx->env->ks, false, &peek));
+        struct kms_key_ref sref, dref;
+        ctx->same_key = kms_resolve_peek(ctx, peek, src_id, &sref) && kms_resolve_peek(ctx, peek, dst_id, &dref) &&
+                        strcmp(dref.key_id, sref.key_id) == 0 && strcmp(dref.account, sref.account) == 0 &&
+                        strcmp(dref.region, sref.region) == 0;
+        keystore_txn_abort(peek);
     }
 
     uint32_t src_version = 0;
     ctx->second_key = false; /* kms:ReEncryptFrom on the source */
-    GUARD(kms_open_blob(ctx, core_buf_cursor(&blob), have_src ? &src_id : NULL, src_ec, &src, &src_version, &pt));
+    if (src_alg != KMS_ENC_SYMMETRIC_DEFAULT)
+        GUARD(kms_asym_open_blob(ctx, core_buf_cursor(&blob), have_src ? &src_id : NULL, src_alg, src_ec, &src, &pt));
+    else
+        GUARD(kms_open_blob(ctx, core_buf_cursor(&blob), have_src ? &src_id : NULL, src_ec, &src, &src_version, &pt));
 
     struct keystore_txn *txn = NULL;
     ctx->second_key = true; /* kms:ReEncryptTo on the destination */
     GUARD(kms_key_open(ctx, dst_id, KMS_RULE_CRYPTO, &txn, &dst));
+    core_result r = kms_enc_alg_check(ctx, &dst, dst_alg, have_dst_alg, dst_ec);
+    if (!core_ok(r)) {
+        keystore_txn_abort(txn);
+        return r;
+    }
     if (dry) {
         keystore_txn_abort(txn);
         return kms_fail(ctx, KMS_E_DRY_RUN, "%s",
                         "The request would have succeeded, but the DryRun option is set.");
     }
     DEFER_CLEANUP(struct core_buf out = {0}, core_buf_cleanup);
-    core_result r = core_buf_init(&out, 256, KMS_MAX_CIPHERTEXT_BYTES);
-    if (core_ok(r)) r = kms_encrypt_with_key(ctx, txn, &dst, core_buf_cursor(&aad), core_buf_cursor(&pt), &out);
+    r = core_buf_init(&out, 256, KMS_MAX_CIPHERTEXT_BYTES);
+    if (core_ok(r) && dst_alg != KMS_ENC_SYMMETRIC_DEFAULT)
+        r = kms_asym_encrypt(ctx, txn, &dst, dst_alg, core_buf_cursor(&pt), &out);
+    else if (core_ok(r))
+        r = kms_encrypt_with_key(ctx, txn, &dst, core_buf_cursor(&aad), core_buf_cursor(&pt), &out);
     keystore_txn_abort(txn);
     GUARD(r);
 
@@ -76,10 +99,12 @@ core_result kms_re_encrypt(struct kms_ctx *ctx, const json_t *in)
     GUARD(core_jw_base64_public(&w, "CiphertextBlob", core_buf_cursor(&out)));
     GUARD(core_jw_cstr(&w, "SourceKeyId", src.arn));
     GUARD(core_jw_cstr(&w, "KeyId", dst.arn));
-    GUARD(core_jw_cstr(&w, "SourceEncryptionAlgorithm", "SYMMETRIC_DEFAULT"));
-    GUARD(core_jw_cstr(&w, "DestinationEncryptionAlgorithm", "SYMMETRIC_DEFAULT"));
-    GUARD(kms_render_material_id(&w, "SourceKeyMaterialId", &src, src_version));
-    GUARD(kms_render_material_id(&w, "DestinationKeyMaterialId", &dst, dst.n_versions));
+    GUARD(core_jw_cstr(&w, "SourceEncryptionAlgorithm", kms_enc_alg_names[src_alg]));
+    GUARD(core_jw_cstr(&w, "DestinationEncryptionAlgorithm", kms_enc_alg_names[dst_alg]));
+    if (src_alg == KMS_ENC_SYMMETRIC_DEFAULT)
+        GUARD(kms_render_material_id(&w, "SourceKeyMaterialId", &src, src_version));
+    if (dst_alg == KMS_ENC_SYMMETRIC_DEFAULT)
+        GUARD(kms_render_material_id(&w, "DestinationKeyMaterialId", &dst, dst.n_versions));
     return core_jw_object_end(&w);
 }
 

@@ -32,14 +32,15 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The AWS Encryption SDK / JS SDK end-to-end test: packages pinned by
+# The AWS Encryption SDK / JS SDK end-to-end tests and the JWT (jose) and Ethereum (ethers) checks:
+# packages pinned by
 # tests/e2e/node/package-lock.json, from the npm registry.
 if [[ "${1:-}" == "--test" ]]; then
   node_dir="$(dirname "$0")/../tests/e2e/node"
-  # Re-install when the lock file changed since node_modules was made (a
-  # cached node_modules from CI may predate a newly pinned package).
-  if [[ ! -d "$node_dir/node_modules/@aws-crypto/client-node" ||
-        "$node_dir/package-lock.json" -nt "$node_dir/node_modules" ]]; then
+  # Re-install when a pinned package is missing, or the lock file changed
+  # since node_modules was made (a cached node_modules may predate it).
+  if [[ ! -d "$node_dir/node_modules/@aws-crypto/client-node" || ! -d "$node_dir/node_modules/jose" ||
+        ! -d "$node_dir/node_modules/ethers" || "$node_dir/package-lock.json" -nt "$node_dir/node_modules" ]]; then
     (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 fi

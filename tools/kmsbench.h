@@ -130,6 +130,16 @@ enum kb_op {
     KB_OP_CREATE_KEY,
     KB_OP_ASSUME_ROLE,
     KB_OP_GET_CALLER_IDENTITY,
+    /* Asymmetric and HMAC keys (issue 11). */
+    KB_OP_SIGN_P256,
+    KB_OP_VERIFY_P256,
+    KB_OP_SIGN_ED25519,
+    KB_OP_VERIFY_ED25519,
+    KB_OP_SIGN_RSA2048,
+    KB_OP_VERIFY_RSA2048,
+    KB_OP_GENERATE_MAC,
+    KB_OP_GENERATE_DATA_KEY_PAIR_RSA2048,
+    KB_OP_GENERATE_DATA_KEY_PAIR_P256,
     KB_OP_COUNT
 };
 
@@ -159,6 +169,10 @@ CORE_RESULT kb_workload_parse(const char *spec, struct kb_workload *out);
 struct kb_fixture {
     char key_id[KB_MAX_ID_BYTES];
     char key_id2[KB_MAX_ID_BYTES]; /* ReEncrypt destination */
+    /* Signing keys (P-256, Ed25519, RSA-2048), an HMAC_256 key, and a
+     * signature of KB_VERIFY_MESSAGE by each signing key for Verify. */
+    char asym_key[4][KB_MAX_ID_BYTES];
+    char asym_sig[3][1024];
     char ciphertext[KB_N_CIPHERTEXTS][2048]; /* base64 CiphertextBlob of 32 B under key_id */
     unsigned n_ciphertexts;
     char account[16];

@@ -41,6 +41,8 @@ static const char usage[] =
     "Workloads (-w, repeatable; default encrypt32):\n"
     "  encrypt32 encrypt4k decrypt generate-data-key reencrypt generate-random\n"
     "  create-key assume-role get-caller-identity\n"
+    "  sign-p256 verify-p256 sign-ed25519 verify-ed25519 sign-rsa2048 verify-rsa2048\n"
+    "  generate-mac generate-data-key-pair-rsa2048 generate-data-key-pair-p256\n"
     "  mix:OP=WEIGHT,OP=WEIGHT,...  weighted mix, e.g. mix:encrypt32=5,decrypt=5\n"
     "  any of them with @temp      signed with temporary credentials (sts GetSessionToken)\n"
     "      --temp-creds         every workload with temporary credentials\n"

@@ -38,7 +38,39 @@ static const struct op_info ops[KB_OP_COUNT] = {
     [KB_OP_CREATE_KEY] = {"create-key", KB_SVC_KMS, "TrentService.CreateKey"},
     [KB_OP_ASSUME_ROLE] = {"assume-role", KB_SVC_STS, NULL},
     [KB_OP_GET_CALLER_IDENTITY] = {"get-caller-identity", KB_SVC_STS, NULL},
+    [KB_OP_SIGN_P256] = {"sign-p256", KB_SVC_KMS, "TrentService.Sign"},
+    [KB_OP_VERIFY_P256] = {"verify-p256", KB_SVC_KMS, "TrentService.Verify"},
+    [KB_OP_SIGN_ED25519] = {"sign-ed25519", KB_SVC_KMS, "TrentService.Sign"},
+    [KB_OP_VERIFY_ED25519] = {"verify-ed25519", KB_SVC_KMS, "TrentService.Verify"},
+    [KB_OP_SIGN_RSA2048] = {"sign-rsa2048", KB_SVC_KMS, "TrentService.Sign"},
+    [KB_OP_VERIFY_RSA2048] = {"verify-rsa2048", KB_SVC_KMS, "TrentService.Verify"},
+    [KB_OP_GENERATE_MAC] = {"generate-mac", KB_SVC_KMS, "TrentService.GenerateMac"},
+    [KB_OP_GENERATE_DATA_KEY_PAIR_RSA2048] = {"generate-data-key-pair-rsa2048", KB_SVC_KMS,
+                                              "TrentService.GenerateDataKeyPair"},
+    [KB_OP_GENERATE_DATA_KEY_PAIR_P256] = {"generate-data-key-pair-p256", KB_SVC_KMS,
+                                           "TrentService.GenerateDataKeyPair"},
 };
+
+/* The asymmetric workloads: key spec and usage of each signing or HMAC key
+ * (fixture asym_key[i]), the algorithm, and the message Verify checks. */
+static const char *const asym_spec[4] = {"ECC_NIST_P256", "ECC_NIST_EDWARDS25519", "RSA_2048", "HMAC_256"};
+static const char *const asym_alg[4] = {"ECDSA_SHA_256", "ED25519_SHA_512", "RSASSA_PSS_SHA_256", "HMAC_SHA_256"};
+#define KB_VERIFY_MESSAGE "a21zYmVuY2ggdmVyaWZ5IG1lc3NhZ2UgMzIgYnl0ZXMh" /* "kmsbench verify message 32 bytes!" */
+
+/* Which asym_key a signing operation uses. */
+static int asym_index(enum kb_op op)
+{
+    switch (op) {
+    case KB_OP_SIGN_P256:
+    case KB_OP_VERIFY_P256: return 0;
+    case KB_OP_SIGN_ED25519:
+    case KB_OP_VERIFY_ED25519: return 1;
+    case KB_OP_SIGN_RSA2048:
+    case KB_OP_VERIFY_RSA2048: return 2;
+    case KB_OP_GENERATE_MAC: return 3;
+    default: return -1;
+    }
+}
 
 #define KB_JSON_CT "application/x-amz-json-1.1"
 #define KB_FORM_CT "application/x-www-form-urlencoded; charset=utf-8"
@@ -192,6 +224,34 @@ static core_result build_body(const struct kb_ctx *ctx, enum kb_op op, struct kb
                                                                     : "arn:aws:iam::000000000000:role/kmsbench")));
         return core_buf_printf(b, "&RoleSessionName=kmsbench-%08x", (unsigned)(kb_rand(s) >> 32));
     case KB_OP_GET_CALLER_IDENTITY: return core_buf_append_str(b, "Action=GetCallerIdentity&Version=2011-06-15");
+    case KB_OP_SIGN_P256:
+    case KB_OP_SIGN_ED25519:
+    case KB_OP_SIGN_RSA2048:
+    case KB_OP_GENERATE_MAC: {
+        int i = asym_index(op);
+        GUARD(core_buf_append_str(b, "{\"KeyId\":"));
+        GUARD(core_json_append_string(b, core_cursor_str(fx->asym_key[i][0] ? fx->asym_key[i] : KB_PLACEHOLDER_KEY)));
+        GUARD(core_buf_append_str(b, ",\"Message\":\""));
+        GUARD(append_random_b64(s, 32, b));
+        return core_buf_printf(b, "\",\"%s\":\"%s\"}", op == KB_OP_GENERATE_MAC ? "MacAlgorithm" : "SigningAlgorithm",
+                               asym_alg[i]);
+    }
+    case KB_OP_VERIFY_P256:
+    case KB_OP_VERIFY_ED25519:
+    case KB_OP_VERIFY_RSA2048: {
+        int i = asym_index(op);
+        GUARD(core_buf_append_str(b, "{\"KeyId\":"));
+        GUARD(core_json_append_string(b, core_cursor_str(fx->asym_key[i][0] ? fx->asym_key[i] : KB_PLACEHOLDER_KEY)));
+        GUARD(core_buf_append_str(b, ",\"Message\":\"" KB_VERIFY_MESSAGE "\",\"Signature\":"));
+        GUARD(core_json_append_string(b, core_cursor_str(fx->asym_sig[i][0] ? fx->asym_sig[i] : "AAAA")));
+        return core_buf_printf(b, ",\"SigningAlgorithm\":\"%s\"}", asym_alg[i]);
+    }
+    case KB_OP_GENERATE_DATA_KEY_PAIR_RSA2048:
+    case KB_OP_GENERATE_DATA_KEY_PAIR_P256:
+        GUARD(core_buf_append_str(b, "{\"KeyId\":"));
+        GUARD(core_json_append_string(b, key));
+        return core_buf_printf(b, ",\"KeyPairSpec\":\"%s\"}",
+                               op == KB_OP_GENERATE_DATA_KEY_PAIR_P256 ? "ECC_NIST_P256" : "RSA_2048");
     case KB_OP_COUNT: break;
     }
     BAIL(ERR_INVALID_ARG);
@@ -332,6 +392,29 @@ static core_result create_key(struct kb_ctx *ctx, char *out, size_t cap, struct 
     CORE_OK;
 }
 
+/* An asymmetric or HMAC key for workload index i and, for signing keys, a
+ * signature of KB_VERIFY_MESSAGE for the Verify workloads. */
+static core_result create_asym_key(struct kb_ctx *ctx, int i, struct core_buf *resp)
+{
+    struct kb_fixture *fx = &ctx->fx;
+    char body[2048];
+    unsigned st;
+    snprintf(body, sizeof body, "{\"Description\":\"kmsbench\",\"KeySpec\":\"%s\",\"KeyUsage\":\"%s\"}",
+             asym_spec[i], i == 3 ? "GENERATE_VERIFY_MAC" : "SIGN_VERIFY");
+    core_result r = call(ctx, KB_SVC_KMS, "TrentService.CreateKey", body, &st, resp);
+    if (!core_ok(r) || st != 200 || !json_member(resp, "KeyMetadata", "KeyId", fx->asym_key[i], sizeof fx->asym_key[0])) {
+        report_failure("CreateKey (asymmetric)", core_ok(r) ? st : 0, resp);
+        CORE_OK;
+    }
+    if (i == 3) CORE_OK;
+    snprintf(body, sizeof body, "{\"KeyId\":\"%s\",\"Message\":\"" KB_VERIFY_MESSAGE "\",\"SigningAlgorithm\":\"%s\"}",
+             fx->asym_key[i], asym_alg[i]);
+    r = call(ctx, KB_SVC_KMS, "TrentService.Sign", body, &st, resp);
+    if (!core_ok(r) || st != 200 || !json_member(resp, NULL, "Signature", fx->asym_sig[i], sizeof fx->asym_sig[0]))
+        report_failure("Sign", core_ok(r) ? st : 0, resp);
+    CORE_OK;
+}
+
 static core_result make_ciphertexts(struct kb_ctx *ctx, struct core_buf *resp)
 {
     struct kb_fixture *fx = &ctx->fx;
@@ -408,7 +491,12 @@ core_result kb_setup(struct kb_ctx *ctx, const struct kb_workload *w)
     GUARD(core_buf_init(&resp, 4096, KB_MAX_RESPONSE_BYTES));
     const unsigned *wt = w->weight;
     bool need_key = wt[KB_OP_ENCRYPT32] || wt[KB_OP_ENCRYPT4K] || wt[KB_OP_DECRYPT] ||
-                    wt[KB_OP_GENERATE_DATA_KEY] || wt[KB_OP_REENCRYPT];
+                    wt[KB_OP_GENERATE_DATA_KEY] || wt[KB_OP_REENCRYPT] || wt[KB_OP_GENERATE_DATA_KEY_PAIR_RSA2048] ||
+                    wt[KB_OP_GENERATE_DATA_KEY_PAIR_P256];
+    for (unsigned op = KB_OP_SIGN_P256; op <= KB_OP_GENERATE_MAC; op++) {
+        int i = asym_index((enum kb_op)op);
+        if (wt[op] && !fx->asym_key[i][0]) GUARD(create_asym_key(ctx, i, &resp));
+    }
     if (need_key && !fx->setup_done[KB_OP_ENCRYPT32]) {
         fx->setup_done[KB_OP_ENCRYPT32] = true;
         if (!fx->key_id[0]) GUARD(create_key(ctx, fx->key_id, sizeof fx->key_id, &resp));

@@ -93,9 +93,9 @@ class Fidelity(KmsdTestCase):
             m = self.fails("ValidationException", 400, self.kms.create_key, KeySpec=spec)
             self.assertEqual(m, "You must specify a KeyUsage value for all KMS keys except for symmetric "
                                 "encryption keys.")
-        # after validation, asymmetric and HMAC keys are not implemented yet
-        self.fails("UnsupportedOperationException", 400, self.kms.create_key, KeySpec="HMAC_256",
-                   KeyUsage="GENERATE_VERIFY_MAC")
+        # after validation, SM2 outside the China Regions is refused (issue 11 made the other specs work)
+        self.fails("UnsupportedOperationException", 400, self.kms.create_key, KeySpec="SM2",
+                   KeyUsage="SIGN_VERIFY")
         m = self.fails("ValidationException", 400, self.nv.create_key, KeySpec="AES_256")
         self.assertEqual(m, "1 validation error detected: Value 'AES_256' at 'keySpec' failed to satisfy constraint: "
                             "Member must satisfy enum value set: [%s]" % KEY_SPECS)

@@ -46,7 +46,7 @@ class Keys(KmsdTestCase):
         kid = self.kms.create_key(Policy=policy)["KeyMetadata"]["KeyId"]
         self.assertEqual(self.kms.get_key_policy(KeyId=kid)["Policy"], policy)
         self.raises("MalformedPolicyDocumentException", self.kms.create_key, Policy="{not json")
-        self.raises("UnsupportedOperationException", self.kms.create_key, KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
+        self.raises("UnsupportedOperationException", self.kms.create_key, KeySpec="SM2", KeyUsage="SIGN_VERIFY")
         self.raises("UnsupportedOperationException", self.kms.create_key, MultiRegion=True)
         # Origin EXTERNAL is served since issue 12 (test_kms_import.py); custom key store origins are not
         self.raises("UnsupportedOperationException", self.kms.create_key, Origin="AWS_CLOUDHSM")

@@ -127,7 +127,9 @@ static const char sample[] =
     "\"Constraints\":{\"EncryptionContextSubset\":{\"a\":\"b\"}},"
     "\"Tags\":[{\"TagKey\":\"t\",\"TagValue\":\"v\"}],\"TagKeys\":[\"t\"],\"RotationPeriodInDays\":90,"
     "\"PendingWindowInDays\":7,\"BypassPolicyLockoutSafetyCheck\":false,\"KeySpec\":\"SYMMETRIC_DEFAULT\","
-    "\"KeyUsage\":\"ENCRYPT_DECRYPT\",\"Origin\":\"AWS_KMS\",\"MultiRegion\":false}";
+    "\"KeyUsage\":\"ENCRYPT_DECRYPT\",\"Origin\":\"AWS_KMS\",\"MultiRegion\":false,"
+    "\"SigningAlgorithm\":\"ECDSA_SHA_256\",\"MessageType\":\"RAW\",\"MacAlgorithm\":\"HMAC_SHA_256\","
+    "\"KeyPairSpec\":\"RSA_2048\",\"KeyAgreementAlgorithm\":\"ECDH\"}";
 
 int main(int argc, char **argv)
 {
