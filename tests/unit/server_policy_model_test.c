@@ -219,7 +219,7 @@ static void replace_all(char *s, size_t cap, const char *from, const char *to)
         }
     }
     tmp[o < sizeof tmp ? o : sizeof tmp - 1] = 0;
-    snprintf(s, cap, "%s", tmp);
+    if (snprintf(s, cap, "%s", tmp) >= (int)cap) TEST_FAIL("policy text longer than %zu bytes", cap);
 }
 
 static void policy_text(const json_t *pol, const char *key_arn, char *out, size_t cap)
@@ -285,9 +285,12 @@ static bool env_new(struct env *e)
     if (!f) return false;
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = 0;
-        if (!strncmp(line, "aws_access_key_id = ", 20)) snprintf(e->admin.akid, sizeof e->admin.akid, "%s", line + 20);
-        if (!strncmp(line, "aws_secret_access_key = ", 24))
-            snprintf(e->admin.secret, sizeof e->admin.secret, "%s", line + 24);
+        if (!strncmp(line, "aws_access_key_id = ", 20) &&
+            snprintf(e->admin.akid, sizeof e->admin.akid, "%s", line + 20) >= (int)sizeof e->admin.akid)
+            return false;
+        if (!strncmp(line, "aws_secret_access_key = ", 24) &&
+            snprintf(e->admin.secret, sizeof e->admin.secret, "%s", line + 24) >= (int)sizeof e->admin.secret)
+            return false;
     }
     fclose(f);
     return e->admin.akid[0] && add_root_key(e, ACCT_A, "AKIAMODELROOTA000001", "model-root-a-secret-000001", &e->root_a) &&
