@@ -19,9 +19,9 @@
 #endif
 
 #define MARK 0xA7u
-static size_t leaked_blocks; /* freed blocks that still held a run of MARK bytes */
 
 #ifdef HAVE_FREE_HOOK
+static size_t leaked_blocks; /* freed blocks that still held a run of MARK bytes */
 /* From <sanitizer/allocator_interface.h>, which not every toolchain ships. */
 int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
                                               void (*free_hook)(const volatile void *));
@@ -45,7 +45,6 @@ static void on_free(const volatile void *p)
         }
     }
 }
-#endif
 
 static void fill(struct core_buf *b, size_t n)
 {
@@ -53,6 +52,7 @@ static void fill(struct core_buf *b, size_t n)
     memset(chunk, MARK, sizeof chunk);
     for (size_t i = 0; i < n; i += sizeof chunk) EXPECT_OK(core_buf_append(b, chunk, sizeof chunk));
 }
+#endif
 
 int main(int argc, char **argv)
 {
