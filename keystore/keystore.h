@@ -109,6 +109,29 @@ CORE_RESULT keystore_put(struct keystore_txn *txn, const char *table, struct cor
 CORE_RESULT keystore_del(struct keystore_txn *txn, const char *table, struct core_cursor id);
 
 /**
+ * Deletes one record and, once its txn commits, every copy of it that the
+ * data file still holds. LMDB never overwrites a page in place: a deleted or
+ * replaced value stays readable in the file's free pages until they happen
+ * to be reused, so a plain keystore_del() hides a record but does not
+ * destroy it. Use this for secrets whose destruction is promised (KMS key
+ * material). The commit (keystore_txn_commit(), or the keystore_write()
+ * that ran fn) returns only after the keystore has been compacted into a
+ * fresh file holding live records only and swapped in crash-safely, the
+ * old file overwritten with zeros before it is released.
+ *
+ * The compaction needs the keystore to itself for a moment: it waits (up to
+ * a second) for this process's in-flight transactions to end and holds new
+ * ones back meanwhile, and needs that no other process has the keystore
+ * open. When it cannot run (another process has it open, or the committing
+ * thread still holds a txn), the commit still succeeds and the obligation,
+ * committed in the same txn as the delete, is carried out at this
+ * process's first commit after that (at most once a second) or at the next
+ * keystore_open(), whichever comes first (docs/keystore.md, "Destruction").
+ * Errors: as keystore_del().
+ */
+CORE_RESULT keystore_destroy(struct keystore_txn *txn, const char *table, struct core_cursor id);
+
+/**
  * Iterates a table in id order, starting at the first id >= from (empty:
  * the start of the table).
  * @param[out] out owned until keystore_iter_end(); must end before its txn.
@@ -125,7 +148,8 @@ void keystore_iter_end(struct keystore_iter *it);
 
 /**
  * A number that changes whenever any process commits a write to this
- * keystore (LMDB's last transaction id). Lets callers keep read caches
+ * keystore (LMDB's last transaction id, plus a count of compactions, which
+ * restart LMDB's count). Lets callers keep read caches
  * valid without a lookup: an entry filled at generation g is current while
  * keystore_generation() still returns g. Cheap: no transaction, no lock.
  */
@@ -152,6 +176,9 @@ CORE_RESULT keystore_write(struct keystore *ks, keystore_write_fn fn, void *arg)
  * Re-seals every record under a new master key in one transaction, then
  * installs the new key (file or passphrase salt) so that a crash at any
  * point leaves a keystore that opens with exactly one of the two keys.
+ * Then compacts as keystore_destroy() does, so no value sealed under the
+ * old key is left in the data file (if that cannot run now, the next open
+ * does it).
  * new_opts->source, key_file (NULL: <dir>/master.key), passphrase and
  * pwhash_* are used; dir and map_size are ignored. Moving away from a key
  * file deletes the old key file once the new key is committed.

@@ -9,6 +9,8 @@
 #include <limits.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "keystore/keystore.h"
@@ -21,9 +23,13 @@
 #define KS_META_FORMAT "format"
 #define KS_META_MASTER "master"
 #define KS_META_VERIFIER "verifier"
+#define KS_META_SCRUB "scrub" /* present while destroyed values may remain in free pages */
 #define KS_LOCK_FILE "keystore.lock"
+#define KS_UPGRADE_LOCK_FILE "keystore.upgrade.lock" /* serialises shared-to-exclusive conversions */
 #define KS_KEY_FILE "master.key"
 #define KS_NEW_SUFFIX ".new"
+#define KS_DATA_FILE "data.mdb"
+#define KS_COMPACT_FILE "data.mdb.compact" /* exists only while a compaction writes it */
 
 #define KS_KEY_BYTES 32u   /* crypto_aead_xchacha20poly1305_ietf_KEYBYTES */
 #define KS_NONCE_BYTES 24u /* crypto_aead_xchacha20poly1305_ietf_NPUBBYTES */
@@ -65,8 +71,25 @@ struct keystore {
     struct core_secret master; /* KS_KEY_BYTES, sodium_malloc'd */
     struct ks_master_rec rec;  /* as committed in meta */
     int lock_fd;
+    int upgrade_fd; /* >= 0 while this handle holds keystore.lock exclusively */
     char dir[PATH_MAX];
     char key_path[PATH_MAX]; /* key file in use, "" for a passphrase */
+
+    size_t map_size;
+
+    /*
+     * The compaction gate (keystore_scrub.c): every txn and
+     * keystore_generation() holds it (gate_active) while it uses env; a
+     * compaction closes it, waits for gate_active to reach 0 and then
+     * replaces env.
+     */
+    pthread_mutex_t gate_mu;
+    pthread_cond_t gate_cv;
+    _Atomic unsigned gate_active;
+    _Atomic bool gate_closed;
+    _Atomic bool scrub_pending;      /* destroyed values may remain in data.mdb */
+    _Atomic int64_t scrub_retry_ms;  /* monotonic ms before which no retry is made */
+    _Atomic uint64_t epoch;          /* compactions so far (keystore_generation) */
 
     /* group commit (keystore_write.c) */
     pthread_mutex_t gc_mu;
@@ -81,6 +104,7 @@ struct keystore_txn {
     bool write;
     bool poisoned;
     bool nested; /* owned by keystore_write(): fn must not end it */
+    bool destroys; /* a keystore_destroy() succeeded in it */
     unsigned iters;
 };
 
@@ -108,8 +132,42 @@ CORE_RESULT ks_open(const uint8_t *key, struct core_cursor ad, struct core_curso
 /* AD of a record: version | record key. Returns its length. */
 size_t ks_record_ad(struct core_cursor reckey, uint8_t ad[KS_MAX_AD_BYTES]);
 
+/* keystore_txn.c: bumped to make every thread wipe its read cache. */
+extern _Atomic uint64_t ks_rc_flushes;
+
 /* Thread-local count of write txns this thread holds (deadlock assertions). */
 extern _Thread_local unsigned ks_tls_write_depth;
+
+/* keystore_scrub.c: the compaction gate and the compaction itself. */
+void ks_gate_enter(struct keystore *ks);
+void ks_gate_leave(struct keystore *ks);
+/* Marks txn as destroying: the flag goes into meta with the txn. */
+CORE_RESULT ks_scrub_mark(struct keystore *ks, MDB_txn *txn);
+/*
+ * Compacts now if it can (see keystore_destroy()); otherwise leaves
+ * scrub_pending set. have_exclusive: the caller already holds the
+ * keystore.lock flock exclusively (rekey). Never fails the caller: a
+ * compaction that cannot run or fails is logged and retried.
+ */
+void ks_scrub(struct keystore *ks, bool have_exclusive);
+/* After any successful write commit: retries a pending compaction (at most once a second). */
+void ks_scrub_retry(struct keystore *ks);
+
+/*
+ * keystore_open.c: takes keystore.lock exclusively, which succeeds only when
+ * no other process has the keystore open; false (shared lock kept) if one
+ * does, or another process is converting. ks_lock_shared() converts back.
+ * flock converts by unlocking first: without the upgrade lock two
+ * processes converting at once could both lose their shared lock and one
+ * end up exclusive while the other runs unlocked.
+ */
+bool ks_lock_exclusive(struct keystore *ks);
+void ks_lock_shared(struct keystore *ks);
+
+/* keystore_open.c, for the compaction: opens ks->env on ks->dir and checks
+ * that the master key still opens it. */
+CORE_RESULT ks_env_reopen(struct keystore *ks);
+uint64_t ks_new_instance(void);
 
 /* keystore_master.c: master key sources and the verifier */
 size_t ks_master_rec_encode(const struct ks_master_rec *r, uint8_t out[KS_MAX_MASTER_REC_BYTES]);

@@ -22,7 +22,14 @@
 struct ks_meta {
     struct ks_master_rec rec;
     uint8_t verifier[KS_VERIFIER_SEALED_BYTES];
+    bool scrub; /* a destruction's compaction has not run yet */
 };
+
+uint64_t ks_new_instance(void)
+{
+    static _Atomic uint64_t instances;
+    return atomic_fetch_add(&instances, 1) + 1;
+}
 
 static const char *source_name(unsigned s)
 {
@@ -35,8 +42,11 @@ static void ks_free(struct keystore *ks)
     if (ks->env) mdb_env_close(ks->env);
     core_secret_free(&ks->master);
     if (ks->lock_fd >= 0) close(ks->lock_fd); /* drops the flock */
+    if (ks->upgrade_fd >= 0) close(ks->upgrade_fd);
     pthread_cond_destroy(&ks->gc_cv);
     pthread_mutex_destroy(&ks->gc_mu);
+    pthread_cond_destroy(&ks->gate_cv);
+    pthread_mutex_destroy(&ks->gate_mu);
     core_wipe(ks, sizeof *ks);
     free(ks);
 }
@@ -73,12 +83,52 @@ static core_result prepare_dir(struct keystore *ks, const char *dir)
         core_log(CORE_LOG_ERROR, "keystore: cannot open %s: %s", lock_path, strerror(errno));
         BAIL(ERR_IO);
     }
-    if (flock(ks->lock_fd, LOCK_SH | LOCK_NB) != 0) {
-        core_log(CORE_LOG_ERROR, "keystore: %s is being rekeyed by another process; try again when it ends",
-                 dir);
+    /* A compaction by another process holds it exclusively for milliseconds:
+     * wait that long; a rekey (seconds) is refused. */
+    bool locked = false;
+    for (int i = 0; i < 200 && !locked; i++) {
+        locked = flock(ks->lock_fd, LOCK_SH | LOCK_NB) == 0;
+        if (!locked) usleep(10000);
+    }
+    if (!locked) {
+        core_log(CORE_LOG_ERROR, "keystore: %s is being rekeyed or compacted by another process; try again when it "
+                 "ends", dir);
         BAIL(ERR_IO);
     }
+    /* Left by a compaction that crashed before its rename: data.mdb is whole. */
+    char compact_path[PATH_MAX];
+    GUARD(ks_path_join(compact_path, dir, KS_COMPACT_FILE));
+    if (unlink(compact_path) == 0) core_log(CORE_LOG_WARN, "keystore: removed %s left by an interrupted compaction",
+                                            compact_path);
     CORE_OK;
+}
+
+bool ks_lock_exclusive(struct keystore *ks)
+{
+    char path[PATH_MAX];
+    if (!core_ok(ks_path_join(path, ks->dir, KS_UPGRADE_LOCK_FILE))) return false;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return false;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd); /* another process is converting; our shared lock was never touched */
+        return false;
+    }
+    if (flock(ks->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        /* Others hold it shared. Only converters take it exclusively, and they
+         * all need the upgrade lock we hold: taking it shared again cannot block. */
+        if (flock(ks->lock_fd, LOCK_SH) != 0) core_log(CORE_LOG_WARN, "keystore: lost the shared lock on %s", ks->dir);
+        close(fd);
+        return false;
+    }
+    ks->upgrade_fd = fd;
+    return true;
+}
+
+void ks_lock_shared(struct keystore *ks)
+{
+    if (flock(ks->lock_fd, LOCK_SH) != 0) core_log(CORE_LOG_WARN, "keystore: cannot downgrade the lock on %s", ks->dir);
+    if (ks->upgrade_fd >= 0) close(ks->upgrade_fd);
+    ks->upgrade_fd = -1;
 }
 
 static core_result env_open(struct keystore *ks, size_t map_size)
@@ -137,6 +187,10 @@ static core_result read_meta_in(struct keystore *ks, MDB_txn *txn, struct ks_met
     GUARD(meta_get(txn, ks->meta_dbi, KS_META_VERIFIER, &v));
     ENSURE(v.mv_size == sizeof m->verifier, ERR_TAMPERED);
     memcpy(m->verifier, v.mv_data, sizeof m->verifier);
+    MDB_val k = {strlen(KS_META_SCRUB), (void *)(uintptr_t)KS_META_SCRUB};
+    rc = mdb_get(txn, ks->meta_dbi, &k, &v);
+    m->scrub = rc == MDB_SUCCESS;
+    if (rc != MDB_NOTFOUND) GUARD_MDB(rc);
     CORE_OK;
 }
 
@@ -333,12 +387,15 @@ core_result keystore_open(const struct keystore_options *opts, struct keystore *
            ERR_INVALID_ARG);
 
     DEFER_CLEANUP(struct keystore *ks = calloc(1, sizeof *ks), ks_cleanup);
-    static _Atomic uint64_t instances;
-    if (ks) ks->instance = atomic_fetch_add(&instances, 1) + 1;
     ENSURE(ks != NULL, ERR_NOMEM);
+    ks->instance = ks_new_instance();
     ks->lock_fd = -1;
+    ks->upgrade_fd = -1;
+    ks->map_size = opts->map_size;
     ENSURE(pthread_mutex_init(&ks->gc_mu, NULL) == 0, ERR_NOMEM);
     ENSURE(pthread_cond_init(&ks->gc_cv, NULL) == 0, ERR_NOMEM);
+    ENSURE(pthread_mutex_init(&ks->gate_mu, NULL) == 0, ERR_NOMEM);
+    ENSURE(pthread_cond_init(&ks->gate_cv, NULL) == 0, ERR_NOMEM);
     GUARD(prepare_dir(ks, opts->dir));
     GUARD(env_open(ks, opts->map_size));
 
@@ -350,9 +407,24 @@ core_result keystore_open(const struct keystore_options *opts, struct keystore *
         if (!is_new) GUARD(read_meta(ks, &m, &exists)); /* lost a creation race */
     }
     if (!is_new) GUARD(unlock(ks, opts, &m));
+    /* A destruction whose compaction never ran (crash, or another process
+     * had the keystore open): do it before anything else. */
+    if (!is_new && m.scrub) ks_scrub(ks, false);
     if (created) *created = is_new;
     *out = ks;
     ks = NULL;
+    CORE_OK;
+}
+
+core_result ks_env_reopen(struct keystore *ks)
+{
+    GUARD(env_open(ks, ks->map_size));
+    struct ks_meta m;
+    bool exists = false;
+    GUARD(read_meta(ks, &m, &exists));
+    ENSURE(exists, ERR_TAMPERED);
+    /* The file now in place must be ours, under the key we hold. */
+    ENSURE(ks_verifier_check(ks->master.ptr, &m.rec, core_cursor_from(m.verifier, sizeof m.verifier)), ERR_TAMPERED);
     CORE_OK;
 }
 
@@ -403,7 +475,9 @@ static core_result reseal_in(struct rekey_work *w, MDB_txn *txn)
     core_result r = reseal_records(w, cur);
     mdb_cursor_close(cur);
     GUARD(r);
-    /* Same txn: the records and the key that opens them change together. */
+    /* Same txn: the records and the key that opens them change together,
+     * and the old-key copies left in free pages are marked for compaction. */
+    GUARD(ks_scrub_mark(w->ks, txn));
     return write_master_meta(txn, w->ks->meta_dbi, w->new_rec, w->new_key);
 }
 
@@ -474,6 +548,8 @@ static core_result rekey_locked(struct keystore *ks, const struct keystore_optio
     install(ks, new_path, tmp_path);
     core_log(CORE_LOG_INFO, "keystore: re-sealed %zu record(s) in %s under a new %s (generation %llu)", w.count,
              ks->dir, source_name(rec.source), (unsigned long long)rec.generation);
+    /* Every value sealed under the old key now sits in a free page. */
+    ks_scrub(ks, true);
     CORE_OK;
 }
 
@@ -487,13 +563,11 @@ core_result keystore_rekey(struct keystore *ks, const struct keystore_options *n
     /* Exclusive across processes: a server holding the old key in memory
      * would otherwise go on sealing records under it. Converting the lock
      * may drop it for a moment; it is taken back shared below either way. */
-    if (flock(ks->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        if (flock(ks->lock_fd, LOCK_SH | LOCK_NB) != 0)
-            core_log(CORE_LOG_WARN, "keystore: lost the shared lock on %s", ks->dir);
+    if (!ks_lock_exclusive(ks)) {
         core_log(CORE_LOG_ERROR, "keystore: another process has %s open; stop kmsd before rekeying", ks->dir);
         BAIL(ERR_IO);
     }
     core_result r = rekey_locked(ks, new_opts);
-    if (flock(ks->lock_fd, LOCK_SH) != 0) core_log(CORE_LOG_WARN, "keystore: cannot downgrade the rekey lock");
+    ks_lock_shared(ks);
     return r;
 }

@@ -19,12 +19,14 @@
 static inline void kst_mkdtemp(char root[PATH_MAX], char dir[PATH_MAX])
 {
     const char *t = getenv("TMPDIR");
-    snprintf(root, PATH_MAX, "%s/keystore-XXXXXX", t && t[0] ? t : "/tmp");
-    if (mkdtemp(root) == NULL) {
+    int n = snprintf(root, PATH_MAX, "%s/keystore-XXXXXX", t && t[0] ? t : "/tmp");
+    if (n < 0 || n >= PATH_MAX - 5 || mkdtemp(root) == NULL) {
         perror("mkdtemp");
         exit(2);
     }
-    snprintf(dir, PATH_MAX, "%s/data", root);
+    /* Checked above: "/data" fits (gcc's -Wformat-truncation sees the check). */
+    n = snprintf(dir, PATH_MAX, "%s/data", root);
+    if (n < 0 || n >= PATH_MAX) exit(2);
 }
 
 static inline int kst_rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
@@ -36,6 +38,17 @@ static inline int kst_rm_one(const char *p, const struct stat *st, int flag, str
 }
 
 static inline void kst_rmrf(const char *root) { nftw(root, kst_rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* Runs each test on a data directory of its own, removed afterwards. */
+static inline void kst_each_fresh(void (*const *tests)(const char *dir), size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char root[PATH_MAX], dir[PATH_MAX];
+        kst_mkdtemp(root, dir);
+        tests[i](dir);
+        kst_rmrf(root);
+    }
+}
 
 static inline struct keystore_options kst_key_file_opts(const char *dir)
 {

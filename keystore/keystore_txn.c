@@ -1,6 +1,7 @@
 #include "keystore/keystore_internal.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
@@ -40,10 +41,15 @@ core_result keystore_txn_begin(struct keystore *ks, bool write, struct keystore_
     *out = NULL;
     /* LMDB's writer lock is not recursive: this thread would wait for itself. */
     assert(!(write && ks_tls_write_depth > 0) && "this thread already holds a keystore write txn");
+    /* A compaction postponed earlier (another process had the keystore open)
+     * is retried here too, so an idle kmsd's ticker finishes it. */
+    ks_scrub_retry(ks);
     struct keystore_txn *t = calloc(1, sizeof *t);
     ENSURE(t != NULL, ERR_NOMEM);
-    int rc = mdb_txn_begin(ks->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+    ks_gate_enter(ks); /* held until the txn ends: a compaction waits for it */
+    int rc = ks->env ? mdb_txn_begin(ks->env, NULL, write ? 0 : MDB_RDONLY, &t->txn) : EIO;
     if (rc != MDB_SUCCESS) {
+        ks_gate_leave(ks);
         free(t);
         return ks_mdb_fail(rc, __FILE__, __LINE__);
     }
@@ -58,6 +64,7 @@ static void txn_free(struct keystore_txn *t)
 {
     assert(t->iters == 0 && "keystore_iter_end() every iterator before its txn ends");
     if (t->write) ks_tls_write_depth--;
+    ks_gate_leave(t->ks);
     free(t);
 }
 
@@ -72,9 +79,15 @@ core_result keystore_txn_commit(struct keystore_txn *txn)
         ENSURE(!poisoned, ERR_TXN_POISONED);
         CORE_OK;
     }
+    struct keystore *ks = txn->ks;
+    bool destroys = txn->destroys;
     int rc = mdb_txn_commit(txn->txn); /* frees the MDB_txn also on failure */
     txn_free(txn);
     GUARD_MDB(rc);
+    /* Durable now; make the destruction real before returning (or leave it
+     * pending, committed, for a retry: keystore_scrub.c). */
+    if (destroys) ks_scrub(ks, false);
+    else ks_scrub_retry(ks);
     CORE_OK;
 }
 
@@ -133,8 +146,14 @@ struct rc_entry {
 
 struct rc {
     uint64_t clock;
+    uint64_t flushes; /* ks_rc_flushes when the entries were last checked */
     struct rc_entry e[RC_ENTRIES];
 };
+
+/* Bumped by every compaction (keystore_scrub.c): each thread wipes its whole
+ * cache at its next read, so plaintext of destroyed records does not linger
+ * in worker threads' memory. */
+_Atomic uint64_t ks_rc_flushes;
 
 static pthread_key_t rc_key;
 static pthread_once_t rc_once = PTHREAD_ONCE_INIT;
@@ -157,6 +176,11 @@ static struct rc *rc_get(void)
             sodium_free(c);
             return NULL;
         }
+    }
+    uint64_t flushes = atomic_load(&ks_rc_flushes);
+    if (c->flushes != flushes) {
+        sodium_memzero(c->e, sizeof c->e);
+        c->flushes = flushes;
     }
     return c;
 }
@@ -255,6 +279,23 @@ core_result keystore_del(struct keystore_txn *txn, const char *table, struct cor
     return poison_on_fail(txn, del_impl(txn, table, id), true);
 }
 
+static core_result destroy_impl(struct keystore_txn *txn, const char *table, struct core_cursor id)
+{
+    GUARD(del_impl(txn, table, id));
+    /* In the same txn as the delete: a crash before the compaction leaves
+     * the obligation on disk for the next open. */
+    GUARD(ks_scrub_mark(txn->ks, txn->txn));
+    txn->destroys = true;
+    CORE_OK;
+}
+
+core_result keystore_destroy(struct keystore_txn *txn, const char *table, struct core_cursor id)
+{
+    ENSURE_REF(txn);
+    ENSURE(!txn->poisoned, ERR_TXN_POISONED);
+    return poison_on_fail(txn, destroy_impl(txn, table, id), true);
+}
+
 static core_result iter_begin_impl(struct keystore_txn *txn, const char *table, struct core_cursor from,
                                    struct keystore_iter **out)
 {
@@ -338,6 +379,12 @@ void keystore_iter_end(struct keystore_iter *it)
 uint64_t keystore_generation(struct keystore *ks)
 {
     MDB_envinfo info;
-    if (mdb_env_info(ks->env, &info) != MDB_SUCCESS) return UINT64_MAX;
-    return (uint64_t)info.me_last_txnid;
+    ks_gate_enter(ks);
+    int rc = ks->env ? mdb_env_info(ks->env, &info) : EIO;
+    uint64_t epoch = atomic_load(&ks->epoch);
+    ks_gate_leave(ks);
+    if (rc != MDB_SUCCESS) return UINT64_MAX;
+    /* A compaction restarts LMDB's txn ids at 1; the epoch keeps the
+     * number moving forward (txn ids stay far below 2^40). */
+    return (epoch << 40) + (uint64_t)info.me_last_txnid;
 }

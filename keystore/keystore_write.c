@@ -1,6 +1,7 @@
 #include "keystore/keystore_internal.h"
 
 #include <assert.h>
+#include <errno.h>
 
 /*
  * Group commit. An LMDB commit costs two flushes (data pages, then the meta
@@ -28,7 +29,7 @@ static void batch_fail(struct ks_waiter *batch, core_result r)
 }
 
 /* Runs one fn in a child txn of parent; true when its changes were kept. */
-static bool run_one(struct keystore *ks, MDB_txn *parent, struct ks_waiter *w)
+static bool run_one(struct keystore *ks, MDB_txn *parent, struct ks_waiter *w, bool *destroys)
 {
     MDB_txn *child = NULL;
     int rc = mdb_txn_begin(ks->env, parent, 0, &child);
@@ -50,24 +51,30 @@ static bool run_one(struct keystore *ks, MDB_txn *parent, struct ks_waiter *w)
     }
     rc = mdb_txn_commit(child); /* merges into parent, no I/O */
     w->result = rc == MDB_SUCCESS ? core_result_ok() : ks_mdb_fail(rc, __FILE__, __LINE__);
+    if (rc == MDB_SUCCESS && t.destroys) *destroys = true;
     return rc == MDB_SUCCESS;
 }
 
-static void run_batch(struct keystore *ks, struct ks_waiter *batch)
+/* Returns true when a committed fn destroyed records (keystore_destroy). */
+static bool run_batch(struct keystore *ks, struct ks_waiter *batch, bool *committed)
 {
     MDB_txn *parent = NULL;
-    int rc = mdb_txn_begin(ks->env, NULL, 0, &parent);
+    *committed = false;
+    ks_gate_enter(ks);
+    int rc = ks->env ? mdb_txn_begin(ks->env, NULL, 0, &parent) : EIO;
     if (rc != MDB_SUCCESS) {
+        ks_gate_leave(ks);
         batch_fail(batch, ks_mdb_fail(rc, __FILE__, __LINE__));
-        return;
+        return false;
     }
     ks_tls_write_depth++; /* fn calling keystore_write() would wait for itself */
-    bool any = false;
-    for (struct ks_waiter *w = batch; w; w = w->next) any = run_one(ks, parent, w) || any;
+    bool any = false, destroys = false;
+    for (struct ks_waiter *w = batch; w; w = w->next) any = run_one(ks, parent, w, &destroys) || any;
     if (!any) {
         mdb_txn_abort(parent); /* nothing to make durable: skip the flushes */
     } else {
         rc = mdb_txn_commit(parent);
+        *committed = rc == MDB_SUCCESS;
         if (rc != MDB_SUCCESS) {
             core_result r = ks_mdb_fail(rc, __FILE__, __LINE__);
             for (struct ks_waiter *w = batch; w; w = w->next)
@@ -75,6 +82,8 @@ static void run_batch(struct keystore *ks, struct ks_waiter *batch)
         }
     }
     ks_tls_write_depth--;
+    ks_gate_leave(ks);
+    return *committed && destroys;
 }
 
 core_result keystore_write(struct keystore *ks, keystore_write_fn fn, void *arg)
@@ -98,7 +107,11 @@ core_result keystore_write(struct keystore *ks, keystore_write_fn fn, void *arg)
         ks->gc_head = ks->gc_tail = NULL;
         pthread_mutex_unlock(&ks->gc_mu);
 
-        run_batch(ks, batch);
+        bool committed = false;
+        /* The batch's callers are released only after a destroying batch
+         * has been compacted away (keystore_destroy()'s promise). */
+        if (run_batch(ks, batch, &committed)) ks_scrub(ks, false);
+        else if (committed) ks_scrub_retry(ks);
 
         pthread_mutex_lock(&ks->gc_mu);
         /* A follower's waiter lives on its stack: read next before marking

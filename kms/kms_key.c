@@ -317,7 +317,8 @@ core_result kms_key_destroy(struct keystore_txn *txn, struct kms_key *k)
     kms_key_record_id(k->account, k->region, k->key_id, rid);
     for (uint32_t n = 1; n <= k->n_versions; n++) {
         material_id(k, n, mid);
-        core_result r = keystore_del(txn, tbl_material, core_cursor_str(mid));
+        /* Destroyed, not just deleted: no copy may stay in the data file. */
+        core_result r = keystore_destroy(txn, tbl_material, core_cursor_str(mid));
         if (!core_ok(r) && r.err != ERR_NOT_FOUND) return r;
     }
     GUARD(due_move(txn, rid, 'R', k->loaded_next_rotation, 0));

@@ -22,7 +22,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: kmsctl rekey --data-dir DIR [CURRENT] NEW\n"
             "\n"
-            "Re-seals every record under a new master key in one transaction. Stop kmsd first.\n"
+            "Re-seals every record under a new master key in one transaction, then compacts the\n"
+            "data file so that no value sealed under the old key is left in it. Stop kmsd first.\n"
             "\n"
             "CURRENT (default: the key file DIR/master.key):\n"
             "  --key-file F             the current master key file\n"

@@ -242,9 +242,9 @@ static void test_files(const char *root, const char *dir)
     struct stat st;
     EXPECT_TRUE(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
     char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/master.key", dir);
+    EXPECT_TRUE(snprintf(p, sizeof p, "%s/master.key", dir) < (int)sizeof p);
     EXPECT_TRUE(stat(p, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_size == 32);
-    snprintf(p, sizeof p, "%s/data.mdb", dir);
+    EXPECT_TRUE(snprintf(p, sizeof p, "%s/data.mdb", dir) < (int)sizeof p);
     EXPECT_TRUE(stat(p, &st) == 0 && (st.st_mode & 0077) == 0);
     /* Sparse: the 4 GiB map is not allocated on disk. */
     EXPECT_TRUE(st.st_blocks * 512 < 256 * 1024 * 1024);

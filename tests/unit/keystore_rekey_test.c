@@ -250,11 +250,6 @@ int main(int argc, char **argv)
     TEST_MAIN_BEGIN(argc, argv);
     void (*const tests[])(const char *) = {test_key_file_to_key_file, test_key_file_passphrase_round_trip,
                                            test_rekey_refuses_tampered, test_rekey_refuses_while_open_elsewhere};
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        char root[PATH_MAX], dir[PATH_MAX];
-        kst_mkdtemp(root, dir);
-        tests[i](dir);
-        kst_rmrf(root);
-    }
+    kst_each_fresh(tests, sizeof tests / sizeof tests[0]);
     TEST_MAIN_END();
 }

@@ -331,11 +331,6 @@ int main(int argc, char **argv)
     TEST_MAIN_BEGIN(argc, argv);
     void (*const tests[])(const char *) = {test_flip_on_disk, test_swap, test_wrong_key_file, test_wrong_passphrase,
                                            test_tampered_meta};
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        char root[PATH_MAX], dir[PATH_MAX];
-        kst_mkdtemp(root, dir);
-        tests[i](dir);
-        kst_rmrf(root);
-    }
+    kst_each_fresh(tests, sizeof tests / sizeof tests[0]);
     TEST_MAIN_END();
 }

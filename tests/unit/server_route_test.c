@@ -30,8 +30,10 @@ static void read_admin(void)
     char line[256];
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = 0;
-        if (!strncmp(line, "aws_access_key_id = ", 20)) snprintf(akid, sizeof akid, "%s", line + 20);
-        if (!strncmp(line, "aws_secret_access_key = ", 24)) snprintf(secret, sizeof secret, "%s", line + 24);
+        if (!strncmp(line, "aws_access_key_id = ", 20))
+            EXPECT_TRUE(snprintf(akid, sizeof akid, "%s", line + 20) < (int)sizeof akid);
+        if (!strncmp(line, "aws_secret_access_key = ", 24))
+            EXPECT_TRUE(snprintf(secret, sizeof secret, "%s", line + 24) < (int)sizeof secret);
     }
     fclose(f);
 }

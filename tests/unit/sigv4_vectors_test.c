@@ -13,7 +13,8 @@ static int cases_run;
 static bool read_file(const char *dir, const char *name, struct core_buf *out)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int pn = snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (pn < 0 || (size_t)pn >= sizeof path) return false;
     FILE *f = fopen(path, "rb");
     if (!f) return false;
     uint8_t chunk[4096];
