@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "keystore/keystore.h"
+#include "keystore/keystore_backend.h"
 
 /* ---- on-disk format ---------------------------------------------------- */
 
@@ -66,7 +67,8 @@ struct ks_waiter;
 
 struct keystore {
     uint64_t instance; /* unique per keystore_open in this process: keys the read cache */
-    MDB_env *env;
+    const struct ks_backend *be; /* where records live (keystore_backend.h) */
+    MDB_env *env; /* the LMDB backend's; its userctx is ks */
     MDB_dbi meta_dbi, rec_dbi;
     struct core_secret master; /* KS_KEY_BYTES, sodium_malloc'd */
     struct ks_master_rec rec;  /* as committed in meta */
@@ -100,7 +102,7 @@ struct keystore {
 
 struct keystore_txn {
     struct keystore *ks;
-    MDB_txn *txn;
+    struct ks_btxn *bt; /* the backend's txn */
     bool write;
     bool poisoned;
     bool nested; /* owned by keystore_write(): fn must not end it */

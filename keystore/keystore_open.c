@@ -137,6 +137,7 @@ static core_result env_open(struct keystore *ks, size_t map_size)
     GUARD_MDB(mdb_env_set_mapsize(ks->env, map_size ? map_size : KS_DEFAULT_MAP_SIZE));
     GUARD_MDB(mdb_env_set_maxdbs(ks->env, 2));
     GUARD_MDB(mdb_env_set_maxreaders(ks->env, KS_MAX_READERS));
+    GUARD_MDB(mdb_env_set_userctx(ks->env, ks)); /* keystore_lmdb.c finds ks from a txn */
     /* MDB_NOTLS: read txns are not bound to a thread (one thread may hold
      * several; HTTP workers may hand them on). Durable defaults otherwise:
      * no NOSYNC/NOMETASYNC, and never WRITEMAP or NOMEMINIT. */
@@ -389,6 +390,7 @@ core_result keystore_open(const struct keystore_options *opts, struct keystore *
     DEFER_CLEANUP(struct keystore *ks = calloc(1, sizeof *ks), ks_cleanup);
     ENSURE(ks != NULL, ERR_NOMEM);
     ks->instance = ks_new_instance();
+    ks->be = &ks_lmdb_backend;
     ks->lock_fd = -1;
     ks->upgrade_fd = -1;
     ks->map_size = opts->map_size;
