@@ -50,6 +50,15 @@ struct keystore_options {
      * keystore uses the parameters stored in it. 0: libsodium's MODERATE. */
     unsigned long long pwhash_opslimit;
     size_t pwhash_memlimit;
+    /* Where records live: NULL or "" for LMDB in dir; "etcd://HOST:PORT[,HOST:PORT...]"
+     * for an etcd v3 cluster (docs/scale-out.md), dir then holding only the
+     * master key file. The etcd_* options apply to etcd only. */
+    const char *store;
+    const char *etcd_prefix;               /* NULL: "kmsd"; keys are <prefix>/<table>/<id> */
+    const char *etcd_cacert;               /* any of the three set: https */
+    const char *etcd_cert, *etcd_key;      /* client certificate */
+    const char *etcd_user;                 /* etcd authentication (NULL: none) */
+    struct core_cursor etcd_password;
 };
 
 /**

@@ -2,6 +2,9 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <time.h>
+
+#include <sodium.h>
 
 /*
  * Group commit. An LMDB commit costs two flushes (data pages, then the meta
@@ -84,14 +87,62 @@ static bool run_batch(struct keystore *ks, struct ks_waiter *batch, bool *commit
     return *committed && destroys;
 }
 
+/*
+ * Optimistic backends (etcd): fn runs in a txn of its own; a commit refused
+ * because something fn read changed meanwhile (ERR_CONFLICT) runs fn again
+ * on a fresh txn, up to KS_WRITE_RETRIES times with a short random backoff.
+ * fn must therefore be safe to run again: it is handed a fresh txn and
+ * decides again from what it reads.
+ */
+#define KS_WRITE_RETRIES 64u
+
+static core_result write_optimistic(struct keystore *ks, keystore_write_fn fn, void *arg)
+{
+    core_result r = core_result_ok();
+    for (unsigned attempt = 0; attempt < KS_WRITE_RETRIES; attempt++) {
+        if (attempt) {
+            struct timespec ts = {0, (long)(1 + randombytes_uniform(1000u * (attempt < 10 ? attempt : 10))) * 1000L};
+            nanosleep(&ts, NULL);
+        }
+        ks_gate_enter(ks);
+        struct ks_btxn *bt = NULL;
+        r = ks->be->txn_begin(ks, NULL, true, &bt);
+        if (!core_ok(r)) {
+            ks_gate_leave(ks);
+            return r;
+        }
+        ks_tls_write_depth++;
+        struct keystore_txn t = {.ks = ks, .bt = bt, .write = true, .nested = true};
+        r = fn(&t, arg);
+        assert(t.iters == 0 && "keystore_write fn must end its iterators");
+        ks_tls_write_depth--;
+        if (core_ok(r) && t.poisoned) {
+            core_log(CORE_LOG_ERROR, "keystore: a keystore_write() fn ignored a failed step; its changes are dropped");
+            r = core_result_fail_at(ERR_TXN_POISONED, __FILE__, __LINE__);
+        }
+        if (!core_ok(r)) {
+            ks->be->txn_abort(bt);
+            ks_gate_leave(ks);
+            return r;
+        }
+        r = ks->be->txn_commit(bt);
+        ks_gate_leave(ks);
+        if (core_ok(r)) {
+            ks->be->maintain(ks, t.destroys);
+            return r;
+        }
+        if (r.err != ERR_CONFLICT) return r;
+    }
+    core_log(CORE_LOG_WARN, "keystore: a write conflicted %u times in a row; giving up", KS_WRITE_RETRIES);
+    return r;
+}
+
 core_result keystore_write(struct keystore *ks, keystore_write_fn fn, void *arg)
 {
     ENSURE_REF(ks);
     ENSURE_REF(fn);
     assert(ks_tls_write_depth == 0 && "keystore_write() while this thread holds a write txn");
-    /* Group commit nests each fn in the batch's txn; only nesting backends
-     * exist so far (keystore_backend.h). */
-    assert(ks->be->nests && "keystore_write() needs a nesting backend");
+    if (!ks->be->nests) return write_optimistic(ks, fn, arg);
     struct ks_waiter self = {.fn = fn, .arg = arg};
 
     pthread_mutex_lock(&ks->gc_mu);
