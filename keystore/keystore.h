@@ -182,6 +182,17 @@ typedef core_result (*keystore_write_fn)(struct keystore_txn *txn, void *arg);
 CORE_RESULT keystore_write(struct keystore *ks, keystore_write_fn fn, void *arg);
 
 /**
+ * Copies every record of from into to, sealed as it is (kmsctl migrate:
+ * LMDB to etcd and back). Both must be open under the same master key
+ * (ERR_WRONG_MASTER_KEY otherwise) and to must hold no record yet
+ * (ERR_EXISTS). Written in transactions of at most 100 records (etcd's
+ * default --max-txn-ops is 128); nothing else may write to `to` meanwhile.
+ * @param[out] count records copied.
+ * Errors: ERR_WRONG_MASTER_KEY, ERR_EXISTS, ERR_IO, ERR_NOMEM, ERR_LIMIT.
+ */
+CORE_RESULT keystore_copy(struct keystore *from, struct keystore *to, size_t *count);
+
+/**
  * Re-seals every record under a new master key in one transaction, then
  * installs the new key (file or passphrase salt) so that a crash at any
  * point leaves a keystore that opens with exactly one of the two keys.

@@ -83,7 +83,7 @@ struct ks_backend {
     /* Called after every commit (destroyed: the txn had mark_destroy) and
      * before every txn begins (destroyed false); never fails the caller. */
     void (*maintain)(struct keystore *ks, bool destroyed);
-    /* Errors: ERR_IO, ERR_NOMEM. */
+    /* from empty: every record of the keystore. Errors: ERR_IO, ERR_NOMEM. */
     core_result (*iter_begin)(struct ks_btxn *t, struct core_cursor from, struct ks_biter **out);
     /* Errors: ERR_NOT_FOUND at the end of the keyspace, ERR_IO. */
     core_result (*iter_next)(struct ks_biter *it, struct core_cursor *key, struct core_cursor *sealed);

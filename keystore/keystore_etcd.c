@@ -769,8 +769,18 @@ static core_result et_iter_begin(struct ks_btxn *t, struct core_cursor from, str
     core_result r = core_buf_init(&it->items, 0, SIZE_MAX / 2);
     if (core_ok(r)) r = core_buf_init(&it->resume, 64, KS_MAX_RECKEY_BYTES + ET_MAX_PREFIX_BYTES + 3);
     if (core_ok(r)) r = core_buf_init(&it->end, 64, KS_MAX_RECKEY_BYTES + ET_MAX_PREFIX_BYTES + 3);
-    if (core_ok(r)) r = et_key(t->e, from, &it->resume);
-    if (core_ok(r)) r = et_table_end(t->e, core_buf_cursor(&it->resume), &it->end);
+    if (core_ok(r) && from.len == 0) {
+        /* Every record (keystore_copy): <prefix>/0 up to <prefix>0. Table
+         * names start with [a-z0-9_], all at or after '0'; <prefix>/.meta/
+         * sorts before and is left out. */
+        r = core_buf_append_str(&it->resume, t->e->prefix);
+        if (core_ok(r)) r = core_buf_append_str(&it->resume, "/0");
+        if (core_ok(r)) r = core_buf_append_str(&it->end, t->e->prefix);
+        if (core_ok(r)) r = core_buf_append_u8(&it->end, '0');
+    } else {
+        if (core_ok(r)) r = et_key(t->e, from, &it->resume);
+        if (core_ok(r)) r = et_table_end(t->e, core_buf_cursor(&it->resume), &it->end);
+    }
     int64_t hrev = 0;
     if (core_ok(r) && t->write) {
         DEFER_CLEANUP(struct core_buf start = {0}, core_buf_cleanup);

@@ -83,7 +83,7 @@ static core_result lm_iter_begin(struct ks_btxn *t, struct core_cursor from, str
     if (rc == MDB_SUCCESS) {
         /* A B-tree seek: cost depends on the page asked for, not the table size. */
         MDB_val k = {from.len, (void *)(uintptr_t)from.ptr}, v;
-        rc = mdb_cursor_get(it->cur, &k, &v, MDB_SET_RANGE);
+        rc = mdb_cursor_get(it->cur, &k, &v, from.len ? MDB_SET_RANGE : MDB_FIRST); /* empty: every record */
         if (rc == MDB_SUCCESS) it->positioned = true;
         if (rc == MDB_NOTFOUND) it->at_end = true;
         if (rc == MDB_NOTFOUND) rc = MDB_SUCCESS;

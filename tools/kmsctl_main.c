@@ -10,6 +10,7 @@ static const struct {
     const char *help;
 } commands[] = {
     {"access-key", kmsctl_keys, "add|list|delete access keys in a data directory"},
+    {"migrate", kmsctl_migrate, "copy a keystore between LMDB and etcd, sealed as it is"},
     {"rekey", kmsctl_rekey, "re-seal the keystore under a new master key"},
     {"sigv4-verify", kmsctl_sigv4_verify, "check the SigV4 signature of a raw HTTP request on stdin"},
     {"sts", kmsctl_sts, "credential-process | set-jwks (OIDC keys) | rotate-token-key"},
