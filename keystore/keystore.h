@@ -165,6 +165,14 @@ void keystore_iter_end(struct keystore_iter *it);
 uint64_t keystore_generation(struct keystore *ks);
 
 /**
+ * True when this process should run the background jobs (automatic
+ * rotation, scheduled deletion): always over LMDB; over etcd, while this
+ * node holds the leader key under its lease (one node at a time; a dead
+ * leader is replaced within about 4 s). Cheap: no I/O.
+ */
+bool keystore_leads(struct keystore *ks);
+
+/**
  * Group-committed write: runs fn(txn, arg) inside a write transaction that
  * may be shared with other threads' concurrent keystore_write() calls, each
  * in its own nested transaction (a failing fn rolls back only its own

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "core/core_json.h"
 
 /*
@@ -37,6 +39,9 @@
 #define ET_MAX_RESPONSE ((size_t)64 << 20)
 #define ET_MAX_BODY ((size_t)16 << 20)
 #define ET_META "/.meta/" /* not a table: tables are [a-z0-9_]+ */
+#define ET_LEADER "/.leader"
+#define ET_LEASE_TTL_S 3  /* a dead leader is replaced within this (plus a campaign period) */
+#define ET_CAMPAIGN_MS 1000
 
 struct ks_etcd {
     char endpoints[ET_MAX_ENDPOINTS][ET_MAX_ENDPOINT_BYTES + 1];
@@ -50,6 +55,10 @@ struct ks_etcd {
     char token[512];
     char prefix[ET_MAX_PREFIX_BYTES + 1]; /* without the trailing / */
     _Atomic uint64_t rev;                 /* newest revision known */
+    /* leader election for background jobs (poller thread only, but leader) */
+    char node_id[33];
+    int64_t lease; /* 0: none */
+    _Atomic bool leader;
     pthread_t poller;
     bool poller_started;
     _Atomic bool stop;
@@ -316,17 +325,95 @@ static core_result et_refresh(struct ks_etcd *e)
     return et_range(e, core_cursor_str(e->prefix), core_cursor_str(end), 1, 0, true, &j);
 }
 
+/*
+ * Leader election for background jobs (keystore_leads()). The leader is the
+ * node whose id is the value of <prefix>/.leader, a key attached to that
+ * node's lease (TTL ET_LEASE_TTL_S) and created only when absent
+ * (create_revision == 0). The leader keeps its lease alive every
+ * ET_CAMPAIGN_MS; when it dies the lease expires, etcd deletes the key, and
+ * the next node's campaign creates it. A node that cannot renew its lease
+ * stops leading at once. Two leaders for a moment (a paused process) are
+ * harmless: every job's write is guarded by mod_revision compares.
+ */
+static core_result campaign(struct ks_etcd *e, bool *leads)
+{
+    *leads = false;
+    char body[512];
+    DEFER_CLEANUP(json_t *j = NULL, core_json_cleanup);
+    if (e->lease) {
+        snprintf(body, sizeof body, "{\"ID\":\"%lld\"}", (long long)e->lease);
+        GUARD(et_post(e, "/v3/lease/keepalive", core_cursor_str(body), &j));
+        if (et_i64(json_object_get(json_object_get(j, "result"), "TTL")) <= 0) e->lease = 0; /* expired */
+        json_decref(j);
+        j = NULL;
+    }
+    if (e->lease == 0) {
+        snprintf(body, sizeof body, "{\"TTL\":%d}", ET_LEASE_TTL_S);
+        GUARD(et_post(e, "/v3/lease/grant", core_cursor_str(body), &j));
+        e->lease = et_i64(json_object_get(j, "ID"));
+        ENSURE(e->lease != 0, ERR_IO);
+        json_decref(j);
+        j = NULL;
+    }
+    DEFER_CLEANUP(struct core_buf b = {0}, core_buf_cleanup);
+    DEFER_CLEANUP(struct core_buf k = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&b, 512, 4096));
+    GUARD(core_buf_init(&k, 64, ET_MAX_PREFIX_BYTES + 16));
+    GUARD(core_buf_append_str(&k, e->prefix));
+    GUARD(core_buf_append_str(&k, ET_LEADER));
+    GUARD(core_buf_append_str(&b, "{\"compare\":[{\"key\":"));
+    GUARD(b64(&b, core_buf_cursor(&k)));
+    GUARD(core_buf_append_str(&b, ",\"target\":\"CREATE\",\"result\":\"EQUAL\",\"create_revision\":0}],"
+                                  "\"success\":[{\"request_put\":{\"key\":"));
+    GUARD(b64(&b, core_buf_cursor(&k)));
+    GUARD(core_buf_append_str(&b, ",\"value\":"));
+    GUARD(b64(&b, core_cursor_str(e->node_id)));
+    GUARD(core_buf_printf(&b, ",\"lease\":\"%lld\"}}],\"failure\":[{\"request_range\":{\"key\":", (long long)e->lease));
+    GUARD(b64(&b, core_buf_cursor(&k)));
+    GUARD(core_buf_append_str(&b, "}}]}"));
+    GUARD(core_buf_terminate(&b));
+    GUARD(et_post(e, "/v3/kv/txn", core_buf_cursor(&b), &j));
+    if (json_is_true(json_object_get(j, "succeeded"))) {
+        *leads = true;
+        CORE_OK;
+    }
+    const json_t *kv = json_array_get(
+        json_object_get(json_object_get(json_array_get(json_object_get(j, "responses"), 0), "response_range"), "kvs"),
+        0);
+    DEFER_CLEANUP(struct core_buf v = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&v, 64, 256));
+    if (kv) GUARD(unb64(json_object_get(kv, "value"), &v));
+    *leads = kv && et_i64(json_object_get(kv, "lease")) == e->lease &&
+             core_cursor_eq(core_buf_cursor(&v), core_cursor_str(e->node_id));
+    CORE_OK;
+}
+
+static void campaign_round(struct ks_etcd *e)
+{
+    bool leads = false;
+    core_result r = campaign(e, &leads);
+    if (!core_ok(r)) leads = false;
+    bool was = atomic_exchange(&e->leader, leads);
+    if (leads != was)
+        core_log(CORE_LOG_INFO, "keystore: this node %s background jobs (etcd lease %lld)",
+                 leads ? "now leads" : "no longer leads", (long long)e->lease);
+}
+
 /* Watches the cluster's revision so that caches keyed on keystore_generation()
- * drop what another node changed within ET_POLL_MS (plus one round trip). */
+ * drop what another node changed within ET_POLL_MS (plus one round trip), and
+ * campaigns for leadership every ET_CAMPAIGN_MS. */
 static void *poller_main(void *arg)
 {
     struct ks_etcd *e = arg;
-    while (!atomic_load(&e->stop)) {
+    for (unsigned round = 0; !atomic_load(&e->stop); round++) {
+        if (round % (ET_CAMPAIGN_MS / ET_POLL_MS) == 0) campaign_round(e);
         core_result_ignore(et_refresh(e));
         for (int i = 0; i < ET_POLL_MS / 10 && !atomic_load(&e->stop); i++) sleep_ms(10);
     }
     return NULL;
 }
+
+bool ks_etcd_leads(struct keystore *ks) { return atomic_load(&ks->etcd->leader); }
 
 /* ---- transactions -------------------------------------------------------- */
 
@@ -874,6 +961,13 @@ void ks_etcd_close(struct keystore *ks)
     if (e == NULL) return;
     atomic_store(&e->stop, true);
     if (e->poller_started) pthread_join(e->poller, NULL);
+    if (e->lease) {
+        /* Hand leadership over now rather than after the lease's TTL. */
+        char body[64];
+        snprintf(body, sizeof body, "{\"ID\":\"%lld\"}", (long long)e->lease);
+        DEFER_CLEANUP(json_t *j = NULL, core_json_cleanup);
+        core_result_ignore(et_post(e, "/v3/lease/revoke", core_cursor_str(body), &j));
+    }
     core_secret_free(&e->password);
     pthread_mutex_destroy(&e->auth_mu);
     core_wipe(e, sizeof *e);
@@ -908,6 +1002,9 @@ core_result ks_etcd_open(struct keystore *ks, const struct keystore_options *opt
         core_log(CORE_LOG_ERROR, "keystore: cannot reach etcd at %s", opts->store + 7);
         return r;
     }
+    uint8_t id[16];
+    randombytes_buf(id, sizeof id);
+    for (size_t i = 0; i < sizeof id; i++) snprintf(e->node_id + 2 * i, 3, "%02x", id[i]);
     ENSURE(pthread_create(&e->poller, NULL, poller_main, e) == 0, ERR_NOMEM);
     e->poller_started = true;
     CORE_OK;

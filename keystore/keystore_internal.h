@@ -178,6 +178,7 @@ extern const struct ks_backend ks_etcd_backend;
 bool ks_store_is_etcd(const char *store);
 CORE_RESULT ks_etcd_open(struct keystore *ks, const struct keystore_options *opts);
 void ks_etcd_close(struct keystore *ks);
+bool ks_etcd_leads(struct keystore *ks);
 /* Errors: ERR_NOT_FOUND, ERR_IO. */
 CORE_RESULT ks_etcd_meta_get(struct keystore *ks, const char *name, struct core_buf *out);
 struct ks_etcd_meta {

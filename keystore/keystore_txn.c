@@ -362,3 +362,5 @@ void keystore_iter_end(struct keystore_iter *it)
 }
 
 uint64_t keystore_generation(struct keystore *ks) { return ks->be->generation(ks); }
+
+bool keystore_leads(struct keystore *ks) { return ks->etcd == NULL || ks_etcd_leads(ks); }

@@ -163,7 +163,9 @@ void server_tick(struct server *srv)
             fclose(f);
         }
     }
-    /* Rotations and deletions whose date passed on the service clock (also at start). */
+    /* Rotations and deletions whose date passed on the service clock (also at
+     * start); over etcd only on the node that leads (docs/scale-out.md). */
+    if (!keystore_leads(srv->ks)) return;
     core_result r = kms_run_due(srv->kms, core_clock_service());
     if (!core_ok(r)) core_log(CORE_LOG_ERROR, "kms: due rotations/deletions failed: %s at %s", core_err_name(r.err),
                               core_result_site());

@@ -30,7 +30,7 @@ static int fail(const char *what, core_result r)
 int kmsctl_migrate(int argc, char **argv)
 {
     const char *from = NULL, *to = NULL, *key_file = NULL, *prefix = NULL;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
@@ -49,7 +49,6 @@ int kmsctl_migrate(int argc, char **argv)
             usage(stderr);
             return 2;
         }
-        i++;
     }
     bool from_lmdb = from && !strncmp(from, "lmdb:", 5) && from[5];
     bool to_lmdb = to && !strncmp(to, "lmdb:", 5) && to[5];

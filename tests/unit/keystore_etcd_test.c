@@ -343,6 +343,33 @@ static void test_cross_node_invalidation(void)
     close_pair();
 }
 
+/* Exactly one node leads background jobs; when it closes, the other takes over. */
+static void test_leader(void)
+{
+    open_pair("leader");
+    if (!a_node || !b_node) return;
+    int waited = 0;
+    while (!(keystore_leads(a_node) ^ keystore_leads(b_node)) && waited < 5000) {
+        ms_sleep(50);
+        waited += 50;
+    }
+    EXPECT_TRUE(keystore_leads(a_node) ^ keystore_leads(b_node));
+    struct keystore *leader = keystore_leads(a_node) ? a_node : b_node;
+    struct keystore *other = leader == a_node ? b_node : a_node;
+    ms_sleep(1500); /* still exactly one */
+    EXPECT_TRUE(keystore_leads(leader) && !keystore_leads(other));
+    keystore_close(leader); /* revokes its lease */
+    waited = 0;
+    while (!keystore_leads(other) && waited < 6000) {
+        ms_sleep(50);
+        waited += 50;
+    }
+    fprintf(stderr, "the other node leads %d ms after the leader closed\n", waited);
+    EXPECT_TRUE(keystore_leads(other));
+    keystore_close(other);
+    a_node = b_node = NULL;
+}
+
 int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
@@ -354,6 +381,7 @@ int main(int argc, char **argv)
     test_no_lost_update();
     test_sealed_and_key_check();
     test_cross_node_invalidation();
+    test_leader();
     stop_etcd();
     kst_rmrf(root_dir);
     TEST_MAIN_END();
