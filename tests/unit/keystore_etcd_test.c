@@ -318,6 +318,50 @@ static void test_sealed_and_key_check(void)
     EXPECT_TRUE(ks == NULL);
 }
 
+/* Someone with write access to etcd moves a sealed value onto another
+ * record: refused (the AEAD binds a value to its table and id); ids with a
+ * '/' keep to their table. */
+static void test_tamper_and_slashes(void)
+{
+    open_pair("tamper");
+    if (!a_node || !b_node) return;
+    EXPECT_OK(kst_put(a_node, "t", "victim", "victim's value"));
+    EXPECT_OK(kst_put(a_node, "t", "a/b", "slash id"));
+    EXPECT_OK(kst_put(a_node, "t0", "x", "other table"));
+    struct ks_btxn *r = NULL, *w = NULL;
+    struct core_cursor v = {0};
+    static const uint8_t from[] = {'t', 0, 'a', '/', 'b'}, to[] = {'t', 0, 'v', 'i', 'c', 't', 'i', 'm'};
+    EXPECT_OK(a_node->be->txn_begin(a_node, NULL, false, &r));
+    EXPECT_OK(a_node->be->get(r, core_cursor_from(from, sizeof from), &v));
+    uint8_t copy[256];
+    size_t n = v.len < sizeof copy ? v.len : sizeof copy;
+    memcpy(copy, v.ptr, n);
+    a_node->be->txn_abort(r);
+    EXPECT_OK(a_node->be->txn_begin(a_node, NULL, true, &w));
+    uint8_t *dst = NULL;
+    EXPECT_OK(a_node->be->put_reserve(w, core_cursor_from(to, sizeof to), n, false, &dst));
+    if (dst) memcpy(dst, copy, n);
+    EXPECT_OK(a_node->be->txn_commit(w));
+    struct core_buf b = {0};
+    EXPECT_OK(core_buf_init(&b, 64, 4096));
+    EXPECT_ERR(kst_get(a_node, "t", "victim", &b), ERR_TAMPERED);
+    EXPECT_TRUE(b.len == 0);
+    EXPECT_TRUE(kst_has(a_node, "t", "a/b", "slash id"));
+    /* Table t lists its two ids, not t0's. */
+    struct keystore_txn *txn = NULL;
+    struct keystore_iter *it = NULL;
+    struct core_cursor id;
+    EXPECT_OK(keystore_txn_begin(a_node, false, &txn));
+    EXPECT_OK(keystore_iter_begin(txn, "t", core_cursor_from(NULL, 0), &it));
+    unsigned count = 0;
+    while (core_ok(keystore_iter_next(it, &id, NULL))) count++;
+    keystore_iter_end(it);
+    keystore_txn_abort(txn);
+    EXPECT_TRUE(count == 2);
+    core_buf_free(&b);
+    close_pair();
+}
+
 /* A write on node A moves node B's generation (its caches drop) within the
  * documented bound, and B then reads the new value. */
 static void test_cross_node_invalidation(void)
@@ -382,6 +426,7 @@ int main(int argc, char **argv)
     test_sealed_and_key_check();
     test_cross_node_invalidation();
     test_leader();
+    test_tamper_and_slashes();
     stop_etcd();
     kst_rmrf(root_dir);
     TEST_MAIN_END();
