@@ -414,6 +414,38 @@ static void test_leader(void)
     a_node = b_node = NULL;
 }
 
+/* etcd authentication: with auth enabled, a node without credentials or
+ * with a wrong password is refused; with the right ones it works. Runs
+ * last: it leaves auth on. */
+static void test_auth(void)
+{
+    char cmd[512];
+    const char *ep = store + strlen("etcd://");
+    snprintf(cmd, sizeof cmd,
+             "etcdctl --endpoints=%s user add root:s3cret-pw >/dev/null && "
+             "etcdctl --endpoints=%s auth enable >/dev/null", ep, ep);
+    EXPECT_TRUE(system(cmd) == 0);
+    char d[PATH_MAX];
+    sub(d, "auth-a");
+    struct keystore_options o = etcd_opts(d, "auth");
+    struct keystore *ks = NULL;
+    EXPECT_ERR(keystore_open(&o, &ks, NULL), ERR_IO); /* no credentials */
+    o.etcd_user = "root";
+    o.etcd_password = core_cursor_str("wrong");
+    EXPECT_ERR(keystore_open(&o, &ks, NULL), ERR_IO);
+    EXPECT_TRUE(ks == NULL);
+    o.etcd_password = core_cursor_str("s3cret-pw");
+    EXPECT_OK(keystore_open(&o, &ks, NULL));
+    if (!ks) return;
+    EXPECT_OK(kst_put(ks, "t", "k", "behind auth"));
+    EXPECT_TRUE(kst_has(ks, "t", "k", "behind auth"));
+    struct core_buf b = {0};
+    EXPECT_OK(core_buf_init(&b, 64, 4096));
+    EXPECT_OK(kst_get(ks, "t", "k", &b));
+    core_buf_free(&b);
+    keystore_close(ks);
+}
+
 int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
@@ -427,6 +459,7 @@ int main(int argc, char **argv)
     test_cross_node_invalidation();
     test_leader();
     test_tamper_and_slashes();
+    test_auth();
     stop_etcd();
     kst_rmrf(root_dir);
     TEST_MAIN_END();
