@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -55,6 +56,8 @@ static void start_etcd(const char *root)
     snprintf(store, sizeof store, "etcd://127.0.0.1:%u", cp);
     etcd_pid = fork();
     if (etcd_pid == 0) {
+        /* etcd dies with the test, even when the test aborts. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(127);
         if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(127);
         execlp("etcd", "etcd", "--name", "t", "--data-dir", data, "--listen-client-urls", client,
                "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
