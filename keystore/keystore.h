@@ -50,6 +50,15 @@ struct keystore_options {
      * keystore uses the parameters stored in it. 0: libsodium's MODERATE. */
     unsigned long long pwhash_opslimit;
     size_t pwhash_memlimit;
+    /* Where records live: NULL or "" for LMDB in dir; "etcd://HOST:PORT[,HOST:PORT...]"
+     * for an etcd v3 cluster (docs/scale-out.md), dir then holding only the
+     * master key file. The etcd_* options apply to etcd only. */
+    const char *store;
+    const char *etcd_prefix;               /* NULL: "kmsd"; keys are <prefix>/<table>/<id> */
+    const char *etcd_cacert;               /* any of the three set: https */
+    const char *etcd_cert, *etcd_key;      /* client certificate */
+    const char *etcd_user;                 /* etcd authentication (NULL: none) */
+    struct core_cursor etcd_password;
 };
 
 /**
@@ -156,6 +165,14 @@ void keystore_iter_end(struct keystore_iter *it);
 uint64_t keystore_generation(struct keystore *ks);
 
 /**
+ * True when this process should run the background jobs (automatic
+ * rotation, scheduled deletion): always over LMDB; over etcd, while this
+ * node holds the leader key under its lease (one node at a time; a dead
+ * leader is replaced within about 4 s). Cheap: no I/O.
+ */
+bool keystore_leads(struct keystore *ks);
+
+/**
  * Group-committed write: runs fn(txn, arg) inside a write transaction that
  * may be shared with other threads' concurrent keystore_write() calls, each
  * in its own nested transaction (a failing fn rolls back only its own
@@ -179,6 +196,17 @@ CORE_RESULT keystore_write(struct keystore *ks, keystore_write_fn fn, void *arg)
  */
 typedef void (*keystore_commit_hook_fn)(uint64_t ns);
 void keystore_set_commit_hook(keystore_commit_hook_fn fn);
+
+/**
+ * Copies every record of from into to, sealed as it is (kmsctl migrate:
+ * LMDB to etcd and back). Both must be open under the same master key
+ * (ERR_WRONG_MASTER_KEY otherwise) and to must hold no record yet
+ * (ERR_EXISTS). Written in transactions of at most 100 records (etcd's
+ * default --max-txn-ops is 128); nothing else may write to `to` meanwhile.
+ * @param[out] count records copied.
+ * Errors: ERR_WRONG_MASTER_KEY, ERR_EXISTS, ERR_IO, ERR_NOMEM, ERR_LIMIT.
+ */
+CORE_RESULT keystore_copy(struct keystore *from, struct keystore *to, size_t *count);
 
 /**
  * Re-seals every record under a new master key in one transaction, then

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "keystore/keystore.h"
+#include "keystore/keystore_backend.h"
 
 /* ---- on-disk format ---------------------------------------------------- */
 
@@ -66,7 +67,9 @@ struct ks_waiter;
 
 struct keystore {
     uint64_t instance; /* unique per keystore_open in this process: keys the read cache */
-    MDB_env *env;
+    const struct ks_backend *be; /* where records live (keystore_backend.h) */
+    struct ks_etcd *etcd;        /* the etcd backend's state, or NULL */
+    MDB_env *env; /* the LMDB backend's; its userctx is ks */
     MDB_dbi meta_dbi, rec_dbi;
     struct core_secret master; /* KS_KEY_BYTES, sodium_malloc'd */
     struct ks_master_rec rec;  /* as committed in meta */
@@ -100,7 +103,7 @@ struct keystore {
 
 struct keystore_txn {
     struct keystore *ks;
-    MDB_txn *txn;
+    struct ks_btxn *bt; /* the backend's txn */
     bool write;
     bool poisoned;
     bool nested; /* owned by keystore_write(): fn must not end it */
@@ -168,6 +171,22 @@ void ks_lock_shared(struct keystore *ks);
  * that the master key still opens it. */
 CORE_RESULT ks_env_reopen(struct keystore *ks);
 uint64_t ks_new_instance(void);
+
+/* keystore_etcd.c: the etcd backend. ks_etcd_open() connects and makes ks
+ * use it; meta lives at <prefix>/.meta/<name>. */
+extern const struct ks_backend ks_etcd_backend;
+bool ks_store_is_etcd(const char *store);
+CORE_RESULT ks_etcd_open(struct keystore *ks, const struct keystore_options *opts);
+void ks_etcd_close(struct keystore *ks);
+bool ks_etcd_leads(struct keystore *ks);
+/* Errors: ERR_NOT_FOUND, ERR_IO. */
+CORE_RESULT ks_etcd_meta_get(struct keystore *ks, const char *name, struct core_buf *out);
+struct ks_etcd_meta {
+    const char *name;
+    struct core_cursor value;
+};
+/* Writes m[0..n) in one txn if m[0] does not exist yet; *raced otherwise. */
+CORE_RESULT ks_etcd_meta_create(struct keystore *ks, const struct ks_etcd_meta *m, size_t n, bool *raced);
 
 /* keystore_master.c: master key sources and the verifier */
 size_t ks_master_rec_encode(const struct ks_master_rec *r, uint8_t out[KS_MAX_MASTER_REC_BYTES]);

@@ -40,6 +40,7 @@ static void ks_free(struct keystore *ks)
 {
     if (ks == NULL) return;
     if (ks->env) mdb_env_close(ks->env);
+    ks_etcd_close(ks);
     core_secret_free(&ks->master);
     if (ks->lock_fd >= 0) close(ks->lock_fd); /* drops the flock */
     if (ks->upgrade_fd >= 0) close(ks->upgrade_fd);
@@ -137,6 +138,7 @@ static core_result env_open(struct keystore *ks, size_t map_size)
     GUARD_MDB(mdb_env_set_mapsize(ks->env, map_size ? map_size : KS_DEFAULT_MAP_SIZE));
     GUARD_MDB(mdb_env_set_maxdbs(ks->env, 2));
     GUARD_MDB(mdb_env_set_maxreaders(ks->env, KS_MAX_READERS));
+    GUARD_MDB(mdb_env_set_userctx(ks->env, ks)); /* keystore_lmdb.c finds ks from a txn */
     /* MDB_NOTLS: read txns are not bound to a thread (one thread may hold
      * several; HTTP workers may hand them on). Durable defaults otherwise:
      * no NOSYNC/NOMETASYNC, and never WRITEMAP or NOMEMINIT. */
@@ -375,6 +377,74 @@ static core_result unlock(struct keystore *ks, const struct keystore_options *op
     CORE_OK;
 }
 
+/* ---- etcd: the same meta, at <prefix>/.meta/<name> ---------------------- */
+
+static core_result etcd_read_meta(struct keystore *ks, struct ks_meta *m, bool *exists)
+{
+    DEFER_CLEANUP(struct core_buf v = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&v, 64, 4096));
+    core_result r = ks_etcd_meta_get(ks, KS_META_MASTER, &v);
+    *exists = r.err != ERR_NOT_FOUND;
+    if (!*exists) CORE_OK;
+    GUARD(r);
+    GUARD(ks_master_rec_decode(core_buf_cursor(&v), &m->rec));
+    r = ks_etcd_meta_get(ks, KS_META_FORMAT, &v);
+    if (r.err == ERR_NOT_FOUND) BAIL(ERR_TAMPERED);
+    GUARD(r);
+    if (v.len != 1 || v.data[0] != KS_FORMAT_VERSION) {
+        core_log(CORE_LOG_ERROR, "keystore: the etcd keystore holds an unsupported keystore format");
+        BAIL(ERR_TAMPERED);
+    }
+    r = ks_etcd_meta_get(ks, KS_META_VERIFIER, &v);
+    if (r.err == ERR_NOT_FOUND) BAIL(ERR_TAMPERED);
+    GUARD(r);
+    ENSURE(v.len == sizeof m->verifier, ERR_TAMPERED);
+    memcpy(m->verifier, v.data, sizeof m->verifier);
+    m->scrub = false;
+    CORE_OK;
+}
+
+static core_result etcd_create(struct keystore *ks, const struct keystore_options *opts, bool *created)
+{
+    struct ks_master_rec rec;
+    GUARD(ks_master_rec_new(opts, 1, &rec));
+    DEFER_CLEANUP(struct core_secret key = {0}, core_secret_cleanup);
+    GUARD(new_key(ks, opts, &rec, &key));
+    uint8_t mrec[KS_MAX_MASTER_REC_BYTES];
+    size_t mlen = ks_master_rec_encode(&rec, mrec);
+    uint8_t ver[KS_VERIFIER_SEALED_BYTES];
+    ks_verifier_seal(key.ptr, &rec, ver);
+    const uint8_t version = KS_FORMAT_VERSION;
+    const struct ks_etcd_meta m[] = {
+        {KS_META_MASTER, {mrec, mlen}},
+        {KS_META_VERIFIER, {ver, sizeof ver}},
+        {KS_META_FORMAT, {&version, 1}},
+    };
+    bool raced = false;
+    GUARD(ks_etcd_meta_create(ks, m, sizeof m / sizeof m[0], &raced));
+    *created = !raced;
+    if (raced) CORE_OK; /* another node created it first */
+    ks->master = key;
+    key = (struct core_secret){0};
+    ks->rec = rec;
+    core_log(CORE_LOG_INFO, "keystore: created the etcd keystore at %s", opts->store);
+    CORE_OK;
+}
+
+static core_result open_etcd(struct keystore *ks, const struct keystore_options *opts, bool *is_new)
+{
+    GUARD(ks_etcd_open(ks, opts));
+    struct ks_meta m;
+    bool exists = false;
+    GUARD(etcd_read_meta(ks, &m, &exists));
+    if (!exists) {
+        GUARD(etcd_create(ks, opts, is_new));
+        if (!*is_new) GUARD(etcd_read_meta(ks, &m, &exists));
+    }
+    if (!*is_new) GUARD(unlock(ks, opts, &m));
+    CORE_OK;
+}
+
 core_result keystore_open(const struct keystore_options *opts, struct keystore **out, bool *created)
 {
     ENSURE_REF(out);
@@ -389,6 +459,7 @@ core_result keystore_open(const struct keystore_options *opts, struct keystore *
     DEFER_CLEANUP(struct keystore *ks = calloc(1, sizeof *ks), ks_cleanup);
     ENSURE(ks != NULL, ERR_NOMEM);
     ks->instance = ks_new_instance();
+    ks->be = &ks_lmdb_backend;
     ks->lock_fd = -1;
     ks->upgrade_fd = -1;
     ks->map_size = opts->map_size;
@@ -397,6 +468,18 @@ core_result keystore_open(const struct keystore_options *opts, struct keystore *
     ENSURE(pthread_mutex_init(&ks->gate_mu, NULL) == 0, ERR_NOMEM);
     ENSURE(pthread_cond_init(&ks->gate_cv, NULL) == 0, ERR_NOMEM);
     GUARD(prepare_dir(ks, opts->dir));
+    if (ks_store_is_etcd(opts->store)) {
+        bool is_new = false;
+        GUARD(open_etcd(ks, opts, &is_new));
+        if (created) *created = is_new;
+        *out = ks;
+        ks = NULL;
+        CORE_OK;
+    }
+    if (opts->store && opts->store[0] && strcmp(opts->store, "lmdb") != 0) {
+        core_log(CORE_LOG_ERROR, "keystore: unknown store %s (lmdb, or etcd://HOST:PORT[,HOST:PORT...])", opts->store);
+        BAIL(ERR_INVALID_ARG);
+    }
     GUARD(env_open(ks, opts->map_size));
 
     struct ks_meta m;
@@ -560,6 +643,10 @@ core_result keystore_rekey(struct keystore *ks, const struct keystore_options *n
     ENSURE(new_opts->source == KEYSTORE_MASTER_KEY_FILE || new_opts->source == KEYSTORE_MASTER_PASSPHRASE,
            ERR_INVALID_ARG);
     assert(ks_tls_write_depth == 0 && "keystore_rekey() while this thread holds a write txn");
+    if (ks->etcd) {
+        core_log(CORE_LOG_ERROR, "keystore: rekey works on an LMDB keystore: migrate to lmdb, rekey, migrate back");
+        BAIL(ERR_INVALID_ARG);
+    }
     /* Exclusive across processes: a server holding the old key in memory
      * would otherwise go on sealing records under it. Converting the lock
      * may drop it for a moment; it is taken back shared below either way. */

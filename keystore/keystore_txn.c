@@ -20,10 +20,9 @@ _Thread_local unsigned ks_tls_write_depth;
 
 struct keystore_iter {
     struct keystore_txn *txn;
-    MDB_cursor *cur;
+    struct ks_biter *bit; /* the backend's iterator */
     uint8_t prefix[KEYSTORE_MAX_TABLE_BYTES + 1]; /* table NUL */
     size_t prefix_len;
-    bool positioned; /* the cursor sits on the first candidate, not yet returned */
     bool at_end;
     uint8_t id[KEYSTORE_MAX_ID_BYTES];
 };
@@ -39,19 +38,20 @@ core_result keystore_txn_begin(struct keystore *ks, bool write, struct keystore_
     ENSURE_REF(ks);
     ENSURE_REF(out);
     *out = NULL;
-    /* LMDB's writer lock is not recursive: this thread would wait for itself. */
-    assert(!(write && ks_tls_write_depth > 0) && "this thread already holds a keystore write txn");
+    /* LMDB's writer lock is not recursive: this thread would wait for itself.
+     * (An optimistic backend's write txns hold no lock.) */
+    assert(!(write && ks->be->nests && ks_tls_write_depth > 0) && "this thread already holds a keystore write txn");
     /* A compaction postponed earlier (another process had the keystore open)
      * is retried here too, so an idle kmsd's ticker finishes it. */
-    ks_scrub_retry(ks);
+    ks->be->maintain(ks, false);
     struct keystore_txn *t = calloc(1, sizeof *t);
     ENSURE(t != NULL, ERR_NOMEM);
     ks_gate_enter(ks); /* held until the txn ends: a compaction waits for it */
-    int rc = ks->env ? mdb_txn_begin(ks->env, NULL, write ? 0 : MDB_RDONLY, &t->txn) : EIO;
-    if (rc != MDB_SUCCESS) {
+    core_result r = ks->be->txn_begin(ks, NULL, write, &t->bt);
+    if (!core_ok(r)) {
         ks_gate_leave(ks);
         free(t);
-        return ks_mdb_fail(rc, __FILE__, __LINE__);
+        return r;
     }
     t->ks = ks;
     t->write = write;
@@ -77,7 +77,7 @@ core_result keystore_txn_commit(struct keystore_txn *txn)
     assert(!txn->nested && "keystore_write() commits its own txn");
     if (txn->poisoned || !txn->write) {
         bool poisoned = txn->poisoned;
-        mdb_txn_abort(txn->txn);
+        txn->ks->be->txn_abort(txn->bt);
         txn_free(txn);
         ENSURE(!poisoned, ERR_TXN_POISONED);
         CORE_OK;
@@ -85,14 +85,13 @@ core_result keystore_txn_commit(struct keystore_txn *txn)
     struct keystore *ks = txn->ks;
     bool destroys = txn->destroys;
     uint64_t t0 = ks_commit_hook ? core_clock_mono_ns() : 0;
-    int rc = mdb_txn_commit(txn->txn); /* frees the MDB_txn also on failure */
-    if (ks_commit_hook && rc == MDB_SUCCESS) ks_commit_hook(core_clock_mono_ns() - t0);
+    core_result r = ks->be->txn_commit(txn->bt); /* frees the backend txn also on failure */
+    if (ks_commit_hook && core_ok(r)) ks_commit_hook(core_clock_mono_ns() - t0);
     txn_free(txn);
-    GUARD_MDB(rc);
+    GUARD(r);
     /* Durable now; make the destruction real before returning (or leave it
      * pending, committed, for a retry: keystore_scrub.c). */
-    if (destroys) ks_scrub(ks, false);
-    else ks_scrub_retry(ks);
+    ks->be->maintain(ks, destroys);
     CORE_OK;
 }
 
@@ -100,21 +99,20 @@ void keystore_txn_abort(struct keystore_txn *txn)
 {
     if (txn == NULL) return;
     assert(!txn->nested && "keystore_write() aborts its own txn");
-    mdb_txn_abort(txn->txn);
+    txn->ks->be->txn_abort(txn->bt);
     txn_free(txn);
 }
 
 /* Opens the sealed value v stored at reckey into out (emptied first). */
-static core_result open_into(struct keystore *ks, struct core_cursor reckey, MDB_val v, struct core_buf *out)
+static core_result open_into(struct keystore *ks, struct core_cursor reckey, struct core_cursor v, struct core_buf *out)
 {
-    ENSURE(v.mv_size >= KS_SEAL_OVERHEAD, ERR_TAMPERED);
-    size_t n = v.mv_size - KS_SEAL_OVERHEAD;
+    ENSURE(v.len >= KS_SEAL_OVERHEAD, ERR_TAMPERED);
+    size_t n = v.len - KS_SEAL_OVERHEAD;
     GUARD(core_buf_reserve(out, n));
     uint8_t ad[KS_MAX_AD_BYTES];
     size_t adlen = ks_record_ad(reckey, ad);
     size_t got = 0;
-    core_result r = ks_open(ks->master.ptr, core_cursor_from(ad, adlen), core_cursor_from(v.mv_data, v.mv_size),
-                            out->data, &got);
+    core_result r = ks_open(ks->master.ptr, core_cursor_from(ad, adlen), v, out->data, &got);
     if (!core_ok(r)) {
         /* The table name is ours; ids can be client-chosen, so only their length is logged. */
         core_log(CORE_LOG_ERROR, "keystore: record in table '%s' (id of %zu bytes) failed authentication: "
@@ -142,7 +140,7 @@ static core_result open_into(struct keystore *ks, struct core_cursor reckey, MDB
 
 struct rc_entry {
     uint64_t instance; /* struct keystore.instance; 0: empty */
-    size_t snapshot;
+    uint64_t snapshot; /* the backend's txn_snapshot() */
     uint64_t last_used;
     size_t key_len, value_len;
     uint8_t key[KS_MAX_RECKEY_BYTES];
@@ -196,7 +194,7 @@ static core_result get_impl(struct keystore_txn *txn, const char *table, struct 
     size_t kl = 0;
     GUARD(ks_record_key(table, id, kb, &kl));
     struct rc *c = txn->write ? NULL : rc_get();
-    size_t snap = c ? mdb_txn_id(txn->txn) : 0;
+    uint64_t snap = c ? txn->ks->be->txn_snapshot(txn->bt) : 0;
     struct rc_entry *slot = NULL;
     if (c) {
         c->clock++;
@@ -213,8 +211,8 @@ static core_result get_impl(struct keystore_txn *txn, const char *table, struct 
             if (slot == NULL || e->last_used < slot->last_used) slot = e;
         }
     }
-    MDB_val k = {kl, kb}, v;
-    GUARD_MDB(mdb_get(txn->txn, txn->ks->rec_dbi, &k, &v));
+    struct core_cursor v;
+    GUARD(txn->ks->be->get(txn->bt, core_cursor_from(kb, kl), &v));
     GUARD(open_into(txn->ks, core_cursor_from(kb, kl), v, out));
     if (slot && out->len <= RC_MAX_VALUE) {
         sodium_memzero(slot, sizeof *slot);
@@ -250,11 +248,11 @@ static core_result put_impl(struct keystore_txn *txn, const char *table, struct 
     GUARD(ks_record_key(table, id, kb, &kl));
     uint8_t ad[KS_MAX_AD_BYTES];
     size_t adlen = ks_record_ad(core_cursor_from(kb, kl), ad);
-    MDB_val k = {kl, kb}, v = {value.len + KS_SEAL_OVERHEAD, NULL};
-    unsigned mflags = MDB_RESERVE | ((flags & KEYSTORE_NO_OVERWRITE) ? MDB_NOOVERWRITE : 0);
-    GUARD_MDB(mdb_put(txn->txn, txn->ks->rec_dbi, &k, &v, mflags));
-    /* Seal straight into the reserved page: only ciphertext reaches LMDB. */
-    ks_seal(txn->ks->master.ptr, core_cursor_from(ad, adlen), value, v.mv_data);
+    uint8_t *dst = NULL;
+    GUARD(txn->ks->be->put_reserve(txn->bt, core_cursor_from(kb, kl), value.len + KS_SEAL_OVERHEAD,
+                                   (flags & KEYSTORE_NO_OVERWRITE) != 0, &dst));
+    /* Seal straight into the reserved space: only ciphertext reaches the store. */
+    ks_seal(txn->ks->master.ptr, core_cursor_from(ad, adlen), value, dst);
     CORE_OK;
 }
 
@@ -272,9 +270,7 @@ static core_result del_impl(struct keystore_txn *txn, const char *table, struct 
     uint8_t kb[KS_MAX_RECKEY_BYTES];
     size_t kl = 0;
     GUARD(ks_record_key(table, id, kb, &kl));
-    MDB_val k = {kl, kb};
-    GUARD_MDB(mdb_del(txn->txn, txn->ks->rec_dbi, &k, NULL));
-    CORE_OK;
+    return txn->ks->be->del(txn->bt, core_cursor_from(kb, kl));
 }
 
 core_result keystore_del(struct keystore_txn *txn, const char *table, struct core_cursor id)
@@ -289,7 +285,7 @@ static core_result destroy_impl(struct keystore_txn *txn, const char *table, str
     GUARD(del_impl(txn, table, id));
     /* In the same txn as the delete: a crash before the compaction leaves
      * the obligation on disk for the next open. */
-    GUARD(ks_scrub_mark(txn->ks, txn->txn));
+    GUARD(txn->ks->be->mark_destroy(txn->bt));
     txn->destroys = true;
     CORE_OK;
 }
@@ -312,19 +308,10 @@ static core_result iter_begin_impl(struct keystore_txn *txn, const char *table, 
     it->txn = txn;
     it->prefix_len = strlen(table) + 1;
     memcpy(it->prefix, kb, it->prefix_len);
-    int rc = mdb_cursor_open(txn->txn, txn->ks->rec_dbi, &it->cur);
-    if (rc == MDB_SUCCESS) {
-        /* A B-tree seek: cost depends on the page asked for, not the table size. */
-        MDB_val k = {kl, kb}, v;
-        rc = mdb_cursor_get(it->cur, &k, &v, MDB_SET_RANGE);
-        if (rc == MDB_SUCCESS) it->positioned = true;
-        if (rc == MDB_NOTFOUND) it->at_end = true;
-        if (rc == MDB_NOTFOUND) rc = MDB_SUCCESS;
-        if (rc != MDB_SUCCESS) mdb_cursor_close(it->cur);
-    }
-    if (rc != MDB_SUCCESS) {
+    core_result r = txn->ks->be->iter_begin(txn->bt, core_cursor_from(kb, kl), &it->bit);
+    if (!core_ok(r)) {
         free(it);
-        return ks_mdb_fail(rc, __FILE__, __LINE__);
+        return r;
     }
     txn->iters++;
     *out = it;
@@ -344,12 +331,10 @@ core_result keystore_iter_begin(struct keystore_txn *txn, const char *table, str
 static core_result iter_next_impl(struct keystore_iter *it, struct core_cursor *id, struct core_buf *value)
 {
     ENSURE(!it->at_end, ERR_NOT_FOUND);
-    MDB_val k, v;
-    int rc = mdb_cursor_get(it->cur, &k, &v, it->positioned ? MDB_GET_CURRENT : MDB_NEXT);
-    it->positioned = false;
-    if (rc == MDB_NOTFOUND) it->at_end = true;
-    GUARD_MDB(rc);
-    struct core_cursor key = core_cursor_from(k.mv_data, k.mv_size);
+    struct core_cursor key, v;
+    core_result r = it->txn->ks->be->iter_next(it->bit, &key, &v);
+    if (r.err == ERR_NOT_FOUND) it->at_end = true;
+    GUARD(r);
     if (key.len < it->prefix_len ||
         !core_cursor_eq(core_cursor_from(key.ptr, it->prefix_len), core_cursor_from(it->prefix, it->prefix_len))) {
         it->at_end = true; /* past the table */
@@ -376,20 +361,11 @@ core_result keystore_iter_next(struct keystore_iter *it, struct core_cursor *id,
 void keystore_iter_end(struct keystore_iter *it)
 {
     if (it == NULL) return;
-    mdb_cursor_close(it->cur);
+    it->txn->ks->be->iter_end(it->bit);
     it->txn->iters--;
     free(it);
 }
 
-uint64_t keystore_generation(struct keystore *ks)
-{
-    MDB_envinfo info;
-    ks_gate_enter(ks);
-    int rc = ks->env ? mdb_env_info(ks->env, &info) : EIO;
-    uint64_t epoch = atomic_load(&ks->epoch);
-    ks_gate_leave(ks);
-    if (rc != MDB_SUCCESS) return UINT64_MAX;
-    /* A compaction restarts LMDB's txn ids at 1; the epoch keeps the
-     * number moving forward (txn ids stay far below 2^40). */
-    return (epoch << 40) + (uint64_t)info.me_last_txnid;
-}
+uint64_t keystore_generation(struct keystore *ks) { return ks->be->generation(ks); }
+
+bool keystore_leads(struct keystore *ks) { return ks->etcd == NULL || ks_etcd_leads(ks); }

@@ -75,6 +75,7 @@ void kms_reply_from_err(enum core_err err, struct core_reply *out)
     case ERR_TAMPERED:
     case ERR_WRONG_MASTER_KEY:
     case ERR_TXN_POISONED:
+    case ERR_CONFLICT: /* retried by the keystore; left over: a retriable 500 */
     case CORE_ERR_COUNT:
         break;
     case ERR_LIMIT:

@@ -2,12 +2,14 @@
 # Installs what building, running and testing kmsd need, from Debian's
 # packages only; does nothing for what is already there.
 #   scripts/deps.sh          build and run dependencies
-#   scripts/deps.sh --test   plus what the test suite uses (python3 boto3, aws CLI, clang, node)
+#   scripts/deps.sh --test   plus what the test suite uses (python3 boto3, aws CLI, clang, node, etcd)
 set -euo pipefail
 
-want=(build-essential cmake pkg-config libssl-dev libsodium-dev libmicrohttpd-dev libjansson-dev liblmdb-dev libyaml-dev libxml2-dev libxmlsec1-dev)
+want=(build-essential cmake pkg-config libssl-dev libsodium-dev libmicrohttpd-dev libjansson-dev liblmdb-dev libyaml-dev
+      libxml2-dev libxmlsec1-dev libcurl4-openssl-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  want+=(python3 valgrind clang xmlsec1)
+  # etcd: the scale-out tests start their own etcd members (docs/scale-out.md)
+  want+=(python3 valgrind clang xmlsec1 etcd-server etcd-client)
 fi
 
 missing=()

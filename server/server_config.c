@@ -30,6 +30,12 @@ static void usage(FILE *f)
             "usage: kmsd [options]\n"
             "  --listen HOST:PORT        listen address (default 127.0.0.1:%u; port 0 picks a free one)\n"
             "  --data-dir DIR            keystore directory (default ./kmsd-data)\n"
+            "  --store lmdb|etcd://HOST:PORT[,HOST:PORT...]\n"
+            "                            where records live (default lmdb, in DIR); with etcd, DIR holds\n"
+            "                            the master key file, shared by every node (docs/scale-out.md)\n"
+            "  --etcd-prefix P           key prefix in etcd (default kmsd)\n"
+            "  --etcd-cacert F, --etcd-cert F, --etcd-key F   TLS to etcd (https)\n"
+            "  --etcd-user U, --etcd-password-env VAR         etcd authentication\n"
             "  --account-id ID           default 12-digit account id (default 000000000000)\n"
             "  --region REGION           region used when a request names none (default us-east-1)\n"
             "  --threads N               HTTP worker threads (default: one per core)\n"
@@ -172,6 +178,20 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv)
             ok = parse_listen(cfg, v);
         } else if (!strcmp(a, "--data-dir")) {
             ok = copy(cfg->data_dir, sizeof cfg->data_dir, v);
+        } else if (!strcmp(a, "--store")) {
+            ok = (!strcmp(v, "lmdb") || !strncmp(v, "etcd://", 7)) && copy(cfg->store, sizeof cfg->store, v);
+        } else if (!strcmp(a, "--etcd-prefix")) {
+            ok = v[0] && !strchr(v, '/') && copy(cfg->etcd_prefix, sizeof cfg->etcd_prefix, v);
+        } else if (!strcmp(a, "--etcd-cacert")) {
+            ok = copy(cfg->etcd_cacert, sizeof cfg->etcd_cacert, v);
+        } else if (!strcmp(a, "--etcd-cert")) {
+            ok = copy(cfg->etcd_cert, sizeof cfg->etcd_cert, v);
+        } else if (!strcmp(a, "--etcd-key")) {
+            ok = copy(cfg->etcd_key, sizeof cfg->etcd_key, v);
+        } else if (!strcmp(a, "--etcd-user")) {
+            ok = copy(cfg->etcd_user, sizeof cfg->etcd_user, v);
+        } else if (!strcmp(a, "--etcd-password-env")) {
+            ok = copy(cfg->etcd_password_env, sizeof cfg->etcd_password_env, v);
         } else if (!strcmp(a, "--account-id")) {
             ok = strlen(v) == 12 && strspn(v, "0123456789") == 12 && copy(cfg->account_id, sizeof cfg->account_id, v);
         } else if (!strcmp(a, "--region")) {

@@ -38,7 +38,19 @@ static core_result open_keystore(struct server *srv)
         .dir = cfg->data_dir,
         .source = cfg->master_source,
         .key_file = cfg->key_file[0] ? cfg->key_file : NULL,
+        .store = cfg->store,
+        .etcd_prefix = cfg->etcd_prefix[0] ? cfg->etcd_prefix : NULL,
+        .etcd_cacert = cfg->etcd_cacert[0] ? cfg->etcd_cacert : NULL,
+        .etcd_cert = cfg->etcd_cert[0] ? cfg->etcd_cert : NULL,
+        .etcd_key = cfg->etcd_key[0] ? cfg->etcd_key : NULL,
+        .etcd_user = cfg->etcd_user[0] ? cfg->etcd_user : NULL,
     };
+    DEFER_CLEANUP(struct core_buf etcd_pass = {0}, core_buf_cleanup);
+    if (cfg->etcd_password_env[0]) {
+        GUARD(core_buf_init_secret(&etcd_pass, 1024));
+        GUARD(server_take_env_secret(cfg->etcd_password_env, &etcd_pass));
+        ko.etcd_password = core_buf_cursor(&etcd_pass);
+    }
     DEFER_CLEANUP(struct core_buf pass = {0}, core_buf_cleanup);
     if (cfg->master_source == KEYSTORE_MASTER_PASSPHRASE) {
         GUARD(core_buf_init_secret(&pass, 1024));
@@ -180,7 +192,9 @@ void server_tick(struct server *srv)
             fclose(f);
         }
     }
-    /* Rotations and deletions whose date passed on the service clock (also at start). */
+    /* Rotations and deletions whose date passed on the service clock (also at
+     * start); over etcd only on the node that leads (docs/scale-out.md). */
+    if (!keystore_leads(srv->ks)) return;
     core_result r = kms_run_due(srv->kms, core_clock_service());
     if (!core_ok(r)) core_log(CORE_LOG_ERROR, "kms: due rotations/deletions failed: %s at %s", core_err_name(r.err),
                               core_result_site());

@@ -16,6 +16,7 @@ void sts_reply_from_err(enum core_err err, struct core_reply *out)
     case ERR_TAMPERED:
     case ERR_WRONG_MASTER_KEY:
     case ERR_TXN_POISONED:
+    case ERR_CONFLICT:
     case ERR_BAD_CIPHERTEXT:
     case CORE_ERR_COUNT:
         break;

@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
     {"access-key", kmsctl_keys, "add|list|delete access keys in a data directory"},
     {"audit", kmsctl_audit, "verify the audit trail's signed digest chain | lookup records"},
+    {"migrate", kmsctl_migrate, "copy a keystore between LMDB and etcd, sealed as it is"},
     {"rekey", kmsctl_rekey, "re-seal the keystore under a new master key"},
     {"seed", kmsctl_seed, "apply a seed file (keys, aliases, identities) to a data directory"},
     {"sigv4-verify", kmsctl_sigv4_verify, "check the SigV4 signature of a raw HTTP request on stdin"},

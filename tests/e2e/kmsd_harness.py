@@ -4,6 +4,7 @@ and talk to it with boto3, the aws CLI, or raw signed HTTP.
 Used by every tests/e2e/test_*.py. Environment: KMSD_BIN, KMSCTL_BIN
 (set by ctest), KMSD_SOURCE_DIR.
 """
+import hashlib
 import configparser
 import http.client
 import json
@@ -48,6 +49,11 @@ class Kmsd:
         self.stderr_path = os.path.join(self.root, "stderr.log")
         args = [KMSD_BIN, "--listen", "127.0.0.1:0", "--data-dir", self.data_dir,
                 "--port-file", port_file, "--region", self.region] + self.extra_args + list(more_args)
+        # KMSD_STORE=etcd://...: the e2e suite over etcd (tests/e2e/test_etcd_suite.py);
+        # each data directory gets a keystore of its own under its own prefix.
+        if os.environ.get("KMSD_STORE") and "--store" not in args:
+            args += ["--store", os.environ["KMSD_STORE"], "--etcd-prefix",
+                     "e2e-" + hashlib.sha256(os.path.abspath(self.data_dir).encode()).hexdigest()[:16]]
         env = dict(os.environ)
         if self.env:
             env.update(self.env)
