@@ -4,6 +4,9 @@
  *  - odd: the rest is a token plaintext, sealed under that key and opened,
  *    so the parser behind the tag check sees arbitrary layouts too; a token
  *    that opens then has its "private key" used to unwrap a fixed input. */
+#include <stdbool.h>
+#include <stdlib.h>
+
 #include "kms/kms_import.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -13,6 +16,13 @@ static const uint8_t key_bytes[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    /* Under libFuzzer there is no fuzz_main.c: initialise the crypto
+     * libraries (sodium_malloc aborts before sodium_init) once here. */
+    static bool ready;
+    if (!ready) {
+        if (!core_ok(core_crypto_init())) abort();
+        ready = true;
+    }
     if (size == 0) return 0;
     struct core_cursor key = core_cursor_from(key_bytes, sizeof key_bytes);
     struct core_cursor in = core_cursor_from(data + 1, size - 1);
