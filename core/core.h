@@ -3,6 +3,7 @@
 
 /* The shared pieces every module uses. */
 
+#include "core/core_action.h"
 #include "core/core_buf.h"
 #include "core/core_clock.h"
 #include "core/core_identity.h"

@@ -42,7 +42,7 @@ struct iam_identity_entry {
     size_t n_owned;
     const struct policy *ident[IAM_AUTHZ_MAX_POLICIES];
     const struct policy *sess[SESSION_MAX];
-    struct iam_tag tags[IAM_MAX_TAGS];
+    struct query_tag tags[QUERY_MAX_TAGS];
     struct core_buf tagtext;
 };
 
@@ -181,9 +181,9 @@ static core_result from_record(struct iam_env *env, struct keystore_txn *txn, st
     }
     /* Tags: copy the text first, then point cursors at it (the buffer no longer moves). */
     const json_t *tags = json_object_get(rec, "tags");
-    size_t n = 0, offs[IAM_MAX_TAGS][4];
+    size_t n = 0, offs[QUERY_MAX_TAGS][4];
     json_array_foreach(tags, i, v) {
-        if (n == IAM_MAX_TAGS) break;
+        if (n == QUERY_MAX_TAGS) break;
         const char *k = iam_js(v, "Key"), *val = iam_js(v, "Value");
         offs[n][0] = e->tagtext.len;
         offs[n][1] = strlen(k);
@@ -194,7 +194,7 @@ static core_result from_record(struct iam_env *env, struct keystore_txn *txn, st
         n++;
     }
     for (size_t t = 0; t < n; t++)
-        e->tags[t] = (struct iam_tag){core_cursor_from(e->tagtext.data + offs[t][0], offs[t][1]),
+        e->tags[t] = (struct query_tag){core_cursor_from(e->tagtext.data + offs[t][0], offs[t][1]),
                                       core_cursor_from(e->tagtext.data + offs[t][2], offs[t][3])};
     e->pub.tags = e->tags;
     e->pub.n_tags = n;
@@ -326,7 +326,7 @@ static core_result acquire_key(struct iam_env *env, const char *key, const struc
     e->gen = gen;
     e->built_ns = now;
     e->refs = 1;
-    core_result r = core_buf_init(&e->tagtext, 0, IAM_MAX_TAGS * (128 + 256) * 4);
+    core_result r = core_buf_init(&e->tagtext, 0, QUERY_MAX_TAGS * (128 + 256) * 4);
     if (core_ok(r)) r = build(env, br, e);
     if (!core_ok(r)) {
         entry_free(e);

@@ -78,10 +78,14 @@ enum iam_res {
     IAM_RES_MFA_NEW,    /* mfa*: Path + param of the device being created */
 };
 
+/*
+ * One row per action: row.name "CreateUser", row.iam_action "iam:CreateUser"
+ * (derived), row.flags CORE_ACTION_WRITES (served on the writer pool) and
+ * CORE_ACTION_HAS_RESULT (the output shape has a Result element).
+ */
 struct iam_action {
-    const char *action;
+    struct core_action row; /* first member: core_action_find searches the table by it */
     iam_handler_fn fn;
-    bool has_result;    /* the output shape has a Result element */
     enum iam_res res;   /* the resource type it is authorized on */
     const char *param;  /* the parameter naming that resource; NULL for IAM_RES_ANY */
     /* An action-specific condition key the request sets from one parameter
@@ -89,6 +93,9 @@ struct iam_action {
      * PermissionsBoundary), as the reference lists it; NULL when none. */
     const char *cond_key, *cond_param;
 };
+
+#define IAM_ROW(name, fn, flags, res, param, cond_key, cond_param) \
+    {CORE_ACTION_ROW("iam", name, (flags)), (fn), (res), (param), (cond_key), (cond_param)}
 
 extern const struct iam_action iam_actions[];
 extern const size_t iam_actions_count;
@@ -165,6 +172,22 @@ CORE_RESULT iam_uid_del(struct keystore_txn *txn, const char *uid);
  */
 CORE_RESULT iam_uid_backfill(struct keystore *ks);
 
+/* ---- errors (iam_errors.c, iam_errors.def) ---- */
+
+enum iam_err {
+#define X(e, code, status) e,
+#include "iam/iam_errors.def"
+#undef X
+    IAM_E_COUNT
+};
+/**
+ * Records an IAM error of the catalogue in out (4xx are Sender faults).
+ * @return {ERR_API}, for `return iam_fail(...)`.
+ */
+core_result iam_fail(struct core_reply *out, enum iam_err e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/** A handler's failure that recorded no reply: NoSuchEntity, EntityAlreadyExists or ServiceFailure. */
+void iam_reply_from_err(enum core_err err, struct core_reply *out);
+
 /* Helpers for handlers. */
 const char *iam_js(const json_t *o, const char *key); /* string member or "" */
 core_result iam_no_such(struct iam_ctx *ctx, const char *kind, struct core_cursor name);
@@ -173,7 +196,7 @@ core_result iam_exists(struct iam_ctx *ctx, const char *kind, struct core_cursor
 CORE_RESULT iam_check_policy(struct iam_ctx *ctx, struct core_cursor doc, int kind, size_t max_chars);
 /** Writes <Tags><member><Key/><Value/></member>...</Tags> from a JSON array; nothing when empty. */
 CORE_RESULT iam_xml_tags(struct core_buf *b, const json_t *tags);
-json_t *iam_tags_json(const struct iam_tag *tags, size_t n);
+json_t *iam_tags_json(const struct query_tag *tags, size_t n);
 /** ARN: arn:aws:iam::ACCT:KIND + path + name */
 void iam_arn(char *out, size_t cap, const char *account, const char *kind, const char *path, const char *name);
 /** Reads the common MaxItems/Marker pair. */

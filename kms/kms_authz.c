@@ -519,7 +519,7 @@ core_result kms_authorize(struct kms_ctx *ctx, struct keystore_txn *txn, const s
 {
     const char *iam_action = kms_permission(ctx);
     /* The backstop of the resolver's check: a key of another account only for cross-account operations. */
-    if (strcmp(ctx->caller->account, key->account) != 0 && !(ctx->action->flags & KMS_CROSS_ACCOUNT))
+    if (strcmp(ctx->caller->account, key->account) != 0 && !(ctx->action->row.flags & KMS_CROSS_ACCOUNT))
         return kms_deny_cross_account(ctx, key->arn);
     GUARD(check_grant_tokens(ctx));
     struct kms_policy_entry *pe = NULL;
@@ -662,7 +662,7 @@ core_result kms_lockout_check(struct kms_ctx *ctx, const struct kms_key *key, co
     struct policy_verdict v = {0};
     DEFER_CLEANUP(struct core_buf store = {0}, core_buf_cleanup);
     core_result r = core_buf_init(&store, COND_STORE_BYTES, COND_STORE_BYTES);
-    if (core_ok(r)) r = fill_context(ctx, &pc, &via, &store, NULL, key, put->iam_action, key->arn);
+    if (core_ok(r)) r = fill_context(ctx, &pc, &via, &store, NULL, key, put->row.iam_action, key->arn);
     ctx->action = served;
     ctx->second_key = second;
     if (core_ok(r)) {

@@ -51,9 +51,9 @@ static void ring_clear(struct sts_token_key *keys, size_t n)
 static core_result create_first(struct keystore_txn *txn, void *arg)
 {
     uint32_t *id = arg;
-    core_result r = iam_token_key_current(txn, id);
+    core_result r = sts_token_key_current(txn, id);
     if (r.err != ERR_NOT_FOUND) return r; /* another process created it */
-    return iam_token_key_rotate(txn, id);
+    return sts_token_key_create(txn, id);
 }
 
 core_result sts_keys_load(struct sts_env *env)
@@ -61,7 +61,7 @@ core_result sts_keys_load(struct sts_env *env)
     uint32_t current = 0;
     struct keystore_txn *txn = NULL;
     GUARD(keystore_txn_begin(env->ks, false, &txn));
-    core_result r = iam_token_key_current(txn, &current);
+    core_result r = sts_token_key_current(txn, &current);
     keystore_txn_abort(txn);
     if (r.err == ERR_NOT_FOUND) r = keystore_write(env->ks, create_first, &current);
     GUARD(r);
@@ -70,7 +70,7 @@ core_result sts_keys_load(struct sts_env *env)
     size_t n = 0;
     GUARD(keystore_txn_begin(env->ks, false, &txn));
     for (uint32_t id = current; id > 0 && n < STS_MAX_TOKEN_KEYS; id--) {
-        r = iam_token_key_get(txn, id, &fresh[n].key);
+        r = sts_token_key_read(txn, id, &fresh[n].key);
         if (r.err == ERR_NOT_FOUND) continue;
         if (!core_ok(r)) break;
         fresh[n++].id = id;
@@ -109,7 +109,7 @@ core_result sts_token_key_rotate(struct keystore *ks, uint32_t *new_id)
     } a = {0};
     struct keystore_txn *txn = NULL;
     GUARD(keystore_txn_begin(ks, true, &txn));
-    core_result r = iam_token_key_rotate(txn, &a.id);
+    core_result r = sts_token_key_create(txn, &a.id);
     if (!core_ok(r)) {
         keystore_txn_abort(txn);
         return r;
@@ -125,7 +125,7 @@ static core_result refresh_current(struct sts_env *env)
     uint32_t current = 0;
     struct keystore_txn *txn = NULL;
     GUARD(keystore_txn_begin(env->ks, false, &txn));
-    core_result r = iam_token_key_current(txn, &current);
+    core_result r = sts_token_key_current(txn, &current);
     keystore_txn_abort(txn);
     GUARD(r);
     pthread_rwlock_rdlock(&env->lock);
