@@ -13,6 +13,7 @@
 #include "core/core_reply.h"
 #include "core/core_result.h"
 #include "core/core_secmem.h"
+#include "core/core_tlcache.h"
 #include "core/core_wire.h"
 
 #endif

@@ -110,6 +110,8 @@ size_t ks_record_ad(struct core_cursor reckey, uint8_t ad[KS_MAX_AD_BYTES]);
 
 /* Thread-local count of write txns this thread holds (deadlock assertions). */
 extern _Thread_local unsigned ks_tls_write_depth;
+/* The per-thread read cache of opened records (keystore_txn.c); keystore_close purges its entries. */
+extern struct core_tlcache_def ks_read_cache;
 
 /* keystore_master.c: master key sources and the verifier */
 size_t ks_master_rec_encode(const struct ks_master_rec *r, uint8_t out[KS_MAX_MASTER_REC_BYTES]);

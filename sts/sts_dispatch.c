@@ -82,6 +82,7 @@ core_result sts_env_new(const struct sts_env_options *opts, struct sts_env **out
 void sts_env_free(struct sts_env *env)
 {
     if (!env) return;
+    core_tlcache_purge(&sts_session_cache, env->instance);
     sts_keys_free(env);
     pthread_rwlock_destroy(&env->lock);
     free(env);

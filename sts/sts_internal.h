@@ -79,6 +79,9 @@ CORE_RESULT sts_token_key_read(struct keystore_txn *txn, uint32_t id, struct cor
 /** Creates a new random key and makes it current (the first one on an empty keystore). */
 CORE_RESULT sts_token_key_create(struct keystore_txn *txn, uint32_t *new_id);
 
+/* Opened session tokens, per thread (sts_token.c); sts_env_free purges the env's entries. */
+extern struct core_tlcache_def sts_session_cache;
+
 /** Loads the token keys from the keystore (creating the first one). */
 CORE_RESULT sts_keys_load(struct sts_env *env);
 void sts_keys_free(struct sts_env *env);
