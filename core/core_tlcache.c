@@ -127,9 +127,11 @@ static struct table *table_of(struct core_tlcache_def *def)
     return t;
 }
 
-static bool same_key(struct entry *e, struct core_cursor key)
+static bool same_key(const struct core_tlcache_def *def, struct entry *e, struct core_cursor key)
 {
-    return e->key_len == key.len && core_ct_equal(key_of(e), key.ptr, key.len);
+    if (e->key_len != key.len) return false;
+    if (def->public_keys) return core_cursor_eq(core_cursor_from(key_of(e), e->key_len), key);
+    return core_ct_equal(key_of(e), key.ptr, key.len);
 }
 
 bool core_tlcache_get(struct core_tlcache_def *def, uint64_t scope, uint64_t generation, struct core_cursor key,
@@ -144,7 +146,7 @@ bool core_tlcache_get(struct core_tlcache_def *def, uint64_t scope, uint64_t gen
     t->clock++;
     for (unsigned i = 0; i < t->ways; i++) {
         struct entry *e = entry_at(t, i);
-        if (e->scope == scope && e->generation == generation && same_key(e, key)) {
+        if (e->scope == scope && e->generation == generation && same_key(def, e, key)) {
             e->last_used = t->clock;
             *value = core_cursor_from(value_of(t, e), e->value_len);
             hit = true;
@@ -166,7 +168,7 @@ bool core_tlcache_put(struct core_tlcache_def *def, uint64_t scope, uint64_t gen
     struct entry *slot = NULL;
     for (unsigned i = 0; i < t->ways; i++) {
         struct entry *e = entry_at(t, i);
-        if (e->scope == scope && same_key(e, key)) {
+        if (e->scope == scope && same_key(def, e, key)) {
             slot = e; /* the same key under an older generation: replace it */
             break;
         }

@@ -17,7 +17,9 @@
  *   stale answer is never served. core_tlcache_purge() wipes a scope's
  *   entries in every thread when its owner goes away.
  * - Keys are compared by length, then in constant time (core_ct_equal): a
- *   key may be a secret-derived name or a bearer token.
+ *   key may be a secret-derived name or a bearer token. A def whose keys
+ *   are public names (record ids, access key ids) sets public_keys and is
+ *   compared with core_cursor_eq.
  */
 
 #include <stdatomic.h>
@@ -34,6 +36,7 @@ struct core_tlcache_def {
     const char *name;          /* for logs */
     unsigned ways;             /* entries per thread, 1..CORE_TLCACHE_MAX_WAYS */
     size_t key_max, value_max; /* bytes */
+    bool public_keys;          /* keys are public names: no constant-time compare needed */
     _Atomic unsigned kind;     /* assigned at first use (1..); leave zero */
 };
 

@@ -120,7 +120,7 @@ static core_result open_into(struct keystore *ks, struct core_cursor reckey, MDB
  * eviction, at thread end and when the keystore closes).
  */
 struct core_tlcache_def ks_read_cache = {.name = "keystore reads", .ways = 16, .key_max = KS_MAX_RECKEY_BYTES,
-                                         .value_max = 2048};
+                                         .value_max = 2048, .public_keys = true};
 
 static core_result get_impl(struct keystore_txn *txn, const char *table, struct core_cursor id, struct core_buf *out)
 {

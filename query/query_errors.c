@@ -7,10 +7,7 @@
 
 #include "query/query.h"
 
-static const struct {
-    const char *code;
-    unsigned status;
-} catalogue[QUERY_E_COUNT] = {
+static const struct core_wire_error catalogue[QUERY_E_COUNT] = {
 #define X(e, code, status) [e] = {code, status},
 #include "query/query_errors.def"
 #undef X
@@ -21,64 +18,38 @@ unsigned query_err_status(enum query_err e) { return catalogue[e].status; }
 
 core_result query_fail(struct core_reply *out, enum query_err e, const char *fmt, ...)
 {
-    char msg[CORE_REPLY_MAX_MESSAGE];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    core_result r = core_reply_catalogue(out, &catalogue[e], fmt, ap);
     va_end(ap);
-    return core_reply_error(out, catalogue[e].status, catalogue[e].code, "%s", msg);
+    return r;
 }
 
-/* Core errors to Query-protocol errors; no default (-Wswitch). */
+/* Core errors to Query-protocol errors, by class (core_err_class classes every core error). */
 void query_reply_from_err(enum core_err err, struct core_reply *out)
 {
-    enum query_err e = QUERY_E_INTERNAL_FAILURE;
-    const char *msg = "An internal error occurred.";
-    switch (err) {
-    case ERR_OK:
-    case ERR_API:
-        return;
-    case ERR_NOMEM:
-    case ERR_IO:
-    case ERR_CRYPTO:
-    case ERR_TAMPERED:
-    case ERR_WRONG_MASTER_KEY:
-    case ERR_TXN_POISONED:
-    case ERR_BAD_CIPHERTEXT:
-    case CORE_ERR_COUNT:
-        break;
-    case ERR_LIMIT:
-        e = QUERY_E_LIMIT_EXCEEDED, msg = "A limit was exceeded.";
-        break;
-    case ERR_INVALID_ARG:
-    case ERR_PARSE:
-        e = QUERY_E_VALIDATION, msg = "The request is invalid.";
-        break;
-    case ERR_NOT_FOUND:
-        e = QUERY_E_NO_SUCH_ENTITY, msg = "The requested entity does not exist.";
-        break;
-    case ERR_EXISTS:
-        e = QUERY_E_ENTITY_ALREADY_EXISTS, msg = "The entity already exists.";
-        break;
-    case ERR_AUTH_MISSING:
-        e = QUERY_E_MISSING_AUTHENTICATION_TOKEN, msg = "Request is missing Authentication Token";
-        break;
-    case ERR_AUTH_INCOMPLETE:
-        e = QUERY_E_INCOMPLETE_SIGNATURE, msg = "The request signature is incomplete.";
-        break;
-    case ERR_AUTH_UNKNOWN_KEY:
-    case ERR_AUTH_BAD_TOKEN:
-        e = QUERY_E_INVALID_CLIENT_TOKEN_ID, msg = "The security token included in the request is invalid.";
-        break;
-    case ERR_AUTH_BAD_SIGNATURE:
-    case ERR_AUTH_EXPIRED:
-        e = QUERY_E_SIGNATURE_DOES_NOT_MATCH, msg = "The request signature is invalid.";
-        break;
-    case ERR_AUTH_EXPIRED_TOKEN:
-        e = QUERY_E_EXPIRED_TOKEN, msg = "The security token included in the request is expired";
-        break;
-    }
-    core_result_ignore(query_fail(out, e, "%s", msg));
+    static const struct {
+        enum query_err e;
+        const char *msg;
+    } by_class[CORE_CLASS_COUNT] = {
+        [CORE_CLASS_NONE] = {QUERY_E_INTERNAL_FAILURE, ""},
+        [CORE_CLASS_INTERNAL] = {QUERY_E_INTERNAL_FAILURE, "An internal error occurred."},
+        [CORE_CLASS_BAD_CIPHERTEXT] = {QUERY_E_INTERNAL_FAILURE, "An internal error occurred."},
+        [CORE_CLASS_LIMIT] = {QUERY_E_LIMIT_EXCEEDED, "A limit was exceeded."},
+        [CORE_CLASS_INVALID] = {QUERY_E_VALIDATION, "The request is invalid."},
+        [CORE_CLASS_NOT_FOUND] = {QUERY_E_NO_SUCH_ENTITY, "The requested entity does not exist."},
+        [CORE_CLASS_EXISTS] = {QUERY_E_ENTITY_ALREADY_EXISTS, "The entity already exists."},
+        [CORE_CLASS_AUTH_MISSING] = {QUERY_E_MISSING_AUTHENTICATION_TOKEN, "Request is missing Authentication Token"},
+        [CORE_CLASS_AUTH_INCOMPLETE] = {QUERY_E_INCOMPLETE_SIGNATURE, "The request signature is incomplete."},
+        [CORE_CLASS_AUTH_BAD_TOKEN] = {QUERY_E_INVALID_CLIENT_TOKEN_ID,
+                                       "The security token included in the request is invalid."},
+        [CORE_CLASS_AUTH_BAD_SIGNATURE] = {QUERY_E_SIGNATURE_DOES_NOT_MATCH, "The request signature is invalid."},
+        [CORE_CLASS_AUTH_EXPIRED_TOKEN] = {QUERY_E_EXPIRED_TOKEN,
+                                           "The security token included in the request is expired"},
+    };
+    enum core_err_class c = core_err_class(err);
+    if (c == CORE_CLASS_NONE) return;
+    core_result_ignore(query_fail(out, by_class[c].e, "%s", by_class[c].msg));
 }
 
 core_result query_action(const struct core_form *f, const char *version, const void *table, size_t count,

@@ -20,7 +20,7 @@ struct cred_value {
 };
 
 static struct core_tlcache_def cred_cache = {
-    .name = "credentials", .ways = 16, .key_max = 131, .value_max = sizeof(struct cred_value)};
+    .name = "credentials", .ways = 16, .key_max = 131, .value_max = sizeof(struct cred_value), .public_keys = true};
 
 static void hand_out(const struct cred_value *v, struct core_principal *owner, bool *active,
                      struct core_cursor *secret)

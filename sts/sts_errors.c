@@ -4,10 +4,7 @@
 
 #include "sts/sts_internal.h"
 
-static const struct {
-    const char *code;
-    unsigned status;
-} catalogue[STS_E_COUNT] = {
+static const struct core_wire_error catalogue[STS_E_COUNT] = {
 #define X(e, code, status) [e] = {code, status},
 #include "sts/sts_errors.def"
 #undef X
@@ -15,10 +12,9 @@ static const struct {
 
 core_result sts_fail(struct sts_ctx *ctx, enum sts_err e, const char *fmt, ...)
 {
-    char msg[CORE_REPLY_MAX_MESSAGE];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    core_result r = core_reply_catalogue(ctx->out, &catalogue[e], fmt, ap);
     va_end(ap);
-    return core_reply_error(ctx->out, catalogue[e].status, catalogue[e].code, "%s", msg);
+    return r;
 }
