@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include "iam/iam.h"
+#include "policy/policy.h"
 
 #define IAM_T_USER "iam_user"
 #define IAM_T_ROLE "iam_role"
@@ -19,7 +20,6 @@
 #define IAM_MAX_ATTACHED 20u
 #define IAM_LIST_DEFAULT 100
 
-#define IAM_AUTHZ_BUCKETS 256u
 #define IAM_AWS_POLICIES_MAX 16u
 
 struct iam_identity_entry;
@@ -28,9 +28,7 @@ struct iam_env {
     struct keystore *ks;
     char account[16];
     /* Identity cache (iam_authz.c). */
-    pthread_mutex_t cache_lock;
-    struct iam_identity_entry *buckets[IAM_AUTHZ_BUCKETS];
-    size_t cache_count;
+    struct policy_cache identities;
     uint64_t generation;       /* bumped by every IAM write; entries of older generations are stale */
     struct policy *allow_all;  /* the full-access identity policy */
     const struct policy *allow_all_list[1];

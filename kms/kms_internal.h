@@ -9,11 +9,11 @@
 
 #include "kms/kms.h"
 #include "kms/kms_errors.h"
+#include "policy/policy.h"
 
 struct policy;
 
 struct kms_policy_entry;
-#define KMS_POLICY_BUCKETS 256u
 #define KMS_POLICY_CACHE_MAX 4096u /* compiled key policies kept; idle ones dropped beyond */
 
 struct kms_env {
@@ -22,9 +22,7 @@ struct kms_env {
     EVP_CIPHER *aes_gcm; /* fetched once; EVP_CIPHER_fetch is not free */
     struct iam_env *iam; /* identity side; NULL in unit tests */
     /* Compiled key policies by key record id and policy generation (kms_authz.c). */
-    pthread_mutex_t policy_lock;
-    struct kms_policy_entry *policies[KMS_POLICY_BUCKETS];
-    size_t n_policies;
+    struct policy_cache policies; /* compiled key policies (kms_authz.c) */
     /* MAC key of grant tokens (kms_grant.c), sealed in the keystore, shared by processes. */
     struct core_secret grant_token_key;
 };
