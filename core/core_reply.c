@@ -43,6 +43,15 @@ core_result core_reply_catalogue(struct core_reply *r, const struct core_wire_er
     return core_reply_error(r, e->status, e->code, "%s", msg);
 }
 
+core_result core_reply_wire(struct core_reply *r, const struct core_wire_error *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    core_result res = core_reply_catalogue(r, e, fmt, ap);
+    va_end(ap);
+    return res;
+}
+
 enum core_err_class core_err_class(enum core_err err)
 {
     switch (err) {

@@ -39,7 +39,10 @@ struct core_wire_error {
     const char *code;
     unsigned status;
 };
-/** core_reply_error() with a catalogue entry and a va_list. @return {ERR_API}. */
+/** core_reply_error() with a catalogue entry: `return core_reply_wire(out, &iam_errors[IAM_E_X], "...")`. */
+core_result core_reply_wire(struct core_reply *r, const struct core_wire_error *e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/** core_reply_wire() with a va_list. @return {ERR_API}. */
 core_result core_reply_catalogue(struct core_reply *r, const struct core_wire_error *e, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 

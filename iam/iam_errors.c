@@ -1,23 +1,13 @@
 /* IAM's error catalogue (iam_errors.def) and the mapping of a handler's core error to it. */
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "iam/iam_internal.h"
 
-static const struct core_wire_error catalogue[IAM_E_COUNT] = {
+const struct core_wire_error iam_errors[IAM_E_COUNT] = {
 #define X(e, code, status) [e] = {code, status},
 #include "iam/iam_errors.def"
 #undef X
 };
-
-core_result iam_fail(struct core_reply *out, enum iam_err e, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    core_result r = core_reply_catalogue(out, &catalogue[e], fmt, ap);
-    va_end(ap);
-    return r;
-}
 
 /* A handler's failure that recorded no reply: only a missing or existing entity has a code of its own. */
 void iam_reply_from_err(enum core_err err, struct core_reply *out)

@@ -178,11 +178,12 @@ enum iam_err {
 #undef X
     IAM_E_COUNT
 };
+extern const struct core_wire_error iam_errors[IAM_E_COUNT];
 /**
- * Records an IAM error of the catalogue in out (4xx are Sender faults).
+ * Records an IAM error of the catalogue in out (4xx are Sender faults): iam_fail(out, IAM_E_X, fmt, ...).
  * @return {ERR_API}, for `return iam_fail(...)`.
  */
-core_result iam_fail(struct core_reply *out, enum iam_err e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define iam_fail(out, e, ...) core_reply_wire((out), &iam_errors[(e)], __VA_ARGS__)
 /** A handler's failure that recorded no reply: NoSuchEntity, EntityAlreadyExists or ServiceFailure. */
 void iam_reply_from_err(enum core_err err, struct core_reply *out);
 

@@ -20,15 +20,12 @@ enum query_err {
     QUERY_E_COUNT
 };
 
-/** The AWS code ("ValidationError") and HTTP status of a catalogue entry. */
-const char *query_err_code(enum query_err e);
-unsigned query_err_status(enum query_err e);
+extern const struct core_wire_error query_errors[QUERY_E_COUNT];
 /**
- * Records a catalogue error in out (4xx are Sender faults).
+ * Records a catalogue error in out (4xx are Sender faults): query_fail(out, QUERY_E_X, fmt, ...).
  * @return {ERR_API}, for `return query_fail(...)`.
  */
-core_result query_fail(struct core_reply *out, enum query_err e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#define query_fail(out, e, ...) core_reply_wire((out), &query_errors[(e)], __VA_ARGS__)
 /** Records a core error as its Query-protocol error with AWS's generic message (no-op for ERR_OK and ERR_API). */
 void query_reply_from_err(enum core_err err, struct core_reply *out);
 

@@ -2,28 +2,15 @@
  * The Query protocol's error catalogue (query_errors.def), the mapping of
  * core errors to it, and the action lookup every Query request starts with.
  */
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "query/query.h"
 
-static const struct core_wire_error catalogue[QUERY_E_COUNT] = {
+const struct core_wire_error query_errors[QUERY_E_COUNT] = {
 #define X(e, code, status) [e] = {code, status},
 #include "query/query_errors.def"
 #undef X
 };
-
-const char *query_err_code(enum query_err e) { return catalogue[e].code; }
-unsigned query_err_status(enum query_err e) { return catalogue[e].status; }
-
-core_result query_fail(struct core_reply *out, enum query_err e, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    core_result r = core_reply_catalogue(out, &catalogue[e], fmt, ap);
-    va_end(ap);
-    return r;
-}
 
 /* Core errors to Query-protocol errors, by class (core_err_class classes every core error). */
 void query_reply_from_err(enum core_err err, struct core_reply *out)

@@ -67,8 +67,9 @@ enum sts_err {
 #undef X
     STS_E_COUNT
 };
-/** Records an STS error of the catalogue (sts_errors.def); 4xx are Sender faults. */
-core_result sts_fail(struct sts_ctx *ctx, enum sts_err e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+extern const struct core_wire_error sts_errors[STS_E_COUNT];
+/** Records an STS error of the catalogue (sts_errors.def); 4xx are Sender faults: sts_fail(ctx, STS_E_X, fmt, ...). */
+#define sts_fail(ctx, e, ...) core_reply_wire((ctx)->out, &sts_errors[(e)], __VA_ARGS__)
 
 /* ---- token keys in the keystore (sts_token_keys.c) ---- */
 #define STS_TOKEN_KEY_BYTES 32u
