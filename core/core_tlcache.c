@@ -39,7 +39,7 @@ struct thread_tables {
 
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct table *registry;
-static _Atomic unsigned kinds;
+static unsigned kinds; /* guarded by registry_mu */
 static _Atomic uint64_t scopes;
 
 static pthread_key_t thread_key;
@@ -76,11 +76,17 @@ static unsigned kind_of(struct core_tlcache_def *def)
 {
     unsigned k = atomic_load_explicit(&def->kind, memory_order_acquire);
     if (k) return k;
-    unsigned want = atomic_fetch_add(&kinds, 1) + 1;
-    if (want > CORE_TLCACHE_MAX_KINDS) abort(); /* a new def needs CORE_TLCACHE_MAX_KINDS raised */
-    unsigned expected = 0;
-    if (atomic_compare_exchange_strong(&def->kind, &expected, want)) return want;
-    return expected; /* another thread assigned it first (that id number stays unused) */
+    /* First use of def in the process: numbered under the registry lock, so
+     * threads racing here agree on one number and none is wasted. */
+    pthread_mutex_lock(&registry_mu);
+    k = atomic_load_explicit(&def->kind, memory_order_relaxed);
+    if (k == 0) {
+        k = ++kinds;
+        if (k > CORE_TLCACHE_MAX_KINDS) abort(); /* a new def needs CORE_TLCACHE_MAX_KINDS raised */
+        atomic_store_explicit(&def->kind, k, memory_order_release);
+    }
+    pthread_mutex_unlock(&registry_mu);
+    return k;
 }
 
 static struct entry *entry_at(struct table *t, unsigned i)

@@ -13,6 +13,20 @@
 #include "tests/test.h"
 
 static struct core_tlcache_def def = {.name = "test", .ways = 4, .key_max = 16, .value_max = 32};
+static struct core_tlcache_def named = {.name = "public", .ways = 2, .key_max = 16, .value_max = 8, .public_keys = true};
+
+/* Many threads using a def for the first time at once agree on its number. */
+static struct core_tlcache_def raced = {.name = "raced", .ways = 1, .key_max = 4, .value_max = 4};
+static pthread_barrier_t start_line;
+static void *first_use(void *arg)
+{
+    (void)arg;
+    struct core_cursor v;
+    pthread_barrier_wait(&start_line);
+    core_tlcache_put(&raced, 1, 1, core_cursor_str("k"), core_cursor_str("v"), NULL);
+    EXPECT_TRUE(core_tlcache_get(&raced, 1, 1, core_cursor_str("k"), &v));
+    return NULL;
+}
 
 static bool get(uint64_t scope, uint64_t gen, const char *key, char *out, size_t cap)
 {
@@ -94,6 +108,22 @@ int main(int argc, char **argv)
             if (get(a, 3, k, got, sizeof got)) EXPECT_STR_EQ(got, val);
             else EXPECT_TRUE(put(a, 3, k, val));
         }
+
+    /* public names are compared by length and bytes too */
+    EXPECT_TRUE(core_tlcache_put(&named, a, 1, core_cursor_str("AKIAX"), core_cursor_str("s"), NULL));
+    EXPECT_TRUE(core_tlcache_get(&named, a, 1, core_cursor_str("AKIAX"), &v));
+    EXPECT_TRUE(!core_tlcache_get(&named, a, 1, core_cursor_from("AKIAX\0", 6), &v));
+    EXPECT_TRUE(!core_tlcache_get(&named, a, 1, core_cursor_str("AKIAY"), &v));
+    /* 16 threads racing on a def's first use: no kind number is wasted (the process holds at most 8 defs) */
+    pthread_t many[16];
+    pthread_barrier_init(&start_line, NULL, 16);
+    for (int i = 0; i < 16; i++) EXPECT_TRUE(pthread_create(&many[i], NULL, first_use, NULL) == 0);
+    for (int i = 0; i < 16; i++) pthread_join(many[i], NULL);
+    pthread_barrier_destroy(&start_line);
+    EXPECT_TRUE(atomic_load(&raced.kind) == 3); /* def, named, raced: in first-use order */
+    static struct core_tlcache_def after = {.name = "after", .ways = 1, .key_max = 4, .value_max = 4};
+    EXPECT_TRUE(core_tlcache_put(&after, 1, 1, core_cursor_str("k"), core_cursor_str("v"), NULL));
+    EXPECT_TRUE(atomic_load(&after.kind) == 4); /* the next number: none was burnt by the race */
 
     /* per thread, and a purge reaches the other thread's entries */
     shared_scope = core_tlcache_new_scope();
