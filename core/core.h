@@ -3,6 +3,7 @@
 
 /* The shared pieces every module uses. */
 
+#include "core/core_action.h"
 #include "core/core_buf.h"
 #include "core/core_clock.h"
 #include "core/core_identity.h"
@@ -13,6 +14,7 @@
 #include "core/core_reply.h"
 #include "core/core_result.h"
 #include "core/core_secmem.h"
+#include "core/core_tlcache.h"
 #include "core/core_wire.h"
 
 #endif

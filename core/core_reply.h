@@ -9,6 +9,8 @@
  * renders it in the service's protocol (JSON __type, or <ErrorResponse>).
  */
 
+#include <stdarg.h>
+
 #include "core/core_buf.h"
 
 #define CORE_REPLY_MAX_BODY (1024u * 1024u)
@@ -32,6 +34,41 @@ void core_reply_free(struct core_reply *r);
  */
 core_result core_reply_error(struct core_reply *r, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* One entry of a service's error catalogue (kms_errors.def, sts_errors.def, ...): AWS code and HTTP status. */
+struct core_wire_error {
+    const char *code;
+    unsigned status;
+};
+/** core_reply_error() with a catalogue entry: `return core_reply_wire(out, &iam_errors[IAM_E_X], "...")`. */
+core_result core_reply_wire(struct core_reply *r, const struct core_wire_error *e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/** core_reply_wire() with a va_list. @return {ERR_API}. */
+core_result core_reply_catalogue(struct core_reply *r, const struct core_wire_error *e, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/*
+ * What a core error means on the wire, whatever the service: each service
+ * maps these classes to its own codes (kms_reply_from_err,
+ * query_reply_from_err, iam_reply_from_err) with a table indexed by class.
+ */
+enum core_err_class {
+    CORE_CLASS_NONE,        /* ERR_OK, ERR_API: nothing to record (ERR_API's reply is already there) */
+    CORE_CLASS_INTERNAL,    /* our failure: memory, I/O, crypto library, a damaged store */
+    CORE_CLASS_LIMIT,       /* a limit was exceeded */
+    CORE_CLASS_INVALID,     /* invalid argument or unparsable input */
+    CORE_CLASS_NOT_FOUND,
+    CORE_CLASS_EXISTS,
+    CORE_CLASS_BAD_CIPHERTEXT,
+    CORE_CLASS_AUTH_MISSING,
+    CORE_CLASS_AUTH_INCOMPLETE,
+    CORE_CLASS_AUTH_BAD_TOKEN,      /* unknown access key, bad session token */
+    CORE_CLASS_AUTH_BAD_SIGNATURE,  /* wrong or expired signature */
+    CORE_CLASS_AUTH_EXPIRED_TOKEN,
+    CORE_CLASS_COUNT
+};
+/** The class of err (one switch with no default: a new core error must be classed). */
+enum core_err_class core_err_class(enum core_err err);
+
 /** True when an error has been recorded. */
 static inline bool core_reply_failed(const struct core_reply *r) { return r->error_code[0] != 0; }
 

@@ -10,6 +10,7 @@
 
 #include "core/core.h"
 #include "keystore/keystore.h"
+#include "query/query.h"
 
 #define IAM_ACCESS_KEY_ID_LEN 20u
 #define IAM_SECRET_KEY_LEN 40u
@@ -210,21 +211,6 @@ CORE_RESULT iam_saml_metadata_parse(struct core_cursor doc, json_t **out);
 /** Whether outbound identity federation (GetWebIdentityToken) is on for account. Errors: keystore errors. */
 CORE_RESULT iam_outbound_enabled(struct keystore_txn *txn, const char *account, bool *enabled);
 
-/* ------------------------------------------------------------------------
- * Session-token keys: the AEAD keys that seal STS session tokens, kept
- * sealed in the keystore ("sts_token_key" table). The current key seals new
- * tokens; older keys stay for opening tokens issued before a rotation.
- * ------------------------------------------------------------------------ */
-
-#define IAM_TOKEN_KEY_BYTES 32u
-
-/** Id of the current token key. Errors: ERR_NOT_FOUND (none yet). */
-CORE_RESULT iam_token_key_current(struct keystore_txn *txn, uint32_t *id);
-/** Reads one token key into guarded memory. Errors: ERR_NOT_FOUND, ERR_TAMPERED. */
-CORE_RESULT iam_token_key_get(struct keystore_txn *txn, uint32_t id, struct core_secret *key);
-/** Creates a new random key and makes it current (the first one on an empty keystore). */
-CORE_RESULT iam_token_key_rotate(struct keystore_txn *txn, uint32_t *new_id);
-
 /* TOTP (RFC 6238): HMAC-SHA1, 6 digits, 30-second steps. */
 CORE_RESULT iam_totp(struct core_cursor seed, int64_t step, char out[7]);
 /**
@@ -283,6 +269,8 @@ struct iam_call {
  * @return the failure class for logging.
  */
 CORE_RESULT iam_handle(struct iam_env *env, const struct iam_call *call, struct core_reply *out);
+/** True for IAM actions whose row says they write to the keystore (served on the writer pool). */
+bool iam_action_writes(struct core_cursor action);
 
 /* ------------------------------------------------------------------------
  * Authorization: the caller's identity side (docs/authorization.md).
@@ -297,10 +285,6 @@ CORE_RESULT iam_handle(struct iam_env *env, const struct iam_call *call, struct 
  * the keystore are picked up within IAM_AUTHZ_TTL_MS.
  * ------------------------------------------------------------------------ */
 
-struct iam_tag {
-    struct core_cursor key, value;
-};
-#define IAM_MAX_TAGS 50u
 
 #define IAM_AUTHZ_TTL_MS 2000
 #define IAM_AUTHZ_CACHE_MAX 1024u  /* entries; idle ones are dropped beyond this */
@@ -318,7 +302,7 @@ struct iam_session_info {
     struct core_cursor policy_arns[10];
     size_t n_policy_arns;
     bool has_session_policies;
-    struct iam_tag tags[IAM_MAX_TAGS];  /* session tags */
+    struct query_tag tags[QUERY_MAX_TAGS];  /* session tags */
     size_t n_tags;
 };
 
@@ -331,7 +315,7 @@ struct iam_identity {
     size_t session_count;
     bool has_session_policies;
     bool full_access;                     /* account root, unverified mode (never an IAM user) */
-    const struct iam_tag *tags;           /* the user's or role's tags (aws:PrincipalTag) */
+    const struct query_tag *tags;           /* the user's or role's tags (aws:PrincipalTag) */
     size_t n_tags;
 };
 
@@ -384,50 +368,7 @@ CORE_RESULT iam_request_context(struct policy_ctx *pc, const struct iam_request_
 CORE_RESULT iam_authorize_identity(const struct iam_identity *id, const struct policy_ctx *pc,
                                    struct policy_verdict *out);
 
-/* ------------------------------------------------------------------------
- * Query-protocol parameter readers, shared with sts/. Each records AWS's
- * "1 validation error detected: Value 'x' at 'roleSessionName' failed to
- * satisfy constraint: ..." in out (ValidationError, 400) and returns ERR_API.
- * ------------------------------------------------------------------------ */
-
-enum iam_charset {
-    IAM_CS_ANY,         /* printable text, tab, CR, LF, and bytes >= 0x80 */
-    IAM_CS_NAME,        /* [\w+=,.@-] */
-    IAM_CS_EXTERNAL_ID, /* [\w+=,.@:\/-] */
-    IAM_CS_SERIAL,      /* [\w+=/:,.@-] */
-    IAM_CS_DIGITS,      /* [\d] */
-    IAM_CS_WORD,        /* [\w] */
-    IAM_CS_PATH,        /* "/" or "/[\x21-\x7e]+/" */
-    IAM_CS_TAG,         /* [\p{L}\p{Z}\p{N}_.:/=+\-@] (ASCII part checked; non-ASCII letters accepted) */
-};
-
-struct iam_str_spec {
-    const char *name; /* form parameter name, "RoleSessionName" */
-    bool required;
-    size_t min, max;  /* length in characters */
-    enum iam_charset cs;
-};
-
-/** Reads a string parameter. *v is empty and *present false when absent (and not required). */
-CORE_RESULT iam_param_str(const struct core_form *f, struct core_reply *out, const struct iam_str_spec *spec,
-                          struct core_cursor *v, bool *present);
-/** Reads an integer parameter within [min, max]. */
-CORE_RESULT iam_param_int(const struct core_form *f, struct core_reply *out, const char *name, bool required,
-                          int64_t min, int64_t max, int64_t *v, bool *present);
-/**
- * Reads a list "Name.member.N" (N = 1, 2, ... without gaps) whose members
- * follow spec (spec->name is the list name; suffix "" for scalar members or
- * ".arn" style for one-field structures). At most cap members (else
- * ValidationError "Member must have length less than or equal to cap").
- */
-CORE_RESULT iam_param_list(const struct core_form *f, struct core_reply *out, const struct iam_str_spec *spec,
-                           const char *suffix, struct core_cursor *vals, size_t cap, size_t *n);
-
-/** Reads Tags.member.N.Key/Value: at most 50, no duplicate keys (case-insensitive, InvalidInput). */
-CORE_RESULT iam_param_tags(const struct core_form *f, struct core_reply *out, const char *list_name,
-                           struct iam_tag *tags, size_t *n);
-
-/** Appends s as an XML-escaped element; the empty cursor still writes <tag></tag>. */
+/** Appends <tag>ISO 8601 time</tag>. */
 CORE_RESULT iam_xml_time(struct core_buf *b, const char *tag, int64_t t);
 
 #endif

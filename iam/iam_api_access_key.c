@@ -39,14 +39,14 @@ core_result iam_user_keys(struct keystore_txn *txn, const char *account, const c
 /* The user a key call is about: UserName, or the calling user. */
 static core_result target_user(struct iam_ctx *ctx, struct keystore_txn *txn, json_t **rec, char *name, size_t cap)
 {
-    const struct iam_str_spec spec = {.name = "UserName", .min = 1, .max = 128, .cs = IAM_CS_NAME};
+    const struct query_str_spec spec = {.name = "UserName", .min = 1, .max = 128, .cs = QUERY_CS_NAME};
     struct core_cursor n;
     bool have;
-    GUARD(iam_param_str(ctx->form, ctx->out, &spec, &n, &have));
+    GUARD(query_param_str(ctx->form, ctx->out, &spec, &n, &have));
     const struct core_principal *p = ctx->call->caller;
     if (!have) {
         if (p->type != CORE_PRINCIPAL_USER)
-            return core_reply_error(ctx->out, 400, "ValidationError",
+            return iam_fail(ctx->out, IAM_E_VALIDATION,
                                     "Must specify userName when calling with non-User credentials");
         const char *slash = strrchr(p->arn, '/');
         n = core_cursor_str(slash ? slash + 1 : p->arn);
@@ -66,7 +66,7 @@ static core_result create_key_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
     size_t n;
     GUARD(iam_user_keys(txn, ctx->account, name, keys, IAM_MAX_KEYS_PER_USER + 1, &n));
     if (n >= IAM_MAX_KEYS_PER_USER)
-        return core_reply_error(ctx->out, 409, "LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: %u",
+        return iam_fail(ctx->out, IAM_E_LIMIT_EXCEEDED, "Cannot exceed quota for AccessKeysPerUser: %u",
                                 IAM_MAX_KEYS_PER_USER);
     DEFER_CLEANUP(struct iam_access_key k = {0}, iam_access_key_free);
     iam_principal_user(&k.owner, ctx->account, iam_js(user, "path")[0] ? iam_js(user, "path") : "/", name,
@@ -122,13 +122,13 @@ static core_result load_key(struct iam_ctx *ctx, struct keystore_txn *txn, struc
     DEFER_CLEANUP(json_t *user = NULL, core_json_cleanup);
     char name[IAM_MAX_NAME + 1];
     GUARD(target_user(ctx, txn, &user, name, sizeof name));
-    const struct iam_str_spec spec = {.name = "AccessKeyId", .required = true, .min = 16, .max = 128, .cs = IAM_CS_WORD};
+    const struct query_str_spec spec = {.name = "AccessKeyId", .required = true, .min = 16, .max = 128, .cs = QUERY_CS_WORD};
     struct core_cursor id;
-    GUARD(iam_param_str(ctx->form, ctx->out, &spec, &id, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &spec, &id, NULL));
     core_result r = iam_access_key_get(txn, id, k);
     if (r.err == ERR_NOT_FOUND || (core_ok(r) && (strcmp(k->user_name, name) != 0 ||
                                                   strcmp(k->owner.account, ctx->account) != 0)))
-        return core_reply_error(ctx->out, 404, "NoSuchEntity", "The Access Key with id %.*s cannot be found.",
+        return iam_fail(ctx->out, IAM_E_NO_SUCH_ENTITY, "The Access Key with id %.*s cannot be found.",
                                 (int)id.len, (const char *)id.ptr);
     return r;
 }
@@ -137,15 +137,15 @@ static core_result update_key_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 {
     DEFER_CLEANUP(struct iam_access_key k = {0}, iam_access_key_free);
     GUARD(load_key(ctx, txn, &k));
-    const struct iam_str_spec spec = {.name = "Status", .required = true, .min = 1, .max = 16, .cs = IAM_CS_WORD};
+    const struct query_str_spec spec = {.name = "Status", .required = true, .min = 1, .max = 16, .cs = QUERY_CS_WORD};
     struct core_cursor status;
-    GUARD(iam_param_str(ctx->form, ctx->out, &spec, &status, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &spec, &status, NULL));
     if (core_cursor_eq_str(status, "Active"))
         k.active = true;
     else if (core_cursor_eq_str(status, "Inactive"))
         k.active = false;
     else
-        return core_reply_error(ctx->out, 400, "ValidationError",
+        return iam_fail(ctx->out, IAM_E_VALIDATION,
                                 "1 validation error detected: Value '%.*s' at 'status' failed to satisfy constraint: "
                                 "Member must satisfy enum value set: [Active, Inactive]",
                                 (int)(status.len > 32 ? 32 : status.len), (const char *)status.ptr);

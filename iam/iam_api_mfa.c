@@ -69,9 +69,9 @@ static core_result create_mfa_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 {
     struct core_cursor path, name;
     GUARD(iam_param_path(ctx, "Path", &path));
-    const struct iam_str_spec ns = {.name = "VirtualMFADeviceName", .required = true, .min = 1, .max = 128,
-                                    .cs = IAM_CS_NAME};
-    GUARD(iam_param_str(ctx->form, ctx->out, &ns, &name, NULL));
+    const struct query_str_spec ns = {.name = "VirtualMFADeviceName", .required = true, .min = 1, .max = 128,
+                                    .cs = QUERY_CS_NAME};
+    GUARD(query_param_str(ctx->form, ctx->out, &ns, &name, NULL));
     char serial[800], pathz[IAM_MAX_PATH + 1], namez[160];
     snprintf(pathz, sizeof pathz, "%.*s", (int)path.len, (const char *)path.ptr);
     snprintf(namez, sizeof namez, "%.*s", (int)name.len, (const char *)name.ptr);
@@ -90,7 +90,7 @@ static core_result create_mfa_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
     ENSURE(rec != NULL, ERR_NOMEM);
     core_result r = iam_rec_put(txn, IAM_T_MFA, ctx->account, name, rec, KEYSTORE_NO_OVERWRITE);
     if (r.err == ERR_EXISTS)
-        return core_reply_error(ctx->out, 409, "EntityAlreadyExists", "MFADevice entity at the same path and name "
+        return iam_fail(ctx->out, IAM_E_ENTITY_ALREADY_EXISTS, "MFADevice entity at the same path and name "
                                 "already exists.");
     GUARD(r);
     GUARD(core_buf_append_str(ctx->b, "<VirtualMFADevice>"));
@@ -108,27 +108,27 @@ core_result iam_create_virtual_mfa_device(struct iam_ctx *ctx) { return iam_writ
 
 static core_result enable_mfa_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 {
-    const struct iam_str_spec us = {.name = "UserName", .required = true, .min = 1, .max = 128, .cs = IAM_CS_NAME};
-    const struct iam_str_spec ss = {.name = "SerialNumber", .required = true, .min = 9, .max = 256, .cs = IAM_CS_SERIAL};
-    const struct iam_str_spec c1 = {.name = "AuthenticationCode1", .required = true, .min = 6, .max = 6,
-                                    .cs = IAM_CS_DIGITS};
-    const struct iam_str_spec c2 = {.name = "AuthenticationCode2", .required = true, .min = 6, .max = 6,
-                                    .cs = IAM_CS_DIGITS};
+    const struct query_str_spec us = {.name = "UserName", .required = true, .min = 1, .max = 128, .cs = QUERY_CS_NAME};
+    const struct query_str_spec ss = {.name = "SerialNumber", .required = true, .min = 9, .max = 256, .cs = QUERY_CS_SERIAL};
+    const struct query_str_spec c1 = {.name = "AuthenticationCode1", .required = true, .min = 6, .max = 6,
+                                    .cs = QUERY_CS_DIGITS};
+    const struct query_str_spec c2 = {.name = "AuthenticationCode2", .required = true, .min = 6, .max = 6,
+                                    .cs = QUERY_CS_DIGITS};
     struct core_cursor uname, serial, code1, code2;
-    GUARD(iam_param_str(ctx->form, ctx->out, &us, &uname, NULL));
-    GUARD(iam_param_str(ctx->form, ctx->out, &ss, &serial, NULL));
-    GUARD(iam_param_str(ctx->form, ctx->out, &c1, &code1, NULL));
-    GUARD(iam_param_str(ctx->form, ctx->out, &c2, &code2, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &us, &uname, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &ss, &serial, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &c1, &code1, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &c2, &code2, NULL));
     DEFER_CLEANUP(json_t *user = NULL, core_json_cleanup);
     GUARD(iam_load_user(ctx, txn, uname, &user));
     DEFER_CLEANUP(json_t *dev = NULL, core_json_cleanup);
     core_result r = iam_rec_get(txn, IAM_T_MFA, ctx->account, serial_name(serial), &dev);
     if (r.err == ERR_NOT_FOUND || (core_ok(r) && !core_cursor_eq_str(serial, iam_js(dev, "serial"))))
-        return core_reply_error(ctx->out, 404, "NoSuchEntity", "VirtualMFADevice with serial number %.*s doesn't exist.",
+        return iam_fail(ctx->out, IAM_E_NO_SUCH_ENTITY, "VirtualMFADevice with serial number %.*s doesn't exist.",
                                 (int)serial.len, (const char *)serial.ptr);
     GUARD(r);
     if (*iam_js(dev, "user"))
-        return core_reply_error(ctx->out, 409, "EntityAlreadyExists", "MFA Device is already in use.");
+        return iam_fail(ctx->out, IAM_E_ENTITY_ALREADY_EXISTS, "MFA Device is already in use.");
     DEFER_CLEANUP(struct core_secret seed = {0}, core_secret_cleanup);
     GUARD(load_seed(dev, &seed));
     /* Two consecutive codes, as the console asks for: search a few steps back. */
@@ -140,7 +140,7 @@ static core_result enable_mfa_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
         GUARD(iam_totp(core_secret_cursor(&seed), t + 1, b));
         ok = core_ct_equal_cursor(core_cursor_str(a), code1) && core_ct_equal_cursor(core_cursor_str(b), code2);
     }
-    if (!ok) return core_reply_error(ctx->out, 403, "InvalidAuthenticationCode", "Authentication code for device is not valid.");
+    if (!ok) return iam_fail(ctx->out, IAM_E_INVALID_AUTHENTICATION_CODE, "Authentication code for device is not valid.");
     char n[IAM_MAX_NAME + 1], arn[700];
     const char *stored = iam_user_name(user, uname, n, sizeof n);
     iam_arn(arn, sizeof arn, ctx->account, "user", iam_js(user, "path")[0] ? iam_js(user, "path") : "/", stored);

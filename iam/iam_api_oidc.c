@@ -24,18 +24,18 @@ static bool strip_scheme(struct core_cursor url, struct core_cursor *out)
 
 static core_result create_oidc_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 {
-    const struct iam_str_spec us = {.name = "Url", .required = true, .min = 1, .max = 255, .cs = IAM_CS_ANY};
-    const struct iam_str_spec cs = {.name = "ClientIDList", .min = 1, .max = 255, .cs = IAM_CS_ANY};
-    const struct iam_str_spec ts = {.name = "ThumbprintList", .min = 40, .max = 40, .cs = IAM_CS_WORD};
+    const struct query_str_spec us = {.name = "Url", .required = true, .min = 1, .max = 255, .cs = QUERY_CS_ANY};
+    const struct query_str_spec cs = {.name = "ClientIDList", .min = 1, .max = 255, .cs = QUERY_CS_ANY};
+    const struct query_str_spec ts = {.name = "ThumbprintList", .min = 40, .max = 40, .cs = QUERY_CS_WORD};
     struct core_cursor url, host, clients[MAX_CLIENT_IDS], thumbs[MAX_THUMBPRINTS];
     size_t nclients, nthumbs, ntags;
-    struct iam_tag tags[IAM_MAX_TAGS];
-    GUARD(iam_param_str(ctx->form, ctx->out, &us, &url, NULL));
-    GUARD(iam_param_list(ctx->form, ctx->out, &cs, "", clients, MAX_CLIENT_IDS, &nclients));
-    GUARD(iam_param_list(ctx->form, ctx->out, &ts, "", thumbs, MAX_THUMBPRINTS, &nthumbs));
-    GUARD(iam_param_tags(ctx->form, ctx->out, "Tags", tags, &ntags));
+    struct query_tag tags[QUERY_MAX_TAGS];
+    GUARD(query_param_str(ctx->form, ctx->out, &us, &url, NULL));
+    GUARD(query_param_list(ctx->form, ctx->out, &cs, "", clients, MAX_CLIENT_IDS, &nclients));
+    GUARD(query_param_list(ctx->form, ctx->out, &ts, "", thumbs, MAX_THUMBPRINTS, &nthumbs));
+    GUARD(query_param_tags(ctx->form, ctx->out, "Tags", tags, &ntags));
     if (!strip_scheme(url, &host))
-        return core_reply_error(ctx->out, 400, "InvalidInput", "Invalid Url: the URL must begin with https://");
+        return iam_fail(ctx->out, IAM_E_INVALID_INPUT, "Invalid Url: the URL must begin with https://");
     char hostz[272], arn[320];
     snprintf(hostz, sizeof hostz, "%.*s", (int)host.len, (const char *)host.ptr);
     snprintf(arn, sizeof arn, "arn:%s:iam::%s:oidc-provider/%s", core_partition_current(), ctx->account, hostz);
@@ -49,7 +49,7 @@ static core_result create_oidc_txn(struct iam_ctx *ctx, struct keystore_txn *txn
     ENSURE(rec != NULL, ERR_NOMEM);
     core_result r = iam_rec_put(txn, IAM_T_OIDC, ctx->account, host, rec, KEYSTORE_NO_OVERWRITE);
     if (r.err == ERR_EXISTS)
-        return core_reply_error(ctx->out, 409, "EntityAlreadyExists", "Provider with url https://%s already exists.",
+        return iam_fail(ctx->out, IAM_E_ENTITY_ALREADY_EXISTS, "Provider with url https://%s already exists.",
                                 hostz);
     GUARD(r);
     GUARD(core_xml_elem_str(ctx->b, "OpenIDConnectProviderArn", arn));
@@ -60,15 +60,15 @@ core_result iam_create_oidc_provider(struct iam_ctx *ctx) { return iam_write(ctx
 
 static core_result load_by_arn(struct iam_ctx *ctx, struct keystore_txn *txn, json_t **rec, struct core_cursor *host)
 {
-    const struct iam_str_spec as = {.name = "OpenIDConnectProviderArn", .required = true, .min = 20, .max = 2048,
-                                    .cs = IAM_CS_ANY};
+    const struct query_str_spec as = {.name = "OpenIDConnectProviderArn", .required = true, .min = 20, .max = 2048,
+                                    .cs = QUERY_CS_ANY};
     struct core_cursor arn;
-    GUARD(iam_param_str(ctx->form, ctx->out, &as, &arn, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &as, &arn, NULL));
     char prefix[64];
     snprintf(prefix, sizeof prefix, "arn:%s:iam::%s:oidc-provider/", core_partition_current(), ctx->account);
     struct core_cursor tail;
     if (!iam_arn_tail(arn, &tail))
-        return core_reply_error(ctx->out, 400, "InvalidInput", "Invalid ARN: %.*s", (int)(arn.len > 256 ? 256 : arn.len),
+        return iam_fail(ctx->out, IAM_E_INVALID_INPUT, "Invalid ARN: %.*s", (int)(arn.len > 256 ? 256 : arn.len),
                                 (const char *)arn.ptr);
     core_result r = {ERR_NOT_FOUND};
     if (core_cursor_starts_with(arn, prefix)) {
@@ -83,7 +83,7 @@ static core_result load_by_arn(struct iam_ctx *ctx, struct keystore_txn *txn, js
         }
     }
     if (r.err == ERR_NOT_FOUND)
-        return core_reply_error(ctx->out, 404, "NoSuchEntity", "OpenIDConnect Provider not found for arn %.*s",
+        return iam_fail(ctx->out, IAM_E_NO_SUCH_ENTITY, "OpenIDConnect Provider not found for arn %.*s",
                                 (int)(arn.len > 256 ? 256 : arn.len), (const char *)arn.ptr);
     return r;
 }

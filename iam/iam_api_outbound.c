@@ -29,10 +29,10 @@ static core_result set_txn(struct iam_ctx *ctx, struct keystore_txn *txn, bool o
     GUARD(iam_outbound_enabled(txn, ctx->account, &enabled));
     /* FeatureEnabled (409) / FeatureDisabled (404), as the IAM API reference lists them. */
     if (on && enabled)
-        return core_reply_error(ctx->out, 409, "FeatureEnabled", "%s",
+        return iam_fail(ctx->out, IAM_E_FEATURE_ENABLED, "%s",
                                 "Outbound identity federation is already enabled for this account.");
     if (!on && !enabled)
-        return core_reply_error(ctx->out, 404, "FeatureDisabled", "%s",
+        return iam_fail(ctx->out, IAM_E_FEATURE_DISABLED, "%s",
                                 "Outbound identity federation is already disabled for this account.");
     DEFER_CLEANUP(json_t *rec = json_pack("{s:b,s:I}", "enabled", on, "changed", (json_int_t)ctx->now),
                   core_json_cleanup);
@@ -53,7 +53,7 @@ static core_result info_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
     bool enabled;
     GUARD(iam_outbound_enabled(txn, ctx->account, &enabled));
     if (!enabled)
-        return core_reply_error(ctx->out, 404, "FeatureDisabled", "%s",
+        return iam_fail(ctx->out, IAM_E_FEATURE_DISABLED, "%s",
                                 "Outbound identity federation is disabled for this account.");
     GUARD(core_xml_elem_str(ctx->b, "IssuerIdentifier", ctx->env->oidc_issuer));
     return core_xml_elem_str(ctx->b, "JwtVendingEnabled", "true");

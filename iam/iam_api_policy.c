@@ -16,25 +16,25 @@ struct entity_kind {
     const char *param;     /* "UserName" */
     const char *noun;      /* "user" */
     size_t inline_max;     /* characters */
-    struct iam_str_spec name_spec;
+    struct query_str_spec name_spec;
 };
 
 static const struct entity_kind USER = {IAM_T_USER, "UserName", "user", POLICY_IAM_USER_INLINE_MAX_CHARS,
-                                        {.name = "UserName", .required = true, .min = 1, .max = 128, .cs = IAM_CS_NAME}};
+                                        {.name = "UserName", .required = true, .min = 1, .max = 128, .cs = QUERY_CS_NAME}};
 static const struct entity_kind ROLE = {IAM_T_ROLE, "RoleName", "role", POLICY_IAM_ROLE_INLINE_MAX_CHARS,
-                                        {.name = "RoleName", .required = true, .min = 1, .max = 64, .cs = IAM_CS_NAME}};
+                                        {.name = "RoleName", .required = true, .min = 1, .max = 64, .cs = QUERY_CS_NAME}};
 
-static const struct iam_str_spec policy_name_spec = {.name = "PolicyName", .required = true, .min = 1, .max = 128,
-                                                     .cs = IAM_CS_NAME};
-static const struct iam_str_spec doc_spec = {.name = "PolicyDocument", .required = true, .min = 1, .max = 131072,
-                                             .cs = IAM_CS_ANY};
-static const struct iam_str_spec arn_spec = {.name = "PolicyArn", .required = true, .min = 20, .max = 2048,
-                                             .cs = IAM_CS_ANY};
+static const struct query_str_spec policy_name_spec = {.name = "PolicyName", .required = true, .min = 1, .max = 128,
+                                                     .cs = QUERY_CS_NAME};
+static const struct query_str_spec doc_spec = {.name = "PolicyDocument", .required = true, .min = 1, .max = 131072,
+                                             .cs = QUERY_CS_ANY};
+static const struct query_str_spec arn_spec = {.name = "PolicyArn", .required = true, .min = 20, .max = 2048,
+                                             .cs = QUERY_CS_ANY};
 
 static core_result load_entity(struct iam_ctx *ctx, struct keystore_txn *txn, const struct entity_kind *k,
                                struct core_cursor *name, json_t **rec)
 {
-    GUARD(iam_param_str(ctx->form, ctx->out, &k->name_spec, name, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &k->name_spec, name, NULL));
     core_result r = iam_rec_get(txn, k->table, ctx->account, *name, rec);
     if (r.err == ERR_NOT_FOUND) return iam_no_such(ctx, k->noun, *name);
     return r;
@@ -57,8 +57,8 @@ static core_result put_inline(struct iam_ctx *ctx, struct keystore_txn *txn, con
     struct core_cursor name, pname, doc;
     DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
     GUARD(load_entity(ctx, txn, k, &name, &rec));
-    GUARD(iam_param_str(ctx->form, ctx->out, &policy_name_spec, &pname, NULL));
-    GUARD(iam_param_str(ctx->form, ctx->out, &doc_spec, &doc, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &policy_name_spec, &pname, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &doc_spec, &doc, NULL));
     GUARD(iam_check_policy(ctx, doc, POLICY_KIND_IDENTITY, k->inline_max));
     char key[160];
     snprintf(key, sizeof key, "%.*s", (int)pname.len, (const char *)pname.ptr);
@@ -71,12 +71,12 @@ static core_result get_inline(struct iam_ctx *ctx, struct keystore_txn *txn, con
     struct core_cursor name, pname;
     DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
     GUARD(load_entity(ctx, txn, k, &name, &rec));
-    GUARD(iam_param_str(ctx->form, ctx->out, &policy_name_spec, &pname, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &policy_name_spec, &pname, NULL));
     char key[160];
     snprintf(key, sizeof key, "%.*s", (int)pname.len, (const char *)pname.ptr);
     const char *doc = json_string_value(json_object_get(json_object_get(rec, "inline"), key));
     if (!doc)
-        return core_reply_error(ctx->out, 404, "NoSuchEntity", "The %s policy with name %s cannot be found.", k->noun,
+        return iam_fail(ctx->out, IAM_E_NO_SUCH_ENTITY, "The %s policy with name %s cannot be found.", k->noun,
                                 key);
     char stored[IAM_MAX_NAME + 1];
     GUARD(core_xml_elem_str(ctx->b, k->param,
@@ -90,11 +90,11 @@ static core_result delete_inline(struct iam_ctx *ctx, struct keystore_txn *txn, 
     struct core_cursor name, pname;
     DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
     GUARD(load_entity(ctx, txn, k, &name, &rec));
-    GUARD(iam_param_str(ctx->form, ctx->out, &policy_name_spec, &pname, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &policy_name_spec, &pname, NULL));
     char key[160];
     snprintf(key, sizeof key, "%.*s", (int)pname.len, (const char *)pname.ptr);
     if (json_object_del(member(rec, "inline", false), key) != 0)
-        return core_reply_error(ctx->out, 404, "NoSuchEntity", "The %s policy with name %s cannot be found.", k->noun,
+        return iam_fail(ctx->out, IAM_E_NO_SUCH_ENTITY, "The %s policy with name %s cannot be found.", k->noun,
                                 key);
     return iam_rec_put(txn, k->table, ctx->account, name, rec, 0);
 }
@@ -173,9 +173,9 @@ static core_result load_policy(struct iam_ctx *ctx, struct keystore_txn *txn, st
     if (core_ok(r) && !core_cursor_eq_str(arn, iam_js(*rec, "arn"))) r.err = ERR_NOT_FOUND;
     if (r.err == ERR_NOT_FOUND) {
         if (!core_cursor_starts_with(arn, "arn:"))
-            return core_reply_error(ctx->out, 400, "InvalidInput", "ARN %.*s is not valid.",
+            return iam_fail(ctx->out, IAM_E_INVALID_INPUT, "ARN %.*s is not valid.",
                                     (int)(arn.len > 256 ? 256 : arn.len), (const char *)arn.ptr);
-        return core_reply_error(ctx->out, 404, "NoSuchEntity", "Policy %.*s does not exist or is not attachable.",
+        return iam_fail(ctx->out, IAM_E_NO_SUCH_ENTITY, "Policy %.*s does not exist or is not attachable.",
                                 (int)(arn.len > 256 ? 256 : arn.len), (const char *)arn.ptr);
     }
     return r;
@@ -211,14 +211,14 @@ static core_result create_policy_txn(struct iam_ctx *ctx, struct keystore_txn *t
 {
     struct core_cursor name, path, doc, desc;
     bool have_desc;
-    GUARD(iam_param_str(ctx->form, ctx->out, &policy_name_spec, &name, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &policy_name_spec, &name, NULL));
     GUARD(iam_param_path(ctx, "Path", &path));
-    GUARD(iam_param_str(ctx->form, ctx->out, &doc_spec, &doc, NULL));
-    const struct iam_str_spec ds = {.name = "Description", .min = 0, .max = 1000, .cs = IAM_CS_ANY};
-    GUARD(iam_param_str(ctx->form, ctx->out, &ds, &desc, &have_desc));
-    struct iam_tag tags[IAM_MAX_TAGS];
+    GUARD(query_param_str(ctx->form, ctx->out, &doc_spec, &doc, NULL));
+    const struct query_str_spec ds = {.name = "Description", .min = 0, .max = 1000, .cs = QUERY_CS_ANY};
+    GUARD(query_param_str(ctx->form, ctx->out, &ds, &desc, &have_desc));
+    struct query_tag tags[QUERY_MAX_TAGS];
     size_t ntags;
-    GUARD(iam_param_tags(ctx->form, ctx->out, "Tags", tags, &ntags));
+    GUARD(query_param_tags(ctx->form, ctx->out, "Tags", tags, &ntags));
     GUARD(iam_check_policy(ctx, doc, POLICY_KIND_IDENTITY, POLICY_IAM_MANAGED_MAX_CHARS));
     char policy_id[32], arn[800], pathz[IAM_MAX_PATH + 1], namez[160];
     iam_generate_unique_id("ANPA", policy_id);
@@ -234,7 +234,7 @@ static core_result create_policy_txn(struct iam_ctx *ctx, struct keystore_txn *t
     if (have_desc) json_object_set_new(rec, "description", json_stringn((const char *)desc.ptr, desc.len));
     core_result r = iam_rec_put(txn, IAM_T_POLICY, ctx->account, name, rec, KEYSTORE_NO_OVERWRITE);
     if (r.err == ERR_EXISTS)
-        return core_reply_error(ctx->out, 409, "EntityAlreadyExists",
+        return iam_fail(ctx->out, IAM_E_ENTITY_ALREADY_EXISTS,
                                 "A policy called %s already exists. Duplicate names are not allowed.", namez);
     GUARD(r);
     return xml_policy(ctx->b, rec, 0);
@@ -245,7 +245,7 @@ core_result iam_create_policy(struct iam_ctx *ctx) { return iam_write(ctx, creat
 static core_result get_policy_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 {
     struct core_cursor arn;
-    GUARD(iam_param_str(ctx->form, ctx->out, &arn_spec, &arn, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &arn_spec, &arn, NULL));
     DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
     GUARD(load_policy(ctx, txn, arn, &rec));
     int64_t attached = 0, boundaries = 0;
@@ -261,13 +261,13 @@ core_result iam_get_policy(struct iam_ctx *ctx) { return iam_read(ctx, get_polic
 static core_result get_policy_version_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 {
     struct core_cursor arn, version;
-    GUARD(iam_param_str(ctx->form, ctx->out, &arn_spec, &arn, NULL));
-    const struct iam_str_spec vs = {.name = "VersionId", .required = true, .min = 2, .max = 64, .cs = IAM_CS_ANY};
-    GUARD(iam_param_str(ctx->form, ctx->out, &vs, &version, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &arn_spec, &arn, NULL));
+    const struct query_str_spec vs = {.name = "VersionId", .required = true, .min = 2, .max = 64, .cs = QUERY_CS_ANY};
+    GUARD(query_param_str(ctx->form, ctx->out, &vs, &version, NULL));
     DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
     GUARD(load_policy(ctx, txn, arn, &rec));
     if (!core_cursor_eq_str(version, default_version(rec)))
-        return core_reply_error(ctx->out, 404, "NoSuchEntity", "Policy %s version %.*s does not exist or is not "
+        return iam_fail(ctx->out, IAM_E_NO_SUCH_ENTITY, "Policy %s version %.*s does not exist or is not "
                                 "attachable.", iam_js(rec, "arn"), (int)(version.len > 64 ? 64 : version.len),
                                 (const char *)version.ptr);
     GUARD(core_buf_append_str(ctx->b, "<PolicyVersion>"));
@@ -284,15 +284,15 @@ core_result iam_get_policy_version(struct iam_ctx *ctx) { return iam_read(ctx, g
 static core_result delete_policy_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 {
     struct core_cursor arn;
-    GUARD(iam_param_str(ctx->form, ctx->out, &arn_spec, &arn, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &arn_spec, &arn, NULL));
     DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
     GUARD(load_policy(ctx, txn, arn, &rec));
     if (is_aws(rec)) /* AWS's, not the account's: as on AWS, a cross-account refusal */
-        return core_reply_error(ctx->out, 403, "AccessDenied",
+        return iam_fail(ctx->out, IAM_E_ACCESS_DENIED,
                                 "User: %s is not authorized to perform: iam:DeletePolicy on resource: policy %s",
                                 ctx->call->caller->arn, iam_js(rec, "arn"));
     if (json_integer_value(json_object_get(rec, "attachments")) > 0)
-        return core_reply_error(ctx->out, 409, "DeleteConflict", "Cannot delete a policy attached to entities.");
+        return iam_fail(ctx->out, IAM_E_DELETE_CONFLICT, "Cannot delete a policy attached to entities.");
     return iam_rec_del(txn, IAM_T_POLICY, ctx->account, arn_name(arn));
 }
 
@@ -303,7 +303,7 @@ static core_result attach(struct iam_ctx *ctx, struct keystore_txn *txn, const s
     struct core_cursor name, arn;
     DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
     GUARD(load_entity(ctx, txn, k, &name, &rec));
-    GUARD(iam_param_str(ctx->form, ctx->out, &arn_spec, &arn, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &arn_spec, &arn, NULL));
     DEFER_CLEANUP(json_t *pol = NULL, core_json_cleanup);
     GUARD(load_policy(ctx, txn, arn, &pol));
     json_t *list = member(rec, "attached", true);
@@ -314,13 +314,13 @@ static core_result attach(struct iam_ctx *ctx, struct keystore_txn *txn, const s
     if (on) {
         if (found != (size_t)-1) CORE_OK; /* attaching twice is a no-op in AWS */
         if (json_array_size(list) >= 10)
-            return core_reply_error(ctx->out, 409, "LimitExceeded", "Cannot exceed quota for PoliciesPer%s: 10",
+            return iam_fail(ctx->out, IAM_E_LIMIT_EXCEEDED, "Cannot exceed quota for PoliciesPer%s: 10",
                                     k == &USER ? "User" : "Role");
         json_array_append_new(list, json_string(iam_js(pol, "arn")));
         count++;
     } else {
         if (found == (size_t)-1)
-            return core_reply_error(ctx->out, 404, "NoSuchEntity", "Policy %s was not found.", iam_js(pol, "arn"));
+            return iam_fail(ctx->out, IAM_E_NO_SUCH_ENTITY, "Policy %s was not found.", iam_js(pol, "arn"));
         json_array_remove(list, found);
         count = count > 0 ? count - 1 : 0;
     }

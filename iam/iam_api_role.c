@@ -4,8 +4,8 @@
 #include "iam/iam_internal.h"
 #include "policy/policy.h"
 
-static const struct iam_str_spec role_name_spec = {.name = "RoleName", .required = true, .min = 1, .max = 64,
-                                                   .cs = IAM_CS_NAME};
+static const struct query_str_spec role_name_spec = {.name = "RoleName", .required = true, .min = 1, .max = 64,
+                                                   .cs = QUERY_CS_NAME};
 
 core_result iam_load_role(struct iam_ctx *ctx, struct keystore_txn *txn, struct core_cursor name, json_t **rec)
 {
@@ -26,7 +26,7 @@ static core_result trust_store(struct iam_ctx *ctx, struct keystore_txn *txn, st
     char bad[520];
     core_result r = iam_policy_principals_store(txn, doc, out, bad, sizeof bad);
     if (r.err == ERR_PARSE)
-        return core_reply_error(ctx->out, 400, "MalformedPolicyDocument", "Invalid principal in policy: \"AWS\":\"%s\"",
+        return iam_fail(ctx->out, IAM_E_MALFORMED_POLICY_DOCUMENT, "Invalid principal in policy: \"AWS\":\"%s\"",
                                 bad);
     return r;
 }
@@ -64,25 +64,25 @@ static core_result xml_role(struct core_buf *b, struct keystore_txn *txn, const 
     return core_buf_printf(b, "</%s>", elem);
 }
 
-static const struct iam_str_spec desc_spec = {.name = "Description", .min = 0, .max = 1000, .cs = IAM_CS_ANY};
+static const struct query_str_spec desc_spec = {.name = "Description", .min = 0, .max = 1000, .cs = QUERY_CS_ANY};
 
 static core_result create_role_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 {
     struct core_cursor name, path, trust, desc, boundary;
     bool have_desc, have_boundary;
     int64_t max_session = 3600;
-    GUARD(iam_param_str(ctx->form, ctx->out, &role_name_spec, &name, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &role_name_spec, &name, NULL));
     GUARD(iam_param_path(ctx, "Path", &path));
-    const struct iam_str_spec ts = {.name = "AssumeRolePolicyDocument", .required = true, .min = 1, .max = 131072,
-                                    .cs = IAM_CS_ANY};
-    GUARD(iam_param_str(ctx->form, ctx->out, &ts, &trust, NULL));
-    GUARD(iam_param_str(ctx->form, ctx->out, &desc_spec, &desc, &have_desc));
-    GUARD(iam_param_int(ctx->form, ctx->out, "MaxSessionDuration", false, 3600, 43200, &max_session, NULL));
-    const struct iam_str_spec bs = {.name = "PermissionsBoundary", .min = 20, .max = 2048, .cs = IAM_CS_ANY};
-    GUARD(iam_param_str(ctx->form, ctx->out, &bs, &boundary, &have_boundary));
-    struct iam_tag tags[IAM_MAX_TAGS];
+    const struct query_str_spec ts = {.name = "AssumeRolePolicyDocument", .required = true, .min = 1, .max = 131072,
+                                    .cs = QUERY_CS_ANY};
+    GUARD(query_param_str(ctx->form, ctx->out, &ts, &trust, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &desc_spec, &desc, &have_desc));
+    GUARD(query_param_int(ctx->form, ctx->out, "MaxSessionDuration", false, 3600, 43200, &max_session, NULL));
+    const struct query_str_spec bs = {.name = "PermissionsBoundary", .min = 20, .max = 2048, .cs = QUERY_CS_ANY};
+    GUARD(query_param_str(ctx->form, ctx->out, &bs, &boundary, &have_boundary));
+    struct query_tag tags[QUERY_MAX_TAGS];
     size_t ntags;
-    GUARD(iam_param_tags(ctx->form, ctx->out, "Tags", tags, &ntags));
+    GUARD(query_param_tags(ctx->form, ctx->out, "Tags", tags, &ntags));
     GUARD(iam_check_policy(ctx, trust, POLICY_KIND_TRUST, POLICY_IAM_TRUST_MAX_CHARS));
     DEFER_CLEANUP(struct core_buf stored = {0}, core_buf_cleanup);
     GUARD(trust_store(ctx, txn, trust, &stored));
@@ -91,7 +91,7 @@ static core_result create_role_txn(struct iam_ctx *ctx, struct keystore_txn *txn
         bool exists;
         GUARD(iam_managed_policy_exists(txn, boundary, &exists));
         if (!exists)
-            return core_reply_error(ctx->out, 404, "NoSuchEntity", "Policy %.*s does not exist or is not attachable.",
+            return iam_fail(ctx->out, IAM_E_NO_SUCH_ENTITY, "Policy %.*s does not exist or is not attachable.",
                                     (int)boundary.len, (const char *)boundary.ptr);
     }
     char role_id[32];
@@ -118,7 +118,7 @@ core_result iam_create_role(struct iam_ctx *ctx) { return iam_write(ctx, create_
 static core_result get_role_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 {
     struct core_cursor name;
-    GUARD(iam_param_str(ctx->form, ctx->out, &role_name_spec, &name, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &role_name_spec, &name, NULL));
     DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
     GUARD(iam_load_role(ctx, txn, name, &rec));
     return xml_role(ctx->b, txn, "Role", rec, true);
@@ -142,13 +142,13 @@ core_result iam_list_roles(struct iam_ctx *ctx) { return iam_read(ctx, list_role
 static core_result delete_role_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 {
     struct core_cursor name;
-    GUARD(iam_param_str(ctx->form, ctx->out, &role_name_spec, &name, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &role_name_spec, &name, NULL));
     DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
     GUARD(iam_load_role(ctx, txn, name, &rec));
     if (json_object_size(json_object_get(rec, "inline")))
-        return core_reply_error(ctx->out, 409, "DeleteConflict", "Cannot delete entity, must delete policies first.");
+        return iam_fail(ctx->out, IAM_E_DELETE_CONFLICT, "Cannot delete entity, must delete policies first.");
     if (json_array_size(json_object_get(rec, "attached")))
-        return core_reply_error(ctx->out, 409, "DeleteConflict", "Cannot delete entity, must detach all policies first.");
+        return iam_fail(ctx->out, IAM_E_DELETE_CONFLICT, "Cannot delete entity, must detach all policies first.");
     GUARD(iam_uid_del(txn, iam_js(rec, "role_id")));
     return iam_rec_del(txn, IAM_T_ROLE, ctx->account, name);
 }
@@ -158,10 +158,10 @@ core_result iam_delete_role(struct iam_ctx *ctx) { return iam_write(ctx, delete_
 static core_result update_trust_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 {
     struct core_cursor name, doc;
-    GUARD(iam_param_str(ctx->form, ctx->out, &role_name_spec, &name, NULL));
-    const struct iam_str_spec ds = {.name = "PolicyDocument", .required = true, .min = 1, .max = 131072,
-                                    .cs = IAM_CS_ANY};
-    GUARD(iam_param_str(ctx->form, ctx->out, &ds, &doc, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &role_name_spec, &name, NULL));
+    const struct query_str_spec ds = {.name = "PolicyDocument", .required = true, .min = 1, .max = 131072,
+                                    .cs = QUERY_CS_ANY};
+    GUARD(query_param_str(ctx->form, ctx->out, &ds, &doc, NULL));
     DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
     GUARD(iam_load_role(ctx, txn, name, &rec));
     GUARD(iam_check_policy(ctx, doc, POLICY_KIND_TRUST, POLICY_IAM_TRUST_MAX_CHARS));
@@ -178,9 +178,9 @@ static core_result update_role_txn(struct iam_ctx *ctx, struct keystore_txn *txn
     struct core_cursor name, desc;
     bool have_desc, have_max;
     int64_t max_session = 0;
-    GUARD(iam_param_str(ctx->form, ctx->out, &role_name_spec, &name, NULL));
-    GUARD(iam_param_str(ctx->form, ctx->out, &desc_spec, &desc, &have_desc));
-    GUARD(iam_param_int(ctx->form, ctx->out, "MaxSessionDuration", false, 3600, 43200, &max_session, &have_max));
+    GUARD(query_param_str(ctx->form, ctx->out, &role_name_spec, &name, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &desc_spec, &desc, &have_desc));
+    GUARD(query_param_int(ctx->form, ctx->out, "MaxSessionDuration", false, 3600, 43200, &max_session, &have_max));
     DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
     GUARD(iam_load_role(ctx, txn, name, &rec));
     if (have_desc) json_object_set_new(rec, "description", json_stringn((const char *)desc.ptr, desc.len));

@@ -119,15 +119,15 @@ done:
 static core_result read_metadata(struct iam_ctx *ctx, bool required, json_t **meta, struct core_cursor *doc,
                                  bool *have)
 {
-    const struct iam_str_spec ms = {.name = "SAMLMetadataDocument", .required = required, .min = 1000,
-                                    .max = 10000000, .cs = IAM_CS_ANY};
-    GUARD(iam_param_str(ctx->form, ctx->out, &ms, doc, have));
+    const struct query_str_spec ms = {.name = "SAMLMetadataDocument", .required = required, .min = 1000,
+                                    .max = 10000000, .cs = QUERY_CS_ANY};
+    GUARD(query_param_str(ctx->form, ctx->out, &ms, doc, have));
     if (!*have) CORE_OK;
     if (doc->len > IAM_SAML_MAX_METADATA)
-        return core_reply_error(ctx->out, 409, "LimitExceeded",
+        return iam_fail(ctx->out, IAM_E_LIMIT_EXCEEDED,
                                 "SAMLMetadataDocument is longer than kmsd's limit of %u bytes", IAM_SAML_MAX_METADATA);
     if (!core_ok(iam_saml_metadata_parse(*doc, meta)))
-        return core_reply_error(ctx->out, 400, "InvalidInput", "%s", "Could not parse metadata");
+        return iam_fail(ctx->out, IAM_E_INVALID_INPUT, "%s", "Could not parse metadata");
     CORE_OK;
 }
 
@@ -137,7 +137,7 @@ static core_result refuse_encryption(struct iam_ctx *ctx)
     struct core_cursor v;
     if (core_form_get(ctx->form, "AddPrivateKey", &v) || core_form_get(ctx->form, "RemovePrivateKey", &v) ||
         (core_form_get(ctx->form, "AssertionEncryptionMode", &v) && !core_cursor_eq_str(v, "Allowed")))
-        return core_reply_error(ctx->out, 400, "InvalidInput", "%s",
+        return iam_fail(ctx->out, IAM_E_INVALID_INPUT, "%s",
                                 "kmsd does not decrypt SAML assertions: AddPrivateKey, RemovePrivateKey and "
                                 "AssertionEncryptionMode=Required are not supported");
     CORE_OK;
@@ -145,22 +145,22 @@ static core_result refuse_encryption(struct iam_ctx *ctx)
 
 static core_result create_saml_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 {
-    const struct iam_str_spec ns = {.name = "Name", .required = true, .min = 1, .max = 128, .cs = IAM_CS_ANY};
+    const struct query_str_spec ns = {.name = "Name", .required = true, .min = 1, .max = 128, .cs = QUERY_CS_ANY};
     struct core_cursor name, doc;
-    struct iam_tag tags[IAM_MAX_TAGS];
+    struct query_tag tags[QUERY_MAX_TAGS];
     size_t ntags;
     bool have;
-    GUARD(iam_param_str(ctx->form, ctx->out, &ns, &name, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &ns, &name, NULL));
     for (size_t i = 0; i < name.len; i++) { /* the model's pattern [\w._-]+ */
         uint8_t c = name.ptr[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
               c == '-'))
-            return core_reply_error(ctx->out, 400, "ValidationError",
+            return iam_fail(ctx->out, IAM_E_VALIDATION,
                                     "1 validation error detected: Value '%.*s' at 'name' failed to satisfy "
                                     "constraint: Member must satisfy regular expression pattern: [\\w._-]+",
                                     (int)name.len, (const char *)name.ptr);
     }
-    GUARD(iam_param_tags(ctx->form, ctx->out, "Tags", tags, &ntags));
+    GUARD(query_param_tags(ctx->form, ctx->out, "Tags", tags, &ntags));
     GUARD(refuse_encryption(ctx));
     DEFER_CLEANUP(json_t *meta = NULL, core_json_cleanup);
     GUARD(read_metadata(ctx, true, &meta, &doc, &have));
@@ -176,7 +176,7 @@ static core_result create_saml_txn(struct iam_ctx *ctx, struct keystore_txn *txn
     ENSURE(rec != NULL, ERR_NOMEM);
     core_result r = iam_rec_put(txn, IAM_T_SAML, ctx->account, name, rec, KEYSTORE_NO_OVERWRITE);
     if (r.err == ERR_EXISTS)
-        return core_reply_error(ctx->out, 409, "EntityAlreadyExists", "SAMLProvider %.*s already exists.",
+        return iam_fail(ctx->out, IAM_E_ENTITY_ALREADY_EXISTS, "SAMLProvider %.*s already exists.",
                                 (int)name.len, (const char *)name.ptr);
     GUARD(r);
     GUARD(core_xml_elem_str(ctx->b, "SAMLProviderArn", arn));
@@ -187,14 +187,14 @@ core_result iam_create_saml_provider(struct iam_ctx *ctx) { return iam_write(ctx
 
 static core_result load_by_arn(struct iam_ctx *ctx, struct keystore_txn *txn, json_t **rec, struct core_cursor *name)
 {
-    const struct iam_str_spec as = {.name = "SAMLProviderArn", .required = true, .min = 20, .max = 2048,
-                                    .cs = IAM_CS_ANY};
+    const struct query_str_spec as = {.name = "SAMLProviderArn", .required = true, .min = 20, .max = 2048,
+                                    .cs = QUERY_CS_ANY};
     struct core_cursor arn;
-    GUARD(iam_param_str(ctx->form, ctx->out, &as, &arn, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &as, &arn, NULL));
     char prefix[64];
     snprintf(prefix, sizeof prefix, "arn:%s:iam::%s:saml-provider/", core_partition_current(), ctx->account);
     if (!core_arn_match(arn, "iam", NULL, NULL))
-        return core_reply_error(ctx->out, 400, "InvalidInput", "Invalid ARN: %.*s",
+        return iam_fail(ctx->out, IAM_E_INVALID_INPUT, "Invalid ARN: %.*s",
                                 (int)(arn.len > 256 ? 256 : arn.len), (const char *)arn.ptr);
     core_result r = {ERR_NOT_FOUND};
     if (core_cursor_starts_with(arn, prefix)) {
@@ -208,7 +208,7 @@ static core_result load_by_arn(struct iam_ctx *ctx, struct keystore_txn *txn, js
         }
     }
     if (r.err == ERR_NOT_FOUND)
-        return core_reply_error(ctx->out, 404, "NoSuchEntity", "Manifest not found for arn %.*s",
+        return iam_fail(ctx->out, IAM_E_NO_SUCH_ENTITY, "Manifest not found for arn %.*s",
                                 (int)(arn.len > 256 ? 256 : arn.len), (const char *)arn.ptr);
     return r;
 }

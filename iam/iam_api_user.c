@@ -3,8 +3,8 @@
 
 #include "iam/iam_internal.h"
 
-static const struct iam_str_spec user_name_spec = {.name = "UserName", .required = true, .min = 1, .max = 64,
-                                                   .cs = IAM_CS_NAME};
+static const struct query_str_spec user_name_spec = {.name = "UserName", .required = true, .min = 1, .max = 64,
+                                                   .cs = QUERY_CS_NAME};
 
 const char *iam_user_name(const json_t *rec, struct core_cursor fallback, char *buf, size_t cap)
 {
@@ -93,19 +93,19 @@ core_result iam_user_ensure(struct keystore_txn *txn, const char *account, struc
 static core_result create_user_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 {
     struct core_cursor name, path, boundary;
-    GUARD(iam_param_str(ctx->form, ctx->out, &user_name_spec, &name, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &user_name_spec, &name, NULL));
     GUARD(iam_param_path(ctx, "Path", &path));
-    const struct iam_str_spec bs = {.name = "PermissionsBoundary", .min = 20, .max = 2048, .cs = IAM_CS_ANY};
+    const struct query_str_spec bs = {.name = "PermissionsBoundary", .min = 20, .max = 2048, .cs = QUERY_CS_ANY};
     bool have_boundary;
-    GUARD(iam_param_str(ctx->form, ctx->out, &bs, &boundary, &have_boundary));
-    struct iam_tag tags[IAM_MAX_TAGS];
+    GUARD(query_param_str(ctx->form, ctx->out, &bs, &boundary, &have_boundary));
+    struct query_tag tags[QUERY_MAX_TAGS];
     size_t ntags;
-    GUARD(iam_param_tags(ctx->form, ctx->out, "Tags", tags, &ntags));
+    GUARD(query_param_tags(ctx->form, ctx->out, "Tags", tags, &ntags));
     if (have_boundary) {
         bool exists;
         GUARD(iam_managed_policy_exists(txn, boundary, &exists));
         if (!exists)
-            return core_reply_error(ctx->out, 404, "NoSuchEntity", "Policy %.*s does not exist or is not attachable.",
+            return iam_fail(ctx->out, IAM_E_NO_SUCH_ENTITY, "Policy %.*s does not exist or is not attachable.",
                                     (int)boundary.len, (const char *)boundary.ptr);
     }
     DEFER_CLEANUP(json_t *rec = user_record(ctx->account, name, path, ctx->now, iam_tags_json(tags, ntags)),
@@ -124,11 +124,11 @@ core_result iam_create_user(struct iam_ctx *ctx) { return iam_write(ctx, create_
 
 static core_result get_user_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 {
-    struct iam_str_spec spec = user_name_spec;
+    struct query_str_spec spec = user_name_spec;
     spec.required = false;
     struct core_cursor name;
     bool have;
-    GUARD(iam_param_str(ctx->form, ctx->out, &spec, &name, &have));
+    GUARD(query_param_str(ctx->form, ctx->out, &spec, &name, &have));
     const struct core_principal *p = ctx->call->caller;
     if (!have) {
         if (p->type == CORE_PRINCIPAL_ROOT) {
@@ -139,7 +139,7 @@ static core_result get_user_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
             return core_buf_append_str(ctx->b, "</User>");
         }
         if (p->type != CORE_PRINCIPAL_USER)
-            return core_reply_error(ctx->out, 400, "ValidationError",
+            return iam_fail(ctx->out, IAM_E_VALIDATION,
                                     "Must specify userName when calling with non-User credentials");
         /* arn:aws:iam::ACCT:user/PATH/NAME: the name follows the last '/'. */
         const char *slash = strrchr(p->arn, '/');
@@ -169,7 +169,7 @@ core_result iam_list_users(struct iam_ctx *ctx) { return iam_read(ctx, list_user
 static core_result delete_user_txn(struct iam_ctx *ctx, struct keystore_txn *txn)
 {
     struct core_cursor name;
-    GUARD(iam_param_str(ctx->form, ctx->out, &user_name_spec, &name, NULL));
+    GUARD(query_param_str(ctx->form, ctx->out, &user_name_spec, &name, NULL));
     DEFER_CLEANUP(json_t *rec = NULL, core_json_cleanup);
     GUARD(iam_load_user(ctx, txn, name, &rec));
     char n[IAM_MAX_NAME + 1];
@@ -177,13 +177,13 @@ static core_result delete_user_txn(struct iam_ctx *ctx, struct keystore_txn *txn
     struct iam_key_meta keys[8];
     size_t nkeys;
     GUARD(iam_user_keys(txn, ctx->account, stored, keys, 8, &nkeys));
-    if (nkeys) return core_reply_error(ctx->out, 409, "DeleteConflict", "Cannot delete entity, must delete access keys first.");
+    if (nkeys) return iam_fail(ctx->out, IAM_E_DELETE_CONFLICT, "Cannot delete entity, must delete access keys first.");
     if (json_object_size(json_object_get(rec, "inline")))
-        return core_reply_error(ctx->out, 409, "DeleteConflict", "Cannot delete entity, must delete policies first.");
+        return iam_fail(ctx->out, IAM_E_DELETE_CONFLICT, "Cannot delete entity, must delete policies first.");
     if (json_array_size(json_object_get(rec, "attached")))
-        return core_reply_error(ctx->out, 409, "DeleteConflict", "Cannot delete entity, must detach all policies first.");
+        return iam_fail(ctx->out, IAM_E_DELETE_CONFLICT, "Cannot delete entity, must detach all policies first.");
     if (*iam_js(rec, "mfa"))
-        return core_reply_error(ctx->out, 409, "DeleteConflict", "Cannot delete entity, must delete MFA device first.");
+        return iam_fail(ctx->out, IAM_E_DELETE_CONFLICT, "Cannot delete entity, must delete MFA device first.");
     GUARD(iam_uid_del(txn, iam_js(rec, "user_id")));
     return iam_rec_del(txn, IAM_T_USER, ctx->account, name);
 }

@@ -31,33 +31,34 @@ static const char allow_all_doc[] =
 
 struct iam_identity_entry {
     struct iam_identity pub; /* first: handed out as &entry->pub */
-    struct iam_identity_entry *next;
-    char key[200];
-    uint32_t hash;
-    uint64_t gen;
-    uint64_t built_ns;
-    unsigned refs;
-    bool linked;
+    struct policy_cache_item item;
     struct policy *owned[IAM_AUTHZ_MAX_POLICIES + SESSION_MAX + 1];
     size_t n_owned;
     const struct policy *ident[IAM_AUTHZ_MAX_POLICIES];
     const struct policy *sess[SESSION_MAX];
-    struct iam_tag tags[IAM_MAX_TAGS];
+    struct query_tag tags[QUERY_MAX_TAGS];
     struct core_buf tagtext;
 };
 
 static const struct iam_identity nobody = {0};
 
-static uint32_t fnv(const char *s)
+static void entry_free(struct iam_identity_entry *e)
 {
-    uint32_t h = 2166136261u;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
+    for (size_t i = 0; i < e->n_owned; i++) policy_free(e->owned[i]);
+    core_buf_free(&e->tagtext);
+    free(e);
 }
+
+static struct iam_identity_entry *entry_of(struct policy_cache_item *it)
+{
+    return (struct iam_identity_entry *)(void *)((char *)it - offsetof(struct iam_identity_entry, item));
+}
+
+static void entry_free_item(struct policy_cache_item *it) { entry_free(entry_of(it)); }
 
 core_result iam_authz_init(struct iam_env *env)
 {
-    ENSURE(pthread_mutex_init(&env->cache_lock, NULL) == 0, ERR_NOMEM);
+    GUARD(policy_cache_init(&env->identities, IAM_AUTHZ_CACHE_MAX, entry_free_item));
     struct policy_parse_opts o = {.kind = POLICY_KIND_IDENTITY, .max_bytes = sizeof allow_all_doc};
     GUARD(policy_parse(&o, core_cursor_str(allow_all_doc), &env->allow_all, NULL, NULL));
     env->allow_all_list[0] = env->allow_all;
@@ -71,31 +72,16 @@ core_result iam_authz_init(struct iam_env *env)
     CORE_OK;
 }
 
-static void entry_free(struct iam_identity_entry *e)
-{
-    for (size_t i = 0; i < e->n_owned; i++) policy_free(e->owned[i]);
-    core_buf_free(&e->tagtext);
-    free(e);
-}
 
 void iam_authz_free(struct iam_env *env)
 {
-    for (size_t b = 0; b < IAM_AUTHZ_BUCKETS; b++) {
-        struct iam_identity_entry *e = env->buckets[b];
-        while (e) {
-            struct iam_identity_entry *n = e->next;
-            entry_free(e);
-            e = n;
-        }
-        env->buckets[b] = NULL;
-    }
+    policy_cache_destroy(&env->identities);
     policy_free(env->allow_all);
     env->allow_all = NULL;
     for (size_t i = 0; i < IAM_AWS_POLICIES_MAX; i++) {
         policy_free(env->aws[i]);
         env->aws[i] = NULL;
     }
-    pthread_mutex_destroy(&env->cache_lock);
 }
 
 void iam_identity_invalidate(struct iam_env *env)
@@ -182,9 +168,9 @@ static core_result from_record(struct iam_env *env, struct keystore_txn *txn, st
     }
     /* Tags: copy the text first, then point cursors at it (the buffer no longer moves). */
     const json_t *tags = json_object_get(rec, "tags");
-    size_t n = 0, offs[IAM_MAX_TAGS][4];
+    size_t n = 0, offs[QUERY_MAX_TAGS][4];
     json_array_foreach(tags, i, v) {
-        if (n == IAM_MAX_TAGS) break;
+        if (n == QUERY_MAX_TAGS) break;
         const char *k = iam_js(v, "Key"), *val = iam_js(v, "Value");
         offs[n][0] = e->tagtext.len;
         offs[n][1] = strlen(k);
@@ -195,7 +181,7 @@ static core_result from_record(struct iam_env *env, struct keystore_txn *txn, st
         n++;
     }
     for (size_t t = 0; t < n; t++)
-        e->tags[t] = (struct iam_tag){core_cursor_from(e->tagtext.data + offs[t][0], offs[t][1]),
+        e->tags[t] = (struct query_tag){core_cursor_from(e->tagtext.data + offs[t][0], offs[t][1]),
                                       core_cursor_from(e->tagtext.data + offs[t][2], offs[t][3])};
     e->pub.tags = e->tags;
     e->pub.n_tags = n;
@@ -274,72 +260,29 @@ static core_result build(struct iam_env *env, const struct build_req *br, struct
     return r;
 }
 
-/* ---- the cache -------------------------------------------------------------- */
-
-static void unlink_entry(struct iam_env *env, struct iam_identity_entry *e)
-{
-    struct iam_identity_entry **pp = &env->buckets[e->hash % IAM_AUTHZ_BUCKETS];
-    while (*pp && *pp != e) pp = &(*pp)->next;
-    if (*pp) *pp = e->next;
-    e->linked = false;
-    env->cache_count--;
-    if (e->refs == 0) entry_free(e);
-}
-
-/* Drops idle entries when the cache is over its size. Lock held. */
-static void trim(struct iam_env *env)
-{
-    if (env->cache_count <= IAM_AUTHZ_CACHE_MAX) return;
-    for (size_t b = 0; b < IAM_AUTHZ_BUCKETS; b++) {
-        struct iam_identity_entry *e = env->buckets[b];
-        while (e) {
-            struct iam_identity_entry *n = e->next;
-            if (e->refs == 0) unlink_entry(env, e);
-            e = n;
-        }
-    }
-}
+/* ---- the cache (policy_cache) -------------------------------------------------- */
 
 static core_result acquire_key(struct iam_env *env, const char *key, const struct build_req *br,
                                const struct iam_identity **out)
 {
-    uint32_t h = fnv(key);
     uint64_t gen = __atomic_load_n(&env->generation, __ATOMIC_ACQUIRE);
     uint64_t now = core_clock_mono_ns();
-    pthread_mutex_lock(&env->cache_lock);
-    for (struct iam_identity_entry *e = env->buckets[h % IAM_AUTHZ_BUCKETS]; e; e = e->next) {
-        if (e->hash != h || strcmp(e->key, key) != 0) continue;
-        if (e->gen == gen && now - e->built_ns < (uint64_t)IAM_AUTHZ_TTL_MS * 1000000u) {
-            e->refs++;
-            *out = &e->pub;
-            pthread_mutex_unlock(&env->cache_lock);
-            CORE_OK;
-        }
-        unlink_entry(env, e);
-        break;
+    struct policy_cache_item *it =
+        policy_cache_acquire(&env->identities, key, gen, (uint64_t)IAM_AUTHZ_TTL_MS * 1000000u);
+    if (it) {
+        *out = &entry_of(it)->pub;
+        CORE_OK;
     }
-    pthread_mutex_unlock(&env->cache_lock);
-
     struct iam_identity_entry *e = calloc(1, sizeof *e);
     ENSURE(e != NULL, ERR_NOMEM);
-    snprintf(e->key, sizeof e->key, "%s", key);
-    e->hash = h;
-    e->gen = gen;
-    e->built_ns = now;
-    e->refs = 1;
-    core_result r = core_buf_init(&e->tagtext, 0, IAM_MAX_TAGS * (128 + 256) * 4);
+    core_result r = core_buf_init(&e->tagtext, 0, QUERY_MAX_TAGS * (128 + 256) * 4);
     if (core_ok(r)) r = build(env, br, e);
     if (!core_ok(r)) {
         entry_free(e);
         return r;
     }
-    pthread_mutex_lock(&env->cache_lock);
-    e->next = env->buckets[h % IAM_AUTHZ_BUCKETS];
-    env->buckets[h % IAM_AUTHZ_BUCKETS] = e;
-    e->linked = true;
-    env->cache_count++;
-    trim(env);
-    pthread_mutex_unlock(&env->cache_lock);
+    /* Its age counts from before the build read the keystore. */
+    policy_cache_insert(&env->identities, &e->item, key, gen, now);
     *out = &e->pub;
     CORE_OK;
 }
@@ -405,11 +348,8 @@ core_result iam_identity_acquire(struct iam_env *env, const struct core_principa
 void iam_identity_release(struct iam_env *env, const struct iam_identity *id)
 {
     if (!env || !id || id == &env->full || id == &nobody) return;
-    struct iam_identity_entry *e = (struct iam_identity_entry *)(uintptr_t)id;
-    pthread_mutex_lock(&env->cache_lock);
-    e->refs--;
-    if (!e->linked && e->refs == 0) entry_free(e);
-    pthread_mutex_unlock(&env->cache_lock);
+    struct iam_identity_entry *e = (struct iam_identity_entry *)(uintptr_t)id; /* pub is its first member */
+    policy_cache_release(&env->identities, &e->item);
 }
 
 /* ---- request context and identity-only evaluation ------------------------------- */

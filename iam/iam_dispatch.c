@@ -24,74 +24,81 @@
  * iam_internal.h). Unknown parameters are ignored: IAM's Common Error Types
  * (https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html)
  * list no error for them, unlike EC2's UnknownParameter. They cannot change
- * the resource, which only the row's parameter names.
+ * the resource, which only the row's parameter names. W: the action writes
+ * (served on the writer pool); R: its output has a Result element.
  */
+#define W CORE_ACTION_WRITES
+#define R CORE_ACTION_HAS_RESULT
 const struct iam_action iam_actions[] = {
-    {"AttachRolePolicy", iam_attach_role_policy, false, IAM_RES_ROLE, "RoleName", "iam:PolicyARN", "PolicyArn"},
-    {"AttachUserPolicy", iam_attach_user_policy, false, IAM_RES_USER, "UserName", "iam:PolicyARN", "PolicyArn"},
-    {"CreateAccessKey", iam_create_access_key, true, IAM_RES_USER_SELF, "UserName", NULL, NULL},
-    {"CreateOpenIDConnectProvider", iam_create_oidc_provider, true, IAM_RES_OIDC_NEW, "Url", NULL, NULL},
-    {"CreatePolicy", iam_create_policy, true, IAM_RES_POLICY_NEW, "PolicyName", NULL, NULL},
-    {"CreateRole", iam_create_role, true, IAM_RES_ROLE_NEW, "RoleName", "iam:PermissionsBoundary",
-     "PermissionsBoundary"},
-    {"CreateSAMLProvider", iam_create_saml_provider, true, IAM_RES_SAML_NEW, "Name", NULL, NULL},
-    {"CreateUser", iam_create_user, true, IAM_RES_USER_NEW, "UserName", "iam:PermissionsBoundary",
-     "PermissionsBoundary"},
-    {"CreateVirtualMFADevice", iam_create_virtual_mfa_device, true, IAM_RES_MFA_NEW, "VirtualMFADeviceName", NULL,
-     NULL},
-    {"DeleteAccessKey", iam_delete_access_key, false, IAM_RES_USER_SELF, "UserName", NULL, NULL},
-    {"DeleteOpenIDConnectProvider", iam_delete_oidc_provider, false, IAM_RES_OIDC, "OpenIDConnectProviderArn", NULL,
-     NULL},
-    {"DeletePolicy", iam_delete_policy, false, IAM_RES_POLICY, "PolicyArn", NULL, NULL},
-    {"DeleteRole", iam_delete_role, false, IAM_RES_ROLE, "RoleName", NULL, NULL},
-    {"DeleteRolePolicy", iam_delete_role_policy, false, IAM_RES_ROLE, "RoleName", NULL, NULL},
-    {"DeleteSAMLProvider", iam_delete_saml_provider, false, IAM_RES_SAML, "SAMLProviderArn", NULL, NULL},
-    {"DeleteUser", iam_delete_user, false, IAM_RES_USER, "UserName", NULL, NULL},
-    {"DeleteUserPolicy", iam_delete_user_policy, false, IAM_RES_USER, "UserName", NULL, NULL},
-    {"DetachRolePolicy", iam_detach_role_policy, false, IAM_RES_ROLE, "RoleName", "iam:PolicyARN", "PolicyArn"},
-    {"DetachUserPolicy", iam_detach_user_policy, false, IAM_RES_USER, "UserName", "iam:PolicyARN", "PolicyArn"},
-    {"DisableOutboundWebIdentityFederation", iam_disable_outbound_federation, false, IAM_RES_ANY, NULL, NULL, NULL},
-    {"EnableMFADevice", iam_enable_mfa_device, false, IAM_RES_USER, "UserName", NULL, NULL},
-    {"EnableOutboundWebIdentityFederation", iam_enable_outbound_federation, true, IAM_RES_ANY, NULL, NULL, NULL},
-    {"GetOpenIDConnectProvider", iam_get_oidc_provider, true, IAM_RES_OIDC, "OpenIDConnectProviderArn", NULL, NULL},
-    {"GetOutboundWebIdentityFederationInfo", iam_get_outbound_federation_info, true, IAM_RES_ANY, NULL, NULL,
-     NULL},
-    {"GetPolicy", iam_get_policy, true, IAM_RES_POLICY, "PolicyArn", NULL, NULL},
-    {"GetPolicyVersion", iam_get_policy_version, true, IAM_RES_POLICY, "PolicyArn", NULL, NULL},
-    {"GetRole", iam_get_role, true, IAM_RES_ROLE, "RoleName", NULL, NULL},
-    {"GetRolePolicy", iam_get_role_policy, true, IAM_RES_ROLE, "RoleName", NULL, NULL},
-    {"GetSAMLProvider", iam_get_saml_provider, true, IAM_RES_SAML, "SAMLProviderArn", NULL, NULL},
-    {"GetUser", iam_get_user, true, IAM_RES_USER_SELF, "UserName", NULL, NULL},
-    {"GetUserPolicy", iam_get_user_policy, true, IAM_RES_USER, "UserName", NULL, NULL},
-    {"ListAccessKeys", iam_list_access_keys, true, IAM_RES_USER_SELF, "UserName", NULL, NULL},
-    {"ListAttachedRolePolicies", iam_list_attached_role_policies, true, IAM_RES_ROLE, "RoleName", NULL, NULL},
-    {"ListAttachedUserPolicies", iam_list_attached_user_policies, true, IAM_RES_USER, "UserName", NULL, NULL},
-    {"ListOpenIDConnectProviders", iam_list_oidc_providers, true, IAM_RES_ANY, NULL, NULL, NULL},
-    {"ListRolePolicies", iam_list_role_policies, true, IAM_RES_ROLE, "RoleName", NULL, NULL},
-    {"ListRoles", iam_list_roles, true, IAM_RES_ANY, NULL, NULL, NULL},
-    {"ListSAMLProviders", iam_list_saml_providers, true, IAM_RES_ANY, NULL, NULL, NULL},
-    {"ListUserPolicies", iam_list_user_policies, true, IAM_RES_USER, "UserName", NULL, NULL},
-    {"ListUsers", iam_list_users, true, IAM_RES_ANY, NULL, NULL, NULL},
-    {"PutRolePolicy", iam_put_role_policy, false, IAM_RES_ROLE, "RoleName", NULL, NULL},
-    {"PutUserPolicy", iam_put_user_policy, false, IAM_RES_USER, "UserName", NULL, NULL},
-    {"UpdateAccessKey", iam_update_access_key, false, IAM_RES_USER_SELF, "UserName", NULL, NULL},
-    {"UpdateAssumeRolePolicy", iam_update_assume_role_policy, false, IAM_RES_ROLE, "RoleName", NULL, NULL},
-    {"UpdateRole", iam_update_role, true, IAM_RES_ROLE, "RoleName", NULL, NULL},
-    {"UpdateSAMLProvider", iam_update_saml_provider, true, IAM_RES_SAML, "SAMLProviderArn", NULL, NULL},
+    IAM_ROW("AttachRolePolicy", iam_attach_role_policy, W, IAM_RES_ROLE, "RoleName", "iam:PolicyARN", "PolicyArn"),
+    IAM_ROW("AttachUserPolicy", iam_attach_user_policy, W, IAM_RES_USER, "UserName", "iam:PolicyARN", "PolicyArn"),
+    IAM_ROW("CreateAccessKey", iam_create_access_key, W | R, IAM_RES_USER_SELF, "UserName", NULL, NULL),
+    IAM_ROW("CreateOpenIDConnectProvider", iam_create_oidc_provider, W | R, IAM_RES_OIDC_NEW, "Url", NULL, NULL),
+    IAM_ROW("CreatePolicy", iam_create_policy, W | R, IAM_RES_POLICY_NEW, "PolicyName", NULL, NULL),
+    IAM_ROW("CreateRole", iam_create_role, W | R, IAM_RES_ROLE_NEW, "RoleName",
+            "iam:PermissionsBoundary", "PermissionsBoundary"),
+    IAM_ROW("CreateSAMLProvider", iam_create_saml_provider, W | R, IAM_RES_SAML_NEW, "Name", NULL, NULL),
+    IAM_ROW("CreateUser", iam_create_user, W | R, IAM_RES_USER_NEW, "UserName",
+            "iam:PermissionsBoundary", "PermissionsBoundary"),
+    IAM_ROW("CreateVirtualMFADevice", iam_create_virtual_mfa_device, W | R, IAM_RES_MFA_NEW, "VirtualMFADeviceName",
+            NULL, NULL),
+    IAM_ROW("DeleteAccessKey", iam_delete_access_key, W, IAM_RES_USER_SELF, "UserName", NULL, NULL),
+    IAM_ROW("DeleteOpenIDConnectProvider", iam_delete_oidc_provider, W, IAM_RES_OIDC, "OpenIDConnectProviderArn",
+            NULL, NULL),
+    IAM_ROW("DeletePolicy", iam_delete_policy, W, IAM_RES_POLICY, "PolicyArn", NULL, NULL),
+    IAM_ROW("DeleteRole", iam_delete_role, W, IAM_RES_ROLE, "RoleName", NULL, NULL),
+    IAM_ROW("DeleteRolePolicy", iam_delete_role_policy, W, IAM_RES_ROLE, "RoleName", NULL, NULL),
+    IAM_ROW("DeleteSAMLProvider", iam_delete_saml_provider, W, IAM_RES_SAML, "SAMLProviderArn", NULL, NULL),
+    IAM_ROW("DeleteUser", iam_delete_user, W, IAM_RES_USER, "UserName", NULL, NULL),
+    IAM_ROW("DeleteUserPolicy", iam_delete_user_policy, W, IAM_RES_USER, "UserName", NULL, NULL),
+    IAM_ROW("DetachRolePolicy", iam_detach_role_policy, W, IAM_RES_ROLE, "RoleName", "iam:PolicyARN", "PolicyArn"),
+    IAM_ROW("DetachUserPolicy", iam_detach_user_policy, W, IAM_RES_USER, "UserName", "iam:PolicyARN", "PolicyArn"),
+    IAM_ROW("DisableOutboundWebIdentityFederation", iam_disable_outbound_federation, W, IAM_RES_ANY, NULL, NULL,
+            NULL),
+    IAM_ROW("EnableMFADevice", iam_enable_mfa_device, W, IAM_RES_USER, "UserName", NULL, NULL),
+    IAM_ROW("EnableOutboundWebIdentityFederation", iam_enable_outbound_federation, W | R, IAM_RES_ANY, NULL, NULL,
+            NULL),
+    IAM_ROW("GetOpenIDConnectProvider", iam_get_oidc_provider, R, IAM_RES_OIDC, "OpenIDConnectProviderArn", NULL,
+            NULL),
+    IAM_ROW("GetOutboundWebIdentityFederationInfo", iam_get_outbound_federation_info, R, IAM_RES_ANY, NULL, NULL,
+            NULL),
+    IAM_ROW("GetPolicy", iam_get_policy, R, IAM_RES_POLICY, "PolicyArn", NULL, NULL),
+    IAM_ROW("GetPolicyVersion", iam_get_policy_version, R, IAM_RES_POLICY, "PolicyArn", NULL, NULL),
+    IAM_ROW("GetRole", iam_get_role, R, IAM_RES_ROLE, "RoleName", NULL, NULL),
+    IAM_ROW("GetRolePolicy", iam_get_role_policy, R, IAM_RES_ROLE, "RoleName", NULL, NULL),
+    IAM_ROW("GetSAMLProvider", iam_get_saml_provider, R, IAM_RES_SAML, "SAMLProviderArn", NULL, NULL),
+    IAM_ROW("GetUser", iam_get_user, R, IAM_RES_USER_SELF, "UserName", NULL, NULL),
+    IAM_ROW("GetUserPolicy", iam_get_user_policy, R, IAM_RES_USER, "UserName", NULL, NULL),
+    IAM_ROW("ListAccessKeys", iam_list_access_keys, R, IAM_RES_USER_SELF, "UserName", NULL, NULL),
+    IAM_ROW("ListAttachedRolePolicies", iam_list_attached_role_policies, R, IAM_RES_ROLE, "RoleName", NULL, NULL),
+    IAM_ROW("ListAttachedUserPolicies", iam_list_attached_user_policies, R, IAM_RES_USER, "UserName", NULL, NULL),
+    IAM_ROW("ListOpenIDConnectProviders", iam_list_oidc_providers, R, IAM_RES_ANY, NULL, NULL, NULL),
+    IAM_ROW("ListRolePolicies", iam_list_role_policies, R, IAM_RES_ROLE, "RoleName", NULL, NULL),
+    IAM_ROW("ListRoles", iam_list_roles, R, IAM_RES_ANY, NULL, NULL, NULL),
+    IAM_ROW("ListSAMLProviders", iam_list_saml_providers, R, IAM_RES_ANY, NULL, NULL, NULL),
+    IAM_ROW("ListUserPolicies", iam_list_user_policies, R, IAM_RES_USER, "UserName", NULL, NULL),
+    IAM_ROW("ListUsers", iam_list_users, R, IAM_RES_ANY, NULL, NULL, NULL),
+    IAM_ROW("PutRolePolicy", iam_put_role_policy, W, IAM_RES_ROLE, "RoleName", NULL, NULL),
+    IAM_ROW("PutUserPolicy", iam_put_user_policy, W, IAM_RES_USER, "UserName", NULL, NULL),
+    IAM_ROW("UpdateAccessKey", iam_update_access_key, W, IAM_RES_USER_SELF, "UserName", NULL, NULL),
+    IAM_ROW("UpdateAssumeRolePolicy", iam_update_assume_role_policy, W, IAM_RES_ROLE, "RoleName", NULL, NULL),
+    IAM_ROW("UpdateRole", iam_update_role, W | R, IAM_RES_ROLE, "RoleName", NULL, NULL),
+    IAM_ROW("UpdateSAMLProvider", iam_update_saml_provider, W | R, IAM_RES_SAML, "SAMLProviderArn", NULL, NULL),
 };
+#undef W
+#undef R
 const size_t iam_actions_count = sizeof iam_actions / sizeof iam_actions[0];
-
-static int action_cmp(const void *key, const void *elem)
-{
-    const struct core_cursor *op = key;
-    const struct iam_action *a = elem;
-    return core_cursor_cmp(*op, core_cursor_str(a->action));
-}
 
 const struct iam_action *iam_action_find(struct core_cursor action)
 {
-    if (action.len == 0) return NULL;
-    return bsearch(&action, iam_actions, iam_actions_count, sizeof iam_actions[0], action_cmp);
+    /* row is the first member of struct iam_action */
+    return (const struct iam_action *)core_action_find(iam_actions, iam_actions_count, sizeof iam_actions[0], action);
+}
+
+bool iam_action_writes(struct core_cursor action)
+{
+    const struct iam_action *a = iam_action_find(action);
+    return a != NULL && core_action_has(&a->row, CORE_ACTION_WRITES);
 }
 
 core_result iam_env_new(const struct iam_env_options *opts, struct iam_env **out)
@@ -159,9 +166,9 @@ core_result iam_read(struct iam_ctx *ctx, iam_txn_fn fn)
 }
 
 /* The parameter's constraints as the service model states them (botocore iam-2010-05-08). */
-static struct iam_str_spec param_spec(const struct iam_action *a)
+static struct query_str_spec param_spec(const struct iam_action *a)
 {
-    struct iam_str_spec s = {.name = a->param, .required = true, .min = 1, .max = 128, .cs = IAM_CS_NAME};
+    struct query_str_spec s = {.name = a->param, .required = true, .min = 1, .max = 128, .cs = QUERY_CS_NAME};
     switch (a->res) {
     case IAM_RES_USER_SELF: s.required = false; break;
     case IAM_RES_USER_NEW: s.max = IAM_MAX_NAME; break;
@@ -169,9 +176,9 @@ static struct iam_str_spec param_spec(const struct iam_action *a)
     case IAM_RES_ROLE_NEW: s.max = IAM_MAX_NAME; break;
     case IAM_RES_POLICY:
     case IAM_RES_OIDC:
-    case IAM_RES_SAML: s.min = 20, s.max = 2048, s.cs = IAM_CS_ANY; break;
-    case IAM_RES_SAML_NEW: s.cs = IAM_CS_ANY; break; /* [\w._-]+, checked by the handler */
-    case IAM_RES_OIDC_NEW: s.max = 255, s.cs = IAM_CS_ANY; break;
+    case IAM_RES_SAML: s.min = 20, s.max = 2048, s.cs = QUERY_CS_ANY; break;
+    case IAM_RES_SAML_NEW: s.cs = QUERY_CS_ANY; break; /* [\w._-]+, checked by the handler */
+    case IAM_RES_OIDC_NEW: s.max = 255, s.cs = QUERY_CS_ANY; break;
     case IAM_RES_MFA_NEW:
     case IAM_RES_POLICY_NEW:
     case IAM_RES_USER:
@@ -212,10 +219,10 @@ static core_result resource_arn(struct iam_ctx *ctx, const struct iam_action *a,
 {
     snprintf(out, cap, "*");
     if (a->res == IAM_RES_ANY) CORE_OK;
-    const struct iam_str_spec spec = param_spec(a);
+    const struct query_str_spec spec = param_spec(a);
     struct core_cursor v, path = core_cursor_str("/");
     bool have;
-    GUARD(iam_param_str(ctx->form, ctx->out, &spec, &v, &have));
+    GUARD(query_param_str(ctx->form, ctx->out, &spec, &v, &have));
     if (a->res == IAM_RES_USER_NEW || a->res == IAM_RES_ROLE_NEW || a->res == IAM_RES_POLICY_NEW ||
         a->res == IAM_RES_MFA_NEW)
         GUARD(iam_param_path(ctx, "Path", &path));
@@ -262,7 +269,6 @@ static core_result resource_arn(struct iam_ctx *ctx, const struct iam_action *a,
 static core_result iam_authorize_call(struct iam_ctx *ctx, const struct iam_action *a)
 {
     const struct iam_call *call = ctx->call;
-    struct core_cursor action = core_cursor_str(a->action);
     char res[2200];
     GUARD(resource_arn(ctx, a, res, sizeof res));
     const struct iam_identity *id = NULL;
@@ -271,8 +277,7 @@ static core_result iam_authorize_call(struct iam_ctx *ctx, const struct iam_acti
         iam_identity_release(ctx->env, id);
         CORE_OK;
     }
-    char act[160];
-    snprintf(act, sizeof act, "iam:%.*s", (int)(action.len > 128 ? 128 : action.len), (const char *)action.ptr);
+    const char *act = a->row.iam_action;
     struct policy_verdict v = {.allowed = false, .reason = POLICY_REASON_NO_IDENTITY};
     /* The context (about 24 KiB) lives on the request thread's stack; it never reaches the heap. */
     struct policy_ctx pc;
@@ -303,7 +308,7 @@ static core_result iam_authorize_call(struct iam_ctx *ctx, const struct iam_acti
     } else {
         GUARD(policy_denied_message(&msg, &pc, &v));
     }
-    return core_reply_error(ctx->out, 403, "AccessDenied", "%.*s", (int)msg.len, (const char *)msg.data);
+    return iam_fail(ctx->out, IAM_E_ACCESS_DENIED, "%.*s", (int)msg.len, (const char *)msg.data);
 }
 
 core_result iam_handle(struct iam_env *env, const struct iam_call *call, struct core_reply *out)
@@ -311,16 +316,11 @@ core_result iam_handle(struct iam_env *env, const struct iam_call *call, struct 
     struct iam_ctx ctx = {.env = env, .call = call, .form = call->form, .out = out, .b = &out->body,
                           .now = call->now};
     snprintf(ctx.account, sizeof ctx.account, "%s", call->caller->account[0] ? call->caller->account : env->account);
-    struct core_cursor action, version;
-    if (!core_form_get(call->form, "Action", &action))
-        return core_reply_error(out, 400, "MissingAction", "%s", "Missing Action");
-    const struct iam_action *a = iam_action_find(action);
-    if (a == NULL || !core_form_get(call->form, "Version", &version) ||
-        !core_cursor_eq_str(version, IAM_API_VERSION)) {
-        int n = (int)(action.len > 128 ? 128 : action.len);
-        return core_reply_error(out, 400, "InvalidAction", "Could not find operation %.*s for version %s", n,
-                                (const char *)action.ptr, IAM_API_VERSION);
-    }
+    struct core_cursor action;
+    const struct core_action *row = NULL;
+    GUARD(query_action(call->form, IAM_API_VERSION, iam_actions, iam_actions_count, sizeof iam_actions[0], out,
+                       &action, &row));
+    const struct iam_action *a = (const struct iam_action *)row; /* row is its first member */
     /* Temporary credentials IAM never serves, whatever the policies say: GetSessionToken's
      * without MFA, and GetFederationToken's. "Cannot call IAM API operations unless MFA
      * information is included with the request" / "Cannot call IAM operations using the AWS CLI
@@ -333,33 +333,34 @@ core_result iam_handle(struct iam_env *env, const struct iam_call *call, struct 
     if (p->temporary && !root_task &&
         (p->type == CORE_PRINCIPAL_FEDERATED ||
          (!p->mfa && (p->type == CORE_PRINCIPAL_USER || p->type == CORE_PRINCIPAL_ROOT))))
-        return core_reply_error(out, 403, "InvalidClientTokenId", "%s",
+        return iam_fail(out, IAM_E_INVALID_CLIENT_TOKEN_ID, "%s",
                                 "The security token included in the request is invalid");
     GUARD(iam_authorize_call(&ctx, a));
-    GUARD(core_xml_response_open(&out->body, action, IAM_XMLNS, a->has_result));
+    bool has_result = core_action_has(&a->row, CORE_ACTION_HAS_RESULT);
+    GUARD(core_xml_response_open(&out->body, action, IAM_XMLNS, has_result));
     core_result r = a->fn(&ctx);
     if (!core_ok(r)) {
         if (!core_reply_failed(out)) {
             if (r.err == ERR_NOT_FOUND)
                 core_result_ignore(
-                    core_reply_error(out, 404, "NoSuchEntity", "%s", "The requested entity does not exist."));
+                    iam_fail(out, IAM_E_NO_SUCH_ENTITY, "%s", "The requested entity does not exist."));
             else if (r.err == ERR_EXISTS)
-                core_result_ignore(core_reply_error(out, 409, "EntityAlreadyExists", "%s", "The entity already exists."));
+                core_result_ignore(iam_fail(out, IAM_E_ENTITY_ALREADY_EXISTS, "%s", "The entity already exists."));
             else
-                core_result_ignore(core_reply_error(out, 500, "ServiceFailure", "%s",
+                core_result_ignore(iam_fail(out, IAM_E_SERVICE_FAILURE, "%s",
                                                     "The request processing has failed because of an unknown error."));
         }
         return r;
     }
-    return core_xml_response_close(&out->body, action, call->request_id, a->has_result);
+    return core_xml_response_close(&out->body, action, call->request_id, has_result);
 }
 
 core_result iam_param_paging(struct iam_ctx *ctx, int64_t *max_items, struct core_cursor *marker)
 {
     *max_items = IAM_LIST_DEFAULT;
-    GUARD(iam_param_int(ctx->form, ctx->out, "MaxItems", false, 1, 1000, max_items, NULL));
-    const struct iam_str_spec ms = {.name = "Marker", .min = 1, .max = 320, .cs = IAM_CS_ANY};
-    return iam_param_str(ctx->form, ctx->out, &ms, marker, NULL);
+    GUARD(query_param_int(ctx->form, ctx->out, "MaxItems", false, 1, 1000, max_items, NULL));
+    const struct query_str_spec ms = {.name = "Marker", .min = 1, .max = 320, .cs = QUERY_CS_ANY};
+    return query_param_str(ctx->form, ctx->out, &ms, marker, NULL);
 }
 
 core_result iam_xml_paging_end(struct iam_ctx *ctx, bool truncated, struct core_cursor next_marker)
@@ -371,9 +372,9 @@ core_result iam_xml_paging_end(struct iam_ctx *ctx, bool truncated, struct core_
 
 core_result iam_param_path(struct iam_ctx *ctx, const char *name, struct core_cursor *path)
 {
-    const struct iam_str_spec ps = {.name = name, .min = 1, .max = IAM_MAX_PATH, .cs = IAM_CS_PATH};
+    const struct query_str_spec ps = {.name = name, .min = 1, .max = IAM_MAX_PATH, .cs = QUERY_CS_PATH};
     bool have;
-    GUARD(iam_param_str(ctx->form, ctx->out, &ps, path, &have));
+    GUARD(query_param_str(ctx->form, ctx->out, &ps, path, &have));
     if (!have) *path = core_cursor_str("/");
     CORE_OK;
 }

@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include "iam/iam.h"
+#include "policy/policy.h"
 
 #define IAM_T_USER "iam_user"
 #define IAM_T_ROLE "iam_role"
@@ -21,7 +22,6 @@
 #define IAM_MAX_ATTACHED 20u
 #define IAM_LIST_DEFAULT 100
 
-#define IAM_AUTHZ_BUCKETS 256u
 #define IAM_AWS_POLICIES_MAX 16u
 
 struct iam_identity_entry;
@@ -31,9 +31,7 @@ struct iam_env {
     char account[16];
     char oidc_issuer[300]; /* GetWebIdentityToken's issuer (IssuerIdentifier) */
     /* Identity cache (iam_authz.c). */
-    pthread_mutex_t cache_lock;
-    struct iam_identity_entry *buckets[IAM_AUTHZ_BUCKETS];
-    size_t cache_count;
+    struct policy_cache identities;
     uint64_t generation;       /* bumped by every IAM write; entries of older generations are stale */
     struct policy *allow_all;  /* the full-access identity policy */
     const struct policy *allow_all_list[1];
@@ -83,10 +81,14 @@ enum iam_res {
     IAM_RES_SAML_NEW,   /* saml-provider*: param is the new provider's name */
 };
 
+/*
+ * One row per action: row.name "CreateUser", row.iam_action "iam:CreateUser"
+ * (derived), row.flags CORE_ACTION_WRITES (served on the writer pool) and
+ * CORE_ACTION_HAS_RESULT (the output shape has a Result element).
+ */
 struct iam_action {
-    const char *action;
+    struct core_action row; /* first member: core_action_find searches the table by it */
     iam_handler_fn fn;
-    bool has_result;    /* the output shape has a Result element */
     enum iam_res res;   /* the resource type it is authorized on */
     const char *param;  /* the parameter naming that resource; NULL for IAM_RES_ANY */
     /* An action-specific condition key the request sets from one parameter
@@ -94,6 +96,9 @@ struct iam_action {
      * PermissionsBoundary), as the reference lists it; NULL when none. */
     const char *cond_key, *cond_param;
 };
+
+#define IAM_ROW(name, fn, flags, res, param, cond_key, cond_param) \
+    {CORE_ACTION_ROW("iam", name, (flags)), (fn), (res), (param), (cond_key), (cond_param)}
 
 extern const struct iam_action iam_actions[];
 extern const size_t iam_actions_count;
@@ -174,6 +179,23 @@ CORE_RESULT iam_uid_del(struct keystore_txn *txn, const char *uid);
  */
 CORE_RESULT iam_uid_backfill(struct keystore *ks);
 
+/* ---- errors (iam_errors.c, iam_errors.def) ---- */
+
+enum iam_err {
+#define X(e, code, status) e,
+#include "iam/iam_errors.def"
+#undef X
+    IAM_E_COUNT
+};
+extern const struct core_wire_error iam_errors[IAM_E_COUNT];
+/**
+ * Records an IAM error of the catalogue in out (4xx are Sender faults): iam_fail(out, IAM_E_X, fmt, ...).
+ * @return {ERR_API}, for `return iam_fail(...)`.
+ */
+#define iam_fail(out, e, ...) core_reply_wire((out), &iam_errors[(e)], __VA_ARGS__)
+/** A handler's failure that recorded no reply: NoSuchEntity, EntityAlreadyExists or ServiceFailure. */
+void iam_reply_from_err(enum core_err err, struct core_reply *out);
+
 /* Helpers for handlers. */
 const char *iam_js(const json_t *o, const char *key); /* string member or "" */
 core_result iam_no_such(struct iam_ctx *ctx, const char *kind, struct core_cursor name);
@@ -182,7 +204,7 @@ core_result iam_exists(struct iam_ctx *ctx, const char *kind, struct core_cursor
 CORE_RESULT iam_check_policy(struct iam_ctx *ctx, struct core_cursor doc, int kind, size_t max_chars);
 /** Writes <Tags><member><Key/><Value/></member>...</Tags> from a JSON array; nothing when empty. */
 CORE_RESULT iam_xml_tags(struct core_buf *b, const json_t *tags);
-json_t *iam_tags_json(const struct iam_tag *tags, size_t n);
+json_t *iam_tags_json(const struct query_tag *tags, size_t n);
 /** ARN: arn:aws:iam::ACCT:KIND + path + name */
 void iam_arn(char *out, size_t cap, const char *account, const char *kind, const char *path, const char *name);
 /** Reads the common MaxItems/Marker pair. */

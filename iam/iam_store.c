@@ -85,9 +85,9 @@ core_result iam_list_by_path(struct iam_ctx *ctx, struct keystore_txn *txn, cons
     int64_t max;
     struct core_cursor marker, prefix;
     GUARD(iam_param_paging(ctx, &max, &marker));
-    const struct iam_str_spec ps = {.name = "PathPrefix", .min = 1, .max = 512, .cs = IAM_CS_ANY};
+    const struct query_str_spec ps = {.name = "PathPrefix", .min = 1, .max = 512, .cs = QUERY_CS_ANY};
     bool have_prefix;
-    GUARD(iam_param_str(ctx->form, ctx->out, &ps, &prefix, &have_prefix));
+    GUARD(query_param_str(ctx->form, ctx->out, &ps, &prefix, &have_prefix));
     DEFER_CLEANUP(struct iam_list l = {0}, iam_list_end);
     GUARD(iam_list_begin(&l, txn, table, ctx->account, marker));
     GUARD(core_buf_printf(ctx->b, "<%s>", wrapper));
@@ -140,13 +140,13 @@ static int cap_len(struct core_cursor c) { return (int)(c.len > 128 ? 128 : c.le
 
 core_result iam_no_such(struct iam_ctx *ctx, const char *kind, struct core_cursor name)
 {
-    return core_reply_error(ctx->out, 404, "NoSuchEntity", "The %s with name %.*s cannot be found.", kind,
+    return iam_fail(ctx->out, IAM_E_NO_SUCH_ENTITY, "The %s with name %.*s cannot be found.", kind,
                             cap_len(name), (const char *)name.ptr);
 }
 
 core_result iam_exists(struct iam_ctx *ctx, const char *kind, struct core_cursor name)
 {
-    return core_reply_error(ctx->out, 409, "EntityAlreadyExists", "%s with name %.*s already exists.", kind,
+    return iam_fail(ctx->out, IAM_E_ENTITY_ALREADY_EXISTS, "%s with name %.*s already exists.", kind,
                             cap_len(name), (const char *)name.ptr);
 }
 
@@ -161,9 +161,9 @@ core_result iam_check_policy(struct iam_ctx *ctx, struct core_cursor doc, int ki
     policy_free(p);
     if (core_ok(r)) CORE_OK;
     if (r.err == ERR_LIMIT && problem == POLICY_PROBLEM_SIZE)
-        return core_reply_error(ctx->out, 409, "LimitExceeded", "Cannot exceed quota for PolicySize: %zu", max_chars);
+        return iam_fail(ctx->out, IAM_E_LIMIT_EXCEEDED, "Cannot exceed quota for PolicySize: %zu", max_chars);
     if (r.err != ERR_PARSE && r.err != ERR_LIMIT) return r;
-    return core_reply_error(ctx->out, 400, "MalformedPolicyDocument", "%.*s",
+    return iam_fail(ctx->out, IAM_E_MALFORMED_POLICY_DOCUMENT, "%.*s",
                             (int)(reason.len ? reason.len : 0), reason.len ? (const char *)reason.data : "");
 }
 
@@ -182,7 +182,7 @@ core_result iam_xml_tags(struct core_buf *b, const json_t *tags)
     return core_buf_append_str(b, "</Tags>");
 }
 
-json_t *iam_tags_json(const struct iam_tag *tags, size_t n)
+json_t *iam_tags_json(const struct query_tag *tags, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++)
@@ -325,52 +325,6 @@ core_result iam_oidc_set_jwks(struct keystore_txn *txn, const char *account, str
     return iam_rec_put(txn, IAM_T_OIDC, account, url, j, 0);
 }
 
-/* ---- session-token keys ---- */
-
-#define T_TOKEN_KEY "sts_token_key"
-
-static void key_id_str(uint32_t id, char out[16]) { snprintf(out, 16, "%08x", id); }
-
-core_result iam_token_key_current(struct keystore_txn *txn, uint32_t *id)
-{
-    DEFER_CLEANUP(struct core_buf v = {0}, core_buf_cleanup);
-    GUARD(core_buf_init(&v, 16, 64));
-    GUARD(keystore_get(txn, T_TOKEN_KEY, core_cursor_str("current"), &v));
-    uint32_t x;
-    struct core_cursor c = core_buf_cursor(&v);
-    GUARD(core_cursor_read_be32(&c, &x));
-    *id = x;
-    CORE_OK;
-}
-
-core_result iam_token_key_get(struct keystore_txn *txn, uint32_t id, struct core_secret *key)
-{
-    char ids[16];
-    key_id_str(id, ids);
-    DEFER_CLEANUP(struct core_buf v = {0}, core_buf_cleanup);
-    GUARD(core_buf_init_secret(&v, 64));
-    GUARD(keystore_get(txn, T_TOKEN_KEY, core_cursor_str(ids), &v));
-    ENSURE(v.len == IAM_TOKEN_KEY_BYTES, ERR_TAMPERED);
-    return core_secret_copy(key, v.data, v.len);
-}
-
-core_result iam_token_key_rotate(struct keystore_txn *txn, uint32_t *new_id)
-{
-    uint32_t cur = 0;
-    core_result r = iam_token_key_current(txn, &cur);
-    ENSURE(core_ok(r) || r.err == ERR_NOT_FOUND, r.err);
-    uint32_t id = cur + 1;
-    DEFER_CLEANUP(struct core_secret key = {0}, core_secret_cleanup);
-    GUARD(core_secret_random(&key, IAM_TOKEN_KEY_BYTES));
-    char ids[16];
-    key_id_str(id, ids);
-    GUARD(keystore_put(txn, T_TOKEN_KEY, core_cursor_str(ids), core_secret_cursor(&key), KEYSTORE_NO_OVERWRITE));
-    uint8_t be[4] = {(uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8), (uint8_t)id};
-    GUARD(keystore_put(txn, T_TOKEN_KEY, core_cursor_str("current"), core_cursor_from(be, 4), 0));
-    *new_id = id;
-    CORE_OK;
-}
-
 core_result iam_xml_policy_doc(struct core_buf *b, const char *tag, const char *doc)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -387,4 +341,11 @@ core_result iam_xml_policy_doc(struct core_buf *b, const char *tag, const char *
         }
     }
     return core_buf_printf(b, "</%s>", tag);
+}
+
+core_result iam_xml_time(struct core_buf *b, const char *tag, int64_t t)
+{
+    char ts[32];
+    core_time_iso8601(t, ts);
+    return core_xml_elem_str(b, tag, ts);
 }

@@ -135,11 +135,10 @@ CORE_RESULT ks_open(const uint8_t *key, struct core_cursor ad, struct core_curso
 /* AD of a record: version | record key. Returns its length. */
 size_t ks_record_ad(struct core_cursor reckey, uint8_t ad[KS_MAX_AD_BYTES]);
 
-/* keystore_txn.c: bumped to make every thread wipe its read cache. */
-extern _Atomic uint64_t ks_rc_flushes;
-
 /* Thread-local count of write txns this thread holds (deadlock assertions). */
 extern _Thread_local unsigned ks_tls_write_depth;
+/* The per-thread read cache of opened records (keystore_txn.c); keystore_close purges its entries. */
+extern struct core_tlcache_def ks_read_cache;
 
 /* keystore_scrub.c: the compaction gate and the compaction itself. */
 void ks_gate_enter(struct keystore *ks);

@@ -54,7 +54,11 @@ static void ks_free(struct keystore *ks)
 
 static void ks_cleanup(struct keystore **ks) { ks_free(*ks); }
 
-void keystore_close(struct keystore *ks) { ks_free(ks); }
+void keystore_close(struct keystore *ks)
+{
+    if (ks) core_tlcache_purge(&ks_read_cache, ks->instance); /* plaintext of this keystore, in every thread */
+    ks_free(ks);
+}
 
 /*
  * The data directory, and a shared flock on its lock file for as long as the

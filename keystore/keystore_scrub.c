@@ -1,5 +1,7 @@
 #include "keystore/keystore_internal.h"
 
+#include "core/core_tlcache.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -197,9 +199,12 @@ static core_result swap(struct keystore *ks, const char *tmp, int *replaced)
     else if (old >= 0) close(old);
     /* Same instance number would let the read cache serve pre-swap entries
      * (LMDB's txn ids restart in the copy). */
+    uint64_t old_instance = ks->instance;
     ks->instance = ks_new_instance();
     atomic_fetch_add(&ks->epoch, 1);
-    atomic_fetch_add(&ks_rc_flushes, 1);
+    /* Plaintext of destroyed records must not linger in worker threads' read
+     * caches: wipe this keystore's entries in every thread now. */
+    core_tlcache_purge(&ks_read_cache, old_instance);
     core_result r = ks_env_reopen(ks);
     if (!core_ok(r)) {
         core_log(CORE_LOG_ERROR, "keystore: cannot reopen %s after compaction; the keystore is unusable until "

@@ -132,98 +132,33 @@ static core_result open_into(struct keystore *ks, struct core_cursor reckey, str
  * per request: no B-tree descent, no AEAD open. Any committed write moves
  * the snapshot on, so nothing stale is ever served. Write transactions
  * bypass the cache. Entries hold plaintext (key material, secrets): they live
- * in guarded memory, are overwritten on eviction and freed (wiped) when the
- * thread ends.
+ * in the thread-local cache (core_tlcache: guarded memory, wiped on
+ * eviction, at thread end and when the keystore closes).
  */
-#define RC_ENTRIES 16u
-#define RC_MAX_VALUE 2048u
-
-struct rc_entry {
-    uint64_t instance; /* struct keystore.instance; 0: empty */
-    uint64_t snapshot; /* the backend's txn_snapshot() */
-    uint64_t last_used;
-    size_t key_len, value_len;
-    uint8_t key[KS_MAX_RECKEY_BYTES];
-    uint8_t value[RC_MAX_VALUE];
-};
-
-struct rc {
-    uint64_t clock;
-    uint64_t flushes; /* ks_rc_flushes when the entries were last checked */
-    struct rc_entry e[RC_ENTRIES];
-};
-
-/* Bumped by every compaction (keystore_scrub.c): each thread wipes its whole
- * cache at its next read, so plaintext of destroyed records does not linger
- * in worker threads' memory. */
-_Atomic uint64_t ks_rc_flushes;
-
-static pthread_key_t rc_key;
-static pthread_once_t rc_once = PTHREAD_ONCE_INIT;
-
-static void rc_destroy(void *p) { sodium_free(p); }
-static void rc_init_once(void)
-{
-    if (pthread_key_create(&rc_key, rc_destroy) != 0) abort();
-}
-
-static struct rc *rc_get(void)
-{
-    pthread_once(&rc_once, rc_init_once);
-    struct rc *c = pthread_getspecific(rc_key);
-    if (c == NULL) {
-        c = sodium_malloc(sizeof *c);
-        if (c == NULL) return NULL;
-        sodium_memzero(c, sizeof *c);
-        if (pthread_setspecific(rc_key, c) != 0) {
-            sodium_free(c);
-            return NULL;
-        }
-    }
-    uint64_t flushes = atomic_load(&ks_rc_flushes);
-    if (c->flushes != flushes) {
-        sodium_memzero(c->e, sizeof c->e);
-        c->flushes = flushes;
-    }
-    return c;
-}
+struct core_tlcache_def ks_read_cache = {.name = "keystore reads", .ways = 16, .key_max = KS_MAX_RECKEY_BYTES,
+                                         .value_max = 2048, .public_keys = true};
 
 static core_result get_impl(struct keystore_txn *txn, const char *table, struct core_cursor id, struct core_buf *out)
 {
     uint8_t kb[KS_MAX_RECKEY_BYTES];
     size_t kl = 0;
     GUARD(ks_record_key(table, id, kb, &kl));
-    struct rc *c = txn->write ? NULL : rc_get();
-    uint64_t snap = c ? txn->ks->be->txn_snapshot(txn->bt) : 0;
-    struct rc_entry *slot = NULL;
-    if (c) {
-        c->clock++;
-        for (unsigned i = 0; i < RC_ENTRIES; i++) {
-            struct rc_entry *e = &c->e[i];
-            if (e->instance == txn->ks->instance && e->snapshot == snap &&
-                core_cursor_eq(core_cursor_from(e->key, e->key_len), core_cursor_from(kb, kl))) {
-                GUARD(core_buf_reserve(out, e->value_len));
-                memcpy(out->data, e->value, e->value_len);
-                out->len = e->value_len;
-                e->last_used = c->clock;
-                CORE_OK;
-            }
-            if (slot == NULL || e->last_used < slot->last_used) slot = e;
-        }
+    /* Write transactions bypass the cache. */
+    bool cached = !txn->write;
+    uint64_t snap = cached ? txn->ks->be->txn_snapshot(txn->bt) : 0;
+    struct core_cursor hit;
+    if (cached && core_tlcache_get(&ks_read_cache, txn->ks->instance, snap, core_cursor_from(kb, kl), &hit)) {
+        GUARD(core_buf_reserve(out, hit.len));
+        memcpy(out->data, hit.ptr, hit.len);
+        out->len = hit.len;
+        CORE_OK;
     }
     struct core_cursor v;
     GUARD(txn->ks->be->get(txn->bt, core_cursor_from(kb, kl), &v));
     GUARD(open_into(txn->ks, core_cursor_from(kb, kl), v, out));
-    if (slot && out->len <= RC_MAX_VALUE) {
-        sodium_memzero(slot, sizeof *slot);
-        slot->instance = txn->ks->instance;
-        slot->snapshot = snap;
-        slot->key_len = kl;
-        memcpy(slot->key, kb, kl);
-        slot->value_len = out->len;
-        memcpy(slot->value, out->data, out->len);
-        slot->last_used = c->clock;
-    }
+    if (cached)
+        core_tlcache_put(&ks_read_cache, txn->ks->instance, snap, core_cursor_from(kb, kl), core_buf_cursor(out),
+                         NULL);
     CORE_OK;
 }
 

@@ -38,10 +38,10 @@ struct kms_cond {
 typedef core_result (*kms_conditions_fn)(struct kms_ctx *ctx, struct kms_cond *c);
 
 /* Flags of an action row. */
-#define KMS_WRITES 0x1u        /* changes the keystore: served on the writer pool (server_writes.c) */
-#define KMS_NEEDS_KEY 0x2u     /* acts on a KMS key the request names (key_forms says how) */
-#define KMS_HAS_RESULT 0x4u    /* success returns members; otherwise the reply is {} */
-#define KMS_CROSS_ACCOUNT 0x8u /* "Cross-account use: Yes": a key of another account may be named by ARN */
+#define KMS_WRITES CORE_ACTION_WRITES                /* changes the keystore: served on the writer pool */
+#define KMS_HAS_RESULT CORE_ACTION_HAS_RESULT        /* success returns members; otherwise the reply is {} */
+#define KMS_NEEDS_KEY CORE_ACTION_SERVICE            /* acts on a KMS key the request names (key_forms says how) */
+#define KMS_CROSS_ACCOUNT (CORE_ACTION_SERVICE << 1) /* "Cross-account use: Yes": another account's key by ARN */
 
 /*
  * One row per operation: every fact the layers need about it. The
@@ -51,14 +51,17 @@ typedef core_result (*kms_conditions_fn)(struct kms_ctx *ctx, struct kms_cond *c
  * calls conditions for the action's own condition keys.
  */
 struct kms_action {
-    const char *operation;       /* "Decrypt": X-Amz-Target without "TrentService." */
+    /* row.name: "Decrypt" (X-Amz-Target without "TrentService."); row.iam_action: "kms:Decrypt";
+     * row.flags: KMS_WRITES | KMS_NEEDS_KEY | KMS_HAS_RESULT | KMS_CROSS_ACCOUNT */
+    struct core_action row;      /* first member: core_action_find searches the table by it */
     kms_handler_fn fn;
-    const char *iam_action;      /* "kms:Decrypt" */
     const char *iam_action_to;   /* a second permission on a second key (kms:ReEncryptTo), else NULL */
     unsigned key_forms;          /* KMS_ID_KEY | KMS_ID_ALIAS accepted for the key; 0 when none */
-    unsigned flags;              /* KMS_WRITES | KMS_NEEDS_KEY | KMS_HAS_RESULT | KMS_CROSS_ACCOUNT */
     kms_conditions_fn conditions;/* NULL: only the keys every KMS request has */
 };
+/* A row in the order the columns read: operation, handler, IAM action(s), key forms, flags, conditions. */
+#define KMS_ROW(operation, fn, iam_action, iam_action_to, key_forms, flags, conditions) \
+    {{(operation), (iam_action), (flags)}, (fn), (iam_action_to), (key_forms), (conditions)}
 
 /* The sorted action table (kms_dispatch.c) and its size, for tests. */
 extern const struct kms_action kms_actions[];

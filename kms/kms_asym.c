@@ -429,14 +429,14 @@ core_result kms_asym_usage_check(struct kms_ctx *ctx, const struct kms_key *key,
 {
     if (key->usage == want) CORE_OK;
     return kms_fail(ctx, KMS_E_INVALID_KEY_USAGE, "%s key usage is %s which is not valid for %s.", key->arn,
-                    kms_usage_name(key->usage), ctx->action->operation);
+                    kms_usage_name(key->usage), ctx->action->row.name);
 }
 
 core_result kms_symmetric_usage_check(struct kms_ctx *ctx, const struct kms_key *key)
 {
     if (key->spec == KMS_SPEC_SYMMETRIC_DEFAULT) CORE_OK;
     return kms_fail(ctx, KMS_E_INVALID_KEY_USAGE, "%s key usage is %s which is not valid for %s.", key->arn,
-                    kms_usage_name(key->usage), ctx->action->operation);
+                    kms_usage_name(key->usage), ctx->action->row.name);
 }
 
 core_result kms_asym_alg_mismatch(struct kms_ctx *ctx, const char *alg, const struct kms_key *key)

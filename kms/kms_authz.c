@@ -23,87 +23,38 @@
  */
 
 struct kms_policy_entry {
-    struct kms_policy_entry *next;
-    char rid[128];
-    uint32_t hash;
-    uint32_t gen;
+    struct policy_cache_item item; /* first: the cache hands it back */
     struct policy *policy; /* NULL: the stored text no longer compiles - it allows nobody */
     bool reads_aliases;    /* a condition on kms:ResourceAliases (in the compiled policy) */
-    unsigned refs;
-    bool linked;
 };
 
 static const char resource_aliases_key[] = "kms:ResourceAliases";
 
-static uint32_t fnv(const char *s)
+static void entry_free(struct policy_cache_item *it)
 {
-    uint32_t h = 2166136261u;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
-}
-
-core_result kms_authz_env_init(struct kms_env *env)
-{
-    ENSURE(pthread_mutex_init(&env->policy_lock, NULL) == 0, ERR_NOMEM);
-    CORE_OK;
-}
-
-static void entry_free(struct kms_policy_entry *e)
-{
+    struct kms_policy_entry *e = (struct kms_policy_entry *)(void *)it;
     policy_free(e->policy);
     free(e);
 }
 
-void kms_authz_env_free(struct kms_env *env)
+core_result kms_authz_env_init(struct kms_env *env)
 {
-    for (size_t b = 0; b < KMS_POLICY_BUCKETS; b++) {
-        struct kms_policy_entry *e = env->policies[b];
-        while (e) {
-            struct kms_policy_entry *n = e->next;
-            entry_free(e);
-            e = n;
-        }
-        env->policies[b] = NULL;
-    }
-    pthread_mutex_destroy(&env->policy_lock);
+    return policy_cache_init(&env->policies, KMS_POLICY_CACHE_MAX, entry_free);
 }
 
-/* Lock held. */
-static void unlink_entry(struct kms_env *env, struct kms_policy_entry *e)
-{
-    struct kms_policy_entry **pp = &env->policies[e->hash % KMS_POLICY_BUCKETS];
-    while (*pp && *pp != e) pp = &(*pp)->next;
-    if (*pp) *pp = e->next;
-    e->linked = false;
-    env->n_policies--;
-    if (e->refs == 0) entry_free(e);
-}
+void kms_authz_env_free(struct kms_env *env) { policy_cache_destroy(&env->policies); }
 
 static core_result policy_acquire(struct kms_env *env, const struct kms_key *key, struct kms_policy_entry **out)
 {
     char rid[128];
     kms_key_record_id(key->account, key->region, key->key_id, rid);
-    uint32_t h = fnv(rid);
-    pthread_mutex_lock(&env->policy_lock);
-    for (struct kms_policy_entry *e = env->policies[h % KMS_POLICY_BUCKETS]; e; e = e->next) {
-        if (e->hash != h || strcmp(e->rid, rid) != 0) continue;
-        if (e->gen == key->policy_gen) {
-            e->refs++;
-            pthread_mutex_unlock(&env->policy_lock);
-            *out = e;
-            CORE_OK;
-        }
-        unlink_entry(env, e);
-        break;
+    struct policy_cache_item *it = policy_cache_acquire(&env->policies, rid, key->policy_gen, 0);
+    if (it) {
+        *out = (struct kms_policy_entry *)(void *)it;
+        CORE_OK;
     }
-    pthread_mutex_unlock(&env->policy_lock);
-
     struct kms_policy_entry *e = calloc(1, sizeof *e);
     ENSURE(e != NULL, ERR_NOMEM);
-    snprintf(e->rid, sizeof e->rid, "%s", rid);
-    e->hash = h;
-    e->gen = key->policy_gen;
-    e->refs = 1;
     struct policy_parse_opts o = {.kind = POLICY_KIND_RESOURCE, .max_bytes = KMS_MAX_POLICY};
     core_result r = policy_parse(&o, core_buf_cursor(&key->policy), &e->policy, NULL, NULL);
     if (r.err == ERR_NOMEM) {
@@ -114,29 +65,14 @@ static core_result policy_acquire(struct kms_env *env, const struct kms_key *key
         core_log(CORE_LOG_WARN, "key policy of %s does not compile (%s): it allows nobody", key->arn,
                  core_err_name(r.err));
     e->reads_aliases = policy_has_condition_key(e->policy, core_cursor_str(resource_aliases_key));
-    pthread_mutex_lock(&env->policy_lock);
-    e->next = env->policies[h % KMS_POLICY_BUCKETS];
-    env->policies[h % KMS_POLICY_BUCKETS] = e;
-    e->linked = true;
-    env->n_policies++;
-    if (env->n_policies > KMS_POLICY_CACHE_MAX)
-        for (size_t b = 0; b < KMS_POLICY_BUCKETS; b++)
-            for (struct kms_policy_entry *x = env->policies[b], *n; x; x = n) {
-                n = x->next;
-                if (x->refs == 0) unlink_entry(env, x);
-            }
-    pthread_mutex_unlock(&env->policy_lock);
+    policy_cache_insert(&env->policies, &e->item, rid, key->policy_gen, 0);
     *out = e;
     CORE_OK;
 }
 
 static void policy_release(struct kms_env *env, struct kms_policy_entry *e)
 {
-    if (!e) return;
-    pthread_mutex_lock(&env->policy_lock);
-    e->refs--;
-    if (!e->linked && e->refs == 0) entry_free(e);
-    pthread_mutex_unlock(&env->policy_lock);
+    if (e) policy_cache_release(&env->policies, &e->item);
 }
 
 /* ---- the caller's identity side ------------------------------------------------ */
@@ -522,7 +458,7 @@ core_result kms_authorize(struct kms_ctx *ctx, struct keystore_txn *txn, const s
 {
     const char *iam_action = kms_permission(ctx);
     /* The backstop of the resolver's check: a key of another account only for cross-account operations. */
-    if (strcmp(ctx->caller->account, key->account) != 0 && !(ctx->action->flags & KMS_CROSS_ACCOUNT))
+    if (strcmp(ctx->caller->account, key->account) != 0 && !(ctx->action->row.flags & KMS_CROSS_ACCOUNT))
         return kms_deny_cross_account(ctx, key->arn);
     GUARD(check_grant_tokens(ctx));
     struct kms_policy_entry *pe = NULL;
@@ -665,7 +601,7 @@ core_result kms_lockout_check(struct kms_ctx *ctx, const struct kms_key *key, co
     struct policy_verdict v = {0};
     DEFER_CLEANUP(struct core_buf store = {0}, core_buf_cleanup);
     core_result r = core_buf_init(&store, COND_STORE_BYTES, COND_STORE_BYTES);
-    if (core_ok(r)) r = fill_context(ctx, &pc, &via, &store, NULL, key, put->iam_action, key->arn);
+    if (core_ok(r)) r = fill_context(ctx, &pc, &via, &store, NULL, key, put->row.iam_action, key->arn);
     ctx->action = served;
     ctx->second_key = second;
     if (core_ok(r)) {

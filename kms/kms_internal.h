@@ -10,11 +10,11 @@
 #include "kms/kms.h"
 #include "kms/kms_errors.h"
 #include "core/core_jflat.h"
+#include "policy/policy.h"
 
 struct policy;
 
 struct kms_policy_entry;
-#define KMS_POLICY_BUCKETS 256u
 #define KMS_POLICY_CACHE_MAX 4096u /* compiled key policies kept; idle ones dropped beyond */
 
 struct kms_env {
@@ -24,9 +24,7 @@ struct kms_env {
     struct iam_env *iam; /* identity side; NULL in unit tests */
     kms_last_usage_fn last_usage; /* GetKeyLastUsage's source; NULL when not recorded */
     /* Compiled key policies by key record id and policy generation (kms_authz.c). */
-    pthread_mutex_t policy_lock;
-    struct kms_policy_entry *policies[KMS_POLICY_BUCKETS];
-    size_t n_policies;
+    struct policy_cache policies; /* compiled key policies (kms_authz.c) */
     /* MAC key of grant tokens (kms_grant.c), sealed in the keystore, shared by processes. */
     struct core_secret grant_token_key;
 };

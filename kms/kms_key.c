@@ -619,7 +619,7 @@ core_result kms_state_check(struct kms_ctx *ctx, const struct kms_key *key, enum
          * UnsupportedOperationException, worded like AWS's key-usage errors. */
         if (key->spec != KMS_SPEC_SYMMETRIC_DEFAULT)
             return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION, "%s key usage is %s which is not valid for %s.", arn,
-                            kms_usage_name(key->usage), ctx->action->operation);
+                            kms_usage_name(key->usage), ctx->action->row.name);
         /* [6]: keys with imported key material are not rotated here (ListKeyRotations lists their
          * material; it does not use this rule for them). */
         if (key->external)

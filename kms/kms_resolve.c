@@ -132,7 +132,7 @@ static void note_alias(struct kms_ctx *ctx, struct core_cursor name)
  * whether it exists. */
 static core_result cross_account_check(struct kms_ctx *ctx, const char *account, struct core_cursor arn)
 {
-    if (strcmp(account, ctx->account) == 0 || (ctx->action->flags & KMS_CROSS_ACCOUNT)) CORE_OK;
+    if (strcmp(account, ctx->account) == 0 || (ctx->action->row.flags & KMS_CROSS_ACCOUNT)) CORE_OK;
     char e[300];
     echo(arn, e);
     return kms_deny_cross_account(ctx, e);
@@ -510,6 +510,6 @@ core_result kms_alias_point(struct kms_ctx *ctx, const json_t *in, kms_apply_fn 
     struct kms_mutation m = {.ctx = ctx, .id = target, .rule = KMS_RULE_MANAGE, .apply = apply, .arg = &name};
     core_result r = kms_key_mutate(&m);
     kms_key_free(&m.key);
-    if (!core_ok(r)) return kms_internal(ctx, r, ctx->action->operation);
+    if (!core_ok(r)) return kms_internal(ctx, r, ctx->action->row.name);
     return core_buf_append_str(&ctx->out->body, "{}");
 }

@@ -26,6 +26,7 @@
  * Guide, are written down in docs/policy.md.
  */
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -453,5 +454,58 @@ const char *policy_decision_name(enum policy_decision d);
 const char *policy_reason_name(enum policy_reason r);
 /** "NONE", "ACCOUNT", "ROLE", "DIRECT". */
 const char *policy_grant_name(enum policy_grant g);
+
+/* ------------------------------------------------------------------------
+ * The reference-counted cache of compiled policies, shared by iam_authz.c
+ * (a caller's compiled identity) and kms_authz.c (a key's compiled key
+ * policy). A cached object embeds a struct policy_cache_item; the cache
+ * finds it by key, hands out references, drops a stale version when a
+ * newer generation is asked for, and frees idle objects (free_item) beyond
+ * max entries. Objects in use are never freed under their holder: an
+ * unlinked object is freed by its last release.
+ * ------------------------------------------------------------------------ */
+
+#define POLICY_CACHE_BUCKETS 256u
+#define POLICY_CACHE_KEY_MAX 200u
+
+struct policy_cache_item {
+    struct policy_cache_item *next;
+    char key[POLICY_CACHE_KEY_MAX];
+    uint32_t hash;
+    uint64_t generation;
+    uint64_t built_ns; /* core_clock_mono_ns() at insert */
+    unsigned refs;
+    bool linked;
+};
+
+struct policy_cache {
+    pthread_mutex_t lock;
+    struct policy_cache_item *buckets[POLICY_CACHE_BUCKETS];
+    size_t count, max;
+    void (*free_item)(struct policy_cache_item *it);
+};
+
+/** Errors: ERR_NOMEM. */
+CORE_RESULT policy_cache_init(struct policy_cache *c, size_t max, void (*free_item)(struct policy_cache_item *));
+/** Frees every cached object (none may be held any more). */
+void policy_cache_destroy(struct policy_cache *c);
+/**
+ * The object cached under key for generation, built less than max_age_ns
+ * ago (0: any age), with a reference taken; NULL on a miss. Keys are
+ * names the caller builds (record ids, principal names), NUL-terminated. An object of
+ * the key with another generation, or too old, is dropped.
+ */
+struct policy_cache_item *policy_cache_acquire(struct policy_cache *c, const char *key, uint64_t generation,
+                                               uint64_t max_age_ns);
+/**
+ * Caches it (just built by the caller, who holds its one reference) under
+ * key and generation; idle objects are freed when the cache is over max.
+ * built_ns: core_clock_mono_ns() from before the caller read what it built
+ * from (its age counts from there), or 0 for now.
+ */
+void policy_cache_insert(struct policy_cache *c, struct policy_cache_item *it, const char *key, uint64_t generation,
+                         uint64_t built_ns);
+/** Drops a reference from policy_cache_acquire or policy_cache_insert. */
+void policy_cache_release(struct policy_cache *c, struct policy_cache_item *it);
 
 #endif

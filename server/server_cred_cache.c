@@ -1,34 +1,27 @@
 /*
  * Long-term credential cache. Every signed request needs its access key's
  * secret and owner; reading them is a keystore transaction, an AEAD open
- * and a JSON parse. Each worker thread keeps a few recently used keys in its
- * own guarded (sodium_malloc) table, valid while the keystore generation
- * (LMDB's last transaction id, bumped by any process's write) is unchanged:
- * a deleted, deactivated or re-keyed access key is never served stale. No
- * lock: the table is the thread's own.
+ * and a JSON parse. Each worker thread keeps a few recently used keys in the
+ * thread-local cache (core_tlcache: guarded memory, wiped on eviction),
+ * valid while the keystore generation (LMDB's last transaction id, bumped by
+ * any process's write) is unchanged: a deleted, deactivated or re-keyed
+ * access key is never served stale.
  */
 #include <sodium.h>
 
 #include "server/server_internal.h"
 
-#define CACHE_WAYS 16u
-
-struct cred_entry {
-    uint64_t generation; /* 0: empty */
-    uint64_t last_used;
-    char id[132];
+/* What one entry holds (the value bytes of a cache entry). */
+struct cred_value {
     struct core_principal owner;
     bool active;
     size_t secret_len;
     uint8_t secret[CORE_MAX_SECRET_KEY_BYTES];
 };
 
-struct cred_cache {
-    uint64_t clock;
-    struct cred_entry e[CACHE_WAYS];
-};
+static struct core_tlcache_def cred_cache = {
+    .name = "credentials", .ways = 16, .key_max = 131, .value_max = sizeof(struct cred_value), .public_keys = true};
 
-static _Thread_local struct cred_cache *tls_cache;
 static _Atomic uint64_t cred_hits, cred_misses; /* for /metrics */
 
 void server_cred_cache_stats(uint64_t *hits, uint64_t *misses)
@@ -37,41 +30,27 @@ void server_cred_cache_stats(uint64_t *hits, uint64_t *misses)
     *misses = cred_misses;
 }
 
-static struct cred_cache *cache_get(void)
+static void hand_out(const struct cred_value *v, struct core_principal *owner, bool *active,
+                     struct core_cursor *secret)
 {
-    if (tls_cache == NULL) {
-        /* Guarded and never freed: worker threads live as long as the server. */
-        struct cred_cache *c = sodium_malloc(sizeof *c);
-        if (c == NULL) return NULL;
-        sodium_memzero(c, sizeof *c);
-        tls_cache = c;
-    }
-    return tls_cache;
+    *owner = v->owner;
+    *active = v->active;
+    *secret = core_cursor_from(v->secret, v->secret_len);
 }
 
 core_result server_cred_lookup(struct keystore *ks, struct core_cursor id, struct core_principal *owner,
                                bool *active, struct core_cursor *secret)
 {
-    ENSURE(id.len > 0 && id.len < sizeof(((struct cred_entry *)0)->id), ERR_NOT_FOUND);
+    ENSURE(id.len > 0 && id.len <= cred_cache.key_max, ERR_NOT_FOUND);
     /* Read before the lookup: a write racing with it leaves the entry
      * tagged older than the data, which only costs one more lookup. */
     uint64_t gen = keystore_generation(ks);
-    struct cred_cache *c = gen != UINT64_MAX ? cache_get() : NULL;
-    struct cred_entry *slot = NULL;
-    if (c) {
-        c->clock++;
-        for (unsigned i = 0; i < CACHE_WAYS; i++) {
-            struct cred_entry *e = &c->e[i];
-            if (e->generation == gen && core_cursor_eq_str(id, e->id)) {
-                e->last_used = c->clock;
-                *owner = e->owner;
-                *active = e->active;
-                *secret = core_cursor_from(e->secret, e->secret_len);
-                cred_hits++;
-                CORE_OK;
-            }
-            if (slot == NULL || e->last_used < slot->last_used) slot = e;
-        }
+    uint64_t scope = (uint64_t)(uintptr_t)ks;
+    struct core_cursor hit;
+    if (gen != UINT64_MAX && core_tlcache_get(&cred_cache, scope, gen, id, &hit)) {
+        hand_out((const struct cred_value *)(const void *)hit.ptr, owner, active, secret);
+        cred_hits++;
+        CORE_OK;
     }
     cred_misses++;
     struct iam_access_key key = {0};
@@ -85,22 +64,26 @@ core_result server_cred_lookup(struct keystore *ks, struct core_cursor id, struc
         iam_access_key_free(&key);
         return r;
     }
-    if (slot == NULL || key.secret.len > sizeof slot->secret) {
-        /* No cache on this thread: hand out a copy that lives until the next lookup. */
-        iam_access_key_free(&key);
-        BAIL(ERR_NOMEM);
+    /* Built in guarded memory, stored (copied) into the cache, then wiped. */
+    struct core_secret tmp = {0};
+    r = key.secret.len <= CORE_MAX_SECRET_KEY_BYTES ? core_secret_alloc(&tmp, sizeof(struct cred_value))
+                                                    : core_result_fail_at(ERR_NOMEM, __FILE__, __LINE__);
+    struct core_cursor stored = {0};
+    if (core_ok(r)) {
+        struct cred_value *v = (struct cred_value *)(void *)tmp.ptr;
+        v->owner = key.owner;
+        v->active = key.active;
+        v->secret_len = key.secret.len;
+        memcpy(v->secret, key.secret.ptr, key.secret.len);
+        if (gen == UINT64_MAX ||
+            !core_tlcache_put(&cred_cache, scope, gen, id, core_cursor_from(tmp.ptr, tmp.len), &stored))
+            r = core_result_fail_at(ERR_NOMEM, __FILE__, __LINE__); /* no cache on this thread */
     }
-    sodium_memzero(slot, sizeof *slot);
-    memcpy(slot->id, id.ptr, id.len);
-    slot->owner = key.owner;
-    slot->active = key.active;
-    slot->secret_len = key.secret.len;
-    memcpy(slot->secret, key.secret.ptr, key.secret.len);
-    slot->generation = gen;
-    slot->last_used = c->clock;
+    core_secret_free(&tmp);
     iam_access_key_free(&key);
-    *owner = slot->owner;
-    *active = slot->active;
-    *secret = core_cursor_from(slot->secret, slot->secret_len);
+    GUARD(r);
+    hand_out((const struct cred_value *)(const void *)stored.ptr, owner, active, secret);
     CORE_OK;
 }
+
+void server_cred_cache_purge(struct keystore *ks) { core_tlcache_purge(&cred_cache, (uint64_t)(uintptr_t)ks); }

@@ -179,5 +179,7 @@ void server_conns_sweep(uint64_t now_ms, struct server_conns_stats *stats);
  */
 CORE_RESULT server_cred_lookup(struct keystore *ks, struct core_cursor id, struct core_principal *owner,
                                bool *active, struct core_cursor *secret);
+/** Wipes every thread's cached credentials read from ks (server_free, before the keystore closes). */
+void server_cred_cache_purge(struct keystore *ks);
 
 #endif

@@ -71,7 +71,7 @@ static void fail(struct route *rt, enum core_err err, struct core_cursor message
     switch (rt->svc) {
     case SERVER_SVC_KMS: kms_reply_from_err(err, &rt->reply); break;
     case SERVER_SVC_STS:
-    case SERVER_SVC_IAM: sts_reply_from_err(err, &rt->reply); break;
+    case SERVER_SVC_IAM: query_reply_from_err(err, &rt->reply); break;
     }
     if (message.len) {
         core_buf_reset(&rt->reply.message);

@@ -168,7 +168,10 @@ void server_free(struct server *srv)
     if (srv->kms) kms_env_free(srv->kms);
     if (srv->iam) iam_env_free(srv->iam);
     if (srv->key_cache) sigv4_key_cache_free(srv->key_cache);
-    if (srv->ks) keystore_close(srv->ks);
+    if (srv->ks) {
+        server_cred_cache_purge(srv->ks);
+        keystore_close(srv->ks);
+    }
     server_tls_free(&srv->tls);
     server_throttle_free();
     free(srv);

@@ -2,22 +2,17 @@
  * Which requests may write to the keystore. Writes are durable (each waits
  * for an fsync), so they run on the writer pool (server_http.c) where many
  * can wait at once and share one group commit, instead of pinning the few
- * event-loop threads that serve the cryptographic hot path. KMS operations
- * say so in their action row (kms_action_writes); IAM ones are told by
- * name. The test runs before authentication; a misclassified request is
- * only served on the other kind of thread, never served differently.
+ * event-loop threads that serve the cryptographic hot path. Every service's
+ * action row says whether it writes (CORE_ACTION_WRITES): KMS through
+ * kms_action_writes, IAM through iam_action_writes, STS through
+ * sts_action_writes (STS issues tokens without writing). The test runs before
+ * authentication; a misclassified request is only served on the other kind
+ * of thread, never served differently.
  */
-#include <string.h>
-
+#include "iam/iam.h"
 #include "kms/kms.h"
 #include "server/server.h"
-
-static bool has_prefix(struct core_cursor op, const char *const *prefixes)
-{
-    for (size_t i = 0; prefixes[i]; i++)
-        if (core_cursor_starts_with(op, prefixes[i])) return true;
-    return false;
-}
+#include "sts/sts.h"
 
 /* The value of Action= in a form body, without decoding (action names are plain). */
 static bool form_action(struct core_cursor body, struct core_cursor *action)
@@ -34,13 +29,9 @@ static bool form_action(struct core_cursor body, struct core_cursor *action)
 
 bool server_request_writes(const struct http_request *req)
 {
-    /* IAM: everything but reads. STS issues tokens without writing. */
-    static const char *const iam_writes[] = {"Add", "Attach", "Change", "Create", "Deactivate", "Delete", "Disable",
-                                             "Detach", "Enable", "Put", "Remove", "Resync", "Set",
-                                             "Tag", "Untag", "Update", "Upload", NULL};
     struct core_cursor target;
     if (http_request_header(req, "x-amz-target", &target)) return kms_action_writes(target);
     struct core_cursor action;
-    if (strcmp(req->method, "POST") != 0 || !form_action(req->body, &action)) return false;
-    return has_prefix(action, iam_writes);
+    if (!core_cursor_eq_str(core_cursor_str(req->method), "POST") || !form_action(req->body, &action)) return false;
+    return iam_action_writes(action) || sts_action_writes(action);
 }

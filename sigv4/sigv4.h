@@ -88,8 +88,11 @@ CORE_RESULT sigv4_parse(const struct sigv4_request *req, struct sigv4_auth *auth
 
 /*
  * Cache of derived signing keys, keyed by (secret, date, region, service).
- * Thread-safe; lookups on the hot path take no global lock. Entries live in
- * guarded memory and are wiped on eviction and destroy.
+ * Thread-safe; each thread keeps its own most recently used keys
+ * (core_tlcache), so lookups take no shared lock. Entries live in guarded
+ * memory and are wiped on eviction, at thread end and by
+ * sigv4_key_cache_free. capacity (1..2^20) is checked; each thread holds at
+ * most 32 keys of the cache.
  */
 struct sigv4_key_cache;
 CORE_RESULT sigv4_key_cache_new(size_t capacity, struct sigv4_key_cache **out);

@@ -129,9 +129,6 @@ struct sts_call {
  */
 CORE_RESULT sts_handle(struct sts_env *env, const struct sts_call *call, struct core_reply *out);
 
-/** Maps a core error to STS's wire error in out (no-op for ERR_API). */
-void sts_reply_from_err(enum core_err err, struct core_reply *out);
-
 /**
  * The issuer's OIDC documents, served unauthenticated: path (the raw request
  * path) "<issuer path>/.well-known/openid-configuration" or ".../jwks.json".
@@ -142,5 +139,7 @@ CORE_RESULT sts_oidc_well_known(struct sts_env *env, struct core_cursor path, st
 
 /** True for actions AWS serves without a signature (AssumeRoleWithWebIdentity, ...WithSAML). */
 bool sts_action_is_unsigned(struct core_cursor action);
+/** True for actions whose row says they write to the keystore (served on the writer pool). */
+bool sts_action_writes(struct core_cursor action);
 
 #endif

@@ -15,14 +15,14 @@
 
 #define CHAIN_MAX_S 3600
 
-static const struct iam_str_spec role_arn_spec = {.name = "RoleArn", .required = true, .min = 20, .max = 2048,
-                                                  .cs = IAM_CS_ANY};
-static const struct iam_str_spec session_name_spec = {.name = "RoleSessionName", .required = true, .min = 2,
-                                                      .max = 64, .cs = IAM_CS_NAME};
+static const struct query_str_spec role_arn_spec = {.name = "RoleArn", .required = true, .min = 20, .max = 2048,
+                                                  .cs = QUERY_CS_ANY};
+static const struct query_str_spec session_name_spec = {.name = "RoleSessionName", .required = true, .min = 2,
+                                                      .max = 64, .cs = QUERY_CS_NAME};
 
 static core_result denied(struct sts_ctx *ctx, struct core_cursor role_arn)
 {
-    return sts_fail(ctx, 403, "AccessDenied", "User: %s is not authorized to perform: sts:AssumeRole on resource: %.*s",
+    return sts_fail(ctx, STS_E_ACCESS_DENIED, "User: %s is not authorized to perform: sts:AssumeRole on resource: %.*s",
                     ctx->caller->arn, (int)(role_arn.len > 512 ? 512 : role_arn.len), (const char *)role_arn.ptr);
 }
 
@@ -58,34 +58,34 @@ core_result sts_assume_role(struct sts_ctx *ctx)
     struct core_cursor role_arn, session_name, external_id, serial, token_code, source_identity;
     bool have_ext, have_serial, have_code, have_si, have_duration;
     int64_t duration = 3600;
-    GUARD(iam_param_str(f, ctx->out, &role_arn_spec, &role_arn, NULL));
-    GUARD(iam_param_str(f, ctx->out, &session_name_spec, &session_name, NULL));
-    GUARD(iam_param_int(f, ctx->out, "DurationSeconds", false, 900, 43200, &duration, &have_duration));
-    const struct iam_str_spec es = {.name = "ExternalId", .min = 2, .max = 1224, .cs = IAM_CS_EXTERNAL_ID};
-    GUARD(iam_param_str(f, ctx->out, &es, &external_id, &have_ext));
-    const struct iam_str_spec ss = {.name = "SerialNumber", .min = 9, .max = 256, .cs = IAM_CS_SERIAL};
-    GUARD(iam_param_str(f, ctx->out, &ss, &serial, &have_serial));
-    const struct iam_str_spec ts = {.name = "TokenCode", .min = 6, .max = 6, .cs = IAM_CS_DIGITS};
-    GUARD(iam_param_str(f, ctx->out, &ts, &token_code, &have_code));
-    const struct iam_str_spec sis = {.name = "SourceIdentity", .min = 2, .max = 64, .cs = IAM_CS_NAME};
-    GUARD(iam_param_str(f, ctx->out, &sis, &source_identity, &have_si));
+    GUARD(query_param_str(f, ctx->out, &role_arn_spec, &role_arn, NULL));
+    GUARD(query_param_str(f, ctx->out, &session_name_spec, &session_name, NULL));
+    GUARD(query_param_int(f, ctx->out, "DurationSeconds", false, 900, 43200, &duration, &have_duration));
+    const struct query_str_spec es = {.name = "ExternalId", .min = 2, .max = 1224, .cs = QUERY_CS_EXTERNAL_ID};
+    GUARD(query_param_str(f, ctx->out, &es, &external_id, &have_ext));
+    const struct query_str_spec ss = {.name = "SerialNumber", .min = 9, .max = 256, .cs = QUERY_CS_SERIAL};
+    GUARD(query_param_str(f, ctx->out, &ss, &serial, &have_serial));
+    const struct query_str_spec ts = {.name = "TokenCode", .min = 6, .max = 6, .cs = QUERY_CS_DIGITS};
+    GUARD(query_param_str(f, ctx->out, &ts, &token_code, &have_code));
+    const struct query_str_spec sis = {.name = "SourceIdentity", .min = 2, .max = 64, .cs = QUERY_CS_NAME};
+    GUARD(query_param_str(f, ctx->out, &sis, &source_identity, &have_si));
     struct sts_session_params sp;
     GUARD(sts_read_session_params(ctx, &sp, true));
 
     if (caller->type == CORE_PRINCIPAL_ROOT)
-        return sts_fail(ctx, 403, "AccessDenied", "Roles may not be assumed by root accounts.");
+        return sts_fail(ctx, STS_E_ACCESS_DENIED, "Roles may not be assumed by root accounts.");
     bool chained = caller->type == CORE_PRINCIPAL_ASSUMED_ROLE;
     if (chained && duration > CHAIN_MAX_S)
-        return sts_fail(ctx, 400, "ValidationError",
+        return sts_fail(ctx, STS_E_VALIDATION,
                         "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role "
                         "chaining.");
     if (have_serial != have_code)
-        return sts_fail(ctx, 400, "ValidationError", "SerialNumber and TokenCode must be specified together.");
+        return sts_fail(ctx, STS_E_VALIDATION, "SerialNumber and TokenCode must be specified together.");
 
     char account[16];
     struct core_cursor role_name;
     if (!core_ok(iam_parse_role_arn(role_arn, account, &role_name)))
-        return sts_fail(ctx, 400, "ValidationError", "%.*s is invalid",
+        return sts_fail(ctx, STS_E_VALIDATION, "%.*s is invalid",
                         (int)(role_arn.len > 256 ? 256 : role_arn.len), (const char *)role_arn.ptr);
     DEFER_CLEANUP(struct iam_role role = {0}, iam_role_free);
     bool mfa_ok = false;
@@ -101,9 +101,9 @@ core_result sts_assume_role(struct sts_ctx *ctx)
         mfa_ok = core_ok(m);
     }
     if (have_serial && !mfa_ok)
-        return sts_fail(ctx, 403, "AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code.");
+        return sts_fail(ctx, STS_E_ACCESS_DENIED, "MultiFactorAuthentication failed with invalid MFA one time pass code.");
     if (!chained && have_duration && duration > (int64_t)role.max_session)
-        return sts_fail(ctx, 400, "ValidationError",
+        return sts_fail(ctx, STS_E_VALIDATION,
                         "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
 
     /* Session tags: the caller's transitive tags carry over on chaining and cannot be overridden. */
@@ -122,10 +122,10 @@ core_result sts_assume_role(struct sts_ctx *ctx)
     for (size_t i = 0; i < sp.n_tags; i++) {
         for (size_t j = 0; j < inherited; j++)
             if (core_cursor_eq_icase(tags[j].key, sp.tags[i].key))
-                return sts_fail(ctx, 400, "InvalidParameterValue",
+                return sts_fail(ctx, STS_E_INVALID_PARAMETER_VALUE,
                                 "One or more of the specified transitive tag keys can't be set because they "
                                 "conflict with a transitive tag key from the calling session.");
-        if (ntags == STS_MAX_SESSION_TAGS) return sts_fail(ctx, 400, "PackedPolicyTooLarge", "Too many session tags.");
+        if (ntags == STS_MAX_SESSION_TAGS) return sts_fail(ctx, STS_E_PACKED_POLICY_TOO_LARGE, "Too many session tags.");
         tags[ntags++] = (struct sts_tag){sp.tags[i].key, sp.tags[i].value};
     }
     for (size_t i = 0; i < sp.n_transitive && ntrans < STS_MAX_SESSION_TAGS; i++) transitive[ntrans++] = sp.transitive[i];
@@ -134,7 +134,7 @@ core_result sts_assume_role(struct sts_ctx *ctx)
     struct core_cursor si = have_si ? source_identity : (struct core_cursor){0};
     if (cs && cs->source_identity.len) {
         if (have_si && !core_cursor_eq(source_identity, cs->source_identity))
-            return sts_fail(ctx, 400, "ValidationError", "The source identity of a role session cannot be changed.");
+            return sts_fail(ctx, STS_E_VALIDATION, "The source identity of a role session cannot be changed.");
         si = cs->source_identity;
     }
 
@@ -157,7 +157,7 @@ core_result sts_assume_role(struct sts_ctx *ctx)
     }
     r = trust_context(ctx, &pc, session_name, have_ext, external_id, si, mfa_ok, &sp);
     bool allowed = false;
-    if (core_ok(r)) r = trust_action(ctx, &id, &role, &pc, "sts:AssumeRole", &allowed);
+    if (core_ok(r)) r = trust_action(ctx, &id, &role, &pc, ctx->action->row.iam_action, &allowed);
     if (core_ok(r) && allowed && sp.n_tags) r = trust_action(ctx, &id, &role, &pc, "sts:TagSession", &allowed);
     if (core_ok(r) && allowed && have_si) r = trust_action(ctx, &id, &role, &pc, "sts:SetSourceIdentity", &allowed);
     sts_identity_end(ctx, &id);

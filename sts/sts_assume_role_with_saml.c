@@ -40,7 +40,7 @@ static bool jtime(const json_t *f, const char *key, int64_t *t)
 
 static core_result invalid(struct sts_ctx *ctx, const char *msg)
 {
-    return sts_fail(ctx, 400, "InvalidIdentityToken", "%s", msg);
+    return sts_fail(ctx, STS_E_INVALID_IDENTITY_TOKEN, "%s", msg);
 }
 
 /* [\w+=,.@-]{2,64}: RoleSessionName and SourceIdentity from the assertion. */
@@ -110,13 +110,13 @@ static bool saml_tags(const json_t *attrs, struct sts_session_params *sp)
     json_object_foreach((json_t *)(uintptr_t)attrs, name, vals) {
         if (!core_cursor_starts_with(core_cursor_str(name), ATTR_PRINCIPAL_TAG)) continue;
         struct core_cursor k = core_cursor_str(name + plen), value = jstr(json_array_get(vals, 0));
-        if (json_array_size(vals) != 1 || sp->n_tags == IAM_MAX_TAGS || !tag_text(k, 1, 128) ||
+        if (json_array_size(vals) != 1 || sp->n_tags == QUERY_MAX_TAGS || !tag_text(k, 1, 128) ||
             !tag_text(value, 0, 256) ||
             (k.len >= 4 && core_cursor_eq_icase(core_cursor_from(k.ptr, 4), core_cursor_str("aws:"))))
             return false;
         for (size_t j = 0; j < sp->n_tags; j++)
             if (core_cursor_eq_icase(sp->tags[j].key, k)) return false;
-        sp->tags[sp->n_tags++] = (struct iam_tag){k, value};
+        sp->tags[sp->n_tags++] = (struct query_tag){k, value};
     }
     size_t i;
     const json_t *v;
@@ -124,7 +124,7 @@ static bool saml_tags(const json_t *attrs, struct sts_session_params *sp)
         struct core_cursor k = jstr(v);
         bool found = false;
         for (size_t j = 0; j < sp->n_tags; j++) found |= core_cursor_eq_icase(sp->tags[j].key, k);
-        if (!found || sp->n_transitive == IAM_MAX_TAGS) return false;
+        if (!found || sp->n_transitive == QUERY_MAX_TAGS) return false;
         sp->transitive[sp->n_transitive++] = k;
     }
     return true;
@@ -223,30 +223,30 @@ core_result sts_assume_role_with_saml(struct sts_ctx *ctx)
 {
     const struct core_form *f = ctx->call->form;
     const int64_t now = ctx->call->now;
-    const struct iam_str_spec ras = {.name = "RoleArn", .required = true, .min = 20, .max = 2048, .cs = IAM_CS_ANY};
-    const struct iam_str_spec pas = {.name = "PrincipalArn", .required = true, .min = 20, .max = 2048,
-                                     .cs = IAM_CS_ANY};
-    const struct iam_str_spec sas = {.name = "SAMLAssertion", .required = true, .min = 4, .max = 100000,
-                                     .cs = IAM_CS_ANY};
+    const struct query_str_spec ras = {.name = "RoleArn", .required = true, .min = 20, .max = 2048, .cs = QUERY_CS_ANY};
+    const struct query_str_spec pas = {.name = "PrincipalArn", .required = true, .min = 20, .max = 2048,
+                                     .cs = QUERY_CS_ANY};
+    const struct query_str_spec sas = {.name = "SAMLAssertion", .required = true, .min = 4, .max = 100000,
+                                     .cs = QUERY_CS_ANY};
     struct core_cursor role_arn, principal_arn, assertion;
     int64_t duration = 3600;
     bool have_duration;
-    GUARD(iam_param_str(f, ctx->out, &ras, &role_arn, NULL));
-    GUARD(iam_param_str(f, ctx->out, &pas, &principal_arn, NULL));
-    GUARD(iam_param_str(f, ctx->out, &sas, &assertion, NULL));
-    GUARD(iam_param_int(f, ctx->out, "DurationSeconds", false, 900, 43200, &duration, &have_duration));
+    GUARD(query_param_str(f, ctx->out, &ras, &role_arn, NULL));
+    GUARD(query_param_str(f, ctx->out, &pas, &principal_arn, NULL));
+    GUARD(query_param_str(f, ctx->out, &sas, &assertion, NULL));
+    GUARD(query_param_int(f, ctx->out, "DurationSeconds", false, 900, 43200, &duration, &have_duration));
     struct sts_session_params sp;
     GUARD(sts_read_session_params(ctx, &sp, false));
 
     char account[16];
     struct core_cursor role_name;
     if (!core_ok(iam_parse_role_arn(role_arn, account, &role_name)))
-        return sts_fail(ctx, 400, "ValidationError", "%.*s is invalid", (int)(role_arn.len > 256 ? 256 : role_arn.len),
+        return sts_fail(ctx, STS_E_VALIDATION, "%.*s is invalid", (int)(role_arn.len > 256 ? 256 : role_arn.len),
                         (const char *)role_arn.ptr);
     char prefix[64];
     snprintf(prefix, sizeof prefix, "arn:%s:iam::%s:saml-provider/", core_partition_current(), account);
     if (!core_cursor_starts_with(principal_arn, prefix) || principal_arn.len == strlen(prefix))
-        return sts_fail(ctx, 400, "ValidationError", "%.*s is invalid",
+        return sts_fail(ctx, STS_E_VALIDATION, "%.*s is invalid",
                         (int)(principal_arn.len > 256 ? 256 : principal_arn.len), (const char *)principal_arn.ptr);
     struct core_cursor prov_name =
         core_cursor_from(principal_arn.ptr + strlen(prefix), principal_arn.len - strlen(prefix));
@@ -274,7 +274,7 @@ core_result sts_assume_role_with_saml(struct sts_ctx *ctx)
     /* Times on the service clock. */
     int64_t t;
     if (jtime(fx, "issue_instant", &t) && now > t + 300)
-        return sts_fail(ctx, 400, "ExpiredTokenException", "%s", "Token must be redeemed within 5 minutes of issuance");
+        return sts_fail(ctx, STS_E_EXPIRED_TOKEN, "%s", "Token must be redeemed within 5 minutes of issuance");
     if ((jtime(fx, "not_before", &t) && now + SAML_SKEW_S < t) ||
         (jtime(fx, "sc_not_before", &t) && now + SAML_SKEW_S < t))
         return invalid(ctx, "Assertion is not yet valid (NotBefore)");
@@ -292,7 +292,7 @@ core_result sts_assume_role_with_saml(struct sts_ctx *ctx)
         char a[32], b[32];
         core_time_iso8601(now, a);
         core_time_iso8601(exp, b);
-        return sts_fail(ctx, 400, "ExpiredTokenException",
+        return sts_fail(ctx, STS_E_EXPIRED_TOKEN,
                         "Token expired: current date/time %s must be before the expiration date/time %s", a, b);
     }
     if (!signin_endpoint(recipient))
@@ -330,10 +330,10 @@ core_result sts_assume_role_with_saml(struct sts_ctx *ctx)
         return invalid(ctx, "The SAML assertion contains invalid PrincipalTag or TransitiveTagKeys attributes");
 
     if (!role_pair(attrs, role_arn, principal_arn) || rr.err == ERR_NOT_FOUND)
-        return sts_fail(ctx, 403, "AccessDenied", "%s", "Not authorized to perform sts:AssumeRoleWithSAML");
+        return sts_fail(ctx, STS_E_ACCESS_DENIED, "%s", "Not authorized to perform sts:AssumeRoleWithSAML");
     GUARD(rr);
     if (have_duration && duration > (int64_t)role.max_session)
-        return sts_fail(ctx, 400, "ValidationError", "%s",
+        return sts_fail(ctx, STS_E_VALIDATION, "%s",
                         "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
 
     /* Subject and its type: "If the format includes the prefix urn:oasis:names:tc:SAML:2.0:nameid-format,
@@ -367,7 +367,7 @@ core_result sts_assume_role_with_saml(struct sts_ctx *ctx)
     bool allowed = false;
     if (core_ok(r)) r = sts_trust_allows(ctx, &role, &pc, &allowed);
     GUARD(r);
-    if (!allowed) return sts_fail(ctx, 403, "AccessDenied", "%s", "Not authorized to perform sts:AssumeRoleWithSAML");
+    if (!allowed) return sts_fail(ctx, STS_E_ACCESS_DENIED, "%s", "Not authorized to perform sts:AssumeRoleWithSAML");
     /* Tags and a source identity from the IdP need sts:TagSession / sts:SetSourceIdentity in the trust policy. */
     const char *extra[2] = {sp.n_tags ? "sts:TagSession" : NULL, have_si ? "sts:SetSourceIdentity" : NULL};
     for (size_t k = 0; k < 2; k++) {
@@ -376,7 +376,7 @@ core_result sts_assume_role_with_saml(struct sts_ctx *ctx)
         pc.action_lc = (struct core_cursor){0};
         GUARD(policy_ctx_set_action(&pc, core_cursor_str(extra[k])));
         GUARD(sts_trust_allows(ctx, &role, &pc, &allowed));
-        if (!allowed) return sts_fail(ctx, 403, "AccessDenied", "Not authorized to perform %s", extra[k]);
+        if (!allowed) return sts_fail(ctx, STS_E_ACCESS_DENIED, "Not authorized to perform %s", extra[k]);
     }
 
     struct sts_tag tags[STS_MAX_SESSION_TAGS];
@@ -391,7 +391,7 @@ core_result sts_assume_role_with_saml(struct sts_ctx *ctx)
     int64_t expires = now + duration, sess_end;
     if (jtime(fx, "session_not_on_or_after", &sess_end) && sess_end < expires) expires = sess_end;
     if (expires <= now)
-        return sts_fail(ctx, 400, "ExpiredTokenException", "%s", "The SAML session (SessionNotOnOrAfter) has ended");
+        return sts_fail(ctx, STS_E_EXPIRED_TOKEN, "%s", "The SAML session (SessionNotOnOrAfter) has ended");
     struct sts_issue in = {
         .type = CORE_PRINCIPAL_ASSUMED_ROLE,
         .account = role.account,

@@ -14,7 +14,7 @@
 
 static core_result invalid_token(struct sts_ctx *ctx, const char *msg)
 {
-    return sts_fail(ctx, 400, "InvalidIdentityToken", "%s", msg);
+    return sts_fail(ctx, STS_E_INVALID_IDENTITY_TOKEN, "%s", msg);
 }
 
 /* A JSON string as a cursor of its full length (a NUL inside stays data). */
@@ -52,7 +52,7 @@ static size_t chars(struct core_cursor c)
     return n;
 }
 
-/* Tag text: [\p{L}\p{Z}\p{N}_.:/=+\-@], the ASCII part checked, other letters accepted as iam_param_tags does. */
+/* Tag text: [\p{L}\p{Z}\p{N}_.:/=+\-@], the ASCII part checked, other letters accepted as query_param_tags does. */
 static bool tag_text(struct core_cursor c, size_t min, size_t max)
 {
     size_t n = chars(c);
@@ -89,19 +89,19 @@ static bool token_tags(const json_t *claims, struct sts_session_params *sp)
         const json_t *val = v;
         if (json_is_array(v)) val = json_array_size(v) == 1 ? json_array_get(v, 0) : NULL;
         struct core_cursor k = core_cursor_str(key), value = jstr(val);
-        if (!json_is_string(val) || sp->n_tags == IAM_MAX_TAGS || !tag_text(k, 1, 128) || !tag_text(value, 0, 256) ||
+        if (!json_is_string(val) || sp->n_tags == QUERY_MAX_TAGS || !tag_text(k, 1, 128) || !tag_text(value, 0, 256) ||
             (k.len >= 4 && core_cursor_eq_icase(core_cursor_from(k.ptr, 4), core_cursor_str("aws:"))))
             return false;
         for (size_t j = 0; j < sp->n_tags; j++)
             if (core_cursor_eq_icase(sp->tags[j].key, k)) return false;
-        sp->tags[sp->n_tags++] = (struct iam_tag){k, value};
+        sp->tags[sp->n_tags++] = (struct query_tag){k, value};
     }
     size_t i;
     json_array_foreach(tk, i, v) {
         struct core_cursor k = jstr(v);
         bool found = false;
         for (size_t j = 0; j < sp->n_tags; j++) found |= core_cursor_eq_icase(sp->tags[j].key, k);
-        if (!json_is_string(v) || !found || sp->n_transitive == IAM_MAX_TAGS) return false;
+        if (!json_is_string(v) || !found || sp->n_transitive == QUERY_MAX_TAGS) return false;
         sp->transitive[sp->n_transitive++] = k;
     }
     return true;
@@ -130,27 +130,27 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
 {
     const struct core_form *f = ctx->call->form;
     const int64_t now = ctx->call->now;
-    const struct iam_str_spec ras = {.name = "RoleArn", .required = true, .min = 20, .max = 2048, .cs = IAM_CS_ANY};
-    const struct iam_str_spec sns = {.name = "RoleSessionName", .required = true, .min = 2, .max = 64,
-                                     .cs = IAM_CS_NAME};
-    const struct iam_str_spec wts = {.name = "WebIdentityToken", .required = true, .min = 4, .max = 20000,
-                                     .cs = IAM_CS_ANY};
-    const struct iam_str_spec pis = {.name = "ProviderId", .min = 4, .max = 2048, .cs = IAM_CS_ANY};
+    const struct query_str_spec ras = {.name = "RoleArn", .required = true, .min = 20, .max = 2048, .cs = QUERY_CS_ANY};
+    const struct query_str_spec sns = {.name = "RoleSessionName", .required = true, .min = 2, .max = 64,
+                                     .cs = QUERY_CS_NAME};
+    const struct query_str_spec wts = {.name = "WebIdentityToken", .required = true, .min = 4, .max = 20000,
+                                     .cs = QUERY_CS_ANY};
+    const struct query_str_spec pis = {.name = "ProviderId", .min = 4, .max = 2048, .cs = QUERY_CS_ANY};
     struct core_cursor role_arn, session_name, token, provider_id;
     int64_t duration = 3600;
     bool have_duration;
-    GUARD(iam_param_str(f, ctx->out, &ras, &role_arn, NULL));
-    GUARD(iam_param_str(f, ctx->out, &sns, &session_name, NULL));
-    GUARD(iam_param_str(f, ctx->out, &wts, &token, NULL));
-    GUARD(iam_param_str(f, ctx->out, &pis, &provider_id, NULL));
-    GUARD(iam_param_int(f, ctx->out, "DurationSeconds", false, 900, 43200, &duration, &have_duration));
+    GUARD(query_param_str(f, ctx->out, &ras, &role_arn, NULL));
+    GUARD(query_param_str(f, ctx->out, &sns, &session_name, NULL));
+    GUARD(query_param_str(f, ctx->out, &wts, &token, NULL));
+    GUARD(query_param_str(f, ctx->out, &pis, &provider_id, NULL));
+    GUARD(query_param_int(f, ctx->out, "DurationSeconds", false, 900, 43200, &duration, &have_duration));
     struct sts_session_params sp;
     GUARD(sts_read_session_params(ctx, &sp, false));
 
     char account[16];
     struct core_cursor role_name;
     if (!core_ok(iam_parse_role_arn(role_arn, account, &role_name)))
-        return sts_fail(ctx, 400, "ValidationError", "%.*s is invalid",
+        return sts_fail(ctx, STS_E_VALIDATION, "%.*s is invalid",
                         (int)(role_arn.len > 256 ? 256 : role_arn.len), (const char *)role_arn.ptr);
 
     DEFER_CLEANUP(json_t *header = NULL, core_json_cleanup);
@@ -180,7 +180,7 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
     keystore_txn_abort(txn);
     core_result r = core_result_ok();
     if (rp.err == ERR_NOT_FOUND) {
-        r = sts_fail(ctx, 400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for %.*s",
+        r = sts_fail(ctx, STS_E_INVALID_IDENTITY_TOKEN, "No OpenIDConnect provider found in your account for %.*s",
                      iss_n, (const char *)iss.ptr);
         goto done;
     }
@@ -189,7 +189,7 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
         goto done;
     }
     if (prov.jwks == NULL) {
-        r = sts_fail(ctx, 400, "IDPCommunicationError",
+        r = sts_fail(ctx, STS_E_IDP_COMMUNICATION,
                      "Couldn't retrieve verification key from your identity provider, please reference "
                      "AssumeRoleWithWebIdentity documentation for requirements");
         goto done;
@@ -215,7 +215,7 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
         char a[32], b[32];
         core_time_iso8601(now, a);
         core_time_iso8601(exp, b);
-        r = sts_fail(ctx, 400, "ExpiredTokenException",
+        r = sts_fail(ctx, STS_E_EXPIRED_TOKEN,
                      "Token expired: current date/time %s must be before the expiration date/time %s", a, b);
         goto done;
     }
@@ -230,7 +230,7 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
         goto done;
     }
     if (rr.err == ERR_NOT_FOUND) {
-        r = sts_fail(ctx, 403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
+        r = sts_fail(ctx, STS_E_ACCESS_DENIED, "Not authorized to perform sts:AssumeRoleWithWebIdentity");
         goto done;
     }
     if (!core_ok(rr)) {
@@ -238,7 +238,7 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
         goto done;
     }
     if (have_duration && duration > (int64_t)role.max_session) {
-        r = sts_fail(ctx, 400, "ValidationError",
+        r = sts_fail(ctx, STS_E_VALIDATION,
                      "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
         goto done;
     }
@@ -257,7 +257,7 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
     snprintf(ksub, sizeof ksub, "%s:sub", prov.url);
     snprintf(kamr, sizeof kamr, "%s:oaud", prov.url);
     r = policy_ctx_set_federated(&pc, core_cursor_str(prov.arn));
-    if (core_ok(r)) r = policy_ctx_set_action(&pc, core_cursor_str("sts:AssumeRoleWithWebIdentity"));
+    if (core_ok(r)) r = policy_ctx_set_action(&pc, core_cursor_str(ctx->action->row.iam_action));
     policy_ctx_set_resource(&pc, core_cursor_str(role.arn));
     if (core_ok(r)) r = policy_ctx_set_time(&pc, now);
     if (core_ok(r)) r = policy_ctx_add(&pc, core_cursor_str(kaud), aud);
@@ -269,7 +269,7 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
     if (core_ok(r)) r = sts_trust_allows(ctx, &role, &pc, &allowed);
     if (!core_ok(r)) goto done;
     if (!allowed) {
-        r = sts_fail(ctx, 403, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity");
+        r = sts_fail(ctx, STS_E_ACCESS_DENIED, "Not authorized to perform sts:AssumeRoleWithWebIdentity");
         goto done;
     }
     /* Tags from the IdP need sts:TagSession in the trust policy too (same context, other action). */
@@ -280,7 +280,7 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
         if (core_ok(r)) r = sts_trust_allows(ctx, &role, &pc, &allowed);
         if (!core_ok(r)) goto done;
         if (!allowed) {
-            r = sts_fail(ctx, 403, "AccessDenied", "Not authorized to perform sts:TagSession");
+            r = sts_fail(ctx, STS_E_ACCESS_DENIED, "Not authorized to perform sts:TagSession");
             goto done;
         }
     }

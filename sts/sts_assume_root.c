@@ -106,7 +106,7 @@ static bool is_member(const json_t *org, const char *account)
 
 static core_result denied(struct sts_ctx *ctx, const char *target_arn, const char *why)
 {
-    return sts_fail(ctx, 403, "AccessDenied",
+    return sts_fail(ctx, STS_E_ACCESS_DENIED,
                     "User: %s is not authorized to perform: sts:AssumeRoot on resource: %s%s%s",
                     ctx->caller->arn, target_arn, why[0] ? " because " : "", why);
 }
@@ -140,15 +140,15 @@ core_result sts_assume_root(struct sts_ctx *ctx)
 {
     const struct core_form *f = ctx->call->form;
     const int64_t now = ctx->call->now;
-    const struct iam_str_spec tps = {.name = "TargetPrincipal", .required = true, .min = 12, .max = 2048,
-                                     .cs = IAM_CS_ANY};
-    const struct iam_str_spec tas = {.name = "TaskPolicyArn.arn", .required = true, .min = 20, .max = 2048,
-                                     .cs = IAM_CS_ANY};
+    const struct query_str_spec tps = {.name = "TargetPrincipal", .required = true, .min = 12, .max = 2048,
+                                     .cs = QUERY_CS_ANY};
+    const struct query_str_spec tas = {.name = "TaskPolicyArn.arn", .required = true, .min = 20, .max = 2048,
+                                     .cs = QUERY_CS_ANY};
     struct core_cursor target, task;
     int64_t duration = 900;
-    GUARD(iam_param_str(f, ctx->out, &tps, &target, NULL));
-    GUARD(iam_param_str(f, ctx->out, &tas, &task, NULL));
-    GUARD(iam_param_int(f, ctx->out, "DurationSeconds", false, 0, 900, &duration, NULL));
+    GUARD(query_param_str(f, ctx->out, &tps, &target, NULL));
+    GUARD(query_param_str(f, ctx->out, &tas, &task, NULL));
+    GUARD(query_param_int(f, ctx->out, "DurationSeconds", false, 0, 900, &duration, NULL));
 
     /* "The member account principal ARN or account ID." */
     char account[16] = "";
@@ -163,7 +163,7 @@ core_result sts_assume_root(struct sts_ctx *ctx)
             snprintf(account, sizeof account, "%.*s", 12, (const char *)target.ptr + pl);
     }
     if (!account_id(account))
-        return sts_fail(ctx, 400, "ValidationError", "Invalid TargetPrincipal: %.*s is not an account ID or an "
+        return sts_fail(ctx, STS_E_VALIDATION, "Invalid TargetPrincipal: %.*s is not an account ID or an "
                         "account's root ARN", (int)(target.len > 256 ? 256 : target.len), (const char *)target.ptr);
     char target_arn[64];
     snprintf(target_arn, sizeof target_arn, "arn:%s:iam::%s:root", core_partition_current(), account);
@@ -174,7 +174,7 @@ core_result sts_assume_root(struct sts_ctx *ctx)
         if (core_cursor_eq_str(task, arn)) doc = task_policies[i].doc;
     }
     if (!doc)
-        return sts_fail(ctx, 400, "ValidationError", "Invalid TaskPolicyArn: %.*s is not one of the root task "
+        return sts_fail(ctx, STS_E_VALIDATION, "Invalid TaskPolicyArn: %.*s is not one of the root task "
                         "policies " TASK_PREFIX "{IAMAuditRootUserCredentials, IAMCreateRootUserPassword, "
                         "IAMDeleteRootUserCredentials, S3UnlockBucketPolicy, SQSUnlockQueuePolicy}",
                         (int)(task.len > 256 ? 256 : task.len), (const char *)task.ptr);

@@ -24,8 +24,8 @@ void sts_session_info(const struct sts_session *s, struct iam_session_info *out)
     };
     for (size_t i = 0; i < s->n_policy_arns && i < sizeof out->policy_arns / sizeof out->policy_arns[0]; i++)
         out->policy_arns[out->n_policy_arns++] = s->policy_arns[i];
-    for (size_t i = 0; i < s->n_tags && i < IAM_MAX_TAGS; i++)
-        out->tags[out->n_tags++] = (struct iam_tag){s->tags[i].key, s->tags[i].value};
+    for (size_t i = 0; i < s->n_tags && i < QUERY_MAX_TAGS; i++)
+        out->tags[out->n_tags++] = (struct query_tag){s->tags[i].key, s->tags[i].value};
 }
 
 core_result sts_identity_begin(struct sts_ctx *ctx, struct sts_identity *out)
@@ -94,10 +94,10 @@ core_result sts_authorize_identity_tags(struct sts_ctx *ctx, const char *action,
     if (r.err == ERR_NOMEM) return r;
     if (allowed) CORE_OK;
     if (resource)
-        return sts_fail(ctx, 403, "AccessDenied",
+        return sts_fail(ctx, STS_E_ACCESS_DENIED,
                         "User: %s is not authorized to perform: %s on resource: %s because no identity-based policy "
                         "allows the %s action", ctx->caller->arn, action, resource, action);
-    return sts_fail(ctx, 403, "AccessDenied",
+    return sts_fail(ctx, STS_E_ACCESS_DENIED,
                     "User: %s is not authorized to perform: %s because no identity-based policy allows the %s action",
                     ctx->caller->arn, action, action);
 }

@@ -8,9 +8,9 @@
 
 core_result sts_get_access_key_info(struct sts_ctx *ctx)
 {
-    const struct iam_str_spec ks = {.name = "AccessKeyId", .required = true, .min = 16, .max = 128, .cs = IAM_CS_WORD};
+    const struct query_str_spec ks = {.name = "AccessKeyId", .required = true, .min = 16, .max = 128, .cs = QUERY_CS_WORD};
     struct core_cursor id;
-    GUARD(iam_param_str(ctx->call->form, ctx->out, &ks, &id, NULL));
+    GUARD(query_param_str(ctx->call->form, ctx->out, &ks, &id, NULL));
     char account[16];
     memcpy(account, ctx->caller->account, sizeof account);
     struct keystore_txn *txn = NULL;

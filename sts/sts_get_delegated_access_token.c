@@ -13,11 +13,11 @@
 
 core_result sts_get_delegated_access_token(struct sts_ctx *ctx)
 {
-    const struct iam_str_spec ts = {.name = "TradeInToken", .required = true, .min = 1, .max = 8192,
-                                    .cs = IAM_CS_ANY};
+    const struct query_str_spec ts = {.name = "TradeInToken", .required = true, .min = 1, .max = 8192,
+                                    .cs = QUERY_CS_ANY};
     struct core_cursor token;
-    GUARD(iam_param_str(ctx->call->form, ctx->out, &ts, &token, NULL));
-    return sts_fail(ctx, 501, "NotImplemented", "%s",
+    GUARD(query_param_str(ctx->call->form, ctx->out, &ts, &token, NULL));
+    return sts_fail(ctx, STS_E_NOT_IMPLEMENTED, "%s",
                     "kmsd does not implement GetDelegatedAccessToken: AWS does not document how trade-in tokens "
                     "are issued, what they contain or how they are verified, so kmsd has no trade-in token to "
                     "accept (see docs/sts.md)");

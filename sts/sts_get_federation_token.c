@@ -30,7 +30,7 @@ static bool merge_tags(const struct sts_session_params *sp, const struct sts_ide
     }
     size_t nu = id->id ? id->id->n_tags : 0;
     for (size_t i = 0; i < nu; i++) {
-        const struct iam_tag *u = &id->id->tags[i];
+        const struct query_tag *u = &id->id->tags[i];
         bool shadowed = false;
         for (size_t j = 0; j < sp->n_tags; j++) shadowed |= core_cursor_eq_icase(sp->tags[j].key, u->key);
         if (shadowed) continue;
@@ -44,23 +44,23 @@ core_result sts_get_federation_token(struct sts_ctx *ctx)
 {
     const struct core_form *f = ctx->call->form;
     const struct core_principal *caller = ctx->caller;
-    const struct iam_str_spec ns = {.name = "Name", .required = true, .min = 2, .max = 32, .cs = IAM_CS_NAME};
+    const struct query_str_spec ns = {.name = "Name", .required = true, .min = 2, .max = 32, .cs = QUERY_CS_NAME};
     struct core_cursor name;
     int64_t duration = 43200;
-    GUARD(iam_param_str(f, ctx->out, &ns, &name, NULL));
-    GUARD(iam_param_int(f, ctx->out, "DurationSeconds", false, 900, 129600, &duration, NULL));
+    GUARD(query_param_str(f, ctx->out, &ns, &name, NULL));
+    GUARD(query_param_int(f, ctx->out, "DurationSeconds", false, 900, 129600, &duration, NULL));
     struct sts_session_params sp;
     GUARD(sts_read_session_params(ctx, &sp, true));
     /* "You can't set session tags as transitive when you use GetFederationToken" (no role chaining). */
     sp.n_transitive = 0;
     if (caller->temporary || (caller->type != CORE_PRINCIPAL_USER && caller->type != CORE_PRINCIPAL_ROOT))
-        return sts_fail(ctx, 403, "AccessDenied", "Cannot call GetFederationToken with session credentials");
+        return sts_fail(ctx, STS_E_ACCESS_DENIED, "Cannot call GetFederationToken with session credentials");
     if (caller->type == CORE_PRINCIPAL_ROOT && duration > 3600) duration = 3600;
     char arn[512], user_id[160];
     snprintf(arn, sizeof arn, "arn:%s:sts::%s:federated-user/%.*s", core_partition_of(caller->region),
              caller->account, (int)name.len,
              (const char *)name.ptr);
-    GUARD(sts_authorize_identity_tags(ctx, "sts:GetFederationToken", arn, &sp));
+    GUARD(sts_authorize_identity_tags(ctx, ctx->action->row.iam_action, arn, &sp));
     if (sp.n_tags) GUARD(sts_authorize_identity_tags(ctx, "sts:TagSession", arn, &sp));
     snprintf(user_id, sizeof user_id, "%s:%.*s", caller->account, (int)name.len, (const char *)name.ptr);
 
@@ -75,7 +75,7 @@ core_result sts_get_federation_token(struct sts_ctx *ctx)
         r = core_result_fail_at(ERR_IO, __FILE__, __LINE__);
     else if (!merge_tags(&sp, &id, tags, STS_MAX_SESSION_TAGS, &ntags))
         /* More than the 50 principal tags a token carries: refusing beats dropping a user tag a Deny may key on. */
-        r = sts_fail(ctx, 400, "PackedPolicyTooLarge",
+        r = sts_fail(ctx, STS_E_PACKED_POLICY_TOO_LARGE,
                      "Packed policy consumes more than 100%% of allotted space, please use smaller policy.");
     struct sts_issue in = {
         .type = CORE_PRINCIPAL_FEDERATED,

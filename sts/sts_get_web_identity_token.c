@@ -61,7 +61,7 @@ static core_result authorize(struct sts_ctx *ctx, const struct core_cursor *aud,
     sts_identity_end(ctx, &id);
     if (r.err == ERR_NOMEM) return r;
     if (allowed) CORE_OK;
-    return sts_fail(ctx, 403, "AccessDenied",
+    return sts_fail(ctx, STS_E_ACCESS_DENIED,
                     "User: %s is not authorized to perform: sts:GetWebIdentityToken because no identity-based "
                     "policy allows the sts:GetWebIdentityToken action",
                     ctx->caller->arn);
@@ -71,21 +71,21 @@ core_result sts_get_web_identity_token(struct sts_ctx *ctx)
 {
     const struct core_form *f = ctx->call->form;
     const int64_t now = ctx->call->now;
-    const struct iam_str_spec as = {.name = "Audience", .required = true, .min = 1, .max = 1000, .cs = IAM_CS_ANY};
-    const struct iam_str_spec ss = {.name = "SigningAlgorithm", .required = true, .min = 5, .max = 5,
-                                    .cs = IAM_CS_ANY};
+    const struct query_str_spec as = {.name = "Audience", .required = true, .min = 1, .max = 1000, .cs = QUERY_CS_ANY};
+    const struct query_str_spec ss = {.name = "SigningAlgorithm", .required = true, .min = 5, .max = 5,
+                                    .cs = QUERY_CS_ANY};
     struct core_cursor aud[MAX_AUDIENCES], alg;
     size_t n_aud;
     int64_t duration = 300;
-    GUARD(iam_param_list(f, ctx->out, &as, "", aud, MAX_AUDIENCES, &n_aud));
-    GUARD(iam_param_str(f, ctx->out, &ss, &alg, NULL));
-    GUARD(iam_param_int(f, ctx->out, "DurationSeconds", false, 60, 3600, &duration, NULL));
+    GUARD(query_param_list(f, ctx->out, &as, "", aud, MAX_AUDIENCES, &n_aud));
+    GUARD(query_param_str(f, ctx->out, &ss, &alg, NULL));
+    GUARD(query_param_int(f, ctx->out, "DurationSeconds", false, 60, 3600, &duration, NULL));
     struct sts_session_params sp = {0};
-    GUARD(iam_param_tags(f, ctx->out, "Tags", sp.tags, &sp.n_tags));
+    GUARD(query_param_tags(f, ctx->out, "Tags", sp.tags, &sp.n_tags));
     /* "Valid values are RS256 (RSA with SHA-256) and ES384 (ECDSA using P-384 curve with SHA-384)." */
     const char *algz = core_cursor_eq_str(alg, "RS256") ? "RS256" : core_cursor_eq_str(alg, "ES384") ? "ES384" : NULL;
     if (!algz)
-        return sts_fail(ctx, 400, "ValidationError",
+        return sts_fail(ctx, STS_E_VALIDATION,
                         "1 validation error detected: Value '%.*s' at 'signingAlgorithm' failed to satisfy "
                         "constraint: Member must satisfy enum value set: [RS256, ES384]",
                         (int)alg.len, (const char *)alg.ptr);
@@ -102,13 +102,13 @@ core_result sts_get_web_identity_token(struct sts_ctx *ctx)
     keystore_txn_abort(txn);
     GUARD(r);
     if (!enabled)
-        return sts_fail(ctx, 403, "OutboundWebIdentityFederationDisabledException", "%s",
+        return sts_fail(ctx, STS_E_OUTBOUND_FEDERATION_DISABLED, "%s",
                         "The outbound web identity federation feature is not enabled for this account. To use this "
                         "feature, you must first enable it through the AWS Management Console or API.");
     /* "You cannot use this operation to extend the lifetime of a session beyond what was originally
      * granted" (SessionDurationEscalationException). */
     if (p->temporary && now + duration > p->token_expires)
-        return sts_fail(ctx, 403, "SessionDurationEscalationException", "%s",
+        return sts_fail(ctx, STS_E_SESSION_DURATION_ESCALATION, "%s",
                         "The requested token duration would extend the session beyond its original expiration "
                         "time.");
 
@@ -147,7 +147,7 @@ core_result sts_get_web_identity_token(struct sts_ctx *ctx)
     GUARD(core_buf_init(&payload, 1024, CORE_MAX_RECORD_BYTES));
     GUARD(core_json_dump(claims, &payload));
     if (payload.len > MAX_PAYLOAD_BYTES)
-        return sts_fail(ctx, 400, "JWTPayloadSizeExceededException", "%s",
+        return sts_fail(ctx, STS_E_JWT_PAYLOAD_SIZE_EXCEEDED, "%s",
                         "The requested token payload size exceeds the maximum allowed size. Reduce the number of "
                         "request tags included in the GetWebIdentityToken API call to reduce the token payload "
                         "size.");

@@ -34,8 +34,11 @@ struct sts_env {
     json_t *org;            /* AssumeRoot's organization (sts_assume_root.c), NULL when none */
 };
 
+struct sts_action;
+
 struct sts_ctx {
     struct sts_env *env;
+    const struct sts_action *action; /* the row of the action being served */
     const struct sts_call *call;
     const struct core_principal *caller;
     struct core_reply *out; /* handlers append the inner XML of <ActionResult> to out->body */
@@ -43,20 +46,44 @@ struct sts_ctx {
 
 typedef core_result (*sts_handler_fn)(struct sts_ctx *ctx);
 
+/* Flags of an STS row beyond CORE_ACTION_* (temporary-credential limits:
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_request.html). */
+#define STS_IDENTITY_AUTHZ CORE_ACTION_SERVICE          /* the dispatcher authorizes row.iam_action (no resource) */
+#define STS_FEDERATED_OK (CORE_ACTION_SERVICE << 1)     /* callable with GetFederationToken credentials */
+#define STS_SESSION_TOKEN_OK (CORE_ACTION_SERVICE << 2) /* callable with GetSessionToken credentials */
+
+/* One row per action: row.name "AssumeRole", row.iam_action "sts:AssumeRole" (derived), row.flags. */
 struct sts_action {
-    const char *action; /* "AssumeRole" */
+    struct core_action row; /* first member: core_action_find searches the table by it */
     sts_handler_fn fn;
-    const char *iam_action; /* "sts:AssumeRole" */
-    bool unsigned_ok;       /* served without a signature */
 };
+#define STS_ROW(name, fn, flags) {CORE_ACTION_ROW("sts", name, (flags)), (fn)}
 
 extern const struct sts_action sts_actions[];
 extern const size_t sts_actions_count;
 const struct sts_action *sts_action_find(struct core_cursor action);
 
-/** Records an AWS Query error; 4xx are Sender faults. */
-core_result sts_fail(struct sts_ctx *ctx, unsigned status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+enum sts_err {
+#define X(e, code, status) e,
+#include "sts/sts_errors.def"
+#undef X
+    STS_E_COUNT
+};
+extern const struct core_wire_error sts_errors[STS_E_COUNT];
+/** Records an STS error of the catalogue (sts_errors.def); 4xx are Sender faults: sts_fail(ctx, STS_E_X, fmt, ...). */
+#define sts_fail(ctx, e, ...) core_reply_wire((ctx)->out, &sts_errors[(e)], __VA_ARGS__)
+
+/* ---- token keys in the keystore (sts_token_keys.c) ---- */
+#define STS_TOKEN_KEY_BYTES 32u
+/** Id of the current token key. Errors: ERR_NOT_FOUND (none yet). */
+CORE_RESULT sts_token_key_current(struct keystore_txn *txn, uint32_t *id);
+/** Reads one token key into guarded memory. Errors: ERR_NOT_FOUND, ERR_TAMPERED. */
+CORE_RESULT sts_token_key_read(struct keystore_txn *txn, uint32_t id, struct core_secret *key);
+/** Creates a new random key and makes it current (the first one on an empty keystore). */
+CORE_RESULT sts_token_key_create(struct keystore_txn *txn, uint32_t *new_id);
+
+/* Opened session tokens, per thread (sts_token.c); sts_env_free purges the env's entries. */
+extern struct core_tlcache_def sts_session_cache;
 
 /** Loads the token keys from the keystore (creating the first one). */
 CORE_RESULT sts_keys_load(struct sts_env *env);
@@ -97,9 +124,9 @@ struct sts_session_params {
     bool have_policy;
     struct core_cursor policy_arns[STS_MAX_POLICY_ARNS];
     size_t n_policy_arns;
-    struct iam_tag tags[IAM_MAX_TAGS];
+    struct query_tag tags[QUERY_MAX_TAGS];
     size_t n_tags;
-    struct core_cursor transitive[IAM_MAX_TAGS];
+    struct core_cursor transitive[QUERY_MAX_TAGS];
     size_t n_transitive;
 };
 /** Reads and validates Policy, PolicyArns (.member.N.arn), Tags, TransitiveTagKeys. */

@@ -19,24 +19,25 @@ core_result sts_read_session_params(struct sts_ctx *ctx, struct sts_session_para
      * before anything is parsed or packed: ValidationError "... at 'policy'
      * failed to satisfy constraint: Member must have length less than or
      * equal to 2048", never PackedPolicyTooLarge. */
-    const struct iam_str_spec ps = {.name = "Policy", .min = 1, .max = POLICY_STS_SESSION_MAX_CHARS, .cs = IAM_CS_ANY};
-    GUARD(iam_param_str(f, ctx->out, &ps, &p->policy, &p->have_policy));
-    const struct iam_str_spec as = {.name = "PolicyArns", .min = 20, .max = 2048, .cs = IAM_CS_ANY};
-    GUARD(iam_param_list(f, ctx->out, &as, ".arn", p->policy_arns, STS_MAX_POLICY_ARNS, &p->n_policy_arns));
+    const struct query_str_spec ps = {.name = "Policy", .min = 1, .max = POLICY_STS_SESSION_MAX_CHARS,
+                                      .cs = QUERY_CS_ANY};
+    GUARD(query_param_str(f, ctx->out, &ps, &p->policy, &p->have_policy));
+    const struct query_str_spec as = {.name = "PolicyArns", .min = 20, .max = 2048, .cs = QUERY_CS_ANY};
+    GUARD(query_param_list(f, ctx->out, &as, ".arn", p->policy_arns, STS_MAX_POLICY_ARNS, &p->n_policy_arns));
     for (size_t i = 0; i < p->n_policy_arns; i++)
         if (!core_arn_match(p->policy_arns[i], "iam", NULL, NULL)) /* every partition: arn:aws-cn:iam::... */
-            return sts_fail(ctx, 400, "ValidationError", "Invalid ARN: %.*s",
+            return sts_fail(ctx, STS_E_VALIDATION, "Invalid ARN: %.*s",
                             (int)(p->policy_arns[i].len > 256 ? 256 : p->policy_arns[i].len),
                             (const char *)p->policy_arns[i].ptr);
     if (tags_allowed) {
-        GUARD(iam_param_tags(f, ctx->out, "Tags", p->tags, &p->n_tags));
-        const struct iam_str_spec ts = {.name = "TransitiveTagKeys", .min = 1, .max = 128, .cs = IAM_CS_TAG};
-        GUARD(iam_param_list(f, ctx->out, &ts, "", p->transitive, IAM_MAX_TAGS, &p->n_transitive));
+        GUARD(query_param_tags(f, ctx->out, "Tags", p->tags, &p->n_tags));
+        const struct query_str_spec ts = {.name = "TransitiveTagKeys", .min = 1, .max = 128, .cs = QUERY_CS_TAG};
+        GUARD(query_param_list(f, ctx->out, &ts, "", p->transitive, QUERY_MAX_TAGS, &p->n_transitive));
         for (size_t i = 0; i < p->n_transitive; i++) {
             bool found = false;
             for (size_t j = 0; j < p->n_tags; j++) found |= core_cursor_eq_icase(p->transitive[i], p->tags[j].key);
             if (!found)
-                return sts_fail(ctx, 400, "InvalidParameterValue",
+                return sts_fail(ctx, STS_E_INVALID_PARAMETER_VALUE,
                                 "The specified transitive tag key must be included in the requested tags.");
         }
     }
@@ -54,10 +55,10 @@ core_result sts_read_session_params(struct sts_ctx *ctx, struct sts_session_para
         core_result r = policy_parse(&o, p->policy, &pol, &reason, &problem);
         policy_free(pol);
         if (r.err == ERR_LIMIT && problem == POLICY_PROBLEM_SIZE)
-            return sts_fail(ctx, 400, "PackedPolicyTooLarge",
+            return sts_fail(ctx, STS_E_PACKED_POLICY_TOO_LARGE,
                             "Packed policy consumes more than 100%% of allotted space, please use smaller policy.");
         if (r.err == ERR_PARSE || r.err == ERR_LIMIT)
-            return sts_fail(ctx, 400, "MalformedPolicyDocument", "%.*s", (int)reason.len,
+            return sts_fail(ctx, STS_E_MALFORMED_POLICY_DOCUMENT, "%.*s", (int)reason.len,
                             reason.len ? (const char *)reason.data : "");
         GUARD(r);
     }
@@ -86,8 +87,8 @@ core_result sts_mfa_use_code(struct sts_ctx *ctx, struct core_cursor serial, str
 
 core_result sts_request_tags_context(struct policy_ctx *pc, const struct sts_session_params *sp)
 {
-    struct core_cursor tag_keys[IAM_MAX_TAGS];
-    for (size_t i = 0; i < sp->n_tags && i < IAM_MAX_TAGS; i++) {
+    struct core_cursor tag_keys[QUERY_MAX_TAGS];
+    for (size_t i = 0; i < sp->n_tags && i < QUERY_MAX_TAGS; i++) {
         GUARD(policy_ctx_add_prefixed(pc, "aws:RequestTag/", sp->tags[i].key, sp->tags[i].value));
         tag_keys[i] = sp->tags[i].key;
     }
@@ -102,7 +103,7 @@ core_result sts_check_packed(struct sts_ctx *ctx, const struct sts_issue *in, un
     size_t packed = sts_packed_bytes(in);
     size_t pct = (packed * 100 + STS_PACKED_BUDGET - 1) / STS_PACKED_BUDGET;
     if (packed > STS_PACKED_BUDGET)
-        return sts_fail(ctx, 400, "PackedPolicyTooLarge",
+        return sts_fail(ctx, STS_E_PACKED_POLICY_TOO_LARGE,
                         "Packed policy consumes %zu%% of allotted space, please use smaller policy for assume role.",
                         pct);
     *percent = (unsigned)pct;

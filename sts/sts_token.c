@@ -51,9 +51,9 @@ static void ring_clear(struct sts_token_key *keys, size_t n)
 static core_result create_first(struct keystore_txn *txn, void *arg)
 {
     uint32_t *id = arg;
-    core_result r = iam_token_key_current(txn, id);
+    core_result r = sts_token_key_current(txn, id);
     if (r.err != ERR_NOT_FOUND) return r; /* another process created it */
-    return iam_token_key_rotate(txn, id);
+    return sts_token_key_create(txn, id);
 }
 
 core_result sts_keys_load(struct sts_env *env)
@@ -61,7 +61,7 @@ core_result sts_keys_load(struct sts_env *env)
     uint32_t current = 0;
     struct keystore_txn *txn = NULL;
     GUARD(keystore_txn_begin(env->ks, false, &txn));
-    core_result r = iam_token_key_current(txn, &current);
+    core_result r = sts_token_key_current(txn, &current);
     keystore_txn_abort(txn);
     if (r.err == ERR_NOT_FOUND) r = keystore_write(env->ks, create_first, &current);
     GUARD(r);
@@ -70,7 +70,7 @@ core_result sts_keys_load(struct sts_env *env)
     size_t n = 0;
     GUARD(keystore_txn_begin(env->ks, false, &txn));
     for (uint32_t id = current; id > 0 && n < STS_MAX_TOKEN_KEYS; id--) {
-        r = iam_token_key_get(txn, id, &fresh[n].key);
+        r = sts_token_key_read(txn, id, &fresh[n].key);
         if (r.err == ERR_NOT_FOUND) continue;
         if (!core_ok(r)) break;
         fresh[n++].id = id;
@@ -109,7 +109,7 @@ core_result sts_token_key_rotate(struct keystore *ks, uint32_t *new_id)
     } a = {0};
     struct keystore_txn *txn = NULL;
     GUARD(keystore_txn_begin(ks, true, &txn));
-    core_result r = iam_token_key_rotate(txn, &a.id);
+    core_result r = sts_token_key_create(txn, &a.id);
     if (!core_ok(r)) {
         keystore_txn_abort(txn);
         return r;
@@ -125,7 +125,7 @@ static core_result refresh_current(struct sts_env *env)
     uint32_t current = 0;
     struct keystore_txn *txn = NULL;
     GUARD(keystore_txn_begin(env->ks, false, &txn));
-    core_result r = iam_token_key_current(txn, &current);
+    core_result r = sts_token_key_current(txn, &current);
     keystore_txn_abort(txn);
     GUARD(r);
     pthread_rwlock_rdlock(&env->lock);
@@ -420,79 +420,33 @@ static core_result parse_body(struct sts_session *s, struct core_cursor *akid)
  * constant time over the whole length) to the body its AEAD open produced
  * under this env's keys: the same bytes always open to the same body, so the
  * cache changes nothing but the cost. Expiry and the key id are checked on
- * every request, after parsing. Entries hold secrets: guarded memory,
- * overwritten on eviction, freed (wiped) when the thread ends.
+ * every request, after parsing. Entries hold secrets: they live in the
+ * thread-local cache (core_tlcache: guarded memory, wiped on eviction, at
+ * thread end and by sts_env_free).
  */
-#define SC_ENTRIES 4u
-
-struct sc_entry {
-    uint64_t env_instance; /* 0: empty */
-    uint64_t last_used;
-    size_t token_len, plain_len;
-    uint32_t key_id;
-    uint8_t token[CORE_MAX_SESSION_TOKEN_BYTES];
-    uint8_t plain[STS_MAX_BODY];
-};
-
-struct sc {
-    uint64_t clock;
-    struct sc_entry e[SC_ENTRIES];
-};
-
-static pthread_key_t sc_key;
-static pthread_once_t sc_once = PTHREAD_ONCE_INIT;
-
-static void sc_destroy(void *p) { sodium_free(p); }
-static void sc_init_once(void)
-{
-    if (pthread_key_create(&sc_key, sc_destroy) != 0) abort();
-}
-
-static struct sc *sc_get(void)
-{
-    pthread_once(&sc_once, sc_init_once);
-    struct sc *c = pthread_getspecific(sc_key);
-    if (c == NULL) {
-        c = sodium_malloc(sizeof *c);
-        if (c == NULL) return NULL;
-        sodium_memzero(c, sizeof *c);
-        if (pthread_setspecific(sc_key, c) != 0) {
-            sodium_free(c);
-            return NULL;
-        }
-    }
-    return c;
-}
+/* The value: the key id, then the opened body. */
+struct core_tlcache_def sts_session_cache = {.name = "session tokens", .ways = 4,
+                                             .key_max = CORE_MAX_SESSION_TOKEN_BYTES,
+                                             .value_max = sizeof(uint32_t) + STS_MAX_BODY};
 
 static core_result unseal_cached(struct sts_env *env, struct core_cursor token, struct sts_session *out)
 {
-    struct sc *c = token.len <= CORE_MAX_SESSION_TOKEN_BYTES ? sc_get() : NULL;
-    struct sc_entry *slot = NULL;
-    if (c) {
-        c->clock++;
-        for (unsigned i = 0; i < SC_ENTRIES; i++) {
-            struct sc_entry *e = &c->e[i];
-            if (e->env_instance == env->instance && e->token_len == token.len &&
-                core_ct_equal(e->token, token.ptr, token.len)) {
-                e->last_used = c->clock;
-                GUARD(core_buf_append(&out->plain, e->plain, e->plain_len));
-                out->key_id = e->key_id;
-                CORE_OK;
-            }
-            if (slot == NULL || e->last_used < slot->last_used) slot = e;
-        }
+    struct core_cursor hit;
+    if (core_tlcache_get(&sts_session_cache, env->instance, 0, token, &hit) && hit.len >= sizeof(uint32_t)) {
+        GUARD(core_buf_append(&out->plain, hit.ptr + sizeof(uint32_t), hit.len - sizeof(uint32_t)));
+        memcpy(&out->key_id, hit.ptr, sizeof(uint32_t));
+        CORE_OK;
     }
     GUARD(sts_unseal(env, token, "session", &out->plain, &out->key_id));
-    if (slot && out->plain.len <= sizeof slot->plain) {
-        sodium_memzero(slot, sizeof *slot);
-        slot->env_instance = env->instance;
-        slot->token_len = token.len;
-        memcpy(slot->token, token.ptr, token.len);
-        slot->plain_len = out->plain.len;
-        memcpy(slot->plain, out->plain.data, out->plain.len);
-        slot->key_id = out->key_id;
-        slot->last_used = c->clock;
+    if (token.len > CORE_MAX_SESSION_TOKEN_BYTES || out->plain.len > STS_MAX_BODY) CORE_OK;
+    /* Assembled in guarded memory, copied into the cache, wiped. */
+    struct core_secret v = {0};
+    if (core_ok(core_secret_alloc(&v, sizeof(uint32_t) + out->plain.len))) {
+        memcpy(v.ptr, &out->key_id, sizeof(uint32_t));
+        memcpy(v.ptr + sizeof(uint32_t), out->plain.data, out->plain.len);
+        core_tlcache_put(&sts_session_cache, env->instance, 0, token, core_cursor_from(v.ptr, v.len), NULL);
     }
+    core_secret_free(&v);
     CORE_OK;
 }
 

@@ -24,6 +24,7 @@
 
 #include "iam/iam.h"
 #include "sigv4/sigv4.h"
+#include "sts/sts.h"
 #include "tools/kmsctl.h"
 
 #define RESPONSE_MAX (256u * 1024u)
@@ -361,8 +362,6 @@ static core_result jwks_txn(struct keystore_txn *txn, void *varg)
     return iam_oidc_set_jwks(txn, a->account, a->url, a->jwks);
 }
 
-static core_result rotate_txn(struct keystore_txn *txn, void *varg) { return iam_token_key_rotate(txn, varg); }
-
 static int store_command(int argc, char **argv, bool jwks)
 {
     const char *dir = NULL, *key_file = NULL, *pass_env = NULL, *url = NULL, *file = NULL, *account = "000000000000";
@@ -405,7 +404,7 @@ static int store_command(int argc, char **argv, bool jwks)
         else if (r.err == ERR_PARSE)
             fprintf(stderr, "kmsctl: %s is not a JWKS document ({\"keys\": [...]})\n", file);
     } else {
-        r = keystore_write(ks, rotate_txn, &id);
+        r = sts_token_key_rotate(ks, &id);
         if (core_ok(r)) printf("session-token key %u is now current\n", id);
     }
     keystore_close(ks);

@@ -70,9 +70,10 @@ check "realloc outside core/ (grow a core_buf)" '\brealloc\s*\(' '^(\./)?core/'
 #  server_http.c body_owner: malloc(sizeof *o), both fields set on the next lines;
 #  server_http.c writer pool: calloc(cfg->write_threads, ...), bounded by the config row's max;
 #  kmsbench_loop.c: the benchmark client's worker and connection arrays, bounded by its options.
+#  server_throttle.c: the bucket table, calloc(THROTTLE_SLOTS, ...), a compile-time size.
 check "allocation outside core/ (use core_buf/core_secret, or calloc(1, sizeof *p) for one object)" \
   '\b(malloc|calloc)\s*\(' \
-  '^(\./)?(core|tests)/|calloc\(1, sizeof \*[A-Za-z_]+\)|^server/server_http\.c:[0-9]+:.*(malloc\(sizeof \*o\)|calloc\(cfg->write_threads, sizeof \*pool\.threads\))|^tools/kmsbench_loop\.c:[0-9]+:.*calloc\((nt|cfg->connections), sizeof \*[a-z]+\)'
+  '^(\./)?(core|tests)/|calloc\(1, sizeof \*[A-Za-z_]+\)|^server/server_http\.c:[0-9]+:.*(malloc\(sizeof \*o\)|calloc\(cfg->write_threads, sizeof \*pool\.threads\))|^tools/kmsbench_loop\.c:[0-9]+:.*calloc\((nt|cfg->connections), sizeof \*[a-z]+\)|^server/server_throttle\.c:[0-9]+:.*calloc\(THROTTLE_SLOTS, sizeof \*th\.slots\)'
 check "banned string function" '\b(strtok|sscanf|strcpy|strcat|sprintf|gets)\s*\(' '^(\./)?tests/'
 check "// comment (use /* */)" '^\s*//' '^$'
 check "lmdb.h outside keystore/" '#\s*include\s*<lmdb\.h>' '^(\./)?keystore/'

@@ -8,7 +8,7 @@ int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
     for (size_t i = 1; i < iam_actions_count; i++)
-        EXPECT_TRUE(strcmp(iam_actions[i - 1].action, iam_actions[i].action) < 0);
+        EXPECT_TRUE(strcmp(iam_actions[i - 1].row.name, iam_actions[i].row.name) < 0);
     EXPECT_TRUE(iam_action_find(core_cursor_str("CreateRole")) != NULL);
     EXPECT_TRUE(iam_action_find(core_cursor_str("createrole")) == NULL);
     /* RFC 6238 appendix B, SHA-1 seed "12345678901234567890", last 6 digits */

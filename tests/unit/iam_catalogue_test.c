@@ -43,7 +43,7 @@ int main(int argc, char **argv)
         else
             EXPECT_TRUE(a->param != NULL && strcmp(a->param, want) == 0);
         /* Actions on roles are authorized on the role, whatever else they carry. */
-        if (strstr(a->action, "Role") && strcmp(a->action, "ListRoles") != 0)
+        if (strstr(a->row.name, "Role") && strcmp(a->row.name, "ListRoles") != 0)
             EXPECT_TRUE(a->res == IAM_RES_ROLE || a->res == IAM_RES_ROLE_NEW);
     }
     const struct iam_action *u = iam_action_find(core_cursor_str("UpdateAssumeRolePolicy"));

@@ -8,20 +8,20 @@ int main(int argc, char **argv)
     EXPECT_TRUE(kms_actions_count > 0);
     for (size_t i = 0; i < kms_actions_count; i++) {
         EXPECT_TRUE(kms_actions[i].fn != NULL);
-        EXPECT_TRUE(strncmp(kms_actions[i].iam_action, "kms:", 4) == 0);
+        EXPECT_TRUE(strncmp(kms_actions[i].row.iam_action, "kms:", 4) == 0);
         /* The permission is the operation's name, except ReEncrypt's two (From on the source, To on the destination). */
         if (kms_actions[i].iam_action_to == NULL) {
-            EXPECT_STR_EQ(kms_actions[i].iam_action + 4, kms_actions[i].operation);
+            EXPECT_STR_EQ(kms_actions[i].row.iam_action + 4, kms_actions[i].row.name);
         } else {
-            EXPECT_STR_EQ(kms_actions[i].operation, "ReEncrypt");
-            EXPECT_STR_EQ(kms_actions[i].iam_action, "kms:ReEncryptFrom");
+            EXPECT_STR_EQ(kms_actions[i].row.name, "ReEncrypt");
+            EXPECT_STR_EQ(kms_actions[i].row.iam_action, "kms:ReEncryptFrom");
             EXPECT_STR_EQ(kms_actions[i].iam_action_to, "kms:ReEncryptTo");
         }
         /* A row that needs a key says which identifier forms it reads. */
-        if (kms_actions[i].flags & KMS_NEEDS_KEY) EXPECT_TRUE(kms_actions[i].key_forms != 0);
-        if (i > 0 && strcmp(kms_actions[i - 1].operation, kms_actions[i].operation) >= 0)
-            TEST_FAIL("kms_actions not sorted at %s / %s", kms_actions[i - 1].operation, kms_actions[i].operation);
-        EXPECT_TRUE(kms_action_find(core_cursor_str(kms_actions[i].operation)) == &kms_actions[i]);
+        if (kms_actions[i].row.flags & KMS_NEEDS_KEY) EXPECT_TRUE(kms_actions[i].key_forms != 0);
+        if (i > 0 && strcmp(kms_actions[i - 1].row.name, kms_actions[i].row.name) >= 0)
+            TEST_FAIL("kms_actions not sorted at %s / %s", kms_actions[i - 1].row.name, kms_actions[i].row.name);
+        EXPECT_TRUE(kms_action_find(core_cursor_str(kms_actions[i].row.name)) == &kms_actions[i]);
     }
     EXPECT_TRUE(kms_action_find(core_cursor_str("Encrypt")) != NULL);
     EXPECT_TRUE(kms_action_find(core_cursor_str("encrypt")) == NULL);

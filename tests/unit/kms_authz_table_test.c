@@ -147,29 +147,29 @@ int main(int argc, char **argv)
         const struct kms_action *a = &kms_actions[i];
         struct doc_row *r = NULL;
         for (size_t j = 0; j < n; j++)
-            if (strcmp(rows[j].cell[0], a->operation) == 0) r = &rows[j];
+            if (strcmp(rows[j].cell[0], a->row.name) == 0) r = &rows[j];
         if (r == NULL) {
-            TEST_FAIL("%s has no row in docs/authorization.md", a->operation);
+            TEST_FAIL("%s has no row in docs/authorization.md", a->row.name);
             continue;
         }
         r->seen = true;
         char want[MAX_CELL];
-        if (a->iam_action_to) snprintf(want, sizeof want, "%s, %s", a->iam_action, a->iam_action_to);
-        else snprintf(want, sizeof want, "%s", a->iam_action);
-        if (strcmp(r->cell[1], want) != 0) TEST_FAIL("%s: permission \"%s\", row says \"%s\"", a->operation, r->cell[1], want);
-        const char *cross = (a->flags & KMS_CROSS_ACCOUNT) ? "Yes" : "No";
-        if (strcmp(r->cell[2], cross) != 0) TEST_FAIL("%s: cross-account \"%s\", row says %s", a->operation, r->cell[2], cross);
+        if (a->iam_action_to) snprintf(want, sizeof want, "%s, %s", a->row.iam_action, a->iam_action_to);
+        else snprintf(want, sizeof want, "%s", a->row.iam_action);
+        if (strcmp(r->cell[1], want) != 0) TEST_FAIL("%s: permission \"%s\", row says \"%s\"", a->row.name, r->cell[1], want);
+        const char *cross = (a->row.flags & KMS_CROSS_ACCOUNT) ? "Yes" : "No";
+        if (strcmp(r->cell[2], cross) != 0) TEST_FAIL("%s: cross-account \"%s\", row says %s", a->row.name, r->cell[2], cross);
         const char *forms = a->key_forms == (KMS_ID_KEY | KMS_ID_ALIAS) ? "key, alias"
                             : a->key_forms == KMS_ID_KEY                  ? "key"
                                                                           : "–";
-        if (strcmp(r->cell[3], forms) != 0) TEST_FAIL("%s: key forms \"%s\", row says %s", a->operation, r->cell[3], forms);
+        if (strcmp(r->cell[3], forms) != 0) TEST_FAIL("%s: key forms \"%s\", row says %s", a->row.name, r->cell[3], forms);
         char keys[MAX_CELL];
         keys_of(a, in, keys, sizeof keys);
         if (strcmp(r->cell[4], keys) != 0)
-            TEST_FAIL("%s: condition keys \"%s\", the row's function adds \"%s\"", a->operation, r->cell[4], keys);
+            TEST_FAIL("%s: condition keys \"%s\", the row's function adds \"%s\"", a->row.name, r->cell[4], keys);
         char page[256];
-        snprintf(page, sizeof page, "(https://docs.aws.amazon.com/kms/latest/APIReference/API_%s.html)", a->operation);
-        if (strstr(r->cell[5], page) == NULL) TEST_FAIL("%s: no link to its API page", a->operation);
+        snprintf(page, sizeof page, "(https://docs.aws.amazon.com/kms/latest/APIReference/API_%s.html)", a->row.name);
+        if (strstr(r->cell[5], page) == NULL) TEST_FAIL("%s: no link to its API page", a->row.name);
     }
     for (size_t j = 0; j < n; j++)
         if (!rows[j].seen) TEST_FAIL("docs row %s has no action row", rows[j].cell[0]);

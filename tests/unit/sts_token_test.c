@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
     for (size_t i = 1; i < sts_actions_count; i++)
-        EXPECT_TRUE(strcmp(sts_actions[i - 1].action, sts_actions[i].action) < 0);
+        EXPECT_TRUE(strcmp(sts_actions[i - 1].row.name, sts_actions[i].row.name) < 0);
 
     char root[PATH_MAX], dir[PATH_MAX];
     kst_mkdtemp(root, dir);

@@ -7,8 +7,9 @@
  * Echoed values are escaped (control bytes dropped) and capped.
  */
 #include <stdio.h>
+#include <string.h>
 
-#include "iam/iam.h"
+#include "query/query.h"
 
 #define ECHO_CAP 256u
 
@@ -22,24 +23,24 @@ static bool in_set(uint8_t c, const char *extra)
     return is_word(c) || (c != 0 && strchr(extra, c) != NULL);
 }
 
-static const char *pattern_text(enum iam_charset cs)
+static const char *pattern_text(enum query_charset cs)
 {
     switch (cs) {
-    case IAM_CS_ANY: return "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+";
-    case IAM_CS_NAME: return "[\\w+=,.@-]+";
-    case IAM_CS_EXTERNAL_ID: return "[\\w+=,.@:\\/-]*";
-    case IAM_CS_SERIAL: return "[\\w+=/:,.@-]*";
-    case IAM_CS_DIGITS: return "[\\d]*";
-    case IAM_CS_WORD: return "[\\w]*";
-    case IAM_CS_PATH: return "(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)";
-    case IAM_CS_TAG: return "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+";
+    case QUERY_CS_ANY: return "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+";
+    case QUERY_CS_NAME: return "[\\w+=,.@-]+";
+    case QUERY_CS_EXTERNAL_ID: return "[\\w+=,.@:\\/-]*";
+    case QUERY_CS_SERIAL: return "[\\w+=/:,.@-]*";
+    case QUERY_CS_DIGITS: return "[\\d]*";
+    case QUERY_CS_WORD: return "[\\w]*";
+    case QUERY_CS_PATH: return "(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)";
+    case QUERY_CS_TAG: return "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+";
     }
     return "";
 }
 
-static bool charset_ok(struct core_cursor v, enum iam_charset cs)
+static bool charset_ok(struct core_cursor v, enum query_charset cs)
 {
-    if (cs == IAM_CS_PATH) {
+    if (cs == QUERY_CS_PATH) {
         if (v.len == 0 || v.ptr[0] != '/' || v.ptr[v.len - 1] != '/') return false;
         for (size_t i = 0; i < v.len; i++)
             if (v.ptr[i] < 0x21 || v.ptr[i] > 0x7e) return false;
@@ -49,14 +50,14 @@ static bool charset_ok(struct core_cursor v, enum iam_charset cs)
         uint8_t c = v.ptr[i];
         bool ok = false;
         switch (cs) {
-        case IAM_CS_ANY: ok = c == '\t' || c == '\n' || c == '\r' || c >= 0x20; break;
-        case IAM_CS_NAME: ok = in_set(c, "+=,.@-"); break;
-        case IAM_CS_EXTERNAL_ID: ok = in_set(c, "+=,.@:/-"); break;
-        case IAM_CS_SERIAL: ok = in_set(c, "+=/:,.@-"); break;
-        case IAM_CS_DIGITS: ok = c >= '0' && c <= '9'; break;
-        case IAM_CS_WORD: ok = is_word(c); break;
-        case IAM_CS_TAG: ok = c >= 0x80 || c == ' ' || in_set(c, ".:/=+-@"); break;
-        case IAM_CS_PATH: break;
+        case QUERY_CS_ANY: ok = c == '\t' || c == '\n' || c == '\r' || c >= 0x20; break;
+        case QUERY_CS_NAME: ok = in_set(c, "+=,.@-"); break;
+        case QUERY_CS_EXTERNAL_ID: ok = in_set(c, "+=,.@:/-"); break;
+        case QUERY_CS_SERIAL: ok = in_set(c, "+=/:,.@-"); break;
+        case QUERY_CS_DIGITS: ok = c >= '0' && c <= '9'; break;
+        case QUERY_CS_WORD: ok = is_word(c); break;
+        case QUERY_CS_TAG: ok = c >= 0x80 || c == ' ' || in_set(c, ".:/=+-@"); break;
+        case QUERY_CS_PATH: break;
         }
         if (!ok) return false;
     }
@@ -98,16 +99,16 @@ static core_result invalid(struct core_reply *out, const char *name, struct core
     }
     echo[n] = 0;
     if (null)
-        return core_reply_error(out, 400, "ValidationError",
-                                "1 validation error detected: Value null at '%s' failed to satisfy constraint: "
-                                "Member must not be null",
-                                member);
-    return core_reply_error(out, 400, "ValidationError",
-                            "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", echo,
-                            member, constraint);
+        return query_fail(out, QUERY_E_VALIDATION,
+                          "1 validation error detected: Value null at '%s' failed to satisfy constraint: "
+                          "Member must not be null",
+                          member);
+    return query_fail(out, QUERY_E_VALIDATION,
+                      "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", echo, member,
+                      constraint);
 }
 
-static core_result check_str(struct core_reply *out, const struct iam_str_spec *spec, const char *name,
+static core_result check_str(struct core_reply *out, const struct query_str_spec *spec, const char *name,
                              struct core_cursor v)
 {
     char c[160];
@@ -127,7 +128,7 @@ static core_result check_str(struct core_reply *out, const struct iam_str_spec *
     CORE_OK;
 }
 
-core_result iam_param_str(const struct core_form *f, struct core_reply *out, const struct iam_str_spec *spec,
+core_result query_param_str(const struct core_form *f, struct core_reply *out, const struct query_str_spec *spec,
                           struct core_cursor *v, bool *present)
 {
     *v = (struct core_cursor){0};
@@ -140,7 +141,7 @@ core_result iam_param_str(const struct core_form *f, struct core_reply *out, con
     return check_str(out, spec, spec->name, *v);
 }
 
-core_result iam_param_int(const struct core_form *f, struct core_reply *out, const char *name, bool required,
+core_result query_param_int(const struct core_form *f, struct core_reply *out, const char *name, bool required,
                           int64_t min, int64_t max, int64_t *v, bool *present)
 {
     struct core_cursor s;
@@ -170,7 +171,7 @@ core_result iam_param_int(const struct core_form *f, struct core_reply *out, con
     CORE_OK;
 }
 
-core_result iam_param_list(const struct core_form *f, struct core_reply *out, const struct iam_str_spec *spec,
+core_result query_param_list(const struct core_form *f, struct core_reply *out, const struct query_str_spec *spec,
                            const char *suffix, struct core_cursor *vals, size_t cap, size_t *n)
 {
     *n = 0;
@@ -191,12 +192,12 @@ core_result iam_param_list(const struct core_form *f, struct core_reply *out, co
     CORE_OK;
 }
 
-core_result iam_param_tags(const struct core_form *f, struct core_reply *out, const char *list_name,
-                           struct iam_tag *tags, size_t *n)
+core_result query_param_tags(const struct core_form *f, struct core_reply *out, const char *list_name,
+                           struct query_tag *tags, size_t *n)
 {
     *n = 0;
-    const struct iam_str_spec kspec = {.min = 1, .max = 128, .cs = IAM_CS_TAG};
-    const struct iam_str_spec vspec = {.min = 0, .max = 256, .cs = IAM_CS_TAG};
+    const struct query_str_spec kspec = {.min = 1, .max = 128, .cs = QUERY_CS_TAG};
+    const struct query_str_spec vspec = {.min = 0, .max = 256, .cs = QUERY_CS_TAG};
     for (size_t i = 1; i <= CORE_MAX_FORM_PARAMS; i++) {
         char kn[96], vn[96];
         snprintf(kn, sizeof kn, "%s.member.%zu.Key", list_name, i);
@@ -206,24 +207,17 @@ core_result iam_param_tags(const struct core_form *f, struct core_reply *out, co
         if (!hk && !hv) break;
         if (!hk) return invalid(out, kn, k, true, "");
         if (!hv) return invalid(out, vn, v, true, "");
-        if (*n == IAM_MAX_TAGS)
+        if (*n == QUERY_MAX_TAGS)
             return invalid(out, list_name, core_cursor_str("[...]"), false,
                            "Member must have length less than or equal to 50");
         GUARD(check_str(out, &kspec, kn, k));
         if (v.len > 0) GUARD(check_str(out, &vspec, vn, v));
         for (size_t j = 0; j < *n; j++)
             if (core_cursor_eq_icase(tags[j].key, k))
-                return core_reply_error(out, 400, "InvalidInput", "Duplicate tag keys found. Please note that "
-                                                                 "Tag keys are case insensitive.");
-        tags[*n] = (struct iam_tag){k, v};
+                return query_fail(out, QUERY_E_INVALID_INPUT, "%s",
+                                  "Duplicate tag keys found. Please note that Tag keys are case insensitive.");
+        tags[*n] = (struct query_tag){k, v};
         (*n)++;
     }
     CORE_OK;
-}
-
-core_result iam_xml_time(struct core_buf *b, const char *tag, int64_t t)
-{
-    char ts[32];
-    core_time_iso8601(t, ts);
-    return core_xml_elem_str(b, tag, ts);
 }
