@@ -46,7 +46,7 @@ static void *reader_main(void *p)
     struct keystore_txn *txn = NULL;
     if (core_ok(core_buf_init(&b, 64, CORE_MAX_RECORD_BYTES)) && core_ok(keystore_txn_begin(r->ks, false, &txn))) {
         r->instance = r->ks->instance;
-        r->snap = (uint64_t)mdb_txn_id(txn->txn);
+        r->snap = r->ks->be->txn_snapshot(txn->bt);
         r->read_ok = core_ok(keystore_get(txn, "kms_material", core_cursor_str("victim"), &b)) &&
                      core_cursor_eq_str(core_buf_cursor(&b), "secret plaintext of the victim");
         keystore_txn_abort(txn);
