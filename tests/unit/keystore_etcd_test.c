@@ -49,7 +49,7 @@ static void start_etcd(const char *root)
 {
     unsigned cp = free_port(), pp = free_port();
     char data[PATH_MAX], client[64], peer[64], cluster[96];
-    snprintf(data, sizeof data, "%s/etcd", root);
+    if (snprintf(data, sizeof data, "%s/etcd", root) >= (int)sizeof data) abort();
     snprintf(client, sizeof client, "http://127.0.0.1:%u", cp);
     snprintf(peer, sizeof peer, "http://127.0.0.1:%u", pp);
     snprintf(cluster, sizeof cluster, "t=%s", peer);
