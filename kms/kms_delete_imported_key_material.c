@@ -51,15 +51,5 @@ core_result kms_delete_imported_key_material(struct kms_ctx *ctx, const json_t *
     GUARD(kms_param_string(ctx, in, "KeyMaterialId", 64, 64, false, &a.material_id, &a.have_material_id));
     GUARD(kms_params_done(ctx));
     struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_ANY, .apply = delete_fn, .arg = &a};
-    core_result r = kms_key_mutate(&m);
-    char arn[KMS_MAX_ARN];
-    snprintf(arn, sizeof arn, "%s", m.key.arn);
-    kms_key_free(&m.key);
-    if (!core_ok(r)) return kms_internal(ctx, r, "DeleteImportedKeyMaterial");
-    struct core_jw w;
-    core_jw_init(&w, &ctx->out->body);
-    GUARD(core_jw_object_begin(&w, NULL));
-    GUARD(core_jw_cstr(&w, "KeyId", arn));
-    GUARD(core_jw_cstr(&w, "KeyMaterialId", a.current));
-    return core_jw_object_end(&w);
+    return kms_import_mutate_reply(ctx, &m, "DeleteImportedKeyMaterial", a.current);
 }

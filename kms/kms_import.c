@@ -339,3 +339,19 @@ core_result kms_import_material_delete(struct keystore_txn *txn, struct kms_key 
     if (k->state != KMS_STATE_PENDING_DELETION) k->state = KMS_STATE_PENDING_IMPORT;
     CORE_OK;
 }
+
+core_result kms_import_mutate_reply(struct kms_ctx *ctx, struct kms_mutation *m, const char *what,
+                                    const char *material_id)
+{
+    core_result r = kms_key_mutate(m);
+    char arn[KMS_MAX_ARN];
+    snprintf(arn, sizeof arn, "%s", m->key.arn);
+    kms_key_free(&m->key);
+    if (!core_ok(r)) return kms_internal(ctx, r, what);
+    struct core_jw w;
+    core_jw_init(&w, &ctx->out->body);
+    GUARD(core_jw_object_begin(&w, NULL));
+    GUARD(core_jw_cstr(&w, "KeyId", arn));
+    GUARD(core_jw_cstr(&w, "KeyMaterialId", material_id));
+    return core_jw_object_end(&w);
+}

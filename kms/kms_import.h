@@ -69,6 +69,11 @@ CORE_RESULT kms_import_material_id(const char *key_id, struct core_cursor materi
 CORE_RESULT kms_import_load(struct keystore_txn *txn, struct kms_key *k);
 /** Stores k's import record. */
 CORE_RESULT kms_import_save(struct keystore_txn *txn, const struct kms_key *k);
+/* Runs m (ImportKeyMaterial, DeleteImportedKeyMaterial) and renders their
+ * shared reply {KeyId: the key ARN, KeyMaterialId: material_id as the
+ * mutation left it}; what names the operation in the log. */
+CORE_RESULT kms_import_mutate_reply(struct kms_ctx *ctx, struct kms_mutation *m, const char *what,
+                                    const char *material_id);
 /** Deletes k's import record (key deletion); absent is fine. */
 CORE_RESULT kms_import_destroy(struct keystore_txn *txn, const struct kms_key *k);
 /**

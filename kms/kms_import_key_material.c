@@ -186,17 +186,7 @@ core_result kms_import_key_material(struct kms_ctx *ctx, const json_t *in)
     a.wrapped = core_buf_cursor(&wrapped);
 
     struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_ANY, .apply = import_fn, .arg = &a};
-    core_result r = kms_key_mutate(&m);
-    char arn[KMS_MAX_ARN];
-    snprintf(arn, sizeof arn, "%s", m.key.arn);
-    kms_key_free(&m.key);
-    if (!core_ok(r)) return kms_internal(ctx, r, "ImportKeyMaterial");
-    struct core_jw w;
-    core_jw_init(&w, &ctx->out->body);
-    GUARD(core_jw_object_begin(&w, NULL));
-    GUARD(core_jw_cstr(&w, "KeyId", arn));
-    GUARD(core_jw_cstr(&w, "KeyMaterialId", a.id_hex));
-    return core_jw_object_end(&w);
+    return kms_import_mutate_reply(ctx, &m, "ImportKeyMaterial", a.id_hex);
 }
 
 /* kms:ExpirationModel (conditions-kms.html): as requested; absent, the model ValidTo implies. */
