@@ -36,6 +36,8 @@ static const char usage[] =
     "      --warmup D           unmeasured load before each run (default 0)\n"
     "      --rate R             after the saturation run, an open-loop run at R req/s\n"
     "                           in total, or at P% of the saturation just measured (--rate 50%)\n"
+    "      --open-only          with an absolute --rate, skip the saturation run (so a\n"
+    "                           workload with a background pool starts it warm)\n"
     "      --timeout D          per-request timeout (default 10s)\n"
     "\n"
     "Workloads (-w, repeatable; default encrypt32):\n"
@@ -72,6 +74,7 @@ struct opts {
     unsigned connections, threads, floor_threads;
     uint64_t duration_ns, warmup_ns, timeout_ns, requests;
     double rate, rate_pct;
+    bool open_only;
     bool floor, json, temp_all, cpu;
     unsigned idle;
     long server_pid;
@@ -181,6 +184,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
         } else if (!strcmp(a, "-w") || !strcmp(a, "--workload")) add_workload(o, need(argc, argv, &i));
         else if (!strcmp(a, "--temp-creds")) o->temp_all = true;
         else if (!strcmp(a, "--floor")) o->floor = true;
+        else if (!strcmp(a, "--open-only")) o->open_only = true;
         else if (!strcmp(a, "--json")) o->json = true;
         else if (!strcmp(a, "--cpu")) o->cpu = true;
         else if (!strcmp(a, "--idle")) {
@@ -207,6 +211,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
         }
     }
     if (o->n_workloads == 0) add_workload(o, "encrypt32");
+    if (o->open_only && !(o->rate > 0)) die("--open-only needs an absolute --rate", "--open-only");
     if (o->temp_all)
         for (unsigned i = 0; i < o->n_workloads; i++) o->workloads[i].temp_creds = true;
 }
@@ -327,7 +332,8 @@ static void print_row(FILE *out, const struct measurement *m, const struct kb_re
             ms(kb_hist_quantile(h, 0.99)), ms(kb_hist_quantile(h, 0.999)), ms(h->max), (unsigned long long)r->ok,
             (unsigned long long)(r->failed + r->socket_errors + r->timeouts), cpu, cpux);
     if (m->offered > 0)
-        fprintf(out, "       offered %.0f req/s (open loop, latency from scheduled send)\n", m->offered);
+        fprintf(out, "       offered %.*f req/s (open loop, latency from scheduled send)\n",
+                m->offered < 10 ? 2 : 0, m->offered);
     for (unsigned i = 0; i < r->errors.n; i++)
         fprintf(out, "       error %-40s %llu\n", r->errors.code[i], (unsigned long long)r->errors.count[i]);
     if (r->errors.other)
@@ -503,14 +509,17 @@ int main(int argc, char **argv)
         if (!o.endpoint) continue;
         struct measurement m = {.target = "kmsd", .mode = "closed", .w = w, .floor_rps = floor_rps,
                                 .floor_cpu_us = floor_cpu};
+        double sat = 0;
+        if (o.open_only) goto open_loop;
         if (!core_ok(measure(&o, &g_ctx.ep, w, 0, kmsd_pid, &g_res))) {
             fprintf(stderr, "kmsbench: %s: no connection to %s\n", w->name, o.endpoint);
             rc = 1;
             continue;
         }
-        double sat = rps_of(&g_res);
+        sat = rps_of(&g_res);
         print_row(table, &m, &g_res);
         if (o.json) print_json(&o, &m, &g_res);
+    open_loop:;
         double rate = o.rate > 0 ? o.rate : o.rate_pct * sat / 100.0;
         if (rate > 0) {
             /* Throughput is the offered rate here: no ratio. */

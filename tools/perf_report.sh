@@ -10,14 +10,17 @@
 #   5. cold start to first served request and idle RSS with an existing keystore;
 #   6. server CPU time per request (from /proc, 100,000 requests each): the
 #      steadiest figure on a shared machine, for kmsd and for the floor;
-#   7. 16 active connections with and without 1,000 idle keep-alive ones open.
+#   7. 16 active connections with and without 1,000 idle keep-alive ones open;
+#   8. asymmetric and HMAC workloads next to `openssl speed` (the bare primitive,
+#      single-threaded) in the same run, and GenerateDataKeyPair RSA_2048 latency
+#      with the key-pair pool warm.
 # Instructions per request (callgrind) come from tools/perf_instructions.sh.
 # Usage: tools/perf_report.sh [BUILD_DIR] [SECONDS_PER_RUN] [SECTIONS]   (sections e.g. "1 2 6"; default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build-release}
 D=${2:-5}
-SECTIONS=${3:-"1 2 3 4 5 6 7"}
+SECTIONS=${3:-"1 2 3 4 5 6 7 8"}
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 cpu_per_request() { # PID N cmd... : prints server CPU microseconds per request
   local pid=$1 n=$2; shift 2
@@ -104,6 +107,16 @@ for round in 1 2; do
   bench --cpu -w encrypt32 | tail -1
   bench --cpu --idle 1000 -w encrypt32 | tail -1
 done
+fi
+if want 8; then
+echo "## 8. asymmetric and HMAC workloads, and the raw primitive from openssl speed (one thread)"
+openssl speed -seconds 3 ecdsap256 ed25519 rsa2048 2>/dev/null | grep -E "^ *(256 bits ecdsa|253 bits EdDSA|rsa 2048 bits)"
+bench --cpu -w sign-p256 -w verify-p256 -w sign-ed25519 -w verify-ed25519 -w sign-rsa2048 -w verify-rsa2048 \
+      -w generate-mac -w generate-data-key-pair-p256 -w encrypt32
+echo "# GenerateDataKeyPair RSA_2048, pool warm: one request every 3 s (open loop only), so the pool refills in between"
+sleep 5
+"$B/tools/kmsbench" --endpoint "http://127.0.0.1:$P" --credentials-file "$W/data/admin-credentials" \
+    -c 1 -t 1 --rate 0.33 --open-only --warmup 10s -d 60s -w generate-data-key-pair-rsa2048 | tail -2
 fi
 stop
 
