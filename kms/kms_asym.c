@@ -333,8 +333,86 @@ core_result kms_asym_pkey(struct kms_ctx *ctx, struct keystore_txn *txn, const s
 core_result kms_asym_hmac_key(struct keystore_txn *txn, const struct kms_key *key, struct core_buf *out)
 {
     GUARD(kms_material_get_any(txn, key, key->n_versions, out));
-    ENSURE(out->len == kms_hmac_key_bytes(key->spec), ERR_TAMPERED);
+    size_t lo = 0, hi = 0;
+    bool range = kms_hmac_import_range(key->spec, &lo, &hi);
+    /* Generated keys have the spec's length; imported ones AWS's range. */
+    ENSURE(range && (key->external ? out->len >= lo && out->len <= hi : out->len == lo), ERR_TAMPERED);
     CORE_OK;
+}
+
+/* ---- imported private material ---------------------------------------------------- */
+
+/*
+ * "HMAC_224: 28-64 bytes; HMAC_256: 32-64 bytes; HMAC_384: 48-128 bytes;
+ * HMAC_512: 64-128 bytes" (developer guide, "Requirements for imported key
+ * material"). Keys kmsd generates have the spec's own length.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys-conceptual.html#importing-keys-material-requirements
+ */
+bool kms_hmac_import_range(uint8_t spec, size_t *lo, size_t *hi)
+{
+    size_t n = kms_hmac_key_bytes(spec);
+    if (n == 0) return false;
+    *lo = n;
+    *hi = n <= 32 ? 64 : KMS_MAX_HMAC_KEY;
+    return true;
+}
+
+/* The OpenSSL group name each EC key spec takes. */
+static const char *spec_group(uint8_t spec)
+{
+    switch (spec) {
+    case KMS_SPEC_ECC_NIST_P256: return "prime256v1";
+    case KMS_SPEC_ECC_NIST_P384: return "secp384r1";
+    case KMS_SPEC_ECC_NIST_P521: return "secp521r1";
+    case KMS_SPEC_ECC_SECG_P256K1: return "secp256k1";
+    }
+    return NULL;
+}
+
+static bool pkey_fits_spec(EVP_PKEY *k, uint8_t spec)
+{
+    if (kms_spec_is_rsa(spec)) {
+        int bits = spec == KMS_SPEC_RSA_2048 ? 2048 : spec == KMS_SPEC_RSA_3072 ? 3072 : 4096;
+        /* RSA-PSS-restricted keys (id-RSASSA-PSS) are not RSA_* key material. */
+        return EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA && EVP_PKEY_get_bits(k) == bits;
+    }
+    if (spec == KMS_SPEC_ECC_NIST_EDWARDS25519) return EVP_PKEY_get_base_id(k) == EVP_PKEY_ED25519;
+    if (spec == KMS_SPEC_SM2) return EVP_PKEY_is_a(k, "SM2");
+    const char *want = spec_group(spec);
+    if (want == NULL || !EVP_PKEY_is_a(k, "EC")) return false;
+    char group[64];
+    size_t glen = 0;
+    if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &glen) != 1) return false;
+    return core_cursor_eq_str(core_cursor_from(group, glen), want);
+}
+
+core_result kms_asym_import_check(uint8_t spec, struct core_cursor der, struct core_secret *canonical,
+                                  struct core_buf *spki)
+{
+    ENSURE(der.len > 0 && der.len <= KMS_MAX_PRIVATE_DER, ERR_INVALID_ARG);
+    pthread_once(&heap_once, heap_init);
+    const unsigned char *p = der.ptr;
+    PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)der.len);
+    /* Exactly one PrivateKeyInfo: a trailing byte is not the same DER. */
+    bool whole = p8 != NULL && p == der.ptr + der.len;
+    EVP_PKEY *k = whole ? EVP_PKCS82PKEY(p8) : NULL;
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    core_result r = {ERR_INVALID_ARG};
+    if (k != NULL && pkey_fits_spec(k, spec)) {
+        /* The private key must be the one its public half says (pairwise
+         * consistency), so a Sign with it verifies under GetPublicKey's key. */
+        EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
+        bool consistent = c != NULL && EVP_PKEY_pairwise_check(c) == 1;
+        EVP_PKEY_CTX_free(c);
+        if (consistent) {
+            r = kms_asym_private_der(k, canonical);
+            if (core_ok(r)) r = kms_asym_public_der(k, spki);
+            if (!core_ok(r)) core_secret_free(canonical);
+        }
+    }
+    EVP_PKEY_free(k);
+    ERR_clear_error();
+    return r;
 }
 
 void kms_asym_shutdown(void)

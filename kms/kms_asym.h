@@ -71,6 +71,7 @@ extern const char *const kms_key_usage_names[]; /* KeyUsageType enum, model orde
 #define KMS_MAX_PUBLIC_DER 1024u
 #define KMS_MAX_SIGNATURE 1024u
 #define KMS_MAX_MAC 64u
+#define KMS_MAX_HMAC_KEY 128u /* imported HMAC_384/512 keys: up to 128 bytes */
 #define KMS_MAX_PEER_PUBLIC_KEY 8192u /* PublicKeyType max */
 
 const char *kms_spec_name(uint8_t spec);
@@ -110,6 +111,19 @@ CORE_RESULT kms_asym_public_der(EVP_PKEY *pkey, struct core_buf *out);
 CORE_RESULT kms_asym_pkey(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key, EVP_PKEY **out);
 /** HMAC key bytes of key's newest material into out (a secret buffer). */
 CORE_RESULT kms_asym_hmac_key(struct keystore_txn *txn, const struct kms_key *key, struct core_buf *out);
+/** The lengths in bytes AWS accepts for imported material of HMAC spec; false for other specs. */
+bool kms_hmac_import_range(uint8_t spec, size_t *lo, size_t *hi);
+/**
+ * Checks imported asymmetric key material: exactly one PKCS#8
+ * PrivateKeyInfo (unencrypted), of spec's key type and size or curve, whose
+ * private and public halves agree. On success *canonical holds the key
+ * re-encoded as kmsd stores its own keys (PKCS#8 DER, guarded memory;
+ * the caller frees it) and spki gets the public key's SubjectPublicKeyInfo.
+ * Errors: ERR_INVALID_ARG for anything else (the caller answers
+ * IncorrectKeyMaterialException), ERR_NOMEM, ERR_LIMIT.
+ */
+CORE_RESULT kms_asym_import_check(uint8_t spec, struct core_cursor der, struct core_secret *canonical,
+                                  struct core_buf *spki);
 /** Frees the parsed-key cache and the RSA pool (process exit, tests). */
 void kms_asym_shutdown(void);
 

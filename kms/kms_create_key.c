@@ -6,7 +6,7 @@
 /*
  * CreateKey: a symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT),
  * or an asymmetric or HMAC key of any KeySpec and KeyUsage AWS accepts
- * (kms_asym.c), Origin AWS_KMS. Other origins, custom key stores and
+ * (kms_asym.c), Origin AWS_KMS or EXTERNAL (kms_import.c). Other origins, custom key stores and
  * multi-Region keys answer UnsupportedOperationException until their issue.
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
  */
@@ -97,11 +97,11 @@ core_result kms_create_key(struct kms_ctx *ctx, const json_t *in)
                         spec_name, why);
     /* Origin EXTERNAL: a key with no key material, PendingImport until ImportKeyMaterial (kms_import.c). */
     bool external = origin == 1;
-    /* Imported material is implemented for symmetric encryption keys only so far. */
-    if (external && !symmetric)
-        return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
-                        "Origin EXTERNAL with KeySpec %s is not supported by this server yet; imported key material "
-                        "is supported for SYMMETRIC_DEFAULT keys.",
+    /* "You can create a symmetric encryption KMS key, HMAC KMS key, asymmetric encryption KMS key, asymmetric
+     * key agreement key, or asymmetric signing KMS key" for imported material (API_ImportKeyMaterial); the
+     * developer guide's importable key specs do not include ML-DSA. */
+    if (external && spec_id >= KMS_SPEC_ML_DSA_44 && spec_id <= KMS_SPEC_ML_DSA_87)
+        return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION, "KeySpec %s is not supported for Origin EXTERNAL.",
                         spec_name);
     if (origin != 0 && !external)
         return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
@@ -140,14 +140,14 @@ core_result kms_create_key(struct kms_ctx *ctx, const json_t *in)
     /* Private material is made before the write (RSA generation is slow)
      * and handed to it in guarded memory. */
     DEFER_CLEANUP(struct core_secret material = {0}, core_secret_cleanup);
-    if (!symmetric) {
+    if (!symmetric && !external) {
         core_result g = kms_asym_generate(spec_id, &material);
         if (!core_ok(g)) return kms_internal(ctx, g, "CreateKey key generation");
     }
     if (have_desc) GUARD(core_buf_append_cursor(&k.description, desc));
     if (tags) GUARD(kms_tags_apply(ctx, &k, tags));
 
-    struct create_arg a = {.ctx = ctx, .key = &k, .tags = tags, .material = symmetric ? NULL : &material};
+    struct create_arg a = {.ctx = ctx, .key = &k, .tags = tags, .material = (symmetric || external) ? NULL : &material};
     core_result r = keystore_write(ctx->env->ks, create_fn, &a);
     if (!core_ok(r)) return kms_internal(ctx, r, "CreateKey write");
 

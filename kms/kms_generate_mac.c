@@ -33,7 +33,7 @@ core_result kms_mac_compute(struct kms_ctx *ctx, struct keystore_txn *txn, const
     GUARD(kms_asym_usage_check(ctx, k, KMS_USAGE_GENERATE_VERIFY_MAC));
     if (alg != (unsigned)(k->spec - KMS_SPEC_HMAC_224)) return kms_asym_alg_mismatch(ctx, kms_mac_alg_names[alg], k);
     DEFER_CLEANUP(struct core_buf key = {0}, core_buf_cleanup);
-    GUARD(core_buf_init_secret(&key, KMS_MAX_MAC));
+    GUARD(core_buf_init_secret(&key, KMS_MAX_HMAC_KEY));
     core_result r = kms_asym_hmac_key(txn, k, &key);
     if (core_ok(r)) r = kms_hmac(alg, core_buf_cursor(&key), msg, mac, mac_len);
     if (!core_ok(r)) return kms_internal(ctx, r, "HMAC");

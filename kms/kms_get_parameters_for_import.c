@@ -1,5 +1,6 @@
 #include <stdio.h>
 
+#include "kms/kms_asym.h"
 #include "kms/kms_import.h"
 
 /*
@@ -43,6 +44,21 @@ core_result kms_get_parameters_for_import(struct kms_ctx *ctx, const json_t *in)
     if (sm2_spec != sm2_alg)
         return kms_fail(ctx, KMS_E_VALIDATION, "WrappingAlgorithm %s is not compatible with WrappingKeySpec %s.",
                         kms_wrap_alg_names[alg], kms_wrap_spec_names[spec]);
+
+    /* Which wrapping algorithm can carry which key material (API_GetParametersForImport, WrappingAlgorithm and
+     * WrappingKeySpec): "To import an RSA private key, you must use an RSA_AES wrapping algorithm" (its PKCS#8
+     * DER is longer than RSAES_OAEP can carry), and "You cannot use an RSA_2048 public key to directly wrap an
+     * ECC_NIST_P521 private key. Instead, use an RSA_AES wrapping algorithm or choose a longer RSA public key." */
+    bool oaep = alg == KMS_ALG_RSAES_OAEP_SHA_1 || alg == KMS_ALG_RSAES_OAEP_SHA_256;
+    if (oaep && kms_spec_is_rsa(k.spec))
+        return kms_fail(ctx, KMS_E_VALIDATION,
+                        "WrappingAlgorithm %s cannot wrap %s key material. To import an RSA private key, you must use "
+                        "an RSA_AES wrapping algorithm (RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256).",
+                        kms_wrap_alg_names[alg], kms_spec_name(k.spec));
+    if (oaep && spec == KMS_WRAP_RSA_2048 && k.spec == KMS_SPEC_ECC_NIST_P521)
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s",
+                        "You cannot use an RSA_2048 public key to directly wrap an ECC_NIST_P521 private key. Instead, "
+                        "use an RSA_AES wrapping algorithm or choose a longer RSA public key.");
 
     struct kms_import_token t = {.spec = (uint8_t)spec, .alg = (uint8_t)alg,
                                  .expires = ctx->call->now + KMS_IMPORT_TOKEN_TTL};

@@ -323,21 +323,220 @@ core_result kms_import_save(struct keystore_txn *txn, const struct kms_key *k)
     return keystore_put(txn, tbl_import, core_cursor_str(rid), core_buf_cursor(&v), 0);
 }
 
-core_result kms_import_destroy(struct keystore_txn *txn, const struct kms_key *k)
+/* ---- one record per key material: table kms_import_mat ------------------------------------
+ *
+ * "<account>/<region>/<key-id>/<version %08x>" for the key's material
+ * versions and "<...>/pending" for new material imported for on-demand
+ * rotation (KeyMaterialState PENDING_ROTATION), whose bytes wait in table
+ * kms_import_pending (sealed by the keystore like every material) until
+ * RotateKeyOnDemand makes them a version. Value: u8 format | u8 imported |
+ * u8 expiration model | be64 ValidTo | be64 created | material id (32) |
+ * u8 description length | description. Keys imported before these records
+ * existed have one version and the key-level record speaks for it.
+ */
+
+static const char tbl_mat[] = "kms_import_mat";
+static const char tbl_pending[] = "kms_import_pending";
+#define MAT_FORMAT 1u
+
+static void mat_id(const struct kms_key *k, uint32_t n, char out[160])
+{
+    if (n == KMS_IMPORT_PENDING)
+        snprintf(out, 160, "%s/%s/%s/pending", k->account, k->region, k->key_id);
+    else
+        snprintf(out, 160, "%s/%s/%s/%08x", k->account, k->region, k->key_id, n);
+}
+
+core_result kms_import_mat_get(struct keystore_txn *txn, const struct kms_key *k, uint32_t n, struct kms_import_mat *m)
+{
+    *m = (struct kms_import_mat){0};
+    char id[160];
+    mat_id(k, n, id);
+    DEFER_CLEANUP(struct core_buf v = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&v, 64, 512));
+    core_result r = keystore_get(txn, tbl_mat, core_cursor_str(id), &v);
+    if (r.err == ERR_NOT_FOUND && n != KMS_IMPORT_PENDING && n <= k->n_versions) {
+        /* Imported before per-material records: the key-level record. */
+        m->imported = k->imported;
+        m->model = k->expiration_model;
+        m->valid_to = k->valid_to;
+        snprintf(m->description, sizeof m->description, "%s", k->material_description);
+        CORE_OK;
+    }
+    GUARD(r);
+    struct core_cursor c = core_buf_cursor(&v), d, mid;
+    uint8_t fmt, imported, dl;
+    uint64_t valid_to, created;
+    GUARD(core_cursor_read_u8(&c, &fmt));
+    ENSURE(fmt == MAT_FORMAT, ERR_PARSE);
+    GUARD(core_cursor_read_u8(&c, &imported));
+    GUARD(core_cursor_read_u8(&c, &m->model));
+    GUARD(core_cursor_read_be64(&c, &valid_to));
+    GUARD(core_cursor_read_be64(&c, &created));
+    GUARD(core_cursor_advance(&c, KMS_MATERIAL_ID_BYTES, &mid));
+    GUARD(core_cursor_read_u8(&c, &dl));
+    GUARD(core_cursor_advance(&c, dl, &d));
+    ENSURE(c.len == 0 && m->model <= KMS_EXP_DOES_NOT_EXPIRE, ERR_PARSE);
+    m->imported = imported != 0;
+    m->valid_to = (int64_t)valid_to;
+    m->created = (int64_t)created;
+    memcpy(m->material_id, mid.ptr, KMS_MATERIAL_ID_BYTES);
+    memcpy(m->description, d.ptr, d.len);
+    m->description[d.len] = 0;
+    CORE_OK;
+}
+
+core_result kms_import_mat_put(struct keystore_txn *txn, const struct kms_key *k, uint32_t n,
+                               const struct kms_import_mat *m)
+{
+    char id[160];
+    mat_id(k, n, id);
+    size_t dl = strnlen(m->description, sizeof m->description - 1);
+    DEFER_CLEANUP(struct core_buf v = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&v, 64, 512));
+    GUARD(core_buf_append_u8(&v, MAT_FORMAT));
+    GUARD(core_buf_append_u8(&v, m->imported ? 1 : 0));
+    GUARD(core_buf_append_u8(&v, m->model));
+    GUARD(core_buf_append_be64(&v, (uint64_t)m->valid_to));
+    GUARD(core_buf_append_be64(&v, (uint64_t)m->created));
+    GUARD(core_buf_append(&v, m->material_id, KMS_MATERIAL_ID_BYTES));
+    GUARD(core_buf_append_u8(&v, (uint8_t)dl));
+    GUARD(core_buf_append(&v, m->description, dl));
+    return keystore_put(txn, tbl_mat, core_cursor_str(id), core_buf_cursor(&v), 0);
+}
+
+bool kms_import_mat_live(const struct kms_import_mat *m, int64_t now)
+{
+    return m->imported && !(m->model == KMS_EXP_EXPIRES && m->valid_to <= now);
+}
+
+static void rid_of(const struct kms_key *k, char out[128]) { kms_key_record_id(k->account, k->region, k->key_id, out); }
+
+core_result kms_import_pending_put(struct keystore_txn *txn, const struct kms_key *k, struct core_cursor material)
 {
     char rid[128];
-    kms_key_record_id(k->account, k->region, k->key_id, rid);
-    core_result r = keystore_del(txn, tbl_import, core_cursor_str(rid));
+    rid_of(k, rid);
+    return keystore_put(txn, tbl_pending, core_cursor_str(rid), material, 0);
+}
+
+core_result kms_import_pending_get(struct keystore_txn *txn, const struct kms_key *k, struct core_buf *out)
+{
+    char rid[128];
+    rid_of(k, rid);
+    GUARD(keystore_get(txn, tbl_pending, core_cursor_str(rid), out));
+    ENSURE(out->len == KMS_MATERIAL_BYTES, ERR_TAMPERED);
+    CORE_OK;
+}
+
+/* The pending material's bytes, destroyed (no copy stays in the data file); absent is fine. */
+static core_result pending_bytes_destroy(struct keystore_txn *txn, const struct kms_key *k)
+{
+    char rid[128];
+    rid_of(k, rid);
+    core_result r = keystore_destroy(txn, tbl_pending, core_cursor_str(rid));
     if (r.err == ERR_NOT_FOUND) CORE_OK;
     return r;
 }
 
+core_result kms_import_pending_drop(struct keystore_txn *txn, const struct kms_key *k)
+{
+    GUARD(pending_bytes_destroy(txn, k));
+    char id[160];
+    mat_id(k, KMS_IMPORT_PENDING, id);
+    core_result r = keystore_del(txn, tbl_mat, core_cursor_str(id));
+    if (r.err == ERR_NOT_FOUND) CORE_OK;
+    return r;
+}
+
+core_result kms_import_summary(struct keystore_txn *txn, struct kms_key *k, int64_t now)
+{
+    bool all = k->n_versions > 0;
+    int64_t earliest = 0;
+    char current[257] = {0};
+    for (uint32_t n = 1; n <= k->n_versions; n++) {
+        struct kms_import_mat m;
+        GUARD(kms_import_mat_get(txn, k, n, &m));
+        if (!kms_import_mat_live(&m, now)) all = false;
+        if (m.imported && m.model == KMS_EXP_EXPIRES && (earliest == 0 || m.valid_to < earliest))
+            earliest = m.valid_to;
+        if (n == k->n_versions) memcpy(current, m.description, sizeof current);
+    }
+    k->imported = all;
+    /* "ValidTo: The earliest time at which any imported key material permanently associated with this KMS key
+     * expires" (API_KeyMetadata). */
+    k->expiration_model = earliest ? KMS_EXP_EXPIRES : KMS_EXP_DOES_NOT_EXPIRE;
+    k->valid_to = earliest;
+    memcpy(k->material_description, current, sizeof k->material_description);
+    /* "For symmetric encryption keys, you will need to import all of the key materials associated with the KMS
+     * key to change its state to Enabled" (API_ImportKeyMaterial); a key missing any is unusable. A key pending
+     * deletion stays so. */
+    if (all && k->state == KMS_STATE_PENDING_IMPORT) k->state = KMS_STATE_ENABLED;
+    if (!all && (k->state == KMS_STATE_ENABLED || k->state == KMS_STATE_DISABLED))
+        k->state = KMS_STATE_PENDING_IMPORT;
+    CORE_OK;
+}
+
+core_result kms_import_delete_version(struct keystore_txn *txn, struct kms_key *k, uint32_t n, int64_t now)
+{
+    ENSURE(n >= 1 && n <= k->n_versions, ERR_NOT_FOUND);
+    struct kms_import_mat m;
+    GUARD(kms_import_mat_get(txn, k, n, &m));
+    GUARD(kms_material_del(txn, k, n));
+    struct kms_key_version v;
+    kms_key_version_at(k, n - 1, &v);
+    memcpy(m.material_id, v.material_id, sizeof m.material_id);
+    m.imported = false;
+    GUARD(kms_import_mat_put(txn, k, n, &m));
+    return kms_import_summary(txn, k, now);
+}
+
+core_result kms_import_destroy(struct keystore_txn *txn, const struct kms_key *k)
+{
+    char rid[128], prefix[136];
+    rid_of(k, rid);
+    core_result r = keystore_del(txn, tbl_import, core_cursor_str(rid));
+    if (!core_ok(r) && r.err != ERR_NOT_FOUND) return r;
+    GUARD(pending_bytes_destroy(txn, k));
+    snprintf(prefix, sizeof prefix, "%s/", rid);
+    return kms_delete_prefixed(txn, tbl_mat, prefix, 512, NULL, NULL);
+}
+
+/* The sweeper's step when ValidTo passed (kind 'E' due rows, kms_rotation.c): each material whose ValidTo
+ * passed on the service clock is deleted, as is a pending one. */
 core_result kms_import_material_delete(struct keystore_txn *txn, struct kms_key *k)
 {
-    for (uint32_t n = 1; n <= k->n_versions; n++) GUARD(kms_material_del(txn, k, n));
-    k->imported = false;
-    if (k->state != KMS_STATE_PENDING_DELETION) k->state = KMS_STATE_PENDING_IMPORT;
-    CORE_OK;
+    int64_t now = core_clock_service();
+    for (uint32_t n = 1; n <= k->n_versions; n++) {
+        struct kms_import_mat m;
+        GUARD(kms_import_mat_get(txn, k, n, &m));
+        if (m.imported && !kms_import_mat_live(&m, now)) GUARD(kms_import_delete_version(txn, k, n, now));
+    }
+    struct kms_import_mat p;
+    core_result r = kms_import_mat_get(txn, k, KMS_IMPORT_PENDING, &p);
+    if (core_ok(r) && p.imported && !kms_import_mat_live(&p, now)) {
+        GUARD(pending_bytes_destroy(txn, k));
+        p.imported = false;
+        GUARD(kms_import_mat_put(txn, k, KMS_IMPORT_PENDING, &p));
+    } else if (!core_ok(r) && r.err != ERR_NOT_FOUND) {
+        return r;
+    }
+    return kms_import_summary(txn, k, now);
+}
+
+core_result kms_import_rotate(struct keystore_txn *txn, struct kms_key *k, int64_t now)
+{
+    struct kms_import_mat p;
+    GUARD(kms_import_mat_get(txn, k, KMS_IMPORT_PENDING, &p));
+    ENSURE(kms_import_mat_live(&p, now), ERR_NOT_FOUND);
+    DEFER_CLEANUP(struct core_buf mat = {0}, core_buf_cleanup);
+    GUARD(core_buf_init_secret(&mat, KMS_MATERIAL_BYTES));
+    GUARD(kms_import_pending_get(txn, k, &mat));
+    GUARD(kms_key_add_material(txn, k, now, KMS_ROT_ON_DEMAND, core_buf_cursor(&mat), p.material_id));
+    k->n_on_demand++;
+    p.created = now;
+    GUARD(kms_import_mat_put(txn, k, k->n_versions, &p));
+    GUARD(kms_import_pending_drop(txn, k));
+    return kms_import_summary(txn, k, now);
 }
 
 core_result kms_import_mutate_reply(struct kms_ctx *ctx, struct kms_mutation *m, const char *what,
@@ -352,6 +551,44 @@ core_result kms_import_mutate_reply(struct kms_ctx *ctx, struct kms_mutation *m,
     core_jw_init(&w, &ctx->out->body);
     GUARD(core_jw_object_begin(&w, NULL));
     GUARD(core_jw_cstr(&w, "KeyId", arn));
-    GUARD(core_jw_cstr(&w, "KeyMaterialId", material_id));
+    if (material_id[0]) GUARD(core_jw_cstr(&w, "KeyMaterialId", material_id));
     return core_jw_object_end(&w);
+}
+
+/* ---- request members shared by ImportKeyMaterial and DeleteImportedKeyMaterial ------------------ */
+
+static bool desc_char(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' || c == '/' ||
+           c == '_' || c == '.' || c == '-' || c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+core_result kms_import_param_description(struct kms_ctx *ctx, const json_t *in, struct core_cursor *out, bool *present)
+{
+    GUARD(kms_param_string(ctx, in, "KeyMaterialDescription", 0, 256, false, out, present));
+    if (!*present) CORE_OK;
+    /* KeyMaterialDescriptionType: pattern ^[a-zA-Z0-9:/_\s.-]+$ (a NUL is no \s). */
+    bool ok = out->len > 0;
+    for (size_t i = 0; i < out->len && ok; i++) ok = desc_char(out->ptr[i]);
+    if (!ok) {
+        kms_invalid_cursor(ctx, "KeyMaterialDescription", *out,
+                           "Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_\\s.-]+$");
+        *present = false;
+    }
+    CORE_OK;
+}
+
+core_result kms_import_param_material_id(struct kms_ctx *ctx, const json_t *in, struct core_cursor *out, bool *present)
+{
+    GUARD(kms_param_string(ctx, in, "KeyMaterialId", 64, 64, false, out, present));
+    if (!*present) CORE_OK;
+    /* BackingKeyIdType: 64 characters, pattern ^[a-f0-9]+$. */
+    bool ok = true;
+    for (size_t i = 0; i < out->len && ok; i++)
+        ok = (out->ptr[i] >= '0' && out->ptr[i] <= '9') || (out->ptr[i] >= 'a' && out->ptr[i] <= 'f');
+    if (!ok) {
+        kms_invalid_cursor(ctx, "KeyMaterialId", *out, "Member must satisfy regular expression pattern: ^[a-f0-9]+$");
+        *present = false;
+    }
+    CORE_OK;
 }

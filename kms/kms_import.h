@@ -77,10 +77,55 @@ CORE_RESULT kms_import_mutate_reply(struct kms_ctx *ctx, struct kms_mutation *m,
 /** Deletes k's import record (key deletion); absent is fine. */
 CORE_RESULT kms_import_destroy(struct keystore_txn *txn, const struct kms_key *k);
 /**
- * Deletes k's key material (every version's record; the version list and
- * its KeyMaterialIds stay, so a re-import is checked against them) and
- * moves the key to PendingImport (a key pending deletion stays so).
+ * The due sweeper's step at ValidTo: deletes each material of k whose
+ * ValidTo passed on the service clock (the version list and its
+ * KeyMaterialIds stay, so a re-import is checked against them) and moves the
+ * key to PendingImport (a key pending deletion stays so).
  */
 CORE_RESULT kms_import_material_delete(struct keystore_txn *txn, struct kms_key *k);
+
+/* What kmsd keeps of each imported key material (table kms_import_mat). */
+struct kms_import_mat {
+    bool imported;  /* ImportState IMPORTED (its bytes are present) */
+    uint8_t model;  /* enum kms_expiration */
+    int64_t valid_to;
+    int64_t created; /* pending material: when it was imported */
+    uint8_t material_id[KMS_MATERIAL_ID_BYTES]; /* pending material's id (versions keep theirs in the key) */
+    char description[257]; /* KeyMaterialDescription */
+};
+/* The "version" of material imported for on-demand rotation (PENDING_ROTATION). */
+#define KMS_IMPORT_PENDING 0u
+
+/** Material n's record (KMS_IMPORT_PENDING: the pending one). Errors: ERR_NOT_FOUND (no pending material). */
+CORE_RESULT kms_import_mat_get(struct keystore_txn *txn, const struct kms_key *k, uint32_t n, struct kms_import_mat *m);
+CORE_RESULT kms_import_mat_put(struct keystore_txn *txn, const struct kms_key *k, uint32_t n,
+                               const struct kms_import_mat *m);
+/** Imported and not past its ValidTo at now. */
+bool kms_import_mat_live(const struct kms_import_mat *m, int64_t now);
+/** The pending material's 32 bytes: stored, read (out a secret buffer), or dropped with its record. */
+CORE_RESULT kms_import_pending_put(struct keystore_txn *txn, const struct kms_key *k, struct core_cursor material);
+CORE_RESULT kms_import_pending_get(struct keystore_txn *txn, const struct kms_key *k, struct core_buf *out);
+CORE_RESULT kms_import_pending_drop(struct keystore_txn *txn, const struct kms_key *k);
+/**
+ * Recomputes k's key-level import fields from its materials: imported when
+ * every version's material is present and unexpired at now, ValidTo the
+ * earliest expiry, and the state (PendingImport <-> Enabled).
+ */
+CORE_RESULT kms_import_summary(struct keystore_txn *txn, struct kms_key *k, int64_t now);
+/** Deletes the material of version n (DeleteImportedKeyMaterial); the key goes to PendingImport. */
+CORE_RESULT kms_import_delete_version(struct keystore_txn *txn, struct kms_key *k, uint32_t n, int64_t now);
+/**
+ * RotateKeyOnDemand for a key with imported material: the pending material
+ * becomes the current version. Errors: ERR_NOT_FOUND when there is none
+ * (or it expired or was deleted).
+ */
+CORE_RESULT kms_import_rotate(struct keystore_txn *txn, struct kms_key *k, int64_t now);
+
+/** KeyMaterialDescription (0..256 characters of ^[a-zA-Z0-9:/_\s.-]+$), violations recorded as validation errors. */
+CORE_RESULT kms_import_param_description(struct kms_ctx *ctx, const json_t *in, struct core_cursor *out,
+                                         bool *present);
+/** KeyMaterialId (BackingKeyIdType: 64 characters of ^[a-f0-9]+$). */
+CORE_RESULT kms_import_param_material_id(struct kms_ctx *ctx, const json_t *in, struct core_cursor *out,
+                                         bool *present);
 
 #endif

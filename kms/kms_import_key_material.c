@@ -1,5 +1,6 @@
 #include <stdio.h>
 
+#include "kms/kms_asym.h"
 #include "kms/kms_import.h"
 
 /*
@@ -7,8 +8,8 @@
  * sealed in ImportToken and makes it the key's material. "After you
  * successfully import key material into a KMS key, you can reimport the same
  * key material into that KMS key, but you cannot import different key
- * material." Symmetric encryption keys (256-bit material) only: this server
- * has no other key type with an EXTERNAL origin yet.
+ * material" (asymmetric and HMAC keys); symmetric encryption keys can also
+ * take new key material for on-demand rotation (ImportType NEW_KEY_MATERIAL).
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_ImportKeyMaterial.html
  */
 
@@ -22,7 +23,14 @@ struct import_arg {
     uint8_t model;
     int64_t valid_to;
     char id_hex[65];
+    char pending_hex[65];
 };
+
+static const char *hex_of(const uint8_t id[KMS_MATERIAL_ID_BYTES], char out[65])
+{
+    kms_material_id_hex(id, out);
+    return out;
+}
 
 /* The messages are the model's documentation of each error (service-2.json). */
 static core_result invalid_token(struct kms_ctx *ctx)
@@ -82,47 +90,101 @@ static core_result import_fn(struct kms_mutation *m, struct keystore_txn *txn)
                         "data incorporated into the ciphertext, such as the encryption context, is corrupted, "
                         "missing, or otherwise invalid.");
     GUARD(r);
-    /* "For symmetric encryption keys, the key material must be a 256-bit (32-byte) symmetric key." */
-    if (mat.len != KMS_MATERIAL_BYTES) return incorrect_material(ctx);
-    uint8_t id[KMS_MATERIAL_ID_BYTES];
-    GUARD(kms_import_material_id(k->key_id, core_buf_cursor(&mat), id));
-    kms_material_id_hex(id, a->id_hex);
-
-    if (k->n_versions == 0) {
-        /* First import: new material by definition. */
-        if (a->have_type && a->import_type == 1) return incorrect_material(ctx);
-        GUARD(kms_key_add_material(txn, k, ctx->call->now, KMS_ROT_INITIAL, core_buf_cursor(&mat), id));
+    /* What the key spec takes ("Requirements for imported key material", importing-keys-conceptual.html):
+     * symmetric keys a 256-bit key, HMAC keys a key of the spec's length range, asymmetric keys the private
+     * key as PKCS#8 DER of the spec's type and size. Asymmetric material is stored re-encoded as kmsd stores
+     * the keys it generates; its KeyMaterialId is computed over the public key, so the same key in another
+     * PKCS#8 encoding is the same material. */
+    bool symmetric = k->spec == KMS_SPEC_SYMMETRIC_DEFAULT;
+    DEFER_CLEANUP(struct core_secret canon = {0}, core_secret_cleanup);
+    DEFER_CLEANUP(struct core_buf spki = {0}, core_buf_cleanup);
+    struct core_cursor stored = core_buf_cursor(&mat), idsrc = stored;
+    size_t lo = 0, hi = 0;
+    if (symmetric) {
+        if (mat.len != KMS_MATERIAL_BYTES) return incorrect_material(ctx);
+    } else if (kms_hmac_import_range(k->spec, &lo, &hi)) {
+        if (mat.len < lo || mat.len > hi) return incorrect_material(ctx);
     } else {
-        /* Re-import: the same material as a version of the key. */
-        uint32_t match = 0;
-        for (uint32_t i = 0; i < k->n_versions; i++) {
-            struct kms_key_version v;
-            kms_key_version_at(k, i, &v);
-            if (core_ct_equal(v.material_id, id, sizeof id)) match = v.n;
-        }
-        if (a->have_type && a->import_type == 0) {
-            /* NEW_KEY_MATERIAL on a key that has material: on-demand rotation of imported material. */
-            if (match) return incorrect_material(ctx);
-            return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
-                            "%s already has key material; importing new key material for rotation is not supported by "
-                            "this server yet.",
-                            k->arn);
-        }
-        if (!match) return incorrect_material(ctx);
-        if (a->have_material_id && !core_cursor_eq_str(a->material_id, a->id_hex)) return incorrect_material(ctx);
-        GUARD(kms_material_put(txn, k, match, core_buf_cursor(&mat)));
+        GUARD(core_buf_init(&spki, 256, KMS_MAX_PUBLIC_DER));
+        r = kms_asym_import_check(k->spec, core_buf_cursor(&mat), &canon, &spki);
+        if (r.err == ERR_INVALID_ARG) return incorrect_material(ctx);
+        if (!core_ok(r)) return kms_internal(ctx, r, "ImportKeyMaterial key check");
+        stored = core_secret_cursor(&canon);
+        idsrc = core_buf_cursor(&spki);
     }
-    k->imported = true;
-    k->expiration_model = a->model;
-    k->valid_to = a->model == KMS_EXP_EXPIRES ? a->valid_to : 0;
+    uint8_t id[KMS_MATERIAL_ID_BYTES];
+    GUARD(kms_import_material_id(k->key_id, idsrc, id));
+    kms_material_id_hex(id, a->id_hex);
+    int64_t now = ctx->call->now;
+
+    /* This import's record: ExpirationModel and ValidTo as requested; "If you do not specify a key material
+     * description, KMS retains the value you specified when you last imported the same key material". */
+    struct kms_import_mat rec = {.imported = true, .model = a->model,
+                                 .valid_to = a->model == KMS_EXP_EXPIRES ? a->valid_to : 0};
+    memcpy(rec.material_id, id, sizeof id);
     if (a->have_description) {
-        size_t n = a->description.len < sizeof k->material_description - 1 ? a->description.len
-                                                                            : sizeof k->material_description - 1;
-        memcpy(k->material_description, a->description.ptr, n);
-        k->material_description[n] = 0;
+        memcpy(rec.description, a->description.ptr, a->description.len);
+        rec.description[a->description.len] = 0;
     }
-    if (k->state == KMS_STATE_PENDING_IMPORT) k->state = KMS_STATE_ENABLED;
-    CORE_OK;
+
+    /* Which material this is: a version of the key, the pending one, or new. Ids are compared in constant
+     * time (they are digests of the material). */
+    uint32_t match = 0;
+    for (uint32_t i = 0; i < k->n_versions; i++) {
+        struct kms_key_version v;
+        kms_key_version_at(k, i, &v);
+        if (core_ct_equal(v.material_id, id, sizeof id)) match = v.n;
+    }
+    struct kms_import_mat pend;
+    r = kms_import_mat_get(txn, k, KMS_IMPORT_PENDING, &pend);
+    if (!core_ok(r) && r.err != ERR_NOT_FOUND) return r;
+    bool have_pending = core_ok(r), is_pending = have_pending && core_ct_equal(pend.material_id, id, sizeof id);
+
+    /* "If no key material has ever been imported into the KMS key, and this parameter is omitted, the
+     * parameter defaults to NEW_KEY_MATERIAL. After the first key material is imported, if this parameter is
+     * omitted then the parameter defaults to EXISTING_KEY_MATERIAL." */
+    bool fresh = k->n_versions == 0 && !have_pending;
+    bool new_material = a->have_type ? a->import_type == 0 : fresh;
+    if (new_material) {
+        if (match || is_pending) return incorrect_material(ctx);
+        if (fresh) {
+            GUARD(kms_key_add_material(txn, k, now, KMS_ROT_INITIAL, stored, id));
+            GUARD(kms_import_mat_put(txn, k, 1, &rec));
+            return kms_import_summary(txn, k, now);
+        }
+        /* "For asymmetric and HMAC keys, you cannot change the key material after the initial import." */
+        if (!symmetric) return incorrect_material(ctx);
+        /* New material for on-demand rotation: PENDING_ROTATION until RotateKeyOnDemand
+         * (API_RotateKeyOnDemand: "you must have already imported new key material and that key material's
+         * state should be PENDING_ROTATION"). One at a time. */
+        if (have_pending)
+            return kms_fail(ctx, KMS_E_INVALID_STATE,
+                            "%s already has key material %s in PENDING_ROTATION state. Rotate the key with "
+                            "RotateKeyOnDemand or delete that key material with DeleteImportedKeyMaterial first.",
+                            k->arn, hex_of(pend.material_id, a->pending_hex));
+        rec.created = now;
+        GUARD(kms_import_pending_put(txn, k, stored));
+        GUARD(kms_import_mat_put(txn, k, KMS_IMPORT_PENDING, &rec));
+        return kms_import_summary(txn, k, now);
+    }
+    /* EXISTING_KEY_MATERIAL: material the key already has, and the one KeyMaterialId names if given. */
+    if (!match && !is_pending) return incorrect_material(ctx);
+    if (a->have_material_id && !core_cursor_eq_str(a->material_id, a->id_hex)) return incorrect_material(ctx);
+    struct kms_import_mat old;
+    if (match)
+        GUARD(kms_import_mat_get(txn, k, match, &old));
+    else
+        old = pend;
+    if (!a->have_description) memcpy(rec.description, old.description, sizeof rec.description);
+    if (match) {
+        GUARD(kms_material_put(txn, k, match, stored));
+        GUARD(kms_import_mat_put(txn, k, match, &rec));
+    } else {
+        rec.created = pend.created;
+        GUARD(kms_import_pending_put(txn, k, stored));
+        GUARD(kms_import_mat_put(txn, k, KMS_IMPORT_PENDING, &rec));
+    }
+    return kms_import_summary(txn, k, now);
 }
 
 /* A Timestamp member (awsJson: epoch seconds, integer or fractional). */
@@ -158,8 +220,8 @@ core_result kms_import_key_material(struct kms_ctx *ctx, const json_t *in)
     GUARD(param_time(ctx, in, "ValidTo", &a.valid_to, &have_valid_to));
     GUARD(kms_param_enum(ctx, in, "ExpirationModel", models, false, &model, &have_model));
     GUARD(kms_param_enum(ctx, in, "ImportType", import_types, false, &a.import_type, &a.have_type));
-    GUARD(kms_param_string(ctx, in, "KeyMaterialDescription", 0, 256, false, &a.description, &a.have_description));
-    GUARD(kms_param_string(ctx, in, "KeyMaterialId", 64, 64, false, &a.material_id, &a.have_material_id));
+    GUARD(kms_import_param_description(ctx, in, &a.description, &a.have_description));
+    GUARD(kms_import_param_material_id(ctx, in, &a.material_id, &a.have_material_id));
     GUARD(kms_params_done(ctx));
 
     /* "When the value of ExpirationModel is KEY_MATERIAL_EXPIRES, you must specify a value for the ValidTo

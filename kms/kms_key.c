@@ -345,7 +345,8 @@ core_result kms_key_add_version_material(struct keystore_txn *txn, struct kms_ke
 core_result kms_material_put(struct keystore_txn *txn, const struct kms_key *k, uint32_t n,
                              struct core_cursor material)
 {
-    ENSURE(material.len == KMS_MATERIAL_BYTES, ERR_INVALID_ARG);
+    /* Any material kind (re-imported HMAC and asymmetric material too); kms_material_get checks 32 bytes. */
+    ENSURE(material.len > 0 && material.len <= 8192u, ERR_INVALID_ARG);
     char mid[160];
     material_id(k, n, mid);
     return keystore_put(txn, tbl_material, core_cursor_str(mid), material, 0);

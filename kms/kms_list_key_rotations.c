@@ -1,5 +1,6 @@
 #include <stdio.h>
 
+#include "kms/kms_asym.h"
 #include "kms/kms_import.h"
 
 /*
@@ -34,9 +35,24 @@ core_result kms_list_key_rotations(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_key_init(&k));
     struct keystore_txn *txn = NULL;
     GUARD(kms_key_open(ctx, id, KMS_RULE_ANY, &txn, &k));
+    /* Symmetric keys with imported material list it (ImportState, ExpirationModel, ValidTo in each entry),
+     * and with ALL_KEY_MATERIAL the material imported for rotation (PENDING_ROTATION) after the versions.
+     * Their versions are the initial material and at most KMS_MAX_ON_DEMAND_ROTATIONS rotations, so their
+     * records are read here, in the key's read transaction. */
+    bool imported = k.external && k.spec == KMS_SPEC_SYMMETRIC_DEFAULT;
+    struct kms_import_mat mats[KMS_MAX_ON_DEMAND_ROTATIONS + 2];
+    uint64_t last = k.n_versions;
+    core_result r = core_result_ok();
+    if (imported && k.n_versions + 1 > sizeof mats / sizeof mats[0]) r.err = ERR_LIMIT;
+    for (uint32_t n = 1; imported && core_ok(r) && n <= k.n_versions; n++) r = kms_import_mat_get(txn, &k, n, &mats[n]);
+    if (imported && core_ok(r) && inc == 0) {
+        r = kms_import_mat_get(txn, &k, KMS_IMPORT_PENDING, &mats[k.n_versions + 1]);
+        if (core_ok(r)) last++;
+        if (r.err == ERR_NOT_FOUND) r = core_result_ok();
+    }
     keystore_txn_abort(txn);
-    /* Keys with imported material list it (ImportState, ExpirationModel, ValidTo in each entry). */
-    if (!k.external) GUARD(kms_state_check(ctx, &k, KMS_RULE_ROTATION_READ));
+    if (!core_ok(r)) return kms_internal(ctx, r, "ListKeyRotations");
+    if (!imported) GUARD(kms_state_check(ctx, &k, KMS_RULE_ROTATION_READ));
 
     struct core_jw w;
     core_jw_init(&w, &ctx->out->body);
@@ -45,28 +61,38 @@ core_result kms_list_key_rotations(struct kms_ctx *ctx, const json_t *in)
     int64_t n = 0;
     bool truncated = false;
     uint64_t next = 0;
-    for (uint64_t ver = start; ver >= 1 && ver <= k.n_versions; ver++) {
+    for (uint64_t ver = start; ver >= 1 && ver <= last; ver++) {
         if (n == limit) {
             truncated = true;
             next = ver;
             break;
         }
-        struct kms_key_version v;
+        bool pending = ver > k.n_versions;
+        struct kms_key_version v = {0};
+        const struct kms_import_mat *mat = imported ? &mats[ver] : NULL;
         char hex[65];
-        kms_key_version_at(&k, (uint32_t)ver - 1, &v);
+        if (pending) {
+            memcpy(v.material_id, mat->material_id, sizeof v.material_id);
+            v.type = KMS_ROT_INITIAL; /* no RotationDate/RotationType: "not present for ... PENDING_ROTATION" */
+        } else {
+            kms_key_version_at(&k, (uint32_t)ver - 1, &v);
+        }
         kms_material_id_hex(v.material_id, hex);
         GUARD(core_jw_object_begin(&w, NULL));
         GUARD(core_jw_cstr(&w, "KeyId", k.key_id));
         GUARD(core_jw_cstr(&w, "KeyMaterialId", hex));
-        GUARD(core_jw_cstr(&w, "KeyMaterialState", ver == k.n_versions ? "CURRENT" : "NON_CURRENT"));
-        if (k.external) {
-            GUARD(core_jw_cstr(&w, "ImportState", k.imported ? "IMPORTED" : "PENDING_IMPORT"));
-            if (k.material_description[0]) GUARD(core_jw_cstr(&w, "KeyMaterialDescription", k.material_description));
-            if (k.imported)
-                GUARD(core_jw_cstr(&w, "ExpirationModel", k.expiration_model == KMS_EXP_EXPIRES
-                                                              ? "KEY_MATERIAL_EXPIRES"
-                                                              : "KEY_MATERIAL_DOES_NOT_EXPIRE"));
-            if (k.imported && k.expiration_model == KMS_EXP_EXPIRES) GUARD(core_jw_time(&w, "ValidTo", k.valid_to));
+        GUARD(core_jw_cstr(&w, "KeyMaterialState", pending                 ? "PENDING_ROTATION"
+                                                    : ver == k.n_versions ? "CURRENT"
+                                                                          : "NON_CURRENT"));
+        if (imported) {
+            /* Material past its ValidTo is deleted at once as far as the API shows (the sweeper catches up). */
+            bool live = kms_import_mat_live(mat, ctx->call->now);
+            GUARD(core_jw_cstr(&w, "ImportState", live ? "IMPORTED" : "PENDING_IMPORT"));
+            if (mat->description[0]) GUARD(core_jw_cstr(&w, "KeyMaterialDescription", mat->description));
+            if (live)
+                GUARD(core_jw_cstr(&w, "ExpirationModel", mat->model == KMS_EXP_EXPIRES ? "KEY_MATERIAL_EXPIRES"
+                                                                                     : "KEY_MATERIAL_DOES_NOT_EXPIRE"));
+            if (live && mat->model == KMS_EXP_EXPIRES) GUARD(core_jw_time(&w, "ValidTo", mat->valid_to));
         }
         if (v.type != KMS_ROT_INITIAL) {
             GUARD(core_jw_time(&w, "RotationDate", v.created));
