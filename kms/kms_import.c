@@ -331,7 +331,7 @@ core_result kms_import_save(struct keystore_txn *txn, const struct kms_key *k)
  * kms_import_pending (sealed by the keystore like every material) until
  * RotateKeyOnDemand makes them a version. Value: u8 format | u8 imported |
  * u8 expiration model | be64 ValidTo | be64 created | material id (32) |
- * u8 description length | description. Keys imported before these records
+ * be16 description length | description (at most 256 bytes). Keys imported before these records
  * existed have one version and the key-level record speaks for it.
  */
 
@@ -365,7 +365,8 @@ core_result kms_import_mat_get(struct keystore_txn *txn, const struct kms_key *k
     }
     GUARD(r);
     struct core_cursor c = core_buf_cursor(&v), d, mid;
-    uint8_t fmt, imported, dl;
+    uint8_t fmt, imported;
+    uint16_t dl;
     uint64_t valid_to, created;
     GUARD(core_cursor_read_u8(&c, &fmt));
     ENSURE(fmt == MAT_FORMAT, ERR_PARSE);
@@ -374,9 +375,9 @@ core_result kms_import_mat_get(struct keystore_txn *txn, const struct kms_key *k
     GUARD(core_cursor_read_be64(&c, &valid_to));
     GUARD(core_cursor_read_be64(&c, &created));
     GUARD(core_cursor_advance(&c, KMS_MATERIAL_ID_BYTES, &mid));
-    GUARD(core_cursor_read_u8(&c, &dl));
+    GUARD(core_cursor_read_be16(&c, &dl));
     GUARD(core_cursor_advance(&c, dl, &d));
-    ENSURE(c.len == 0 && m->model <= KMS_EXP_DOES_NOT_EXPIRE, ERR_PARSE);
+    ENSURE(c.len == 0 && dl < sizeof m->description && m->model <= KMS_EXP_DOES_NOT_EXPIRE, ERR_PARSE);
     m->imported = imported != 0;
     m->valid_to = (int64_t)valid_to;
     m->created = (int64_t)created;
@@ -400,7 +401,7 @@ core_result kms_import_mat_put(struct keystore_txn *txn, const struct kms_key *k
     GUARD(core_buf_append_be64(&v, (uint64_t)m->valid_to));
     GUARD(core_buf_append_be64(&v, (uint64_t)m->created));
     GUARD(core_buf_append(&v, m->material_id, KMS_MATERIAL_ID_BYTES));
-    GUARD(core_buf_append_u8(&v, (uint8_t)dl));
+    GUARD(core_buf_append_be16(&v, (uint16_t)dl));
     GUARD(core_buf_append(&v, m->description, dl));
     return keystore_put(txn, tbl_mat, core_cursor_str(id), core_buf_cursor(&v), 0);
 }
