@@ -390,35 +390,6 @@ bool kms_hmac_import_range(uint8_t spec, size_t *lo, size_t *hi)
     return true;
 }
 
-/* The OpenSSL group name each EC key spec takes. */
-static const char *spec_group(uint8_t spec)
-{
-    switch (spec) {
-    case KMS_SPEC_ECC_NIST_P256: return "prime256v1";
-    case KMS_SPEC_ECC_NIST_P384: return "secp384r1";
-    case KMS_SPEC_ECC_NIST_P521: return "secp521r1";
-    case KMS_SPEC_ECC_SECG_P256K1: return "secp256k1";
-    }
-    return NULL;
-}
-
-static bool pkey_fits_spec(EVP_PKEY *k, uint8_t spec)
-{
-    if (kms_spec_is_rsa(spec)) {
-        int bits = spec == KMS_SPEC_RSA_2048 ? 2048 : spec == KMS_SPEC_RSA_3072 ? 3072 : 4096;
-        /* RSA-PSS-restricted keys (id-RSASSA-PSS) are not RSA_* key material. */
-        return EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA && EVP_PKEY_get_bits(k) == bits;
-    }
-    if (spec == KMS_SPEC_ECC_NIST_EDWARDS25519) return EVP_PKEY_get_base_id(k) == EVP_PKEY_ED25519;
-    if (spec == KMS_SPEC_SM2) return EVP_PKEY_is_a(k, "SM2");
-    const char *want = spec_group(spec);
-    if (want == NULL || !EVP_PKEY_is_a(k, "EC")) return false;
-    char group[64];
-    size_t glen = 0;
-    if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &glen) != 1) return false;
-    return core_cursor_eq_str(core_cursor_from(group, glen), want);
-}
-
 core_result kms_asym_import_check(uint8_t spec, struct core_cursor der, struct core_secret *canonical,
                                   struct core_buf *spki)
 {
@@ -431,7 +402,9 @@ core_result kms_asym_import_check(uint8_t spec, struct core_cursor der, struct c
     EVP_PKEY *k = whole ? EVP_PKCS82PKEY(p8) : NULL;
     PKCS8_PRIV_KEY_INFO_free(p8);
     core_result r = {ERR_INVALID_ARG};
-    if (k != NULL && pkey_fits_spec(k, spec)) {
+    uint8_t got = KMS_SPEC_COUNT;
+    /* RSA-PSS-restricted keys (id-RSASSA-PSS) are not "RSA" to OpenSSL, so not RSA_* key material. */
+    if (k != NULL && core_ok(kms_asym_spec_of(k, &got)) && got == spec) {
         /* The private key must be the one its public half says (pairwise
          * consistency), so a Sign with it verifies under GetPublicKey's key. */
         EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
