@@ -204,5 +204,43 @@ class ImportAsym(Base):
         self.assertIn("China", m)
 
 
+class ImportSm2(Base):
+    """SM2 key material and the SM2 wrapping key (SM2PKE): China Regions only."""
+    REGION = "cn-north-1"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.probe = cls.kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+
+    def test_sm2_signing_key(self):
+        # the original key, made outside kmsd with openssl; its public key as DER
+        pem = openssl("genpkey", "-algorithm", "SM2")
+        der = openssl("pkcs8", "-topk8", "-outform", "DER", "-nocrypt", stdin=pem)
+        pub = openssl("pkey", "-pubout", "-outform", "DER", stdin=pem)
+        kid = self.kms.create_key(Origin="EXTERNAL", KeySpec="SM2", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+        # a P-256 key is not SM2 material
+        p = self.params(kid, "SM2PKE", "SM2")
+        other = ec.generate_private_key(ec.SECP256R1()).private_bytes(**PKCS8)
+        expect_error(self, lambda: self.kms.import_key_material(
+            KeyId=kid, ImportToken=p["ImportToken"], EncryptedKeyMaterial=wrap_openssl(p["PublicKey"], other,
+                                                                                      "SM2PKE", self.tmp)),
+            "IncorrectKeyMaterialException", 400)
+        self.kms.import_key_material(KeyId=kid, ImportToken=p["ImportToken"],
+                                     EncryptedKeyMaterial=wrap_openssl(p["PublicKey"], der, "SM2PKE", self.tmp),
+                                     ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+        self.assertEqual(self.kms.get_public_key(KeyId=kid)["PublicKey"], pub)
+        sig = self.kms.sign(KeyId=kid, Message=b"sm2 imported", SigningAlgorithm="SM2DSA")["Signature"]
+        # verified with the openssl CLI and the ORIGINAL public key (distinguishing ID 1234567812345678)
+        files = {}
+        for name, data in (("sm2pub.der", pub), ("sm2msg", b"sm2 imported"), ("sm2.sig", sig)):
+            files[name] = os.path.join(self.tmp, name)
+            with open(files[name], "wb") as f:
+                f.write(data)
+        openssl("pkeyutl", "-verify", "-pubin", "-keyform", "DER", "-inkey", files["sm2pub.der"], "-rawin",
+                "-digest", "sm3", "-pkeyopt", "distid:1234567812345678", "-in", files["sm2msg"], "-sigfile",
+                files["sm2.sig"])
+
+
 if __name__ == "__main__":
     main()
