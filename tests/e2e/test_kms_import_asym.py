@@ -93,6 +93,21 @@ class ImportAsym(Base):
                                         SigningAlgorithm=sig_alg)["Signature"]
                     priv.public_key().verify(sig, d, ec.ECDSA(utils.Prehashed(h)))
 
+    def test_p521_needs_a_larger_wrapping_key_or_rsa_aes(self):
+        # "You cannot use an RSA_2048 public key to directly wrap an ECC_NIST_P521 private key" (WrappingKeySpec)
+        kid = self.ext("ECC_NIST_P521", "SIGN_VERIFY")
+        for alg in ("RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"):
+            expect_error(self, lambda: self.params(kid, alg, "RSA_2048"), "ValidationException", 400,
+                         "You cannot use an RSA_2048 public key to directly wrap an ECC_NIST_P521 private key.")
+        self.params(kid, "RSA_AES_KEY_WRAP_SHA_256", "RSA_2048")
+        self.params(kid, "RSAES_OAEP_SHA_256", "RSA_3072")
+        # symmetric and HMAC material fits every algorithm
+        for spec, usage in (("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"), ("HMAC_512", "GENERATE_VERIFY_MAC")):
+            kid = self.ext(spec, usage)
+            for alg in ("RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_1",
+                        "RSA_AES_KEY_WRAP_SHA_256"):
+                self.params(kid, alg, "RSA_2048")
+
     def test_ed25519_from_openssl_genpkey(self):
         # the developer guide's way: openssl genpkey, then PKCS#8 DER
         pem = openssl("genpkey", "-algorithm", "ED25519")
