@@ -63,6 +63,13 @@ static core_result delete_fn(struct kms_mutation *m, struct keystore_txn *txn)
     return kms_import_delete_version(txn, k, which, ctx->call->now);
 }
 
+/* {KeyId, KeyMaterialId}: "Identifies the deleted key material" (absent when there was none). */
+static core_result delete_reply(struct core_jw *w, const struct kms_mutation *m)
+{
+    const struct delete_arg *a = m->arg;
+    return a->deleted[0] ? core_jw_cstr(w, "KeyMaterialId", a->deleted) : core_result_ok();
+}
+
 core_result kms_delete_imported_key_material(struct kms_ctx *ctx, const json_t *in)
 {
     struct core_cursor id;
@@ -72,5 +79,5 @@ core_result kms_delete_imported_key_material(struct kms_ctx *ctx, const json_t *
     GUARD(kms_import_param_material_id(ctx, in, &a.material_id, &a.have_material_id));
     GUARD(kms_params_done(ctx));
     struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_ANY, .apply = delete_fn, .arg = &a};
-    return kms_import_mutate_reply(ctx, &m, "DeleteImportedKeyMaterial", a.deleted);
+    return kms_key_mutate_reply(&m, "DeleteImportedKeyMaterial", delete_reply);
 }

@@ -540,22 +540,6 @@ core_result kms_import_rotate(struct keystore_txn *txn, struct kms_key *k, int64
     return kms_import_summary(txn, k, now);
 }
 
-core_result kms_import_mutate_reply(struct kms_ctx *ctx, struct kms_mutation *m, const char *what,
-                                    const char *material_id)
-{
-    core_result r = kms_key_mutate(m);
-    char arn[KMS_MAX_ARN];
-    snprintf(arn, sizeof arn, "%s", m->key.arn);
-    kms_key_free(&m->key);
-    if (!core_ok(r)) return kms_internal(ctx, r, what);
-    struct core_jw w;
-    core_jw_init(&w, &ctx->out->body);
-    GUARD(core_jw_object_begin(&w, NULL));
-    GUARD(core_jw_cstr(&w, "KeyId", arn));
-    if (material_id[0]) GUARD(core_jw_cstr(&w, "KeyMaterialId", material_id));
-    return core_jw_object_end(&w);
-}
-
 /* ---- request members shared by ImportKeyMaterial and DeleteImportedKeyMaterial ------------------ */
 
 static bool desc_char(uint8_t c)

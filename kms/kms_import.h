@@ -63,11 +63,6 @@ CORE_RESULT kms_import_unwrap(const struct kms_import_token *t, struct core_curs
 /** "based on the KMS key ID and the imported key material": SHA-256(label | key id | material). */
 CORE_RESULT kms_import_material_id(const char *key_id, struct core_cursor material, uint8_t out[KMS_MATERIAL_ID_BYTES]);
 
-/* Runs m (ImportKeyMaterial, DeleteImportedKeyMaterial) and renders their
- * shared reply {KeyId: the key ARN, KeyMaterialId: material_id as the
- * mutation left it}; what names the operation in the log. */
-CORE_RESULT kms_import_mutate_reply(struct kms_ctx *ctx, struct kms_mutation *m, const char *what,
-                                    const char *material_id);
 /**
  * The due sweeper's step at ValidTo: deletes each material of k whose
  * ValidTo passed on the service clock (the version list and its

@@ -204,6 +204,13 @@ static core_result param_time(struct kms_ctx *ctx, const json_t *in, const char 
     CORE_OK;
 }
 
+/* {KeyId, KeyMaterialId}: "Identifies the imported key material." */
+static core_result import_reply(struct core_jw *w, const struct kms_mutation *m)
+{
+    const struct import_arg *a = m->arg;
+    return core_jw_cstr(w, "KeyMaterialId", a->id_hex);
+}
+
 core_result kms_import_key_material(struct kms_ctx *ctx, const json_t *in)
 {
     struct core_cursor id;
@@ -248,7 +255,7 @@ core_result kms_import_key_material(struct kms_ctx *ctx, const json_t *in)
     a.wrapped = core_buf_cursor(&wrapped);
 
     struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_ANY, .apply = import_fn, .arg = &a};
-    return kms_import_mutate_reply(ctx, &m, "ImportKeyMaterial", a.id_hex);
+    return kms_key_mutate_reply(&m, "ImportKeyMaterial", import_reply);
 }
 
 /* kms:ExpirationModel (conditions-kms.html): as requested; absent, the model ValidTo implies. */
