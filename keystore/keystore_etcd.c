@@ -164,13 +164,23 @@ static core_result et_post(struct ks_etcd *e, const char *path, struct core_curs
             if (e->cert[0]) curl_easy_setopt(h, CURLOPT_SSLCERT, e->cert);
             if (e->key[0]) curl_easy_setopt(h, CURLOPT_SSLKEY, e->key);
         }
+        char cerr[CURL_ERROR_SIZE] = "";
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
         CURLcode rc = curl_easy_perform(h);
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         curl_slist_free_all(hdrs);
+        if (rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE) {
+            /* Our own files are unusable: no member will do better. */
+            core_log(CORE_LOG_ERROR, "keystore: etcd TLS: %s (--etcd-cacert, --etcd-cert, --etcd-key)",
+                     cerr[0] ? cerr : curl_easy_strerror(rc));
+            BAIL(ERR_IO);
+        }
         if (rc != CURLE_OK) {
+            /* curl's detail names the TLS failure (an untrusted server
+             * certificate, a client certificate the member refused). */
             core_log(CORE_LOG_WARN, "keystore: etcd %s%s: %s; trying the next member", e->endpoints[cur % e->n], path,
-                     curl_easy_strerror(rc));
+                     cerr[0] ? cerr : curl_easy_strerror(rc));
             atomic_compare_exchange_strong(&e->cur, &cur, cur + 1);
             if ((a + 1) % e->n == 0) sleep_ms(200);
             continue;
