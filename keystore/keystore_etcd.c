@@ -929,6 +929,100 @@ const struct ks_backend ks_etcd_backend = {
     .generation = et_generation,
 };
 
+/* ---- rekey ---------------------------------------------------------------- */
+
+/* Another node holds the leader key: some kmsd still runs over the prefix. */
+static core_result others_running(struct ks_etcd *e, bool *running)
+{
+    char k[ET_MAX_PREFIX_BYTES + sizeof ET_LEADER];
+    snprintf(k, sizeof k, "%s%s", e->prefix, ET_LEADER);
+    DEFER_CLEANUP(json_t *j = NULL, core_json_cleanup);
+    GUARD(et_range(e, core_cursor_str(k), core_cursor_from(NULL, 0), 0, 0, false, &j));
+    const json_t *kv = json_array_get(json_object_get(j, "kvs"), 0);
+    DEFER_CLEANUP(struct core_buf v = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&v, 64, 256));
+    if (kv) GUARD(unb64(json_object_get(kv, "value"), &v));
+    *running = kv && !core_cursor_eq(core_buf_cursor(&v), core_cursor_str(e->node_id));
+    CORE_OK;
+}
+
+/* Puts meta name = value in t, guarded by a compare on its current mod_revision. */
+static core_result put_meta(struct ks_btxn *t, const char *name, struct core_cursor value)
+{
+    DEFER_CLEANUP(struct core_buf k = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&k, 64, ET_MAX_PREFIX_BYTES + 64));
+    GUARD(core_buf_append_str(&k, t->e->prefix));
+    GUARD(core_buf_append_str(&k, ET_META));
+    GUARD(core_buf_append_str(&k, name));
+    GUARD(et_lookup(t, core_buf_cursor(&k))); /* notes the read: the commit compares it */
+    struct et_ent *w = NULL;
+    GUARD(ent_add(&t->writes, core_buf_cursor(&k), &w));
+    return core_buf_append_cursor(&w->val, value);
+}
+
+/* One attempt: every record re-sealed into t, then the new meta. */
+static core_result reseal_into(struct ks_btxn *t, const uint8_t *old_key, const uint8_t *new_key,
+                               struct core_secret *pt, const struct ks_etcd_meta *meta, size_t nmeta, size_t *count)
+{
+    *count = 0;
+    struct ks_biter *it = NULL;
+    GUARD(et_iter_begin(t, core_cursor_from(NULL, 0), &it));
+    core_result r;
+    struct core_cursor rk, sealed;
+    while (core_ok(r = et_iter_next(it, &rk, &sealed))) {
+        uint8_t ad[KS_MAX_AD_BYTES];
+        size_t adlen = ks_record_ad(rk, ad), n = 0;
+        r = sealed.len >= KS_SEAL_OVERHEAD && sealed.len - KS_SEAL_OVERHEAD <= pt->len
+                ? ks_open(old_key, core_cursor_from(ad, adlen), sealed, pt->ptr, &n)
+                : core_result_fail_at(ERR_TAMPERED, __FILE__, __LINE__);
+        if (!core_ok(r)) {
+            core_log(CORE_LOG_ERROR, "keystore: rekey aborted: a record in table '%.64s' fails authentication",
+                     (const char *)rk.ptr);
+            break;
+        }
+        uint8_t *dst = NULL;
+        r = et_put_reserve(t, rk, n + KS_SEAL_OVERHEAD, false, &dst);
+        if (core_ok(r)) ks_seal(new_key, core_cursor_from(ad, adlen), core_cursor_from(pt->ptr, n), dst);
+        core_wipe(pt->ptr, n);
+        if (!core_ok(r)) break;
+        (*count)++;
+    }
+    et_iter_end(it);
+    if (r.err != ERR_NOT_FOUND) return r;
+    for (size_t i = 0; i < nmeta; i++) GUARD(put_meta(t, meta[i].name, meta[i].value));
+    CORE_OK;
+}
+
+core_result ks_etcd_rekey(struct keystore *ks, const uint8_t *new_key, const struct ks_etcd_meta *meta, size_t nmeta,
+                          size_t *count)
+{
+    struct ks_etcd *e = E(ks);
+    bool running = false;
+    GUARD(others_running(e, &running));
+    if (running) {
+        core_log(CORE_LOG_ERROR, "keystore: a kmsd node still runs over etcd prefix %s (it holds %s%s); stop every "
+                 "node before rekeying", e->prefix, e->prefix, ET_LEADER);
+        BAIL(ERR_IO);
+    }
+    DEFER_CLEANUP(struct core_secret pt = {0}, core_secret_cleanup);
+    GUARD(core_secret_alloc(&pt, CORE_MAX_RECORD_BYTES));
+    for (unsigned attempt = 0;; attempt++) {
+        struct ks_btxn *t = NULL;
+        GUARD(et_txn_begin(ks, NULL, true, &t));
+        core_result r = reseal_into(t, ks->master.ptr, new_key, &pt, meta, nmeta, count);
+        if (!core_ok(r)) {
+            et_txn_abort(t);
+            return r;
+        }
+        /* One etcd txn: records and the key that opens them change together
+         * (a cluster's --max-txn-ops must exceed the record count). */
+        t->destroys = true; /* the old-key values then leave etcd's history */
+        r = et_txn_commit(t);
+        if (r.err != ERR_CONFLICT || attempt >= 8) return r;
+        sleep_ms(50);
+    }
+}
+
 /* ---- open, meta, close --------------------------------------------------- */
 
 bool ks_store_is_etcd(const char *store) { return store && strncmp(store, "etcd://", 7) == 0; }
