@@ -226,6 +226,15 @@ void keystore_iter_end(struct keystore_iter *it);
 uint64_t keystore_generation(struct keystore *ks);
 
 /**
+ * The size of the storage that holds the keystore, for the metrics: LMDB's
+ * data file (its length, and the disk space it occupies); over etcd, the
+ * database file of the member that answers (both numbers), which holds the
+ * history and every other user of the cluster too. Does I/O over etcd.
+ * Errors: ERR_IO.
+ */
+CORE_RESULT keystore_storage_bytes(struct keystore *ks, uint64_t *file_bytes, uint64_t *allocated_bytes);
+
+/**
  * True when this process should run the background jobs (automatic
  * rotation, scheduled deletion): always over LMDB; over etcd, while this
  * node holds the leader key under its lease (one node at a time; a dead

@@ -194,6 +194,8 @@ CORE_RESULT ks_etcd_meta_create(struct keystore *ks, const struct ks_etcd_meta *
  * (ERR_IO) while another node holds the leader key: a running kmsd would
  * go on sealing under the old key. Errors: ERR_IO, ERR_TAMPERED, ERR_NOMEM.
  */
+/* The database size of the member that answers. Errors: ERR_IO. */
+CORE_RESULT ks_etcd_db_size(struct keystore *ks, uint64_t *bytes);
 CORE_RESULT ks_etcd_rekey(struct keystore *ks, const uint8_t *new_key, const struct ks_etcd_meta *m, size_t n,
                           size_t *count);
 

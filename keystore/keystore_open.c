@@ -515,6 +515,23 @@ core_result ks_env_reopen(struct keystore *ks)
     CORE_OK;
 }
 
+core_result keystore_storage_bytes(struct keystore *ks, uint64_t *file_bytes, uint64_t *allocated_bytes)
+{
+    *file_bytes = *allocated_bytes = 0;
+    if (ks->etcd) {
+        GUARD(ks_etcd_db_size(ks, file_bytes));
+        *allocated_bytes = *file_bytes;
+        CORE_OK;
+    }
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/data.mdb", ks->dir);
+    struct stat st;
+    ENSURE(stat(path, &st) == 0, ERR_IO);
+    *file_bytes = (uint64_t)st.st_size;
+    *allocated_bytes = (uint64_t)st.st_blocks * 512u;
+    CORE_OK;
+}
+
 /* ---- rekey --------------------------------------------------------------- */
 
 struct rekey_work {

@@ -101,6 +101,35 @@ class Kmsd:
         self.admin = self.read_admin_credentials()
         return self
 
+    def stored_bytes(self):
+        """Everything this kmsd's keystore holds at rest, as one bytes value (None: nothing
+        yet): LMDB's data file, or over etcd (KMSD_STORE) every key and value under the
+        keystore's prefix. For tests that check what reaches storage (sealed, unchanged)."""
+        if not os.environ.get("KMSD_STORE"):
+            path = os.path.join(self.data_dir, "data.mdb")
+            if not os.path.exists(path):
+                return None
+            with open(path, "rb") as f:
+                return f.read()
+        import base64
+        import urllib.request
+        prefix = store_args(self.data_dir)[3].encode()
+        body = {"key": base64.b64encode(prefix + b"/").decode(), "range_end": base64.b64encode(prefix + b"0").decode()}
+        out = []
+        for ep in os.environ["KMSD_STORE"][len("etcd://"):].split(","):
+            try:
+                req = urllib.request.Request("http://%s/v3/kv/range" % ep, data=json.dumps(body).encode(),
+                                             method="POST")
+                kvs = json.load(urllib.request.urlopen(req, timeout=5)).get("kvs", [])
+                break
+            except OSError:
+                continue
+        else:
+            raise RuntimeError("no etcd member of %s answered" % os.environ["KMSD_STORE"])
+        for kv in kvs:
+            out += [base64.b64decode(kv["key"]), base64.b64decode(kv.get("value", ""))]
+        return b"\0".join(out) if out else None
+
     def stderr(self):
         try:
             with open(self.stderr_path) as f:
