@@ -99,6 +99,12 @@ CORE_RESULT kms_asym_generate(uint8_t spec, struct core_secret *out);
 CORE_RESULT kms_asym_keygen(uint8_t spec, EVP_PKEY **out);
 /** PKCS#8 DER of pkey into a secret. Errors: ERR_CRYPTO, ERR_NOMEM. */
 CORE_RESULT kms_asym_private_der(EVP_PKEY *pkey, struct core_secret *out);
+/**
+ * The asymmetric KeySpec of a key pair: RSA of 2048/3072/4096 bits, the
+ * NIST curves P-256/384/521, secp256k1, Ed25519, SM2.
+ * Errors: ERR_INVALID_ARG for any other key (RSA-1024, other curves, ...).
+ */
+CORE_RESULT kms_asym_spec_of(EVP_PKEY *pkey, uint8_t *spec);
 /** DER SubjectPublicKeyInfo of pkey into out. Errors: ERR_CRYPTO, ERR_LIMIT. */
 CORE_RESULT kms_asym_public_der(EVP_PKEY *pkey, struct core_buf *out);
 
@@ -142,6 +148,13 @@ CORE_RESULT kms_asym_verify(EVP_PKEY *pkey, unsigned alg, bool digest, struct co
  */
 CORE_RESULT kms_sig_request(struct kms_ctx *ctx, const struct kms_key *k, unsigned alg, size_t mtype,
                             struct core_cursor msg);
+/**
+ * Sign and Verify: opens key id for a signing request (state, authorization,
+ * kms_sig_request's checks, DryRun) and loads its key pair into *pkey (the
+ * caller frees it). Errors: ERR_API (reply filled), keystore errors.
+ */
+CORE_RESULT kms_sig_key_open(struct kms_ctx *ctx, struct core_cursor id, unsigned alg, size_t mtype,
+                             struct core_cursor msg, bool dry, struct kms_key *k, EVP_PKEY **pkey);
 /** GenerateMac and VerifyMac: the HMAC of msg under key k into mac (secret-free output). */
 CORE_RESULT kms_mac_compute(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *k, unsigned alg,
                             struct core_cursor msg, uint8_t mac[KMS_MAX_MAC], size_t *mac_len);
@@ -170,6 +183,16 @@ CORE_RESULT kms_enc_alg_check(struct kms_ctx *ctx, const struct kms_key *key, si
 /** RSAES-OAEP / SM2PKE encryption of plaintext under key's public key, appended to out. */
 CORE_RESULT kms_asym_encrypt(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key, size_t alg,
                              struct core_cursor plaintext, struct core_buf *out);
+/**
+ * Encrypt and ReEncrypt's destination: opens key id for encryption (state,
+ * authorization, algorithm and context rules, DryRun) and encrypts pt with
+ * it: kmsd's envelope under aad for symmetric keys, RSAES-OAEP/SM2 for
+ * asymmetric ones. key was set up with kms_key_init(); blob is initialised
+ * here. Errors: ERR_API (reply filled).
+ */
+CORE_RESULT kms_encrypt_to(struct kms_ctx *ctx, struct core_cursor id, size_t alg, bool have_alg, const json_t *ec,
+                           struct core_cursor aad, struct core_cursor pt, bool dry, struct kms_key *key,
+                           struct core_buf *blob);
 /** The inverse into plaintext (secret); InvalidCiphertextException when it does not decrypt. */
 CORE_RESULT kms_asym_decrypt(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key, size_t alg,
                              struct core_cursor blob, struct core_buf *plaintext);
