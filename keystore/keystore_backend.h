@@ -56,13 +56,6 @@ struct ks_backend {
      * today; an optimistic one (nests false) gets each keystore_write() fn
      * in its own txn, retried when its commit conflicts. */
     bool nests;
-    /* An optimistic backend (nests false) whose txn_begin also accepts a
-     * parent write txn, for batching: keystore_write() then runs the fns of
-     * concurrent callers each in a child of one txn, committed as one; if
-     * that commit fails, each fn runs again on its own txn (etcd). A child
-     * reads through its parent's writes; its commit merges into the parent
-     * (no I/O), its abort discards it. */
-    bool batches;
     /*
      * Begins a txn; parent is NULL or a write txn of this backend (nests).
      * Errors: ERR_IO, ERR_NOMEM.

@@ -575,7 +575,6 @@ struct ks_btxn {
     struct core_buf reads;  /* struct et_ent[] */
     struct core_buf guards; /* struct et_guard[] */
     struct core_buf ek, out;
-    struct ks_btxn *parent; /* a batch member (keystore_write()): reads through, merges into, parent */
 };
 
 #define ENTS(b) ((struct et_ent *)(void *)(b).data)
@@ -585,13 +584,12 @@ static struct ks_etcd *E(struct keystore *ks) { return ks->etcd; }
 
 static core_result et_txn_begin(struct keystore *ks, struct ks_btxn *parent, bool write, struct ks_btxn **out)
 {
-    ENSURE(parent == NULL || (write && parent->write), ERR_INVALID_ARG);
+    ENSURE(parent == NULL, ERR_INVALID_ARG); /* does not nest */
     struct ks_btxn *t = calloc(1, sizeof *t);
     ENSURE(t != NULL, ERR_NOMEM);
     t->ks = ks;
     t->e = E(ks);
     t->write = write;
-    t->parent = parent;
     core_result r = core_buf_init(&t->writes, 0, SIZE_MAX / 2);
     if (core_ok(r)) r = core_buf_init(&t->reads, 0, SIZE_MAX / 2);
     if (core_ok(r)) r = core_buf_init(&t->guards, 0, SIZE_MAX / 2);
@@ -679,9 +677,8 @@ static core_result note_read(struct ks_btxn *t, struct core_cursor key, int64_t 
 /* Reads etcd key ek into t->out: from the txn's own writes first. */
 static core_result et_lookup(struct ks_btxn *t, struct core_cursor ek)
 {
-    /* A batch member sees its own writes, then the batch's (earlier members'). */
-    for (struct ks_btxn *o = t->write ? t : NULL; o; o = o->parent) {
-        struct et_ent *w = ent_find(&o->writes, ek);
+    if (t->write) {
+        struct et_ent *w = ent_find(&t->writes, ek);
         if (w) {
             ENSURE(!w->del, ERR_NOT_FOUND);
             core_buf_reset(&t->out);
@@ -816,57 +813,8 @@ static core_result commit_body(struct ks_btxn *t, struct core_buf *b)
     return core_buf_terminate(b);
 }
 
-/* Moves the entries of from into to: a key to already holds is overwritten
- * (writes: the later member wins) or, keep_first, kept (reads: the first
- * read's mod_revision is the one the batch's compare checks; a later read
- * of a changed key then conflicts through the first). */
-static core_result ents_merge(struct core_buf *to, struct core_buf *from, bool keep_first)
-{
-    for (size_t i = 0; i < NENTS(*from); i++) {
-        struct et_ent *src = &ENTS(*from)[i];
-        struct et_ent *dst = ent_find(to, core_buf_cursor(&src->key));
-        if (dst && keep_first) continue;
-        if (dst) {
-            core_buf_free(&dst->val);
-            dst->val = src->val;
-            dst->del = src->del;
-            src->val = (struct core_buf){0};
-            continue;
-        }
-        GUARD(core_buf_append(to, src, sizeof *src));
-        *src = (struct et_ent){0}; /* moved */
-    }
-    CORE_OK;
-}
-
-/* A batch member's commit: its reads, guards and writes join the batch. No I/O. */
-static core_result merge_into_parent(struct ks_btxn *t)
-{
-    struct ks_btxn *p = t->parent;
-    /* A key two members read at different revisions changed in between:
-     * this member's view is not the batch's. Nothing is merged then. */
-    for (size_t i = 0; i < NENTS(t->reads); i++) {
-        const struct et_ent *r = &ENTS(t->reads)[i], *q = ent_find(&p->reads, core_buf_cursor(&r->key));
-        ENSURE(q == NULL || q->mod == r->mod, ERR_CONFLICT);
-    }
-    GUARD(ents_merge(&p->writes, &t->writes, false));
-    GUARD(ents_merge(&p->reads, &t->reads, true));
-    struct et_guard *g = (struct et_guard *)(void *)t->guards.data;
-    for (size_t i = 0; i < t->guards.len / sizeof *g; i++) {
-        GUARD(core_buf_append(&p->guards, &g[i], sizeof g[i]));
-        g[i] = (struct et_guard){0};
-    }
-    p->destroys |= t->destroys;
-    CORE_OK;
-}
-
 static core_result et_txn_commit(struct ks_btxn *t)
 {
-    if (t->parent) {
-        core_result m = merge_into_parent(t);
-        et_txn_abort(t); /* frees what was not moved */
-        return m;
-    }
     struct ks_etcd *e = t->e;
     bool destroys = t->destroys;
     core_result r = core_result_ok();
@@ -977,8 +925,6 @@ static int item_cmp(const void *a, const void *b)
 
 /* A write txn's view of [from, end): everything now in etcd, guarded at
  * commit, with the txn's own writes laid over it. */
-static core_result apply_writes(struct ks_biter *it, struct core_cursor from, struct ks_btxn *src);
-
 static core_result fill_write_view(struct ks_biter *it, struct core_cursor from)
 {
     struct ks_btxn *t = it->t;
@@ -999,27 +945,10 @@ static core_result fill_write_view(struct ks_biter *it, struct core_cursor from)
         core_buf_free(&g.end);
         return r;
     }
-    /* The batch's writes, then each inner member's: the innermost wins. */
-    struct ks_btxn *chain[8];
-    size_t depth = 0;
-    for (struct ks_btxn *o = t; o; o = o->parent) {
-        ENSURE(depth < sizeof chain / sizeof chain[0], ERR_LIMIT);
-        chain[depth++] = o;
-    }
-    while (depth) GUARD(apply_writes(it, from, chain[--depth]));
-    if (NITEMS(it) > 1) qsort(it->items.data, NITEMS(it), sizeof(struct et_item), item_cmp);
-    it->more = false;
-    CORE_OK;
-}
-
-/* Overlays src's writes in [from, it->end) on the items fetched. */
-static core_result apply_writes(struct ks_biter *it, struct core_cursor from, struct ks_btxn *src)
-{
-    struct ks_btxn *t = it->t;
     DEFER_CLEANUP(struct core_buf rk = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&rk, 64, KS_MAX_RECKEY_BYTES + 1));
-    for (size_t i = 0; i < NENTS(src->writes); i++) {
-        struct et_ent *w = &ENTS(src->writes)[i];
+    for (size_t i = 0; i < NENTS(t->writes); i++) {
+        struct et_ent *w = &ENTS(t->writes)[i];
         struct core_cursor wk = core_buf_cursor(&w->key);
         if (core_cursor_cmp(wk, from) < 0 || core_cursor_cmp(wk, core_buf_cursor(&it->end)) >= 0) continue;
         GUARD(et_unkey(t->e, wk, &rk));
@@ -1038,6 +967,8 @@ static core_result apply_writes(struct ks_biter *it, struct core_cursor from, st
             GUARD(item_add(it, core_buf_cursor(&rk), core_buf_cursor(&w->val)));
         }
     }
+    if (NITEMS(it) > 1) qsort(it->items.data, NITEMS(it), sizeof(struct et_item), item_cmp);
+    it->more = false;
     CORE_OK;
 }
 
@@ -1107,7 +1038,6 @@ static uint64_t et_generation(struct keystore *ks) { return atomic_load(&E(ks)->
 const struct ks_backend ks_etcd_backend = {
     .name = "etcd",
     .nests = false,
-    .batches = true,
     .txn_begin = et_txn_begin,
     .txn_commit = et_txn_commit,
     .txn_abort = et_txn_abort,

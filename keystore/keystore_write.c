@@ -22,7 +22,6 @@ struct ks_waiter {
     keystore_write_fn fn;
     void *arg;
     core_result result;
-    bool kept; /* fn succeeded and its changes joined the batch */
     bool done;
     struct ks_waiter *next;
 };
@@ -72,7 +71,7 @@ static bool run_batch(struct keystore *ks, struct ks_waiter *batch, bool *commit
     }
     ks_tls_write_depth++; /* fn calling keystore_write() would wait for itself */
     bool any = false, destroys = false;
-    for (struct ks_waiter *w = batch; w; w = w->next) any = (w->kept = run_one(ks, parent, w, &destroys)) || any;
+    for (struct ks_waiter *w = batch; w; w = w->next) any = run_one(ks, parent, w, &destroys) || any;
     if (!any) {
         ks->be->txn_abort(parent); /* nothing to make durable: skip the flushes */
     } else {
@@ -142,34 +141,12 @@ static core_result write_optimistic(struct keystore *ks, keystore_write_fn fn, v
     return r;
 }
 
-/*
- * Batching on an optimistic backend (be->batches: etcd): the batch's one
- * commit carries every member's compares, so one member's stale read fails
- * them all. Then each member runs again on its own txn (write_optimistic),
- * deciding again from what is stored now: a member whose own view
- * conflicted with the batch's, and every kept member of a batch whose
- * commit conflicted. A batch that failed otherwise (etcd unreachable) is
- * retried one by one only when it had several members, so an outage does
- * not double a lone caller's wait.
- */
-static void rerun_singly(struct keystore *ks, struct ks_waiter *batch, bool committed)
-{
-    unsigned kept = 0;
-    core_result cr = core_result_ok();
-    for (struct ks_waiter *w = batch; w; w = w->next)
-        if (w->kept) kept++, cr = w->result;
-    bool again = !committed && kept > 0 && (cr.err == ERR_CONFLICT || kept > 1);
-    for (struct ks_waiter *w = batch; w; w = w->next)
-        if ((!w->kept && w->result.err == ERR_CONFLICT) || (again && w->kept))
-            w->result = write_optimistic(ks, w->fn, w->arg);
-}
-
 core_result keystore_write(struct keystore *ks, keystore_write_fn fn, void *arg)
 {
     ENSURE_REF(ks);
     ENSURE_REF(fn);
     assert(ks_tls_write_depth == 0 && "keystore_write() while this thread holds a write txn");
-    if (!ks->be->nests && !ks->be->batches) return write_optimistic(ks, fn, arg);
+    if (!ks->be->nests) return write_optimistic(ks, fn, arg);
     struct ks_waiter self = {.fn = fn, .arg = arg};
 
     pthread_mutex_lock(&ks->gc_mu);
@@ -191,7 +168,6 @@ core_result keystore_write(struct keystore *ks, keystore_write_fn fn, void *arg)
          * has been compacted away (keystore_destroy()'s promise). */
         if (run_batch(ks, batch, &committed)) ks->be->maintain(ks, true);
         else if (committed) ks->be->maintain(ks, false);
-        if (ks->be->batches) rerun_singly(ks, batch, committed);
 
         pthread_mutex_lock(&ks->gc_mu);
         /* A follower's waiter lives on its stack: read next before marking

@@ -278,68 +278,6 @@ static void test_no_lost_update(void)
     close_pair();
 }
 
-/*
- * Write batching: concurrent keystore_write() callers on one node share one
- * etcd txn. Half the callers increment one counter (each reads what the
- * batch's earlier members wrote), half write keys of their own; while node B
- * increments the same counter, so some batches conflict and re-run one by
- * one. Nothing is lost, and the cluster saw fewer txns than writes.
- */
-#define BATCH_THREADS 16
-#define BATCH_EACH 8
-
-static core_result put_own(struct keystore_txn *txn, void *arg)
-{
-    char id[32];
-    int l = snprintf(id, sizeof id, "own-%lu", (unsigned long)(uintptr_t)arg);
-    return keystore_put(txn, "o", core_cursor_from(id, (size_t)l), core_cursor_str("v"), KEYSTORE_NO_OVERWRITE);
-}
-
-static void *batch_main(void *arg)
-{
-    uintptr_t i = (uintptr_t)arg;
-    for (uintptr_t k = 0; k < BATCH_EACH; k++) {
-        if (i % 2) EXPECT_OK(keystore_write(a_node, incr, NULL));
-        else EXPECT_OK(keystore_write(a_node, put_own, (void *)(i * 1000 + k)));
-    }
-    return NULL;
-}
-
-static void *batch_b_main(void *arg)
-{
-    (void)arg;
-    for (int k = 0; k < BATCH_EACH; k++) EXPECT_OK(keystore_write(b_node, incr, NULL));
-    return NULL;
-}
-
-static void test_batching(void)
-{
-    open_pair("batch");
-    if (!a_node || !b_node) return;
-    EXPECT_OK(keystore_write(a_node, put_own, (void *)(uintptr_t)999999)); /* the revision moves: a known start */
-    uint64_t before = keystore_generation(a_node);
-    pthread_t th[BATCH_THREADS + 1];
-    for (uintptr_t i = 0; i < BATCH_THREADS; i++) pthread_create(&th[i], NULL, batch_main, (void *)i);
-    pthread_create(&th[BATCH_THREADS], NULL, batch_b_main, NULL);
-    for (int i = 0; i <= BATCH_THREADS; i++) pthread_join(th[i], NULL);
-    EXPECT_OK(keystore_write(a_node, put_own, (void *)(uintptr_t)999998));
-    uint64_t txns = keystore_generation(a_node) - before - 1;
-    unsigned writes = BATCH_THREADS * BATCH_EACH + BATCH_EACH;
-    char want[16];
-    snprintf(want, sizeof want, "%d", (BATCH_THREADS / 2) * BATCH_EACH + BATCH_EACH);
-    EXPECT_TRUE(kst_has(a_node, "c", "n", want));
-    for (uintptr_t i = 0; i < BATCH_THREADS; i += 2)
-        for (uintptr_t k = 0; k < BATCH_EACH; k++) {
-            char id[32];
-            snprintf(id, sizeof id, "own-%lu", (unsigned long)(i * 1000 + k));
-            EXPECT_TRUE(kst_has(a_node, "o", id, "v"));
-        }
-    fprintf(stderr, "batching: %u writes from %d threads on two nodes in %llu etcd txns\n", writes,
-            BATCH_THREADS + 1, (unsigned long long)txns);
-    EXPECT_TRUE(txns < writes);
-    close_pair();
-}
-
 /* etcd holds only ciphertext, bound to its address; a wrong key file is refused. */
 static void test_sealed_and_key_check(void)
 {
@@ -520,7 +458,6 @@ int main(int argc, char **argv)
     test_contract();
     test_conflicts();
     test_no_lost_update();
-    test_batching();
     test_sealed_and_key_check();
     test_cross_node_invalidation();
     test_leader();
