@@ -32,21 +32,26 @@ static core_result open_in(struct kms_ctx *ctx, struct keystore_txn *txn, struct
                            struct kms_key *key, struct core_buf *plaintext)
 {
     struct kms_key_ref ref;
+    /* The key that opens the blob here: the blob's own key, or for a multi-Region key (format 2) the
+     * related key of this Region, which has the same key id and material: "you can use them
+     * interchangeably to encrypt data in one AWS Region and decrypt it in a different AWS Region"
+     * (multi-region-keys-overview.html). */
+    const char *here = h->version == KMS_CT_VERSION_MRK ? ctx->region : h->region;
     if (key_id) {
         bool managed_missing = false;
         GUARD(kms_resolve(ctx, txn, *key_id, ctx->action->key_forms, &ref, &managed_missing));
         if (!managed_missing && (strcmp(ref.key_id, h->key_id) != 0 || strcmp(ref.account, h->account) != 0 ||
-                                 strcmp(ref.region, h->region) != 0))
+                                 strcmp(ref.region, here) != 0))
             GUARD(kms_key_load(ctx, txn, &ref, key)); /* a key that does not exist is NotFoundException */
         if (managed_missing || strcmp(ref.key_id, h->key_id) != 0 || strcmp(ref.account, h->account) != 0 ||
-            strcmp(ref.region, h->region) != 0)
+            strcmp(ref.region, here) != 0)
             return kms_fail(ctx, KMS_E_INCORRECT_KEY, "%s",
                             "The key ID in the request does not identify a CMK that can perform this operation.");
     }
-    /* KMS keys are regional: a blob from another Region does not name a key here. */
-    if (strcmp(h->region, ctx->region) != 0) return bad_ciphertext(ctx, "ciphertext from another region");
+    /* KMS keys are regional: a single-Region key's blob from another Region does not name a key here. */
+    if (strcmp(here, ctx->region) != 0) return bad_ciphertext(ctx, "ciphertext from another region");
     snprintf(ref.account, sizeof ref.account, "%s", h->account);
-    snprintf(ref.region, sizeof ref.region, "%s", h->region);
+    snprintf(ref.region, sizeof ref.region, "%s", here);
     snprintf(ref.key_id, sizeof ref.key_id, "%s", h->key_id);
     GUARD(kms_key_load(ctx, txn, &ref, key));
     GUARD(kms_authorize(ctx, txn, key));

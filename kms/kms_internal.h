@@ -98,6 +98,7 @@ enum kms_key_state {
     KMS_STATE_PENDING_DELETION = 3,
     KMS_STATE_PENDING_IMPORT = 4,
     KMS_STATE_UNAVAILABLE = 5,
+    KMS_STATE_PENDING_REPLICA_DELETION = 6, /* a multi-Region primary scheduled for deletion with replicas left */
 };
 
 enum kms_rotation_type { KMS_ROT_INITIAL = 0, KMS_ROT_AUTOMATIC = 1, KMS_ROT_ON_DEMAND = 2 };
@@ -109,6 +110,15 @@ struct kms_key_version {
     int64_t created;  /* service time */
     uint8_t type;     /* enum kms_rotation_type */
     uint8_t material_id[KMS_MATERIAL_ID_BYTES];
+};
+
+/* The related multi-Region keys of a "mrk-" key: one shared record (kms_multi_region.c), loaded with the key. */
+#define KMS_MAX_REPLICAS 48u
+struct kms_mrk {
+    bool on;                              /* the key is a multi-Region key */
+    char primary[32];                     /* Region of the primary key */
+    uint8_t n_replicas;
+    char replicas[KMS_MAX_REPLICAS][32];  /* Regions of the replica keys, sorted */
 };
 
 /*
@@ -146,6 +156,7 @@ struct kms_key {
     uint8_t expiration_model; /* enum kms_expiration (kms_import.h) */
     int64_t valid_to;         /* KEY_MATERIAL_EXPIRES: when the material expires (service time) */
     char material_description[257];
+    struct kms_mrk mrk;
     /* Due dates as loaded, so kms_key_save() can move the due-index rows. */
     int64_t loaded_next_rotation, loaded_deletion_date, loaded_expiry;
     bool loaded;
@@ -416,6 +427,7 @@ CORE_RESULT kms_managed_policy(const char *account, const char *region, const ch
 /* ---- ciphertext ----------------------------------------------------------- */
 
 #define KMS_CT_VERSION 1u
+#define KMS_CT_VERSION_MRK 2u /* format 1 with a multi-Region key id ("mrk-" + the 16 bytes as hex) */
 #define KMS_CT_NONCE_BYTES 12u
 #define KMS_CT_TAG_BYTES 16u
 
@@ -600,5 +612,6 @@ core_result kms_untag_resource(struct kms_ctx *ctx, const json_t *in);
 core_result kms_update_alias(struct kms_ctx *ctx, const json_t *in);
 core_result kms_update_key_description(struct kms_ctx *ctx, const json_t *in);
 
+#include "kms/kms_multi_region.h"
 
 #endif

@@ -129,6 +129,8 @@ void kms_material_id_hex(const uint8_t id[KMS_MATERIAL_ID_BYTES], char out[65])
 /* Due times the index holds for a key in this state. */
 static int64_t due_rotation(const struct kms_key *k)
 {
+    /* A multi-Region replica rotates with its primary (kms_mrk_sync), never on its own. */
+    if (kms_mrk_is_replica(k)) return 0;
     return (k->rotation_enabled && k->state == KMS_STATE_ENABLED) ? k->next_rotation : 0;
 }
 static int64_t due_deletion(const struct kms_key *k)
@@ -200,7 +202,7 @@ static core_result decode(struct core_cursor c, struct kms_key *k)
     k->deletion_date = (int64_t)del;
     k->next_rotation = (int64_t)next;
     k->on_demand_start = (int64_t)ods;
-    ENSURE(k->state >= KMS_STATE_ENABLED && k->state <= KMS_STATE_UNAVAILABLE, ERR_PARSE);
+    ENSURE(k->state >= KMS_STATE_ENABLED && k->state <= KMS_STATE_PENDING_REPLICA_DELETION, ERR_PARSE);
     CORE_OK;
 }
 
@@ -250,6 +252,7 @@ core_result kms_key_get(struct keystore_txn *txn, const char *account, const cha
     snprintf(out->region, sizeof out->region, "%s", region);
     snprintf(out->key_id, sizeof out->key_id, "%s", key_id);
     kms_key_set_arn(out);
+    GUARD(kms_mrk_load(txn, out)); /* before the due dates: a replica holds no rotation row */
     if (out->external) {
         core_result r = kms_import_load(txn, out);
         if (!core_ok(r) && r.err != ERR_NOT_FOUND) return r;
@@ -530,6 +533,7 @@ const char *kms_state_name(uint8_t state)
     case KMS_STATE_PENDING_DELETION: return "PendingDeletion";
     case KMS_STATE_PENDING_IMPORT: return "PendingImport";
     case KMS_STATE_UNAVAILABLE: return "Unavailable";
+    case KMS_STATE_PENDING_REPLICA_DELETION: return "PendingReplicaDeletion";
     }
     return "Unavailable";
 }
@@ -559,8 +563,10 @@ core_result kms_render_metadata(struct core_jw *w, const char *name, const struc
     if (k->spec < KMS_SPEC_ML_DSA_44) GUARD(core_jw_cstr(w, "CustomerMasterKeySpec", kms_spec_name(k->spec)));
     GUARD(core_jw_cstr(w, "KeySpec", kms_spec_name(k->spec)));
     GUARD(kms_asym_render_algorithms(w, k->spec, k->usage, true));
-    GUARD(core_jw_bool(w, "MultiRegion", false));
-    if (k->state == KMS_STATE_PENDING_DELETION)
+    GUARD(kms_mrk_render(w, k));
+    /* "PendingDeletionWindowInDays ... present only when the KeyState of the KMS key is
+     * PendingReplicaDeletion" (API_KeyMetadata.html); also shown for PendingDeletion, as before. */
+    if (k->state == KMS_STATE_PENDING_DELETION || k->state == KMS_STATE_PENDING_REPLICA_DELETION)
         GUARD(core_jw_int(w, "PendingDeletionWindowInDays", k->pending_window_days));
     /* "CurrentKeyMaterialId ... present for symmetric encryption keys" (API_KeyMetadata.html). */
     if (k->n_versions && k->spec == KMS_SPEC_SYMMETRIC_DEFAULT) {
@@ -583,6 +589,11 @@ core_result kms_render_metadata(struct core_jw *w, const char *name, const struc
  *   [5] KMSInvalidStateException: <key ARN> is pending import.
  *   [6],[7] UnsupportedOperationException: imported material, custom key store.
  *   [11] KeyUnavailableException: <key ARN> is unavailable.
+ * PendingReplicaDeletion (a multi-Region primary scheduled for deletion
+ * while replicas remain) refuses what PendingDeletion refuses: the key
+ * "cannot be replicated or used in cryptographic operations"
+ * (API_ScheduleKeyDeletion.html). AWS's text is not published; the message
+ * names the state as AWS's other state messages do.
  */
 core_result kms_state_check(struct kms_ctx *ctx, const struct kms_key *key, enum kms_state_rule rule)
 {
@@ -598,19 +609,25 @@ core_result kms_state_check(struct kms_ctx *ctx, const struct kms_key *key, enum
             return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending deletion.", arn);
         if (s == KMS_STATE_PENDING_IMPORT)
             return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending import.", arn);
+        if (s == KMS_STATE_PENDING_REPLICA_DELETION)
+            return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending replica deletion.", arn);
         return kms_fail(ctx, KMS_E_KEY_UNAVAILABLE, "%s is unavailable.", arn);
     case KMS_RULE_MANAGE:
         if (s == KMS_STATE_PENDING_DELETION)
             return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending deletion.", arn);
+        if (s == KMS_STATE_PENDING_REPLICA_DELETION)
+            return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending replica deletion.", arn);
         CORE_OK;
     case KMS_RULE_ENABLE_DISABLE:
         if (s == KMS_STATE_PENDING_DELETION)
             return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending deletion.", arn);
+        if (s == KMS_STATE_PENDING_REPLICA_DELETION)
+            return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending replica deletion.", arn);
         if (s == KMS_STATE_PENDING_IMPORT)
             return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending import.", arn);
         CORE_OK;
     case KMS_RULE_CANCEL_DELETION:
-        if (s == KMS_STATE_PENDING_DELETION) CORE_OK;
+        if (s == KMS_STATE_PENDING_DELETION || s == KMS_STATE_PENDING_REPLICA_DELETION) CORE_OK;
         return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is not pending deletion.", arn);
     case KMS_RULE_ROTATION:
     case KMS_RULE_ROTATION_READ:
@@ -629,9 +646,18 @@ core_result kms_state_check(struct kms_ctx *ctx, const struct kms_key *key, enum
             return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
                             "%s origin is AWS_CLOUDHSM which is not valid for this operation.", arn);
         if (rule == KMS_RULE_ROTATION_READ) CORE_OK;
+        /* "automatic key rotation" is a shared property whose source is the primary key
+         * (API_UpdatePrimaryRegion.html): a replica's rotation is managed on its primary.
+         * AWS publishes no wording for the refusal. */
+        if (kms_mrk_is_replica(key))
+            return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
+                            "%s is a multi-Region replica key. Manage the rotation of its primary key in %s.", arn,
+                            key->mrk.primary);
         if (s == KMS_STATE_DISABLED) return kms_fail(ctx, KMS_E_DISABLED, "%s is disabled.", arn);
         if (s == KMS_STATE_PENDING_DELETION)
             return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending deletion.", arn);
+        if (s == KMS_STATE_PENDING_REPLICA_DELETION)
+            return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending replica deletion.", arn);
         CORE_OK;
     }
     CORE_OK;

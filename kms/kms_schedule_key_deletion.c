@@ -10,8 +10,16 @@ static core_result schedule(struct kms_mutation *m, struct keystore_txn *txn)
 {
     (void)txn;
     const int64_t *days = m->arg;
-    m->key.state = KMS_STATE_PENDING_DELETION;
     m->key.pending_window_days = (uint32_t)*days;
+    /* "If you schedule the deletion of a primary key with replicas, its key state changes to
+     * PendingReplicaDeletion ... If the KMS key is a multi-Region primary key with replicas, the waiting
+     * period begins when the last of its replica keys is deleted" (kms_mrk_forget). */
+    if (kms_mrk_is_primary(&m->key) && m->key.mrk.n_replicas > 0) {
+        m->key.state = KMS_STATE_PENDING_REPLICA_DELETION;
+        m->key.deletion_date = 0;
+        CORE_OK;
+    }
+    m->key.state = KMS_STATE_PENDING_DELETION;
     m->key.deletion_date = m->ctx->call->now + *days * KMS_DAY;
     CORE_OK;
 }
@@ -36,8 +44,11 @@ core_result kms_schedule_key_deletion(struct kms_ctx *ctx, const json_t *in)
     core_jw_init(&w, &ctx->out->body);
     r = core_jw_object_begin(&w, NULL);
     if (core_ok(r)) r = core_jw_cstr(&w, "KeyId", m.key.arn);
-    if (core_ok(r)) r = core_jw_time(&w, "DeletionDate", m.key.deletion_date);
-    if (core_ok(r)) r = core_jw_cstr(&w, "KeyState", "PendingDeletion");
+    /* DeletionDate: "If the KMS key is a multi-Region primary key with replica keys, this field does not
+     * appear." */
+    if (core_ok(r) && m.key.state == KMS_STATE_PENDING_DELETION)
+        r = core_jw_time(&w, "DeletionDate", m.key.deletion_date);
+    if (core_ok(r)) r = core_jw_cstr(&w, "KeyState", kms_state_name(m.key.state));
     if (core_ok(r)) r = core_jw_int(&w, "PendingWindowInDays", days);
     if (core_ok(r)) r = core_jw_object_end(&w);
     kms_key_free(&m.key);
