@@ -3,8 +3,9 @@
 
 /*
  * Multi-Region keys (kms_multi_region.c, kms_replicate_key.c,
- * kms_update_primary_region.c). Part of kms_internal.h (included at its
- * end); not public.
+ * kms_update_primary_region.c). The record layer of them,
+ * included by kms_record.h (struct kms_mrk is part of struct kms_key);
+ * the operations' declarations are in kms_multi_region_api.h. Not public.
  *
  * "Multi-Region keys are a set of interoperable KMS keys in different AWS
  * Regions that have the same key ID and key material."
@@ -21,18 +22,22 @@
  * that changes them (kms_mrk_sync).
  */
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "core/core.h"
 
 struct kms_key;
-struct kms_mrk;
-struct kms_ctx;
-struct kms_cond;
 struct keystore_txn;
-struct core_jw;
+
+/* The related multi-Region keys of a "mrk-" key: one shared record, loaded with the key (kms_key_get). */
+#define KMS_MAX_REPLICAS 48u
+struct kms_mrk {
+    bool on;                              /* the key is a multi-Region key */
+    char primary[32];                     /* Region of the primary key */
+    uint8_t n_replicas;
+    char replicas[KMS_MAX_REPLICAS][32];  /* Regions of the replica keys, sorted */
+};
 
 /** True when key_id has the multi-Region form "mrk-" + 32 hex digits (NUL-terminated, ours). */
 bool kms_mrk_key_id(const char *key_id);
@@ -58,13 +63,6 @@ CORE_RESULT kms_mrk_load(struct keystore_txn *txn, struct kms_key *k);
 /** Writes k->mrk as the set record of k's key id. Errors: keystore errors. */
 CORE_RESULT kms_mrk_save(struct keystore_txn *txn, const struct kms_key *k);
 /**
- * Renders "MultiRegion" and, for a multi-Region key,
- * "MultiRegionConfiguration" {MultiRegionKeyType, PrimaryKey{Arn,Region},
- * ReplicaKeys[{Arn,Region}]} into the open KeyMetadata object.
- * https://docs.aws.amazon.com/kms/latest/APIReference/API_MultiRegionConfiguration.html
- */
-CORE_RESULT kms_mrk_render(struct core_jw *w, const struct kms_key *k);
-/**
  * Copies the material versions from has and to lacks (same number, creation
  * date, rotation type, material id and material), read and written through
  * the keystore in guarded memory. Origin EXTERNAL keys copy nothing
@@ -86,17 +84,5 @@ CORE_RESULT kms_mrk_sync(struct keystore_txn *txn, const struct kms_key *primary
  * takes the set record with it. No-op for a single-Region key.
  */
 CORE_RESULT kms_mrk_forget(struct keystore_txn *txn, const struct kms_key *k, int64_t now);
-
-/* Handlers and condition keys (kms_replicate_key.c, kms_update_primary_region.c). */
-core_result kms_replicate_key(struct kms_ctx *ctx, const json_t *in);
-core_result kms_replicate_key_conditions(struct kms_ctx *ctx, struct kms_cond *c);
-core_result kms_update_primary_region(struct kms_ctx *ctx, const json_t *in);
-core_result kms_update_primary_region_conditions(struct kms_ctx *ctx, struct kms_cond *c);
-/**
- * RegionType (ReplicaRegion, PrimaryRegion): 1..32 characters matching
- * ^([a-z]+-){2,3}\d+$; violations recorded as ValidationException text.
- */
-CORE_RESULT kms_param_region(struct kms_ctx *ctx, const json_t *in, const char *member, struct core_cursor *out,
-                             bool *present);
 
 #endif
