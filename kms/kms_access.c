@@ -156,6 +156,24 @@ core_result kms_key_mutate(struct kms_mutation *m)
     return keystore_write(m->ctx->env->ks, mutate_fn, m);
 }
 
+core_result kms_key_mutate_reply(struct kms_mutation *m, const char *what, kms_reply_fn more)
+{
+    struct kms_ctx *ctx = m->ctx;
+    core_result r = kms_key_mutate(m);
+    if (!core_ok(r)) {
+        kms_key_free(&m->key);
+        return kms_internal(ctx, r, what);
+    }
+    struct core_jw w;
+    core_jw_init(&w, &ctx->out->body);
+    r = core_jw_object_begin(&w, NULL);
+    if (core_ok(r)) r = core_jw_cstr(&w, "KeyId", m->key.arn);
+    if (core_ok(r) && more) r = more(&w, m);
+    if (core_ok(r)) r = core_jw_object_end(&w);
+    kms_key_free(&m->key);
+    return r;
+}
+
 /* ---- ciphertexts ------------------------------------------------------------ */
 
 static core_result bad_ciphertext(struct kms_ctx *ctx, const char *why)

@@ -30,9 +30,7 @@ core_result kms_generate_data_key_common(struct kms_ctx *ctx, const json_t *in, 
     size_t len = have_n ? (size_t)nbytes : (spec == 0 ? 32u : 16u);
 
     DEFER_CLEANUP(struct core_buf aad = {0}, core_buf_cleanup);
-    GUARD(core_buf_init(&aad, 64, KMS_MAX_EC_BYTES + 2));
-    if (!core_ok(kms_ec_canonical(ec, &aad)))
-        return kms_fail(ctx, KMS_E_VALIDATION, "%s", "The encryption context exceeds the size limit.");
+    GUARD(kms_ec_aad(ctx, ec, &aad));
 
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
@@ -40,8 +38,7 @@ core_result kms_generate_data_key_common(struct kms_ctx *ctx, const json_t *in, 
     GUARD(kms_key_open(ctx, id, KMS_RULE_CRYPTO, &txn, &k));
     if (dry) {
         keystore_txn_abort(txn);
-        return kms_fail(ctx, KMS_E_DRY_RUN, "%s",
-                        "The request would have succeeded, but the DryRun option is set.");
+        return kms_dry_run_refuse(ctx);
     }
     DEFER_CLEANUP(struct core_buf dk = {0}, core_buf_cleanup);
     DEFER_CLEANUP(struct core_buf blob = {0}, core_buf_cleanup);

@@ -41,8 +41,7 @@ core_result kms_decrypt(struct kms_ctx *ctx, const json_t *in)
     else
         GUARD(kms_open_blob(ctx, core_buf_cursor(&blob), have_id ? &id : NULL, ec, &k, &version, &pt));
     if (dry)
-        return kms_fail(ctx, KMS_E_DRY_RUN, "%s",
-                        "The request would have succeeded, but the DryRun option is set.");
+        return kms_dry_run_refuse(ctx);
 
     struct core_jw w;
     core_jw_init(&w, &ctx->out->body);

@@ -172,6 +172,13 @@ struct kms_mutation {
  * saves the key. The reply is filled on failure.
  */
 CORE_RESULT kms_key_mutate(struct kms_mutation *m);
+/** Renders members after KeyId in kms_key_mutate_reply()'s reply. */
+typedef core_result (*kms_reply_fn)(struct core_jw *w, const struct kms_mutation *m);
+/**
+ * kms_key_mutate(), then the reply {"KeyId": <key ARN>, ...more}; frees
+ * m->key. what names the operation in the log of an internal failure.
+ */
+CORE_RESULT kms_key_mutate_reply(struct kms_mutation *m, const char *what, kms_reply_fn more);
 /**
  * CreateAlias / UpdateAlias: reads AliasName and TargetKeyId, checks the
  * name, authorizes the action on the alias and (in the write) on the target
@@ -270,6 +277,8 @@ struct kms_ct_header {
  * Errors: ERR_LIMIT, ERR_INVALID_ARG (a value is not a string).
  */
 CORE_RESULT kms_ec_canonical(const json_t *ec, struct core_buf *out);
+/** kms_ec_canonical() into aad (initialised here), or ValidationException when the context is too large. */
+CORE_RESULT kms_ec_aad(struct kms_ctx *ctx, const json_t *ec, struct core_buf *aad);
 /** Parses the header of blob. Errors: ERR_BAD_CIPHERTEXT. */
 CORE_RESULT kms_ct_parse(struct core_cursor blob, struct kms_ct_header *h);
 /**
@@ -372,8 +381,10 @@ CORE_RESULT kms_params_read(struct kms_ctx *ctx, struct core_cursor body, struct
 bool kms_in_string(const struct kms_ctx *ctx, const char *member, struct core_cursor *out);
 bool kms_in_int(const struct kms_ctx *ctx, const char *member, int64_t *out);
 bool kms_in_true(const struct kms_ctx *ctx, const char *member);
-/** DryRunOperationException when DryRun is true (after all checks passed). */
+/** Reads DryRun into *dry. */
 CORE_RESULT kms_dry_run(struct kms_ctx *ctx, const json_t *in, bool *dry);
+/** DryRunOperationException in AWS's words (a request with DryRun set that passed every check). */
+CORE_RESULT kms_dry_run_refuse(struct kms_ctx *ctx);
 
 /** Validates tag keys/values semantically (aws: prefix) and the count after merge. */
 CORE_RESULT kms_tags_apply(struct kms_ctx *ctx, struct kms_key *key, const json_t *tags);
