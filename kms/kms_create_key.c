@@ -173,7 +173,9 @@ core_result kms_create_key(struct kms_ctx *ctx, const json_t *in)
 /*
  * CreateKey's condition keys (an IAM-policy permission: no key yet):
  * kms:BypassPolicyLockoutSafetyCheck, kms:KeySpec, kms:KeyUsage,
- * kms:KeyOrigin, kms:MultiRegion, aws:RequestTag/<key>, aws:TagKeys.
+ * kms:KeyOrigin, kms:MultiRegion, kms:MultiRegionKeyType (PRIMARY, for a
+ * multi-Region key: "allow principals to create only multi-Region primary
+ * keys"), aws:RequestTag/<key>, aws:TagKeys.
  * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html
  */
 core_result kms_create_key_conditions(struct kms_ctx *ctx, struct kms_cond *c)
@@ -183,5 +185,6 @@ core_result kms_create_key_conditions(struct kms_ctx *ctx, struct kms_cond *c)
     GUARD(kms_cond_string(ctx, c, "KeyUsage", "kms:KeyUsage", "ENCRYPT_DECRYPT"));
     GUARD(kms_cond_string(ctx, c, "Origin", "kms:KeyOrigin", "AWS_KMS"));
     GUARD(kms_cond_bool(ctx, c, "MultiRegion", "kms:MultiRegion"));
+    if (kms_in_true(ctx, "MultiRegion")) GUARD(policy_ctx_add_str(c->pc, "kms:MultiRegionKeyType", "PRIMARY"));
     return kms_cond_request_tags(ctx, c, "Tags", true);
 }

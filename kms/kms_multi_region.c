@@ -7,7 +7,7 @@
  * the model). Table "kms_mrk", id "<account>/<key-id>", value (sealed by the
  * keystore with the id as associated data, like every record):
  *
- *   u8 format (1) | u8 len | primary Region | u8 n | n x (u8 len | replica Region)
+ *   u8 format (1) | u8 len | primary Region | u8 n | n x (u8 len | replica Region) | be32 gen_floor
  *
  * Regions are 1..31 characters of [a-z0-9-], replicas sorted and distinct.
  */
@@ -108,7 +108,7 @@ core_result kms_mrk_load(struct keystore_txn *txn, struct kms_key *k)
     char rid[64];
     record_id(k, rid);
     DEFER_CLEANUP(struct core_buf raw = {0}, core_buf_cleanup);
-    GUARD(core_buf_init(&raw, 128, 2 + 32 + 1 + KMS_MAX_REPLICAS * 32));
+    GUARD(core_buf_init(&raw, 128, 2 + 32 + 1 + KMS_MAX_REPLICAS * 32 + 4));
     core_result r = keystore_get(txn, tbl_mrk, core_cursor_str(rid), &raw);
     /* A "mrk-" key record without its set is damage, never a single-Region key. */
     if (r.err == ERR_NOT_FOUND) BAIL(ERR_PARSE);
@@ -126,6 +126,7 @@ core_result kms_mrk_load(struct keystore_txn *txn, struct kms_key *k)
         GUARD(read_region(&c, region));
         ENSURE(core_ok(kms_mrk_add_replica(&m, region)), ERR_PARSE);
     }
+    GUARD(core_cursor_read_be32(&c, &m.gen_floor));
     ENSURE(c.len == 0, ERR_PARSE);
     /* The key's own Region is in its set, or the record is not its set. */
     ENSURE(kms_mrk_in_set(&m, k->region), ERR_PARSE);
@@ -139,7 +140,7 @@ core_result kms_mrk_save(struct keystore_txn *txn, const struct kms_key *k)
     char rid[64];
     record_id(k, rid);
     DEFER_CLEANUP(struct core_buf raw = {0}, core_buf_cleanup);
-    GUARD(core_buf_init(&raw, 128, 2 + 32 + 1 + KMS_MAX_REPLICAS * 32));
+    GUARD(core_buf_init(&raw, 128, 2 + 32 + 1 + KMS_MAX_REPLICAS * 32 + 4));
     GUARD(core_buf_append_u8(&raw, MRK_FORMAT));
     size_t n = strlen(k->mrk.primary);
     GUARD(core_buf_append_u8(&raw, (uint8_t)n));
@@ -150,6 +151,7 @@ core_result kms_mrk_save(struct keystore_txn *txn, const struct kms_key *k)
         GUARD(core_buf_append_u8(&raw, (uint8_t)n));
         GUARD(core_buf_append(&raw, k->mrk.replicas[i], n));
     }
+    GUARD(core_buf_append_be32(&raw, k->mrk.gen_floor));
     return keystore_put(txn, tbl_mrk, core_cursor_str(rid), core_buf_cursor(&raw), 0);
 }
 
@@ -210,8 +212,12 @@ core_result kms_mrk_forget(struct keystore_txn *txn, const struct kms_key *k, in
     }
     DEFER_CLEANUP(struct kms_key p = {0}, kms_key_free);
     GUARD(kms_key_init(&p));
-    GUARD(kms_key_get(txn, k->account, k->mrk.primary, k->key_id, &p));
+    core_result g = kms_key_get(txn, k->account, k->mrk.primary, k->key_id, &p);
+    /* No primary record (damage): nothing to update, and the replica's deletion must not stall the sweeper. */
+    if (g.err == ERR_NOT_FOUND) CORE_OK;
+    GUARD(g);
     kms_mrk_remove_replica(&p.mrk, k->region);
+    if (k->policy_gen >= p.mrk.gen_floor) p.mrk.gen_floor = k->policy_gen + 1;
     GUARD(kms_mrk_save(txn, &p));
     /* "When the last replica key in the multi-Region key is deleted, the KeyState of the scheduled
      * primary key changes from PendingReplicaDeletion to PendingDeletion and the deletion date appears"

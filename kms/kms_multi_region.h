@@ -37,6 +37,10 @@ struct kms_mrk {
     char primary[32];                     /* Region of the primary key */
     uint8_t n_replicas;
     char replicas[KMS_MAX_REPLICAS][32];  /* Regions of the replica keys, sorted */
+    /* The policy generation a new replica starts at: above every generation a deleted replica of the set
+     * reached, so a replica made again under the same record id never meets the old one's compiled policy
+     * in the policy cache (keyed by record id and generation, kms_authz.c). */
+    uint32_t gen_floor;
 };
 
 /** True when key_id has the multi-Region form "mrk-" + 32 hex digits (NUL-terminated, ours). */

@@ -137,6 +137,9 @@ static core_result replicate_fn(struct keystore_txn *txn, void *argp)
     snprintf(rk->region, sizeof rk->region, "%s", a->region);
     snprintf(rk->key_id, sizeof rk->key_id, "%s", p->key_id);
     kms_key_set_arn(rk);
+    /* A replica made again in a Region takes the record id of the deleted one: its policy generation
+     * starts above the old one's (kms_mrk gen_floor), so no cached compiled policy of it applies. */
+    rk->policy_gen = p->mrk.gen_floor;
     /* "The key policy is not a shared property of multi-Region keys" (Policy): the replica's own, or
      * the default key policy; the lockout check is made for the replica, in its Region. */
     if (a->have_policy) {

@@ -13,6 +13,7 @@ https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-auth.htm
 """
 import json
 import os
+import time
 import unittest
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
@@ -264,6 +265,18 @@ class Denies(Base):
         self.code("AccessDeniedException", us.replicate_key, KeyId=kid, ReplicaRegion="eu-west-1")
         us.create_key(MultiRegion=True)
 
+    def test_create_key_multi_region_key_type_primary(self):
+        # kms:MultiRegionKeyType PRIMARY on CreateKey MultiRegion=true (conditions-kms.html)
+        who, us, _ = self.principals(doc(allow("kms:*"), deny("kms:CreateKey", Condition={"StringEquals": {
+            "kms:MultiRegionKeyType": "PRIMARY"}})))[0]
+        m = self.code("AccessDeniedException", us.create_key, MultiRegion=True)
+        self.assertIn("kms:CreateKey", m)
+        self.assertFalse(us.create_key()["KeyMetadata"]["MultiRegion"])
+        who, us, _ = self.principals(doc(allow("kms:*"), deny("kms:CreateKey", Condition={"Bool": {
+            "kms:MultiRegion": "true"}})))[0]
+        self.code("AccessDeniedException", us.create_key, MultiRegion=True)
+        us.create_key(MultiRegion=False)
+
     def test_tags_need_tag_resource_in_the_replica_region(self):
         kid = self.kms.create_key(MultiRegion=True)["KeyMetadata"]["KeyId"]
         who, us, _ = self.principals(doc(allow(["kms:ReplicateKey", "kms:CreateKey", "kms:DescribeKey"])))[0]
@@ -302,6 +315,50 @@ class Denies(Base):
             "kms:MultiRegion": "true"}})))[0]
         self.code("AccessDeniedException", us.encrypt, KeyId=kid, Plaintext=b"p")
         eu.encrypt(KeyId=single, Plaintext=b"p")
+
+
+class ReplicaRecreated(unittest.TestCase):
+    """A replica deleted and made again has the same record id ("<account>/<region>/mrk-..."): the
+    compiled key policy of the old replica must not answer for the new one (a stale Allow where the new
+    policy denies)."""
+
+    def setUp(self):
+        self.k = Kmsd()
+        self.clock = os.path.join(self.k.root, "clock")
+        self.set_hours(0)
+        self.k.extra_args += ["--clock-file", self.clock]
+        self.k.start()
+        self.addCleanup(self.k.cleanup)
+
+    def set_hours(self, h):
+        with open(self.clock + ".tmp", "w") as f:
+            f.write("%dh\n" % h)
+        os.replace(self.clock + ".tmp", self.clock)
+
+    def test_new_replica_policy_decides(self):
+        kms, eu = self.k.client("kms"), self.k.client("kms", region="eu-west-1")
+        kid = kms.create_key(MultiRegion=True)["KeyMetadata"]["KeyId"]
+        kms.replicate_key(KeyId=kid, ReplicaRegion="eu-west-1")
+        eu.encrypt(KeyId=kid, Plaintext=b"old replica allows")  # its policy is compiled and cached now
+        eu.schedule_key_deletion(KeyId=kid, PendingWindowInDays=7)
+        self.set_hours(7 * 24 + 2)
+        deadline = time.time() + 30
+        while time.time() < deadline and error_or_none(eu.describe_key, KeyId=kid) != "NotFoundException":
+            time.sleep(0.2)
+        self.assertEqual(error_or_none(eu.describe_key, KeyId=kid), "NotFoundException")
+        kms.replicate_key(KeyId=kid, ReplicaRegion="eu-west-1", BypassPolicyLockoutSafetyCheck=True, Policy=doc(
+            root_statement(), key_statement("*", "kms:Encrypt", effect="Deny")))
+        c, m = error(eu.encrypt, KeyId=kid, Plaintext=b"new replica denies")
+        self.assertEqual(c, "AccessDeniedException", m)
+        self.assertIn("explicit deny in a resource-based policy", m)
+
+
+def error_or_none(fn, *a, **kw):
+    try:
+        fn(*a, **kw)
+    except Exception as e:  # noqa: BLE001 - only the code is wanted
+        return getattr(e, "response", {}).get("Error", {}).get("Code", str(e))
+    return None
 
 
 class MaterialSealed(unittest.TestCase):
