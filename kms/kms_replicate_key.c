@@ -24,15 +24,21 @@
  * state (Enabled, or PendingImport for imported key material).
  */
 
-/* The replica-Region decisions: kms:CreateKey (and kms:TagResource) as IAM-policy permissions. */
+/*
+ * The replica-Region decisions (kms:CreateKey, kms:TagResource as IAM-policy
+ * permissions) are made with a row of their own standing in for the call's
+ * row; it carries the primary, whose shared facts are the replica's, to the
+ * condition function (no thread-local: the write may run on another thread).
+ */
+struct replica_row {
+    struct kms_action action; /* first member: ctx->action points here */
+    const struct kms_key *primary;
+};
 static core_result replica_conditions(struct kms_ctx *ctx, struct kms_cond *c);
 static const struct kms_action replica_create =
     KMS_ROW("ReplicateKey", kms_replicate_key, "kms:CreateKey", NULL, 0, 0, replica_conditions);
 static const struct kms_action replica_tag =
     KMS_ROW("ReplicateKey", kms_replicate_key, "kms:TagResource", NULL, 0, 0, replica_conditions);
-
-/* The primary whose replica is being authorized (its shared facts are the replica's). */
-static _Thread_local const struct kms_key *replica_of;
 
 /*
  * kms:CreateKey in the replica Region sees what CreateKey would: the
@@ -42,7 +48,8 @@ static _Thread_local const struct kms_key *replica_of;
  */
 static core_result replica_conditions(struct kms_ctx *ctx, struct kms_cond *c)
 {
-    const struct kms_key *p = replica_of;
+    /* Only authorize_in_replica_region() installs this function's rows, inside a struct replica_row. */
+    const struct kms_key *p = ((const struct replica_row *)(const void *)ctx->action)->primary;
     ENSURE(p != NULL, ERR_INVALID_ARG);
     GUARD(policy_ctx_add_str(c->pc, "kms:KeySpec", kms_spec_name(p->spec)));
     GUARD(policy_ctx_add_str(c->pc, "kms:KeyUsage", kms_usage_name(p->usage)));
@@ -71,11 +78,10 @@ static core_result authorize_in_replica_region(struct replicate_arg *a, const st
     struct kms_ctx *ctx = a->ctx;
     const struct kms_action *row = ctx->action;
     const char *region = ctx->region;
-    ctx->action = as;
+    struct replica_row rr = {.action = *as, .primary = &a->primary};
+    ctx->action = &rr.action;
     ctx->region = a->region;
-    replica_of = &a->primary;
     core_result r = kms_authorize_identity(ctx, resource);
-    replica_of = NULL;
     ctx->action = row;
     ctx->region = region;
     return r;
