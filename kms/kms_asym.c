@@ -246,6 +246,39 @@ core_result kms_asym_private_der(EVP_PKEY *pkey, struct core_secret *out)
     return r;
 }
 
+core_result kms_asym_spec_of(EVP_PKEY *pkey, uint8_t *spec)
+{
+    if (EVP_PKEY_is_a(pkey, "RSA")) {
+        int bits = EVP_PKEY_get_bits(pkey);
+        ENSURE(bits == 2048 || bits == 3072 || bits == 4096, ERR_INVALID_ARG);
+        *spec = bits == 2048 ? KMS_SPEC_RSA_2048 : bits == 3072 ? KMS_SPEC_RSA_3072 : KMS_SPEC_RSA_4096;
+        CORE_OK;
+    }
+    if (EVP_PKEY_is_a(pkey, "ED25519")) {
+        *spec = KMS_SPEC_ECC_NIST_EDWARDS25519;
+        CORE_OK;
+    }
+    if (EVP_PKEY_is_a(pkey, "SM2")) {
+        *spec = KMS_SPEC_SM2;
+        CORE_OK;
+    }
+    ENSURE(EVP_PKEY_is_a(pkey, "EC"), ERR_INVALID_ARG);
+    char group[64] = {0};
+    size_t glen = 0;
+    if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &glen)) {
+        ERR_clear_error();
+        BAIL(ERR_INVALID_ARG);
+    }
+    struct core_cursor g = core_cursor_from(group, glen);
+    if (core_cursor_eq_str(g, "prime256v1") || core_cursor_eq_str(g, "P-256")) *spec = KMS_SPEC_ECC_NIST_P256;
+    else if (core_cursor_eq_str(g, "secp384r1") || core_cursor_eq_str(g, "P-384")) *spec = KMS_SPEC_ECC_NIST_P384;
+    else if (core_cursor_eq_str(g, "secp521r1") || core_cursor_eq_str(g, "P-521")) *spec = KMS_SPEC_ECC_NIST_P521;
+    else if (core_cursor_eq_str(g, "secp256k1")) *spec = KMS_SPEC_ECC_SECG_P256K1;
+    else if (core_cursor_eq_str(g, "SM2")) *spec = KMS_SPEC_SM2;
+    else BAIL(ERR_INVALID_ARG);
+    CORE_OK;
+}
+
 core_result kms_asym_public_der(EVP_PKEY *pkey, struct core_buf *out)
 {
     int len = i2d_PUBKEY(pkey, NULL);
