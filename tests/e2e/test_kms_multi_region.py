@@ -190,6 +190,21 @@ class MultiRegion(KmsdTestCase):
         # rotation is for symmetric keys only, replicas or not
         self.raises("UnsupportedOperationException", eu.enable_key_rotation, KeyId=kid)
 
+    def test_rsa_encrypt_in_one_region_decrypt_in_another(self):
+        kms, eu = self.kms, self.eu
+        kid = kms.create_key(MultiRegion=True, KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
+        kms.replicate_key(KeyId=kid, ReplicaRegion="eu-west-1")
+        blob = kms.encrypt(KeyId=kid, Plaintext=b"rsa across", EncryptionAlgorithm="RSAES_OAEP_SHA_256")["CiphertextBlob"]
+        d = eu.decrypt(CiphertextBlob=blob, KeyId=kid, EncryptionAlgorithm="RSAES_OAEP_SHA_256")
+        self.assertEqual(d["Plaintext"], b"rsa across")
+        # made outside kmsd with the replica's public key, opened by the primary
+        from cryptography.hazmat.primitives.asymmetric import padding
+        pub = serialization.load_der_public_key(eu.get_public_key(KeyId=kid)["PublicKey"])
+        outside = pub.encrypt(b"outside", padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(),
+                                                       label=None))
+        self.assertEqual(kms.decrypt(CiphertextBlob=outside, KeyId=kid,
+                                     EncryptionAlgorithm="RSAES_OAEP_SHA_256")["Plaintext"], b"outside")
+
     def test_hmac_generate_in_one_region_verify_in_another(self):
         kms, eu = self.kms, self.eu
         kid = kms.create_key(MultiRegion=True, KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
