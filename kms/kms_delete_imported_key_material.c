@@ -29,6 +29,9 @@ static core_result delete_fn(struct kms_mutation *m, struct keystore_txn *txn)
                         k->arn);
     if (k->state == KMS_STATE_PENDING_DELETION)
         return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending deletion.", k->arn);
+    /* A multi-Region primary scheduled for deletion with replicas left refuses what PendingDeletion refuses. */
+    if (k->state == KMS_STATE_PENDING_REPLICA_DELETION)
+        return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending replica deletion.", k->arn);
     a->deleted[0] = 0;
     uint32_t which = k->n_versions; /* the current material */
     if (a->have_material_id) {

@@ -31,6 +31,9 @@ core_result kms_get_parameters_for_import(struct kms_ctx *ctx, const json_t *in)
                         k.arn);
     if (k.state == KMS_STATE_PENDING_DELETION)
         return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending deletion.", k.arn);
+    /* A multi-Region primary scheduled for deletion with replicas left refuses what PendingDeletion refuses. */
+    if (k.state == KMS_STATE_PENDING_REPLICA_DELETION)
+        return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending replica deletion.", k.arn);
     /* "RSAES_PKCS1_V1_5 (Deprecated) -- As of October 10, 2023, KMS does not support the RSAES_PKCS1_V1_5
      * wrapping algorithm." (API_GetParametersForImport, WrappingAlgorithm) */
     if (alg == KMS_ALG_RSAES_PKCS1_V1_5)

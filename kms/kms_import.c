@@ -537,7 +537,10 @@ core_result kms_import_rotate(struct keystore_txn *txn, struct kms_key *k, int64
     p.created = now;
     GUARD(kms_import_mat_put(txn, k, k->n_versions, &p));
     GUARD(kms_import_pending_drop(txn, k));
-    return kms_import_summary(txn, k, now);
+    GUARD(kms_import_summary(txn, k, now));
+    /* The rotation counters reach a multi-Region primary's replicas; each replica imports the new material
+     * itself (it holds no copy of imported material). */
+    return kms_mrk_sync(txn, k);
 }
 
 /* ---- request members shared by ImportKeyMaterial and DeleteImportedKeyMaterial ------------------ */

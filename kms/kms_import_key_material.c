@@ -59,6 +59,9 @@ static core_result import_fn(struct kms_mutation *m, struct keystore_txn *txn)
                         k->arn);
     if (k->state == KMS_STATE_PENDING_DELETION)
         return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending deletion.", k->arn);
+    /* A multi-Region primary scheduled for deletion with replicas left refuses what PendingDeletion refuses. */
+    if (k->state == KMS_STATE_PENDING_REPLICA_DELETION)
+        return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending replica deletion.", k->arn);
 
     /* The token: sealed by this server, for this key, not expired on the service clock. */
     struct kms_import_token t = {0};
@@ -139,6 +142,37 @@ static core_result import_fn(struct kms_mutation *m, struct keystore_txn *txn)
     r = kms_import_mat_get(txn, k, KMS_IMPORT_PENDING, &pend);
     if (!core_ok(r) && r.err != ERR_NOT_FOUND) return r;
     bool have_pending = core_ok(r), is_pending = have_pending && core_ct_equal(pend.material_id, id, sizeof id);
+
+    /* A multi-Region replica takes only its primary's material: "You cannot directly import new key material
+     * into the replica Region keys ... import the same key material into the replica Region key"
+     * (API_ImportKeyMaterial). The key id, so the KeyMaterialId, is the same in every Region. Versions keep the
+     * primary's numbers (ciphertexts name them), so a replica takes them in order. */
+    if (kms_mrk_is_replica(k)) {
+        DEFER_CLEANUP(struct kms_key p = {0}, kms_key_free);
+        GUARD(kms_key_init(&p));
+        GUARD(kms_key_get(txn, k->account, k->mrk.primary, k->key_id, &p));
+        uint32_t in_primary = 0;
+        struct kms_key_version pv = {0};
+        for (uint32_t i = 0; i < p.n_versions; i++) {
+            struct kms_key_version v;
+            kms_key_version_at(&p, i, &v);
+            if (core_ct_equal(v.material_id, id, sizeof id)) {
+                in_primary = v.n;
+                pv = v;
+            }
+        }
+        if (!in_primary || (a->have_type && a->import_type == 0 && k->n_versions > 0)) return incorrect_material(ctx);
+        if (a->have_material_id && !core_cursor_eq_str(a->material_id, a->id_hex)) return incorrect_material(ctx);
+        if (in_primary > k->n_versions + 1) return incorrect_material(ctx);
+        if (in_primary == k->n_versions + 1) {
+            GUARD(kms_key_add_material(txn, k, pv.created, pv.type, stored, id));
+            GUARD(kms_import_mat_put(txn, k, in_primary, &rec));
+            return kms_import_summary(txn, k, now);
+        }
+        match = in_primary; /* a re-import: the EXISTING_KEY_MATERIAL path below */
+        a->have_type = true;
+        a->import_type = 1;
+    }
 
     /* "If no key material has ever been imported into the KMS key, and this parameter is omitted, the
      * parameter defaults to NEW_KEY_MATERIAL. After the first key material is imported, if this parameter is

@@ -12,7 +12,7 @@ static core_result rotate(struct kms_mutation *m, struct keystore_txn *txn)
     const struct kms_key *k = &m->key;
     /* Keys with imported material rotate to the material imported for that (kms_import.c); every other
      * key takes the rotation rule's checks (which refuse Origin EXTERNAL for the other rotation operations). */
-    bool imported = k->external && k->spec == KMS_SPEC_SYMMETRIC_DEFAULT;
+    bool imported = k->external && k->spec == KMS_SPEC_SYMMETRIC_DEFAULT && !kms_mrk_is_replica(k);
     if (!imported) GUARD(kms_state_check(m->ctx, k, KMS_RULE_ROTATION));
     if (imported) GUARD(kms_state_check(m->ctx, k, KMS_RULE_CRYPTO));
     /* "You can perform on-demand key rotation a maximum of 25 times per KMS

@@ -14,7 +14,7 @@ import time
 
 from kmsd_harness import main
 from sts_common import expect_error
-from test_kms_import import Base, outside_ciphertext, outside_decrypt
+from test_kms_import import Base, outside_ciphertext, outside_decrypt, wrap_cryptography
 
 
 class Rotation(Base):
@@ -186,6 +186,64 @@ class RotationExpiry(Base):
         self.assertEqual(self.kms.decrypt(CiphertextBlob=ct1)["Plaintext"], b"m1")
         self.assertEqual(outside_decrypt(m2, ct2, {}), b"m2")
         self.assertEqual(self.kms.decrypt(CiphertextBlob=ct2)["Plaintext"], b"m2")
+
+
+class MultiRegionImport(Base):
+    """Imported material in multi-Region keys: a replica takes only its primary's material (API_ImportKeyMaterial:
+    "You cannot directly import new key material into the replica Region keys"), and a primary pending replica
+    deletion refuses the import operations as PendingDeletion does."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.probe = cls.kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+
+    def test_replica_takes_only_the_primary_material(self):
+        kid = self.kms.create_key(Origin="EXTERNAL", MultiRegion=True)["KeyMetadata"]["KeyId"]
+        self.assertTrue(kid.startswith("mrk-"))
+        m1, m2 = os.urandom(32), os.urandom(32)
+        self.import_material(kid, m1)
+        west = self.k.client("kms", region="us-west-2")
+        self.kms.replicate_key(KeyId=kid, ReplicaRegion="us-west-2")
+        self.assertEqual(west.describe_key(KeyId=kid)["KeyMetadata"]["KeyState"], "PendingImport")
+
+        def imp_west(material, **kw):
+            p = west.get_parameters_for_import(KeyId=kid, WrappingAlgorithm="RSAES_OAEP_SHA_256",
+                                               WrappingKeySpec="RSA_2048")
+            return west.import_key_material(KeyId=kid, ImportToken=p["ImportToken"], EncryptedKeyMaterial=(
+                wrap_cryptography(p["PublicKey"], material, "RSAES_OAEP_SHA_256")), **kw)
+
+        for kw in ({}, {"ImportType": "EXISTING_KEY_MATERIAL"}):
+            expect_error(self, lambda: imp_west(os.urandom(32), **kw), "IncorrectKeyMaterialException", 400)
+        self.assertEqual(west.describe_key(KeyId=kid)["KeyMetadata"]["KeyState"], "PendingImport")
+        imp_west(m1)
+        md = west.describe_key(KeyId=kid)["KeyMetadata"]
+        self.assertEqual(md["KeyState"], "Enabled")
+        ct = self.kms.encrypt(KeyId=kid, Plaintext=b"east")["CiphertextBlob"]
+        self.assertEqual(west.decrypt(CiphertextBlob=ct)["Plaintext"], b"east")
+        # new material goes into the primary only; the replica then imports it too
+        id2 = self.import_material(kid, m2, ImportType="NEW_KEY_MATERIAL")["KeyMaterialId"]
+        expect_error(self, lambda: imp_west(m2, ImportType="NEW_KEY_MATERIAL"), "IncorrectKeyMaterialException", 400)
+        expect_error(self, lambda: imp_west(m2), "IncorrectKeyMaterialException", 400)
+        self.kms.rotate_key_on_demand(KeyId=kid)
+        expect_error(self, lambda: west.rotate_key_on_demand(KeyId=kid), "UnsupportedOperationException", 400)
+        self.assertEqual(imp_west(m2, KeyMaterialId=id2)["KeyMaterialId"], id2)
+        ct2 = self.kms.encrypt(KeyId=kid, Plaintext=b"east v2")["CiphertextBlob"]
+        self.assertEqual(outside_decrypt(m2, ct2, {}), b"east v2")
+        self.assertEqual(west.decrypt(CiphertextBlob=ct2)["Plaintext"], b"east v2")
+        self.assertEqual(west.describe_key(KeyId=kid)["KeyMetadata"]["CurrentKeyMaterialId"], id2)
+
+    def test_pending_replica_deletion(self):
+        kid = self.kms.create_key(Origin="EXTERNAL", MultiRegion=True)["KeyMetadata"]["KeyId"]
+        material = os.urandom(32)
+        self.import_material(kid, material)
+        self.kms.replicate_key(KeyId=kid, ReplicaRegion="eu-west-1")
+        self.kms.schedule_key_deletion(KeyId=kid, PendingWindowInDays=7)
+        self.assertEqual(self.kms.describe_key(KeyId=kid)["KeyMetadata"]["KeyState"], "PendingReplicaDeletion")
+        for fn in (lambda: self.params(kid), lambda: self.import_material(kid, material),
+                   lambda: self.kms.delete_imported_key_material(KeyId=kid)):
+            expect_error(self, fn, "KMSInvalidStateException", 400, "is pending replica deletion.")
+        self.assertEqual(self.kms.describe_key(KeyId=kid)["KeyMetadata"]["KeyState"], "PendingReplicaDeletion")
 
 
 if __name__ == "__main__":
