@@ -116,6 +116,10 @@ CORE_RESULT kms_asym_public_der(EVP_PKEY *pkey, struct core_buf *out);
 CORE_RESULT kms_asym_pkey(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key, EVP_PKEY **out);
 /** HMAC key bytes of key's newest material into out (a secret buffer). */
 CORE_RESULT kms_asym_hmac_key(struct keystore_txn *txn, const struct kms_key *key, struct core_buf *out);
+/** RSA key pairs of spec ready in the background pool now (0 for other specs). */
+size_t kms_asym_pool_ready(uint8_t spec);
+/** RSA key pairs handed out from the pool so far (the rest were generated inline). */
+uint64_t kms_asym_pool_hits(void);
 /** Frees the parsed-key cache and the RSA pool (process exit, tests). */
 void kms_asym_shutdown(void);
 
