@@ -153,6 +153,7 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
 static struct core_secret pool[3][KMS_RSA_POOL];
 static size_t pool_n[3];
+static uint64_t pool_hits; /* requests served from the pool (kms_asym_pool_hits) */
 static bool pool_started, pool_stop;
 static pthread_t pool_thread;
 
@@ -209,10 +210,28 @@ static bool pool_take(uint8_t spec, struct core_secret *der)
         *der = pool[spec][--pool_n[spec]];
         pool[spec][pool_n[spec]] = (struct core_secret){0};
         got = true;
+        pool_hits++;
     }
     pthread_cond_signal(&pool_cond);
     pthread_mutex_unlock(&pool_lock);
     return got;
+}
+
+uint64_t kms_asym_pool_hits(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    uint64_t n = pool_hits;
+    pthread_mutex_unlock(&pool_lock);
+    return n;
+}
+
+size_t kms_asym_pool_ready(uint8_t spec)
+{
+    if (!kms_spec_is_rsa(spec)) return 0;
+    pthread_mutex_lock(&pool_lock);
+    size_t n = pool_n[spec];
+    pthread_mutex_unlock(&pool_lock);
+    return n;
 }
 
 core_result kms_asym_keygen(uint8_t spec, EVP_PKEY **out)

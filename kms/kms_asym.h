@@ -130,6 +130,10 @@ bool kms_hmac_import_range(uint8_t spec, size_t *lo, size_t *hi);
  */
 CORE_RESULT kms_asym_import_check(uint8_t spec, struct core_cursor der, struct core_secret *canonical,
                                   struct core_buf *spki);
+/** RSA key pairs of spec ready in the background pool now (0 for other specs). */
+size_t kms_asym_pool_ready(uint8_t spec);
+/** RSA key pairs handed out from the pool so far (the rest were generated inline). */
+uint64_t kms_asym_pool_hits(void);
 /** Frees the parsed-key cache and the RSA pool (process exit, tests). */
 void kms_asym_shutdown(void);
 
