@@ -1,7 +1,8 @@
 /*
  * Cache of derived signing keys. Deriving kSigning costs four HMACs; a
  * client reuses one (secret, date, region, service) for a whole day, so the
- * hot path is a lookup.
+ * hot path is a lookup. Each entry holds the key prepared for HMAC
+ * (struct sigv4_hmac_key: its padded blocks already hashed).
  *
  * Entries are named by a keyed BLAKE2b of the tuple (the key is random per
  * cache), so the table holds no secret in comparable form. The entries live
@@ -20,7 +21,7 @@
 #define SIGV4_CACHE_WAYS 32u
 
 static struct core_tlcache_def signing_keys = {
-    .name = "signing keys", .ways = SIGV4_CACHE_WAYS, .key_max = 32, .value_max = SIGV4_KEY_BYTES};
+    .name = "signing keys", .ways = SIGV4_CACHE_WAYS, .key_max = 32, .value_max = sizeof(struct sigv4_hmac_key)};
 
 struct sigv4_key_cache {
     struct core_secret self; /* this allocation, kept to free it */
@@ -65,11 +66,17 @@ static void name_part(crypto_generichash_state *st, struct core_cursor part)
     crypto_generichash_update(st, part.ptr, part.len);
 }
 
-core_result sigv4_key_cache_get(struct sigv4_key_cache *cache, struct core_cursor secret, struct core_cursor date,
-                                struct core_cursor region, struct core_cursor service,
-                                uint8_t key[SIGV4_KEY_BYTES])
+core_result sigv4_key_cache_get_hmac(struct sigv4_key_cache *cache, struct core_cursor secret,
+                                     struct core_cursor date, struct core_cursor region, struct core_cursor service,
+                                     struct sigv4_hmac_key *hk)
 {
-    if (cache == NULL) return sigv4_signing_key(secret, date, region, service, key);
+    uint8_t key[SIGV4_KEY_BYTES];
+    if (cache == NULL) {
+        GUARD(sigv4_signing_key(secret, date, region, service, key));
+        sigv4_hmac_key_prepare(key, hk);
+        sodium_memzero(key, sizeof key);
+        CORE_OK;
+    }
     ENSURE(secret.len <= CORE_MAX_SECRET_KEY_BYTES, ERR_INVALID_ARG);
 
     uint8_t name[32];
@@ -84,16 +91,29 @@ core_result sigv4_key_cache_get(struct sigv4_key_cache *cache, struct core_curso
 
     struct core_cursor hit;
     if (core_tlcache_get(&signing_keys, cache->scope, 0, core_cursor_from(name, sizeof name), &hit) &&
-        hit.len == SIGV4_KEY_BYTES) {
-        memcpy(key, hit.ptr, SIGV4_KEY_BYTES);
+        hit.len == sizeof *hk) {
+        memcpy(hk, hit.ptr, sizeof *hk);
         atomic_fetch_add_explicit(&cache->hits, 1, memory_order_relaxed);
         CORE_OK;
     }
     atomic_fetch_add_explicit(&cache->misses, 1, memory_order_relaxed);
     GUARD(sigv4_signing_key(secret, date, region, service, key));
+    sigv4_hmac_key_prepare(key, hk);
+    sodium_memzero(key, sizeof key);
     core_tlcache_put(&signing_keys, cache->scope, 0, core_cursor_from(name, sizeof name),
-                     core_cursor_from(key, SIGV4_KEY_BYTES), NULL);
+                     core_cursor_from(hk, sizeof *hk), NULL);
     CORE_OK;
+}
+
+core_result sigv4_key_cache_get(struct sigv4_key_cache *cache, struct core_cursor secret, struct core_cursor date,
+                                struct core_cursor region, struct core_cursor service,
+                                uint8_t key[SIGV4_KEY_BYTES])
+{
+    struct sigv4_hmac_key hk;
+    core_result r = sigv4_key_cache_get_hmac(cache, secret, date, region, service, &hk);
+    if (core_ok(r)) memcpy(key, hk.key, SIGV4_KEY_BYTES);
+    sodium_memzero(&hk, sizeof hk);
+    return r;
 }
 
 void sigv4_key_cache_stats(struct sigv4_key_cache *cache, uint64_t *hits, uint64_t *misses)
