@@ -650,3 +650,44 @@ bool kms_asym_grant_op_fits(struct core_cursor op, uint8_t spec, uint8_t usage)
     }
     return false;
 }
+
+/* ---- what Sign and Verify share ----------------------------------------------------------- */
+
+/* https://docs.aws.amazon.com/kms/latest/APIReference/API_Sign.html (MessageType, SigningAlgorithm) */
+core_result kms_sig_request(struct kms_ctx *ctx, const struct kms_key *k, unsigned alg, size_t mtype,
+                            struct core_cursor msg)
+{
+    GUARD(kms_asym_usage_check(ctx, k, KMS_USAGE_SIGN_VERIFY));
+    if (!kms_sig_alg_fits(k->spec, alg)) return kms_asym_alg_mismatch(ctx, kms_sig_alg_names[alg], k);
+    /* EXTERNAL_MU: "the 64-byte representative mu used in ML-DSA signing" only. */
+    if (mtype == 2 && alg != KMS_SIG_ML_DSA_SHAKE_256)
+        return kms_fail(ctx, KMS_E_VALIDATION, "MessageType EXTERNAL_MU is not valid for algorithm %s.",
+                        kms_sig_alg_names[alg]);
+    if (mtype == 2)
+        return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION, "%s",
+                        "MessageType EXTERNAL_MU is not supported by this server.");
+    /* Pure Ed25519 signs the whole message: "ED25519_SHA_512 ... supports only RAW". */
+    if (mtype == 1 && (alg == KMS_SIG_ED25519_SHA_512 || alg == KMS_SIG_ML_DSA_SHAKE_256))
+        return kms_fail(ctx, KMS_E_VALIDATION, "MessageType DIGEST is not valid for algorithm %s.",
+                        kms_sig_alg_names[alg]);
+    /* "When the value of MessageType is DIGEST, the length of the Message
+     * value must match the length of hashed messages for the specified
+     * signing algorithm." The wording is AWS's (as moto reproduces it). */
+    if (mtype == 1 && msg.len != kms_sig_alg_digest_len(alg))
+        return kms_fail(ctx, KMS_E_VALIDATION, "Digest is invalid length for algorithm %s.", kms_sig_alg_names[alg]);
+    CORE_OK;
+}
+
+core_result kms_sig_key_open(struct kms_ctx *ctx, struct core_cursor id, unsigned alg, size_t mtype,
+                             struct core_cursor msg, bool dry, struct kms_key *k, EVP_PKEY **pkey)
+{
+    *pkey = NULL;
+    GUARD(kms_key_init(k));
+    struct keystore_txn *txn = NULL;
+    GUARD(kms_key_open(ctx, id, KMS_RULE_CRYPTO, &txn, k));
+    core_result r = kms_sig_request(ctx, k, alg, mtype, msg);
+    if (core_ok(r) && dry) r = kms_dry_run_refuse(ctx);
+    if (core_ok(r)) r = kms_asym_pkey(ctx, txn, k, pkey);
+    keystore_txn_abort(txn);
+    return r;
+}

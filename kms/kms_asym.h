@@ -142,6 +142,13 @@ CORE_RESULT kms_asym_verify(EVP_PKEY *pkey, unsigned alg, bool digest, struct co
  */
 CORE_RESULT kms_sig_request(struct kms_ctx *ctx, const struct kms_key *k, unsigned alg, size_t mtype,
                             struct core_cursor msg);
+/**
+ * Sign and Verify: opens key id for a signing request (state, authorization,
+ * kms_sig_request's checks, DryRun) and loads its key pair into *pkey (the
+ * caller frees it). Errors: ERR_API (reply filled), keystore errors.
+ */
+CORE_RESULT kms_sig_key_open(struct kms_ctx *ctx, struct core_cursor id, unsigned alg, size_t mtype,
+                             struct core_cursor msg, bool dry, struct kms_key *k, EVP_PKEY **pkey);
 /** GenerateMac and VerifyMac: the HMAC of msg under key k into mac (secret-free output). */
 CORE_RESULT kms_mac_compute(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *k, unsigned alg,
                             struct core_cursor msg, uint8_t mac[KMS_MAX_MAC], size_t *mac_len);
@@ -170,6 +177,16 @@ CORE_RESULT kms_enc_alg_check(struct kms_ctx *ctx, const struct kms_key *key, si
 /** RSAES-OAEP / SM2PKE encryption of plaintext under key's public key, appended to out. */
 CORE_RESULT kms_asym_encrypt(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key, size_t alg,
                              struct core_cursor plaintext, struct core_buf *out);
+/**
+ * Encrypt and ReEncrypt's destination: opens key id for encryption (state,
+ * authorization, algorithm and context rules, DryRun) and encrypts pt with
+ * it: kmsd's envelope under aad for symmetric keys, RSAES-OAEP/SM2 for
+ * asymmetric ones. key was set up with kms_key_init(); blob is initialised
+ * here. Errors: ERR_API (reply filled).
+ */
+CORE_RESULT kms_encrypt_to(struct kms_ctx *ctx, struct core_cursor id, size_t alg, bool have_alg, const json_t *ec,
+                           struct core_cursor aad, struct core_cursor pt, bool dry, struct kms_key *key,
+                           struct core_buf *blob);
 /** The inverse into plaintext (secret); InvalidCiphertextException when it does not decrypt. */
 CORE_RESULT kms_asym_decrypt(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key, size_t alg,
                              struct core_cursor blob, struct core_buf *plaintext);

@@ -138,3 +138,20 @@ core_result kms_asym_open_blob(struct kms_ctx *ctx, struct core_cursor blob, con
     keystore_txn_abort(txn);
     return r;
 }
+
+/* What Encrypt and ReEncrypt share: the key opened for encryption, then its kind's encryption. */
+core_result kms_encrypt_to(struct kms_ctx *ctx, struct core_cursor id, size_t alg, bool have_alg, const json_t *ec,
+                           struct core_cursor aad, struct core_cursor pt, bool dry, struct kms_key *key,
+                           struct core_buf *blob)
+{
+    struct keystore_txn *txn = NULL;
+    GUARD(kms_key_open(ctx, id, KMS_RULE_CRYPTO, &txn, key));
+    core_result r = kms_enc_alg_check(ctx, key, alg, have_alg, ec);
+    if (core_ok(r) && dry) r = kms_dry_run_refuse(ctx);
+    if (core_ok(r)) r = core_buf_init(blob, 256, KMS_MAX_CIPHERTEXT_BYTES);
+    if (core_ok(r))
+        r = alg != KMS_ENC_SYMMETRIC_DEFAULT ? kms_asym_encrypt(ctx, txn, key, alg, pt, blob)
+                                             : kms_encrypt_with_key(ctx, txn, key, aad, pt, blob);
+    keystore_txn_abort(txn);
+    return r;
+}

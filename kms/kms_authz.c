@@ -309,7 +309,7 @@ static core_result add_kms_keys(struct kms_ctx *ctx, struct kms_cond *c, struct 
     if (key) {
         GUARD(policy_ctx_add_str(c->pc, "kms:KeySpec", kms_spec_name(key->spec)));
         GUARD(policy_ctx_add_str(c->pc, "kms:KeyUsage", kms_usage_name(key->usage)));
-        GUARD(policy_ctx_add_str(c->pc, "kms:KeyOrigin", "AWS_KMS"));
+        GUARD(policy_ctx_add_str(c->pc, "kms:KeyOrigin", key->external ? "EXTERNAL" : "AWS_KMS"));
         GUARD(policy_ctx_add_str(c->pc, "kms:KeyManager", key->aws_managed ? "AWS" : "CUSTOMER"));
         GUARD(policy_ctx_add_bool(c->pc, core_cursor_str("kms:MultiRegion"), false));
         size_t pos = 0;

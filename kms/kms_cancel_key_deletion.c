@@ -25,16 +25,5 @@ core_result kms_cancel_key_deletion(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_params_done(ctx));
     struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_CANCEL_DELETION,
                              .apply = cancel};
-    core_result r = kms_key_mutate(&m);
-    if (!core_ok(r)) {
-        kms_key_free(&m.key);
-        return kms_internal(ctx, r, "CancelKeyDeletion");
-    }
-    struct core_jw w;
-    core_jw_init(&w, &ctx->out->body);
-    r = core_jw_object_begin(&w, NULL);
-    if (core_ok(r)) r = core_jw_cstr(&w, "KeyId", m.key.arn);
-    if (core_ok(r)) r = core_jw_object_end(&w);
-    kms_key_free(&m.key);
-    return r;
+    return kms_key_mutate_reply(&m, "CancelKeyDeletion", NULL);
 }

@@ -87,6 +87,14 @@ core_result kms_ec_canonical(const json_t *ec, struct core_buf *out)
     CORE_OK;
 }
 
+core_result kms_ec_aad(struct kms_ctx *ctx, const json_t *ec, struct core_buf *aad)
+{
+    GUARD(core_buf_init(aad, 64, KMS_MAX_EC_BYTES + 2));
+    if (!core_ok(kms_ec_canonical(ec, aad)))
+        return kms_fail(ctx, KMS_E_VALIDATION, "%s", "The encryption context exceeds the size limit.");
+    CORE_OK;
+}
+
 /* ---- header ------------------------------------------------------------------ */
 
 static core_result uuid_to_bytes(const char *id, uint8_t out[16])

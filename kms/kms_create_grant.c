@@ -216,8 +216,7 @@ core_result kms_create_grant(struct kms_ctx *ctx, const json_t *in)
     kms_key_free(&m.key);
     if (!core_ok(r)) return kms_internal(ctx, r, "CreateGrant");
     if (dry) {
-        return kms_fail(ctx, KMS_E_DRY_RUN, "%s",
-                        "The request would have succeeded, but the DryRun option is set.");
+        return kms_dry_run_refuse(ctx);
     }
     DEFER_CLEANUP(struct core_buf tok = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&tok, 256, 2048));

@@ -96,7 +96,7 @@ core_result kms_derive_shared_secret(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_key_open(ctx, id, KMS_RULE_CRYPTO, &txn, &k));
     core_result r = kms_asym_usage_check(ctx, &k, KMS_USAGE_KEY_AGREEMENT);
     if (core_ok(r) && dry)
-        r = kms_fail(ctx, KMS_E_DRY_RUN, "%s", "The request would have succeeded, but the DryRun option is set.");
+        r = kms_dry_run_refuse(ctx);
     DEFER_CLEANUP(EVP_PKEY *ours = NULL, pkey_free);
     if (core_ok(r)) r = kms_asym_pkey(ctx, txn, &k, &ours);
     keystore_txn_abort(txn);

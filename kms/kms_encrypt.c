@@ -24,32 +24,12 @@ core_result kms_encrypt(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_params_done(ctx));
 
     DEFER_CLEANUP(struct core_buf aad = {0}, core_buf_cleanup);
-    GUARD(core_buf_init(&aad, 64, KMS_MAX_EC_BYTES + 2));
-    if (!core_ok(kms_ec_canonical(ec, &aad)))
-        return kms_fail(ctx, KMS_E_VALIDATION, "%s", "The encryption context exceeds the size limit.");
+    GUARD(kms_ec_aad(ctx, ec, &aad));
 
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
-    struct keystore_txn *txn = NULL;
-    GUARD(kms_key_open(ctx, id, KMS_RULE_CRYPTO, &txn, &k));
-    core_result r = kms_enc_alg_check(ctx, &k, alg, have_alg, ec);
-    if (!core_ok(r)) {
-        keystore_txn_abort(txn);
-        return r;
-    }
-    if (dry) {
-        keystore_txn_abort(txn);
-        return kms_fail(ctx, KMS_E_DRY_RUN, "%s",
-                        "The request would have succeeded, but the DryRun option is set.");
-    }
     DEFER_CLEANUP(struct core_buf blob = {0}, core_buf_cleanup);
-    r = core_buf_init(&blob, 256, KMS_MAX_CIPHERTEXT_BYTES);
-    if (core_ok(r) && alg != KMS_ENC_SYMMETRIC_DEFAULT)
-        r = kms_asym_encrypt(ctx, txn, &k, alg, core_buf_cursor(&pt), &blob);
-    else if (core_ok(r))
-        r = kms_encrypt_with_key(ctx, txn, &k, core_buf_cursor(&aad), core_buf_cursor(&pt), &blob);
-    keystore_txn_abort(txn);
-    GUARD(r);
+    GUARD(kms_encrypt_to(ctx, id, alg, have_alg, ec, core_buf_cursor(&aad), core_buf_cursor(&pt), dry, &k, &blob));
 
     struct core_jw w;
     core_jw_init(&w, &ctx->out->body);

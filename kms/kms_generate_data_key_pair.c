@@ -47,9 +47,7 @@ static core_result pair_common(struct kms_ctx *ctx, const json_t *in, bool with_
                         ctx->region);
 
     DEFER_CLEANUP(struct core_buf aad = {0}, core_buf_cleanup);
-    GUARD(core_buf_init(&aad, 64, KMS_MAX_EC_BYTES + 2));
-    if (!core_ok(kms_ec_canonical(ec, &aad)))
-        return kms_fail(ctx, KMS_E_VALIDATION, "%s", "The encryption context exceeds the size limit.");
+    GUARD(kms_ec_aad(ctx, ec, &aad));
 
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
@@ -57,7 +55,7 @@ static core_result pair_common(struct kms_ctx *ctx, const json_t *in, bool with_
     GUARD(kms_key_open(ctx, id, KMS_RULE_CRYPTO, &txn, &k));
     core_result r = kms_symmetric_usage_check(ctx, &k);
     if (core_ok(r) && dry)
-        r = kms_fail(ctx, KMS_E_DRY_RUN, "%s", "The request would have succeeded, but the DryRun option is set.");
+        r = kms_dry_run_refuse(ctx);
     if (!core_ok(r)) {
         keystore_txn_abort(txn);
         return r;

@@ -66,7 +66,7 @@ core_result kms_generate_mac(struct kms_ctx *ctx, const json_t *in)
         if (core_ok(r) && alg != (size_t)(k.spec - KMS_SPEC_HMAC_224))
             r = kms_asym_alg_mismatch(ctx, kms_mac_alg_names[alg], &k);
         if (core_ok(r))
-            r = kms_fail(ctx, KMS_E_DRY_RUN, "%s", "The request would have succeeded, but the DryRun option is set.");
+            r = kms_dry_run_refuse(ctx);
     } else {
         r = kms_mac_compute(ctx, txn, &k, (unsigned)alg, core_buf_cursor(&msg), mac, &mac_len);
     }

@@ -29,8 +29,6 @@ enum kms_wrap_alg {
 extern const char *const kms_wrap_spec_names[]; /* NULL-terminated */
 extern const char *const kms_wrap_alg_names[];  /* NULL-terminated */
 
-/* ExpirationModel, stored: never renumber. */
-enum kms_expiration { KMS_EXP_NONE = 0, KMS_EXP_EXPIRES = 1, KMS_EXP_DOES_NOT_EXPIRE = 2 };
 
 /* What an import token carries. The private key is secret: der is a secret buffer. */
 struct kms_import_token {
@@ -65,17 +63,11 @@ CORE_RESULT kms_import_unwrap(const struct kms_import_token *t, struct core_curs
 /** "based on the KMS key ID and the imported key material": SHA-256(label | key id | material). */
 CORE_RESULT kms_import_material_id(const char *key_id, struct core_cursor material, uint8_t out[KMS_MATERIAL_ID_BYTES]);
 
-/** Loads k's import record into k's import fields (EXTERNAL keys). ERR_NOT_FOUND leaves the defaults. */
-CORE_RESULT kms_import_load(struct keystore_txn *txn, struct kms_key *k);
-/** Stores k's import record. */
-CORE_RESULT kms_import_save(struct keystore_txn *txn, const struct kms_key *k);
 /* Runs m (ImportKeyMaterial, DeleteImportedKeyMaterial) and renders their
  * shared reply {KeyId: the key ARN, KeyMaterialId: material_id as the
  * mutation left it}; what names the operation in the log. */
 CORE_RESULT kms_import_mutate_reply(struct kms_ctx *ctx, struct kms_mutation *m, const char *what,
                                     const char *material_id);
-/** Deletes k's import record (key deletion); absent is fine. */
-CORE_RESULT kms_import_destroy(struct keystore_txn *txn, const struct kms_key *k);
 /**
  * Deletes k's key material (every version's record; the version list and
  * its KeyMaterialIds stay, so a re-import is checked against them) and

@@ -484,6 +484,14 @@ core_result kms_dry_run(struct kms_ctx *ctx, const json_t *in, bool *dry)
     CORE_OK;
 }
 
+/* DryRunOperationException: "The request was rejected because the DryRun
+ * parameter was specified." AWS's message for a request that would have
+ * succeeded (https://docs.aws.amazon.com/kms/latest/developerguide/programming-dryrun.html). */
+core_result kms_dry_run_refuse(struct kms_ctx *ctx)
+{
+    return kms_fail(ctx, KMS_E_DRY_RUN, "%s", "The request would have succeeded, but the DryRun option is set.");
+}
+
 core_result kms_tags_apply(struct kms_ctx *ctx, struct kms_key *key, const json_t *tags)
 {
     size_t i;

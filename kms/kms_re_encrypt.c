@@ -31,9 +31,7 @@ core_result kms_re_encrypt(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_params_done(ctx));
 
     DEFER_CLEANUP(struct core_buf aad = {0}, core_buf_cleanup);
-    GUARD(core_buf_init(&aad, 64, KMS_MAX_EC_BYTES + 2));
-    if (!core_ok(kms_ec_canonical(dst_ec, &aad)))
-        return kms_fail(ctx, KMS_E_VALIDATION, "%s", "The encryption context exceeds the size limit.");
+    GUARD(kms_ec_aad(ctx, dst_ec, &aad));
 
     DEFER_CLEANUP(struct core_buf pt = {0}, core_buf_cleanup);
     GUARD(core_buf_init_secret(&pt, KMS_MAX_PLAINTEXT_BYTES + 32));
@@ -71,27 +69,10 @@ core_result kms_re_encrypt(struct kms_ctx *ctx, const json_t *in)
     else
         GUARD(kms_open_blob(ctx, core_buf_cursor(&blob), have_src ? &src_id : NULL, src_ec, &src, &src_version, &pt));
 
-    struct keystore_txn *txn = NULL;
     ctx->second_key = true; /* kms:ReEncryptTo on the destination */
-    GUARD(kms_key_open(ctx, dst_id, KMS_RULE_CRYPTO, &txn, &dst));
-    core_result r = kms_enc_alg_check(ctx, &dst, dst_alg, have_dst_alg, dst_ec);
-    if (!core_ok(r)) {
-        keystore_txn_abort(txn);
-        return r;
-    }
-    if (dry) {
-        keystore_txn_abort(txn);
-        return kms_fail(ctx, KMS_E_DRY_RUN, "%s",
-                        "The request would have succeeded, but the DryRun option is set.");
-    }
     DEFER_CLEANUP(struct core_buf out = {0}, core_buf_cleanup);
-    r = core_buf_init(&out, 256, KMS_MAX_CIPHERTEXT_BYTES);
-    if (core_ok(r) && dst_alg != KMS_ENC_SYMMETRIC_DEFAULT)
-        r = kms_asym_encrypt(ctx, txn, &dst, dst_alg, core_buf_cursor(&pt), &out);
-    else if (core_ok(r))
-        r = kms_encrypt_with_key(ctx, txn, &dst, core_buf_cursor(&aad), core_buf_cursor(&pt), &out);
-    keystore_txn_abort(txn);
-    GUARD(r);
+    GUARD(kms_encrypt_to(ctx, dst_id, dst_alg, have_dst_alg, dst_ec, core_buf_cursor(&aad), core_buf_cursor(&pt), dry,
+                         &dst, &out));
 
     struct core_jw w;
     core_jw_init(&w, &ctx->out->body);

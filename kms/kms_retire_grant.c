@@ -43,8 +43,7 @@ static core_result retire_txn(struct keystore_txn *txn, void *argp)
      * failure rolls this write back, so nothing changes.
      * https://docs.aws.amazon.com/kms/latest/developerguide/programming-dryrun.html */
     if (a->dry)
-        return kms_fail(ctx, KMS_E_DRY_RUN, "%s",
-                        "The request would have succeeded, but the DryRun option is set.");
+        return kms_dry_run_refuse(ctx);
     return kms_grant_delete(txn, a->rid);
 }
 

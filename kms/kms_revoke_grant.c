@@ -30,8 +30,7 @@ static core_result revoke(struct kms_mutation *m, struct keystore_txn *txn)
         DEFER_CLEANUP(json_t *g = NULL, core_json_cleanup);
         r = kms_grant_get(txn, rid, &g);
         if (core_ok(r))
-            return kms_fail(m->ctx, KMS_E_DRY_RUN, "%s",
-                            "The request would have succeeded, but the DryRun option is set.");
+            return kms_dry_run_refuse(m->ctx);
     } else {
         r = kms_grant_delete(txn, rid);
     }

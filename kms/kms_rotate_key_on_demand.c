@@ -26,19 +26,8 @@ core_result kms_rotate_key_on_demand(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_params_done(ctx));
     struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_ROTATION,
                              .apply = rotate};
-    core_result r = kms_key_mutate(&m);
-    if (!core_ok(r)) {
-        kms_key_free(&m.key);
-        return kms_internal(ctx, r, "RotateKeyOnDemand");
-    }
-    struct core_jw w;
-    core_jw_init(&w, &ctx->out->body);
-    r = core_jw_object_begin(&w, NULL);
     /* AWS returns the key ARN here (recorded response, issue 17.1; the API
      * page: "Identifies the symmetric encryption KMS key that you initiated
      * on-demand rotation on"). */
-    if (core_ok(r)) r = core_jw_cstr(&w, "KeyId", m.key.arn);
-    if (core_ok(r)) r = core_jw_object_end(&w);
-    kms_key_free(&m.key);
-    return r;
+    return kms_key_mutate_reply(&m, "RotateKeyOnDemand", NULL);
 }

@@ -16,6 +16,13 @@ static core_result schedule(struct kms_mutation *m, struct keystore_txn *txn)
     CORE_OK;
 }
 
+static core_result render_schedule(struct core_jw *w, const struct kms_mutation *m)
+{
+    GUARD(core_jw_time(w, "DeletionDate", m->key.deletion_date));
+    GUARD(core_jw_cstr(w, "KeyState", "PendingDeletion"));
+    return core_jw_int(w, "PendingWindowInDays", *(const int64_t *)m->arg);
+}
+
 core_result kms_schedule_key_deletion(struct kms_ctx *ctx, const json_t *in)
 {
     struct core_cursor id;
@@ -27,21 +34,7 @@ core_result kms_schedule_key_deletion(struct kms_ctx *ctx, const json_t *in)
     if (!have_days) days = 30;
     struct kms_mutation m = {.ctx = ctx, .id = id, .rule = KMS_RULE_MANAGE,
                              .apply = schedule, .arg = &days};
-    core_result r = kms_key_mutate(&m);
-    if (!core_ok(r)) {
-        kms_key_free(&m.key);
-        return kms_internal(ctx, r, "ScheduleKeyDeletion");
-    }
-    struct core_jw w;
-    core_jw_init(&w, &ctx->out->body);
-    r = core_jw_object_begin(&w, NULL);
-    if (core_ok(r)) r = core_jw_cstr(&w, "KeyId", m.key.arn);
-    if (core_ok(r)) r = core_jw_time(&w, "DeletionDate", m.key.deletion_date);
-    if (core_ok(r)) r = core_jw_cstr(&w, "KeyState", "PendingDeletion");
-    if (core_ok(r)) r = core_jw_int(&w, "PendingWindowInDays", days);
-    if (core_ok(r)) r = core_jw_object_end(&w);
-    kms_key_free(&m.key);
-    return r;
+    return kms_key_mutate_reply(&m, "ScheduleKeyDeletion", render_schedule);
 }
 
 /* kms:ScheduleKeyDeletionPendingWindowInDays (30 when the request has none).

@@ -26,18 +26,10 @@ core_result kms_verify(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_params_done(ctx));
 
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
-    GUARD(kms_key_init(&k));
-    struct keystore_txn *txn = NULL;
-    GUARD(kms_key_open(ctx, id, KMS_RULE_CRYPTO, &txn, &k));
-    core_result r = kms_sig_request(ctx, &k, (unsigned)alg, mtype, core_buf_cursor(&msg));
-    if (core_ok(r) && dry)
-        r = kms_fail(ctx, KMS_E_DRY_RUN, "%s", "The request would have succeeded, but the DryRun option is set.");
     EVP_PKEY *pkey = NULL;
-    if (core_ok(r)) r = kms_asym_pkey(ctx, txn, &k, &pkey);
-    keystore_txn_abort(txn);
-    GUARD(r);
+    GUARD(kms_sig_key_open(ctx, id, (unsigned)alg, mtype, core_buf_cursor(&msg), dry, &k, &pkey));
     bool valid = false;
-    r = kms_asym_verify(pkey, (unsigned)alg, mtype == 1, core_buf_cursor(&msg), core_buf_cursor(&sig), &valid);
+    core_result r = kms_asym_verify(pkey, (unsigned)alg, mtype == 1, core_buf_cursor(&msg), core_buf_cursor(&sig), &valid);
     EVP_PKEY_free(pkey);
     if (!core_ok(r)) return kms_internal(ctx, r, "Verify");
     /* KMSInvalidSignatureException: "The request was rejected because the

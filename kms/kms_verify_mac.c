@@ -34,7 +34,7 @@ core_result kms_verify_mac(struct kms_ctx *ctx, const json_t *in)
     bool valid = core_ct_equal_cursor(core_cursor_from(mac, mac_len), core_buf_cursor(&given));
     core_wipe(mac, sizeof mac);
     if (dry && valid)
-        return kms_fail(ctx, KMS_E_DRY_RUN, "%s", "The request would have succeeded, but the DryRun option is set.");
+        return kms_dry_run_refuse(ctx);
     /* KMSInvalidMacException: "The request was rejected because the HMAC
      * verification failed." (API_VerifyMac.html, Errors) */
     if (!valid) return kms_fail(ctx, KMS_E_KMS_INVALID_MAC, "%s", "MAC verification failed.");

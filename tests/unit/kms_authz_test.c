@@ -9,7 +9,7 @@
 #include <limits.h>
 #include <unistd.h>
 
-#include "iam/iam_internal.h"
+#include "iam/iam.h"
 #include "kms/kms_internal.h"
 #include "tests/test.h"
 
@@ -19,8 +19,6 @@ static struct kms_env *env;
 static struct iam_env *iam;
 static struct keystore *ks;
 static struct core_principal root_p, user_p;
-/* A unique id of AWS's shape: key policies naming the user store it (iam_policy_principals_store). */
-#define TEST_USER_ID "AIDATESTUSER000000000"
 static int cases_run;
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
@@ -73,32 +71,59 @@ static char *expand(const char *text, const char *kid, const char *arn)
     return out;
 }
 
-struct user_arg {
-    const char *policy; /* NULL: none */
-};
-
-static core_result put_user(struct keystore_txn *txn, void *argp)
+/* One IAM Query call as root through the public API (name=value pairs, NULL-terminated). */
+static unsigned iam_call(const char *const *kv)
 {
-    struct user_arg *a = argp;
-    json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:{},s:[]}", "name", "u", "account", ACCT, "path", "/", "user_id",
-                            TEST_USER_ID, "inline", "attached");
-    ENSURE(rec != NULL, ERR_NOMEM);
-    if (a->policy) json_object_set_new(json_object_get(rec, "inline"), "p", json_string(a->policy));
-    core_result r = iam_rec_put(txn, IAM_T_USER, ACCT, core_cursor_str("u"), rec, 0);
-    json_decref(rec);
-    return r;
+    static struct core_form f;
+    struct core_buf body;
+    EXPECT_OK(core_buf_init(&body, 512, 1 << 20));
+    for (size_t i = 0; kv[i]; i += 2) {
+        if (i) EXPECT_OK(core_buf_append_u8(&body, '&'));
+        EXPECT_OK(core_buf_append_str(&body, kv[i]));
+        EXPECT_OK(core_buf_append_u8(&body, '='));
+        for (const unsigned char *v = (const unsigned char *)kv[i + 1]; *v; v++) {
+            if ((*v >= 'A' && *v <= 'Z') || (*v >= 'a' && *v <= 'z') || (*v >= '0' && *v <= '9') || *v == '-' ||
+                *v == '_' || *v == '.' || *v == '~')
+                EXPECT_OK(core_buf_append_u8(&body, *v));
+            else
+                EXPECT_OK(core_buf_printf(&body, "%%%02X", *v));
+        }
+    }
+    EXPECT_OK(core_form_parse(&f, core_buf_cursor(&body)));
+    struct core_reply reply;
+    EXPECT_OK(core_reply_init(&reply));
+    struct iam_call c = {.caller = &root_p, .form = &f, .request_id = "t", .now = 1800000000};
+    core_result_ignore(iam_handle(iam, &c, &reply));
+    unsigned st = reply.status;
+    if (st != 200)
+        fprintf(stderr, "iam %s: %u %s %.*s\n", kv[1], st, reply.error_code, (int)reply.message.len,
+                (const char *)reply.message.data);
+    core_reply_free(&reply);
+    core_form_free(&f);
+    core_buf_free(&body);
+    return st;
 }
 
-/* "other", the user the lockout vector's key policy names instead of the caller. */
-static core_result put_other(struct keystore_txn *txn, void *argp)
+/* Sets user u's only inline policy "p" (NULL: none). */
+static void set_user_policy(const char *policy)
 {
-    (void)argp;
-    json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:{},s:[]}", "name", "other", "account", ACCT, "path", "/", "user_id",
-                            "AIDAOTHERUSER00000000", "inline", "attached");
-    ENSURE(rec != NULL, ERR_NOMEM);
-    core_result r = iam_rec_put(txn, IAM_T_USER, ACCT, core_cursor_str("other"), rec, 0);
-    json_decref(rec);
-    return r;
+    if (policy) {
+        const char *kv[] = {"Action", "PutUserPolicy", "Version", IAM_API_VERSION, "UserName", "u",
+                            "PolicyName", "p", "PolicyDocument", policy, NULL};
+        EXPECT_TRUE(iam_call(kv) == 200);
+    } else {
+        const char *kv[] = {"Action", "DeleteUserPolicy", "Version", IAM_API_VERSION, "UserName", "u",
+                            "PolicyName", "p", NULL};
+        unsigned st = iam_call(kv);
+        EXPECT_TRUE(st == 200 || st == 404); /* NoSuchEntity when it had none */
+    }
+    iam_identity_invalidate(iam);
+}
+
+static void create_user(const char *name)
+{
+    const char *kv[] = {"Action", "CreateUser", "Version", IAM_API_VERSION, "UserName", name, NULL};
+    EXPECT_TRUE(iam_call(kv) == 200);
 }
 
 static void run_case(const json_t *c)
@@ -134,9 +159,7 @@ static void run_case(const json_t *c)
     const json_t *up = json_object_get(c, "user_policy");
     char *upt = json_is_object(up) ? dump(up) : NULL;
     char *upx = upt ? expand(upt, kid, arn) : NULL;
-    struct user_arg ua = {.policy = upx};
-    EXPECT_OK(keystore_write(ks, put_user, &ua));
-    iam_identity_invalidate(iam);
+    set_user_policy(upx);
     free(upt);
     free(upx);
 
@@ -193,16 +216,12 @@ static void run_file(const char *path)
 /* The cache follows writes: a policy put after a decision changes the next one. */
 static void test_cache_invalidation(void)
 {
-    struct user_arg none = {NULL};
-    EXPECT_OK(keystore_write(ks, put_user, &none));
-    iam_identity_invalidate(iam);
+    set_user_policy(NULL);
     struct core_reply r = call(&user_p, "GenerateRandom", "{\"NumberOfBytes\":4}");
     EXPECT_TRUE(strcmp(r.error_code, "AccessDeniedException") == 0);
     core_reply_free(&r);
-    struct user_arg some = {"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
-                            "\"Action\":\"kms:GenerateRandom\",\"Resource\":\"*\"}]}"};
-    EXPECT_OK(keystore_write(ks, put_user, &some));
-    iam_identity_invalidate(iam);
+    set_user_policy("{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+                    "\"Action\":\"kms:GenerateRandom\",\"Resource\":\"*\"}]}");
     r = call(&user_p, "GenerateRandom", "{\"NumberOfBytes\":4}");
     EXPECT_TRUE(!core_reply_failed(&r));
     core_reply_free(&r);
@@ -224,13 +243,15 @@ int main(int argc, char **argv)
     EXPECT_OK(kms_env_new(&eo, &env));
     iam_principal_root(&root_p, ACCT);
     snprintf(root_p.region, sizeof root_p.region, "us-east-1");
-    iam_principal_user(&user_p, ACCT, "/", "u", TEST_USER_ID);
-    snprintf(user_p.region, sizeof user_p.region, "us-east-1");
     if (ks && env && iam) {
-        /* The user exists before any key policy names it: a policy naming no user is refused. */
-        struct user_arg none0 = {.policy = NULL};
-        EXPECT_OK(keystore_write(ks, put_user, &none0));
-        EXPECT_OK(keystore_write(ks, put_other, NULL));
+        /* The users exist before any key policy names them: a policy naming no user is refused. */
+        create_user("u");
+        create_user("other"); /* the user the lockout vector's key policy names instead of the caller */
+        struct keystore_txn *txn = NULL;
+        EXPECT_OK(keystore_txn_begin(ks, false, &txn));
+        EXPECT_OK(iam_user_principal(txn, ACCT, core_cursor_str("u"), &user_p));
+        keystore_txn_abort(txn);
+        snprintf(user_p.region, sizeof user_p.region, "us-east-1");
         char vdir[PATH_MAX];
         snprintf(vdir, sizeof vdir, "%s/authz", test_vectors_dir);
         DIR *d = opendir(vdir);
