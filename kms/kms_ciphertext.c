@@ -119,8 +119,8 @@ static core_result uuid_to_bytes(const char *id, uint8_t out[16])
 
 static void bytes_to_uuid(const uint8_t b[16], char out[KMS_KEY_ID_LEN + 1])
 {
-    snprintf(out, KMS_KEY_ID_LEN + 1, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    _Static_assert(KMS_KEY_ID_LEN == 36, "a key id is a UUID's text");
+    core_uuid_text(b, out); /* snprintf's "%02x" x16 cost a tenth of a Decrypt's own work */
 }
 
 static core_result write_header(const struct kms_ct_header *h, struct core_buf *out)
@@ -235,9 +235,9 @@ core_result kms_encrypt_with_key(struct kms_ctx *ctx, struct keystore_txn *txn, 
 {
     GUARD(kms_symmetric_usage_check(ctx, key));
     struct kms_ct_header h = {.version = KMS_CT_VERSION, .material_version = key->n_versions};
-    snprintf(h.account, sizeof h.account, "%s", key->account);
-    snprintf(h.region, sizeof h.region, "%s", key->region);
-    snprintf(h.key_id, sizeof h.key_id, "%s", key->key_id);
+    core_str_copy(h.account, sizeof h.account, key->account);
+    core_str_copy(h.region, sizeof h.region, key->region);
+    core_str_copy(h.key_id, sizeof h.key_id, key->key_id);
     /* "a fresh random 96-bit nonce per message" */
     core_random(h.nonce, sizeof h.nonce);
     DEFER_CLEANUP(struct core_buf mat = {0}, core_buf_cleanup);

@@ -1,7 +1,12 @@
 /*
- * core_ipv4_text (the request path's replacement for inet_ntop, issue 14
- * round 3) must print exactly what inet_ntop(AF_INET) prints: every value of
- * each octet in every position, and random addresses.
+ * The request path's replacements for libc formatting (issue 14 round 3)
+ * must print exactly what libc prints:
+ * - core_ipv4_text as inet_ntop(AF_INET): every value of each octet in
+ *   every position, and random addresses;
+ * - core_str_copy / core_str_append / core_str_append_hex32 as
+ *   snprintf("%s") / "%s%s" / "%08x", truncation included, for every
+ *   capacity from 1 to 40 and strings of 0 to 40 bytes;
+ * - core_uuid_text as "%02x" x16 with the UUID dashes.
  */
 #include <arpa/inet.h>
 
@@ -20,9 +25,50 @@ static void check(const uint8_t a[4])
         TEST_FAIL("%u.%u.%u.%u: got \"%.16s\", inet_ntop \"%s\"", a[0], a[1], a[2], a[3], got, want);
 }
 
+static void check_strings(void)
+{
+    char src[41], src2[41];
+    for (size_t len = 0; len <= 40; len++) {
+        for (size_t i = 0; i < len; i++) src[i] = (char)('a' + (i * 7 + len) % 26);
+        src[len] = 0;
+        for (size_t len2 = 0; len2 <= 12; len2 += 3) {
+            for (size_t i = 0; i < len2; i++) src2[i] = (char)('A' + i);
+            src2[len2] = 0;
+            for (size_t cap = 1; cap <= 40; cap++) {
+                char got[48], want[48];
+                memset(got, 'X', sizeof got);
+                size_t n = core_str_copy(got, cap, src);
+                if (snprintf(want, cap, "%s", src) < 0) abort(); /* truncation is the point */
+                if (strcmp(got, want) != 0 || n != strlen(want)) TEST_FAIL("copy %zu/%zu: \"%s\" vs \"%s\"", len, cap, got, want);
+                core_str_append(got, cap, &n, src2);
+                if (snprintf(want, cap, "%s%s", src, src2) < 0) abort();
+                if (strcmp(got, want) != 0 || n != strlen(want)) TEST_FAIL("append %zu/%zu/%zu: \"%s\" vs \"%s\"", len, len2, cap, got, want);
+                uint32_t v = (uint32_t)(len * 2654435761u + cap * 40503u);
+                core_str_append_hex32(got, cap, &n, v);
+                if (snprintf(want, cap, "%s%s%08x", src, src2, v) < 0) abort();
+                if (strcmp(got, want) != 0 || n != strlen(want)) TEST_FAIL("hex32 %zu/%zu: \"%s\" vs \"%s\"", len, cap, got, want);
+            }
+        }
+    }
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (int k = 0; k < 20000; k++) {
+        uint8_t b[16];
+        for (size_t i = 0; i < 16; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            b[i] = (uint8_t)(k < 256 ? (i == (size_t)k % 16 ? (uint64_t)k : 0) : x);
+        }
+        char got[37], want[37];
+        core_uuid_text(b, got);
+        snprintf(want, sizeof want, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+        EXPECT_STR_EQ(got, want);
+    }
+}
+
 int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
+    check_strings();
     for (unsigned pos = 0; pos < 4; pos++)
         for (unsigned v = 0; v < 256; v++) {
             uint8_t a[4] = {127, 0, 0, 1};
