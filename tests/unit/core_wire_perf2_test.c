@@ -6,7 +6,10 @@
  * - core_str_copy / core_str_append / core_str_append_hex32 as
  *   snprintf("%s") / "%s%s" / "%08x", truncation included, for every
  *   capacity from 1 to 40 and strings of 0 to 40 bytes;
- * - core_uuid_text as "%02x" x16 with the UUID dashes.
+ * - core_uuid_text as "%02x" x16 with the UUID dashes;
+ * - core_json_append_string (now eight bytes at a time when nothing needs
+ *   an escape) as a byte-by-byte escaper, for every byte value at every
+ *   position of strings up to 40 bytes, and random strings.
  */
 #include <arpa/inet.h>
 
@@ -65,10 +68,63 @@ static void check_strings(void)
     }
 }
 
+static void ref_escape(const uint8_t *p, size_t n, char *out)
+{
+    size_t o = 0;
+    out[o++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        if (c == '"' || c == '\\') out[o++] = '\\', out[o++] = (char)c;
+        else if (c < 0x20) o += (size_t)sprintf(out + o, "\\u%04x", c);
+        else out[o++] = (char)c;
+    }
+    out[o++] = '"';
+    out[o] = 0;
+}
+
+static void check_json_one(const uint8_t *p, size_t n)
+{
+    char want[8 * 64];
+    ref_escape(p, n, want);
+    struct core_buf b;
+    if (!core_ok(core_buf_init(&b, 0, 4096))) abort();
+    EXPECT_OK(core_buf_append_str(&b, "x"));
+    EXPECT_OK(core_json_append_string(&b, core_cursor_from(p, n)));
+    if (b.len != 1 + strlen(want) || memcmp(b.data + 1, want, b.len - 1) != 0)
+        TEST_FAIL("json escape of %zu bytes differs: %.*s vs %s", n, (int)b.len, (const char *)b.data, want);
+    core_buf_free(&b);
+}
+
+static void check_json(void)
+{
+    uint8_t s[40];
+    for (size_t n = 0; n <= sizeof s; n++) {
+        for (size_t i = 0; i < n; i++) s[i] = (uint8_t)('a' + i % 26);
+        check_json_one(s, n);
+        for (size_t pos = 0; pos < n; pos++)
+            for (unsigned v = 0; v < 256; v++) {
+                uint8_t saved = s[pos];
+                s[pos] = (uint8_t)v;
+                check_json_one(s, n);
+                s[pos] = saved;
+            }
+    }
+    uint64_t x = 0x243F6A8885A308D3ull;
+    for (int k = 0; k < 20000; k++) {
+        size_t n = (size_t)(k % 41);
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            s[i] = (uint8_t)(k % 3 ? 0x20 + x % 0x60 : x);
+        }
+        check_json_one(s, n);
+    }
+}
+
 int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
     check_strings();
+    check_json();
     for (unsigned pos = 0; pos < 4; pos++)
         for (unsigned v = 0; v < 256; v++) {
             uint8_t a[4] = {127, 0, 0, 1};
