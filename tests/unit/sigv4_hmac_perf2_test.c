@@ -91,6 +91,32 @@ int main(int argc, char **argv)
     uint64_t hits, misses;
     sigv4_key_cache_stats(cache, &hits, &misses);
     EXPECT_TRUE(misses == 3 && hits == 15);
+    /* A tuple longer than the name buffer (scope parts far past what a parsed request allows) is derived uncached (never a truncated name),
+     * and still give the right key. */
+    char long_region[2000];
+    memset(long_region, 'r', sizeof long_region - 1);
+    long_region[sizeof long_region - 1] = 0;
+    for (int round = 0; round < 2; round++) {
+        struct sigv4_hmac_key hk;
+        uint8_t key[32];
+        EXPECT_OK(sigv4_key_cache_get_hmac(cache, core_cursor_str("s"), core_cursor_str("20261202"),
+                                           core_cursor_str(long_region), core_cursor_str("kms"), &hk));
+        EXPECT_OK(sigv4_signing_key(core_cursor_str("s"), core_cursor_str("20261202"), core_cursor_str(long_region),
+                                    core_cursor_str("kms"), key));
+        EXPECT_BYTES_EQ(hk.key, 32, key, 32);
+    }
+    sigv4_key_cache_stats(cache, &hits, &misses);
+    EXPECT_TRUE(misses == 3 && hits == 15);
+    /* Names are length-prefixed: ("ab","c") and ("a","bc") are different entries. */
+    uint8_t a[32], b[32], ra[32], rb[32];
+    EXPECT_OK(sigv4_key_cache_get(cache, core_cursor_str("s"), core_cursor_str("ab"), core_cursor_str("c"),
+                                  core_cursor_str("x"), a));
+    EXPECT_OK(sigv4_key_cache_get(cache, core_cursor_str("s"), core_cursor_str("a"), core_cursor_str("bc"),
+                                  core_cursor_str("x"), b));
+    EXPECT_OK(sigv4_signing_key(core_cursor_str("s"), core_cursor_str("ab"), core_cursor_str("c"), core_cursor_str("x"), ra));
+    EXPECT_OK(sigv4_signing_key(core_cursor_str("s"), core_cursor_str("a"), core_cursor_str("bc"), core_cursor_str("x"), rb));
+    EXPECT_BYTES_EQ(a, 32, ra, 32);
+    EXPECT_BYTES_EQ(b, 32, rb, 32);
     sigv4_key_cache_free(cache);
     TEST_MAIN_END();
 }
