@@ -170,6 +170,13 @@ void server_conns_busy(struct server_conn *c, uint64_t now_ms);
 void server_conns_idle(struct server_conn *c, uint64_t now_ms);
 /** The library closed the connection (before closing its socket); frees c. */
 void server_conns_closed(struct server_conn *c);
+/**
+ * The connection's slot for one spare object of the HTTP layer (its request
+ * state, reused by the connection's next request). Only the connection's own
+ * callbacks touch it, so it takes no lock; the HTTP layer frees what it holds
+ * before server_conns_closed(). NULL when c is NULL.
+ */
+void **server_conns_spare(struct server_conn *c);
 /** The counters alone, without sweeping (for /metrics). */
 void server_conns_stats_get(struct server_conns_stats *stats);
 /** Hits and misses of the long-term credential cache, all threads (for /metrics). */
