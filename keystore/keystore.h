@@ -61,6 +61,67 @@ struct keystore_options {
     struct core_cursor etcd_password;
 };
 
+/*
+ * The options that say where records live, parsed one way by kmsd and by
+ * every kmsctl subcommand that opens a keystore (keystore/keystore_args.c),
+ * so a tool reaches the same keystore as the server it sits beside.
+ */
+struct keystore_store_args {
+    char store[1024];                  /* "" or "lmdb": LMDB in the data dir; etcd://HOST:PORT[,...] */
+    char etcd_prefix[129];             /* "": kmsd; at most 128 bytes, no / */
+    char etcd_cacert[1024], etcd_cert[1024], etcd_key[1024];
+    char etcd_user[128];
+    char etcd_password_env[128];       /* the etcd password from this environment variable */
+    char etcd_password_file[1024];     /* ... or from this file (never from argv: ps shows argv) */
+};
+
+/* Help text for the options keystore_store_arg() takes, one per line. */
+#define KEYSTORE_STORE_USAGE                                                                                     \
+    "  --store lmdb|etcd://HOST:PORT[,HOST:PORT...]\n"                                                         \
+    "                            where records live (default lmdb, in DIR); with etcd, DIR holds\n"          \
+    "                            the master key file, shared by every node (docs/scale-out.md)\n"            \
+    "  --etcd-prefix P           key prefix in etcd (default kmsd)\n"                                         \
+    "  --etcd-cacert F, --etcd-cert F, --etcd-key F   TLS to etcd (https): server CA, client certificate\n"   \
+    "  --etcd-user U              etcd authentication, with the password from\n"                              \
+    "  --etcd-password-file F | --etcd-password-env VAR   (one trailing newline dropped)\n"
+
+/**
+ * Takes one store option (opt with its value val) into a.
+ * @return 1 taken; 0 opt is not a store option (a untouched); -1 val is not
+ * valid for opt (the reason printed to stderr, prefixed with who).
+ */
+int keystore_store_arg(struct keystore_store_args *a, const char *who, const char *opt, const char *val);
+
+/**
+ * Checks the combination (keystore_store_options() does too): etcd options
+ * need an etcd store, a user needs exactly one password source and the
+ * reverse, a client certificate needs its key. Prints the reason to stderr,
+ * prefixed with who.
+ */
+bool keystore_store_args_valid(const struct keystore_store_args *a, const char *who);
+
+/**
+ * Points o's store fields at a's strings (borrowed: a must outlive the
+ * keystore_open() call) and reads the etcd password, from the environment
+ * variable (its bytes wiped and the variable unset once read, so
+ * /proc/PID/environ no longer shows it) or from the file, into pass (a
+ * secret buffer of the caller's, empty; core_buf_free() it after
+ * keystore_open()), once keystore_store_args_valid() passes. Reasons go to
+ * stderr, prefixed with who, and never show the password.
+ * Errors: ERR_INVALID_ARG, ERR_IO (the password file), ERR_LIMIT, ERR_NOMEM.
+ */
+CORE_RESULT keystore_store_options(const struct keystore_store_args *a, const char *who, struct keystore_options *o,
+                                   struct core_buf *pass);
+
+/**
+ * Reads a secret from environment variable env (wiped in place and unset
+ * once read) or, env NULL, from file (one trailing newline, CR LF too,
+ * dropped) into out, a secret buffer: initialised here with room for max
+ * bytes. Empty is an error. Reasons go to stderr prefixed with who (never
+ * the secret). Errors: ERR_INVALID_ARG (unset or empty), ERR_IO, ERR_LIMIT.
+ */
+CORE_RESULT keystore_read_secret(const char *who, const char *env, const char *file, size_t max, struct core_buf *out);
+
 /**
  * Opens (creating on first use) the keystore in opts->dir.
  * A new keystore gets a new master key file (mode 0600) or passphrase salt.
@@ -163,6 +224,15 @@ void keystore_iter_end(struct keystore_iter *it);
  * keystore_generation() still returns g. Cheap: no transaction, no lock.
  */
 uint64_t keystore_generation(struct keystore *ks);
+
+/**
+ * The size of the storage that holds the keystore, for the metrics: LMDB's
+ * data file (its length, and the disk space it occupies); over etcd, the
+ * database file of the member that answers (both numbers), which holds the
+ * history and every other user of the cluster too. Does I/O over etcd.
+ * Errors: ERR_IO.
+ */
+CORE_RESULT keystore_storage_bytes(struct keystore *ks, uint64_t *file_bytes, uint64_t *allocated_bytes);
 
 /**
  * True when this process should run the background jobs (automatic

@@ -18,8 +18,9 @@
  * in LMDB, base64 on the wire.
  *
  * Read txns read at one revision (a snapshot): the newest this node knows,
- * from its own commits and from a poller that asks the cluster for its
- * revision every ET_POLL_MS. Write txns are optimistic: reads are
+ * from its own commits, from a watch on the prefix (etcd pushes every
+ * commit) and from a poller that asks the cluster for its revision every
+ * ET_POLL_MS (the watch's safety net). Write txns are optimistic: reads are
  * linearizable (no revision) and remembered with their mod_revision (0:
  * absent); iterations also remember a range guard; writes are buffered. The
  * commit is ONE etcd txn whose compares are every read (mod_revision EQUAL)
@@ -62,6 +63,10 @@ struct ks_etcd {
     pthread_t poller;
     bool poller_started;
     _Atomic bool stop;
+    /* the watch (watch_main): pushes every commit's revision to this node */
+    CURLM *watch_multi;
+    pthread_t watcher;
+    bool watcher_started;
 };
 
 /* ---- HTTP ---------------------------------------------------------------- */
@@ -121,6 +126,44 @@ static void sleep_ms(long ms)
 static core_result et_authenticate(struct ks_etcd *e, CURL *h);
 
 /*
+ * Readies h for a POST of body to path on member cur: the JSON content
+ * type, the auth token, TLS. The answer's handling is the caller's.
+ * @return the header list to free after the transfer (NULL: no memory).
+ */
+static struct curl_slist *et_setup(struct ks_etcd *e, CURL *h, unsigned cur, const char *path,
+                                   struct core_cursor body)
+{
+    char url[ET_MAX_ENDPOINT_BYTES + 64];
+    snprintf(url, sizeof url, "%s://%s%s", e->tls ? "https" : "http", e->endpoints[cur % e->n], path);
+    curl_easy_reset(h);
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    char auth[600];
+    pthread_mutex_lock(&e->auth_mu);
+    if (hdrs && e->token[0]) {
+        snprintf(auth, sizeof auth, "Authorization: %s", e->token);
+        struct curl_slist *more = curl_slist_append(hdrs, auth);
+        if (more == NULL) curl_slist_free_all(hdrs);
+        hdrs = more;
+    }
+    pthread_mutex_unlock(&e->auth_mu);
+    core_wipe(auth, sizeof auth);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)body.ptr);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body.len);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ET_CONNECT_MS);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (e->tls) {
+        if (e->cacert[0]) curl_easy_setopt(h, CURLOPT_CAINFO, e->cacert);
+        if (e->cert[0]) curl_easy_setopt(h, CURLOPT_SSLCERT, e->cert);
+        if (e->key[0]) curl_easy_setopt(h, CURLOPT_SSLKEY, e->key);
+    }
+    return hdrs;
+}
+
+/*
  * POSTs body to path on the cluster; *out is the parsed 200 answer. A
  * member that cannot be reached, or answers that it has no leader or timed
  * out, is skipped for the next one (twice round the list). Other error
@@ -136,41 +179,29 @@ static core_result et_post(struct ks_etcd *e, const char *path, struct core_curs
     bool reauthed = false;
     for (unsigned a = 0; a < attempts; a++) {
         unsigned cur = atomic_load(&e->cur);
-        char url[ET_MAX_ENDPOINT_BYTES + 64];
-        snprintf(url, sizeof url, "%s://%s%s", e->tls ? "https" : "http", e->endpoints[cur % e->n], path);
         core_buf_reset(&resp);
-        curl_easy_reset(h);
-        struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-        char auth[600];
-        pthread_mutex_lock(&e->auth_mu);
-        if (e->token[0]) {
-            snprintf(auth, sizeof auth, "Authorization: %s", e->token);
-            hdrs = curl_slist_append(hdrs, auth);
-        }
-        pthread_mutex_unlock(&e->auth_mu);
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_POST, 1L);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)body.ptr);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body.len);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+        struct curl_slist *hdrs = et_setup(e, h, cur, path, body);
+        ENSURE(hdrs != NULL, ERR_NOMEM);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ET_TIMEOUT_MS);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ET_CONNECT_MS);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        if (e->tls) {
-            if (e->cacert[0]) curl_easy_setopt(h, CURLOPT_CAINFO, e->cacert);
-            if (e->cert[0]) curl_easy_setopt(h, CURLOPT_SSLCERT, e->cert);
-            if (e->key[0]) curl_easy_setopt(h, CURLOPT_SSLKEY, e->key);
-        }
+        char cerr[CURL_ERROR_SIZE] = "";
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
         CURLcode rc = curl_easy_perform(h);
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         curl_slist_free_all(hdrs);
+        if (rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE) {
+            /* Our own files are unusable: no member will do better. */
+            core_log(CORE_LOG_ERROR, "keystore: etcd TLS: %s (--etcd-cacert, --etcd-cert, --etcd-key)",
+                     cerr[0] ? cerr : curl_easy_strerror(rc));
+            BAIL(ERR_IO);
+        }
         if (rc != CURLE_OK) {
+            /* curl's detail names the TLS failure (an untrusted server
+             * certificate, a client certificate the member refused). */
             core_log(CORE_LOG_WARN, "keystore: etcd %s%s: %s; trying the next member", e->endpoints[cur % e->n], path,
-                     curl_easy_strerror(rc));
+                     cerr[0] ? cerr : curl_easy_strerror(rc));
             atomic_compare_exchange_strong(&e->cur, &cur, cur + 1);
             if ((a + 1) % e->n == 0) sleep_ms(200);
             continue;
@@ -410,6 +441,109 @@ static void *poller_main(void *arg)
         core_result_ignore(et_refresh(e));
         for (int i = 0; i < ET_POLL_MS / 10 && !atomic_load(&e->stop); i++) sleep_ms(10);
     }
+    return NULL;
+}
+
+/*
+ * The watch: one streaming POST /v3/watch over the prefix, whose every
+ * message (newline-delimited JSON: the events of one commit, with the
+ * cluster's revision in its header) moves this node's revision at once, so
+ * caches keyed on keystore_generation() drop another node's (or kmsctl's)
+ * change within about one network hop of its commit. The poller stays as
+ * the fallback when the stream is down (reconnected after ET_POLL_MS).
+ */
+struct et_watch {
+    struct ks_etcd *e;
+    struct core_buf line; /* the message being received */
+    bool overflow;        /* a message past ET_MAX_RESPONSE: dropped (the poller covers it) */
+    bool canceled;
+};
+
+static void watch_message(struct et_watch *w, struct core_cursor msg)
+{
+    json_t *j = NULL;
+    if (!core_ok(core_json_parse(msg, 16, &j))) return;
+    const json_t *res = json_object_get(j, "result");
+    et_seen(w->e, et_i64(json_object_get(json_object_get(res, "header"), "revision")));
+    const json_t *ev;
+    size_t i;
+    json_array_foreach(json_object_get(res, "events"), i, ev)
+        et_seen(w->e, et_i64(json_object_get(json_object_get(ev, "kv"), "mod_revision")));
+    if (json_is_true(json_object_get(res, "canceled")) || json_object_get(j, "error")) w->canceled = true;
+    json_decref(j);
+}
+
+static size_t on_watch(char *p, size_t size, size_t n, void *arg)
+{
+    struct et_watch *w = arg;
+    size_t len = size * n;
+    struct core_cursor in = core_cursor_from(p, len);
+    while (in.len) {
+        const uint8_t *nl = memchr(in.ptr, '\n', in.len);
+        size_t take = nl ? (size_t)(nl - in.ptr) : in.len;
+        if (!w->overflow && !core_ok(core_buf_append(&w->line, in.ptr, take))) w->overflow = true;
+        in.ptr += take;
+        in.len -= take;
+        if (nl == NULL) break;
+        in.ptr++, in.len--;
+        if (!w->overflow) watch_message(w, core_buf_cursor(&w->line));
+        core_buf_reset(&w->line);
+        w->overflow = false;
+    }
+    return w->canceled ? 0 : len; /* 0 ends the stream: a canceled watch is made again */
+}
+
+/* One watch stream, until it ends, fails or the keystore closes. */
+static void watch_once(struct ks_etcd *e, CURL *h, struct et_watch *w)
+{
+    char body[2 * ET_MAX_PREFIX_BYTES + 128], start[ET_MAX_PREFIX_BYTES + 2], end[ET_MAX_PREFIX_BYTES + 2];
+    snprintf(start, sizeof start, "%s/", e->prefix);
+    snprintf(end, sizeof end, "%s0", e->prefix);
+    DEFER_CLEANUP(struct core_buf b = {0}, core_buf_cleanup);
+    if (!core_ok(core_buf_init(&b, sizeof body, 4 * sizeof body)) ||
+        !core_ok(core_buf_append_str(&b, "{\"create_request\":{\"key\":")) ||
+        !core_ok(b64(&b, core_cursor_str(start))) || !core_ok(core_buf_append_str(&b, ",\"range_end\":")) ||
+        !core_ok(b64(&b, core_cursor_str(end))) || !core_ok(core_buf_append_str(&b, "}}")))
+        return;
+    unsigned cur = atomic_load(&e->cur);
+    struct curl_slist *hdrs = et_setup(e, h, cur, "/v3/watch", core_buf_cursor(&b));
+    if (hdrs == NULL) return;
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_watch);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 5L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 2L);
+    w->canceled = w->overflow = false;
+    core_buf_reset(&w->line);
+    if (curl_multi_add_handle(e->watch_multi, h) == CURLM_OK) {
+        int running = 1;
+        while (running && !atomic_load(&e->stop)) {
+            if (curl_multi_perform(e->watch_multi, &running) != CURLM_OK) break;
+            if (running) curl_multi_poll(e->watch_multi, NULL, 0, 1000, NULL);
+        }
+        curl_multi_remove_handle(e->watch_multi, h);
+    }
+    curl_slist_free_all(hdrs);
+}
+
+static void *watch_main(void *arg)
+{
+    struct ks_etcd *e = arg;
+    CURL *h = curl_easy_init();
+    struct et_watch w = {.e = e};
+    if (h == NULL || !core_ok(core_buf_init(&w.line, 4096, ET_MAX_RESPONSE))) {
+        core_log(CORE_LOG_WARN, "keystore: no etcd watch (out of memory); changes arrive by polling");
+        if (h) curl_easy_cleanup(h);
+        return NULL;
+    }
+    while (!atomic_load(&e->stop)) {
+        watch_once(e, h, &w);
+        /* Ended: the member went away, or etcd canceled the watch. The
+         * poller keeps the revision current meanwhile. */
+        for (int i = 0; i < ET_POLL_MS / 10 && !atomic_load(&e->stop); i++) sleep_ms(10);
+    }
+    core_buf_free(&w.line);
+    curl_easy_cleanup(h);
     return NULL;
 }
 
@@ -919,6 +1053,111 @@ const struct ks_backend ks_etcd_backend = {
     .generation = et_generation,
 };
 
+/* The answering member's database size (its bbolt file), for the metrics. */
+core_result ks_etcd_db_size(struct keystore *ks, uint64_t *bytes)
+{
+    DEFER_CLEANUP(json_t *j = NULL, core_json_cleanup);
+    GUARD(et_post(E(ks), "/v3/maintenance/status", core_cursor_str("{}"), &j));
+    int64_t n = et_i64(json_object_get(j, "dbSize"));
+    ENSURE(n > 0, ERR_IO);
+    *bytes = (uint64_t)n;
+    CORE_OK;
+}
+
+/* ---- rekey ---------------------------------------------------------------- */
+
+/* Another node holds the leader key: some kmsd still runs over the prefix. */
+static core_result others_running(struct ks_etcd *e, bool *running)
+{
+    char k[ET_MAX_PREFIX_BYTES + sizeof ET_LEADER];
+    snprintf(k, sizeof k, "%s%s", e->prefix, ET_LEADER);
+    DEFER_CLEANUP(json_t *j = NULL, core_json_cleanup);
+    GUARD(et_range(e, core_cursor_str(k), core_cursor_from(NULL, 0), 0, 0, false, &j));
+    const json_t *kv = json_array_get(json_object_get(j, "kvs"), 0);
+    DEFER_CLEANUP(struct core_buf v = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&v, 64, 256));
+    if (kv) GUARD(unb64(json_object_get(kv, "value"), &v));
+    *running = kv && !core_cursor_eq(core_buf_cursor(&v), core_cursor_str(e->node_id));
+    CORE_OK;
+}
+
+/* Puts meta name = value in t, guarded by a compare on its current mod_revision. */
+static core_result put_meta(struct ks_btxn *t, const char *name, struct core_cursor value)
+{
+    DEFER_CLEANUP(struct core_buf k = {0}, core_buf_cleanup);
+    GUARD(core_buf_init(&k, 64, ET_MAX_PREFIX_BYTES + 64));
+    GUARD(core_buf_append_str(&k, t->e->prefix));
+    GUARD(core_buf_append_str(&k, ET_META));
+    GUARD(core_buf_append_str(&k, name));
+    GUARD(et_lookup(t, core_buf_cursor(&k))); /* notes the read: the commit compares it */
+    struct et_ent *w = NULL;
+    GUARD(ent_add(&t->writes, core_buf_cursor(&k), &w));
+    return core_buf_append_cursor(&w->val, value);
+}
+
+/* One attempt: every record re-sealed into t, then the new meta. */
+static core_result reseal_into(struct ks_btxn *t, const uint8_t *old_key, const uint8_t *new_key,
+                               struct core_secret *pt, const struct ks_etcd_meta *meta, size_t nmeta, size_t *count)
+{
+    *count = 0;
+    struct ks_biter *it = NULL;
+    GUARD(et_iter_begin(t, core_cursor_from(NULL, 0), &it));
+    core_result r;
+    struct core_cursor rk, sealed;
+    while (core_ok(r = et_iter_next(it, &rk, &sealed))) {
+        uint8_t ad[KS_MAX_AD_BYTES];
+        size_t adlen = ks_record_ad(rk, ad), n = 0;
+        r = sealed.len >= KS_SEAL_OVERHEAD && sealed.len - KS_SEAL_OVERHEAD <= pt->len
+                ? ks_open(old_key, core_cursor_from(ad, adlen), sealed, pt->ptr, &n)
+                : core_result_fail_at(ERR_TAMPERED, __FILE__, __LINE__);
+        if (!core_ok(r)) {
+            core_log(CORE_LOG_ERROR, "keystore: rekey aborted: a record in table '%.64s' fails authentication",
+                     (const char *)rk.ptr);
+            break;
+        }
+        uint8_t *dst = NULL;
+        r = et_put_reserve(t, rk, n + KS_SEAL_OVERHEAD, false, &dst);
+        if (core_ok(r)) ks_seal(new_key, core_cursor_from(ad, adlen), core_cursor_from(pt->ptr, n), dst);
+        core_wipe(pt->ptr, n);
+        if (!core_ok(r)) break;
+        (*count)++;
+    }
+    et_iter_end(it);
+    if (r.err != ERR_NOT_FOUND) return r;
+    for (size_t i = 0; i < nmeta; i++) GUARD(put_meta(t, meta[i].name, meta[i].value));
+    CORE_OK;
+}
+
+core_result ks_etcd_rekey(struct keystore *ks, const uint8_t *new_key, const struct ks_etcd_meta *meta, size_t nmeta,
+                          size_t *count)
+{
+    struct ks_etcd *e = E(ks);
+    bool running = false;
+    GUARD(others_running(e, &running));
+    if (running) {
+        core_log(CORE_LOG_ERROR, "keystore: a kmsd node still runs over etcd prefix %s (it holds %s%s); stop every "
+                 "node before rekeying", e->prefix, e->prefix, ET_LEADER);
+        BAIL(ERR_IO);
+    }
+    DEFER_CLEANUP(struct core_secret pt = {0}, core_secret_cleanup);
+    GUARD(core_secret_alloc(&pt, CORE_MAX_RECORD_BYTES));
+    for (unsigned attempt = 0;; attempt++) {
+        struct ks_btxn *t = NULL;
+        GUARD(et_txn_begin(ks, NULL, true, &t));
+        core_result r = reseal_into(t, ks->master.ptr, new_key, &pt, meta, nmeta, count);
+        if (!core_ok(r)) {
+            et_txn_abort(t);
+            return r;
+        }
+        /* One etcd txn: records and the key that opens them change together
+         * (a cluster's --max-txn-ops must exceed the record count). */
+        t->destroys = true; /* the old-key values then leave etcd's history */
+        r = et_txn_commit(t);
+        if (r.err != ERR_CONFLICT || attempt >= 8) return r;
+        sleep_ms(50);
+    }
+}
+
 /* ---- open, meta, close --------------------------------------------------- */
 
 bool ks_store_is_etcd(const char *store) { return store && strncmp(store, "etcd://", 7) == 0; }
@@ -960,6 +1199,11 @@ void ks_etcd_close(struct keystore *ks)
     struct ks_etcd *e = ks->etcd;
     if (e == NULL) return;
     atomic_store(&e->stop, true);
+    if (e->watcher_started) {
+        curl_multi_wakeup(e->watch_multi);
+        pthread_join(e->watcher, NULL);
+    }
+    if (e->watch_multi) curl_multi_cleanup(e->watch_multi);
     if (e->poller_started) pthread_join(e->poller, NULL);
     if (e->lease) {
         /* Hand leadership over now rather than after the lease's TTL. */
@@ -1007,6 +1251,10 @@ core_result ks_etcd_open(struct keystore *ks, const struct keystore_options *opt
     for (size_t i = 0; i < sizeof id; i++) snprintf(e->node_id + 2 * i, 3, "%02x", id[i]);
     ENSURE(pthread_create(&e->poller, NULL, poller_main, e) == 0, ERR_NOMEM);
     e->poller_started = true;
+    e->watch_multi = curl_multi_init();
+    ENSURE(e->watch_multi != NULL, ERR_NOMEM);
+    ENSURE(pthread_create(&e->watcher, NULL, watch_main, e) == 0, ERR_NOMEM);
+    e->watcher_started = true;
     CORE_OK;
 }
 

@@ -186,6 +186,18 @@ struct ks_etcd_meta {
 };
 /* Writes m[0..n) in one txn if m[0] does not exist yet; *raced otherwise. */
 CORE_RESULT ks_etcd_meta_create(struct keystore *ks, const struct ks_etcd_meta *m, size_t n, bool *raced);
+/*
+ * keystore_rekey() over etcd: re-seals every record from ks->master to
+ * new_key and writes meta[0..n) (the new master record and verifier) in
+ * ONE etcd txn guarded by compares on everything read, retried on a
+ * conflict; then compacts etcd's history past the old-key values. Refused
+ * (ERR_IO) while another node holds the leader key: a running kmsd would
+ * go on sealing under the old key. Errors: ERR_IO, ERR_TAMPERED, ERR_NOMEM.
+ */
+/* The database size of the member that answers. Errors: ERR_IO. */
+CORE_RESULT ks_etcd_db_size(struct keystore *ks, uint64_t *bytes);
+CORE_RESULT ks_etcd_rekey(struct keystore *ks, const uint8_t *new_key, const struct ks_etcd_meta *m, size_t n,
+                          size_t *count);
 
 /* keystore_master.c: master key sources and the verifier */
 size_t ks_master_rec_encode(const struct ks_master_rec *r, uint8_t out[KS_MAX_MASTER_REC_BYTES]);

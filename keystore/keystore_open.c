@@ -515,6 +515,23 @@ core_result ks_env_reopen(struct keystore *ks)
     CORE_OK;
 }
 
+core_result keystore_storage_bytes(struct keystore *ks, uint64_t *file_bytes, uint64_t *allocated_bytes)
+{
+    *file_bytes = *allocated_bytes = 0;
+    if (ks->etcd) {
+        GUARD(ks_etcd_db_size(ks, file_bytes));
+        *allocated_bytes = *file_bytes;
+        CORE_OK;
+    }
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/data.mdb", ks->dir);
+    struct stat st;
+    ENSURE(stat(path, &st) == 0, ERR_IO);
+    *file_bytes = (uint64_t)st.st_size;
+    *allocated_bytes = (uint64_t)st.st_blocks * 512u;
+    CORE_OK;
+}
+
 /* ---- rekey --------------------------------------------------------------- */
 
 struct rekey_work {
@@ -584,6 +601,20 @@ static core_result reseal_all(struct rekey_work *w)
     CORE_OK;
 }
 
+/* Over etcd: the same switch-over, as one etcd txn (ks_etcd_rekey). */
+static core_result reseal_etcd(struct rekey_work *w)
+{
+    uint8_t mrec[KS_MAX_MASTER_REC_BYTES];
+    size_t mlen = ks_master_rec_encode(w->new_rec, mrec);
+    uint8_t ver[KS_VERIFIER_SEALED_BYTES];
+    ks_verifier_seal(w->new_key, w->new_rec, ver);
+    const struct ks_etcd_meta m[] = {
+        {KS_META_MASTER, {mrec, mlen}},
+        {KS_META_VERIFIER, {ver, sizeof ver}},
+    };
+    return ks_etcd_rekey(w->ks, w->new_key, m, sizeof m / sizeof m[0], &w->count);
+}
+
 /* After the commit: the new key is current. Install it; failures here are
  * repaired by the next open (see unlock_key_file), so they only warn. */
 static void install(struct keystore *ks, const char *new_path, const char *tmp_path)
@@ -621,7 +652,7 @@ static core_result rekey_locked(struct keystore *ks, const struct keystore_optio
     }
 
     struct rekey_work w = {.ks = ks, .new_key = key.ptr, .new_rec = &rec};
-    core_result r = reseal_all(&w);
+    core_result r = ks->etcd ? reseal_etcd(&w) : reseal_all(&w);
     core_secret_free(&w.scratch);
     core_buf_free(&w.sealed);
     if (!core_ok(r)) {
@@ -635,8 +666,9 @@ static core_result rekey_locked(struct keystore *ks, const struct keystore_optio
     install(ks, new_path, tmp_path);
     core_log(CORE_LOG_INFO, "keystore: re-sealed %zu record(s) in %s under a new %s (generation %llu)", w.count,
              ks->dir, source_name(rec.source), (unsigned long long)rec.generation);
-    /* Every value sealed under the old key now sits in a free page. */
-    ks_scrub(ks, true);
+    /* Every value sealed under the old key now sits in a free page (LMDB;
+     * etcd's history was compacted past them at the commit). */
+    if (!ks->etcd) ks_scrub(ks, true);
     CORE_OK;
 }
 
@@ -647,10 +679,9 @@ core_result keystore_rekey(struct keystore *ks, const struct keystore_options *n
     ENSURE(new_opts->source == KEYSTORE_MASTER_KEY_FILE || new_opts->source == KEYSTORE_MASTER_PASSPHRASE,
            ERR_INVALID_ARG);
     assert(ks_tls_write_depth == 0 && "keystore_rekey() while this thread holds a write txn");
-    if (ks->etcd) {
-        core_log(CORE_LOG_ERROR, "keystore: rekey works on an LMDB keystore: migrate to lmdb, rekey, migrate back");
-        BAIL(ERR_INVALID_ARG);
-    }
+    /* Over etcd no file lock reaches the other nodes: ks_etcd_rekey()
+     * refuses while one of them holds the leader key instead. */
+    if (ks->etcd) return rekey_locked(ks, new_opts);
     /* Exclusive across processes: a server holding the old key in memory
      * would otherwise go on sealing records under it. Converting the lock
      * may drop it for a moment; it is taken back shared below either way. */

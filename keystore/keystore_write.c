@@ -127,9 +127,11 @@ static core_result write_optimistic(struct keystore *ks, keystore_write_fn fn, v
             ks_gate_leave(ks);
             return r;
         }
+        uint64_t t0 = ks_commit_hook ? core_clock_mono_ns() : 0;
         r = ks->be->txn_commit(bt);
         ks_gate_leave(ks);
         if (core_ok(r)) {
+            if (ks_commit_hook) ks_commit_hook(core_clock_mono_ns() - t0);
             ks->be->maintain(ks, t.destroys);
             return r;
         }

@@ -21,6 +21,11 @@
  *   [5] KMSInvalidStateException: <key ARN> is pending import.
  *   [6],[7] UnsupportedOperationException: imported material, custom key store.
  *   [11] KeyUnavailableException: <key ARN> is unavailable.
+ * PendingReplicaDeletion (a multi-Region primary scheduled for deletion
+ * while replicas remain) refuses what PendingDeletion refuses: the key
+ * "cannot be replicated or used in cryptographic operations"
+ * (API_ScheduleKeyDeletion.html). AWS's text is not published; the message
+ * names the state as AWS's other state messages do.
  */
 core_result kms_state_check(struct kms_ctx *ctx, const struct kms_key *key, enum kms_state_rule rule)
 {
@@ -36,19 +41,25 @@ core_result kms_state_check(struct kms_ctx *ctx, const struct kms_key *key, enum
             return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending deletion.", arn);
         if (s == KMS_STATE_PENDING_IMPORT)
             return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending import.", arn);
+        if (s == KMS_STATE_PENDING_REPLICA_DELETION)
+            return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending replica deletion.", arn);
         return kms_fail(ctx, KMS_E_KEY_UNAVAILABLE, "%s is unavailable.", arn);
     case KMS_RULE_MANAGE:
         if (s == KMS_STATE_PENDING_DELETION)
             return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending deletion.", arn);
+        if (s == KMS_STATE_PENDING_REPLICA_DELETION)
+            return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending replica deletion.", arn);
         CORE_OK;
     case KMS_RULE_ENABLE_DISABLE:
         if (s == KMS_STATE_PENDING_DELETION)
             return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending deletion.", arn);
+        if (s == KMS_STATE_PENDING_REPLICA_DELETION)
+            return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending replica deletion.", arn);
         if (s == KMS_STATE_PENDING_IMPORT)
             return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending import.", arn);
         CORE_OK;
     case KMS_RULE_CANCEL_DELETION:
-        if (s == KMS_STATE_PENDING_DELETION) CORE_OK;
+        if (s == KMS_STATE_PENDING_DELETION || s == KMS_STATE_PENDING_REPLICA_DELETION) CORE_OK;
         return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is not pending deletion.", arn);
     case KMS_RULE_ROTATION:
     case KMS_RULE_ROTATION_READ:
@@ -67,9 +78,18 @@ core_result kms_state_check(struct kms_ctx *ctx, const struct kms_key *key, enum
             return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
                             "%s origin is AWS_CLOUDHSM which is not valid for this operation.", arn);
         if (rule == KMS_RULE_ROTATION_READ) CORE_OK;
+        /* "automatic key rotation" is a shared property whose source is the primary key
+         * (API_UpdatePrimaryRegion.html): a replica's rotation is managed on its primary.
+         * AWS publishes no wording for the refusal. */
+        if (kms_mrk_is_replica(key))
+            return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
+                            "%s is a multi-Region replica key. Manage the rotation of its primary key in %s.", arn,
+                            key->mrk.primary);
         if (s == KMS_STATE_DISABLED) return kms_fail(ctx, KMS_E_DISABLED, "%s is disabled.", arn);
         if (s == KMS_STATE_PENDING_DELETION)
             return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending deletion.", arn);
+        if (s == KMS_STATE_PENDING_REPLICA_DELETION)
+            return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending replica deletion.", arn);
         CORE_OK;
     }
     CORE_OK;
@@ -168,21 +188,26 @@ static core_result open_in(struct kms_ctx *ctx, struct keystore_txn *txn, struct
                            struct kms_key *key, struct core_buf *plaintext)
 {
     struct kms_key_ref ref;
+    /* The key that opens the blob here: the blob's own key, or for a multi-Region key (format 2) the
+     * related key of this Region, which has the same key id and material: "you can use them
+     * interchangeably to encrypt data in one AWS Region and decrypt it in a different AWS Region"
+     * (multi-region-keys-overview.html). */
+    const char *here = h->version == KMS_CT_VERSION_MRK ? ctx->region : h->region;
     if (key_id) {
         bool managed_missing = false;
         GUARD(kms_resolve(ctx, txn, *key_id, ctx->action->key_forms, &ref, &managed_missing));
         if (!managed_missing && (strcmp(ref.key_id, h->key_id) != 0 || strcmp(ref.account, h->account) != 0 ||
-                                 strcmp(ref.region, h->region) != 0))
+                                 strcmp(ref.region, here) != 0))
             GUARD(kms_key_load(ctx, txn, &ref, key)); /* a key that does not exist is NotFoundException */
         if (managed_missing || strcmp(ref.key_id, h->key_id) != 0 || strcmp(ref.account, h->account) != 0 ||
-            strcmp(ref.region, h->region) != 0)
+            strcmp(ref.region, here) != 0)
             return kms_fail(ctx, KMS_E_INCORRECT_KEY, "%s",
                             "The key ID in the request does not identify a CMK that can perform this operation.");
     }
-    /* KMS keys are regional: a blob from another Region does not name a key here. */
-    if (strcmp(h->region, ctx->region) != 0) return bad_ciphertext(ctx, "ciphertext from another region");
+    /* KMS keys are regional: a single-Region key's blob from another Region does not name a key here. */
+    if (strcmp(here, ctx->region) != 0) return bad_ciphertext(ctx, "ciphertext from another region");
     core_str_copy(ref.account, sizeof ref.account, h->account);
-    core_str_copy(ref.region, sizeof ref.region, h->region);
+    core_str_copy(ref.region, sizeof ref.region, here);
     core_str_copy(ref.key_id, sizeof ref.key_id, h->key_id);
     GUARD(kms_key_load(ctx, txn, &ref, key));
     GUARD(kms_authorize(ctx, txn, key));

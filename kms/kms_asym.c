@@ -153,6 +153,7 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
 static struct core_secret pool[3][KMS_RSA_POOL];
 static size_t pool_n[3];
+static uint64_t pool_hits; /* requests served from the pool (kms_asym_pool_hits) */
 static bool pool_started, pool_stop;
 static pthread_t pool_thread;
 
@@ -209,10 +210,28 @@ static bool pool_take(uint8_t spec, struct core_secret *der)
         *der = pool[spec][--pool_n[spec]];
         pool[spec][pool_n[spec]] = (struct core_secret){0};
         got = true;
+        pool_hits++;
     }
     pthread_cond_signal(&pool_cond);
     pthread_mutex_unlock(&pool_lock);
     return got;
+}
+
+uint64_t kms_asym_pool_hits(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    uint64_t n = pool_hits;
+    pthread_mutex_unlock(&pool_lock);
+    return n;
+}
+
+size_t kms_asym_pool_ready(uint8_t spec)
+{
+    if (!kms_spec_is_rsa(spec)) return 0;
+    pthread_mutex_lock(&pool_lock);
+    size_t n = pool_n[spec];
+    pthread_mutex_unlock(&pool_lock);
+    return n;
 }
 
 core_result kms_asym_keygen(uint8_t spec, EVP_PKEY **out)
@@ -244,6 +263,39 @@ core_result kms_asym_private_der(EVP_PKEY *pkey, struct core_secret *out)
     PKCS8_PRIV_KEY_INFO_free(p8);
     ERR_clear_error();
     return r;
+}
+
+core_result kms_asym_spec_of(EVP_PKEY *pkey, uint8_t *spec)
+{
+    if (EVP_PKEY_is_a(pkey, "RSA")) {
+        int bits = EVP_PKEY_get_bits(pkey);
+        ENSURE(bits == 2048 || bits == 3072 || bits == 4096, ERR_INVALID_ARG);
+        *spec = bits == 2048 ? KMS_SPEC_RSA_2048 : bits == 3072 ? KMS_SPEC_RSA_3072 : KMS_SPEC_RSA_4096;
+        CORE_OK;
+    }
+    if (EVP_PKEY_is_a(pkey, "ED25519")) {
+        *spec = KMS_SPEC_ECC_NIST_EDWARDS25519;
+        CORE_OK;
+    }
+    if (EVP_PKEY_is_a(pkey, "SM2")) {
+        *spec = KMS_SPEC_SM2;
+        CORE_OK;
+    }
+    ENSURE(EVP_PKEY_is_a(pkey, "EC"), ERR_INVALID_ARG);
+    char group[64] = {0};
+    size_t glen = 0;
+    if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &glen)) {
+        ERR_clear_error();
+        BAIL(ERR_INVALID_ARG);
+    }
+    struct core_cursor g = core_cursor_from(group, glen);
+    if (core_cursor_eq_str(g, "prime256v1") || core_cursor_eq_str(g, "P-256")) *spec = KMS_SPEC_ECC_NIST_P256;
+    else if (core_cursor_eq_str(g, "secp384r1") || core_cursor_eq_str(g, "P-384")) *spec = KMS_SPEC_ECC_NIST_P384;
+    else if (core_cursor_eq_str(g, "secp521r1") || core_cursor_eq_str(g, "P-521")) *spec = KMS_SPEC_ECC_NIST_P521;
+    else if (core_cursor_eq_str(g, "secp256k1")) *spec = KMS_SPEC_ECC_SECG_P256K1;
+    else if (core_cursor_eq_str(g, "SM2")) *spec = KMS_SPEC_SM2;
+    else BAIL(ERR_INVALID_ARG);
+    CORE_OK;
 }
 
 core_result kms_asym_public_der(EVP_PKEY *pkey, struct core_buf *out)

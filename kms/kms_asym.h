@@ -99,6 +99,12 @@ CORE_RESULT kms_asym_generate(uint8_t spec, struct core_secret *out);
 CORE_RESULT kms_asym_keygen(uint8_t spec, EVP_PKEY **out);
 /** PKCS#8 DER of pkey into a secret. Errors: ERR_CRYPTO, ERR_NOMEM. */
 CORE_RESULT kms_asym_private_der(EVP_PKEY *pkey, struct core_secret *out);
+/**
+ * The asymmetric KeySpec of a key pair: RSA of 2048/3072/4096 bits, the
+ * NIST curves P-256/384/521, secp256k1, Ed25519, SM2.
+ * Errors: ERR_INVALID_ARG for any other key (RSA-1024, other curves, ...).
+ */
+CORE_RESULT kms_asym_spec_of(EVP_PKEY *pkey, uint8_t *spec);
 /** DER SubjectPublicKeyInfo of pkey into out. Errors: ERR_CRYPTO, ERR_LIMIT. */
 CORE_RESULT kms_asym_public_der(EVP_PKEY *pkey, struct core_buf *out);
 
@@ -110,6 +116,10 @@ CORE_RESULT kms_asym_public_der(EVP_PKEY *pkey, struct core_buf *out);
 CORE_RESULT kms_asym_pkey(struct kms_ctx *ctx, struct keystore_txn *txn, const struct kms_key *key, EVP_PKEY **out);
 /** HMAC key bytes of key's newest material into out (a secret buffer). */
 CORE_RESULT kms_asym_hmac_key(struct keystore_txn *txn, const struct kms_key *key, struct core_buf *out);
+/** RSA key pairs of spec ready in the background pool now (0 for other specs). */
+size_t kms_asym_pool_ready(uint8_t spec);
+/** RSA key pairs handed out from the pool so far (the rest were generated inline). */
+uint64_t kms_asym_pool_hits(void);
 /** Frees the parsed-key cache and the RSA pool (process exit, tests). */
 void kms_asym_shutdown(void);
 

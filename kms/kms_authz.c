@@ -311,7 +311,10 @@ static core_result add_kms_keys(struct kms_ctx *ctx, struct kms_cond *c, struct 
         GUARD(policy_ctx_add_str(c->pc, "kms:KeyUsage", kms_usage_name(key->usage)));
         GUARD(policy_ctx_add_str(c->pc, "kms:KeyOrigin", key->external ? "EXTERNAL" : "AWS_KMS"));
         GUARD(policy_ctx_add_str(c->pc, "kms:KeyManager", key->aws_managed ? "AWS" : "CUSTOMER"));
-        GUARD(policy_ctx_add_bool(c->pc, core_cursor_str("kms:MultiRegion"), false));
+        /* kms:MultiRegion, kms:MultiRegionKeyType (PRIMARY or REPLICA, multi-Region keys only). */
+        GUARD(policy_ctx_add_bool(c->pc, core_cursor_str("kms:MultiRegion"), key->mrk.on));
+        if (key->mrk.on)
+            GUARD(policy_ctx_add_str(c->pc, "kms:MultiRegionKeyType", kms_mrk_is_primary(key) ? "PRIMARY" : "REPLICA"));
         size_t pos = 0;
         struct core_cursor tk, tv;
         while (kms_tags_next(key, &pos, &tk, &tv)) GUARD(policy_ctx_add_prefixed(c->pc, "aws:ResourceTag/", tk, tv));

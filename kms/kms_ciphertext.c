@@ -18,6 +18,13 @@
  * the context are all authenticated: a changed context, key id or version
  * fails the tag check like a flipped ciphertext byte.
  *
+ * Format version 2 is format 1 for a multi-Region key: the 16 key-id bytes
+ * are the 32 hex digits after "mrk-", and the leading byte tells the parser
+ * which form to rebuild. Related multi-Region keys share the key id and
+ * material, so a related key in another Region finds and opens the blob
+ * (docs/ciphertext.md). A new leading byte, not a flag inside format 1, so
+ * every format-1 blob ever written parses exactly as before.
+ *
  * Each thread keeps one EVP_CIPHER_CTX (re-initialised per message; the
  * cipher is fetched once per env), freed when the thread exits.
  */
@@ -131,13 +138,27 @@ static void bytes_to_uuid(const uint8_t b[16], char out[KMS_KEY_ID_LEN + 1])
     core_uuid_text(b, out); /* snprintf's "%02x" x16 cost a tenth of a Decrypt's own work */
 }
 
+static void bytes_to_mrk(const uint8_t b[16], char out[KMS_KEY_ID_LEN + 1])
+{
+    static const char hx[] = "0123456789abcdef";
+    memcpy(out, "mrk-", 4);
+    for (size_t i = 0; i < 16; i++) {
+        out[4 + 2 * i] = hx[b[i] >> 4];
+        out[5 + 2 * i] = hx[b[i] & 15];
+    }
+    out[KMS_KEY_ID_LEN] = 0;
+}
+
 static core_result write_header(const struct kms_ct_header *h, struct core_buf *out)
 {
     size_t alen = strlen(h->account), rlen = strlen(h->region);
     ENSURE(alen == 12 && rlen >= 1 && rlen < 32, ERR_INVALID_ARG);
     uint8_t kid[16];
-    GUARD(uuid_to_bytes(h->key_id, kid));
-    GUARD(core_buf_append_u8(out, KMS_CT_VERSION));
+    /* The key id's form picks the version: a multi-Region key's blob is format 2. */
+    bool mrk = strncmp(h->key_id, "mrk-", 4) == 0;
+    ENSURE(!mrk || strlen(h->key_id) == KMS_KEY_ID_LEN, ERR_INVALID_ARG);
+    GUARD(uuid_to_bytes(mrk ? h->key_id + 4 : h->key_id, kid));
+    GUARD(core_buf_append_u8(out, mrk ? KMS_CT_VERSION_MRK : KMS_CT_VERSION));
     GUARD(core_buf_append(out, h->account, 12));
     GUARD(core_buf_append_u8(out, (uint8_t)rlen));
     GUARD(core_buf_append(out, h->region, rlen));
@@ -151,7 +172,9 @@ core_result kms_ct_parse(struct core_cursor blob, struct kms_ct_header *h)
     struct core_cursor c = blob, acct, region, kid, nonce;
     uint8_t rlen;
     *h = (struct kms_ct_header){0};
-    ENSURE(core_ok(core_cursor_read_u8(&c, &h->version)) && h->version == KMS_CT_VERSION, ERR_BAD_CIPHERTEXT);
+    ENSURE(core_ok(core_cursor_read_u8(&c, &h->version)) &&
+               (h->version == KMS_CT_VERSION || h->version == KMS_CT_VERSION_MRK),
+           ERR_BAD_CIPHERTEXT);
     ENSURE(core_ok(core_cursor_advance(&c, 12, &acct)), ERR_BAD_CIPHERTEXT);
     for (size_t i = 0; i < 12; i++) ENSURE(acct.ptr[i] >= '0' && acct.ptr[i] <= '9', ERR_BAD_CIPHERTEXT);
     ENSURE(core_ok(core_cursor_read_u8(&c, &rlen)) && rlen >= 1 && rlen < 32, ERR_BAD_CIPHERTEXT);
@@ -169,7 +192,10 @@ core_result kms_ct_parse(struct core_cursor blob, struct kms_ct_header *h)
     h->account[12] = 0;
     memcpy(h->region, region.ptr, rlen);
     h->region[rlen] = 0;
-    bytes_to_uuid(kid.ptr, h->key_id);
+    if (h->version == KMS_CT_VERSION_MRK)
+        bytes_to_mrk(kid.ptr, h->key_id);
+    else
+        bytes_to_uuid(kid.ptr, h->key_id);
     memcpy(h->nonce, nonce.ptr, KMS_CT_NONCE_BYTES);
     h->header_len = blob.len - c.len;
     CORE_OK;
@@ -242,7 +268,8 @@ core_result kms_encrypt_with_key(struct kms_ctx *ctx, struct keystore_txn *txn, 
                                  struct core_cursor ec_canonical, struct core_cursor plaintext, struct core_buf *blob)
 {
     GUARD(kms_symmetric_usage_check(ctx, key));
-    struct kms_ct_header h = {.version = KMS_CT_VERSION, .material_version = key->n_versions};
+    struct kms_ct_header h = {.version = kms_mrk_key_id(key->key_id) ? KMS_CT_VERSION_MRK : KMS_CT_VERSION,
+                              .material_version = key->n_versions};
     core_str_copy(h.account, sizeof h.account, key->account);
     core_str_copy(h.region, sizeof h.region, key->region);
     core_str_copy(h.key_id, sizeof h.key_id, key->key_id);

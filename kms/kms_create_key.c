@@ -6,8 +6,9 @@
 /*
  * CreateKey: a symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT),
  * or an asymmetric or HMAC key of any KeySpec and KeyUsage AWS accepts
- * (kms_asym.c), Origin AWS_KMS. Other origins, custom key stores and
- * multi-Region keys answer UnsupportedOperationException until their issue.
+ * (kms_asym.c), Origin AWS_KMS or EXTERNAL, single- or multi-Region
+ * (MultiRegion: a primary key with a "mrk-" id, kms_multi_region.c). Other
+ * origins and custom key stores answer UnsupportedOperationException.
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
  */
 
@@ -43,6 +44,7 @@ static core_result create_fn(struct keystore_txn *txn, void *argp)
                                            core_secret_cursor(a->material)));
     else if (!a->key->external)
         GUARD(kms_key_add_version(txn, a->key, a->key->created, KMS_ROT_INITIAL));
+    if (a->key->mrk.on) GUARD(kms_mrk_save(txn, a->key));
     return kms_key_save(txn, a->key);
 }
 
@@ -103,6 +105,12 @@ core_result kms_create_key(struct kms_ctx *ctx, const json_t *in)
                         "Origin EXTERNAL with KeySpec %s is not supported by this server yet; imported key material "
                         "is supported for SYMMETRIC_DEFAULT keys.",
                         spec_name);
+    /* "You can create a symmetric or asymmetric multi-Region key, and you can create a multi-Region
+     * key with imported key material. However, you cannot create a multi-Region key in a custom key
+     * store." (CreateKey, MultiRegion). AWS publishes no wording for the refusal. */
+    if (have_multi && multi && (origin == 2 || origin == 3 || have_store))
+        return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION, "%s",
+                        "You cannot create a multi-Region key in a custom key store.");
     if (origin != 0 && !external)
         return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION,
                         "Origin %s is not supported by this server yet; only AWS_KMS and EXTERNAL keys are.",
@@ -110,9 +118,6 @@ core_result kms_create_key(struct kms_ctx *ctx, const json_t *in)
     if (have_store)
         return kms_fail(ctx, KMS_E_CUSTOM_KEY_STORE_NOT_FOUND, "Custom key store '%.*s' does not exist.",
                         (int)store.len, (const char *)store.ptr);
-    if (have_multi && multi)
-        return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION, "%s",
-                        "Multi-Region keys are not supported by this server yet.");
 
     /* kms:CreateKey is an IAM-policy permission (there is no key yet). */
     GUARD(kms_authorize_identity(ctx, NULL));
@@ -120,7 +125,14 @@ core_result kms_create_key(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_key_init(&k));
     snprintf(k.account, sizeof k.account, "%s", ctx->account);
     snprintf(k.region, sizeof k.region, "%s", ctx->region);
-    kms_new_uuid(k.key_id);
+    if (multi) {
+        /* "multi-Region keys have a distinctive key ID that begins with mrk-" (mrk-how-it-works.html) */
+        kms_mrk_new_id(k.key_id);
+        k.mrk.on = true;
+        snprintf(k.mrk.primary, sizeof k.mrk.primary, "%s", ctx->region);
+    } else {
+        kms_new_uuid(k.key_id);
+    }
     kms_key_set_arn(&k);
     if (have_policy) {
         /* Validated and compiled by the policy engine; the caller must not lock itself out. */
@@ -161,7 +173,9 @@ core_result kms_create_key(struct kms_ctx *ctx, const json_t *in)
 /*
  * CreateKey's condition keys (an IAM-policy permission: no key yet):
  * kms:BypassPolicyLockoutSafetyCheck, kms:KeySpec, kms:KeyUsage,
- * kms:KeyOrigin, kms:MultiRegion, aws:RequestTag/<key>, aws:TagKeys.
+ * kms:KeyOrigin, kms:MultiRegion, kms:MultiRegionKeyType (PRIMARY, for a
+ * multi-Region key: "allow principals to create only multi-Region primary
+ * keys"), aws:RequestTag/<key>, aws:TagKeys.
  * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html
  */
 core_result kms_create_key_conditions(struct kms_ctx *ctx, struct kms_cond *c)
@@ -171,5 +185,6 @@ core_result kms_create_key_conditions(struct kms_ctx *ctx, struct kms_cond *c)
     GUARD(kms_cond_string(ctx, c, "KeyUsage", "kms:KeyUsage", "ENCRYPT_DECRYPT"));
     GUARD(kms_cond_string(ctx, c, "Origin", "kms:KeyOrigin", "AWS_KMS"));
     GUARD(kms_cond_bool(ctx, c, "MultiRegion", "kms:MultiRegion"));
+    if (kms_in_true(ctx, "MultiRegion")) GUARD(policy_ctx_add_str(c->pc, "kms:MultiRegionKeyType", "PRIMARY"));
     return kms_cond_request_tags(ctx, c, "Tags", true);
 }

@@ -6,10 +6,10 @@
  */
 static core_result disable(struct kms_mutation *m, struct keystore_txn *txn)
 {
-    (void)txn;
     m->key.rotation_enabled = false;
     m->key.next_rotation = 0;
-    CORE_OK;
+    /* Shared by related multi-Region keys, like EnableKeyRotation. */
+    return kms_mrk_sync(txn, &m->key);
 }
 
 core_result kms_disable_key_rotation(struct kms_ctx *ctx, const json_t *in)

@@ -69,6 +69,7 @@ const struct kms_action kms_actions[] = {
     KMS_ROW("ListRetirableGrants", kms_list_retirable_grants, "kms:ListRetirableGrants", NULL, 0, R, NULL),
     KMS_ROW("PutKeyPolicy", kms_put_key_policy, "kms:PutKeyPolicy", NULL, ID, W | K, kms_put_key_policy_conditions),
     KMS_ROW("ReEncrypt", kms_re_encrypt, "kms:ReEncryptFrom", "kms:ReEncryptTo", IDA, K | R | X, kms_re_encrypt_conditions),
+    KMS_ROW("ReplicateKey", kms_replicate_key, "kms:ReplicateKey", NULL, ID, W | K | R, kms_replicate_key_conditions),
     KMS_ROW("RetireGrant", kms_retire_grant, "kms:RetireGrant", NULL, ID, W | K | X, NULL),
     KMS_ROW("RevokeGrant", kms_revoke_grant, "kms:RevokeGrant", NULL, ID, W | K | X, kms_grant_is_for_aws_conditions),
     KMS_ROW("RotateKeyOnDemand", kms_rotate_key_on_demand, "kms:RotateKeyOnDemand", NULL, ID, W | K | R, NULL),
@@ -79,6 +80,8 @@ const struct kms_action kms_actions[] = {
     KMS_ROW("UntagResource", kms_untag_resource, "kms:UntagResource", NULL, ID, W | K, kms_untag_resource_conditions),
     KMS_ROW("UpdateAlias", kms_update_alias, "kms:UpdateAlias", NULL, ID, W | K, NULL),
     KMS_ROW("UpdateKeyDescription", kms_update_key_description, "kms:UpdateKeyDescription", NULL, ID, W | K, NULL),
+    KMS_ROW("UpdatePrimaryRegion", kms_update_primary_region, "kms:UpdatePrimaryRegion", NULL, ID, W | K,
+            kms_update_primary_region_conditions),
     KMS_ROW("Verify", kms_verify, "kms:Verify", NULL, IDA, K | R | X, kms_sign_conditions),
     KMS_ROW("VerifyMac", kms_verify_mac, "kms:VerifyMac", NULL, IDA, K | R | X, kms_generate_mac_conditions),
 };

@@ -7,12 +7,12 @@
  */
 static core_result enable(struct kms_mutation *m, struct keystore_txn *txn)
 {
-    (void)txn;
     const int64_t *days = m->arg;
     m->key.rotation_enabled = true;
     m->key.rotation_period_days = (uint32_t)*days;
     m->key.next_rotation = m->ctx->call->now + *days * KMS_DAY;
-    CORE_OK;
+    /* "automatic key rotation status" is shared by related multi-Region keys (API_ReplicateKey.html). */
+    return kms_mrk_sync(txn, &m->key);
 }
 
 core_result kms_enable_key_rotation(struct kms_ctx *ctx, const json_t *in)

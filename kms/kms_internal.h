@@ -257,6 +257,7 @@ CORE_RESULT kms_managed_policy(const char *account, const char *region, const ch
 /* ---- ciphertext ----------------------------------------------------------- */
 
 #define KMS_CT_VERSION 1u
+#define KMS_CT_VERSION_MRK 2u /* format 1 with a multi-Region key id ("mrk-" + the 16 bytes as hex) */
 #define KMS_CT_NONCE_BYTES 12u
 #define KMS_CT_TAG_BYTES 16u
 
@@ -451,5 +452,7 @@ core_result kms_untag_resource(struct kms_ctx *ctx, const json_t *in);
 core_result kms_update_alias(struct kms_ctx *ctx, const json_t *in);
 core_result kms_update_key_description(struct kms_ctx *ctx, const json_t *in);
 
+
+#include "kms/kms_multi_region_api.h"
 
 #endif

@@ -146,6 +146,8 @@ void kms_material_id_hex(const uint8_t id[KMS_MATERIAL_ID_BYTES], char out[65])
 /* Due times the index holds for a key in this state. */
 static int64_t due_rotation(const struct kms_key *k)
 {
+    /* A multi-Region replica rotates with its primary (kms_mrk_sync), never on its own. */
+    if (kms_mrk_is_replica(k)) return 0;
     return (k->rotation_enabled && k->state == KMS_STATE_ENABLED) ? k->next_rotation : 0;
 }
 static int64_t due_deletion(const struct kms_key *k)
@@ -217,7 +219,7 @@ static core_result decode(struct core_cursor c, struct kms_key *k)
     k->deletion_date = (int64_t)del;
     k->next_rotation = (int64_t)next;
     k->on_demand_start = (int64_t)ods;
-    ENSURE(k->state >= KMS_STATE_ENABLED && k->state <= KMS_STATE_UNAVAILABLE, ERR_PARSE);
+    ENSURE(k->state >= KMS_STATE_ENABLED && k->state <= KMS_STATE_PENDING_REPLICA_DELETION, ERR_PARSE);
     CORE_OK;
 }
 
@@ -267,6 +269,7 @@ core_result kms_key_get(struct keystore_txn *txn, const char *account, const cha
     core_str_copy(out->region, sizeof out->region, region);
     core_str_copy(out->key_id, sizeof out->key_id, key_id);
     kms_key_set_arn(out);
+    GUARD(kms_mrk_load(txn, out)); /* before the due dates: a replica holds no rotation row */
     if (out->external) {
         core_result r = kms_import_load(txn, out);
         if (!core_ok(r) && r.err != ERR_NOT_FOUND) return r;

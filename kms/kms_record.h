@@ -49,6 +49,7 @@ enum kms_key_state {
     KMS_STATE_PENDING_DELETION = 3,
     KMS_STATE_PENDING_IMPORT = 4,
     KMS_STATE_UNAVAILABLE = 5,
+    KMS_STATE_PENDING_REPLICA_DELETION = 6, /* a multi-Region primary scheduled for deletion with replicas left */
 };
 
 enum kms_rotation_type { KMS_ROT_INITIAL = 0, KMS_ROT_AUTOMATIC = 1, KMS_ROT_ON_DEMAND = 2 };
@@ -61,6 +62,8 @@ struct kms_key_version {
     uint8_t type;     /* enum kms_rotation_type */
     uint8_t material_id[KMS_MATERIAL_ID_BYTES];
 };
+
+#include "kms/kms_multi_region.h" /* struct kms_mrk */
 
 /*
  * A KMS key's metadata as stored in table "kms_key" under
@@ -97,6 +100,7 @@ struct kms_key {
     uint8_t expiration_model; /* enum kms_expiration (kms_import.h) */
     int64_t valid_to;         /* KEY_MATERIAL_EXPIRES: when the material expires (service time) */
     char material_description[257];
+    struct kms_mrk mrk;       /* multi-Region keys: the set, loaded with the key (kms_multi_region.c) */
     /* Due dates as loaded, so kms_key_save() can move the due-index rows. */
     int64_t loaded_next_rotation, loaded_deletion_date, loaded_expiry;
     bool loaded;

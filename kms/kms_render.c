@@ -19,6 +19,7 @@ const char *kms_state_name(uint8_t state)
     case KMS_STATE_PENDING_DELETION: return "PendingDeletion";
     case KMS_STATE_PENDING_IMPORT: return "PendingImport";
     case KMS_STATE_UNAVAILABLE: return "Unavailable";
+    case KMS_STATE_PENDING_REPLICA_DELETION: return "PendingReplicaDeletion";
     }
     return "Unavailable";
 }
@@ -48,8 +49,10 @@ core_result kms_render_metadata(struct core_jw *w, const char *name, const struc
     if (k->spec < KMS_SPEC_ML_DSA_44) GUARD(core_jw_cstr(w, "CustomerMasterKeySpec", kms_spec_name(k->spec)));
     GUARD(core_jw_cstr(w, "KeySpec", kms_spec_name(k->spec)));
     GUARD(kms_asym_render_algorithms(w, k->spec, k->usage, true));
-    GUARD(core_jw_bool(w, "MultiRegion", false));
-    if (k->state == KMS_STATE_PENDING_DELETION)
+    GUARD(kms_mrk_render(w, k));
+    /* "PendingDeletionWindowInDays ... present only when the KeyState of the KMS key is
+     * PendingReplicaDeletion" (API_KeyMetadata.html); also shown for PendingDeletion, as before. */
+    if (k->state == KMS_STATE_PENDING_DELETION || k->state == KMS_STATE_PENDING_REPLICA_DELETION)
         GUARD(core_jw_int(w, "PendingDeletionWindowInDays", k->pending_window_days));
     /* "CurrentKeyMaterialId ... present for symmetric encryption keys" (API_KeyMetadata.html). */
     if (k->n_versions && k->spec == KMS_SPEC_SYMMETRIC_DEFAULT) {

@@ -37,7 +37,8 @@ core_result kms_rotate(struct keystore_txn *txn, struct kms_key *key, int64_t no
         int64_t missed = now >= base ? (now - base) / period : 0;
         key->next_rotation = base + (missed + 1) * period;
     }
-    CORE_OK;
+    /* A multi-Region primary's new material reaches its replicas in the same write (kms_multi_region.c). */
+    return kms_mrk_sync(txn, key);
 }
 
 struct due_row {
@@ -109,6 +110,7 @@ static core_result due_fn(struct keystore_txn *txn, void *argp)
         k.deletion_date <= a->now) {
         core_log(CORE_LOG_INFO, "kms: deleting key %s (deletion date passed)", k.arn);
         a->done = 'D';
+        GUARD(kms_mrk_forget(txn, &k, a->now)); /* a replica leaves its set (kms_multi_region.c) */
         return kms_key_destroy(txn, &k);
     }
     if (ok && row->kind == 'R' && k.rotation_enabled && k.state == KMS_STATE_ENABLED &&

@@ -10,16 +10,26 @@ static core_result schedule(struct kms_mutation *m, struct keystore_txn *txn)
 {
     (void)txn;
     const int64_t *days = m->arg;
-    m->key.state = KMS_STATE_PENDING_DELETION;
     m->key.pending_window_days = (uint32_t)*days;
+    /* "If you schedule the deletion of a primary key with replicas, its key state changes to
+     * PendingReplicaDeletion ... If the KMS key is a multi-Region primary key with replicas, the waiting
+     * period begins when the last of its replica keys is deleted" (kms_mrk_forget). */
+    if (kms_mrk_is_primary(&m->key) && m->key.mrk.n_replicas > 0) {
+        m->key.state = KMS_STATE_PENDING_REPLICA_DELETION;
+        m->key.deletion_date = 0;
+        CORE_OK;
+    }
+    m->key.state = KMS_STATE_PENDING_DELETION;
     m->key.deletion_date = m->ctx->call->now + *days * KMS_DAY;
     CORE_OK;
 }
 
 static core_result render_schedule(struct core_jw *w, const struct kms_mutation *m)
 {
-    GUARD(core_jw_time(w, "DeletionDate", m->key.deletion_date));
-    GUARD(core_jw_cstr(w, "KeyState", "PendingDeletion"));
+    /* DeletionDate: "If the KMS key is a multi-Region primary key with replica keys, this field does not
+     * appear." */
+    if (m->key.state == KMS_STATE_PENDING_DELETION) GUARD(core_jw_time(w, "DeletionDate", m->key.deletion_date));
+    GUARD(core_jw_cstr(w, "KeyState", kms_state_name(m->key.state)));
     return core_jw_int(w, "PendingWindowInDays", *(const int64_t *)m->arg);
 }
 

@@ -1,6 +1,9 @@
 #include <stdio.h>
 
-#include "kms/kms_internal.h"
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "kms/kms_asym.h"
 #include "kms/kms_seed.h"
 
 /*
@@ -48,11 +51,51 @@ bool kms_seed_alias_name_valid(struct core_cursor name)
     return true;
 }
 
+/* Refuses encrypted PEM: a seed carries no passphrase. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf, (void)size, (void)rwflag, (void)u;
+    return -1;
+}
+
+core_result kms_seed_private_key(struct core_cursor pem, uint8_t *spec, struct core_secret *der)
+{
+    ENSURE(pem.len > 0 && pem.len <= 16384, ERR_PARSE);
+    BIO *bio = BIO_new_mem_buf(pem.ptr, (int)pem.len);
+    ENSURE(bio != NULL, ERR_NOMEM);
+    EVP_PKEY *pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+    BIO_free(bio);
+    ERR_clear_error();
+    ENSURE(pkey != NULL, ERR_PARSE);
+    core_result r = kms_asym_spec_of(pkey, spec);
+    if (core_ok(r)) r = kms_asym_private_der(pkey, der);
+    EVP_PKEY_free(pkey);
+    return r;
+}
+
+const char *kms_seed_spec_name(uint8_t spec) { return kms_spec_name(spec); }
+bool kms_seed_spec_is_rsa(uint8_t spec) { return kms_spec_is_rsa(spec); }
+
+bool kms_seed_usage(struct core_cursor name, uint8_t spec, uint8_t *usage)
+{
+    for (uint8_t u = 0; kms_key_usage_names[u]; u++)
+        if (core_cursor_eq_str(name, kms_key_usage_names[u])) {
+            *usage = u;
+            return kms_usage_fits(spec, u);
+        }
+    return false;
+}
+
 core_result kms_seed_key(struct keystore_txn *txn, const struct kms_seed_key *s, bool *created)
 {
     *created = false;
     ENSURE(kms_is_uuid(core_cursor_str(s->key_id)), ERR_INVALID_ARG);
-    ENSURE(s->n_materials >= 1 && s->n_materials <= KMS_SEED_MAX_VERSIONS, ERR_INVALID_ARG);
+    if (s->asymmetric)
+        ENSURE(s->private_der.len > 0 && s->spec < KMS_SPEC_COUNT && !kms_spec_is_hmac(s->spec) &&
+                   s->spec != KMS_SPEC_SYMMETRIC_DEFAULT && kms_usage_fits(s->spec, s->usage) && !s->rotation_enabled,
+               ERR_INVALID_ARG);
+    else
+        ENSURE(s->n_materials >= 1 && s->n_materials <= KMS_SEED_MAX_VERSIONS, ERR_INVALID_ARG);
     ENSURE(s->n_tags <= KMS_SEED_MAX_TAGS, ERR_LIMIT);
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
@@ -76,7 +119,12 @@ core_result kms_seed_key(struct keystore_txn *txn, const struct kms_seed_key *s,
         ENSURE(s->tags[i].key.len <= KMS_MAX_TAG_KEY && s->tags[i].value.len <= KMS_MAX_TAG_VALUE, ERR_LIMIT);
         GUARD(kms_tags_set(&k, s->tags[i].key, s->tags[i].value));
     }
-    for (uint32_t i = 0; i < s->n_materials; i++)
+    if (s->asymmetric) {
+        k.spec = s->spec;
+        k.usage = s->usage;
+        GUARD(kms_key_add_version_material(txn, &k, s->now, KMS_ROT_INITIAL, s->private_der));
+    }
+    for (uint32_t i = 0; !s->asymmetric && i < s->n_materials; i++)
         GUARD(put_material(txn, &k, s->materials[i], s->now, i == 0 ? KMS_ROT_INITIAL : KMS_ROT_AUTOMATIC));
     if (s->rotation_enabled) {
         k.rotation_enabled = true;

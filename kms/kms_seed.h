@@ -34,7 +34,26 @@ struct kms_seed_key {
     const struct kms_seed_tag *tags;
     size_t n_tags;
     int64_t now;                   /* service clock */
+    /* An asymmetric key (Keys.Asymmetric): its private key as PKCS#8 DER
+     * (secret, from kms_seed_private_key); materials and rotation unused. */
+    bool asymmetric;
+    uint8_t spec, usage;           /* KeySpec and KeyUsage (kms_asym.h's enums) */
+    struct core_cursor private_der;
 };
+
+/**
+ * Reads an unencrypted private key in PEM (PKCS#8, PKCS#1 RSA or SEC1 EC)
+ * into PKCS#8 DER (secret memory) and the KeySpec it has.
+ * Errors: ERR_PARSE (no PEM private key, or an encrypted one),
+ * ERR_INVALID_ARG (a key no KeySpec takes, such as RSA-1024).
+ */
+CORE_RESULT kms_seed_private_key(struct core_cursor pem, uint8_t *spec, struct core_secret *der);
+/** The KeySpec name of spec, for messages. */
+const char *kms_seed_spec_name(uint8_t spec);
+/** True for an RSA KeySpec. */
+bool kms_seed_spec_is_rsa(uint8_t spec);
+/** True when name is a KeyUsage that spec takes (*usage set); the CreateKey rules. */
+bool kms_seed_usage(struct core_cursor name, uint8_t spec, uint8_t *usage);
 
 /** True for a key id a seed may give: a UUID (kms_is_uuid). */
 bool kms_seed_key_id_valid(struct core_cursor id);
@@ -45,7 +64,8 @@ bool kms_seed_alias_name_valid(struct core_cursor name);
  * Creates the key unless a key with this id exists in that account and
  * Region (then nothing is written and *created is false: seeding is
  * idempotent, as local-kms's is).
- * Errors: ERR_INVALID_ARG (bad id, material not 32 bytes, no material),
+ * Errors: ERR_INVALID_ARG (bad id, material not 32 bytes, no material, a
+ * usage the spec does not take),
  * ERR_LIMIT, keystore errors (the txn is then poisoned).
  */
 CORE_RESULT kms_seed_key(struct keystore_txn *txn, const struct kms_seed_key *k, bool *created);

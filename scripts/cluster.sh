@@ -66,6 +66,7 @@ up() {
   echo "kmsd nodes (client-side list in $dir/endpoints):"
   sed 's/^/  /' "$dir/endpoints"
   echo "administrator credentials: $dir/n0/admin-credentials"
+  echo "kmsctl on the cluster's keystore, e.g.: kmsctl access-key list --data-dir $dir/n0 --store etcd://$endpoints"
 }
 
 status() {

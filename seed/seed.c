@@ -346,12 +346,66 @@ static core_result b64_32(struct sctx *c, const yaml_node_t *n, const char *what
     CORE_OK;
 }
 
-static core_result kms_key_entry(struct sctx *c, const yaml_node_t *e)
+/* Which list a key entry comes from: Keys.Symmetric.Aes, Keys.Asymmetric.Rsa or Keys.Asymmetric.Ecc. */
+enum key_kind { KIND_AES, KIND_RSA, KIND_ECC };
+
+/*
+ * An asymmetric entry's material and facts: PrivateKeyPem (unencrypted
+ * PKCS#8, PKCS#1 or SEC1, as local-kms reads it), the KeySpec it has, and
+ * its KeyUsage (required for Rsa, which takes two; SIGN_VERIFY by default
+ * for Ecc, as local-kms). der is secret memory, wiped by the caller.
+ */
+static core_result asymmetric_material(struct sctx *c, enum key_kind kind, yaml_node_t *const *m_usage_spec_cmk,
+                                       const yaml_node_t *pem_node, const char *region, struct kms_seed_key *k,
+                                       struct core_secret *der)
+{
+    if (!pem_node) return fail(c, m_usage_spec_cmk[3], "an asymmetric key needs PrivateKeyPem");
+    struct core_cursor pem = {0};
+    GUARD(scalar(c, pem_node, "PrivateKeyPem", 1, 16384, &pem));
+    uint8_t spec = 0;
+    core_result r = kms_seed_private_key(pem, &spec, der);
+    if (r.err == ERR_PARSE)
+        return fail(c, pem_node, "PrivateKeyPem is not an unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1)");
+    if (r.err == ERR_INVALID_ARG)
+        return fail(c, pem_node, "PrivateKeyPem holds a key no KMS KeySpec takes (RSA 2048/3072/4096, ECC P-256/"
+                                 "P-384/P-521, secp256k1, Ed25519 or SM2)");
+    GUARD(r);
+    if ((kind == KIND_RSA) != kms_seed_spec_is_rsa(spec))
+        return fail(c, pem_node, "PrivateKeyPem holds a %s key, which belongs under Keys.Asymmetric.%s",
+                    kms_seed_spec_name(spec), kind == KIND_RSA ? "Ecc" : "Rsa");
+    /* "SM2 (China Regions only)" (KeySpec, API_CreateKey.html). */
+    if (core_cursor_eq_str(core_cursor_str(kms_seed_spec_name(spec)), "SM2") && strncmp(region, "cn-", 3) != 0)
+        return fail(c, pem_node, "SM2 keys are supported only in the China Regions, not in %s", region);
+    for (int i = 1; i <= 2; i++) {
+        if (!m_usage_spec_cmk[i]) continue;
+        struct core_cursor v = {0};
+        GUARD(scalar(c, m_usage_spec_cmk[i], i == 1 ? "KeySpec" : "CustomerMasterKeySpec", 1, 32, &v));
+        if (!core_cursor_eq_str(v, kms_seed_spec_name(spec)))
+            return fail(c, m_usage_spec_cmk[i], "%s does not match PrivateKeyPem, a %s key",
+                        i == 1 ? "KeySpec" : "CustomerMasterKeySpec", kms_seed_spec_name(spec));
+    }
+    struct core_cursor usage = core_cursor_str("SIGN_VERIFY");
+    if (m_usage_spec_cmk[0])
+        GUARD(scalar(c, m_usage_spec_cmk[0], "KeyUsage", 1, 32, &usage));
+    else if (kind == KIND_RSA)
+        return fail(c, pem_node, "an Rsa key needs Metadata.KeyUsage (SIGN_VERIFY or ENCRYPT_DECRYPT)");
+    if (!kms_seed_usage(usage, spec, &k->usage)) {
+        char e80[80];
+        return fail(c, m_usage_spec_cmk[0] ? m_usage_spec_cmk[0] : pem_node, "KeyUsage %s is not valid for a %s key",
+                    echo(usage, e80), kms_seed_spec_name(spec));
+    }
+    k->asymmetric = true;
+    k->spec = spec;
+    k->private_der = core_secret_cursor(der);
+    CORE_OK;
+}
+
+static core_result kms_key_entry(struct sctx *c, const yaml_node_t *e, enum key_kind kind)
 {
     static const char *const names[] = {"Metadata", "BackingKeys", "BackingKeysBase64", "NextKeyRotation",
                                         "Account", "Region", "Policy", "Tags", "EnableKeyRotation",
-                                        "RotationPeriodInDays", NULL};
-    enum { F_META, F_BK, F_BK64, F_NEXT, F_ACCT, F_REGION, F_POLICY, F_TAGS, F_ROT, F_PERIOD, F_N };
+                                        "RotationPeriodInDays", "PrivateKeyPem", NULL};
+    enum { F_META, F_BK, F_BK64, F_NEXT, F_ACCT, F_REGION, F_POLICY, F_TAGS, F_ROT, F_PERIOD, F_PEM, F_N };
     yaml_node_t *f[F_N];
     GUARD(fields(c, e, "a key", names, f));
     if (!f[F_META]) return fail(c, e, "a key needs Metadata with a KeyId");
@@ -395,38 +449,50 @@ static core_result kms_key_entry(struct sctx *c, const yaml_node_t *e)
                                         "seed the material as an AWS_KMS key instead");
         if (!core_cursor_eq_str(v, "AWS_KMS")) return fail(c, m[M_ORIGIN], "Origin must be AWS_KMS");
     }
-    if (m[M_USAGE]) {
-        GUARD(scalar(c, m[M_USAGE], "KeyUsage", 1, 32, &v));
-        if (!core_cursor_eq_str(v, "ENCRYPT_DECRYPT"))
-            return fail(c, m[M_USAGE], "KeyUsage of a symmetric (Aes) key must be ENCRYPT_DECRYPT");
-    }
-    for (int s = M_SPEC; s <= M_CMK; s++) {
-        if (!m[s]) continue;
-        GUARD(scalar(c, m[s], mnames[s], 1, 32, &v));
-        if (!core_cursor_eq_str(v, "SYMMETRIC_DEFAULT"))
-            return fail(c, m[s], "%s of an Aes key must be SYMMETRIC_DEFAULT", mnames[s]);
-    }
-
     /* Material: secret buffers, wiped when this entry is done. */
     DEFER_CLEANUP(struct core_buf mat = {0}, core_buf_cleanup);
-    GUARD(core_buf_init_secret(&mat, 32u * KMS_SEED_MAX_VERSIONS));
-    if (f[F_BK] && f[F_BK64]) return fail(c, f[F_BK64], "give BackingKeys or BackingKeysBase64, not both");
-    const yaml_node_t *bk = f[F_BK] ? f[F_BK] : f[F_BK64];
-    if (!bk) return fail(c, e, "At least one backing key must be supplied (BackingKeys)");
-    size_t n = 0;
-    GUARD(sequence(c, bk, f[F_BK] ? "BackingKeys" : "BackingKeysBase64", KMS_SEED_MAX_VERSIONS, &n));
-    if (n == 0) return fail(c, bk, "At least one backing key must be supplied (BackingKeys)");
-    for (size_t i = 0; i < n; i++) {
-        GUARD(visit(c, item(c, bk, i)));
-        if (f[F_BK])
-            GUARD(hex32(c, item(c, bk, i), "a backing key", &mat));
-        else
-            GUARD(b64_32(c, item(c, bk, i), "a backing key", &mat));
-    }
+    DEFER_CLEANUP(struct core_secret der = {0}, core_secret_cleanup);
     struct core_cursor mats[KMS_SEED_MAX_VERSIONS] = {{0}};
-    for (size_t i = 0; i < n; i++) mats[i] = core_cursor_from(mat.data + 32 * i, 32);
-    k.materials = mats;
-    k.n_materials = (uint32_t)n;
+    if (kind != KIND_AES) {
+        /* "You cannot enable automatic key rotation of asymmetric KMS keys" (rotate-keys.html). */
+        static const int aes_only[] = {F_BK, F_BK64, F_NEXT, F_ROT, F_PERIOD};
+        for (size_t i = 0; i < sizeof aes_only / sizeof aes_only[0]; i++)
+            if (f[aes_only[i]])
+                return fail(c, f[aes_only[i]], "%s applies to Aes keys only: an asymmetric key has one private "
+                                               "key (PrivateKeyPem) and no automatic rotation", names[aes_only[i]]);
+        yaml_node_t *const usc[4] = {m[M_USAGE], m[M_SPEC], m[M_CMK], f[F_META]};
+        GUARD(asymmetric_material(c, kind, usc, f[F_PEM], region, &k, &der));
+    } else {
+        if (f[F_PEM]) return fail(c, f[F_PEM], "PrivateKeyPem applies to Keys.Asymmetric entries, not Aes keys");
+        if (m[M_USAGE]) {
+            GUARD(scalar(c, m[M_USAGE], "KeyUsage", 1, 32, &v));
+            if (!core_cursor_eq_str(v, "ENCRYPT_DECRYPT"))
+                return fail(c, m[M_USAGE], "KeyUsage of a symmetric (Aes) key must be ENCRYPT_DECRYPT");
+        }
+        for (int s = M_SPEC; s <= M_CMK; s++) {
+            if (!m[s]) continue;
+            GUARD(scalar(c, m[s], mnames[s], 1, 32, &v));
+            if (!core_cursor_eq_str(v, "SYMMETRIC_DEFAULT"))
+                return fail(c, m[s], "%s of an Aes key must be SYMMETRIC_DEFAULT", mnames[s]);
+        }
+        GUARD(core_buf_init_secret(&mat, 32u * KMS_SEED_MAX_VERSIONS));
+        if (f[F_BK] && f[F_BK64]) return fail(c, f[F_BK64], "give BackingKeys or BackingKeysBase64, not both");
+        const yaml_node_t *bk = f[F_BK] ? f[F_BK] : f[F_BK64];
+        if (!bk) return fail(c, e, "At least one backing key must be supplied (BackingKeys)");
+        size_t n = 0;
+        GUARD(sequence(c, bk, f[F_BK] ? "BackingKeys" : "BackingKeysBase64", KMS_SEED_MAX_VERSIONS, &n));
+        if (n == 0) return fail(c, bk, "At least one backing key must be supplied (BackingKeys)");
+        for (size_t i = 0; i < n; i++) {
+            GUARD(visit(c, item(c, bk, i)));
+            if (f[F_BK])
+                GUARD(hex32(c, item(c, bk, i), "a backing key", &mat));
+            else
+                GUARD(b64_32(c, item(c, bk, i), "a backing key", &mat));
+        }
+        for (size_t i = 0; i < n; i++) mats[i] = core_cursor_from(mat.data + 32 * i, 32);
+        k.materials = mats;
+        k.n_materials = (uint32_t)n;
+    }
 
     DEFER_CLEANUP(struct core_buf policy = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&policy, 0, POLICY_KMS_KEY_POLICY_MAX_BYTES));
@@ -480,7 +546,7 @@ static core_result kms_keys(struct sctx *c, const yaml_node_t *keys)
     size_t n = 0;
     if (keys->type == YAML_SEQUENCE_NODE) { /* local-kms's legacy format: Keys is the list of Aes keys */
         GUARD(sequence(c, keys, "Keys", MAX_SEED_ENTRIES, &n));
-        for (size_t i = 0; i < n; i++) GUARD(kms_key_entry(c, item(c, keys, i)));
+        for (size_t i = 0; i < n; i++) GUARD(kms_key_entry(c, item(c, keys, i), KIND_AES));
         CORE_OK;
     }
     static const char *const names[] = {"Symmetric", "Asymmetric", NULL};
@@ -493,11 +559,7 @@ static core_result kms_keys(struct sctx *c, const yaml_node_t *keys)
         for (int i = 0; i < 2; i++) {
             if (!a[i] || is_null(a[i])) continue;
             GUARD(sequence(c, a[i], an[i], MAX_SEED_ENTRIES, &n));
-            if (n)
-                return fail(c, item(c, a[i], 0),
-                            "asymmetric keys (%s) are not implemented in kmsd yet: kmsd serves only symmetric "
-                            "encryption keys, so only Keys.Symmetric.Aes entries can be seeded",
-                            an[i]);
+            for (size_t j = 0; j < n; j++) GUARD(kms_key_entry(c, item(c, a[i], j), i == 0 ? KIND_RSA : KIND_ECC));
         }
     }
     if (f[0] && !is_null(f[0])) {
@@ -506,7 +568,7 @@ static core_result kms_keys(struct sctx *c, const yaml_node_t *keys)
         GUARD(fields(c, f[0], "Symmetric", sn, s));
         if (s[0] && !is_null(s[0])) {
             GUARD(sequence(c, s[0], "Aes", MAX_SEED_ENTRIES, &n));
-            for (size_t i = 0; i < n; i++) GUARD(kms_key_entry(c, item(c, s[0], i)));
+            for (size_t i = 0; i < n; i++) GUARD(kms_key_entry(c, item(c, s[0], i), KIND_AES));
         }
     }
     CORE_OK;

@@ -24,11 +24,7 @@ struct server_config {
     char listen_host[256];
     unsigned listen_port;
     char data_dir[1024];
-    char store[1024];            /* "": LMDB in data_dir; etcd://HOST:PORT[,...] (docs/scale-out.md) */
-    char etcd_prefix[129];       /* "": kmsd */
-    char etcd_cacert[1024], etcd_cert[1024], etcd_key[1024];
-    char etcd_user[128];
-    char etcd_password_env[128]; /* etcd password from this environment variable */
+    struct keystore_store_args store; /* where records live (--store, --etcd-*; docs/scale-out.md) */
     char account_id[16];
     char region[32];
     unsigned threads;            /* 0: one per core */

@@ -30,12 +30,7 @@ static void usage(FILE *f)
             "usage: kmsd [options]\n"
             "  --listen HOST:PORT        listen address (default 127.0.0.1:%u; port 0 picks a free one)\n"
             "  --data-dir DIR            keystore directory (default ./kmsd-data)\n"
-            "  --store lmdb|etcd://HOST:PORT[,HOST:PORT...]\n"
-            "                            where records live (default lmdb, in DIR); with etcd, DIR holds\n"
-            "                            the master key file, shared by every node (docs/scale-out.md)\n"
-            "  --etcd-prefix P           key prefix in etcd (default kmsd)\n"
-            "  --etcd-cacert F, --etcd-cert F, --etcd-key F   TLS to etcd (https)\n"
-            "  --etcd-user U, --etcd-password-env VAR         etcd authentication\n"
+            KEYSTORE_STORE_USAGE
             "  --account-id ID           default 12-digit account id (default 000000000000)\n"
             "  --region REGION           region used when a request names none (default us-east-1)\n"
             "  --threads N               HTTP worker threads (default: one per core)\n"
@@ -152,6 +147,12 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         unsigned long long n = 0;
         bool ok = true, takes = true;
+        int store_arg = keystore_store_arg(&cfg->store, "kmsd", a, v);
+        if (store_arg < 0) return 2; /* the reason is printed */
+        if (store_arg > 0) {
+            i++;
+            continue;
+        }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 1;
@@ -178,20 +179,6 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv)
             ok = parse_listen(cfg, v);
         } else if (!strcmp(a, "--data-dir")) {
             ok = copy(cfg->data_dir, sizeof cfg->data_dir, v);
-        } else if (!strcmp(a, "--store")) {
-            ok = (!strcmp(v, "lmdb") || !strncmp(v, "etcd://", 7)) && copy(cfg->store, sizeof cfg->store, v);
-        } else if (!strcmp(a, "--etcd-prefix")) {
-            ok = v[0] && !strchr(v, '/') && copy(cfg->etcd_prefix, sizeof cfg->etcd_prefix, v);
-        } else if (!strcmp(a, "--etcd-cacert")) {
-            ok = copy(cfg->etcd_cacert, sizeof cfg->etcd_cacert, v);
-        } else if (!strcmp(a, "--etcd-cert")) {
-            ok = copy(cfg->etcd_cert, sizeof cfg->etcd_cert, v);
-        } else if (!strcmp(a, "--etcd-key")) {
-            ok = copy(cfg->etcd_key, sizeof cfg->etcd_key, v);
-        } else if (!strcmp(a, "--etcd-user")) {
-            ok = copy(cfg->etcd_user, sizeof cfg->etcd_user, v);
-        } else if (!strcmp(a, "--etcd-password-env")) {
-            ok = copy(cfg->etcd_password_env, sizeof cfg->etcd_password_env, v);
         } else if (!strcmp(a, "--account-id")) {
             ok = strlen(v) == 12 && strspn(v, "0123456789") == 12 && copy(cfg->account_id, sizeof cfg->account_id, v);
         } else if (!strcmp(a, "--region")) {
@@ -279,5 +266,5 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv)
         }
         if (takes) i++;
     }
-    return 0;
+    return keystore_store_args_valid(&cfg->store, "kmsd") ? 0 : 2;
 }

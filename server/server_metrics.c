@@ -249,15 +249,13 @@ core_result server_metrics_render(struct server *srv, struct core_buf *b)
                               (unsigned long long)auth[e]));
     }
 
-    char path[1100];
-    snprintf(path, sizeof path, "%s/data.mdb", server_get_config(srv)->data_dir);
-    struct stat st;
-    bool have = stat(path, &st) == 0;
+    /* Over etcd: the answering member's database file (docs/scale-out.md). */
+    uint64_t file_bytes = 0, allocated = 0;
+    core_result_ignore(keystore_storage_bytes(server_get_keystore(srv), &file_bytes, &allocated));
     GUARD(head(b, "kmsd_keystore_file_bytes", "gauge", "Size of the keystore's data file."));
-    GUARD(core_buf_printf(b, "kmsd_keystore_file_bytes %llu\n", have ? (unsigned long long)st.st_size : 0ull));
+    GUARD(core_buf_printf(b, "kmsd_keystore_file_bytes %llu\n", (unsigned long long)file_bytes));
     GUARD(head(b, "kmsd_keystore_allocated_bytes", "gauge", "Disk space the keystore's data file occupies."));
-    GUARD(core_buf_printf(b, "kmsd_keystore_allocated_bytes %llu\n",
-                          have ? (unsigned long long)st.st_blocks * 512ull : 0ull));
+    GUARD(core_buf_printf(b, "kmsd_keystore_allocated_bytes %llu\n", (unsigned long long)allocated));
     GUARD(head(b, "kmsd_keystore_commit_duration_seconds", "histogram", "Durable keystore commits (fsync included)."));
     GUARD(hist_out(b, "kmsd_keystore_commit_duration_seconds", "", &commit, commit_bounds, N_COMMIT));
 

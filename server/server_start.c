@@ -16,19 +16,9 @@ struct keystore *server_get_keystore(struct server *srv) { return srv->ks; }
 
 core_result server_take_env_secret(const char *name, struct core_buf *out)
 {
-    char *v = getenv(name);
-    if (v == NULL || !*v) {
-        core_log(CORE_LOG_ERROR, "environment variable %s is empty or unset", name);
-        BAIL(ERR_INVALID_ARG);
-    }
-    size_t n = strlen(v);
-    core_result r = core_buf_append(out, v, n);
-    /* Wipe the bytes where they are, not only the pointer: the initial
-     * environment is what /proc/PID/environ shows, and unsetenv alone would
-     * leave the value there for the life of the process. */
-    core_wipe(v, n);
-    unsetenv(name);
-    return r;
+    size_t max = out->max;
+    core_buf_free(out);
+    return keystore_read_secret("kmsd", name, NULL, max, out);
 }
 
 static core_result open_keystore(struct server *srv)
@@ -38,19 +28,9 @@ static core_result open_keystore(struct server *srv)
         .dir = cfg->data_dir,
         .source = cfg->master_source,
         .key_file = cfg->key_file[0] ? cfg->key_file : NULL,
-        .store = cfg->store,
-        .etcd_prefix = cfg->etcd_prefix[0] ? cfg->etcd_prefix : NULL,
-        .etcd_cacert = cfg->etcd_cacert[0] ? cfg->etcd_cacert : NULL,
-        .etcd_cert = cfg->etcd_cert[0] ? cfg->etcd_cert : NULL,
-        .etcd_key = cfg->etcd_key[0] ? cfg->etcd_key : NULL,
-        .etcd_user = cfg->etcd_user[0] ? cfg->etcd_user : NULL,
     };
     DEFER_CLEANUP(struct core_buf etcd_pass = {0}, core_buf_cleanup);
-    if (cfg->etcd_password_env[0]) {
-        GUARD(core_buf_init_secret(&etcd_pass, 1024));
-        GUARD(server_take_env_secret(cfg->etcd_password_env, &etcd_pass));
-        ko.etcd_password = core_buf_cursor(&etcd_pass);
-    }
+    GUARD(keystore_store_options(&cfg->store, "kmsd", &ko, &etcd_pass));
     DEFER_CLEANUP(struct core_buf pass = {0}, core_buf_cleanup);
     if (cfg->master_source == KEYSTORE_MASTER_PASSPHRASE) {
         GUARD(core_buf_init_secret(&pass, 1024));

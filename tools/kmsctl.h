@@ -1,7 +1,10 @@
 #ifndef KMSCTL_H
 #define KMSCTL_H
 
+#include <stdbool.h>
+
 #include "core/core.h"
+#include "keystore/keystore.h"
 
 /*
  * kmsctl subcommands. Each takes the arguments after its name (argv[0] is
@@ -19,6 +22,25 @@ int kmsctl_seed(int argc, char **argv);         /* tools/kmsctl_seed.c: apply a 
 int kmsctl_tls(int argc, char **argv);          /* tools/kmsctl_tls.c: self-signed */
 
 int kmsctl_audit(int argc, char **argv);        /* tools/kmsctl_audit.c: verify | lookup */
+
+/*
+ * The keystore a subcommand opens (tools/kmsctl_store.c): --data-dir,
+ * --key-file | --passphrase-file | --passphrase-env, and kmsd's store
+ * options (--store, --etcd-*: KEYSTORE_STORE_USAGE).
+ */
+struct kmsctl_ks_args {
+    const char *data_dir, *key_file, *pass_file, *pass_env;
+    struct keystore_store_args store;
+};
+#define KMSCTL_KS_USAGE                                                                                          \
+    "  master key: [--key-file F | --passphrase-file F | --passphrase-env VAR] (default DIR/master.key)\n"      \
+    "  records: as kmsd's (default LMDB in DIR):\n" KEYSTORE_STORE_USAGE
+/** Takes opt (and its value val) when it is one of these. @return 1 taken, 0 not ours, -1 bad value. */
+int kmsctl_ks_arg(struct kmsctl_ks_args *a, const char *opt, const char *val);
+/** True when the records live in etcd. */
+bool kmsctl_ks_is_etcd(const struct kmsctl_ks_args *a);
+/** Opens (creating if absent) the keystore; prints the reason on failure. @return 0, or exit status 1. */
+int kmsctl_ks_open(const struct kmsctl_ks_args *a, struct keystore **ks, bool *created);
 
 /* Temporary credentials from kmsd's STS (tools/kmsctl_sts.c), for credential-process and exec/env. */
 struct kmsctl_sts_request {

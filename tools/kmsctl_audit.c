@@ -27,9 +27,10 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: kmsctl audit verify --data-dir DIR [--key-file F]\n"
+    fprintf(stderr, "usage: kmsctl audit verify --data-dir DIR\n"
                     "       kmsctl audit lookup --data-dir DIR [--key-id ID] [--principal ARN] [--event-name NAME]\n"
-                    "                           [--since 2026-01-31T00:00:00Z|90m|12h|7d] [--limit N]\n");
+                    "                           [--since 2026-01-31T00:00:00Z|90m|12h|7d] [--limit N]\n"
+                    "  verify opens the keystore:\n" KMSCTL_KS_USAGE);
     return 2;
 }
 
@@ -338,15 +339,16 @@ int kmsctl_audit(int argc, char **argv)
     if (argc < 2) return usage();
     bool is_verify = !strcmp(argv[1], "verify");
     if (!is_verify && strcmp(argv[1], "lookup") != 0) return usage();
-    const char *data_dir = NULL, *key_file = NULL;
+    struct kmsctl_ks_args ka = {0};
     struct lookup q = {0};
     for (int i = 2; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t lim = 0;
+        int st = kmsctl_ks_arg(&ka, a, v);
+        if (st < 0) return 2;
+        if (st > 0) continue;
         if (!v) return usage();
-        if (!strcmp(a, "--data-dir")) data_dir = v;
-        else if (!strcmp(a, "--key-file") && is_verify) key_file = v;
-        else if (!strcmp(a, "--key-id") && !is_verify) q.key_id = v;
+        if (!strcmp(a, "--key-id") && !is_verify) q.key_id = v;
         else if (!strcmp(a, "--principal") && !is_verify) q.principal = v;
         else if (!strcmp(a, "--event-name") && !is_verify) q.event_name = v;
         else if (!strcmp(a, "--since") && !is_verify) {
@@ -356,26 +358,20 @@ int kmsctl_audit(int argc, char **argv)
         else
             return usage();
     }
-    if (!data_dir) return usage();
+    if (!ka.data_dir) return usage();
     char dir[1100];
-    snprintf(dir, sizeof dir, "%s/audit", data_dir);
+    snprintf(dir, sizeof dir, "%s/audit", ka.data_dir);
     if (!is_verify) return lookup(dir, &q);
     char mdb[1200];
-    snprintf(mdb, sizeof mdb, "%s/data.mdb", data_dir);
-    FILE *probe = fopen(mdb, "rb");
-    if (probe == NULL) {
-        fprintf(stderr, "kmsctl: no keystore in %s\n", data_dir);
+    snprintf(mdb, sizeof mdb, "%s/data.mdb", ka.data_dir);
+    FILE *probe = kmsctl_ks_is_etcd(&ka) ? NULL : fopen(mdb, "rb");
+    if (probe == NULL && !kmsctl_ks_is_etcd(&ka)) {
+        fprintf(stderr, "kmsctl: no keystore in %s\n", ka.data_dir);
         return 1;
     }
-    fclose(probe);
-    struct keystore_options ko = {.dir = data_dir, .source = KEYSTORE_MASTER_KEY_FILE, .key_file = key_file};
+    if (probe) fclose(probe);
     struct keystore *ks = NULL;
-    bool created = 0;
-    core_result r = keystore_open(&ko, &ks, &created);
-    if (!core_ok(r)) {
-        fprintf(stderr, "kmsctl: cannot open the keystore in %s: %s\n", data_dir, core_err_desc(r.err));
-        return 1;
-    }
+    if (kmsctl_ks_open(&ka, &ks, NULL)) return 1;
     int rc = verify(dir, ks);
     keystore_close(ks);
     return rc;

@@ -1,7 +1,8 @@
 /*
  * kmsctl access-key add|list|delete: manage long-term access keys in a
- * data directory, e.g. fixed credentials for test fixtures. Works while
- * kmsd runs (LMDB is multi-process safe).
+ * keystore, e.g. fixed credentials for test fixtures. Works while kmsd
+ * runs (LMDB is multi-process safe; over etcd, the write is one etcd txn
+ * and every node's caches see it within the watch bound, docs/scale-out.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +12,7 @@
 #include "tools/kmsctl.h"
 
 struct keys_opts {
-    const char *data_dir;
-    const char *key_file;
-    const char *passphrase_file;
-    const char *passphrase_env;
+    struct kmsctl_ks_args ks;
     const char *id;
     const char *secret;
     const char *secret_env;
@@ -30,45 +28,12 @@ static int usage(void)
             "                             [--user NAME] [--account 12DIGITS] [--via-service SERVICE]\n"
             "       kmsctl access-key list --data-dir DIR\n"
             "       kmsctl access-key delete --data-dir DIR --id AKID\n"
-            "  master key: [--key-file F | --passphrase-file F | --passphrase-env VAR]\n"
+            KMSCTL_KS_USAGE
             "  add without --user creates a key for the account root; with --user, for that IAM user\n"
             "  of the account, created (path /, no policies) when it does not exist yet.\n"
             "  --via-service s3: the key stands for that AWS service acting on the account's behalf\n"
             "  (kms:ViaService s3.<region>.amazonaws.com), e.g. for an S3 emulator doing SSE-KMS.\n");
     return 2;
-}
-
-static int open_ks(const struct keys_opts *o, struct keystore **ks)
-{
-    struct keystore_options ko = {.dir = o->data_dir, .source = KEYSTORE_MASTER_KEY_FILE, .key_file = o->key_file};
-    struct core_buf pass = {0};
-    if (o->passphrase_file || o->passphrase_env) {
-        ko.source = KEYSTORE_MASTER_PASSPHRASE;
-        if (!core_ok(core_buf_init_secret(&pass, 1024))) return 1;
-        if (o->passphrase_env) {
-            const char *v = getenv(o->passphrase_env);
-            if (!v || !core_ok(core_buf_append_str(&pass, v))) goto bad;
-        } else {
-            FILE *f = fopen(o->passphrase_file, "r");
-            if (!f) goto bad;
-            pass.len = fread(pass.data, 1, pass.max, f);
-            fclose(f);
-            while (pass.len && (pass.data[pass.len - 1] == '\n' || pass.data[pass.len - 1] == '\r')) pass.len--;
-        }
-        ko.passphrase = core_buf_cursor(&pass);
-    }
-    bool created;
-    core_result r = keystore_open(&ko, ks, &created);
-    core_buf_free(&pass);
-    if (!core_ok(r)) {
-        fprintf(stderr, "kmsctl: cannot open the keystore in %s: %s\n", o->data_dir, core_err_desc(r.err));
-        return 1;
-    }
-    return 0;
-bad:
-    core_buf_free(&pass);
-    fprintf(stderr, "kmsctl: cannot read the passphrase\n");
-    return 1;
 }
 
 struct add_arg {
@@ -230,23 +195,22 @@ int kmsctl_keys(int argc, char **argv)
     struct keys_opts o = {0};
     for (int i = 2; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        const char **dst = !strcmp(a, "--data-dir")          ? &o.data_dir
-                           : !strcmp(a, "--key-file")        ? &o.key_file
-                           : !strcmp(a, "--passphrase-file") ? &o.passphrase_file
-                           : !strcmp(a, "--passphrase-env")  ? &o.passphrase_env
-                           : !strcmp(a, "--id")              ? &o.id
-                           : !strcmp(a, "--secret")          ? &o.secret
-                           : !strcmp(a, "--secret-env")      ? &o.secret_env
-                           : !strcmp(a, "--user")            ? &o.user
-                           : !strcmp(a, "--account")         ? &o.account
-                           : !strcmp(a, "--via-service")     ? &o.via_service
-                                                             : NULL;
+        int st = kmsctl_ks_arg(&o.ks, a, v);
+        if (st < 0) return 2;
+        if (st > 0) continue;
+        const char **dst = !strcmp(a, "--id")            ? &o.id
+                           : !strcmp(a, "--secret")      ? &o.secret
+                           : !strcmp(a, "--secret-env")  ? &o.secret_env
+                           : !strcmp(a, "--user")        ? &o.user
+                           : !strcmp(a, "--account")     ? &o.account
+                           : !strcmp(a, "--via-service") ? &o.via_service
+                                                         : NULL;
         if (!dst || !v) return usage();
         *dst = v;
     }
-    if (!o.data_dir) return usage();
+    if (!o.ks.data_dir) return usage();
     struct keystore *ks;
-    int rc = open_ks(&o, &ks);
+    int rc = kmsctl_ks_open(&o.ks, &ks, NULL);
     if (rc) return rc;
     if (!strcmp(sub, "add"))
         rc = cmd_add(ks, &o);

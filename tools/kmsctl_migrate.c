@@ -13,12 +13,14 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: kmsctl migrate --from STORE --to STORE [--key-file F] [--etcd-prefix P]\n"
+            "usage: kmsctl migrate --from STORE --to STORE [--key-file F] [--etcd-* options]\n"
             "\n"
             "STORE is lmdb:DIR or etcd://HOST:PORT[,HOST:PORT...]; one side is LMDB, the other etcd.\n"
             "Every record is copied sealed as it is (never decrypted); the destination must be empty.\n"
             "The master key is the key file F (default DIR/master.key); kmsd nodes over etcd use the\n"
-            "same key file. Stop kmsd on the source first.\n");
+            "same key file. Stop kmsd on the source first. The etcd side takes kmsd's etcd options:\n"
+            "  --etcd-prefix P, --etcd-cacert F, --etcd-cert F, --etcd-key F,\n"
+            "  --etcd-user U with --etcd-password-file F | --etcd-password-env VAR\n");
 }
 
 static int fail(const char *what, core_result r)
@@ -29,9 +31,13 @@ static int fail(const char *what, core_result r)
 
 int kmsctl_migrate(int argc, char **argv)
 {
-    const char *from = NULL, *to = NULL, *key_file = NULL, *prefix = NULL;
+    const char *from = NULL, *to = NULL, *key_file = NULL;
+    struct keystore_store_args sa = {0};
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int st = strcmp(a, "--store") ? keystore_store_arg(&sa, "kmsctl migrate", a, v) : 0;
+        if (st < 0) return 2;
+        if (st > 0) continue;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
@@ -43,7 +49,6 @@ int kmsctl_migrate(int argc, char **argv)
         if (!strcmp(a, "--from")) from = v;
         else if (!strcmp(a, "--to")) to = v;
         else if (!strcmp(a, "--key-file")) key_file = v;
-        else if (!strcmp(a, "--etcd-prefix")) prefix = v;
         else {
             fprintf(stderr, "kmsctl migrate: unknown option %s\n", a);
             usage(stderr);
@@ -63,8 +68,13 @@ int kmsctl_migrate(int argc, char **argv)
     const char *dir = from_lmdb ? from + 5 : to + 5;
     struct keystore_options lo = {.dir = dir, .source = KEYSTORE_MASTER_KEY_FILE, .key_file = key_file};
     struct keystore_options eo = lo;
-    eo.store = from_etcd ? from : to;
-    eo.etcd_prefix = prefix;
+    snprintf(sa.store, sizeof sa.store, "%s", from_etcd ? from : to);
+    DEFER_CLEANUP(struct core_buf etcd_pass = {0}, core_buf_cleanup);
+    if (strlen(from_etcd ? from : to) >= sizeof sa.store ||
+        !core_ok(keystore_store_options(&sa, "kmsctl migrate", &eo, &etcd_pass))) {
+        usage(stderr);
+        return 2;
+    }
     struct keystore *src = NULL, *dst = NULL;
     /* The source first: a new LMDB destination then takes the key file the
      * etcd keystore was opened with. */

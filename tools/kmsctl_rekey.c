@@ -36,7 +36,8 @@ static void usage(FILE *f)
             "  --new-passphrase-env VAR a new passphrase, from environment variable VAR\n"
             "\n"
             "Passphrase files hold the passphrase; one trailing newline is dropped.\n"
-            "Moving away from a key file deletes the old key file once the new key is in place.\n");
+            "Moving away from a key file deletes the old key file once the new key is in place.\n"
+            "Records (default LMDB in DIR):\n" KEYSTORE_STORE_USAGE);
 }
 
 struct key_arg {
@@ -105,10 +106,17 @@ int kmsctl_rekey(int argc, char **argv)
 {
     const char *dir = NULL;
     struct key_arg cur = {0}, next = {0};
+    struct keystore_store_args store = {0};
     int new_key_file = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **slot = NULL;
+        int st = keystore_store_arg(&store, "kmsctl rekey", a, i + 1 < argc ? argv[i + 1] : NULL);
+        if (st < 0) return 2;
+        if (st > 0) {
+            i++;
+            continue;
+        }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
@@ -141,15 +149,18 @@ int kmsctl_rekey(int argc, char **argv)
 
     DEFER_CLEANUP(struct core_buf cur_pass = {0}, core_buf_cleanup);
     DEFER_CLEANUP(struct core_buf new_pass = {0}, core_buf_cleanup);
+    DEFER_CLEANUP(struct core_buf etcd_pass = {0}, core_buf_cleanup);
     struct keystore_options cur_opts, new_opts;
     if (!core_ok(key_options(dir, &cur, &cur_pass, &cur_opts)) ||
-        !core_ok(key_options(dir, &next, &new_pass, &new_opts)))
+        !core_ok(key_options(dir, &next, &new_pass, &new_opts)) ||
+        !core_ok(keystore_store_options(&store, "kmsctl rekey", &cur_opts, &etcd_pass)))
         return 1;
+    bool etcd = cur_opts.store && strcmp(cur_opts.store, "lmdb") != 0;
 
     char data_file[4096];
     struct stat st;
     int n = snprintf(data_file, sizeof data_file, "%s/data.mdb", dir);
-    if (n < 0 || (size_t)n >= sizeof data_file || stat(data_file, &st) != 0) {
+    if (!etcd && (n < 0 || (size_t)n >= sizeof data_file || stat(data_file, &st) != 0)) {
         /* keystore_open would create one: a typo must not make a new keystore. */
         fprintf(stderr, "kmsctl rekey: %s holds no keystore\n", dir);
         return 1;

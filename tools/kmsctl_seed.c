@@ -1,6 +1,6 @@
 /*
  * kmsctl seed --data-dir DIR FILE: applies a seed file (docs/seed.md) to a
- * keystore, also while kmsd runs (LMDB is multi-process safe). One write
+ * keystore, also while kmsd runs (LMDB is multi-process safe; etcd: txns). One write
  * transaction: a bad seed prints FILE:LINE: reason and changes nothing.
  */
 #include <stdio.h>
@@ -12,24 +12,25 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: kmsctl seed --data-dir DIR [--key-file F] [--account 12DIGITS] [--region R]\n"
-                    "                   [--check] FILE\n"
-                    "  --check validates FILE without writing (against DIR's keystore when given).\n");
+    fprintf(stderr, "usage: kmsctl seed --data-dir DIR [--account 12DIGITS] [--region R] [--check] FILE\n"
+                    "  --check validates FILE without writing (against DIR's keystore when given).\n"
+                    KMSCTL_KS_USAGE);
     return 2;
 }
 
 int kmsctl_seed(int argc, char **argv)
 {
-    const char *dir = NULL, *key_file = NULL, *file = NULL, *account = "000000000000", *region = "us-east-1";
+    struct kmsctl_ks_args ka = {0};
+    const char *file = NULL, *account = "000000000000", *region = "us-east-1";
     bool check = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--check")) {
+        int st = kmsctl_ks_arg(&ka, a, v);
+        if (st < 0) return 2;
+        if (st > 0) {
+            i++;
+        } else if (!strcmp(a, "--check")) {
             check = true;
-        } else if (!strcmp(a, "--data-dir") && v) {
-            dir = v, i++;
-        } else if (!strcmp(a, "--key-file") && v) {
-            key_file = v, i++;
         } else if (!strcmp(a, "--account") && v) {
             account = v, i++;
         } else if (!strcmp(a, "--region") && v) {
@@ -40,7 +41,7 @@ int kmsctl_seed(int argc, char **argv)
             return usage();
         }
     }
-    if (!file || (!dir && !check)) return usage();
+    if (!file || (!ka.data_dir && !check)) return usage();
     if (strlen(account) != 12 || strspn(account, "0123456789") != 12) {
         fprintf(stderr, "kmsctl: --account must be 12 digits\n");
         return 2;
@@ -51,15 +52,7 @@ int kmsctl_seed(int argc, char **argv)
         return 2;
     }
     struct keystore *ks = NULL;
-    if (dir) {
-        struct keystore_options ko = {.dir = dir, .source = KEYSTORE_MASTER_KEY_FILE, .key_file = key_file};
-        bool created = 0;
-        core_result r = keystore_open(&ko, &ks, &created);
-        if (!core_ok(r)) {
-            fprintf(stderr, "kmsctl: cannot open the keystore in %s: %s\n", dir, core_err_desc(r.err));
-            return 1;
-        }
-    }
+    if (ka.data_dir && kmsctl_ks_open(&ka, &ks, NULL)) return 1;
     struct seed_options o = {.path = file, .account = account, .region = region, .now = core_clock_service(),
                              .check_only = check};
     struct seed_stats st;

@@ -38,7 +38,7 @@ static int usage(void)
             "       kmsctl sts exec|env ... (kmsctl sts exec --help)\n"
             "       kmsctl sts set-jwks --data-dir DIR --url https://ISSUER --jwks-file keys.json [--account ACCT]\n"
             "       kmsctl sts rotate-token-key --data-dir DIR\n"
-            "  master key for set-jwks/rotate-token-key: [--key-file F | --passphrase-env VAR]\n");
+            "  set-jwks and rotate-token-key open the keystore:\n" KMSCTL_KS_USAGE);
     return 2;
 }
 
@@ -330,27 +330,6 @@ static int credential_process(int argc, char **argv)
 
 /* ---- keystore-side commands ---- */
 
-static int open_store(const char *dir, const char *key_file, const char *pass_env, struct keystore **ks)
-{
-    struct keystore_options ko = {.dir = dir, .source = KEYSTORE_MASTER_KEY_FILE, .key_file = key_file};
-    if (pass_env) {
-        const char *v = getenv(pass_env);
-        if (!v || !*v) {
-            fprintf(stderr, "kmsctl: %s is empty or unset\n", pass_env);
-            return 1;
-        }
-        ko.source = KEYSTORE_MASTER_PASSPHRASE;
-        ko.passphrase = core_cursor_str(v);
-    }
-    bool created;
-    core_result r = keystore_open(&ko, ks, &created);
-    if (!core_ok(r)) {
-        fprintf(stderr, "kmsctl: cannot open the keystore in %s: %s\n", dir, core_err_desc(r.err));
-        return 1;
-    }
-    return 0;
-}
-
 struct jwks_arg {
     const char *account;
     struct core_cursor url, jwks;
@@ -364,21 +343,22 @@ static core_result jwks_txn(struct keystore_txn *txn, void *varg)
 
 static int store_command(int argc, char **argv, bool jwks)
 {
-    const char *dir = NULL, *key_file = NULL, *pass_env = NULL, *url = NULL, *file = NULL, *account = "000000000000";
+    struct kmsctl_ks_args ka = {0};
+    const char *url = NULL, *file = NULL, *account = "000000000000";
     for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int st = kmsctl_ks_arg(&ka, a, v);
+        if (st < 0) return 2;
+        if (st > 0) continue;
         if (!v) return usage();
-        if (strcmp(a, "--data-dir") == 0) dir = v;
-        else if (strcmp(a, "--key-file") == 0) key_file = v;
-        else if (strcmp(a, "--passphrase-env") == 0) pass_env = v;
-        else if (jwks && strcmp(a, "--url") == 0) url = v;
+        if (jwks && strcmp(a, "--url") == 0) url = v;
         else if (jwks && strcmp(a, "--jwks-file") == 0) file = v;
         else if (jwks && strcmp(a, "--account") == 0) account = v;
         else return usage();
     }
-    if (!dir || (jwks && (!url || !file))) return usage();
+    if (!ka.data_dir || (jwks && (!url || !file))) return usage();
     struct keystore *ks = NULL;
-    if (open_store(dir, key_file, pass_env, &ks)) return 1;
+    if (kmsctl_ks_open(&ka, &ks, NULL)) return 1;
     core_result r;
     uint32_t id = 0;
     if (jwks) {

@@ -25,8 +25,13 @@ def free_port():
 
 
 class EtcdCluster:
-    def __init__(self, n=3):
+    """tls: None, or {"ca": PEM path, "cert": server cert, "key": its key,
+    "client_cert": ..., "client_key": ... (for the harness's own requests)}:
+    the client URLs are https and require a client certificate signed by ca."""
+
+    def __init__(self, n=3, tls=None):
         self.root = tempfile.mkdtemp(prefix="kmsd-etcd-")
+        self.tls = tls
         self.n = n
         self.client_ports = [free_port() for _ in range(n)]
         self.peer_ports = [free_port() for _ in range(n)]
@@ -42,9 +47,32 @@ class EtcdCluster:
     def store(self):
         return "etcd://" + self.endpoints
 
+    @property
+    def scheme(self):
+        return "https" if self.tls else "http"
+
+    def ssl_context(self):
+        if not self.tls:
+            return None
+        import ssl
+        ctx = ssl.create_default_context(cafile=self.tls["ca"])
+        ctx.load_cert_chain(self.tls["client_cert"], self.tls["client_key"])
+        return ctx
+
+    def post(self, i, path, body, headers=None, timeout=5):
+        """POSTs JSON body to member i's gateway; answers the parsed reply."""
+        req = urllib.request.Request("%s://127.0.0.1:%d%s" % (self.scheme, self.client_ports[i], path),
+                                     data=json.dumps(body).encode(), method="POST", headers=headers or {})
+        with urllib.request.urlopen(req, timeout=timeout, context=self.ssl_context()) as r:
+            return json.load(r)
+
     def start_member(self, i):
-        c = "http://127.0.0.1:%d" % self.client_ports[i]
+        c = "%s://127.0.0.1:%d" % (self.scheme, self.client_ports[i])
         p = "http://127.0.0.1:%d" % self.peer_ports[i]
+        tls = []
+        if self.tls:
+            tls = ["--cert-file", self.tls["cert"], "--key-file", self.tls["key"],
+                   "--trusted-ca-file", self.tls["ca"], "--client-cert-auth"]
         log = open(os.path.join(self.root, "%s.log" % self.names[i]), "ab")
         self.procs[i] = subprocess.Popen(
             ["etcd", "--name", self.names[i], "--data-dir", os.path.join(self.root, self.names[i]),
@@ -52,7 +80,7 @@ class EtcdCluster:
              "--listen-peer-urls", p, "--initial-advertise-peer-urls", p,
              "--initial-cluster", self.initial, "--initial-cluster-state", "new",
              "--initial-cluster-token", os.path.basename(self.root),
-             "--max-txn-ops", "10000", "--heartbeat-interval", "50", "--election-timeout", "500"],
+             "--max-txn-ops", "10000", "--heartbeat-interval", "50", "--election-timeout", "500"] + tls,
             stdout=log, stderr=log)
 
     def start(self, timeout=30):
@@ -63,10 +91,8 @@ class EtcdCluster:
 
     def healthy(self, i):
         try:
-            req = urllib.request.Request("http://127.0.0.1:%d/v3/kv/range" % self.client_ports[i],
-                                         data=json.dumps({"key": "AA=="}).encode(), method="POST")
-            with urllib.request.urlopen(req, timeout=2) as r:
-                return r.status == 200
+            self.post(i, "/v3/kv/range", {"key": "AA=="}, timeout=2)
+            return True
         except Exception:
             return False
 

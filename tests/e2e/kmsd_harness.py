@@ -28,6 +28,31 @@ KMSCTL_BIN = os.environ.get("KMSCTL_BIN", "build/tools/kmsctl")
 SOURCE_DIR = os.environ.get("KMSD_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
+def store_args(data_dir):
+    """KMSD_STORE=etcd://...: the e2e suite over etcd (tests/e2e/test_etcd_suite.py).
+    Each data directory gets a keystore of its own under its own prefix; kmsd and
+    every kmsctl that opens that directory's keystore get the same options."""
+    if not os.environ.get("KMSD_STORE"):
+        return []
+    return ["--store", os.environ["KMSD_STORE"], "--etcd-prefix",
+            "e2e-" + hashlib.sha256(os.path.abspath(data_dir).encode()).hexdigest()[:16]]
+
+
+# kmsctl subcommands that open the keystore of their --data-dir.
+KMSCTL_KEYSTORE_COMMANDS = (("access-key",), ("seed",), ("rekey",), ("audit", "verify"), ("sts", "set-jwks"),
+                            ("sts", "rotate-token-key"))
+
+
+def kmsctl_args(args):
+    """args with the store options of its --data-dir added, for a subcommand that opens it."""
+    args = list(args)
+    if "--store" in args or "--data-dir" not in args or args.index("--data-dir") + 1 >= len(args):
+        return args
+    if not any(tuple(args[:len(c)]) == c for c in KMSCTL_KEYSTORE_COMMANDS):
+        return args
+    return args + store_args(args[args.index("--data-dir") + 1])
+
+
 class Kmsd:
     """One kmsd process. Use as a context manager or call start()/stop()."""
 
@@ -49,11 +74,8 @@ class Kmsd:
         self.stderr_path = os.path.join(self.root, "stderr.log")
         args = [KMSD_BIN, "--listen", "127.0.0.1:0", "--data-dir", self.data_dir,
                 "--port-file", port_file, "--region", self.region] + self.extra_args + list(more_args)
-        # KMSD_STORE=etcd://...: the e2e suite over etcd (tests/e2e/test_etcd_suite.py);
-        # each data directory gets a keystore of its own under its own prefix.
-        if os.environ.get("KMSD_STORE") and "--store" not in args:
-            args += ["--store", os.environ["KMSD_STORE"], "--etcd-prefix",
-                     "e2e-" + hashlib.sha256(os.path.abspath(self.data_dir).encode()).hexdigest()[:16]]
+        if "--store" not in args:
+            args += store_args(self.data_dir)
         env = dict(os.environ)
         if self.env:
             env.update(self.env)
@@ -78,6 +100,35 @@ class Kmsd:
         self.endpoint = "http://127.0.0.1:%d" % self.port
         self.admin = self.read_admin_credentials()
         return self
+
+    def stored_bytes(self):
+        """Everything this kmsd's keystore holds at rest, as one bytes value (None: nothing
+        yet): LMDB's data file, or over etcd (KMSD_STORE) every key and value under the
+        keystore's prefix. For tests that check what reaches storage (sealed, unchanged)."""
+        if not os.environ.get("KMSD_STORE"):
+            path = os.path.join(self.data_dir, "data.mdb")
+            if not os.path.exists(path):
+                return None
+            with open(path, "rb") as f:
+                return f.read()
+        import base64
+        import urllib.request
+        prefix = store_args(self.data_dir)[3].encode()
+        body = {"key": base64.b64encode(prefix + b"/").decode(), "range_end": base64.b64encode(prefix + b"0").decode()}
+        out = []
+        for ep in os.environ["KMSD_STORE"][len("etcd://"):].split(","):
+            try:
+                req = urllib.request.Request("http://%s/v3/kv/range" % ep, data=json.dumps(body).encode(),
+                                             method="POST")
+                kvs = json.load(urllib.request.urlopen(req, timeout=5)).get("kvs", [])
+                break
+            except OSError:
+                continue
+        else:
+            raise RuntimeError("no etcd member of %s answered" % os.environ["KMSD_STORE"])
+        for kv in kvs:
+            out += [base64.b64decode(kv["key"]), base64.b64decode(kv.get("value", ""))]
+        return b"\0".join(out) if out else None
 
     def stderr(self):
         try:
@@ -201,7 +252,7 @@ class Kmsd:
 
 
 def kmsctl(*args, input=None):
-    p = subprocess.run([KMSCTL_BIN] + list(args), input=input, capture_output=True, timeout=120)
+    p = subprocess.run([KMSCTL_BIN] + kmsctl_args(args), input=input, capture_output=True, timeout=120)
     return p.returncode, p.stdout, p.stderr
 
 

@@ -264,7 +264,7 @@ Keys:
         self.assertNotIn("bc436485-5092-42b8-92a3-0aa8b93536dc", keys)
         self.k.stop()
 
-    def test_asymmetric_keys_refused_with_line(self):
+    def test_broken_asymmetric_key_refused_with_line(self):
         self.refused(self.GOOD_KEY + """\
   Asymmetric:
     Rsa:
@@ -275,7 +275,7 @@ Keys:
           -----BEGIN PRIVATE KEY-----
           MIIE
           -----END PRIVATE KEY-----
-""", 10, "asymmetric keys (Rsa) are not implemented in kmsd yet")
+""", 13, "PrivateKeyPem is not an unencrypted PEM private key")
 
     def test_bad_backing_key(self):
         self.refused(self.GOOD_KEY + """\

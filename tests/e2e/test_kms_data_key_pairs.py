@@ -6,7 +6,6 @@ by kmsd's Verify only where they should be, both sides of an ECDH agreeing
 (checked with Python `cryptography`), the aws CLI's generate-data-key-pair,
 and the RSA pool keeping RSA_4096 fast once warm."""
 import os
-import time
 
 import botocore.exceptions
 from cryptography.hazmat.primitives import hashes, serialization
@@ -97,12 +96,19 @@ class DataKeyPairs(KmsdTestCase):
         priv = serialization.load_der_private_key(base64.b64decode(r["PrivateKeyPlaintext"]), password=None)
         self.assertEqual(priv.curve.name, "secp384r1")
 
-    def test_rsa_pool_warm(self):
-        self.kms.generate_data_key_pair_without_plaintext(KeyId=self.sym["KeyId"], KeyPairSpec="RSA_4096")
-        time.sleep(20)  # the background pool refills (RSA-4096 generation takes seconds under ASan)
-        t = time.monotonic()
-        self.kms.generate_data_key_pair_without_plaintext(KeyId=self.sym["KeyId"], KeyPairSpec="RSA_4096")
-        self.assertLess(time.monotonic() - t, 1.0)
+    def test_rsa_pool_pairs_are_distinct_and_valid(self):
+        # Whether a pair came from the background pool is checked by count in unit.kms_asym_pool_test
+        # (no timing assertions here); what a client sees is a valid, fresh pair each time.
+        seen = set()
+        for _ in range(3):
+            r = self.kms.generate_data_key_pair(KeyId=self.sym["KeyId"], KeyPairSpec="RSA_2048")
+            priv = serialization.load_der_private_key(r["PrivateKeyPlaintext"], None)
+            self.assertEqual(priv.key_size, 2048)
+            self.assertEqual(priv.public_key().public_bytes(serialization.Encoding.DER,
+                                                             serialization.PublicFormat.SubjectPublicKeyInfo),
+                             r["PublicKey"])
+            seen.add(r["PublicKey"])
+        self.assertEqual(len(seen), 3)
 
     # ---- DeriveSharedSecret ----------------------------------------------------------------------------
 

@@ -47,7 +47,8 @@ class Keys(KmsdTestCase):
         self.assertEqual(self.kms.get_key_policy(KeyId=kid)["Policy"], policy)
         self.raises("MalformedPolicyDocumentException", self.kms.create_key, Policy="{not json")
         self.raises("UnsupportedOperationException", self.kms.create_key, KeySpec="SM2", KeyUsage="SIGN_VERIFY")
-        self.raises("UnsupportedOperationException", self.kms.create_key, MultiRegion=True)
+        # multi-Region keys are served (test_kms_multi_region.py), but not in a custom key store
+        self.raises("UnsupportedOperationException", self.kms.create_key, MultiRegion=True, Origin="AWS_CLOUDHSM")
         # Origin EXTERNAL is served since issue 12 (test_kms_import.py); custom key store origins are not
         self.raises("UnsupportedOperationException", self.kms.create_key, Origin="AWS_CLOUDHSM")
         self.raises("ValidationException", self.kms.create_key, KeyUsage="SIGN_VERIFY")

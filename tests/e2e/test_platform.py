@@ -201,13 +201,12 @@ class Lifecycle(unittest.TestCase):
             with open(other, "wb") as f:
                 f.write(os.urandom(32))
             os.chmod(other, 0o600)
-            data = os.path.join(k.data_dir, "data.mdb")
-            before = open(data, "rb").read() if os.path.exists(data) else None
+            before = k.stored_bytes()
+            self.assertIsNotNone(before)
             rc = k.start("--key-file", other, expect_fail=True)
             self.assertNotEqual(rc, 0)
             self.assertIn("master key", k.stderr().lower())
-            if before is not None:
-                self.assertEqual(open(data, "rb").read(), before)
+            self.assertEqual(k.stored_bytes(), before)
         finally:
             k.cleanup()
 

@@ -129,7 +129,8 @@ static const char sample[] =
     "\"PendingWindowInDays\":7,\"BypassPolicyLockoutSafetyCheck\":false,\"KeySpec\":\"SYMMETRIC_DEFAULT\","
     "\"KeyUsage\":\"ENCRYPT_DECRYPT\",\"Origin\":\"AWS_KMS\",\"MultiRegion\":false,"
     "\"SigningAlgorithm\":\"ECDSA_SHA_256\",\"MessageType\":\"RAW\",\"MacAlgorithm\":\"HMAC_SHA_256\","
-    "\"KeyPairSpec\":\"RSA_2048\",\"KeyAgreementAlgorithm\":\"ECDH\"}";
+    "\"KeyPairSpec\":\"RSA_2048\",\"KeyAgreementAlgorithm\":\"ECDH\","
+    "\"ReplicaRegion\":\"eu-west-1\",\"PrimaryRegion\":\"eu-west-1\"}";
 
 int main(int argc, char **argv)
 {
