@@ -520,3 +520,41 @@ core_result core_buf_append_unbase64url(struct core_buf *out, struct core_cursor
 {
     return unbase64(out, in, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
+
+size_t core_str_copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = 0;
+    dst[0] = 0;
+    core_str_append(dst, cap, &n, src);
+    return n;
+}
+
+void core_str_append(char *dst, size_t cap, size_t *n, const char *src)
+{
+    size_t room = cap - 1 - *n;
+    size_t len = strnlen(src, room);
+    memcpy(dst + *n, src, len);
+    *n += len;
+    dst[*n] = 0;
+}
+
+void core_str_append_hex32(char *dst, size_t cap, size_t *n, uint32_t v)
+{
+    static const char hx[] = "0123456789abcdef";
+    char t[9];
+    for (int i = 0; i < 8; i++) t[i] = hx[(v >> (28 - 4 * i)) & 15];
+    t[8] = 0;
+    core_str_append(dst, cap, n, t);
+}
+
+void core_uuid_text(const uint8_t b[16], char out[37])
+{
+    static const char hx[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+        out[o++] = hx[b[i] >> 4];
+        out[o++] = hx[b[i] & 15];
+    }
+    out[o] = 0;
+}

@@ -128,4 +128,19 @@ CORE_RESULT core_buf_append_unbase64_public(struct core_buf *out, struct core_cu
 /** URL-safe base64 without padding (JWT), decoded and appended. */
 CORE_RESULT core_buf_append_unbase64url(struct core_buf *out, struct core_cursor in);
 
+/*
+ * Fixed-size C-string fields (ids, ARNs, record names) built without
+ * snprintf's format machinery, which cost a tenth of a request's own work
+ * (issue 14). Both truncate exactly as snprintf(dst, cap, "%s", ...) does:
+ * at most cap - 1 bytes, always NUL-terminated (cap > 0).
+ */
+/** Copies src into dst; returns the bytes copied. */
+size_t core_str_copy(char *dst, size_t cap, const char *src);
+/** Appends src at dst + *n (*n < cap), advancing *n. */
+void core_str_append(char *dst, size_t cap, size_t *n, const char *src);
+/** Appends the 8 lowercase hex digits of v ("%08x") at dst + *n, advancing *n (truncating as above). */
+void core_str_append_hex32(char *dst, size_t cap, size_t *n, uint32_t v);
+/** The 36-character lowercase UUID text of 16 bytes ("%02x" x4 "-" ...), NUL-terminated (37 bytes). */
+void core_uuid_text(const uint8_t b[16], char out[37]);
+
 #endif

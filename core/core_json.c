@@ -89,6 +89,34 @@ core_result core_json_dump(const json_t *v, struct core_buf *out)
 core_result core_json_append_string(struct core_buf *out, struct core_cursor s)
 {
     static const char hx[] = "0123456789abcdef";
+    /* Most strings (names, ARNs, ids) need no escape: one reserve and one pass that copies while it
+     * checks. At the first byte that needs one, the general path below starts over (nothing was
+     * appended: out->len moves only when the whole string is written). */
+    if (s.len <= SIZE_MAX - 2 && core_ok(core_buf_reserve(out, s.len + 2))) {
+        /* Eight bytes at a time: a lane below 0x20, or equal to '"' or '\\', sets its top bit in
+         * flag (the classic "has zero byte" test; it can also flag a lane after a flagged one,
+         * never miss one). */
+        const uint64_t ones = 0x0101010101010101ull, tops = 0x8080808080808080ull;
+        size_t i = 0;
+        bool clean = true;
+        for (; clean && i + 8 <= s.len; i += 8) {
+            uint64_t x, q, b;
+            memcpy(&x, s.ptr + i, 8);
+            q = x ^ (ones * '"');
+            b = x ^ (ones * '\\');
+            uint64_t flag = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b);
+            clean = (flag & tops) == 0;
+        }
+        for (; clean && i < s.len; i++) clean = s.ptr[i] != '"' && s.ptr[i] != '\\' && s.ptr[i] >= 0x20;
+        if (clean) {
+            uint8_t *d = out->data + out->len;
+            d[0] = '"';
+            if (s.len) memcpy(d + 1, s.ptr, s.len);
+            d[1 + s.len] = '"';
+            out->len += s.len + 2;
+            CORE_OK;
+        }
+    }
     GUARD(core_buf_append_u8(out, '"'));
     size_t run = 0; /* bytes that need no escaping, appended in one go */
     for (size_t i = 0; i < s.len; i++) {

@@ -8,15 +8,18 @@
 
 struct partition_row {
     const char *region_prefix; /* region starts with this */
+    size_t len;                /* its length: no strlen per row on every request (issue 14) */
     const char *partition;
 };
 
+#define ROW(prefix, partition) {prefix, sizeof prefix - 1, partition}
 /* Longest prefixes first: "us-isob-" before "us-iso-" would not matter since
  * "us-iso-" does not prefix "us-isob-", but keep the specific rows first. */
 static const struct partition_row rows[] = {
-    {"cn-", "aws-cn"},        {"us-gov-", "aws-us-gov"}, {"us-iso-", "aws-iso"},  {"us-isob-", "aws-iso-b"},
-    {"eu-isoe-", "aws-iso-e"}, {"us-isof-", "aws-iso-f"}, {"eusc-", "aws-eusc"},
+    ROW("cn-", "aws-cn"),        ROW("us-gov-", "aws-us-gov"), ROW("us-iso-", "aws-iso"),  ROW("us-isob-", "aws-iso-b"),
+    ROW("eu-isoe-", "aws-iso-e"), ROW("us-isof-", "aws-iso-f"), ROW("eusc-", "aws-eusc"),
 };
+#undef ROW
 
 static const char *const partitions[] = {"aws",       "aws-cn",    "aws-us-gov", "aws-iso",
                                          "aws-iso-b", "aws-iso-e", "aws-iso-f",  "aws-eusc"};
@@ -24,7 +27,9 @@ static const char *const partitions[] = {"aws",       "aws-cn",    "aws-us-gov",
 const char *core_partition_of_cursor(struct core_cursor region)
 {
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        if (core_cursor_starts_with(region, rows[i].region_prefix)) return rows[i].partition;
+        if (region.len >= rows[i].len && region.ptr[0] == (uint8_t)rows[i].region_prefix[0] &&
+            memcmp(region.ptr, rows[i].region_prefix, rows[i].len) == 0)
+            return rows[i].partition;
     return "aws";
 }
 

@@ -224,3 +224,16 @@ bool core_form_get(const struct core_form *f, const char *name, struct core_curs
         }
     return false;
 }
+
+void core_ipv4_text(const uint8_t addr[4], char out[16])
+{
+    size_t o = 0;
+    for (size_t i = 0; i < 4; i++) {
+        unsigned v = addr[i];
+        if (i) out[o++] = '.';
+        if (v >= 100) out[o++] = (char)('0' + v / 100);
+        if (v >= 10) out[o++] = (char)('0' + v / 10 % 10);
+        out[o++] = (char)('0' + v % 10);
+    }
+    out[o] = 0;
+}

@@ -312,7 +312,16 @@ core_result iam_identity_acquire(struct iam_env *env, const struct core_principa
         /* GetSessionToken credentials carry the user's own permissions. */
         br.kind = BUILD_USER;
         br.name = last_segment(core_cursor_str(p->arn));
-        snprintf(key, sizeof key, "U/%s/%.*s", p->account, (int)br.name.len, (const char *)br.name.ptr);
+        {
+            /* "U/<account>/<name>" without snprintf (on every request of an IAM user, issue 14); the
+             * name is the tail of the C string p->arn, so it holds no NUL; truncated as snprintf would. */
+            size_t n = core_str_copy(key, sizeof key, "U/");
+            core_str_append(key, sizeof key, &n, p->account);
+            core_str_append(key, sizeof key, &n, "/");
+            size_t m = br.name.len < sizeof key - 1 - n ? br.name.len : sizeof key - 1 - n;
+            if (m) memcpy(key + n, br.name.ptr, m);
+            key[n + m] = 0;
+        }
         break;
     case CORE_PRINCIPAL_ASSUMED_ROLE:
         br.kind = BUILD_ROLE;

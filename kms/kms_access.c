@@ -206,9 +206,9 @@ static core_result open_in(struct kms_ctx *ctx, struct keystore_txn *txn, struct
     }
     /* KMS keys are regional: a single-Region key's blob from another Region does not name a key here. */
     if (strcmp(here, ctx->region) != 0) return bad_ciphertext(ctx, "ciphertext from another region");
-    snprintf(ref.account, sizeof ref.account, "%s", h->account);
-    snprintf(ref.region, sizeof ref.region, "%s", here);
-    snprintf(ref.key_id, sizeof ref.key_id, "%s", h->key_id);
+    core_str_copy(ref.account, sizeof ref.account, h->account);
+    core_str_copy(ref.region, sizeof ref.region, here);
+    core_str_copy(ref.key_id, sizeof ref.key_id, h->key_id);
     GUARD(kms_key_load(ctx, txn, &ref, key));
     GUARD(kms_authorize(ctx, txn, key));
     GUARD(kms_state_check(ctx, key, KMS_RULE_CRYPTO));

@@ -404,6 +404,58 @@ static core_result fill_context(struct kms_ctx *ctx, struct policy_ctx *pc, stru
     return add_kms_keys(ctx, &c, aliases_txn);
 }
 
+/*
+ * The lean context (issue 14): when no policy of the decision can read a
+ * condition key (policy_reads_context: no Condition, no policy variable in
+ * the key policy, the caller's identity policies, boundary or session
+ * policies), evaluation reads only action, resource and the principal's
+ * identity chain, so the condition keys are not built. Every policy is
+ * still evaluated, with the same result as on the full context, provided
+ * the full context would have been built: that is certain only when the
+ * request can add no key that fails to build (an over-long multivalued key
+ * or two keys equal but for case refuse the request, fail closed). So the
+ * lean context also requires a flat request (kms_params.c: scalar members
+ * only; the action's condition keys are then single values under fixed
+ * names), no session or principal tags and no via-service principal; the
+ * key's resource tags are added as on the full path (two tags equal but for
+ * case refuse both ways). Nothing is cached: the check runs per request on
+ * the policies in play, so a changed policy is seen at once.
+ */
+static bool context_unread(struct kms_ctx *ctx, const struct policy *resource)
+{
+    if (ctx->flat == NULL || ctx->caller->via_service[0] != 0) return false;
+    const struct iam_session_info *s = ctx->call->session;
+    if (s && s->n_tags) return false;
+    if (policy_reads_context(resource)) return false;
+    const struct iam_identity *id = caller_identity(ctx);
+    if (id == NULL) return true;
+    if (id->n_tags || policy_reads_context(id->boundary)) return false;
+    for (size_t i = 0; i < id->identity_count; i++)
+        if (policy_reads_context(id->identity[i])) return false;
+    for (size_t i = 0; i < id->session_count; i++)
+        if (policy_reads_context(id->session[i])) return false;
+    return true;
+}
+
+/* Action, resource, principal and the key's resource tags: see context_unread. */
+static core_result lean_context(struct kms_ctx *ctx, struct policy_ctx *pc, const struct kms_key *key,
+                                const char *action, const char *resource)
+{
+    policy_ctx_init(pc);
+    GUARD(policy_ctx_set_action(pc, core_cursor_str(action)));
+    policy_ctx_set_resource(pc, core_cursor_str(resource));
+    const struct core_principal *p = ctx->caller;
+    const struct iam_session_info *s = ctx->call->session;
+    /* The principal exactly as iam_request_context sets it. */
+    struct core_cursor role_arn = {0};
+    if (p->type == CORE_PRINCIPAL_ASSUMED_ROLE && s) role_arn = s->role_arn;
+    if (p->type != CORE_PRINCIPAL_ANONYMOUS) GUARD(policy_ctx_set_principal(pc, p, role_arn));
+    size_t pos = 0;
+    struct core_cursor tk, tv;
+    while (kms_tags_next(key, &pos, &tk, &tv)) GUARD(policy_ctx_add_prefixed(pc, "aws:ResourceTag/", tk, tv));
+    CORE_OK;
+}
+
 static struct policy_set caller_set(struct kms_ctx *ctx, const struct policy *resource, bool same_account)
 {
     const struct iam_identity *id = caller_identity(ctx);
@@ -471,9 +523,13 @@ core_result kms_authorize(struct kms_ctx *ctx, struct keystore_txn *txn, const s
     struct via_names via;
     struct policy_verdict v = {.allowed = false, .reason = POLICY_REASON_NO_RESOURCE, .statement = -1};
     DEFER_CLEANUP(struct core_buf store = {0}, core_buf_cleanup);
-    r = core_buf_init(&store, COND_STORE_BYTES, COND_STORE_BYTES);
-    struct keystore_txn *aliases_txn = txn && (pe->reads_aliases || identity_reads_aliases(ctx)) ? txn : NULL;
-    if (core_ok(r)) r = fill_context(ctx, &pc, &via, &store, aliases_txn, key, iam_action, key->arn);
+    if (context_unread(ctx, pe->policy)) {
+        r = lean_context(ctx, &pc, key, iam_action, key->arn);
+    } else {
+        r = core_buf_init(&store, COND_STORE_BYTES, COND_STORE_BYTES);
+        struct keystore_txn *aliases_txn = txn && (pe->reads_aliases || identity_reads_aliases(ctx)) ? txn : NULL;
+        if (core_ok(r)) r = fill_context(ctx, &pc, &via, &store, aliases_txn, key, iam_action, key->arn);
+    }
     if (core_ok(r) && pe->policy) {
         struct policy_set set = caller_set(ctx, pe->policy, strcmp(ctx->caller->account, key->account) == 0);
         r = policy_authorize(&set, &pc, &v);

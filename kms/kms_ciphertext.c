@@ -49,6 +49,14 @@ static EVP_CIPHER_CTX *thread_ctx(void)
     return c;
 }
 
+/* The cipher to pass when (re)initialising c for a message: NULL once c already holds it, so
+ * OpenSSL keeps the provider context and sets only the key and nonce (and direction) again,
+ * instead of resetting and recreating it per message (issue 14: half of the AEAD's cost). */
+static const EVP_CIPHER *cipher_for(EVP_CIPHER_CTX *c, const EVP_CIPHER *cipher)
+{
+    return EVP_CIPHER_CTX_get0_cipher(c) == cipher ? NULL : cipher;
+}
+
 /* ---- encryption context ------------------------------------------------------ */
 
 struct ec_pair {
@@ -126,8 +134,8 @@ static core_result uuid_to_bytes(const char *id, uint8_t out[16])
 
 static void bytes_to_uuid(const uint8_t b[16], char out[KMS_KEY_ID_LEN + 1])
 {
-    snprintf(out, KMS_KEY_ID_LEN + 1, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    _Static_assert(KMS_KEY_ID_LEN == 36, "a key id is a UUID's text");
+    core_uuid_text(b, out); /* snprintf's "%02x" x16 cost a tenth of a Decrypt's own work */
 }
 
 static void bytes_to_mrk(const uint8_t b[16], char out[KMS_KEY_ID_LEN + 1])
@@ -207,7 +215,7 @@ core_result kms_ct_seal(const EVP_CIPHER *cipher, const struct kms_ct_header *h,
     size_t hlen = out->len - start;
     GUARD(core_buf_reserve(out, plaintext.len + KMS_CT_TAG_BYTES));
     int n = 0;
-    GUARD_OSSL(EVP_EncryptInit_ex2(c, cipher, material.ptr, h->nonce, NULL), ERR_CRYPTO);
+    GUARD_OSSL(EVP_EncryptInit_ex2(c, cipher_for(c, cipher), material.ptr, h->nonce, NULL), ERR_CRYPTO);
     GUARD_OSSL(EVP_EncryptUpdate(c, NULL, &n, out->data + start, (int)hlen), ERR_CRYPTO);
     if (ec_canonical.len) GUARD_OSSL(EVP_EncryptUpdate(c, NULL, &n, ec_canonical.ptr, (int)ec_canonical.len), ERR_CRYPTO);
     if (plaintext.len) {
@@ -235,7 +243,7 @@ core_result kms_ct_open(const EVP_CIPHER *cipher, struct core_cursor blob, const
     uint8_t tag[KMS_CT_TAG_BYTES];
     memcpy(tag, blob.ptr + h->header_len + clen, KMS_CT_TAG_BYTES);
     int n = 0;
-    bool ok = EVP_DecryptInit_ex2(c, cipher, material.ptr, h->nonce, NULL) == 1 &&
+    bool ok = EVP_DecryptInit_ex2(c, cipher_for(c, cipher), material.ptr, h->nonce, NULL) == 1 &&
               EVP_DecryptUpdate(c, NULL, &n, blob.ptr, (int)h->header_len) == 1 &&
               (ec_canonical.len == 0 || EVP_DecryptUpdate(c, NULL, &n, ec_canonical.ptr, (int)ec_canonical.len) == 1);
     size_t got = 0;
@@ -262,9 +270,9 @@ core_result kms_encrypt_with_key(struct kms_ctx *ctx, struct keystore_txn *txn, 
     GUARD(kms_symmetric_usage_check(ctx, key));
     struct kms_ct_header h = {.version = kms_mrk_key_id(key->key_id) ? KMS_CT_VERSION_MRK : KMS_CT_VERSION,
                               .material_version = key->n_versions};
-    snprintf(h.account, sizeof h.account, "%s", key->account);
-    snprintf(h.region, sizeof h.region, "%s", key->region);
-    snprintf(h.key_id, sizeof h.key_id, "%s", key->key_id);
+    core_str_copy(h.account, sizeof h.account, key->account);
+    core_str_copy(h.region, sizeof h.region, key->region);
+    core_str_copy(h.key_id, sizeof h.key_id, key->key_id);
     /* "a fresh random 96-bit nonce per message" */
     core_random(h.nonce, sizeof h.nonce);
     DEFER_CLEANUP(struct core_buf mat = {0}, core_buf_cleanup);

@@ -42,7 +42,8 @@ core_result kms_generate_data_key_common(struct kms_ctx *ctx, const json_t *in, 
     }
     DEFER_CLEANUP(struct core_buf dk = {0}, core_buf_cleanup);
     DEFER_CLEANUP(struct core_buf blob = {0}, core_buf_cleanup);
-    core_result r = core_buf_init_secret(&dk, 1024);
+    /* Sized to the key asked for (at most 1024 bytes): the wipe covers what was written, not 1 KiB. */
+    core_result r = core_buf_init_secret(&dk, len);
     if (core_ok(r)) {
         core_random(dk.data, len);
         dk.len = len;

@@ -32,7 +32,11 @@ core_result kms_decrypt(struct kms_ctx *ctx, const json_t *in)
                         "Recipient attestation documents are not supported by this server.");
 
     DEFER_CLEANUP(struct core_buf pt = {0}, core_buf_cleanup);
-    GUARD(core_buf_init_secret(&pt, KMS_MAX_PLAINTEXT_BYTES + 32));
+    /* A symmetric blob's plaintext is shorter than the blob (kms_ct_open reserves its length plus
+     * 16): the buffer, and the wipe of it, is sized by the blob instead of the largest plaintext. */
+    size_t pt_max = KMS_MAX_PLAINTEXT_BYTES;
+    if (alg == KMS_ENC_SYMMETRIC_DEFAULT && blob.len < pt_max) pt_max = blob.len;
+    GUARD(core_buf_init_secret(&pt, pt_max + 32));
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
     GUARD(kms_key_init(&k));
     uint32_t version = 0;

@@ -14,7 +14,9 @@ core_result kms_encrypt(struct kms_ctx *ctx, const json_t *in)
     size_t alg;
     const json_t *ec;
     DEFER_CLEANUP(struct core_buf pt = {0}, core_buf_cleanup);
-    GUARD(core_buf_init_secret(&pt, KMS_MAX_PLAINTEXT_BYTES));
+    /* Sized by the member's decoded length (kms_param_blob_cap), not the largest plaintext: the
+     * buffer is secret memory wiped when freed, and the wipe then covers what can be written. */
+    GUARD(core_buf_init_secret(&pt, kms_param_blob_cap(ctx, in, "Plaintext", KMS_MAX_PLAINTEXT_BYTES)));
     GUARD(kms_param_key_id(ctx, in, "KeyId", true, &id, &have_id));
     GUARD(kms_param_blob(ctx, in, "Plaintext", 1, KMS_MAX_PLAINTEXT_BYTES, true, &pt, &have_pt));
     GUARD(kms_param_ec(ctx, in, "EncryptionContext", &ec));

@@ -343,6 +343,12 @@ CORE_RESULT kms_param_bool(struct kms_ctx *ctx, const json_t *in, const char *me
  * out buffer (core_buf_init_secret) is decoded in constant time; any other
  * with the table decoder, so secret bytes must go into a secret buffer.
  */
+/**
+ * The capacity a secret buffer needs for member's base64 value: an upper bound of its decoded
+ * length, at most max (0 when the member is absent or not a string). Lets a handler size a
+ * plaintext buffer, and its wipe, by the request instead of the largest plaintext.
+ */
+size_t kms_param_blob_cap(const struct kms_ctx *ctx, const json_t *in, const char *member, size_t max);
 CORE_RESULT kms_param_blob(struct kms_ctx *ctx, const json_t *in, const char *member, size_t min, size_t max,
                            bool required, struct core_buf *out, bool *present);
 /** One of the NULL-terminated allowed values; *index set. */

@@ -60,21 +60,40 @@ void kms_key_free(struct kms_key *k)
     core_buf_free(&k->versions);
 }
 
+/* Ids and ARNs are built with core_str_* (memcpy), not snprintf: they are on every request's path. */
 void kms_arn(char *out, size_t cap, const char *region, const char *account, const char *resource)
 {
-    snprintf(out, cap, "arn:%s:kms:%s:%s:%s", core_partition_of(region), region, account, resource);
+    size_t n = 0;
+    out[0] = 0;
+    core_str_append(out, cap, &n, "arn:");
+    core_str_append(out, cap, &n, core_partition_of(region));
+    core_str_append(out, cap, &n, ":kms:");
+    core_str_append(out, cap, &n, region);
+    core_str_append(out, cap, &n, ":");
+    core_str_append(out, cap, &n, account);
+    core_str_append(out, cap, &n, ":");
+    core_str_append(out, cap, &n, resource);
 }
 
 void kms_key_set_arn(struct kms_key *k)
 {
     char res[64];
-    snprintf(res, sizeof res, "key/%s", k->key_id);
+    size_t n = 0;
+    res[0] = 0;
+    core_str_append(res, sizeof res, &n, "key/");
+    core_str_append(res, sizeof res, &n, k->key_id);
     kms_arn(k->arn, sizeof k->arn, k->region, k->account, res);
 }
 
 void kms_key_record_id(const char *account, const char *region, const char *key_id, char out[128])
 {
-    snprintf(out, 128, "%s/%s/%s", account, region, key_id);
+    size_t n = 0;
+    out[0] = 0;
+    core_str_append(out, 128, &n, account);
+    core_str_append(out, 128, &n, "/");
+    core_str_append(out, 128, &n, region);
+    core_str_append(out, 128, &n, "/");
+    core_str_append(out, 128, &n, key_id);
 }
 
 void kms_new_uuid(char out[KMS_KEY_ID_LEN + 1])
@@ -246,9 +265,9 @@ core_result kms_key_get(struct keystore_txn *txn, const char *account, const cha
     GUARD(core_buf_init(&raw, 512, CORE_MAX_RECORD_BYTES));
     GUARD(keystore_get(txn, tbl_key, core_cursor_str(rid), &raw));
     GUARD(decode(core_buf_cursor(&raw), out));
-    snprintf(out->account, sizeof out->account, "%s", account);
-    snprintf(out->region, sizeof out->region, "%s", region);
-    snprintf(out->key_id, sizeof out->key_id, "%s", key_id);
+    core_str_copy(out->account, sizeof out->account, account);
+    core_str_copy(out->region, sizeof out->region, region);
+    core_str_copy(out->key_id, sizeof out->key_id, key_id);
     kms_key_set_arn(out);
     GUARD(kms_mrk_load(txn, out)); /* before the due dates: a replica holds no rotation row */
     if (out->external) {
@@ -324,7 +343,11 @@ void kms_key_version_at(const struct kms_key *k, uint32_t i, struct kms_key_vers
 
 static void material_id(const struct kms_key *k, uint32_t n, char out[160])
 {
-    snprintf(out, 160, "%s/%s/%s/%08x", k->account, k->region, k->key_id, n);
+    size_t o = 0;
+    kms_key_record_id(k->account, k->region, k->key_id, out); /* "%s/%s/%s" (< 128 bytes) */
+    o = strlen(out);
+    core_str_append(out, 160, &o, "/");
+    core_str_append_hex32(out, 160, &o, n);
 }
 
 core_result kms_key_add_version(struct keystore_txn *txn, struct kms_key *k, int64_t now, uint8_t type)

@@ -256,6 +256,16 @@ core_result kms_param_blob(struct kms_ctx *ctx, const json_t *in, const char *me
     CORE_OK;
 }
 
+size_t kms_param_blob_cap(const struct kms_ctx *ctx, const json_t *in, const char *member, size_t max)
+{
+    struct mval v = member_value(ctx, in, member);
+    if (v.kind != MK_STRING) return 0; /* kms_param_blob refuses it, or it is absent: nothing is decoded */
+    /* Standard base64 decodes 4 characters to at most 3 bytes; a value decoding past max fails with
+     * ERR_LIMIT at max, as before (the length message), so the cap never exceeds max. */
+    size_t bound = v.s.len / 4 * 3 + 3;
+    return bound < max ? bound : max;
+}
+
 core_result kms_param_enum(struct kms_ctx *ctx, const json_t *in, const char *member, const char *const *allowed,
                            bool required, size_t *index, bool *present)
 {

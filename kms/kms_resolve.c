@@ -56,9 +56,9 @@ static core_result resolve_alias(struct kms_ctx *ctx, struct keystore_txn *txn, 
     struct kms_alias a;
     core_result r = kms_alias_get(txn, account, region, name, &a);
     if (core_ok(r)) {
-        snprintf(ref->account, sizeof ref->account, "%s", account);
-        snprintf(ref->region, sizeof ref->region, "%s", region);
-        snprintf(ref->key_id, sizeof ref->key_id, "%s", a.target);
+        core_str_copy(ref->account, sizeof ref->account, account);
+        core_str_copy(ref->region, sizeof ref->region, region);
+        core_str_copy(ref->key_id, sizeof ref->key_id, a.target);
         CORE_OK;
     }
     if (r.err != ERR_NOT_FOUND) return r;
@@ -116,8 +116,8 @@ core_result kms_resolve(struct kms_ctx *ctx, struct keystore_txn *txn, struct co
             if (strcmp(region, ctx->region) != 0 || !core_cursor_eq_str(part[1], core_partition_of(ctx->region)))
                 return kms_fail(ctx, KMS_E_NOT_FOUND, "Invalid arn %s", region);
             GUARD(cross_account_check(ctx, account, id));
-            snprintf(ref->account, sizeof ref->account, "%s", account);
-            snprintf(ref->region, sizeof ref->region, "%s", region);
+            core_str_copy(ref->account, sizeof ref->account, account);
+            core_str_copy(ref->region, sizeof ref->region, region);
             cpy(ref->key_id, sizeof ref->key_id, kid);
             CORE_OK;
         }
@@ -136,8 +136,8 @@ core_result kms_resolve(struct kms_ctx *ctx, struct keystore_txn *txn, struct co
         return resolve_alias(ctx, txn, ctx->account, ctx->region, id, ref, managed_missing);
     }
     if (!kms_is_key_id(id)) return invalid_key_id(ctx, id);
-    snprintf(ref->account, sizeof ref->account, "%s", ctx->account);
-    snprintf(ref->region, sizeof ref->region, "%s", ctx->region);
+    core_str_copy(ref->account, sizeof ref->account, ctx->account);
+    core_str_copy(ref->region, sizeof ref->region, ctx->region);
     cpy(ref->key_id, sizeof ref->key_id, id);
     CORE_OK;
 }

@@ -341,6 +341,16 @@ struct policy_result {
 CORE_RESULT policy_evaluate(const struct policy *p, const struct policy_ctx *ctx, struct policy_result *out);
 
 /**
+ * Whether evaluating p can read any key of the request context: true when a
+ * statement has a Condition, or a policy variable (${...}) in an Action or
+ * Resource pattern. When false, evaluation reads only the context's action,
+ * resource and principal (its identity chain, account and type), so a
+ * context holding just those gives p the same result as a full one.
+ * Computed once, when p is compiled. p NULL: false.
+ */
+bool policy_reads_context(const struct policy *p);
+
+/**
  * True when a statement of p has a condition on key (compared
  * case-insensitively, as condition keys are; JSON escapes in the document
  * are already resolved). Lets a caller fill an expensive context key only

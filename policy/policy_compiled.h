@@ -162,6 +162,9 @@ struct policy {
     struct core_cursor id;
     const struct pol_stmt *stmts;
     size_t nstmts;
+    /* Whether evaluation can read a context key: a condition, or a policy
+     * variable in an Action or Resource pattern (policy_reads_context). */
+    bool reads_context;
 };
 
 /* ---- characters (policy_unicode.c) ------------------------------------ */

@@ -233,6 +233,8 @@ const char *policy_grant_name(enum policy_grant g)
     return "?";
 }
 
+bool policy_reads_context(const struct policy *p) { return p != NULL && p->reads_context; }
+
 bool policy_has_condition_key(const struct policy *p, struct core_cursor key)
 {
     if (p == NULL) return false;

@@ -800,6 +800,16 @@ static core_result compile_document(struct pstate *ps, const json_t *root, struc
     }
     p->stmts = st;
     p->nstmts = n;
+    /* Every read of the request context by evaluation goes through a
+     * condition (its key, and variables in its values) or a variable in an
+     * Action/Resource pattern; principals match the context's identity
+     * chain, which is not a condition key. */
+    p->reads_context = false;
+    for (size_t i = 0; i < n; i++) {
+        p->reads_context |= st[i].nconds > 0;
+        for (size_t j = 0; j < st[i].nactions; j++) p->reads_context |= st[i].actions[j].has_vars;
+        for (size_t j = 0; j < st[i].nresources; j++) p->reads_context |= st[i].resources[j].has_vars;
+    }
     CORE_OK;
 }
 

@@ -67,6 +67,8 @@ int server_config_parse(struct server_config *cfg, int argc, char **argv);
 void server_config_defaults(struct server_config *cfg);
 
 /* One HTTP request as the router sees it: raw, bounded, borrowed. */
+/* server_http.c's on_request sets every field one by one (no zeroing of the
+ * header array): a new field must be set there too. */
 struct http_request {
     const char *method;
     struct core_cursor path;  /* raw, still percent-encoded */

@@ -17,10 +17,19 @@
 
 const char *const server_svc_names[] = {"kms", "sts", "iam"};
 
+void server_caller_init(struct server_caller *c)
+{
+    c->principal = (struct core_principal){0};
+    c->has_session = false;
+    c->session_tried = false;
+}
+
 void server_caller_free(struct server_caller *c)
 {
-    sts_session_free(&c->session); /* safe on a zeroed or failed-open session */
+    /* A session never tried was never written: nothing to wipe or free. */
+    if (c->session_tried) sts_session_free(&c->session); /* safe on a failed-open session */
     c->has_session = false;
+    c->session_tried = false;
 }
 
 /* Opt-in compatibility mode: an unknown key id is accepted unverified. A
@@ -61,8 +70,10 @@ static core_result by_session_token(struct server *srv, const struct sigv4_reque
     core_result r = core_buf_init_wiping(&tok, 0, CORE_MAX_SESSION_TOKEN_BYTES);
     if (core_ok(r)) r = sigv4_auth_security_token(auth, &tok);
     if (r.err == ERR_LIMIT) r.err = ERR_AUTH_BAD_TOKEN;
-    if (core_ok(r))
+    if (core_ok(r)) {
+        c->session_tried = true; /* from here on server_caller_free wipes c->session */
         r = sts_session_open(srv->sts, core_buf_cursor(&tok), auth->access_key_id, core_clock_service(), &c->session);
+    }
     /* No --insecure-accept-unknown-keys fallback here: a token is ours or
      * forged, never "unknown", and the README promises known credentials
      * are always verified. */
@@ -105,7 +116,7 @@ core_result server_authenticate(struct server *srv, const struct http_request *r
                                 struct core_cursor operation, const char *request_id, struct server_caller *c,
                                 struct sigv4_diag *diag)
 {
-    *c = (struct server_caller){0};
+    server_caller_init(c);
     char hash[65];
     sigv4_sha256_hex(req->body, hash);
     struct sigv4_request sreq = {

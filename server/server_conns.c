@@ -43,6 +43,7 @@ struct server_conn {
     uint64_t accepted_ms;
     uint8_t addr[16];
     uint8_t addr_len;
+    void *spare; /* server_http.c's request state kept for the next request (server_conns_spare) */
 };
 
 static struct {
@@ -203,6 +204,8 @@ void server_conns_idle(struct server_conn *c, uint64_t now_ms)
     }
     pthread_mutex_unlock(&reg.mu);
 }
+
+void **server_conns_spare(struct server_conn *c) { return c ? &c->spare : NULL; }
 
 void server_conns_closed(struct server_conn *c)
 {

@@ -116,8 +116,12 @@ void server_audit_close(void);
 struct server_caller {
     struct core_principal principal;
     bool has_session;
+    /* session is written (and must be freed) once an opening was tried; until
+     * then session and session_info are not initialised: 6 KiB per request
+     * that only temporary credentials use (issue 14). */
+    bool session_tried;
     struct sts_session session;           /* open while has_session */
-    struct iam_session_info session_info; /* views into session */
+    struct iam_session_info session_info; /* views into session; valid while has_session */
 };
 
 /**
@@ -134,6 +138,8 @@ struct server_caller {
 CORE_RESULT server_authenticate(struct server *srv, const struct http_request *req, enum server_svc svc,
                                 struct core_cursor operation, const char *request_id, struct server_caller *c,
                                 struct sigv4_diag *diag);
+/** An empty caller (the zero principal, no session) without touching the session's 6 KiB. */
+void server_caller_init(struct server_caller *c);
 void server_caller_free(struct server_caller *c);
 
 /*
@@ -164,6 +170,13 @@ void server_conns_busy(struct server_conn *c, uint64_t now_ms);
 void server_conns_idle(struct server_conn *c, uint64_t now_ms);
 /** The library closed the connection (before closing its socket); frees c. */
 void server_conns_closed(struct server_conn *c);
+/**
+ * The connection's slot for one spare object of the HTTP layer (its request
+ * state, reused by the connection's next request). Only the connection's own
+ * callbacks touch it, so it takes no lock; the HTTP layer frees what it holds
+ * before server_conns_closed(). NULL when c is NULL.
+ */
+void **server_conns_spare(struct server_conn *c);
 /** The counters alone, without sweeping (for /metrics). */
 void server_conns_stats_get(struct server_conns_stats *stats);
 /** Hits and misses of the long-term credential cache, all threads (for /metrics). */

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define OPENSSL_SUPPRESS_DEPRECATED 1 /* SHA256_Init & co: see evp_sha256_2 */
 #include <openssl/evp.h>
@@ -150,4 +151,52 @@ void sigv4_signature_hex(const uint8_t key[SIGV4_KEY_BYTES], struct core_cursor 
     }
     out[64] = 0;
     sodium_memzero(mac, sizeof mac);
+}
+
+void sigv4_hmac_key_prepare(const uint8_t key[SIGV4_KEY_BYTES], struct sigv4_hmac_key *hk)
+{
+    memcpy(hk->key, key, SIGV4_KEY_BYTES);
+    hk->prepared = 0;
+#if SIGV4_LOWLEVEL_SHA256
+    _Static_assert(2 * sizeof(SHA256_CTX) <= SIGV4_HMAC_PADS_BYTES, "room for two SHA-256 states");
+    _Static_assert(SIGV4_KEY_BYTES <= 64, "a signing key is shorter than SHA-256's block");
+    SHA256_CTX c[2];
+    uint8_t pad[64];
+    for (size_t i = 0; i < 64; i++) pad[i] = (uint8_t)((i < SIGV4_KEY_BYTES ? key[i] : 0) ^ 0x36);
+    bool ok = SHA256_Init(&c[0]) == 1 && SHA256_Update(&c[0], pad, 64) == 1;
+    for (size_t i = 0; i < 64; i++) pad[i] = (uint8_t)((i < SIGV4_KEY_BYTES ? key[i] : 0) ^ 0x5c);
+    ok = ok && SHA256_Init(&c[1]) == 1 && SHA256_Update(&c[1], pad, 64) == 1;
+    if (ok) {
+        memcpy(hk->pads, c, sizeof c);
+        hk->prepared = 1;
+    }
+    sodium_memzero(c, sizeof c);
+    sodium_memzero(pad, sizeof pad);
+#endif
+}
+
+void sigv4_signature_hex_prepared(const struct sigv4_hmac_key *hk, struct core_cursor string_to_sign,
+                                  char out[SIGV4_HEX_BYTES + 1])
+{
+#if SIGV4_LOWLEVEL_SHA256
+    if (hk->prepared) {
+        static const char hx[] = "0123456789abcdef";
+        SHA256_CTX c;
+        uint8_t inner[32], mac[32];
+        memcpy(&c, hk->pads, sizeof c);
+        bool ok = SHA256_Update(&c, string_to_sign.ptr, string_to_sign.len) == 1 && SHA256_Final(inner, &c) == 1;
+        memcpy(&c, hk->pads + sizeof c, sizeof c);
+        ok = ok && SHA256_Update(&c, inner, sizeof inner) == 1 && SHA256_Final(mac, &c) == 1;
+        for (size_t i = 0; ok && i < 32; i++) {
+            out[2 * i] = hx[mac[i] >> 4];
+            out[2 * i + 1] = hx[mac[i] & 15];
+        }
+        out[64] = 0;
+        sodium_memzero(&c, sizeof c);
+        sodium_memzero(inner, sizeof inner);
+        sodium_memzero(mac, sizeof mac);
+        if (ok) return;
+    }
+#endif
+    sigv4_signature_hex(hk->key, string_to_sign, out);
 }

@@ -160,18 +160,25 @@ static bool valid_header_name(struct core_cursor n)
     return true;
 }
 
+/* The signed-header list, split once (issue 14: it was split again for every header checked). */
+struct signed_list {
+    struct core_cursor name[CORE_SIGV4_MAX_SIGNED_HEADERS];
+    size_t n;
+};
+
 /* Whether name (any case) is in the signed-header list. */
-static bool is_signed(struct core_cursor list, bool presigned, struct core_cursor name)
+static bool is_signed(const struct signed_list *sl, struct core_cursor name)
 {
-    struct core_cursor rest = list, tok;
-    while (sigv4_split_list(&rest, ';', presigned ? "3B" : NULL, &tok))
-        if (core_cursor_eq_icase(tok, name)) return true;
+    for (size_t i = 0; i < sl->n; i++)
+        if (core_cursor_eq_icase(sl->name[i], name)) return true;
     return false;
 }
 
 static bool is_amz_header(struct core_cursor name)
 {
-    return name.len > 6 && core_cursor_eq_icase(core_cursor_from(name.ptr, 6), core_cursor_str("x-amz-"));
+    /* The first byte decides most names without a call. */
+    return name.len > 6 && (name.ptr[0] | 0x20) == 'x' &&
+           core_cursor_eq_icase(core_cursor_from(name.ptr, 6), core_cursor_str("x-amz-"));
 }
 
 /* Appends name in lowercase, capped and escaped like every echoed value. */
@@ -201,7 +208,7 @@ static void echo_lower(struct sigv4_diag *diag, struct core_cursor name)
  * the body is read. The X-Amz-Target and Content-Type messages take AWS's
  * wording for Host; other headers take S3's "HeadersNotSigned" wording.
  */
-static core_result check_required_signed(const struct sigv4_request *req, struct core_cursor list, bool presigned,
+static core_result check_required_signed(const struct sigv4_request *req, const struct signed_list *sl, bool presigned,
                                          struct sigv4_diag *diag)
 {
     static const struct {
@@ -210,7 +217,7 @@ static core_result check_required_signed(const struct sigv4_request *req, struct
     for (size_t k = 0; k < sizeof named / sizeof named[0]; k++) {
         struct core_cursor name = core_cursor_str(named[k].name);
         if (k == 1 && req->no_normalize_path) continue;
-        if (find_header(req, named[k].name, NULL) == 0 || is_signed(list, presigned, name)) continue;
+        if (find_header(req, named[k].name, NULL) == 0 || is_signed(sl, name)) continue;
         sigv4_diag_str(diag, "'");
         sigv4_diag_str(diag, named[k].label);
         sigv4_diag_str(diag, "' must be a 'SignedHeader' in the AWS Authorization.");
@@ -221,7 +228,7 @@ static core_result check_required_signed(const struct sigv4_request *req, struct
         struct core_cursor name = req->headers[i].name;
         bool required = is_amz_header(name) || (!presigned && core_cursor_eq_icase(name, core_cursor_str("date")) &&
                                                 find_header(req, "x-amz-date", NULL) == 0);
-        if (!required || is_signed(list, presigned, name)) continue;
+        if (!required || is_signed(sl, name)) continue;
         bool seen = false; /* name each header once */
         for (size_t j = 0; j < i && !seen; j++) seen = core_cursor_eq_icase(req->headers[j].name, name);
         if (seen) continue;
@@ -238,17 +245,20 @@ static core_result check_required_signed(const struct sigv4_request *req, struct
 static core_result check_signed_headers(const struct sigv4_request *req, struct core_cursor list, bool presigned,
                                         struct sigv4_diag *diag)
 {
+    struct signed_list sl;
+    sl.n = 0;
     struct core_cursor rest = list, name, prev = {NULL, 0};
-    size_t n = 0;
+    /* Every entry is counted before any is judged: too many is the error whatever they hold. */
     while (sigv4_split_list(&rest, ';', presigned ? "3B" : NULL, &name)) {
-        if (++n > CORE_SIGV4_MAX_SIGNED_HEADERS) {
+        if (sl.n == CORE_SIGV4_MAX_SIGNED_HEADERS) {
             sigv4_diag_str(diag, "Too many signed headers.");
             BAIL(ERR_LIMIT);
         }
+        sl.name[sl.n++] = name;
     }
     bool host = false;
-    rest = list;
-    while (sigv4_split_list(&rest, ';', presigned ? "3B" : NULL, &name)) {
+    for (size_t k = 0; k < sl.n; k++) {
+        name = sl.name[k];
         bool sorted = prev.ptr == NULL || core_cursor_cmp(prev, name) < 0;
         if (!valid_header_name(name) || !sorted) {
             sigv4_diag_str(diag, "SignedHeaders must be lowercase header names, sorted and separated by ';': '");
@@ -272,7 +282,7 @@ static core_result check_signed_headers(const struct sigv4_request *req, struct 
         sigv4_diag_str(diag, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
         BAIL(ERR_AUTH_INCOMPLETE);
     }
-    return check_required_signed(req, list, presigned, diag);
+    return check_required_signed(req, &sl, presigned, diag);
 }
 
 /* Scope date and terminator against X-Amz-Date. */

@@ -98,11 +98,11 @@ core_result sigv4_verify(const struct sigv4_request *req, const struct sigv4_aut
     core_result r = sigv4_canonical_request(req, auth, &s->canon, diag);
     if (core_ok(r)) r = sigv4_string_to_sign(auth, core_buf_cursor(&s->canon), &s->sts);
 
-    uint8_t key[SIGV4_KEY_BYTES];
-    if (core_ok(r)) r = sigv4_key_cache_get(cache, secret, auth->scope_date, auth->region, auth->service, key);
+    struct sigv4_hmac_key key;
+    if (core_ok(r)) r = sigv4_key_cache_get_hmac(cache, secret, auth->scope_date, auth->region, auth->service, &key);
     if (core_ok(r)) {
         char sig[SIGV4_HEX_BYTES + 1];
-        sigv4_signature_hex(key, core_buf_cursor(&s->sts), sig);
+        sigv4_signature_hex_prepared(&key, core_buf_cursor(&s->sts), sig);
         /* Lengths are public; the bytes are compared in constant time. */
         bool ok = auth->signature.len == SIGV4_HEX_BYTES && core_ct_equal(sig, auth->signature.ptr, SIGV4_HEX_BYTES);
         sodium_memzero(sig, sizeof sig);
@@ -111,7 +111,7 @@ core_result sigv4_verify(const struct sigv4_request *req, const struct sigv4_aut
             r = core_result_fail_at(ERR_AUTH_BAD_SIGNATURE, __FILE__, __LINE__);
         }
     }
-    sodium_memzero(key, sizeof key);
+    sodium_memzero(&key, sizeof key);
     /* The canonical request holds the session token: wiped now, not at the next request. */
     sigv4_scratch_clear(&s->canon);
     sigv4_scratch_clear(&s->sts);

@@ -67,6 +67,9 @@ class Kmsd:
         self.port = None
 
     def start(self, *more_args, expect_fail=False, timeout=20):
+        if self.proc is not None and self.proc.poll() is None:
+            # A second start would orphan the running server (it outlived the suite before).
+            raise RuntimeError("kmsd is already running (stop() it first)")
         port_file = os.path.join(self.root, "port")
         if os.path.exists(port_file):
             os.unlink(port_file)

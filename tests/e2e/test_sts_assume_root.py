@@ -126,8 +126,7 @@ class AssumeRoot(unittest.TestCase):
 
     def test_3_no_organization(self):
         for args in ((), ("--organization", org_file(self.root, centralized_root_access=False))):
-            with Kmsd(*args) as k:
-                k.start()
+            with Kmsd(*args) as k:  # __enter__ starts it
                 m = expect_error(self, lambda: k.client("sts").assume_root(
                     TargetPrincipal=M1, TaskPolicyArn={"arn": TASK + "IAMAuditRootUserCredentials"}),
                     "AccessDenied", 403)
