@@ -170,7 +170,8 @@ class Destruction(unittest.TestCase):
             if [after[a] for a in doomed_ads] == [0, 0, 0] or time.time() > scrub_deadline:
                 break
             time.sleep(0.2)
-        self.assertEqual([after[a] for a in doomed_ads], [0, 0, 0], "destroyed material recovered from data.mdb")
+        self.assertEqual([after[a] for a in doomed_ads], [0, 0, 0],
+                         "destroyed material recovered from data.mdb; kmsd's log:\n" + self.k.stderr()[-4000:])
         self.assertEqual([after[a] for a in keep_ads], [1], "live material survives, once")
         self.assertEqual(kms.decrypt(CiphertextBlob=kms.encrypt(KeyId=keep, Plaintext=b"x")["CiphertextBlob"])
                          ["Plaintext"], b"x")
