@@ -164,24 +164,21 @@ static core_result append_trimall(struct core_buf *out, struct core_cursor v)
     CORE_OK;
 }
 
-/* Appends "name:v1,v2\n" for every header called name; false when there is none. */
-static core_result append_header(const struct sigv4_request *req, struct core_cursor name, struct core_buf *out,
-                                 bool *found)
+/* Appends "name:v1,v2\n" for every header called name (arrival order); false when there is none. */
+static core_result append_header(const struct sigv4_request *req, const struct sigv4_header_index *idx,
+                                 struct core_cursor name, struct core_buf *out, bool *found)
 {
-    *found = false;
-    for (size_t i = 0; i < req->n_headers; i++) {
-        if (!core_cursor_eq_icase(req->headers[i].name, name)) continue;
-        if (!*found) {
-            GUARD(core_buf_append_cursor(out, name));
-            GUARD(core_buf_append_u8(out, ':'));
-        } else {
-            GUARD(core_buf_append_u8(out, ','));
-        }
-        *found = true;
-        GUARD(append_trimall(out, req->headers[i].value));
+    size_t at;
+    size_t n = sigv4_header_index_find(idx, req->headers, name, &at);
+    *found = n > 0;
+    if (n == 0) CORE_OK;
+    GUARD(core_buf_append_cursor(out, name));
+    GUARD(core_buf_append_u8(out, ':'));
+    for (size_t k = 0; k < n; k++) {
+        if (k) GUARD(core_buf_append_u8(out, ','));
+        GUARD(append_trimall(out, req->headers[idx->pos[at + k]].value));
     }
-    if (*found) GUARD(core_buf_append_u8(out, '\n'));
-    CORE_OK;
+    return core_buf_append_u8(out, '\n');
 }
 
 /*
@@ -194,13 +191,12 @@ static core_result append_header(const struct sigv4_request *req, struct core_cu
  * the JSON and Query services hash the body they received, so under their
  * rules UNSIGNED-PAYLOAD is just a value that does not match it.
  */
-static core_result payload_hash(const struct sigv4_request *req, const struct sigv4_auth *auth,
-                                struct core_cursor *out, struct sigv4_diag *diag)
+static core_result payload_hash(const struct sigv4_request *req, const struct sigv4_header_index *idx,
+                                const struct sigv4_auth *auth, struct core_cursor *out, struct sigv4_diag *diag)
 {
-    struct core_cursor want = core_cursor_str("x-amz-content-sha256");
-    for (size_t i = 0; i < req->n_headers; i++) {
-        if (!core_cursor_eq_icase(req->headers[i].name, want)) continue;
-        struct core_cursor v = core_cursor_trim(req->headers[i].value);
+    size_t at;
+    if (sigv4_header_index_find(idx, req->headers, core_cursor_str("x-amz-content-sha256"), &at)) {
+        struct core_cursor v = core_cursor_trim(req->headers[idx->pos[at]].value);
         if (req->no_normalize_path && core_cursor_eq_str(v, SIGV4_UNSIGNED_PAYLOAD)) {
             *out = v;
             CORE_OK;
@@ -228,8 +224,10 @@ core_result sigv4_canonical_request(const struct sigv4_request *req, const struc
     ENSURE_REF(req);
     ENSURE_REF(auth);
     ENSURE(req->n_headers <= CORE_MAX_HEADERS, ERR_LIMIT);
+    struct sigv4_header_index local;
+    const struct sigv4_header_index *idx = sigv4_header_index_of(req, &local);
     struct core_cursor hash;
-    GUARD(payload_hash(req, auth, &hash, diag));
+    GUARD(payload_hash(req, idx, auth, &hash, diag));
 
     GUARD(core_buf_append_cursor(out, req->method));
     GUARD(core_buf_append_u8(out, '\n'));
@@ -246,7 +244,7 @@ core_result sigv4_canonical_request(const struct sigv4_request *req, const struc
     while (sigv4_split_list(&list, ';', enc, &name)) {
         ENSURE(++n <= CORE_SIGV4_MAX_SIGNED_HEADERS, ERR_LIMIT);
         bool found;
-        GUARD(append_header(req, name, out, &found));
+        GUARD(append_header(req, idx, name, out, &found));
         if (!found) {
             sigv4_diag_str(diag, "Header '");
             sigv4_diag_echo(diag, name, SIGV4_MAX_ECHO_BYTES, false);
@@ -255,6 +253,12 @@ core_result sigv4_canonical_request(const struct sigv4_request *req, const struc
         }
     }
     GUARD(core_buf_append_u8(out, '\n'));
+    /* Split at ';' and joined with ';', a header-form list is itself. */
+    if (enc == NULL) {
+        GUARD(core_buf_append_cursor(out, auth->signed_headers));
+        GUARD(core_buf_append_u8(out, '\n'));
+        return core_buf_append_cursor(out, hash);
+    }
     list = auth->signed_headers;
     n = 0;
     while (sigv4_split_list(&list, ';', enc, &name)) {
