@@ -21,6 +21,29 @@ static const char *const qp_names[QP_COUNT] = {
 
 static bool is_space(uint8_t c) { return c == ' ' || c == '\t'; }
 
+/* Whether any byte of x is c (the exact zero-byte test on x ^ c...c). */
+static inline uint64_t has_byte(uint64_t x, uint8_t c)
+{
+    const uint64_t ones = 0x0101010101010101ull;
+    uint64_t y = x ^ (c * ones);
+    return (y - ones) & ~y & (0x80 * ones);
+}
+
+/* Length of the Authorization parameter at p: up to the first ',', ' ' or '\t'. Eight bytes at a time
+ * while none is among them (the Signature's 64 hex digits are most of the header). */
+static size_t param_span(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        if (has_byte(x, ',') | has_byte(x, ' ') | has_byte(x, '\t')) break;
+    }
+    for (; i < len; i++)
+        if (p[i] == ',' || is_space(p[i])) break;
+    return i;
+}
+
 /* Number of headers named name (any case); *first receives the first one's trimmed value. */
 static size_t find_header(const struct sigv4_request *req, const struct sigv4_header_index *idx, const char *name,
                           struct core_cursor *first)
@@ -228,24 +251,26 @@ static core_result check_required_signed(const struct sigv4_request *req, const 
     for (size_t k = 0; k < sizeof named / sizeof named[0]; k++) {
         struct core_cursor name = core_cursor_str(named[k].name);
         if (k == 1 && req->no_normalize_path) continue;
-        if (find_header(req, idx, named[k].name, NULL) == 0 || is_signed(sl, name)) continue;
+        if (is_signed(sl, name) || find_header(req, idx, named[k].name, NULL) == 0) continue;
         sigv4_diag_str(diag, "'");
         sigv4_diag_str(diag, named[k].label);
         sigv4_diag_str(diag, "' must be a 'SignedHeader' in the AWS Authorization.");
         BAIL(ERR_AUTH_INCOMPLETE);
     }
     /* Each distinct name once, in index order (equal names are adjacent there). */
-    bool no_xdate = !presigned && find_header(req, idx, "x-amz-date", NULL) == 0;
     bool found = false;
     for (size_t k = 0; k < idx->n && !found; k++) {
         if (k > 0 && idx->key[k] == idx->key[k - 1] &&
             core_cursor_eq_icase(req->headers[idx->pos[k]].name, req->headers[idx->pos[k - 1]].name))
             continue;
         struct core_cursor name = req->headers[idx->pos[k]].name;
-        bool required = is_amz_header(name) || (no_xdate && core_cursor_eq_icase(name, core_cursor_str("date")));
+        /* Date must be signed when it gives the time: header form, and no X-Amz-Date. */
+        bool required = is_amz_header(name) || (!presigned && core_cursor_eq_icase(name, core_cursor_str("date")) &&
+                                                find_header(req, idx, "x-amz-date", NULL) == 0);
         found = required && !is_signed(sl, name);
     }
     if (!found) CORE_OK;
+    bool no_xdate = !presigned && find_header(req, idx, "x-amz-date", NULL) == 0;
     /* The message names the unsigned headers in arrival order, each once. */
     found = false;
     for (size_t i = 0; i < req->n_headers; i++) {
@@ -358,7 +383,7 @@ static core_result parse_header_form(const struct sigv4_request *req, const stru
         size_t i = 0;
         while (i < rest.len && (rest.ptr[i] == ',' || is_space(rest.ptr[i]))) i++;
         size_t start = i;
-        while (i < rest.len && rest.ptr[i] != ',' && !is_space(rest.ptr[i])) i++;
+        i += param_span(rest.ptr + i, rest.len - i);
         struct core_cursor tok = {rest.ptr + start, i - start};
         rest = (struct core_cursor){rest.ptr + i, rest.len - i};
         if (tok.len == 0) break;
@@ -375,13 +400,13 @@ static core_result parse_header_form(const struct sigv4_request *req, const stru
         struct core_cursor val = {eq + 1, tok.len - key.len - 1};
         struct core_cursor *slot = NULL;
         bool *have = NULL;
-        if (core_cursor_eq_str(key, "Credential")) {
+        if (core_cursor_eq(key, core_cursor_from("Credential", 10))) {
             slot = &cred;
             have = &have_cred;
-        } else if (core_cursor_eq_str(key, "SignedHeaders")) {
+        } else if (core_cursor_eq(key, core_cursor_from("SignedHeaders", 13))) {
             slot = &signed_headers;
             have = &have_sh;
-        } else if (core_cursor_eq_str(key, "Signature")) {
+        } else if (core_cursor_eq(key, core_cursor_from("Signature", 9))) {
             slot = &signature;
             have = &have_sig;
         }
