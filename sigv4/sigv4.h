@@ -26,10 +26,12 @@ struct sigv4_header {
  * equal names), built once per request and used by every stage's header
  * lookup. sigv4_header_index.c.
  */
+#define SIGV4_KNOWN_HEADERS 8u /* names every request looks up: host, date, x-amz-date, ... (sigv4_index.c) */
 struct sigv4_header_index {
     size_t n;
     uint64_t key[CORE_MAX_HEADERS]; /* first 8 bytes of the lowercase name, big-endian, zero-padded */
     uint8_t pos[CORE_MAX_HEADERS];  /* the header's position in sigv4_request.headers */
+    uint8_t known_at[SIGV4_KNOWN_HEADERS], known_n[SIGV4_KNOWN_HEADERS]; /* each known name's entries */
 };
 
 struct sigv4_request {

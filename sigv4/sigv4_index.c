@@ -83,6 +83,38 @@ static int entry_cmp(uint64_t ka, struct core_cursor a, uint64_t kb, struct core
     return 0;
 }
 
+/*
+ * The names looked up on every request, found while the index is built so
+ * that their lookups are a comparison with a constant instead of a search.
+ */
+#define K8(a, b, c, d, e, f, g, h)                                                                             \
+    ((uint64_t)(a) << 56 | (uint64_t)(b) << 48 | (uint64_t)(c) << 40 | (uint64_t)(d) << 32 |                   \
+     (uint64_t)(e) << 24 | (uint64_t)(f) << 16 | (uint64_t)(g) << 8 | (uint64_t)(h))
+static const struct {
+    uint64_t key;
+    size_t len;
+    const char *name;
+} known[SIGV4_KNOWN_HEADERS] = {
+    {K8('h', 'o', 's', 't', 0, 0, 0, 0), 4, "host"},
+    {K8('d', 'a', 't', 'e', 0, 0, 0, 0), 4, "date"},
+    {K8('x', '-', 'a', 'm', 'z', '-', 'd', 'a'), 10, "x-amz-date"},
+    {K8('a', 'u', 't', 'h', 'o', 'r', 'i', 'z'), 13, "authorization"},
+    {K8('c', 'o', 'n', 't', 'e', 'n', 't', '-'), 12, "content-type"},
+    {K8('x', '-', 'a', 'm', 'z', '-', 't', 'a'), 12, "x-amz-target"},
+    {K8('x', '-', 'a', 'm', 'z', '-', 'c', 'o'), 20, "x-amz-content-sha256"},
+    {K8('x', '-', 'a', 'm', 'z', '-', 's', 'e'), 20, "x-amz-security-token"},
+};
+
+/* Which known name (key k, any case) is, or SIGV4_KNOWN_HEADERS. */
+static size_t known_of(uint64_t k, struct core_cursor name)
+{
+    for (size_t j = 0; j < SIGV4_KNOWN_HEADERS; j++)
+        if (known[j].key == k && known[j].len == name.len &&
+            (name.len <= 8 || tail_eq(name.ptr, (const uint8_t *)known[j].name, name.len)))
+            return j;
+    return SIGV4_KNOWN_HEADERS;
+}
+
 void sigv4_header_index_build(const struct sigv4_header *headers, size_t n, struct sigv4_header_index *idx)
 {
     /* Callers bound n first (sigv4_parse_authorization and sigv4_canonical_request refuse more). */
@@ -100,12 +132,24 @@ void sigv4_header_index_build(const struct sigv4_header *headers, size_t n, stru
         idx->key[j] = k;
         idx->pos[j] = (uint8_t)i;
     }
+    memset(idx->known_n, 0, sizeof idx->known_n);
+    memset(idx->known_at, 0, sizeof idx->known_at);
+    for (size_t j = 0; j < n; j++) { /* equal names are adjacent, in arrival order */
+        size_t w = known_of(idx->key[j], headers[idx->pos[j]].name);
+        if (w == SIGV4_KNOWN_HEADERS) continue;
+        if (idx->known_n[w]++ == 0) idx->known_at[w] = (uint8_t)j;
+    }
 }
 
 size_t sigv4_header_index_find(const struct sigv4_header_index *idx, const struct sigv4_header *headers,
                                struct core_cursor name, size_t *at)
 {
     uint64_t k = name_key(name);
+    size_t w = known_of(k, name);
+    if (w < SIGV4_KNOWN_HEADERS) {
+        if (at) *at = idx->known_n[w] ? idx->known_at[w] : idx->n;
+        return idx->known_n[w];
+    }
     size_t lo = 0, hi = idx->n;
     while (lo < hi) { /* first entry of (key, length) not below name's */
         size_t mid = lo + (hi - lo) / 2;
