@@ -142,12 +142,10 @@ core_result sigv4_canonical_query(struct core_cursor query, bool exclude_signatu
 
 static bool ws(uint8_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
 
-/* Trimall: "removes excess white space before and after values, and converts sequential spaces to a single space." */
-static core_result append_trimall(struct core_buf *out, struct core_cursor v)
+/* Trimall: "removes excess white space before and after values, and converts sequential spaces to a single space."
+ * Writes v trimmed at dst, which has room for v.len bytes; returns the end. */
+static uint8_t *put_trimall(uint8_t *dst, struct core_cursor v)
 {
-    /* The result is never longer than v: write it in place after one reserve. */
-    GUARD(core_buf_reserve(out, v.len));
-    uint8_t *dst = out->data + out->len;
     bool pending = false, any = false;
     for (size_t i = 0; i < v.len; i++) {
         uint8_t c = v.ptr[i];
@@ -160,7 +158,14 @@ static core_result append_trimall(struct core_buf *out, struct core_cursor v)
         any = true;
         *dst++ = c;
     }
-    out->len = (size_t)(dst - out->data);
+    return dst;
+}
+
+static core_result append_trimall(struct core_buf *out, struct core_cursor v)
+{
+    /* The result is never longer than v: write it in place after one reserve. */
+    GUARD(core_buf_reserve(out, v.len));
+    out->len = (size_t)(put_trimall(out->data + out->len, v) - out->data);
     CORE_OK;
 }
 
@@ -172,6 +177,23 @@ static core_result append_header(const struct sigv4_request *req, const struct s
     size_t n = sigv4_header_index_find(idx, req->headers, name, &at);
     *found = n > 0;
     if (n == 0) CORE_OK;
+    /* One reservation for the line, written in place: the trimmed values are never longer than sent. */
+    size_t room = name.len + 1 + n; /* ':', the commas and '\n' */
+    for (size_t k = 0; k < n; k++) room += req->headers[idx->pos[at + k]].value.len;
+    if (core_ok(core_buf_reserve(out, room))) {
+        uint8_t *dst = out->data + out->len;
+        if (name.len) memcpy(dst, name.ptr, name.len);
+        dst += name.len;
+        *dst++ = ':';
+        for (size_t k = 0; k < n; k++) {
+            if (k) *dst++ = ',';
+            dst = put_trimall(dst, req->headers[idx->pos[at + k]].value);
+        }
+        *dst++ = '\n';
+        out->len = (size_t)(dst - out->data);
+        CORE_OK;
+    }
+    /* Near the buffer's bound: append piece by piece, failing exactly where that would. */
     GUARD(core_buf_append_cursor(out, name));
     GUARD(core_buf_append_u8(out, ':'));
     for (size_t k = 0; k < n; k++) {
