@@ -41,11 +41,6 @@ bool core_bytes_eq_icase(const uint8_t *a, const uint8_t *b, size_t len)
     return true;
 }
 
-bool core_cursor_eq_str(struct core_cursor a, const char *s)
-{
-    return core_cursor_eq(a, core_cursor_str(s));
-}
-
 int core_cursor_cmp(struct core_cursor a, struct core_cursor b)
 {
     size_t m = a.len < b.len ? a.len : b.len;

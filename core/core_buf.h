@@ -49,8 +49,13 @@ static inline bool core_cursor_eq_icase(struct core_cursor a, struct core_cursor
 {
     return a.len == b.len && core_bytes_eq_icase(a.ptr, b.ptr, a.len);
 }
-/** True when a equals the C string s. NOT CONSTANT TIME. */
-bool core_cursor_eq_str(struct core_cursor a, const char *s);
+/** True when a equals the C string s. NOT CONSTANT TIME. Inline so that with a literal s the length is a
+ * constant and another length costs no call (issue 14: several compares per request). */
+static inline bool core_cursor_eq_str(struct core_cursor a, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    return a.len == n && core_cursor_eq(a, (struct core_cursor){(const uint8_t *)s, n});
+}
 /** Byte-wise ordering (memcmp order, shorter first on a tie). NOT CONSTANT TIME. */
 int core_cursor_cmp(struct core_cursor a, struct core_cursor b);
 bool core_cursor_starts_with(struct core_cursor a, const char *prefix);

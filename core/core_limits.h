@@ -11,6 +11,8 @@
  * documents reach 131072 characters, url-encoded up to three times that. */
 #define CORE_MAX_BODY_BYTES (512u * 1024u)
 #define CORE_MAX_JSON_BODY_BYTES (64u * 1024u)
+/* A connection keeps its request-body buffer between requests up to this capacity (wiped after each). */
+#define CORE_MAX_KEPT_BODY_BYTES 4096u
 #define CORE_MAX_HEADERS 64u
 #define CORE_MAX_HEADER_BYTES 16384u /* all header lines of one request */
 #define CORE_MAX_QUERY_PARAMS 128u

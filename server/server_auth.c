@@ -128,6 +128,11 @@ core_result server_authenticate(struct server *srv, const struct http_request *r
         .payload_hash = core_cursor_from(hash, 64),
         .now = core_clock_real(), /* clients sign with real time, never the shifted clock */
     };
+    /* One index of the headers for every SigV4 lookup (http_on_header caps n_headers at CORE_MAX_HEADERS). */
+    struct sigv4_header_index hidx;
+    ENSURE(sreq.n_headers <= CORE_MAX_HEADERS, ERR_LIMIT);
+    sigv4_header_index_build(sreq.headers, sreq.n_headers, &hidx);
+    sreq.index = &hidx;
     struct sigv4_auth auth;
     core_result r = sigv4_parse(&sreq, &auth, diag);
     if (r.err == ERR_AUTH_MISSING && svc == SERVER_SVC_STS && sts_action_is_unsigned(operation)) {

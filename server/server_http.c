@@ -213,7 +213,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
          * zeroing it cost more than the rest of this function (issue 14); every field is set here
          * or before it is read. */
         void **spare = server_conns_spare(admission);
-        if (spare && *spare) {
+        bool kept = spare && *spare;
+        if (kept) {
             cr = *spare;
             *spare = NULL;
         } else {
@@ -229,7 +230,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         cr->next = NULL;
         /* Grows as data arrives, never past the configured cap. */
         /* Plaintexts arrive here (Encrypt): grown and freed with wiping. */
-        if (!core_ok(core_buf_init_wiping(&cr->body, 0, srv->cfg.max_body))) {
+        /* A kept state may keep its (small) body buffer: empty, and wiped by on_completed. */
+        if (!(kept && cr->body.data) && !core_ok(core_buf_init_wiping(&cr->body, 0, srv->cfg.max_body))) {
             free(cr);
             return MHD_NO;
         }
@@ -296,13 +298,20 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct conn_req *cr = *con_cls;
     if (cr == NULL) return;
     server_conns_idle(cr->admission, core_clock_mono_ns() / 1000000);
-    core_buf_free(&cr->body); /* a wiping buffer: wiped before it is freed */
     core_buf_free(&cr->query);
     http_response_free(&cr->resp);
     /* Kept for the connection's next request (freed when the connection closes): a request's
-     * state is 2.7 KiB, past malloc's per-thread cache, so this saves a malloc and a free. */
+     * state is 2.7 KiB, past malloc's per-thread cache, so this saves a malloc and a free. Its
+     * body buffer is kept too when small (CORE_MAX_KEPT_BODY_BYTES, so idle connections hold
+     * little), wiped whole now: it held the request's plaintext (issue 14, round 4: one
+     * allocation, growth copy and free fewer per request). */
     void **spare = server_conns_spare(cr->admission);
-    if (spare && *spare == NULL)
+    bool keep = spare && *spare == NULL;
+    if (keep && cr->body.cap <= CORE_MAX_KEPT_BODY_BYTES)
+        core_buf_reset(&cr->body); /* a wiping buffer: every byte of its capacity wiped */
+    else
+        core_buf_free(&cr->body); /* wiped before it is freed */
+    if (keep)
         *spare = cr;
     else
         free(cr);
@@ -319,7 +328,9 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         /* After every request's on_completed (MHD completes a request before it closes its connection). */
         void **spare = server_conns_spare(*socket_context);
         if (spare) {
-            free(*spare); /* its buffers were freed (and wiped) by on_completed */
+            struct conn_req *kept = *spare;
+            if (kept) core_buf_free(&kept->body); /* wiped by on_completed, and again when freed */
+            free(kept);                           /* its other buffers were freed by on_completed */
             *spare = NULL;
         }
         server_conns_closed(*socket_context);

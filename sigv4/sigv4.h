@@ -21,6 +21,19 @@ struct sigv4_header {
     struct core_cursor value; /* as received, untrimmed */
 };
 
+/*
+ * The request's headers sorted by lowercase name (stable: arrival order among
+ * equal names), built once per request and used by every stage's header
+ * lookup. sigv4_header_index.c.
+ */
+#define SIGV4_KNOWN_HEADERS 8u /* names every request looks up: host, date, x-amz-date, ... (sigv4_index.c) */
+struct sigv4_header_index {
+    size_t n;
+    uint64_t key[CORE_MAX_HEADERS]; /* first 8 bytes of the lowercase name, big-endian, zero-padded */
+    uint8_t pos[CORE_MAX_HEADERS];  /* the header's position in sigv4_request.headers */
+    uint8_t known_at[SIGV4_KNOWN_HEADERS], known_n[SIGV4_KNOWN_HEADERS]; /* each known name's entries */
+};
+
 struct sigv4_request {
     struct core_cursor method;       /* "POST" */
     struct core_cursor path;         /* raw path as on the wire, no query */
@@ -31,7 +44,27 @@ struct sigv4_request {
     int64_t now;                     /* real time (seconds) for skew/expiry checks */
     bool no_normalize_path;          /* S3's rules: no dot-segment removal, no double-encoding;
                                         UNSIGNED-PAYLOAD honoured; Content-Type may go unsigned */
+    const struct sigv4_header_index *index; /* of headers, from sigv4_header_index_build; NULL: each
+                                               stage builds its own */
 };
+
+/**
+ * Sorts the headers' positions by lowercase name into idx.
+ * n must be at most CORE_MAX_HEADERS (checked by assert: callers bound it).
+ */
+void sigv4_header_index_build(const struct sigv4_header *headers, size_t n, struct sigv4_header_index *idx);
+
+/**
+ * Number of headers named name (ASCII case ignored, as core_cursor_eq_icase);
+ * *at (may be NULL) receives the index entry of the first of them in arrival
+ * order: headers[idx->pos[*at + k]] for k below the count.
+ */
+size_t sigv4_header_index_find(const struct sigv4_header_index *idx, const struct sigv4_header *headers,
+                               struct core_cursor name, size_t *at);
+
+/** req->index, or one built into local when req has none. */
+const struct sigv4_header_index *sigv4_header_index_of(const struct sigv4_request *req,
+                                                       struct sigv4_header_index *local);
 
 enum sigv4_form {
     SIGV4_FORM_HEADER,    /* Authorization: AWS4-HMAC-SHA256 ... */

@@ -142,12 +142,10 @@ core_result sigv4_canonical_query(struct core_cursor query, bool exclude_signatu
 
 static bool ws(uint8_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
 
-/* Trimall: "removes excess white space before and after values, and converts sequential spaces to a single space." */
-static core_result append_trimall(struct core_buf *out, struct core_cursor v)
+/* Trimall: "removes excess white space before and after values, and converts sequential spaces to a single space."
+ * Writes v trimmed at dst, which has room for v.len bytes; returns the end. */
+static uint8_t *put_trimall(uint8_t *dst, struct core_cursor v)
 {
-    /* The result is never longer than v: write it in place after one reserve. */
-    GUARD(core_buf_reserve(out, v.len));
-    uint8_t *dst = out->data + out->len;
     bool pending = false, any = false;
     for (size_t i = 0; i < v.len; i++) {
         uint8_t c = v.ptr[i];
@@ -160,28 +158,49 @@ static core_result append_trimall(struct core_buf *out, struct core_cursor v)
         any = true;
         *dst++ = c;
     }
-    out->len = (size_t)(dst - out->data);
+    return dst;
+}
+
+static core_result append_trimall(struct core_buf *out, struct core_cursor v)
+{
+    /* The result is never longer than v: write it in place after one reserve. */
+    GUARD(core_buf_reserve(out, v.len));
+    out->len = (size_t)(put_trimall(out->data + out->len, v) - out->data);
     CORE_OK;
 }
 
-/* Appends "name:v1,v2\n" for every header called name; false when there is none. */
-static core_result append_header(const struct sigv4_request *req, struct core_cursor name, struct core_buf *out,
-                                 bool *found)
+/* Appends "name:v1,v2\n" for every header called name (arrival order); false when there is none. */
+static core_result append_header(const struct sigv4_request *req, const struct sigv4_header_index *idx,
+                                 struct core_cursor name, struct core_buf *out, bool *found)
 {
-    *found = false;
-    for (size_t i = 0; i < req->n_headers; i++) {
-        if (!core_cursor_eq_icase(req->headers[i].name, name)) continue;
-        if (!*found) {
-            GUARD(core_buf_append_cursor(out, name));
-            GUARD(core_buf_append_u8(out, ':'));
-        } else {
-            GUARD(core_buf_append_u8(out, ','));
+    size_t at;
+    size_t n = sigv4_header_index_find(idx, req->headers, name, &at);
+    *found = n > 0;
+    if (n == 0) CORE_OK;
+    /* One reservation for the line, written in place: the trimmed values are never longer than sent. */
+    size_t room = name.len + 1 + n; /* ':', the commas and '\n' */
+    for (size_t k = 0; k < n; k++) room += req->headers[idx->pos[at + k]].value.len;
+    if (core_ok(core_buf_reserve(out, room))) {
+        uint8_t *dst = out->data + out->len;
+        if (name.len) memcpy(dst, name.ptr, name.len);
+        dst += name.len;
+        *dst++ = ':';
+        for (size_t k = 0; k < n; k++) {
+            if (k) *dst++ = ',';
+            dst = put_trimall(dst, req->headers[idx->pos[at + k]].value);
         }
-        *found = true;
-        GUARD(append_trimall(out, req->headers[i].value));
+        *dst++ = '\n';
+        out->len = (size_t)(dst - out->data);
+        CORE_OK;
     }
-    if (*found) GUARD(core_buf_append_u8(out, '\n'));
-    CORE_OK;
+    /* Near the buffer's bound: append piece by piece, failing exactly where that would. */
+    GUARD(core_buf_append_cursor(out, name));
+    GUARD(core_buf_append_u8(out, ':'));
+    for (size_t k = 0; k < n; k++) {
+        if (k) GUARD(core_buf_append_u8(out, ','));
+        GUARD(append_trimall(out, req->headers[idx->pos[at + k]].value));
+    }
+    return core_buf_append_u8(out, '\n');
 }
 
 /*
@@ -194,13 +213,12 @@ static core_result append_header(const struct sigv4_request *req, struct core_cu
  * the JSON and Query services hash the body they received, so under their
  * rules UNSIGNED-PAYLOAD is just a value that does not match it.
  */
-static core_result payload_hash(const struct sigv4_request *req, const struct sigv4_auth *auth,
-                                struct core_cursor *out, struct sigv4_diag *diag)
+static core_result payload_hash(const struct sigv4_request *req, const struct sigv4_header_index *idx,
+                                const struct sigv4_auth *auth, struct core_cursor *out, struct sigv4_diag *diag)
 {
-    struct core_cursor want = core_cursor_str("x-amz-content-sha256");
-    for (size_t i = 0; i < req->n_headers; i++) {
-        if (!core_cursor_eq_icase(req->headers[i].name, want)) continue;
-        struct core_cursor v = core_cursor_trim(req->headers[i].value);
+    size_t at;
+    if (sigv4_header_index_find(idx, req->headers, core_cursor_str("x-amz-content-sha256"), &at)) {
+        struct core_cursor v = core_cursor_trim(req->headers[idx->pos[at]].value);
         if (req->no_normalize_path && core_cursor_eq_str(v, SIGV4_UNSIGNED_PAYLOAD)) {
             *out = v;
             CORE_OK;
@@ -228,8 +246,10 @@ core_result sigv4_canonical_request(const struct sigv4_request *req, const struc
     ENSURE_REF(req);
     ENSURE_REF(auth);
     ENSURE(req->n_headers <= CORE_MAX_HEADERS, ERR_LIMIT);
+    struct sigv4_header_index local;
+    const struct sigv4_header_index *idx = sigv4_header_index_of(req, &local);
     struct core_cursor hash;
-    GUARD(payload_hash(req, auth, &hash, diag));
+    GUARD(payload_hash(req, idx, auth, &hash, diag));
 
     GUARD(core_buf_append_cursor(out, req->method));
     GUARD(core_buf_append_u8(out, '\n'));
@@ -246,7 +266,7 @@ core_result sigv4_canonical_request(const struct sigv4_request *req, const struc
     while (sigv4_split_list(&list, ';', enc, &name)) {
         ENSURE(++n <= CORE_SIGV4_MAX_SIGNED_HEADERS, ERR_LIMIT);
         bool found;
-        GUARD(append_header(req, name, out, &found));
+        GUARD(append_header(req, idx, name, out, &found));
         if (!found) {
             sigv4_diag_str(diag, "Header '");
             sigv4_diag_echo(diag, name, SIGV4_MAX_ECHO_BYTES, false);
@@ -255,6 +275,12 @@ core_result sigv4_canonical_request(const struct sigv4_request *req, const struc
         }
     }
     GUARD(core_buf_append_u8(out, '\n'));
+    /* Split at ';' and joined with ';', a header-form list is itself. */
+    if (enc == NULL) {
+        GUARD(core_buf_append_cursor(out, auth->signed_headers));
+        GUARD(core_buf_append_u8(out, '\n'));
+        return core_buf_append_cursor(out, hash);
+    }
     list = auth->signed_headers;
     n = 0;
     while (sigv4_split_list(&list, ';', enc, &name)) {

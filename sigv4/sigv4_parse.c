@@ -21,21 +21,55 @@ static const char *const qp_names[QP_COUNT] = {
 
 static bool is_space(uint8_t c) { return c == ' ' || c == '\t'; }
 
-/* Number of headers named name (any case); *first receives the first one's trimmed value. */
-static size_t find_header(const struct sigv4_request *req, const char *name, struct core_cursor *first)
+/* Whether any byte of x is c (the exact zero-byte test on x ^ c...c). */
+static inline uint64_t has_byte(uint64_t x, uint8_t c)
 {
-    size_t n = 0;
-    struct core_cursor want = core_cursor_str(name);
-    for (size_t i = 0; i < req->n_headers; i++) {
-        if (!core_cursor_eq_icase(req->headers[i].name, want)) continue;
-        if (n++ == 0 && first) *first = core_cursor_trim(req->headers[i].value);
+    const uint64_t ones = 0x0101010101010101ull;
+    uint64_t y = x ^ (c * ones);
+    return (y - ones) & ~y & (0x80 * ones);
+}
+
+/* Length of the Authorization parameter at p: up to the first ',', ' ' or '\t'. Eight bytes at a time
+ * while none is among them (the Signature's 64 hex digits are most of the header). */
+static size_t param_span(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        if (has_byte(x, ',') | has_byte(x, ' ') | has_byte(x, '\t')) break;
     }
+    for (; i < len; i++)
+        if (p[i] == ',' || is_space(p[i])) break;
+    return i;
+}
+
+/* Number of headers named name (any case); *first receives the first one's trimmed value. */
+static size_t find_header(const struct sigv4_request *req, const struct sigv4_header_index *idx, const char *name,
+                          struct core_cursor *first)
+{
+    size_t at;
+    size_t n = sigv4_header_index_find(idx, req->headers, core_cursor_str(name), &at);
+    if (n && first) *first = core_cursor_trim(req->headers[idx->pos[at]].value);
     return n;
 }
 
 bool sigv4_split_list(struct core_cursor *list, uint8_t sep, const char *enc, struct core_cursor *tok)
 {
     if (list->ptr == NULL) return false;
+    if (enc == NULL) { /* header form: one separator byte */
+        const uint8_t *p = list->len ? memchr(list->ptr, sep, list->len) : NULL;
+        if (p) {
+            size_t i = (size_t)(p - list->ptr);
+            *tok = (struct core_cursor){list->ptr, i};
+            list->ptr += i + 1;
+            list->len -= i + 1;
+            return true;
+        }
+        *tok = *list;
+        *list = (struct core_cursor){NULL, 0};
+        return true;
+    }
     for (size_t i = 0; i < list->len; i++) {
         size_t skip = 0;
         if (list->ptr[i] == sep) {
@@ -208,8 +242,8 @@ static void echo_lower(struct sigv4_diag *diag, struct core_cursor name)
  * the body is read. The X-Amz-Target and Content-Type messages take AWS's
  * wording for Host; other headers take S3's "HeadersNotSigned" wording.
  */
-static core_result check_required_signed(const struct sigv4_request *req, const struct signed_list *sl, bool presigned,
-                                         struct sigv4_diag *diag)
+static core_result check_required_signed(const struct sigv4_request *req, const struct sigv4_header_index *idx,
+                                         const struct signed_list *sl, bool presigned, struct sigv4_diag *diag)
 {
     static const struct {
         const char *name, *label;
@@ -217,17 +251,31 @@ static core_result check_required_signed(const struct sigv4_request *req, const 
     for (size_t k = 0; k < sizeof named / sizeof named[0]; k++) {
         struct core_cursor name = core_cursor_str(named[k].name);
         if (k == 1 && req->no_normalize_path) continue;
-        if (find_header(req, named[k].name, NULL) == 0 || is_signed(sl, name)) continue;
+        if (is_signed(sl, name) || find_header(req, idx, named[k].name, NULL) == 0) continue;
         sigv4_diag_str(diag, "'");
         sigv4_diag_str(diag, named[k].label);
         sigv4_diag_str(diag, "' must be a 'SignedHeader' in the AWS Authorization.");
         BAIL(ERR_AUTH_INCOMPLETE);
     }
+    /* Each distinct name once, in index order (equal names are adjacent there). */
     bool found = false;
+    for (size_t k = 0; k < idx->n && !found; k++) {
+        if (k > 0 && idx->key[k] == idx->key[k - 1] &&
+            core_cursor_eq_icase(req->headers[idx->pos[k]].name, req->headers[idx->pos[k - 1]].name))
+            continue;
+        struct core_cursor name = req->headers[idx->pos[k]].name;
+        /* Date must be signed when it gives the time: header form, and no X-Amz-Date. */
+        bool required = is_amz_header(name) || (!presigned && core_cursor_eq_icase(name, core_cursor_str("date")) &&
+                                                find_header(req, idx, "x-amz-date", NULL) == 0);
+        found = required && !is_signed(sl, name);
+    }
+    if (!found) CORE_OK;
+    bool no_xdate = !presigned && find_header(req, idx, "x-amz-date", NULL) == 0;
+    /* The message names the unsigned headers in arrival order, each once. */
+    found = false;
     for (size_t i = 0; i < req->n_headers; i++) {
         struct core_cursor name = req->headers[i].name;
-        bool required = is_amz_header(name) || (!presigned && core_cursor_eq_icase(name, core_cursor_str("date")) &&
-                                                find_header(req, "x-amz-date", NULL) == 0);
+        bool required = is_amz_header(name) || (no_xdate && core_cursor_eq_icase(name, core_cursor_str("date")));
         if (!required || is_signed(sl, name)) continue;
         bool seen = false; /* name each header once */
         for (size_t j = 0; j < i && !seen; j++) seen = core_cursor_eq_icase(req->headers[j].name, name);
@@ -237,13 +285,12 @@ static core_result check_required_signed(const struct sigv4_request *req, const 
         echo_lower(diag, name);
         found = true;
     }
-    ENSURE(!found, ERR_AUTH_INCOMPLETE);
-    CORE_OK;
+    BAIL(ERR_AUTH_INCOMPLETE);
 }
 
 /* The signed-header list: sorted, unique, lowercase, present in the request, host among them. */
-static core_result check_signed_headers(const struct sigv4_request *req, struct core_cursor list, bool presigned,
-                                        struct sigv4_diag *diag)
+static core_result check_signed_headers(const struct sigv4_request *req, const struct sigv4_header_index *idx,
+                                        struct core_cursor list, bool presigned, struct sigv4_diag *diag)
 {
     struct signed_list sl;
     sl.n = 0;
@@ -266,10 +313,7 @@ static core_result check_signed_headers(const struct sigv4_request *req, struct 
             sigv4_diag_str(diag, "'.");
             BAIL(ERR_AUTH_INCOMPLETE);
         }
-        bool present = false;
-        for (size_t i = 0; i < req->n_headers && !present; i++)
-            present = core_cursor_eq_icase(req->headers[i].name, name);
-        if (!present) {
+        if (sigv4_header_index_find(idx, req->headers, name, NULL) == 0) {
             sigv4_diag_str(diag, "Header '");
             echo(diag, name);
             sigv4_diag_str(diag, "' is named in SignedHeaders but is not present in the request.");
@@ -282,7 +326,7 @@ static core_result check_signed_headers(const struct sigv4_request *req, struct 
         sigv4_diag_str(diag, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
         BAIL(ERR_AUTH_INCOMPLETE);
     }
-    return check_required_signed(req, &sl, presigned, diag);
+    return check_required_signed(req, idx, &sl, presigned, diag);
 }
 
 /* Scope date and terminator against X-Amz-Date. */
@@ -312,7 +356,8 @@ static core_result check_scope(const struct sigv4_auth *auth, struct core_cursor
     CORE_OK;
 }
 
-static core_result parse_header_form(const struct sigv4_request *req, struct core_cursor authz,
+static core_result parse_header_form(const struct sigv4_request *req, const struct sigv4_header_index *idx,
+                                     struct core_cursor authz,
                                      struct sigv4_auth *auth, struct sigv4_diag *diag)
 {
     auth->form = SIGV4_FORM_HEADER;
@@ -338,7 +383,7 @@ static core_result parse_header_form(const struct sigv4_request *req, struct cor
         size_t i = 0;
         while (i < rest.len && (rest.ptr[i] == ',' || is_space(rest.ptr[i]))) i++;
         size_t start = i;
-        while (i < rest.len && rest.ptr[i] != ',' && !is_space(rest.ptr[i])) i++;
+        i += param_span(rest.ptr + i, rest.len - i);
         struct core_cursor tok = {rest.ptr + start, i - start};
         rest = (struct core_cursor){rest.ptr + i, rest.len - i};
         if (tok.len == 0) break;
@@ -355,13 +400,13 @@ static core_result parse_header_form(const struct sigv4_request *req, struct cor
         struct core_cursor val = {eq + 1, tok.len - key.len - 1};
         struct core_cursor *slot = NULL;
         bool *have = NULL;
-        if (core_cursor_eq_str(key, "Credential")) {
+        if (core_cursor_eq(key, core_cursor_from("Credential", 10))) {
             slot = &cred;
             have = &have_cred;
-        } else if (core_cursor_eq_str(key, "SignedHeaders")) {
+        } else if (core_cursor_eq(key, core_cursor_from("SignedHeaders", 13))) {
             slot = &signed_headers;
             have = &have_sh;
-        } else if (core_cursor_eq_str(key, "Signature")) {
+        } else if (core_cursor_eq(key, core_cursor_from("Signature", 9))) {
             slot = &signature;
             have = &have_sig;
         }
@@ -378,8 +423,8 @@ static core_result parse_header_form(const struct sigv4_request *req, struct cor
     }
 
     struct core_cursor xdate = {0}, date = {0};
-    size_t n_xdate = find_header(req, "x-amz-date", &xdate);
-    size_t n_date = n_xdate ? 0 : find_header(req, "date", &date);
+    size_t n_xdate = find_header(req, idx, "x-amz-date", &xdate);
+    size_t n_date = n_xdate ? 0 : find_header(req, idx, "date", &date);
     if (!have_cred || !have_sh || !have_sig || (n_xdate == 0 && n_date == 0)) {
         if (!have_cred) sigv4_diag_str(diag, "Authorization header requires 'Credential' parameter. ");
         if (!have_sig) sigv4_diag_str(diag, "Authorization header requires 'Signature' parameter. ");
@@ -404,11 +449,11 @@ static core_result parse_header_form(const struct sigv4_request *req, struct cor
     struct core_cursor terminator;
     GUARD(parse_credential(cred, false, auth, &terminator, diag));
     GUARD(check_scope(auth, terminator, diag));
-    GUARD(check_signed_headers(req, signed_headers, false, diag));
+    GUARD(check_signed_headers(req, idx, signed_headers, false, diag));
     auth->signed_headers = signed_headers;
     auth->signature = signature;
     struct core_cursor token = {0};
-    if (find_header(req, "x-amz-security-token", &token) > 1) {
+    if (find_header(req, idx, "x-amz-security-token", &token) > 1) {
         sigv4_diag_str(diag, "The request has more than one X-Amz-Security-Token header.");
         BAIL(ERR_AUTH_INCOMPLETE);
     }
@@ -416,7 +461,8 @@ static core_result parse_header_form(const struct sigv4_request *req, struct cor
     CORE_OK;
 }
 
-static core_result parse_presigned_form(const struct sigv4_request *req, const struct core_cursor qp[QP_COUNT],
+static core_result parse_presigned_form(const struct sigv4_request *req, const struct sigv4_header_index *idx,
+                                        const struct core_cursor qp[QP_COUNT],
                                         struct sigv4_auth *auth, struct sigv4_diag *diag)
 {
     auth->form = SIGV4_FORM_PRESIGNED;
@@ -455,7 +501,7 @@ static core_result parse_presigned_form(const struct sigv4_request *req, const s
     struct core_cursor terminator;
     GUARD(parse_credential(qp[QP_CREDENTIAL], true, auth, &terminator, diag));
     GUARD(check_scope(auth, terminator, diag));
-    GUARD(check_signed_headers(req, qp[QP_SIGNED_HEADERS], true, diag));
+    GUARD(check_signed_headers(req, idx, qp[QP_SIGNED_HEADERS], true, diag));
     auth->signed_headers = qp[QP_SIGNED_HEADERS];
     auth->signature = qp[QP_SIGNATURE];
     auth->security_token = qp[QP_TOKEN].ptr ? qp[QP_TOKEN] : (struct core_cursor){0};
@@ -497,8 +543,10 @@ core_result sigv4_parse_authorization(const struct sigv4_request *req, struct si
         }
     }
 
+    struct sigv4_header_index local;
+    const struct sigv4_header_index *idx = sigv4_header_index_of(req, &local);
     struct core_cursor authz = {0};
-    size_t n_authz = find_header(req, "authorization", &authz);
+    size_t n_authz = find_header(req, idx, "authorization", &authz);
     if (n_authz && presigned) {
         sigv4_diag_str(diag, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature "
                              "query string parameter or the Authorization header should be specified");
@@ -508,8 +556,8 @@ core_result sigv4_parse_authorization(const struct sigv4_request *req, struct si
         sigv4_diag_str(diag, "The request has more than one Authorization header.");
         BAIL(ERR_AUTH_INCOMPLETE);
     }
-    if (n_authz == 1) return parse_header_form(req, authz, auth, diag);
-    if (presigned) return parse_presigned_form(req, qp, auth, diag);
+    if (n_authz == 1) return parse_header_form(req, idx, authz, auth, diag);
+    if (presigned) return parse_presigned_form(req, idx, qp, auth, diag);
     sigv4_diag_str(diag, "Missing Authentication Token");
     BAIL(ERR_AUTH_MISSING);
 }
