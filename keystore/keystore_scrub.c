@@ -13,11 +13,11 @@
  * deleted or replaced value is not overwritten but left on a page that goes
  * to the free list, readable in data.mdb until that page is reused, and
  * every commit that touches a leaf page leaves one more stale copy of all
- * the values on it. To destroy a value for good, the live records are
- * copied into a fresh file (mdb_env_copyfd2 with MDB_CP_COMPACT walks the
- * B-trees and writes only reachable pages, so no free page is copied), the
- * copy is made durable and renamed over data.mdb, and the old file's bytes
- * are overwritten with zeros before it is closed.
+ * the values on it; live pages carry stale bytes too (write_copy() says
+ * where). To destroy a value for good, the live records are copied one by
+ * one into a new environment in a fresh file, the copy is made durable and
+ * renamed over data.mdb, and the old file's bytes are overwritten with
+ * zeros before it is closed.
  *
  * Why the keystore must be quiet for the swap. LMDB keeps its reader table
  * and transaction counter in lock.mdb, shared by every MDB_env on the
@@ -141,21 +141,73 @@ static void shred(int fd)
     close(fd);
 }
 
+/*
+ * Every record of one database, in key order, into the same database of the
+ * new environment (MDB_APPEND: pages filled in order, nothing split apart).
+ */
+static int copy_db(MDB_txn *from, MDB_dbi from_dbi, MDB_txn *to, const char *name)
+{
+    MDB_dbi to_dbi;
+    int rc = mdb_dbi_open(to, name, MDB_CREATE, &to_dbi);
+    if (rc != MDB_SUCCESS) return rc;
+    MDB_cursor *c = NULL;
+    if ((rc = mdb_cursor_open(from, from_dbi, &c)) != MDB_SUCCESS) return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == MDB_SUCCESS; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        rc = mdb_put(to, to_dbi, &k, &v, MDB_APPEND);
+        if (rc != MDB_SUCCESS) break;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
+}
+
+/*
+ * The live records, copied record by record into a new environment in tmp.
+ * Not mdb_env_copyfd2(): even with MDB_CP_COMPACT it copies the live pages
+ * whole, and a live page is not clean. LMDB writes a page from a buffer it
+ * reuses from an earlier commit without clearing it, so the tail of an
+ * overflow page past its value (a key policy, a key with many tags) and the
+ * gap in the middle of a leaf keep bytes of pages written before, sealed
+ * copies of since-destroyed material among them
+ * (tests/unit/keystore_destroy_test.c, test_destroy_overflow_tails). A new
+ * environment's buffers start zeroed (LMDB clears fresh pages unless
+ * MDB_NOMEMINIT, which kmsd never sets) and are only ever given the records
+ * copied here, so whatever a buffer holds over is a live record.
+ */
 static core_result write_copy(struct keystore *ks, const char *tmp)
 {
     if (unlink(tmp) == 0) core_log(CORE_LOG_WARN, "keystore: removed a stale %s", tmp);
+    /* Created here, O_EXCL and O_NOFOLLOW; LMDB opens the empty file and initializes it. */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         core_log(CORE_LOG_ERROR, "keystore: cannot create %s: %s", tmp, strerror(errno));
         BAIL(ERR_IO);
     }
-    int rc = mdb_env_copyfd2(ks->env, fd, MDB_CP_COMPACT);
-    bool synced = rc == MDB_SUCCESS && fsync(fd) == 0;
     close(fd);
-    if (!synced) {
+    MDB_envinfo info;
+    MDB_env *dst = NULL;
+    MDB_txn *from = NULL, *to = NULL;
+    int rc = mdb_env_info(ks->env, &info);
+    if (rc == MDB_SUCCESS) rc = mdb_env_create(&dst);
+    if (rc == MDB_SUCCESS) rc = mdb_env_set_mapsize(dst, info.me_mapsize);
+    if (rc == MDB_SUCCESS) rc = mdb_env_set_maxdbs(dst, 2);
+    /* Nobody else opens this file: no lock file; durability comes from the sync below. */
+    if (rc == MDB_SUCCESS) rc = mdb_env_open(dst, tmp, MDB_NOSUBDIR | MDB_NOLOCK | MDB_NOSYNC, 0600);
+    if (rc == MDB_SUCCESS) rc = mdb_txn_begin(ks->env, NULL, MDB_RDONLY, &from);
+    if (rc == MDB_SUCCESS) rc = mdb_txn_begin(dst, NULL, 0, &to);
+    if (rc == MDB_SUCCESS) rc = copy_db(from, ks->meta_dbi, to, KS_DB_META);
+    if (rc == MDB_SUCCESS) rc = copy_db(from, ks->rec_dbi, to, KS_DB_RECORDS);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_txn_commit(to);
+        to = NULL;
+    }
+    if (rc == MDB_SUCCESS) rc = mdb_env_sync(dst, 1);
+    if (to) mdb_txn_abort(to);
+    if (from) mdb_txn_abort(from);
+    if (dst) mdb_env_close(dst);
+    if (rc != MDB_SUCCESS) {
         unlink(tmp);
-        if (rc != MDB_SUCCESS) return ks_mdb_fail(rc, __FILE__, __LINE__);
-        BAIL(ERR_IO);
+        return ks_mdb_fail(rc, __FILE__, __LINE__);
     }
     CORE_OK;
 }

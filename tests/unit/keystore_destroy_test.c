@@ -286,6 +286,51 @@ static void test_destroy(const char *dir)
     keystore_close(ks);
 }
 
+/* ---- values on overflow pages ------------------------------------------ */
+
+/*
+ * A value larger than half a page (a key policy, a key with many tags) goes
+ * to an overflow page of its own, and LMDB writes that page from a buffer it
+ * reuses from an earlier commit without clearing it: the page's tail, past
+ * the value, keeps bytes of whatever page the buffer held before, such as a
+ * leaf of material records. A page-for-page copy (mdb_env_copyfd2, even
+ * MDB_CP_COMPACT) carries those tails into the new file, and with them
+ * copies of destroyed material. Each commit here puts material next to a
+ * fresh large value, as a kmsd tagging and rotating keys does.
+ */
+static void test_destroy_overflow_tails(const char *dir)
+{
+    struct keystore_options o = kst_key_file_opts(dir);
+    struct keystore *ks = NULL;
+    EXPECT_OK(keystore_open(&o, &ks, NULL));
+    if (!ks) return;
+    uint8_t key[32];
+    EXPECT_TRUE(read_key(dir, key));
+    char id[32], big[2600];
+    uint8_t m[MATERIAL];
+    for (int v = 1; v <= VERSIONS; v++) {
+        for (int k = 0; k < KEYS; k++) {
+            struct keystore_txn *txn = NULL;
+            EXPECT_OK(keystore_txn_begin(ks, true, &txn));
+            material_id(k, v, id);
+            material_value(k, v, m);
+            EXPECT_OK(keystore_put(txn, "kms_material", core_cursor_str(id), core_cursor_from(m, sizeof m), 0));
+            memset(big, 'a' + (v * KEYS + k) % 26, sizeof big);
+            snprintf(id, sizeof id, "big-%02d", k % 3);
+            EXPECT_OK(keystore_put(txn, "kms_key", core_cursor_str(id), core_cursor_from(big, sizeof big), 0));
+            EXPECT_OK(keystore_txn_commit(txn));
+        }
+    }
+    int before = copies_of_key(dir, key, 0);
+    EXPECT_TRUE(before >= VERSIONS);
+    destroy_key_in_txn(ks, 0);
+    int after = copies_of_key(dir, key, 0);
+    if (after != 0) fprintf(stderr, "overflow tails: %d copies of destroyed material left (%d before)\n", after, before);
+    EXPECT_TRUE(after == 0);
+    for (int k = 1; k < KEYS; k++) EXPECT_TRUE(material_intact(ks, k));
+    keystore_close(ks);
+}
+
 /* ---- destroys while other threads write and read ------------------------ */
 
 struct writer {
@@ -483,7 +528,7 @@ static void test_rekey(const char *dir)
 int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
-    void (*const tests[])(const char *) = {test_destroy, test_destroy_under_load, test_destroy_deferred,
+    void (*const tests[])(const char *) = {test_destroy, test_destroy_overflow_tails, test_destroy_under_load, test_destroy_deferred,
                                            test_destroy_crash, test_rekey};
     kst_each_fresh(tests, sizeof tests / sizeof tests[0]);
     TEST_MAIN_END();
