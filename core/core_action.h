@@ -26,10 +26,13 @@ struct core_action {
     const char *name;       /* the wire name: "Decrypt", "AssumeRole", "CreateUser" */
     const char *iam_action; /* what authorization evaluates: "kms:Decrypt", "sts:AssumeRole" */
     unsigned flags;         /* CORE_ACTION_* and the service's own bits */
+    size_t name_len;        /* strlen(name), from CORE_ACTION_NAME_LEN: the search needs no strlen */
 };
 
+/* The length of a row's name, which must be a string literal ("" name "" does not compile otherwise). */
+#define CORE_ACTION_NAME_LEN(name) (sizeof("" name "") - 1)
 /* A row whose IAM action is "<service>:<name>", spelled once: CORE_ACTION_ROW("sts", "AssumeRole", 0). */
-#define CORE_ACTION_ROW(service, name, flags) {(name), service ":" name, (flags)}
+#define CORE_ACTION_ROW(service, name, flags) {(name), service ":" name, (flags), CORE_ACTION_NAME_LEN(name)}
 
 /**
  * Finds the row named name in a table sorted by name whose rows each begin
@@ -39,7 +42,8 @@ struct core_action {
  */
 const struct core_action *core_action_find(const void *table, size_t count, size_t row_size,
                                            struct core_cursor name);
-/** True when the table's names are strictly ascending (what core_action_find needs); for tests. */
+/** True when the table's names are strictly ascending and each name_len is right (what core_action_find
+ * needs); for tests. */
 bool core_action_table_sorted(const void *table, size_t count, size_t row_size);
 /** True when the row is present and has every bit of flag. */
 static inline bool core_action_has(const struct core_action *row, unsigned flag)

@@ -61,7 +61,7 @@ struct kms_action {
 };
 /* A row in the order the columns read: operation, handler, IAM action(s), key forms, flags, conditions. */
 #define KMS_ROW(operation, fn, iam_action, iam_action_to, key_forms, flags, conditions) \
-    {{(operation), (iam_action), (flags)}, (fn), (iam_action_to), (key_forms), (conditions)}
+    {{(operation), (iam_action), (flags), CORE_ACTION_NAME_LEN(operation)}, (fn), (iam_action_to), (key_forms), (conditions)}
 
 /* The sorted action table (kms_dispatch.c) and its size, for tests. */
 extern const struct kms_action kms_actions[];

@@ -38,6 +38,41 @@ int main(int argc, char **argv)
     EXPECT_TRUE(find(core_cursor_str("Betas")) == NULL);
     EXPECT_TRUE(find(core_cursor_str("beta")) == NULL);
     EXPECT_TRUE(find(core_cursor_from("", 0)) == NULL);
+    /* The search compares with the row's stored length (issue 14, round 5): against a scan with
+     * core_cursor_eq, for every row's name, each prefix, each one-byte change (every value, NUL and
+     * 0x80 up included) and each one-byte extension, on tables of 1 to 7 rows (every shape of the
+     * search's halving). */
+    static const struct row wide[] = {
+        {CORE_ACTION_ROW("svc", "A", 0), {0}},      {CORE_ACTION_ROW("svc", "Ab", 0), {0}},
+        {CORE_ACTION_ROW("svc", "Abc", 0), {0}},    {CORE_ACTION_ROW("svc", "B", 0), {0}},
+        {CORE_ACTION_ROW("svc", "Ba", 0), {0}},     {CORE_ACTION_ROW("svc", "Bz\x7f", 0), {0}},
+        {CORE_ACTION_ROW("svc", "Z\xc3\xa9", 0), {0}},
+    };
+    unsigned probes = 0;
+    for (size_t count = 1; count <= sizeof wide / sizeof wide[0]; count++) {
+        EXPECT_TRUE(core_action_table_sorted(wide, count, sizeof wide[0]));
+        for (size_t r = 0; r < sizeof wide / sizeof wide[0]; r++) {
+            uint8_t name[8];
+            size_t len = strlen(wide[r].row.name);
+            for (size_t plen = 0; plen <= len + 1; plen++) {
+                for (unsigned v = 0; v < 256; v++) {
+                    for (size_t at = 0; at <= plen && at < sizeof name; at++) {
+                        memcpy(name, wide[r].row.name, len < plen ? len : plen);
+                        if (plen > len) name[len] = 'a';
+                        if (at < plen) name[at] = (uint8_t)v;
+                        else if (v) continue; /* unchanged: probed once */
+                        struct core_cursor c = core_cursor_from(name, plen);
+                        const struct core_action *want = NULL;
+                        for (size_t k = 0; k < count; k++)
+                            if (core_cursor_eq(c, core_cursor_str(wide[k].row.name))) want = &wide[k].row;
+                        EXPECT_TRUE(core_action_find(wide, count, sizeof wide[0], c) == want);
+                        probes++;
+                    }
+                }
+            }
+        }
+    }
+    EXPECT_TRUE(probes > 10000);
     /* flags */
     EXPECT_TRUE(core_action_has(&table[1].row, CORE_ACTION_WRITES));
     EXPECT_TRUE(!core_action_has(&table[0].row, CORE_ACTION_WRITES));
@@ -49,5 +84,9 @@ int main(int argc, char **argv)
     EXPECT_TRUE(!core_action_table_sorted(bad, 2, sizeof bad[0]));
     struct row dup[2] = {table[0], table[0]};
     EXPECT_TRUE(!core_action_table_sorted(dup, 2, sizeof dup[0]));
+    /* a wrong name_len too */
+    struct row len[2] = {table[0], table[1]};
+    len[1].row.name_len++;
+    EXPECT_TRUE(!core_action_table_sorted(len, 2, sizeof len[0]));
     TEST_MAIN_END();
 }
