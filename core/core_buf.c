@@ -289,15 +289,42 @@ void core_buf_reset(struct core_buf *b)
     b->len = 0;
 }
 
+/* The two characters of each byte of s's four 16-bit lanes (one input byte each): the high nibble
+ * to the lane's first character, the low one to its second; a nibble n becomes '0' + n, plus 39
+ * from 10 up ('a' - '0' - 10). No lane can carry into the next (n + 6 < 0x100, '0' + n + 39 < 0x100). */
+static inline uint64_t hex_chars4(uint64_t s)
+{
+    const uint64_t ones = 0x0101010101010101ull;
+    uint64_t c = ((s >> 4) & 0x000f000f000f000full) | ((s & 0x000f000f000f000full) << 8);
+    uint64_t ten = ((c + 6 * ones) >> 4) & ones; /* 1 in each lane whose nibble is 10 or more */
+    return c + '0' * ones + ten * 39;
+}
+
+void core_hex_lower(const uint8_t *in, size_t len, char *out)
+{
+    size_t i = 0;
+    for (; i + 4 <= len; i += 4) { /* issue 14, round 5: a table loop cost 400 instructions a digest */
+        uint64_t c = hex_chars4((uint64_t)in[i] | (uint64_t)in[i + 1] << 16 | (uint64_t)in[i + 2] << 32 |
+                                (uint64_t)in[i + 3] << 48);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        memcpy(out + 2 * i, &c, 8);
+#else
+        for (size_t k = 0; k < 8; k++) out[2 * i + k] = (char)(uint8_t)(c >> (8 * k));
+#endif
+    }
+    for (; i < len; i++) {
+        uint64_t c = hex_chars4(in[i]);
+        out[2 * i] = (char)(uint8_t)c;
+        out[2 * i + 1] = (char)(uint8_t)(c >> 8);
+    }
+}
+
 core_result core_buf_append_hex(struct core_buf *out, struct core_cursor in)
 {
-    static const char hx[] = "0123456789abcdef";
     ENSURE(in.len <= SIZE_MAX / 2, ERR_LIMIT);
     GUARD(core_buf_reserve(out, in.len * 2));
-    for (size_t i = 0; i < in.len; i++) {
-        out->data[out->len++] = (uint8_t)hx[in.ptr[i] >> 4];
-        out->data[out->len++] = (uint8_t)hx[in.ptr[i] & 15];
-    }
+    core_hex_lower(in.ptr, in.len, (char *)out->data + out->len);
+    out->len += in.len * 2;
     CORE_OK;
 }
 
@@ -311,6 +338,74 @@ core_result core_buf_append_hex(struct core_buf *out, struct core_cursor in)
 static uint32_t ct_lt(uint32_t x, uint32_t y) { return 0u - ((x - y) >> 31); } /* x < y */
 static uint32_t ct_ge(uint32_t x, uint32_t y) { return ~ct_lt(x, y); }
 static uint32_t ct_in(uint32_t x, uint32_t lo, uint32_t hi) { return ct_ge(x, lo) & ct_ge(hi, x); }
+
+/*
+ * Eight characters at once (issue 14, round 5: ct_b64_value was an Encrypt's largest function of
+ * our own after the hashing, ct_b64_char a Decrypt's and a GenerateDataKey's). Each byte lane of a
+ * word is one character; every step is lane-wise arithmetic that cannot carry or borrow across
+ * lanes, so the word gives the same result as ct_b64_value or ct_b64_char on each lane, still with
+ * no branch and no table index on a data byte.
+ */
+#define SWAR_ONES 0x0101010101010101ull
+#define SWAR_TOPS 0x8080808080808080ull
+
+/* Top bit of each lane of x7 (lanes below 0x80) set when lo <= lane <= hi (hi < 0x7f): 0x80 + lane - k
+ * stays within 1..0xff for every k up to 0x7f, so no lane borrows from the next. */
+static inline uint64_t swar_in(uint64_t x7, uint64_t lo, uint64_t hi)
+{
+    return ((x7 | SWAR_TOPS) - lo * SWAR_ONES) & ~((x7 | SWAR_TOPS) - (hi + 1) * SWAR_ONES) & SWAR_TOPS;
+}
+
+/* A lane-wise mask (0xff where m's lane has its top bit) and the lane's offset from lo (its low 7 bits). */
+static inline uint64_t swar_mask(uint64_t m) { return (m >> 7) * 0xffu; }
+static inline uint64_t swar_sub(uint64_t x7, uint64_t lo) { return ((x7 | SWAR_TOPS) - lo * SWAR_ONES) & ~SWAR_TOPS; }
+
+/* The 6-bit values of the eight characters in x (first character in the low lane); sets top bits
+ * in *bad for every lane that is not in the alphabet (bytes from 0x80 up included). */
+static inline uint64_t ct_b64_values8(uint64_t x, uint64_t *bad)
+{
+    uint64_t x7 = x & ~SWAR_TOPS, m, ok = 0, v = 0;
+    m = swar_in(x7, 'A', 'Z'), ok |= m, v |= swar_sub(x7, 'A') & swar_mask(m);
+    m = swar_in(x7, 'a', 'z'), ok |= m, v |= (swar_sub(x7, 'a') + 26 * SWAR_ONES) & swar_mask(m);
+    m = swar_in(x7, '0', '9'), ok |= m, v |= (swar_sub(x7, '0') + 52 * SWAR_ONES) & swar_mask(m);
+    m = swar_in(x7, '+', '+'), ok |= m, v |= (62 * SWAR_ONES) & swar_mask(m);
+    m = swar_in(x7, '/', '/'), ok |= m, v |= (63 * SWAR_ONES) & swar_mask(m);
+    *bad |= (~ok | x) & SWAR_TOPS;
+    return v;
+}
+
+static inline void store_le64(uint8_t *p, uint64_t x)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &x, 8);
+#else
+    for (size_t i = 0; i < 8; i++) p[i] = (uint8_t)(x >> (8 * i));
+#endif
+}
+
+static inline uint64_t load_le64(const uint8_t *p)
+{
+    uint64_t x;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&x, p, 8);
+#else
+    x = 0;
+    for (size_t i = 0; i < 8; i++) x |= (uint64_t)p[i] << (8 * i);
+#endif
+    return x;
+}
+
+/* The characters of the eight 6-bit values in the lanes of x (first in the low lane), lane-wise:
+ * 'A' + v, then +6 from 26 ('a' - 26), +3 at 63, -75 from 52 ('0' - 52) and -15 from 62 ('+'), the
+ * additions first so that no lane goes past 0xff or below 0 (ct_b64_char's steps, reordered). */
+static inline uint64_t ct_b64_chars8(uint64_t x)
+{
+    uint64_t hx = x | SWAR_TOPS;
+    uint64_t m26 = swar_mask((hx - 26 * SWAR_ONES) & SWAR_TOPS), m52 = swar_mask((hx - 52 * SWAR_ONES) & SWAR_TOPS);
+    uint64_t m62 = swar_mask((hx - 62 * SWAR_ONES) & SWAR_TOPS), m63 = swar_mask((hx - 63 * SWAR_ONES) & SWAR_TOPS);
+    uint64_t r = x + 'A' * SWAR_ONES + (6 * SWAR_ONES & m26) + (3 * SWAR_ONES & m63);
+    return r - (75 * SWAR_ONES & m52) - (15 * SWAR_ONES & m62);
+}
 
 /* The character of a 6-bit value (after S. Thomas's constant-time encoder). */
 static uint8_t ct_b64_char(uint32_t v)
@@ -343,6 +438,14 @@ core_result core_buf_append_base64(struct core_buf *out, struct core_cursor in)
     uint8_t *o = out->data + out->len;
     const uint8_t *p = in.ptr;
     size_t i = 0;
+    for (; i + 6 <= in.len; i += 6) { /* six bytes, eight characters, per word */
+        uint64_t a = (uint64_t)p[i] << 16 | (uint64_t)p[i + 1] << 8 | p[i + 2];
+        uint64_t b = (uint64_t)p[i + 3] << 16 | (uint64_t)p[i + 4] << 8 | p[i + 5];
+        uint64_t x = (a >> 18) | ((a >> 12) & 63) << 8 | ((a >> 6) & 63) << 16 | (a & 63) << 24 | (b >> 18) << 32 |
+                     ((b >> 12) & 63) << 40 | ((b >> 6) & 63) << 48 | (b & 63) << 56;
+        store_le64(o, ct_b64_chars8(x));
+        o += 8;
+    }
     for (; i + 3 <= in.len; i += 3) {
         uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
         *o++ = ct_b64_char(v >> 18);
@@ -360,52 +463,6 @@ core_result core_buf_append_base64(struct core_buf *out, struct core_cursor in)
     }
     out->len += n;
     CORE_OK;
-}
-
-/*
- * Eight characters at once (issue 14, round 5: ct_b64_value was an Encrypt's largest function of
- * our own after the hashing). Each byte lane of a word is one character; every step is lane-wise
- * arithmetic that cannot carry or borrow across lanes, so the word gives the same values as
- * ct_b64_value on each byte, still with no branch and no table index on a data byte.
- */
-#define SWAR_ONES 0x0101010101010101ull
-#define SWAR_TOPS 0x8080808080808080ull
-
-/* Top bit of each lane of x7 (lanes below 0x80) set when lo <= lane <= hi (hi < 0x7f): 0x80 + lane - k
- * stays within 1..0xff for every k up to 0x7f, so no lane borrows from the next. */
-static inline uint64_t swar_in(uint64_t x7, uint64_t lo, uint64_t hi)
-{
-    return ((x7 | SWAR_TOPS) - lo * SWAR_ONES) & ~((x7 | SWAR_TOPS) - (hi + 1) * SWAR_ONES) & SWAR_TOPS;
-}
-
-/* A lane-wise mask (0xff where m's lane has its top bit) and the lane's offset from lo (its low 7 bits). */
-static inline uint64_t swar_mask(uint64_t m) { return (m >> 7) * 0xffu; }
-static inline uint64_t swar_sub(uint64_t x7, uint64_t lo) { return ((x7 | SWAR_TOPS) - lo * SWAR_ONES) & ~SWAR_TOPS; }
-
-/* The 6-bit values of the eight characters in x (first character in the low lane); sets top bits
- * in *bad for every lane that is not in the alphabet (bytes from 0x80 up included). */
-static inline uint64_t ct_b64_values8(uint64_t x, uint64_t *bad)
-{
-    uint64_t x7 = x & ~SWAR_TOPS, m, ok = 0, v = 0;
-    m = swar_in(x7, 'A', 'Z'), ok |= m, v |= swar_sub(x7, 'A') & swar_mask(m);
-    m = swar_in(x7, 'a', 'z'), ok |= m, v |= (swar_sub(x7, 'a') + 26 * SWAR_ONES) & swar_mask(m);
-    m = swar_in(x7, '0', '9'), ok |= m, v |= (swar_sub(x7, '0') + 52 * SWAR_ONES) & swar_mask(m);
-    m = swar_in(x7, '+', '+'), ok |= m, v |= (62 * SWAR_ONES) & swar_mask(m);
-    m = swar_in(x7, '/', '/'), ok |= m, v |= (63 * SWAR_ONES) & swar_mask(m);
-    *bad |= (~ok | x) & SWAR_TOPS;
-    return v;
-}
-
-static inline uint64_t load_le64(const uint8_t *p)
-{
-    uint64_t x;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(&x, p, 8);
-#else
-    x = 0;
-    for (size_t i = 0; i < 8; i++) x |= (uint64_t)p[i] << (8 * i);
-#endif
-    return x;
 }
 
 /* Standard base64, padding required: what libsodium's VARIANT_ORIGINAL decoder

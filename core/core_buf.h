@@ -113,6 +113,11 @@ void core_buf_reset(struct core_buf *b);
 
 /** Lowercase hex of in, appended to out. */
 CORE_RESULT core_buf_append_hex(struct core_buf *out, struct core_cursor in);
+/**
+ * Lowercase hex of in[0..len) into out[0..2*len) (no terminator), with no branch and no table index
+ * on a data byte, four bytes per step: digests, signatures, material ids.
+ */
+void core_hex_lower(const uint8_t *in, size_t len, char *out);
 /** Standard base64 with padding, appended to out. */
 CORE_RESULT core_buf_append_base64(struct core_buf *out, struct core_cursor in);
 /**

@@ -135,11 +135,8 @@ bool kms_is_key_id(struct core_cursor s)
 
 void kms_material_id_hex(const uint8_t id[KMS_MATERIAL_ID_BYTES], char out[65])
 {
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < KMS_MATERIAL_ID_BYTES; i++) {
-        out[2 * i] = hx[id[i] >> 4];
-        out[2 * i + 1] = hx[id[i] & 15];
-    }
+    _Static_assert(KMS_MATERIAL_ID_BYTES == 32, "64 hex digits");
+    core_hex_lower(id, KMS_MATERIAL_ID_BYTES, out);
     out[64] = 0;
 }
 

@@ -70,28 +70,10 @@ static bool evp_sha256_2(EVP_MD_CTX *ctx, struct core_cursor a, struct core_curs
 #endif
 }
 
-/*
- * Lowercase hex of 32 bytes, four bytes per step with lane-wise arithmetic (issue 14, round 5: the
- * table loop cost 400 instructions per digest, three digests per request). Each input byte goes to
- * a 16-bit lane, its high nibble to the lane's first character and its low one to the second; a
- * nibble n becomes '0' + n, plus 39 from 10 up ('a' - '0' - 10). No lane can carry into the next
- * (n + 6 < 0x100, '0' + n + 39 < 0x100), and no table is indexed by a digest byte.
- */
+/* Lowercase hex of a digest, terminated (core_hex_lower: no table index on a digest byte). */
 static void hex32(const uint8_t in[32], char out[65])
 {
-    const uint64_t ones = 0x0101010101010101ull;
-    for (size_t i = 0; i < 32; i += 4) {
-        uint64_t s = (uint64_t)in[i] | (uint64_t)in[i + 1] << 16 | (uint64_t)in[i + 2] << 32 |
-                     (uint64_t)in[i + 3] << 48;
-        uint64_t c = ((s >> 4) & 0x000f000f000f000full) | ((s & 0x000f000f000f000full) << 8);
-        uint64_t ten = ((c + 6 * ones) >> 4) & ones; /* 1 in each lane whose nibble is 10 or more */
-        c += '0' * ones + ten * 39;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        memcpy(out + 2 * i, &c, 8);
-#else
-        for (size_t k = 0; k < 8; k++) out[2 * i + k] = (char)(uint8_t)(c >> (8 * k));
-#endif
-    }
+    core_hex_lower(in, 32, out);
     out[64] = 0;
 }
 
