@@ -106,16 +106,34 @@ void kms_new_uuid(char out[KMS_KEY_ID_LEN + 1])
              r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
 }
 
+/* Whether all eight bytes of x are hex digits (either case): lane-wise range tests on the low seven
+ * bits (0x80 + lane - k stays within 1..0xff, so no lane borrows from the next), and no top bit. */
+static bool hex8(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, tops = 0x8080808080808080ull;
+    uint64_t h = (x & ~tops) | tops;
+#define IN(lo, hi) ((h - (lo) * ones) & ~(h - ((hi) + 1) * ones))
+    uint64_t ok = IN('0', '9') | IN('a', 'f') | IN('A', 'F');
+#undef IN
+    return ((ok & ~x) & tops) == tops;
+}
+
 bool kms_is_uuid(struct core_cursor s)
 {
-    if (s.len != KMS_KEY_ID_LEN) return false;
-    for (size_t i = 0; i < s.len; i++) {
-        uint8_t c = s.ptr[i];
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-            return false;
-    }
-    return true;
+    /* Every request that names a key by id asks (issue 14, round 5: a byte loop cost 460 instructions):
+     * the four dashes checked, then replaced by digits in a copy read eight bytes at a time. */
+    if (s.len != KMS_KEY_ID_LEN || s.ptr[8] != '-' || s.ptr[13] != '-' || s.ptr[18] != '-' || s.ptr[23] != '-')
+        return false;
+    uint8_t b[KMS_KEY_ID_LEN];
+    memcpy(b, s.ptr, sizeof b);
+    b[8] = b[13] = b[18] = b[23] = '0';
+    uint64_t w[5];
+    memcpy(&w[0], b, 8);
+    memcpy(&w[1], b + 8, 8);
+    memcpy(&w[2], b + 16, 8);
+    memcpy(&w[3], b + 24, 8);
+    memcpy(&w[4], b + 28, 8); /* overlaps the word before: every byte is read at least once */
+    return hex8(w[0]) && hex8(w[1]) && hex8(w[2]) && hex8(w[3]) && hex8(w[4]);
 }
 
 bool kms_is_key_id(struct core_cursor s)
