@@ -217,7 +217,7 @@ static core_result payload_hash(const struct sigv4_request *req, const struct si
                                 const struct sigv4_auth *auth, struct core_cursor *out, struct sigv4_diag *diag)
 {
     size_t at;
-    if (sigv4_header_index_find(idx, req->headers, core_cursor_str("x-amz-content-sha256"), &at)) {
+    if (sigv4_header_index_known(idx, SIGV4_H_X_AMZ_CONTENT_SHA256, &at)) {
         struct core_cursor v = core_cursor_trim(req->headers[idx->pos[at]].value);
         if (req->no_normalize_path && core_cursor_eq_str(v, SIGV4_UNSIGNED_PAYLOAD)) {
             *out = v;

@@ -95,14 +95,14 @@ static const struct {
     size_t len;
     const char *name;
 } known[SIGV4_KNOWN_HEADERS] = {
-    {K8('h', 'o', 's', 't', 0, 0, 0, 0), 4, "host"},
-    {K8('d', 'a', 't', 'e', 0, 0, 0, 0), 4, "date"},
-    {K8('x', '-', 'a', 'm', 'z', '-', 'd', 'a'), 10, "x-amz-date"},
-    {K8('a', 'u', 't', 'h', 'o', 'r', 'i', 'z'), 13, "authorization"},
-    {K8('c', 'o', 'n', 't', 'e', 'n', 't', '-'), 12, "content-type"},
-    {K8('x', '-', 'a', 'm', 'z', '-', 't', 'a'), 12, "x-amz-target"},
-    {K8('x', '-', 'a', 'm', 'z', '-', 'c', 'o'), 20, "x-amz-content-sha256"},
-    {K8('x', '-', 'a', 'm', 'z', '-', 's', 'e'), 20, "x-amz-security-token"},
+    [SIGV4_H_HOST] = {K8('h', 'o', 's', 't', 0, 0, 0, 0), 4, "host"},
+    [SIGV4_H_DATE] = {K8('d', 'a', 't', 'e', 0, 0, 0, 0), 4, "date"},
+    [SIGV4_H_X_AMZ_DATE] = {K8('x', '-', 'a', 'm', 'z', '-', 'd', 'a'), 10, "x-amz-date"},
+    [SIGV4_H_AUTHORIZATION] = {K8('a', 'u', 't', 'h', 'o', 'r', 'i', 'z'), 13, "authorization"},
+    [SIGV4_H_CONTENT_TYPE] = {K8('c', 'o', 'n', 't', 'e', 'n', 't', '-'), 12, "content-type"},
+    [SIGV4_H_X_AMZ_TARGET] = {K8('x', '-', 'a', 'm', 'z', '-', 't', 'a'), 12, "x-amz-target"},
+    [SIGV4_H_X_AMZ_CONTENT_SHA256] = {K8('x', '-', 'a', 'm', 'z', '-', 'c', 'o'), 20, "x-amz-content-sha256"},
+    [SIGV4_H_X_AMZ_SECURITY_TOKEN] = {K8('x', '-', 'a', 'm', 'z', '-', 's', 'e'), 20, "x-amz-security-token"},
 };
 
 /* Which known name (key k, any case) is, or SIGV4_KNOWN_HEADERS. */

@@ -44,12 +44,12 @@ static size_t param_span(const uint8_t *p, size_t len)
     return i;
 }
 
-/* Number of headers named name (any case); *first receives the first one's trimmed value. */
-static size_t find_header(const struct sigv4_request *req, const struct sigv4_header_index *idx, const char *name,
+/* Number of headers with the known name k (any case); *first receives the first one's trimmed value. */
+static size_t find_header(const struct sigv4_request *req, const struct sigv4_header_index *idx, enum sigv4_known k,
                           struct core_cursor *first)
 {
     size_t at;
-    size_t n = sigv4_header_index_find(idx, req->headers, core_cursor_str(name), &at);
+    size_t n = sigv4_header_index_known(idx, k, &at);
     if (n && first) *first = core_cursor_trim(req->headers[idx->pos[at]].value);
     return n;
 }
@@ -247,11 +247,13 @@ static core_result check_required_signed(const struct sigv4_request *req, const 
 {
     static const struct {
         const char *name, *label;
-    } named[] = {{"x-amz-target", "X-Amz-Target"}, {"content-type", "Content-Type"}};
+        enum sigv4_known k;
+    } named[] = {{"x-amz-target", "X-Amz-Target", SIGV4_H_X_AMZ_TARGET},
+                 {"content-type", "Content-Type", SIGV4_H_CONTENT_TYPE}};
     for (size_t k = 0; k < sizeof named / sizeof named[0]; k++) {
         struct core_cursor name = core_cursor_str(named[k].name);
         if (k == 1 && req->no_normalize_path) continue;
-        if (is_signed(sl, name) || find_header(req, idx, named[k].name, NULL) == 0) continue;
+        if (is_signed(sl, name) || find_header(req, idx, named[k].k, NULL) == 0) continue;
         sigv4_diag_str(diag, "'");
         sigv4_diag_str(diag, named[k].label);
         sigv4_diag_str(diag, "' must be a 'SignedHeader' in the AWS Authorization.");
@@ -266,11 +268,11 @@ static core_result check_required_signed(const struct sigv4_request *req, const 
         struct core_cursor name = req->headers[idx->pos[k]].name;
         /* Date must be signed when it gives the time: header form, and no X-Amz-Date. */
         bool required = is_amz_header(name) || (!presigned && core_cursor_eq_icase(name, core_cursor_str("date")) &&
-                                                find_header(req, idx, "x-amz-date", NULL) == 0);
+                                                find_header(req, idx, SIGV4_H_X_AMZ_DATE, NULL) == 0);
         found = required && !is_signed(sl, name);
     }
     if (!found) CORE_OK;
-    bool no_xdate = !presigned && find_header(req, idx, "x-amz-date", NULL) == 0;
+    bool no_xdate = !presigned && find_header(req, idx, SIGV4_H_X_AMZ_DATE, NULL) == 0;
     /* The message names the unsigned headers in arrival order, each once. */
     found = false;
     for (size_t i = 0; i < req->n_headers; i++) {
@@ -423,8 +425,8 @@ static core_result parse_header_form(const struct sigv4_request *req, const stru
     }
 
     struct core_cursor xdate = {0}, date = {0};
-    size_t n_xdate = find_header(req, idx, "x-amz-date", &xdate);
-    size_t n_date = n_xdate ? 0 : find_header(req, idx, "date", &date);
+    size_t n_xdate = find_header(req, idx, SIGV4_H_X_AMZ_DATE, &xdate);
+    size_t n_date = n_xdate ? 0 : find_header(req, idx, SIGV4_H_DATE, &date);
     if (!have_cred || !have_sh || !have_sig || (n_xdate == 0 && n_date == 0)) {
         if (!have_cred) sigv4_diag_str(diag, "Authorization header requires 'Credential' parameter. ");
         if (!have_sig) sigv4_diag_str(diag, "Authorization header requires 'Signature' parameter. ");
@@ -453,7 +455,7 @@ static core_result parse_header_form(const struct sigv4_request *req, const stru
     auth->signed_headers = signed_headers;
     auth->signature = signature;
     struct core_cursor token = {0};
-    if (find_header(req, idx, "x-amz-security-token", &token) > 1) {
+    if (find_header(req, idx, SIGV4_H_X_AMZ_SECURITY_TOKEN, &token) > 1) {
         sigv4_diag_str(diag, "The request has more than one X-Amz-Security-Token header.");
         BAIL(ERR_AUTH_INCOMPLETE);
     }
@@ -546,7 +548,7 @@ core_result sigv4_parse_authorization(const struct sigv4_request *req, struct si
     struct sigv4_header_index local;
     const struct sigv4_header_index *idx = sigv4_header_index_of(req, &local);
     struct core_cursor authz = {0};
-    size_t n_authz = find_header(req, idx, "authorization", &authz);
+    size_t n_authz = find_header(req, idx, SIGV4_H_AUTHORIZATION, &authz);
     if (n_authz && presigned) {
         sigv4_diag_str(diag, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature "
                              "query string parameter or the Authorization header should be specified");

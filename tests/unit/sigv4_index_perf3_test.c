@@ -67,6 +67,8 @@ static bool cursor_same(struct core_cursor a, struct core_cursor b)
     return a.len == b.len && a.ptr == b.ptr;
 }
 
+static unsigned known_checked;
+
 /* The index's answer against a scan of every header, for one name. */
 static void check_find(const struct sigv4_header *h, size_t n, const struct sigv4_header_index *idx,
                        struct core_cursor name)
@@ -79,6 +81,21 @@ static void check_find(const struct sigv4_header *h, size_t n, const struct sigv
         k++;
     }
     if (k != got) TEST_FAIL("find '%.*s': %zu found, %zu present", (int)name.len, name.ptr, got, k);
+    /* A known name's direct lookup (round 5) answers as the search does. */
+    static const char *const known[] = {[SIGV4_H_HOST] = "host",
+                                        [SIGV4_H_DATE] = "date",
+                                        [SIGV4_H_X_AMZ_DATE] = "x-amz-date",
+                                        [SIGV4_H_AUTHORIZATION] = "authorization",
+                                        [SIGV4_H_CONTENT_TYPE] = "content-type",
+                                        [SIGV4_H_X_AMZ_TARGET] = "x-amz-target",
+                                        [SIGV4_H_X_AMZ_CONTENT_SHA256] = "x-amz-content-sha256",
+                                        [SIGV4_H_X_AMZ_SECURITY_TOKEN] = "x-amz-security-token"};
+    for (size_t w = 0; w < sizeof known / sizeof known[0]; w++) {
+        if (!core_cursor_eq_icase(name, core_cursor_str(known[w]))) continue;
+        size_t kat = 0, kn = sigv4_header_index_known(idx, (enum sigv4_known)w, &kat);
+        if (kn != got || kat != at) TEST_FAIL("known '%s': %zu at %zu, find: %zu at %zu", known[w], kn, kat, got, at);
+        known_checked++;
+    }
 }
 
 static void check_auth_same(const struct sigv4_auth *a, const struct sigv4_auth *b)
@@ -349,5 +366,6 @@ int main(int argc, char **argv)
     test_named_cases();
     test_presigned();
     test_requests_random();
+    EXPECT_TRUE(known_checked > 1000);
     TEST_MAIN_END();
 }
