@@ -404,6 +404,46 @@ static void test_required_signed_headers(void)
     fixture_free(&f);
 }
 
+/* Which unsigned names are x-amz-* or Date is decided byte by byte (issue 14, round 5): any case of
+ * each letter counts, a neighbour of any byte does not. */
+static void test_required_names_each_byte(void)
+{
+    struct fixture f;
+    fixture_init(&f); /* signs host;x-amz-date */
+    static const struct {
+        const char *name;
+        bool required;
+    } amz[] = {{"X-aMz-Q", true},  {"x-AMZ-q", true},  {"x-amz-q", true},  {"x-amz-", false}, {"x-amz_q", false},
+               {"x_amz-q", false}, {"x-amy-q", false}, {"y-amz-q", false}, {"x-anz-q", false}, {"x-bmz-q", false},
+               {"x-am{-q", false}, {"X-AM\x5a-Q", true}, {"\x58-amz-q", true}, {"\xd8-amz-q", false}, {"x-amz\x0d-q", false}};
+    for (size_t i = 0; i < sizeof amz / sizeof amz[0]; i++) {
+        f.h[3] = hdr(amz[i].name, "v");
+        f.req.n_headers = 4;
+        core_result r = check(&f, SECRET, NULL);
+        if (amz[i].required ? r.err != ERR_AUTH_INCOMPLETE : !core_ok(r)) TEST_FAIL("unsigned '%s': %s", amz[i].name, core_err_name(r.err));
+    }
+    fixture_free(&f);
+    /* Date must be signed when it gives the time (no X-Amz-Date): any case of "date" is that header (a
+     * second one, refused), any other name an unsigned header that may stay unsigned. */
+    static const struct {
+        const char *name;
+        bool date;
+    } dates[] = {{"Date", true}, {"dAtE", true}, {"DATE", true}, {"datf", false}, {"eate", false},
+                 {"dbte", false}, {"dase", false}, {"Dates", false}, {"dat", false}, {"\xc4\xe1te", false}};
+    for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
+        struct sigv4_header h[4] = {hdr("Host", "example.amazonaws.com"), hdr("Date", "Sun, 30 Aug 2015 12:36:00 GMT"),
+                                    hdr(dates[i].name, "v"),
+                                    hdr("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/"
+                                                         "service/aws4_request, SignedHeaders=date;host, Signature=00")};
+        struct sigv4_request req = {.method = core_cursor_str("GET"), .path = core_cursor_str("/"),
+                                    .query = core_cursor_str(""), .headers = h, .n_headers = 4,
+                                    .payload_hash = core_cursor_str(EMPTY_SHA256), .now = T0};
+        struct sigv4_auth auth;
+        core_result r = sigv4_parse(&req, &auth, NULL);
+        if (core_ok(r) == dates[i].date) TEST_FAIL("extra header '%s': %s", dates[i].name, core_err_name(r.err));
+    }
+}
+
 static void test_escaping(void)
 {
     struct fixture f;
@@ -691,6 +731,7 @@ int main(int argc, char **argv)
     test_signed_headers();
     test_payload_hash();
     test_required_signed_headers();
+    test_required_names_each_byte();
     test_escaping();
     test_canonical_pieces();
     test_signing_key_kat();
