@@ -93,11 +93,20 @@ const struct kms_action kms_actions[] = {
 #undef IDA
 const size_t kms_actions_count = sizeof kms_actions / sizeof kms_actions[0];
 
+/* The row this thread found last: the writer-pool check (kms_action_writes) and kms_handle look up the
+ * same operation for each request, and a load repeats one operation (issue 14, round 5). It points
+ * into the constant table, so it is never stale; a name equal to the row's is that row. */
+static _Thread_local const struct kms_action *last_found;
+
 const struct kms_action *kms_action_find(struct core_cursor operation)
 {
+    const struct kms_action *last = last_found;
+    if (last && core_cursor_eq(operation, core_cursor_from(last->row.name, last->row.name_len))) return last;
     /* row is the first member of struct kms_action */
-    return (const struct kms_action *)core_action_find(kms_actions, kms_actions_count, sizeof kms_actions[0],
-                                                       operation);
+    const struct kms_action *a = (const struct kms_action *)core_action_find(kms_actions, kms_actions_count,
+                                                                             sizeof kms_actions[0], operation);
+    if (a) last_found = a;
+    return a;
 }
 
 core_result kms_env_new(const struct kms_env_options *opts, struct kms_env **out)

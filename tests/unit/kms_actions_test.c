@@ -27,6 +27,31 @@ int main(int argc, char **argv)
     EXPECT_TRUE(kms_action_find(core_cursor_str("encrypt")) == NULL);
     EXPECT_TRUE(kms_action_find(core_cursor_str("EncryptX")) == NULL);
     EXPECT_TRUE(kms_action_find(core_cursor_str("")) == NULL);
+    /* The lookup remembers the thread's last row (round 5): right after each row is found, that row again,
+     * its name one byte longer or shorter or with its last byte changed, and every other row. */
+    for (size_t i = 0; i < kms_actions_count; i++) {
+        const char *name = kms_actions[i].row.name;
+        size_t len = strlen(name);
+        char buf[64];
+        EXPECT_TRUE(len + 1 < sizeof buf);
+        for (size_t j = 0; j < kms_actions_count; j++) {
+            EXPECT_TRUE(kms_action_find(core_cursor_str(name)) == &kms_actions[i]);
+            EXPECT_TRUE(kms_action_find(core_cursor_str(name)) == &kms_actions[i]);
+            memcpy(buf, name, len);
+            buf[len] = 'x';
+            EXPECT_TRUE(kms_action_find(core_cursor_from(buf, len + 1)) == NULL);
+            EXPECT_TRUE(kms_action_find(core_cursor_str(name)) == &kms_actions[i]);
+            buf[len - 1] ^= 0x20;
+            EXPECT_TRUE(kms_action_find(core_cursor_from(buf, len)) == NULL);
+            EXPECT_TRUE(kms_action_find(core_cursor_str(name)) == &kms_actions[i]);
+            const struct kms_action *shorter = NULL;
+            for (size_t k = 0; k < kms_actions_count; k++)
+                if (strlen(kms_actions[k].row.name) == len - 1 && strncmp(kms_actions[k].row.name, name, len - 1) == 0)
+                    shorter = &kms_actions[k];
+            EXPECT_TRUE(kms_action_find(core_cursor_from(name, len - 1)) == shorter);
+            EXPECT_TRUE(kms_action_find(core_cursor_str(kms_actions[j].row.name)) == &kms_actions[j]);
+        }
+    }
     /* The writer pool reads the row's WRITES flag. */
     EXPECT_TRUE(kms_action_writes(core_cursor_str("TrentService.CreateKey")));
     EXPECT_TRUE(kms_action_writes(core_cursor_str("TrentService.RetireGrant")));
