@@ -21,10 +21,7 @@ core_result kms_get_parameters_for_import(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_params_done(ctx));
 
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
-    GUARD(kms_key_init(&k));
-    struct keystore_txn *txn = NULL;
-    GUARD(kms_key_open(ctx, id, KMS_RULE_ANY, &txn, &k));
-    keystore_txn_abort(txn);
+    GUARD(kms_key_read(ctx, id, KMS_RULE_ANY, &k));
     GUARD(kms_import_key_check(ctx, &k));
     /* "RSAES_PKCS1_V1_5 (Deprecated) -- As of October 10, 2023, KMS does not support the RSAES_PKCS1_V1_5
      * wrapping algorithm." (API_GetParametersForImport, WrappingAlgorithm) */
