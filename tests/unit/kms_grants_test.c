@@ -5,50 +5,15 @@
  * retire/revoke and key deletion), and its cost measured against the number
  * of grants stored.
  */
-#include <ftw.h>
-#include <limits.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "kms/kms_grant.h"
-#include "tests/test.h"
+#include "tests/unit/kms_testutil.h"
 
-static struct kms_env *env;
-static struct keystore *ks;
-static struct core_principal caller;
-static int64_t now = 1800000000;
+static struct kmst kt;
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st, (void)flag, (void)f;
-    return remove(p);
-}
-
-static struct core_reply call(const char *op, const char *body)
-{
-    char target[128];
-    snprintf(target, sizeof target, "TrentService.%s", op);
-    struct kms_call c = {.caller = &caller, .target = core_cursor_str(target), .body = core_cursor_str(body),
-                         .request_id = "test", .now = now};
-    struct core_reply r;
-    if (!core_ok(core_reply_init(&r))) abort();
-    core_result_ignore(kms_handle(env, &c, &r));
-    core_result_ignore(core_buf_terminate(&r.body));
-    core_result_ignore(core_buf_terminate(&r.message));
-    return r;
-}
-
-static json_t *ok(const char *op, const char *body)
-{
-    struct core_reply r = call(op, body);
-    json_t *j = NULL;
-    if (core_reply_failed(&r))
-        TEST_FAIL("%s %s -> %s: %s", op, body, r.error_code, r.message.data ? (char *)r.message.data : "");
-    else if (!core_ok(core_json_parse(core_buf_cursor(&r.body), 32, &j)))
-        TEST_FAIL("%s: reply is not JSON", op);
-    core_reply_free(&r);
-    return j ? j : json_object();
-}
+/* Expects success and returns the parsed body (caller json_decref()s). */
+static json_t *ok(const char *op, const char *body) { return kmst_ok(&kt, op, body); }
 
 static json_t *parse(const char *text)
 {
@@ -139,21 +104,21 @@ static void test_index_built_for_old_grants(void)
              "\"issuing\":\"arn:aws:iam::111122223333:root\",\"created\":1,\"ops\":[\"Decrypt\"]}",
              "00000000000000000000000000000000000000000000000000000000000000aa", kid);
     struct raw_grant g = {rid, doc};
-    EXPECT_OK(keystore_write(ks, raw_put, &g));
+    EXPECT_OK(keystore_write(kt.ks, raw_put, &g));
     /* not indexed yet: invisible to the listing */
     EXPECT_TRUE(count_retirable("arn:aws:iam::111122223333:user/old") == 0);
     /* the next start builds the index once */
-    kms_env_free(env);
-    env = NULL;
-    struct kms_env_options eo = {.ks = ks, .default_region = "us-east-1"};
-    EXPECT_OK(kms_env_new(&eo, &env));
+    kms_env_free(kt.env);
+    kt.env = NULL;
+    struct kms_env_options eo = {.ks = kt.ks, .default_region = "us-east-1"};
+    EXPECT_OK(kms_env_new(&eo, &kt.env));
     EXPECT_TRUE(count_retirable("arn:aws:iam::111122223333:user/old") == 1);
     /* key deletion takes the index rows with the grants */
     char body[256];
     snprintf(body, sizeof body, "{\"KeyId\":\"%s\",\"PendingWindowInDays\":7}", kid);
     json_decref(ok("ScheduleKeyDeletion", body));
-    now += 8 * 86400;
-    EXPECT_OK(kms_run_due(env, now));
+    kt.now += 8 * 86400;
+    EXPECT_OK(kms_run_due(kt.env, kt.now));
     EXPECT_TRUE(count_retirable("arn:aws:iam::111122223333:user/old") == 0);
     json_decref(k);
 }
@@ -199,26 +164,12 @@ static void test_index_cost(void)
 int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
-    char root[PATH_MAX], dir[PATH_MAX + 16];
-    const char *t = getenv("TMPDIR");
-    snprintf(root, sizeof root, "%s/kms-grants-test-XXXXXX", t && t[0] ? t : "/tmp");
-    if (!mkdtemp(root)) return 2;
-    snprintf(dir, sizeof dir, "%s/data", root);
-    struct keystore_options o = {.dir = dir, .source = KEYSTORE_MASTER_KEY_FILE};
-    EXPECT_OK(keystore_open(&o, &ks, NULL));
-    struct kms_env_options eo = {.ks = ks, .default_region = "us-east-1"};
-    EXPECT_OK(kms_env_new(&eo, &env));
-    caller = (struct core_principal){.type = CORE_PRINCIPAL_ROOT};
-    snprintf(caller.account, sizeof caller.account, "111122223333");
-    snprintf(caller.arn, sizeof caller.arn, "arn:aws:iam::111122223333:root");
-    snprintf(caller.region, sizeof caller.region, "us-east-1");
+    if (!kmst_open(&kt, "kms-grants-test")) return 2;
     test_constraint_matching();
-    if (ks && env) {
+    if (kt.ks && kt.env) {
         test_index_built_for_old_grants();
         test_index_cost();
     }
-    kms_env_free(env);
-    keystore_close(ks);
-    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    kmst_close(&kt);
     TEST_MAIN_END();
 }
