@@ -444,6 +444,76 @@ static void test_required_names_each_byte(void)
     }
 }
 
+/* The credential's parts are checked eight bytes at a time (round 5): every byte value at every position
+ * of a 20-byte access key id and a 9-byte region; only printable ASCII other than '%' and '/' passes
+ * ('/' splits the credential, so it makes six parts). */
+static void test_credential_bytes(void)
+{
+    for (int part = 0; part < 2; part++) {
+        const char *base = part == 0 ? "AKIDEXAMPLE123456789" : "us-east-1";
+        size_t len = strlen(base);
+        for (size_t at = 0; at < len; at++) {
+            for (unsigned v = 1; v < 256; v++) {
+                if (v == ',' || v == ' ' || v == '\t') continue; /* they end the parameter: another message */
+                char val[256], tok[32];
+                memcpy(tok, base, len);
+                tok[at] = (char)v;
+                tok[len] = 0;
+                if (part == 0)
+                    snprintf(val, sizeof val, "AWS4-HMAC-SHA256 Credential=%s/20150830/us-east-1/service/aws4_request, "
+                                              "SignedHeaders=host;x-amz-date, Signature=00", tok);
+                else
+                    snprintf(val, sizeof val, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/%s/service/aws4_request, "
+                                              "SignedHeaders=host;x-amz-date, Signature=00", tok);
+                struct sigv4_header h[3] = {hdr("Host", "example.amazonaws.com"), hdr("X-Amz-Date", "20150830T123600Z"),
+                                            hdr("Authorization", val)};
+                struct sigv4_request req = {.method = core_cursor_str("GET"), .path = core_cursor_str("/"),
+                                            .query = core_cursor_str(""), .headers = h, .n_headers = 3,
+                                            .payload_hash = core_cursor_str(EMPTY_SHA256), .now = T0};
+                struct sigv4_auth auth;
+                struct sigv4_diag d;
+                EXPECT_OK(core_buf_init(&d.message, 0, 4096));
+                core_result r = sigv4_parse(&req, &auth, &d);
+                bool ok = v > 0x20 && v < 0x7f && v != '%' && v != '/';
+                /* A valid byte leaves every part as it was; any other makes the Credential malformed. */
+                bool malformed = core_cursor_eq_str(core_buf_cursor(&d.message),
+                                                    "The authorization header is malformed; the Credential is "
+                                                    "mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/"
+                                                    "aws4_request\".");
+                if (ok == malformed || (ok && !core_ok(r)))
+                    TEST_FAIL("byte 0x%02x at %zu of part %d: %s '%.*s'", v, at, part, core_err_name(r.err),
+                              (int)d.message.len, (const char *)d.message.data);
+                core_buf_free(&d.message);
+            }
+        }
+    }
+}
+
+/* Bytes the header form cannot carry in a Credential (they end the parameter) reach it in the query. */
+static void test_credential_bytes_presigned(void)
+{
+    static const struct {
+        char c;
+        bool ok;
+    } cases[] = {{' ', false}, {'\t', false}, {',', true}, {'!', true}, {'~', true}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (size_t at = 0; at < 20; at++) {
+            char akid[21] = "AKIDEXAMPLE123456789", q[512];
+            akid[at] = cases[i].c;
+            snprintf(q, sizeof q, "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=%s%%2F20150830%%2Fus-east-1%%2F"
+                                  "service%%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-Expires=60&"
+                                  "X-Amz-SignedHeaders=host&X-Amz-Signature=00", akid);
+            struct sigv4_header h[1] = {hdr("Host", "example.amazonaws.com")};
+            struct sigv4_request req = {.method = core_cursor_str("GET"), .path = core_cursor_str("/"),
+                                        .query = core_cursor_str(q), .headers = h, .n_headers = 1,
+                                        .payload_hash = core_cursor_str(EMPTY_SHA256), .now = T0};
+            struct sigv4_auth auth;
+            core_result r = sigv4_parse(&req, &auth, NULL);
+            if (core_ok(r) != cases[i].ok) TEST_FAIL("byte 0x%02x at %zu: %s", (unsigned)(uint8_t)cases[i].c, at, core_err_name(r.err));
+        }
+    }
+}
+
 static void test_escaping(void)
 {
     struct fixture f;
@@ -732,6 +802,8 @@ int main(int argc, char **argv)
     test_payload_hash();
     test_required_signed_headers();
     test_required_names_each_byte();
+    test_credential_bytes();
+    test_credential_bytes_presigned();
     test_escaping();
     test_canonical_pieces();
     test_signing_key_kat();
