@@ -514,6 +514,68 @@ static void test_credential_bytes_presigned(void)
     }
 }
 
+/* Trimall reads values eight bytes at a time until a word holds white space (round 5): values of 0 to 24
+ * bytes with every byte value at every position, and runs of white space at each offset, give the
+ * canonical line a byte loop gives. */
+static void ref_trimall(const uint8_t *v, size_t n, struct core_buf *out)
+{
+    bool pending = false, any = false;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = v[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f') {
+            pending = any;
+            continue;
+        }
+        if (pending) EXPECT_OK(core_buf_append_u8(out, ' '));
+        pending = false;
+        any = true;
+        EXPECT_OK(core_buf_append_u8(out, c));
+    }
+}
+
+static void trimall_case(const uint8_t *v, size_t n)
+{
+    struct sigv4_header h[2] = {hdr("Host", "h"), {core_cursor_str("X-V"), core_cursor_from(v, n)}};
+    struct sigv4_request req = {.method = core_cursor_str("GET"), .path = core_cursor_str("/"),
+                                .query = core_cursor_str(""), .headers = h, .n_headers = 2,
+                                .payload_hash = core_cursor_str(EMPTY_SHA256), .now = T0};
+    struct sigv4_auth auth = {.form = SIGV4_FORM_HEADER, .signed_headers = core_cursor_str("host;x-v")};
+    struct core_buf cr, want;
+    EXPECT_OK(core_buf_init(&cr, 0, 4096));
+    EXPECT_OK(core_buf_init(&want, 0, 4096));
+    EXPECT_OK(core_buf_append_str(&want, "GET\n/\n\nhost:h\nx-v:"));
+    ref_trimall(v, n, &want);
+    EXPECT_OK(core_buf_append_str(&want, "\n\nhost;x-v\n" EMPTY_SHA256));
+    EXPECT_OK(sigv4_canonical_request(&req, &auth, &cr, NULL));
+    if (!core_cursor_eq(core_buf_cursor(&cr), core_buf_cursor(&want)))
+        TEST_FAIL("trimall of %zu bytes: '%.*s' vs '%.*s'", n, (int)cr.len, (const char *)cr.data, (int)want.len,
+                  (const char *)want.data);
+    core_buf_free(&cr);
+    core_buf_free(&want);
+}
+
+static void test_trimall_bytes(void)
+{
+    for (size_t n = 0; n <= 24; n++) {
+        uint8_t v[24];
+        for (size_t at = 0; at < (n ? n : 1); at++) {
+            for (unsigned c = 0; c < 256; c++) {
+                for (size_t i = 0; i < n; i++) v[i] = (uint8_t)('a' + i);
+                if (n) v[at] = (uint8_t)c;
+                trimall_case(v, n);
+            }
+        }
+        /* runs of white space of each length at each offset */
+        for (size_t at = 0; at < n; at++) {
+            for (size_t run = 1; at + run <= n; run++) {
+                for (size_t i = 0; i < n; i++) v[i] = (uint8_t)('a' + i);
+                for (size_t i = at; i < at + run; i++) v[i] = (uint8_t)(" \t\r\n\v\f"[i % 6]);
+                trimall_case(v, n);
+            }
+        }
+    }
+}
+
 static void test_escaping(void)
 {
     struct fixture f;
@@ -804,6 +866,7 @@ int main(int argc, char **argv)
     test_required_names_each_byte();
     test_credential_bytes();
     test_credential_bytes_presigned();
+    test_trimall_bytes();
     test_escaping();
     test_canonical_pieces();
     test_signing_key_kat();
