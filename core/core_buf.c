@@ -640,11 +640,7 @@ size_t core_str_copy(char *dst, size_t cap, const char *src)
 
 void core_str_append(char *dst, size_t cap, size_t *n, const char *src)
 {
-    size_t room = cap - 1 - *n;
-    size_t len = strnlen(src, room);
-    memcpy(dst + *n, src, len);
-    *n += len;
-    dst[*n] = 0;
+    core_str_append_n(dst, cap, n, src, strnlen(src, cap - 1 - *n));
 }
 
 void core_str_append_hex32(char *dst, size_t cap, size_t *n, uint32_t v)

@@ -148,6 +148,18 @@ CORE_RESULT core_buf_append_unbase64url(struct core_buf *out, struct core_cursor
 size_t core_str_copy(char *dst, size_t cap, const char *src);
 /** Appends src at dst + *n (*n < cap), advancing *n. */
 void core_str_append(char *dst, size_t cap, size_t *n, const char *src);
+/** core_str_append of the len bytes at src (no NUL among them): no length to find. */
+static inline void core_str_append_n(char *dst, size_t cap, size_t *n, const char *src, size_t len)
+{
+    size_t room = cap - 1 - *n;
+    if (len > room) len = room;
+    memcpy(dst + *n, src, len);
+    *n += len;
+    dst[*n] = 0;
+}
+/* core_str_append of a string literal, its length known at compile time (issue 14, round 5: ids and
+ * ARNs are built on every request); "" lit "" refuses anything but a literal. */
+#define CORE_STR_APPEND_LIT(dst, cap, n, lit) core_str_append_n((dst), (cap), (n), "" lit "", sizeof(lit) - 1)
 /** Appends the 8 lowercase hex digits of v ("%08x") at dst + *n, advancing *n (truncating as above). */
 void core_str_append_hex32(char *dst, size_t cap, size_t *n, uint32_t v);
 /** The 36-character lowercase UUID text of 16 bytes ("%02x" x4 "-" ...), NUL-terminated (37 bytes). */

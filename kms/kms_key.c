@@ -65,13 +65,13 @@ void kms_arn(char *out, size_t cap, const char *region, const char *account, con
 {
     size_t n = 0;
     out[0] = 0;
-    core_str_append(out, cap, &n, "arn:");
+    CORE_STR_APPEND_LIT(out, cap, &n, "arn:");
     core_str_append(out, cap, &n, core_partition_of(region));
-    core_str_append(out, cap, &n, ":kms:");
+    CORE_STR_APPEND_LIT(out, cap, &n, ":kms:");
     core_str_append(out, cap, &n, region);
-    core_str_append(out, cap, &n, ":");
+    CORE_STR_APPEND_LIT(out, cap, &n, ":");
     core_str_append(out, cap, &n, account);
-    core_str_append(out, cap, &n, ":");
+    CORE_STR_APPEND_LIT(out, cap, &n, ":");
     core_str_append(out, cap, &n, resource);
 }
 
@@ -80,7 +80,7 @@ void kms_key_set_arn(struct kms_key *k)
     char res[64];
     size_t n = 0;
     res[0] = 0;
-    core_str_append(res, sizeof res, &n, "key/");
+    CORE_STR_APPEND_LIT(res, sizeof res, &n, "key/");
     core_str_append(res, sizeof res, &n, k->key_id);
     kms_arn(k->arn, sizeof k->arn, k->region, k->account, res);
 }
@@ -90,9 +90,9 @@ void kms_key_record_id(const char *account, const char *region, const char *key_
     size_t n = 0;
     out[0] = 0;
     core_str_append(out, 128, &n, account);
-    core_str_append(out, 128, &n, "/");
+    CORE_STR_APPEND_LIT(out, 128, &n, "/");
     core_str_append(out, 128, &n, region);
-    core_str_append(out, 128, &n, "/");
+    CORE_STR_APPEND_LIT(out, 128, &n, "/");
     core_str_append(out, 128, &n, key_id);
 }
 
@@ -361,7 +361,7 @@ static void material_id(const struct kms_key *k, uint32_t n, char out[160])
     size_t o = 0;
     kms_key_record_id(k->account, k->region, k->key_id, out); /* "%s/%s/%s" (< 128 bytes) */
     o = strlen(out);
-    core_str_append(out, 160, &o, "/");
+    CORE_STR_APPEND_LIT(out, 160, &o, "/");
     core_str_append_hex32(out, 160, &o, n);
 }
 

@@ -117,6 +117,28 @@ static void test_hex(void)
     }
 }
 
+/* CORE_STR_APPEND_LIT is core_str_append with the length known: the same bytes, the same truncation
+ * and terminator, for every capacity and starting length. */
+static void test_str_append_lit(void)
+{
+    for (size_t cap = 1; cap <= 12; cap++) {
+        for (size_t start = 0; start < cap; start++) {
+            char a[16], b[16];
+            memset(a, '#', sizeof a);
+            memset(b, '#', sizeof b);
+            memset(a, 'x', start);
+            memset(b, 'x', start);
+            a[start] = b[start] = 0;
+            size_t na = start, nb = start;
+            core_str_append(a, cap, &na, "arn:kms");
+            CORE_STR_APPEND_LIT(b, cap, &nb, "arn:kms");
+            EXPECT_TRUE(na == nb);
+            EXPECT_BYTES_EQ(a, sizeof a, b, sizeof b);
+            EXPECT_TRUE(na < cap && a[na] == 0);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
@@ -124,6 +146,7 @@ int main(int argc, char **argv)
     test_limits();
     test_base64();
     test_hex();
+    test_str_append_lit();
     test_numbers_and_time();
     test_json();
     test_ct_equal();
