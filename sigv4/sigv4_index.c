@@ -105,31 +105,13 @@ static const struct {
     [SIGV4_H_X_AMZ_SECURITY_TOKEN] = {K8('x', '-', 'a', 'm', 'z', '-', 's', 'e'), 20, "x-amz-security-token"},
 };
 
-/* Which known name (key k, any case) is, or SIGV4_KNOWN_HEADERS. The only candidate is picked by the
- * key's first byte and, for "x-amz-", its seventh (round 5: instead of trying all eight), then checked
- * whole. */
+/* Which known name (key k, any case) is, or SIGV4_KNOWN_HEADERS. */
 static size_t known_of(uint64_t k, struct core_cursor name)
 {
-    size_t j;
-    switch (k >> 56) {
-    case 'h': j = SIGV4_H_HOST; break;
-    case 'd': j = SIGV4_H_DATE; break;
-    case 'a': j = SIGV4_H_AUTHORIZATION; break;
-    case 'c': j = SIGV4_H_CONTENT_TYPE; break;
-    case 'x':
-        switch ((k >> 8) & 0xff) {
-        case 'd': j = SIGV4_H_X_AMZ_DATE; break;
-        case 't': j = SIGV4_H_X_AMZ_TARGET; break;
-        case 'c': j = SIGV4_H_X_AMZ_CONTENT_SHA256; break;
-        case 's': j = SIGV4_H_X_AMZ_SECURITY_TOKEN; break;
-        default: return SIGV4_KNOWN_HEADERS;
-        }
-        break;
-    default: return SIGV4_KNOWN_HEADERS;
-    }
-    if (known[j].key == k && known[j].len == name.len &&
-        (name.len <= 8 || tail_eq(name.ptr, (const uint8_t *)known[j].name, name.len)))
-        return j;
+    for (size_t j = 0; j < SIGV4_KNOWN_HEADERS; j++)
+        if (known[j].key == k && known[j].len == name.len &&
+            (name.len <= 8 || tail_eq(name.ptr, (const uint8_t *)known[j].name, name.len)))
+            return j;
     return SIGV4_KNOWN_HEADERS;
 }
 
