@@ -57,8 +57,10 @@ core_result iam_saml_metadata_parse(struct core_cursor doc, json_t **out)
     json_array_foreach(json_object_get(m, "certs"), i, c) ENSURE(is_certificate(c), ERR_PARSE);
     int64_t vu = 0;
     const json_t *v = json_object_get(m, "valid_until");
-    if (v) ENSURE(json_is_string(v) && core_ok(core_time_parse_iso8601(json_string_value(v), json_string_length(v), &vu)),
-                  ERR_PARSE);
+    if (v)
+        ENSURE(json_is_string(v) &&
+                   core_ok(core_time_parse_iso8601(json_string_value(v), json_string_length(v), &vu)),
+               ERR_PARSE);
     ENSURE(json_object_set_new(m, "valid_until", json_integer((json_int_t)vu)) == 0, ERR_NOMEM);
     *out = m;
     m = NULL;

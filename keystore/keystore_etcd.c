@@ -16,8 +16,9 @@
  * The etcd v3 backend (docs/scale-out.md), through etcd's JSON gateway
  * (/v3/kv/range, /v3/kv/txn, /v3/kv/compaction, /v3/auth/authenticate) with
  * libcurl, which lives in the loadable module kmsd-etcd.so
- * (keystore/keystore_http.h), loaded when an etcd keystore is opened. Keys are <prefix>/<table>/<id>, values the same sealed records as
- * in LMDB, base64 on the wire.
+ * (keystore/keystore_http.h), loaded when an etcd keystore is opened. Keys
+ * are <prefix>/<table>/<id>, values the same sealed records as in LMDB,
+ * base64 on the wire.
  *
  * Read txns read at one revision (a snapshot): the newest this node knows,
  * from its own commits, from a watch on the prefix (etcd pushes every

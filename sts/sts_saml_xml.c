@@ -146,8 +146,10 @@ static json_t *facts(const xmlNode *a, time_fn time_parse)
     const xmlNode *subject = child(a, SAML_NS, "Subject"), *name_id = child(subject, SAML_NS, "NameID");
     const xmlNode *cond = child(a, SAML_NS, "Conditions"), *authn = child(a, SAML_NS, "AuthnStatement");
     if (!put_text(f, "issuer", child(a, SAML_NS, "Issuer")) || !put_text(f, "name_id", name_id) ||
-        !put_attr(f, "name_format", name_id, "Format") || !put_time(time_parse, f, "issue_instant", a, "IssueInstant") ||
-        !put_time(time_parse, f, "not_before", cond, "NotBefore") || !put_time(time_parse, f, "not_on_or_after", cond, "NotOnOrAfter") ||
+        !put_attr(f, "name_format", name_id, "Format") ||
+        !put_time(time_parse, f, "issue_instant", a, "IssueInstant") ||
+        !put_time(time_parse, f, "not_before", cond, "NotBefore") ||
+        !put_time(time_parse, f, "not_on_or_after", cond, "NotOnOrAfter") ||
         !put_time(time_parse, f, "session_not_on_or_after", authn, "SessionNotOnOrAfter"))
         goto fail;
     size_t n_confirm = 0;
@@ -155,7 +157,8 @@ static json_t *facts(const xmlNode *a, time_fn time_parse)
         if (!is_elem(sc, SAML_NS, "SubjectConfirmation")) continue;
         const xmlNode *d = child(sc, SAML_NS, "SubjectConfirmationData");
         n_confirm++;
-        if (!put_attr(f, "recipient", d, "Recipient") || !put_time(time_parse, f, "sc_not_on_or_after", d, "NotOnOrAfter") ||
+        if (!put_attr(f, "recipient", d, "Recipient") ||
+            !put_time(time_parse, f, "sc_not_on_or_after", d, "NotOnOrAfter") ||
             !put_time(time_parse, f, "sc_not_before", d, "NotBefore"))
             goto fail;
     }
