@@ -372,58 +372,15 @@ core_result sts_assume_role_with_saml(struct sts_ctx *ctx)
     if (core_ok(r)) r = sts_trust_allows(ctx, &role, &pc, &allowed);
     GUARD(r);
     if (!allowed) return sts_fail(ctx, STS_E_ACCESS_DENIED, "%s", "Not authorized to perform sts:AssumeRoleWithSAML");
-    /* Tags and a source identity from the IdP need sts:TagSession / sts:SetSourceIdentity in the trust policy. */
-    const char *extra[2] = {sp.n_tags ? "sts:TagSession" : NULL, have_si ? "sts:SetSourceIdentity" : NULL};
-    for (size_t k = 0; k < 2; k++) {
-        if (!extra[k]) continue;
-        pc.action = (struct core_cursor){0};
-        pc.action_lc = (struct core_cursor){0};
-        GUARD(policy_ctx_set_action(&pc, core_cursor_str(extra[k])));
-        GUARD(sts_trust_allows(ctx, &role, &pc, &allowed));
-        if (!allowed) return sts_fail(ctx, STS_E_ACCESS_DENIED, "Not authorized to perform %s", extra[k]);
-    }
-
-    struct sts_tag tags[STS_MAX_SESSION_TAGS];
-    for (size_t k = 0; k < sp.n_tags && k < STS_MAX_SESSION_TAGS; k++)
-        tags[k] = (struct sts_tag){sp.tags[k].key, sp.tags[k].value};
-    char arn[512], user_id[160];
-    snprintf(arn, sizeof arn, "arn:%s:sts::%s:assumed-role/%s/%.*s", core_partition_current(), role.account, role.name, (int)session_name.len,
-             (const char *)session_name.ptr);
-    snprintf(user_id, sizeof user_id, "%s:%.*s", role.role_id, (int)session_name.len, (const char *)session_name.ptr);
     /* "Your role session lasts for the duration that you specify, or until the time specified in the SAML
      * authentication response's SessionNotOnOrAfter value, whichever is shorter." */
     int64_t expires = now + duration, sess_end;
     if (jtime(fx, "session_not_on_or_after", &sess_end) && sess_end < expires) expires = sess_end;
-    if (expires <= now)
-        return sts_fail(ctx, STS_E_EXPIRED_TOKEN, "%s", "The SAML session (SessionNotOnOrAfter) has ended");
-    struct sts_issue in = {
-        .type = CORE_PRINCIPAL_ASSUMED_ROLE,
-        .account = role.account,
-        .arn = arn,
-        .user_id = user_id,
-        .role_arn = role.arn,
-        .issued = now,
-        .expires = expires,
-        .source_identity = have_si ? source_identity : (struct core_cursor){0},
-        .has_session_policies = sp.have_policy || sp.n_policy_arns > 0,
-        .policy = sp.policy,
-        .policy_arns = sp.policy_arns,
-        .n_policy_arns = sp.n_policy_arns,
-        .tags = tags,
-        .n_tags = sp.n_tags,
-        .transitive = sp.transitive,
-        .n_transitive = sp.n_transitive,
-    };
-    unsigned pct = 0;
-    GUARD(sts_check_packed(ctx, &in, &pct));
-    GUARD(sts_issue_credentials(ctx, &in));
+    struct sts_federated_session s = {.role = &role, .sp = &sp, .session_name = session_name,
+                                      .source_identity = have_si ? source_identity : (struct core_cursor){0},
+                                      .now = now, .expires = expires};
+    GUARD(sts_federated_issue(ctx, &pc, &s));
     struct core_buf *b = &ctx->out->body;
-    GUARD(core_buf_append_str(b, "<AssumedRoleUser>"));
-    GUARD(core_xml_elem_str(b, "AssumedRoleId", user_id));
-    GUARD(core_xml_elem_str(b, "Arn", arn));
-    GUARD(core_buf_append_str(b, "</AssumedRoleUser>"));
-    if (sp.have_policy || sp.n_policy_arns || sp.n_tags)
-        GUARD(core_buf_printf(b, "<PackedPolicySize>%u</PackedPolicySize>", pct));
     GUARD(core_xml_elem(b, "Subject", subject));
     GUARD(core_xml_elem(b, "SubjectType", sub_type));
     GUARD(core_xml_elem(b, "Issuer", issuer));

@@ -272,55 +272,11 @@ core_result sts_assume_role_with_web_identity(struct sts_ctx *ctx)
         r = sts_fail(ctx, STS_E_ACCESS_DENIED, "Not authorized to perform sts:AssumeRoleWithWebIdentity");
         goto done;
     }
-    /* Tags from the IdP need sts:TagSession in the trust policy too (same context, other action). */
-    if (sp.n_tags) {
-        pc.action = (struct core_cursor){0};
-        pc.action_lc = (struct core_cursor){0};
-        r = policy_ctx_set_action(&pc, core_cursor_str("sts:TagSession"));
-        if (core_ok(r)) r = sts_trust_allows(ctx, &role, &pc, &allowed);
-        if (!core_ok(r)) goto done;
-        if (!allowed) {
-            r = sts_fail(ctx, STS_E_ACCESS_DENIED, "Not authorized to perform sts:TagSession");
-            goto done;
-        }
-    }
-    struct sts_tag tags[STS_MAX_SESSION_TAGS];
-    for (size_t i = 0; i < sp.n_tags && i < STS_MAX_SESSION_TAGS; i++)
-        tags[i] = (struct sts_tag){sp.tags[i].key, sp.tags[i].value};
-
-    char arn[512], user_id[160];
-    snprintf(arn, sizeof arn, "arn:%s:sts::%s:assumed-role/%s/%.*s", core_partition_of(ctx->caller->region),
-             role.account, role.name, (int)session_name.len,
-             (const char *)session_name.ptr);
-    snprintf(user_id, sizeof user_id, "%s:%.*s", role.role_id, (int)session_name.len, (const char *)session_name.ptr);
-    struct sts_issue in = {
-        .type = CORE_PRINCIPAL_ASSUMED_ROLE,
-        .account = role.account,
-        .arn = arn,
-        .user_id = user_id,
-        .role_arn = role.arn,
-        .issued = now,
-        .expires = now + duration,
-        .has_session_policies = sp.have_policy || sp.n_policy_arns > 0,
-        .policy = sp.policy,
-        .policy_arns = sp.policy_arns,
-        .n_policy_arns = sp.n_policy_arns,
-        .tags = tags,
-        .n_tags = sp.n_tags,
-        .transitive = sp.transitive,
-        .n_transitive = sp.n_transitive,
-    };
-    unsigned pct = 0;
-    r = sts_check_packed(ctx, &in, &pct);
-    if (core_ok(r)) r = sts_issue_credentials(ctx, &in);
+    struct sts_federated_session s = {.role = &role, .sp = &sp, .session_name = session_name, .now = now,
+                                      .expires = now + duration, .between_name = "SubjectFromWebIdentityToken",
+                                      .between_value = sub};
+    r = sts_federated_issue(ctx, &pc, &s);
     struct core_buf *b = &ctx->out->body;
-    if (core_ok(r)) r = core_xml_elem(b, "SubjectFromWebIdentityToken", sub);
-    if (core_ok(r)) r = core_buf_append_str(b, "<AssumedRoleUser>");
-    if (core_ok(r)) r = core_xml_elem_str(b, "AssumedRoleId", user_id);
-    if (core_ok(r)) r = core_xml_elem_str(b, "Arn", arn);
-    if (core_ok(r)) r = core_buf_append_str(b, "</AssumedRoleUser>");
-    if (core_ok(r) && (sp.have_policy || sp.n_policy_arns || sp.n_tags))
-        r = core_buf_printf(b, "<PackedPolicySize>%u</PackedPolicySize>", pct);
     if (core_ok(r)) r = core_xml_elem_str(b, "Provider", prov.arn);
     if (core_ok(r)) r = core_xml_elem(b, "Audience", aud);
 done: /* prov is released by DEFER_CLEANUP: early GUARD returns are safe */

@@ -157,6 +157,28 @@ struct policy_ctx;
 CORE_RESULT sts_trust_allows(struct sts_ctx *ctx, const struct iam_role *role, const struct policy_ctx *pctx,
                              bool *allowed);
 
+/* An assumed-role session from an identity provider's assertion (SAML, web identity). */
+struct sts_federated_session {
+    const struct iam_role *role;
+    const struct sts_session_params *sp; /* the provider's session tags */
+    struct core_cursor session_name, source_identity; /* source_identity: len 0 when absent */
+    int64_t now, expires;
+    /* An element the response has between <Credentials> and <AssumedRoleUser>, or NULL. */
+    const char *between_name;
+    struct core_cursor between_value;
+};
+/**
+ * The end of AssumeRoleWithSAML and AssumeRoleWithWebIdentity, once pc
+ * (the trust context) allowed the assume itself: session tags and a source
+ * identity from the provider each need their own action allowed by the same
+ * trust policy in the same context (sts:TagSession, sts:SetSourceIdentity;
+ * pc's action is replaced); then the session is issued and <Credentials>,
+ * the between element, <AssumedRoleUser> and <PackedPolicySize> written.
+ * Errors: AccessDenied, ExpiredToken (expires not after now),
+ * PackedPolicyTooLarge, keystore errors.
+ */
+CORE_RESULT sts_federated_issue(struct sts_ctx *ctx, struct policy_ctx *pc, const struct sts_federated_session *s);
+
 /* The caller's identity side for one request (sts_authz.c). */
 struct sts_identity {
     struct iam_session_info info;

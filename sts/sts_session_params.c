@@ -129,3 +129,61 @@ core_result sts_trust_allows(struct sts_ctx *ctx, const struct iam_role *role, c
     *allowed = res.decision == POLICY_ALLOW;
     CORE_OK;
 }
+
+core_result sts_federated_issue(struct sts_ctx *ctx, struct policy_ctx *pc, const struct sts_federated_session *s)
+{
+    const struct sts_session_params *sp = s->sp;
+    const struct iam_role *role = s->role;
+    const char *extra[2] = {sp->n_tags ? "sts:TagSession" : NULL, s->source_identity.len ? "sts:SetSourceIdentity" : NULL};
+    for (size_t k = 0; k < 2; k++) {
+        if (!extra[k]) continue;
+        pc->action = (struct core_cursor){0};
+        pc->action_lc = (struct core_cursor){0};
+        bool allowed = false;
+        GUARD(policy_ctx_set_action(pc, core_cursor_str(extra[k])));
+        GUARD(sts_trust_allows(ctx, role, pc, &allowed));
+        if (!allowed) return sts_fail(ctx, STS_E_ACCESS_DENIED, "Not authorized to perform %s", extra[k]);
+    }
+    /* Only SAML's SessionNotOnOrAfter can end a session before it starts. */
+    if (s->expires <= s->now)
+        return sts_fail(ctx, STS_E_EXPIRED_TOKEN, "%s", "The SAML session (SessionNotOnOrAfter) has ended");
+
+    struct sts_tag tags[STS_MAX_SESSION_TAGS];
+    for (size_t k = 0; k < sp->n_tags && k < STS_MAX_SESSION_TAGS; k++)
+        tags[k] = (struct sts_tag){sp->tags[k].key, sp->tags[k].value};
+    char arn[512], user_id[160];
+    snprintf(arn, sizeof arn, "arn:%s:sts::%s:assumed-role/%s/%.*s", core_partition_of(ctx->caller->region),
+             role->account, role->name, (int)s->session_name.len, (const char *)s->session_name.ptr);
+    snprintf(user_id, sizeof user_id, "%s:%.*s", role->role_id, (int)s->session_name.len,
+             (const char *)s->session_name.ptr);
+    struct sts_issue in = {
+        .type = CORE_PRINCIPAL_ASSUMED_ROLE,
+        .account = role->account,
+        .arn = arn,
+        .user_id = user_id,
+        .role_arn = role->arn,
+        .issued = s->now,
+        .expires = s->expires,
+        .source_identity = s->source_identity,
+        .has_session_policies = sp->have_policy || sp->n_policy_arns > 0,
+        .policy = sp->policy,
+        .policy_arns = sp->policy_arns,
+        .n_policy_arns = sp->n_policy_arns,
+        .tags = tags,
+        .n_tags = sp->n_tags,
+        .transitive = sp->transitive,
+        .n_transitive = sp->n_transitive,
+    };
+    unsigned pct = 0;
+    GUARD(sts_check_packed(ctx, &in, &pct));
+    GUARD(sts_issue_credentials(ctx, &in));
+    struct core_buf *b = &ctx->out->body;
+    if (s->between_name) GUARD(core_xml_elem(b, s->between_name, s->between_value));
+    GUARD(core_buf_append_str(b, "<AssumedRoleUser>"));
+    GUARD(core_xml_elem_str(b, "AssumedRoleId", user_id));
+    GUARD(core_xml_elem_str(b, "Arn", arn));
+    GUARD(core_buf_append_str(b, "</AssumedRoleUser>"));
+    if (sp->have_policy || sp->n_policy_arns || sp->n_tags)
+        GUARD(core_buf_printf(b, "<PackedPolicySize>%u</PackedPolicySize>", pct));
+    CORE_OK;
+}

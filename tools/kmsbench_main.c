@@ -35,7 +35,8 @@ static const char usage[] =
     "  -n, --requests N         a request count instead of a duration\n"
     "      --warmup D           unmeasured load before each run (default 0)\n"
     "      --rate R             after the saturation run, an open-loop run at R req/s\n"
-    "                           in total, or at P% of the saturation just measured (--rate 50%)\n"
+    "                           in total, or at P% of the saturation just measured (--rate 50%);\n"
+    "                           with --floor, the floor is then run open-loop at the same rate\n"
     "      --open-only          with an absolute --rate, skip the saturation run (so a\n"
     "                           workload with a background pool starts it warm)\n"
     "      --timeout D          per-request timeout (default 10s)\n"
@@ -527,6 +528,14 @@ int main(int argc, char **argv)
             if (!core_ok(measure(&o, &g_ctx.ep, w, rate, kmsd_pid, &g_res))) die("rate run failed", w->name);
             print_row(table, &mr, &g_res);
             if (o.json) print_json(&o, &mr, &g_res);
+            /* The control: the floor at the same offered rate, right after, on the same cores. Its tail is
+             * what the machine and the client alone add to an open-loop run. */
+            if (floor) {
+                struct measurement mf = {.target = "floor", .mode = "rate", .w = w, .offered = rate};
+                if (!core_ok(measure(&o, &floor_ep, w, rate, getpid(), &g_res))) die("floor rate run failed", w->name);
+                print_row(table, &mf, &g_res);
+                if (o.json) print_json(&o, &mf, &g_res);
+            }
         }
     }
     kb_floor_stop(floor);

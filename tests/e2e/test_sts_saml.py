@@ -314,6 +314,12 @@ class SAML(unittest.TestCase):
         out = self.assume(self.signed(session_end=now + 1000))
         exp = out["Credentials"]["Expiration"].timestamp()
         self.assertLessEqual(exp, now + 1000 + 2)
+        self.assertEqual(out["AssumedRoleUser"]["Arn"],
+                         "arn:aws:sts::%s:assumed-role/%s/alice" % (ACCT, self.role["RoleName"]))
+        self.assertTrue(out["AssumedRoleUser"]["AssumedRoleId"].startswith(self.role["RoleId"] + ":alice"))
+        # ... and one that has already ended gives no session at all
+        m = expect_error(self, lambda: self.assume(self.signed(session_end=now - 10)), "ExpiredTokenException", 400)
+        self.assertEqual(m, "The SAML session (SessionNotOnOrAfter) has ended")
 
     def test_6_tags_and_source_identity(self):
         tags = (attr("https://aws.amazon.com/SAML/Attributes/PrincipalTag:Project", "blue") +
@@ -321,6 +327,9 @@ class SAML(unittest.TestCase):
         m = expect_error(self, lambda: self.assume(self.signed(extra_attrs=tags)), "AccessDenied", 403)
         self.assertEqual(m, "Not authorized to perform sts:TagSession")
         si = attr("https://aws.amazon.com/SAML/Attributes/SourceIdentity", "alice")
+        # a source identity needs sts:SetSourceIdentity in the trust policy, which this role's lacks
+        m = expect_error(self, lambda: self.assume(self.signed(extra_attrs=si)), "AccessDenied", 403)
+        self.assertEqual(m, "Not authorized to perform sts:SetSourceIdentity")
         self.iam.create_role(RoleName="saml-tags", AssumeRolePolicyDocument=trust(
             {"Federated": self.provider}, action="sts:AssumeRoleWithSAML",
             extra_actions=["sts:TagSession", "sts:SetSourceIdentity"],

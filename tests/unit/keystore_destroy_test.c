@@ -100,11 +100,11 @@ static void material_id(int k, int v, char out[32]) { snprintf(out, 32, "acct/ke
  * material are copied on write again and again, leaving old copies in
  * LMDB's free pages, as a running kmsd does.
  */
-static void fill(struct keystore *ks)
+static void fill(struct keystore *ks, bool overflow)
 {
     char id[32];
     uint8_t m[MATERIAL];
-    char filler[300];
+    char filler[300], big[2600];
     memset(filler, 'f', sizeof filler - 1);
     filler[sizeof filler - 1] = 0;
     for (int v = 1; v <= VERSIONS; v++) {
@@ -114,10 +114,15 @@ static void fill(struct keystore *ks)
             material_id(k, v, id);
             material_value(k, v, m);
             EXPECT_OK(keystore_put(txn, "kms_material", core_cursor_str(id), core_cursor_from(m, sizeof m), 0));
-            for (int f = 0; f < FILLER; f += 7) {
+            for (int f = 0; f < FILLER && !overflow; f += 7) {
                 snprintf(id, sizeof id, "filler-%03d", (f + k + v) % FILLER);
                 filler[0] = (char)('a' + v);
                 EXPECT_OK(keystore_put(txn, "kms_key", core_cursor_str(id), core_cursor_str(filler), 0));
+            }
+            if (overflow) { /* test_destroy_overflow_tails */
+                memset(big, 'a' + (v * KEYS + k) % 26, sizeof big);
+                snprintf(id, sizeof id, "big-%02d", k % 3);
+                EXPECT_OK(keystore_put(txn, "kms_key", core_cursor_str(id), core_cursor_from(big, sizeof big), 0));
             }
             EXPECT_OK(keystore_txn_commit(txn));
         }
@@ -151,13 +156,13 @@ static int copies_of_key(const char *dir, const uint8_t key[32], int k)
 }
 
 /* A keystore in dir with fill()'s records; key gets its master key. */
-static struct keystore *open_filled(const char *dir, struct keystore_options *o, uint8_t key[32])
+static struct keystore *open_filled(const char *dir, struct keystore_options *o, uint8_t key[32], bool overflow)
 {
     *o = kst_key_file_opts(dir);
     struct keystore *ks = NULL;
     EXPECT_OK(keystore_open(o, &ks, NULL));
     if (!ks) return NULL;
-    fill(ks);
+    fill(ks, overflow);
     EXPECT_TRUE(read_key(dir, key));
     return ks;
 }
@@ -232,7 +237,7 @@ static void test_destroy(const char *dir)
 {
     struct keystore_options o;
     uint8_t key[32];
-    struct keystore *ks = open_filled(dir, &o, key);
+    struct keystore *ks = open_filled(dir, &o, key, false);
     if (!ks) return;
 
     struct target t[VERSIONS];
@@ -295,32 +300,15 @@ static void test_destroy(const char *dir)
  * the value, keeps bytes of whatever page the buffer held before, such as a
  * leaf of material records. A page-for-page copy (mdb_env_copyfd2, even
  * MDB_CP_COMPACT) carries those tails into the new file, and with them
- * copies of destroyed material. Each commit here puts material next to a
+ * copies of destroyed material. fill(ks, true) puts each material next to a
  * fresh large value, as a kmsd tagging and rotating keys does.
  */
 static void test_destroy_overflow_tails(const char *dir)
 {
-    struct keystore_options o = kst_key_file_opts(dir);
-    struct keystore *ks = NULL;
-    EXPECT_OK(keystore_open(&o, &ks, NULL));
-    if (!ks) return;
+    struct keystore_options o;
     uint8_t key[32];
-    EXPECT_TRUE(read_key(dir, key));
-    char id[32], big[2600];
-    uint8_t m[MATERIAL];
-    for (int v = 1; v <= VERSIONS; v++) {
-        for (int k = 0; k < KEYS; k++) {
-            struct keystore_txn *txn = NULL;
-            EXPECT_OK(keystore_txn_begin(ks, true, &txn));
-            material_id(k, v, id);
-            material_value(k, v, m);
-            EXPECT_OK(keystore_put(txn, "kms_material", core_cursor_str(id), core_cursor_from(m, sizeof m), 0));
-            memset(big, 'a' + (v * KEYS + k) % 26, sizeof big);
-            snprintf(id, sizeof id, "big-%02d", k % 3);
-            EXPECT_OK(keystore_put(txn, "kms_key", core_cursor_str(id), core_cursor_from(big, sizeof big), 0));
-            EXPECT_OK(keystore_txn_commit(txn));
-        }
-    }
+    struct keystore *ks = open_filled(dir, &o, key, true);
+    if (!ks) return;
     int before = copies_of_key(dir, key, 0);
     EXPECT_TRUE(before >= VERSIONS);
     destroy_key_in_txn(ks, 0);
@@ -367,7 +355,7 @@ static void test_destroy_under_load(const char *dir)
 {
     struct keystore_options o;
     uint8_t key[32];
-    struct keystore *ks = open_filled(dir, &o, key);
+    struct keystore *ks = open_filled(dir, &o, key, false);
     if (!ks) return;
     atomic_bool stop = false;
     struct writer w[4];
@@ -441,7 +429,7 @@ static void test_destroy_deferred(const char *dir)
 {
     struct keystore_options o;
     uint8_t key[32];
-    struct keystore *ks = open_filled(dir, &o, key);
+    struct keystore *ks = open_filled(dir, &o, key, false);
     if (!ks) return;
 
     pid_t holder = fork_holder(&o);
@@ -469,7 +457,7 @@ static void test_destroy_crash(const char *dir)
 {
     struct keystore_options o;
     uint8_t key[32];
-    struct keystore *ks = open_filled(dir, &o, key);
+    struct keystore *ks = open_filled(dir, &o, key, false);
     if (!ks) return;
     keystore_close(ks);
 
@@ -501,7 +489,7 @@ static void test_rekey(const char *dir)
 {
     struct keystore_options o;
     uint8_t old_key[32];
-    struct keystore *ks = open_filled(dir, &o, old_key);
+    struct keystore *ks = open_filled(dir, &o, old_key, false);
     if (!ks) return;
     struct target t[KEYS * VERSIONS];
     int copies[KEYS * VERSIONS];
