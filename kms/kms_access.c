@@ -96,14 +96,21 @@ core_result kms_state_check(struct kms_ctx *ctx, const struct kms_key *key, enum
 }
 /* ---- the two shapes every key operation takes ------------------------------- */
 
-static core_result open_once(struct kms_ctx *ctx, struct core_cursor id, enum kms_state_rule rule,
-                             struct keystore_txn *txn, struct kms_key *key, bool *managed_missing)
+core_result kms_key_load_authorized(struct kms_ctx *ctx, struct keystore_txn *txn, struct core_cursor id,
+                                    bool *managed_missing, struct kms_key *key)
 {
     struct kms_key_ref ref;
     GUARD(kms_resolve(ctx, txn, id, ctx->action->key_forms, &ref, managed_missing));
-    if (*managed_missing) CORE_OK;
+    if (managed_missing && *managed_missing) CORE_OK;
     GUARD(kms_key_load(ctx, txn, &ref, key));
-    GUARD(kms_authorize(ctx, txn, key));
+    return kms_authorize(ctx, txn, key);
+}
+
+static core_result open_once(struct kms_ctx *ctx, struct core_cursor id, enum kms_state_rule rule,
+                             struct keystore_txn *txn, struct kms_key *key, bool *managed_missing)
+{
+    GUARD(kms_key_load_authorized(ctx, txn, id, managed_missing, key));
+    if (*managed_missing) CORE_OK;
     return kms_state_check(ctx, key, rule);
 }
 
@@ -134,15 +141,20 @@ core_result kms_key_open(struct kms_ctx *ctx, struct core_cursor id, enum kms_st
     BAIL(ERR_NOT_FOUND);
 }
 
+core_result kms_key_read(struct kms_ctx *ctx, struct core_cursor id, enum kms_state_rule rule, struct kms_key *key)
+{
+    GUARD(kms_key_init(key));
+    struct keystore_txn *txn = NULL;
+    GUARD(kms_key_open(ctx, id, rule, &txn, key));
+    keystore_txn_abort(txn);
+    CORE_OK;
+}
+
 static core_result mutate_fn(struct keystore_txn *txn, void *argp)
 {
     struct kms_mutation *m = argp;
-    struct kms_ctx *ctx = m->ctx;
-    struct kms_key_ref ref;
-    GUARD(kms_resolve(ctx, txn, m->id, ctx->action->key_forms, &ref, NULL));
-    GUARD(kms_key_load(ctx, txn, &ref, &m->key));
-    GUARD(kms_authorize(ctx, txn, &m->key));
-    GUARD(kms_state_check(ctx, &m->key, m->rule));
+    GUARD(kms_key_load_authorized(m->ctx, txn, m->id, NULL, &m->key));
+    GUARD(kms_state_check(m->ctx, &m->key, m->rule));
     if (m->apply) {
         GUARD(m->apply(m, txn));
         GUARD(kms_key_save(txn, &m->key));

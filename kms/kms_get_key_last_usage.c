@@ -16,10 +16,7 @@ core_result kms_get_key_last_usage(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_key_id(ctx, in, "KeyId", true, &id, &have_id));
     GUARD(kms_params_done(ctx));
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
-    GUARD(kms_key_init(&k));
-    struct keystore_txn *txn = NULL;
-    GUARD(kms_key_open(ctx, id, KMS_RULE_ANY, &txn, &k));
-    keystore_txn_abort(txn);
+    GUARD(kms_key_read(ctx, id, KMS_RULE_ANY, &k));
     struct kms_last_usage u = {0};
     int64_t start = 0;
     bool used = ctx->env->last_usage && ctx->env->last_usage(k.arn, &u, &start);

@@ -12,10 +12,7 @@ core_result kms_get_key_policy(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_string(ctx, in, "PolicyName", 1, 128, false, &name, &have_name));
     GUARD(kms_params_done(ctx));
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
-    GUARD(kms_key_init(&k));
-    struct keystore_txn *txn = NULL;
-    GUARD(kms_key_open(ctx, id, KMS_RULE_ANY, &txn, &k));
-    keystore_txn_abort(txn);
+    GUARD(kms_key_read(ctx, id, KMS_RULE_ANY, &k));
     if (have_name && !core_cursor_eq_str(name, "default"))
         return kms_fail(ctx, KMS_E_NOT_FOUND, "%s", "No such policy exists");
     /* Principals stored as unique ids show as ARNs while they exist (iam_policy_principals_show). */

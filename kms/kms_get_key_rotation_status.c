@@ -11,10 +11,7 @@ core_result kms_get_key_rotation_status(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_key_id(ctx, in, "KeyId", true, &id, &have_id));
     GUARD(kms_params_done(ctx));
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
-    GUARD(kms_key_init(&k));
-    struct keystore_txn *txn = NULL;
-    GUARD(kms_key_open(ctx, id, KMS_RULE_ROTATION_READ, &txn, &k));
-    keystore_txn_abort(txn);
+    GUARD(kms_key_read(ctx, id, KMS_RULE_ROTATION_READ, &k));
     struct core_jw w;
     core_jw_init(&w, &ctx->out->body);
     GUARD(core_jw_object_begin(&w, NULL));

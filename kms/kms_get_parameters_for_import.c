@@ -21,19 +21,8 @@ core_result kms_get_parameters_for_import(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_params_done(ctx));
 
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
-    GUARD(kms_key_init(&k));
-    struct keystore_txn *txn = NULL;
-    GUARD(kms_key_open(ctx, id, KMS_RULE_ANY, &txn, &k));
-    keystore_txn_abort(txn);
-    /* Key states table: GetParametersForImport is refused for a key pending deletion. */
-    if (!k.external)
-        return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION, "%s origin is AWS_KMS which is not valid for this operation.",
-                        k.arn);
-    if (k.state == KMS_STATE_PENDING_DELETION)
-        return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending deletion.", k.arn);
-    /* A multi-Region primary scheduled for deletion with replicas left refuses what PendingDeletion refuses. */
-    if (k.state == KMS_STATE_PENDING_REPLICA_DELETION)
-        return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending replica deletion.", k.arn);
+    GUARD(kms_key_read(ctx, id, KMS_RULE_ANY, &k));
+    GUARD(kms_import_key_check(ctx, &k));
     /* "RSAES_PKCS1_V1_5 (Deprecated) -- As of October 10, 2023, KMS does not support the RSAES_PKCS1_V1_5
      * wrapping algorithm." (API_GetParametersForImport, WrappingAlgorithm) */
     if (alg == KMS_ALG_RSAES_PKCS1_V1_5)

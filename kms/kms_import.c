@@ -543,6 +543,18 @@ core_result kms_import_rotate(struct keystore_txn *txn, struct kms_key *k, int64
     return kms_mrk_sync(txn, k);
 }
 
+/* ---- the key check shared by GetParametersForImport, ImportKeyMaterial and DeleteImportedKeyMaterial ---- */
+
+core_result kms_import_key_check(struct kms_ctx *ctx, const struct kms_key *k)
+{
+    if (!k->external)
+        return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION, "%s origin is AWS_KMS which is not valid for this operation.",
+                        k->arn);
+    /* Key states table: refused for a key pending deletion; a multi-Region primary scheduled for deletion with
+     * replicas left (PendingReplicaDeletion) refuses what PendingDeletion refuses. */
+    return kms_state_check(ctx, k, KMS_RULE_MANAGE);
+}
+
 /* ---- request members shared by ImportKeyMaterial and DeleteImportedKeyMaterial ------------------ */
 
 static bool desc_char(uint8_t c)

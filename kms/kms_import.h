@@ -108,6 +108,15 @@ CORE_RESULT kms_import_delete_version(struct keystore_txn *txn, struct kms_key *
  */
 CORE_RESULT kms_import_rotate(struct keystore_txn *txn, struct kms_key *k, int64_t now);
 
+/**
+ * The refusals GetParametersForImport, ImportKeyMaterial and
+ * DeleteImportedKeyMaterial share, in this order: a key whose origin is not
+ * EXTERNAL (UnsupportedOperationException), then the key-state table's
+ * KMS_RULE_MANAGE (PendingDeletion, PendingReplicaDeletion). Errors: as
+ * kms_fail().
+ */
+CORE_RESULT kms_import_key_check(struct kms_ctx *ctx, const struct kms_key *k);
+
 /** KeyMaterialDescription (0..256 characters of ^[a-zA-Z0-9:/_\s.-]+$), violations recorded as validation errors. */
 CORE_RESULT kms_import_param_description(struct kms_ctx *ctx, const json_t *in, struct core_cursor *out,
                                          bool *present);

@@ -54,14 +54,7 @@ static core_result import_fn(struct kms_mutation *m, struct keystore_txn *txn)
     struct kms_ctx *ctx = m->ctx;
     struct import_arg *a = m->arg;
     struct kms_key *k = &m->key;
-    if (!k->external)
-        return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION, "%s origin is AWS_KMS which is not valid for this operation.",
-                        k->arn);
-    if (k->state == KMS_STATE_PENDING_DELETION)
-        return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending deletion.", k->arn);
-    /* A multi-Region primary scheduled for deletion with replicas left refuses what PendingDeletion refuses. */
-    if (k->state == KMS_STATE_PENDING_REPLICA_DELETION)
-        return kms_fail(ctx, KMS_E_INVALID_STATE, "%s is pending replica deletion.", k->arn);
+    GUARD(kms_import_key_check(ctx, k));
 
     /* The token: sealed by this server, for this key, not expired on the service clock. */
     struct kms_import_token t = {0};

@@ -155,6 +155,24 @@ CORE_RESULT kms_alias_name_check(struct kms_ctx *ctx, struct core_cursor name);
  */
 CORE_RESULT kms_key_open(struct kms_ctx *ctx, struct core_cursor id, enum kms_state_rule rule, struct keystore_txn **txn,
                          struct kms_key *key);
+/**
+ * kms_key_open() for a handler that needs only the key: sets up key
+ * (kms_key_init), opens it and ends the read txn.
+ * @param[out] key the key; the caller kms_key_free()s it, on failure too.
+ * Errors: as kms_key_open(), ERR_NOMEM.
+ */
+CORE_RESULT kms_key_read(struct kms_ctx *ctx, struct core_cursor id, enum kms_state_rule rule, struct kms_key *key);
+/**
+ * The first steps of every key operation, in txn: resolves id (in the
+ * row's key_forms), loads the key and authorizes the row's permission on
+ * it. No key-state check: kms_key_open() and kms_key_mutate() apply a rule
+ * after it; ReplicateKey and UpdatePrimaryRegion check their own facts first.
+ * @param[out] managed_missing as kms_resolve() (NULL: not wanted); when set,
+ * nothing is loaded.
+ * Errors: ERR_API (reply filled), keystore errors.
+ */
+CORE_RESULT kms_key_load_authorized(struct kms_ctx *ctx, struct keystore_txn *txn, struct core_cursor id,
+                                    bool *managed_missing, struct kms_key *key);
 
 /* A change to one key, made in a group-committed write. */
 struct kms_mutation;

@@ -14,10 +14,7 @@ core_result kms_list_key_policies(struct kms_ctx *ctx, const json_t *in)
     GUARD(kms_param_marker(ctx, in, &marker, &have_marker));
     GUARD(kms_params_done(ctx));
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
-    GUARD(kms_key_init(&k));
-    struct keystore_txn *txn = NULL;
-    GUARD(kms_key_open(ctx, id, KMS_RULE_ANY, &txn, &k));
-    keystore_txn_abort(txn);
+    GUARD(kms_key_read(ctx, id, KMS_RULE_ANY, &k));
     struct core_jw w;
     core_jw_init(&w, &ctx->out->body);
     GUARD(core_jw_object_begin(&w, NULL));

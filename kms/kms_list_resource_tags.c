@@ -20,10 +20,7 @@ core_result kms_list_resource_tags(struct kms_ctx *ctx, const json_t *in)
     if (have_marker) GUARD(kms_marker_decode(ctx, marker, &from));
 
     DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
-    GUARD(kms_key_init(&k));
-    struct keystore_txn *txn = NULL;
-    GUARD(kms_key_open(ctx, id, KMS_RULE_ANY, &txn, &k));
-    keystore_txn_abort(txn);
+    GUARD(kms_key_read(ctx, id, KMS_RULE_ANY, &k));
 
     struct core_jw w;
     core_jw_init(&w, &ctx->out->body);

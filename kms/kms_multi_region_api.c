@@ -8,12 +8,19 @@
  * UpdatePrimaryRegion. The set itself is kms_multi_region.c's.
  */
 
-static core_result render_member(struct core_jw *w, const struct kms_key *k, const char *region)
+void kms_mrk_arn(const struct kms_key *k, const char *region, char *out, size_t cap)
 {
-    char arn[KMS_MAX_ARN], res[64];
+    char res[64];
     snprintf(res, sizeof res, "key/%s", k->key_id);
-    kms_arn(arn, sizeof arn, region, k->account, res);
-    GUARD(core_jw_object_begin(w, NULL));
+    kms_arn(out, cap, region, k->account, res);
+}
+
+/* {Arn, Region} of the key of k's set in region, as member name (NULL: an array element). */
+static core_result render_member(struct core_jw *w, const char *name, const struct kms_key *k, const char *region)
+{
+    char arn[KMS_MAX_ARN];
+    kms_mrk_arn(k, region, arn, sizeof arn);
+    GUARD(core_jw_object_begin(w, name));
     GUARD(core_jw_cstr(w, "Arn", arn));
     GUARD(core_jw_cstr(w, "Region", region));
     return core_jw_object_end(w);
@@ -29,15 +36,9 @@ core_result kms_mrk_render(struct core_jw *w, const struct kms_key *k)
     if (!k->mrk.on) CORE_OK;
     GUARD(core_jw_object_begin(w, "MultiRegionConfiguration"));
     GUARD(core_jw_cstr(w, "MultiRegionKeyType", kms_mrk_is_primary(k) ? "PRIMARY" : "REPLICA"));
-    char arn[KMS_MAX_ARN], res[64];
-    snprintf(res, sizeof res, "key/%s", k->key_id);
-    kms_arn(arn, sizeof arn, k->mrk.primary, k->account, res);
-    GUARD(core_jw_object_begin(w, "PrimaryKey"));
-    GUARD(core_jw_cstr(w, "Arn", arn));
-    GUARD(core_jw_cstr(w, "Region", k->mrk.primary));
-    GUARD(core_jw_object_end(w));
+    GUARD(render_member(w, "PrimaryKey", k, k->mrk.primary));
     GUARD(core_jw_array_begin(w, "ReplicaKeys"));
-    for (unsigned i = 0; i < k->mrk.n_replicas; i++) GUARD(render_member(w, k, k->mrk.replicas[i]));
+    for (unsigned i = 0; i < k->mrk.n_replicas; i++) GUARD(render_member(w, NULL, k, k->mrk.replicas[i]));
     GUARD(core_jw_array_end(w));
     return core_jw_object_end(w);
 }

@@ -24,6 +24,8 @@ struct core_jw;
  * https://docs.aws.amazon.com/kms/latest/APIReference/API_MultiRegionConfiguration.html
  */
 CORE_RESULT kms_mrk_render(struct core_jw *w, const struct kms_key *k);
+/** The ARN of the key of k's multi-Region set in region (same account and key id) into out (KMS_MAX_ARN). */
+void kms_mrk_arn(const struct kms_key *k, const char *region, char *out, size_t cap);
 /* Handlers and condition keys (kms_replicate_key.c, kms_update_primary_region.c). */
 core_result kms_replicate_key(struct kms_ctx *ctx, const json_t *in);
 core_result kms_replicate_key_conditions(struct kms_ctx *ctx, struct kms_cond *c);

@@ -92,10 +92,7 @@ static core_result replicate_fn(struct keystore_txn *txn, void *argp)
     struct replicate_arg *a = argp;
     struct kms_ctx *ctx = a->ctx;
     struct kms_key *p = &a->primary, *rk = &a->replica;
-    struct kms_key_ref ref;
-    GUARD(kms_resolve(ctx, txn, a->id, ctx->action->key_forms, &ref, NULL));
-    GUARD(kms_key_load(ctx, txn, &ref, p));
-    GUARD(kms_authorize(ctx, txn, p));
+    GUARD(kms_key_load_authorized(ctx, txn, a->id, NULL, p));
     /* "Identifies the multi-Region primary key that is being replicated" (KeyId); AWS publishes no
      * wording for the refusals, which follow its "<arn> ... which is not valid for" messages. */
     if (!p->mrk.on)
@@ -120,9 +117,8 @@ static core_result replicate_fn(struct keystore_txn *txn, void *argp)
     if (p->state == KMS_STATE_DISABLED) return kms_fail(ctx, KMS_E_DISABLED, "%s is disabled.", p->arn);
     GUARD(kms_state_check(ctx, p, KMS_RULE_MANAGE));
 
-    char rarn[KMS_MAX_ARN], res[64];
-    snprintf(res, sizeof res, "key/%s", p->key_id);
-    kms_arn(rarn, sizeof rarn, a->region, p->account, res);
+    char rarn[KMS_MAX_ARN];
+    kms_mrk_arn(p, a->region, rarn, sizeof rarn);
     GUARD(authorize_in_replica_region(a, &replica_create, NULL));
     if (a->tags && json_array_size(a->tags) > 0) GUARD(authorize_in_replica_region(a, &replica_tag, rarn));
 

@@ -37,10 +37,7 @@ static core_result update_fn(struct keystore_txn *txn, void *argp)
     struct update_arg *a = argp;
     struct kms_ctx *ctx = a->ctx;
     struct kms_key *p = &a->primary, *r = &a->replica;
-    struct kms_key_ref ref;
-    GUARD(kms_resolve(ctx, txn, a->id, ctx->action->key_forms, &ref, NULL));
-    GUARD(kms_key_load(ctx, txn, &ref, p));
-    GUARD(kms_authorize(ctx, txn, p));
+    GUARD(kms_key_load_authorized(ctx, txn, a->id, NULL, p));
     /* KeyId "Identifies the current primary key"; AWS publishes no wording for these refusals. */
     if (!p->mrk.on) return kms_fail(ctx, KMS_E_UNSUPPORTED_OPERATION, "%s is not a multi-Region key.", p->arn);
     if (!kms_mrk_is_primary(p))
@@ -53,9 +50,8 @@ static core_result update_fn(struct keystore_txn *txn, void *argp)
     GUARD(state_check(ctx, p));
     /* "The primary Region must already have a replica key": none there is NotFoundException, worded as
      * for any key that does not exist. */
-    char rarn[KMS_MAX_ARN], res[64];
-    snprintf(res, sizeof res, "key/%s", p->key_id);
-    kms_arn(rarn, sizeof rarn, a->region, p->account, res);
+    char rarn[KMS_MAX_ARN];
+    kms_mrk_arn(p, a->region, rarn, sizeof rarn);
     if (!kms_mrk_in_set(&p->mrk, a->region)) return kms_fail(ctx, KMS_E_NOT_FOUND, "Key '%s' does not exist", rarn);
     core_result g = kms_key_get(txn, p->account, a->region, p->key_id, r);
     if (g.err == ERR_NOT_FOUND) return kms_fail(ctx, KMS_E_NOT_FOUND, "Key '%s' does not exist", rarn);

@@ -139,25 +139,6 @@ static void usage_free(void)
     pthread_mutex_unlock(&lu.mu);
 }
 
-/* "2026-12-02T06:22:46Z" to seconds; 0 when malformed. */
-static int64_t parse_time(const char *s)
-{
-    if (s == NULL || strlen(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
-        s[16] != ':' || s[19] != 'Z')
-        return 0;
-    int v[6] = {0};
-    static const int at[6] = {0, 5, 8, 11, 14, 17}, len[6] = {4, 2, 2, 2, 2, 2};
-    for (int f = 0; f < 6; f++)
-        for (int i = 0; i < len[f]; i++) {
-            char c = s[at[f] + i];
-            if (c < '0' || c > '9') return 0;
-            v[f] = v[f] * 10 + (c - '0');
-        }
-    struct tm tm = {.tm_year = v[0] - 1900, .tm_mon = v[1] - 1, .tm_mday = v[2], .tm_hour = v[3], .tm_min = v[4],
-                    .tm_sec = v[5]};
-    return (int64_t)timegm(&tm);
-}
-
 /* Replays one file of the trail into the usage index. */
 static void usage_replay(uint32_t seq)
 {
@@ -181,8 +162,10 @@ static void usage_replay(uint32_t seq)
         if (!overlong && core_ok(core_json_parse(core_buf_cursor(&line), 16, &rec)) && json_is_object(rec)) {
             const char *src = json_string_value(json_object_get(rec, "eventSource"));
             const char *op = json_string_value(json_object_get(rec, "eventName"));
-            int64_t t = parse_time(json_string_value(json_object_get(rec, "eventTime")));
-            if (src && !strcmp(src, "kms.amazonaws.com") && op && tracked(op) && t &&
+            const char *ts = json_string_value(json_object_get(rec, "eventTime"));
+            int64_t t = 0;
+            if (src && !strcmp(src, "kms.amazonaws.com") && op && tracked(op) && ts &&
+                core_ok(core_time_parse_iso8601(ts, strlen(ts), &t)) && t &&
                 !json_object_get(rec, "errorCode")) {
                 const char *eid = json_string_value(json_object_get(rec, "eventID"));
                 const char *rid = json_string_value(json_object_get(rec, "requestID"));

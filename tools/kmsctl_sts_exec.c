@@ -51,23 +51,6 @@ static bool parse_duration(const char *s, char out[16])
     return true;
 }
 
-/* "2026-12-02T07:22:46Z" (or with fractional seconds) to seconds; 0 when malformed. */
-static int64_t parse_time(const char *s)
-{
-    if (strlen(s) < 20 || s[4] != '-' || s[10] != 'T') return 0;
-    int v[6] = {0};
-    static const int at[6] = {0, 5, 8, 11, 14, 17}, len[6] = {4, 2, 2, 2, 2, 2};
-    for (int f = 0; f < 6; f++)
-        for (int i = 0; i < len[f]; i++) {
-            char c = s[at[f] + i];
-            if (c < '0' || c > '9') return 0;
-            v[f] = v[f] * 10 + (c - '0');
-        }
-    struct tm tm = {.tm_year = v[0] - 1900, .tm_mon = v[1] - 1, .tm_mday = v[2], .tm_hour = v[3], .tm_min = v[4],
-                    .tm_sec = v[5]};
-    return (int64_t)timegm(&tm);
-}
-
 /* The cache file for this request and source: sts-<sha256 of everything that shapes the answer>.json. */
 static bool cache_path(const char *dir, const struct kmsctl_sts_request *rq, char *out, size_t cap)
 {
@@ -112,6 +95,7 @@ static bool cache_read(const char *path, struct kmsctl_sts_creds *c)
     ssize_t n = read(fd, buf, 16384);
     close(fd);
     bool ok = false;
+    int64_t expires = 0;
     if (n > 0) {
         json_t *j = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES, NULL);
         const char *id = json_string_value(json_object_get(j, "AccessKeyId"));
@@ -120,7 +104,8 @@ static bool cache_read(const char *path, struct kmsctl_sts_creds *c)
         const char *exp = json_string_value(json_object_get(j, "Expiration"));
         ok = id && sec && tok && exp && strlen(id) < sizeof c->id && strlen(sec) < sizeof c->secret &&
              strlen(tok) < sizeof c->token && strlen(exp) < sizeof c->expiration &&
-             parse_time(exp) - REFRESH_MARGIN_S > (int64_t)time(NULL);
+             core_ok(core_time_parse_iso8601(exp, strlen(exp), &expires)) &&
+             expires - REFRESH_MARGIN_S > (int64_t)time(NULL);
         if (ok) {
             snprintf(c->id, sizeof c->id, "%s", id);
             snprintf(c->secret, sizeof c->secret, "%s", sec);

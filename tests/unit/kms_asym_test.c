@@ -8,30 +8,10 @@
  *    the handlers, holds none of the private or HMAC key material (read back
  *    through the keystore, then searched for in the file's bytes).
  */
-#include <ftw.h>
-#include <limits.h>
 #include <openssl/x509.h>
-#include <unistd.h>
 
 #include "kms/kms_asym.h"
-#include "keystore/keystore.h"
-#include "tests/test.h"
-
-static int hexv(uint8_t c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-static bool unhex(struct core_cursor v, struct core_buf *out)
-{
-    core_buf_reset(out);
-    if (v.len % 2) return false;
-    for (size_t i = 0; i < v.len; i += 2) {
-        int hi = hexv(v.ptr[i]), lo = hexv(v.ptr[i + 1]);
-        if (hi < 0 || lo < 0 || !core_ok(core_buf_append_u8(out, (uint8_t)(hi << 4 | lo)))) return false;
-    }
-    return true;
-}
+#include "tests/unit/kms_testutil.h"
 
 static size_t index_of(const char *const *names, struct core_cursor v)
 {
@@ -128,11 +108,11 @@ static void test_vectors(void)
         else if (core_cursor_eq_str(name, "Alg"))
             snprintf(alg, sizeof alg, "%.*s", (int)value.len, (const char *)value.ptr);
         else if (core_cursor_eq_str(name, "Key"))
-            ok = unhex(value, &key);
+            ok = kmst_unhex(value, &key);
         else if (core_cursor_eq_str(name, "Msg"))
-            ok = unhex(value, &msg);
+            ok = kmst_unhex(value, &msg);
         else if (core_cursor_eq_str(name, "Expect")) {
-            ok = unhex(value, &expect);
+            ok = kmst_unhex(value, &expect);
             if (ok) n += run_stanza(title, core_cursor_str(alg), &key, &msg, &expect);
             if (strncmp(alg, "HMAC", 4) == 0) hmac++;
         } else
@@ -149,31 +129,9 @@ static void test_vectors(void)
 
 /* ---- the data file holds no key material ------------------------------------------------ */
 
-static struct kms_env *env;
-static struct keystore *ks;
-static struct core_principal caller;
+static struct kmst kt;
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st, (void)flag, (void)f;
-    return remove(p);
-}
-
-static json_t *call(const char *op, const char *body)
-{
-    char target[128];
-    snprintf(target, sizeof target, "TrentService.%s", op);
-    struct kms_call c = {.caller = &caller, .target = core_cursor_str(target), .body = core_cursor_str(body),
-                         .request_id = "test", .now = 1800000000};
-    struct core_reply r;
-    if (!core_ok(core_reply_init(&r))) abort();
-    core_result_ignore(kms_handle(env, &c, &r));
-    json_t *j = NULL;
-    if (core_reply_failed(&r) || !core_ok(core_json_parse(core_buf_cursor(&r.body), 32, &j)))
-        TEST_FAIL("%s %s failed: %s", op, body, r.error_code);
-    core_reply_free(&r);
-    return j;
-}
+static json_t *call(const char *op, const char *body) { return kmst_ok(&kt, op, body); }
 
 /* True when the n bytes of needle occur in the file's bytes. */
 static bool file_contains(const struct core_buf *file, const uint8_t *needle, size_t n)
@@ -219,12 +177,12 @@ static void test_no_material_on_disk(const char *dir)
     EXPECT_TRUE(file_contains(&file, (const uint8_t *)ids[0], strlen(ids[0])));
 
     struct keystore_txn *txn = NULL;
-    EXPECT_OK(keystore_txn_begin(ks, false, &txn));
+    EXPECT_OK(keystore_txn_begin(kt.ks, false, &txn));
     unsigned checked = 0;
     for (size_t i = 0; i < N && txn; i++) {
         struct kms_key k;
         EXPECT_OK(kms_key_init(&k));
-        EXPECT_OK(kms_key_get(txn, caller.account, caller.region, ids[i], &k));
+        EXPECT_OK(kms_key_get(txn, kt.caller.account, kt.caller.region, ids[i], &k));
         struct core_buf mat = {0};
         EXPECT_OK(core_buf_init_secret(&mat, KMS_MAX_PRIVATE_DER));
         EXPECT_OK(kms_material_get_any(txn, &k, 1, &mat));
@@ -247,23 +205,10 @@ int main(int argc, char **argv)
     TEST_MAIN_BEGIN(argc, argv);
     test_vectors();
 
-    char root[PATH_MAX], dir[PATH_MAX + 16];
-    const char *t = getenv("TMPDIR");
-    snprintf(root, sizeof root, "%s/kms-asym-XXXXXX", t && t[0] ? t : "/tmp");
-    if (!mkdtemp(root)) return 2;
-    snprintf(dir, sizeof dir, "%s/data", root);
-    struct keystore_options o = {.dir = dir, .source = KEYSTORE_MASTER_KEY_FILE};
-    EXPECT_OK(keystore_open(&o, &ks, NULL));
-    struct kms_env_options eo = {.ks = ks, .default_region = "us-east-1"};
-    EXPECT_OK(kms_env_new(&eo, &env));
-    caller = (struct core_principal){.type = CORE_PRINCIPAL_ROOT};
-    snprintf(caller.account, sizeof caller.account, "111122223333");
-    snprintf(caller.arn, sizeof caller.arn, "arn:aws:iam::111122223333:root");
-    snprintf(caller.region, sizeof caller.region, "us-east-1");
-    if (ks && env) test_no_material_on_disk(dir);
-    kms_env_free(env);
-    keystore_close(ks);
+    if (!kmst_open(&kt, "kms-asym")) return 2;
+    if (kt.ks && kt.env) test_no_material_on_disk(kt.dir);
+    kmst_env_close(&kt);
     kms_asym_shutdown();
-    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    kmst_rmrf(&kt);
     TEST_MAIN_END();
 }

@@ -5,40 +5,21 @@
  * keystore, iam_env + kms_env, kms_handle().
  */
 #include <dirent.h>
-#include <ftw.h>
-#include <limits.h>
-#include <unistd.h>
 
 #include "iam/iam.h"
 #include "kms/kms_internal.h"
-#include "tests/test.h"
+#include "tests/unit/kms_testutil.h"
 
 #define ACCT "111122223333"
 
-static struct kms_env *env;
+static struct kmst kt;
 static struct iam_env *iam;
-static struct keystore *ks;
 static struct core_principal root_p, user_p;
 static int cases_run;
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st, (void)flag, (void)f;
-    return remove(p);
-}
-
 static struct core_reply call(const struct core_principal *who, const char *op, const char *body)
 {
-    char target[128];
-    snprintf(target, sizeof target, "TrentService.%s", op);
-    struct kms_call c = {.caller = who, .target = core_cursor_str(target), .body = core_cursor_str(body),
-                         .request_id = "test", .source_ip = "127.0.0.1", .now = 1800000000};
-    struct core_reply r;
-    if (!core_ok(core_reply_init(&r))) abort();
-    core_result_ignore(kms_handle(env, &c, &r));
-    core_result_ignore(core_buf_terminate(&r.body));
-    core_result_ignore(core_buf_terminate(&r.message));
-    return r;
+    return kmst_call_as(&kt, who, op, body);
 }
 
 /* JSON text of j in plain heap memory (jansson's own allocator wipes; keep frees paired). */
@@ -230,25 +211,19 @@ static void test_cache_invalidation(void)
 int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
-    char root[PATH_MAX], dir[PATH_MAX + 16];
-    const char *t = getenv("TMPDIR");
-    snprintf(root, sizeof root, "%s/kms-authz-XXXXXX", t && t[0] ? t : "/tmp");
-    if (!mkdtemp(root)) return 2;
-    snprintf(dir, sizeof dir, "%s/data", root);
-    struct keystore_options o = {.dir = dir, .source = KEYSTORE_MASTER_KEY_FILE};
-    EXPECT_OK(keystore_open(&o, &ks, NULL));
-    struct iam_env_options io = {.ks = ks, .account = ACCT};
+    if (!kmst_keystore_open(&kt, "kms-authz")) return 2;
+    kt.source_ip = "127.0.0.1";
+    struct iam_env_options io = {.ks = kt.ks, .account = ACCT};
     EXPECT_OK(iam_env_new(&io, &iam));
-    struct kms_env_options eo = {.ks = ks, .default_region = "us-east-1", .iam = iam};
-    EXPECT_OK(kms_env_new(&eo, &env));
+    kmst_env_open(&kt, iam);
     iam_principal_root(&root_p, ACCT);
     snprintf(root_p.region, sizeof root_p.region, "us-east-1");
-    if (ks && env && iam) {
+    if (kt.ks && kt.env && iam) {
         /* The users exist before any key policy names them: a policy naming no user is refused. */
         create_user("u");
         create_user("other"); /* the user the lockout vector's key policy names instead of the caller */
         struct keystore_txn *txn = NULL;
-        EXPECT_OK(keystore_txn_begin(ks, false, &txn));
+        EXPECT_OK(keystore_txn_begin(kt.ks, false, &txn));
         EXPECT_OK(iam_user_principal(txn, ACCT, core_cursor_str("u"), &user_p));
         keystore_txn_abort(txn);
         snprintf(user_p.region, sizeof user_p.region, "us-east-1");
@@ -269,9 +244,9 @@ int main(int argc, char **argv)
         test_cache_invalidation();
     }
     fprintf(stderr, "kms authz vectors: %d cases\n", cases_run);
-    kms_env_free(env);
+    kms_env_free(kt.env);
+    kt.env = NULL;
     iam_env_free(iam);
-    keystore_close(ks);
-    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    kmst_close(&kt);
     TEST_MAIN_END();
 }

@@ -3,55 +3,18 @@
  * request, kms_handle() - no sockets. Covers what the API cannot reach
  * (PendingImport and Unavailable keys, the due index) and checks replies.
  */
-#include <ftw.h>
-#include <limits.h>
-#include <unistd.h>
 
 #include "kms/kms_internal.h"
-#include "tests/test.h"
+#include "tests/unit/kms_testutil.h"
 
-static struct kms_env *env;
-static struct keystore *ks;
-static struct core_principal caller;
-static int64_t now = 1800000000;
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st, (void)flag, (void)f;
-    return remove(p);
-}
-
-/* Runs one call; returns the reply (caller frees). */
-static struct core_reply call(const char *op, const char *body)
-{
-    char target[128];
-    snprintf(target, sizeof target, "TrentService.%s", op);
-    struct kms_call c = {.caller = &caller, .target = core_cursor_str(target), .body = core_cursor_str(body),
-                         .request_id = "test", .now = now};
-    struct core_reply r;
-    if (!core_ok(core_reply_init(&r))) abort();
-    core_result_ignore(kms_handle(env, &c, &r));
-    core_result_ignore(core_buf_terminate(&r.body));
-    core_result_ignore(core_buf_terminate(&r.message));
-    return r;
-}
+static struct kmst kt;
 
 /* Expects success and returns the parsed body (caller json_decref()s). */
-static json_t *ok(const char *op, const char *body)
-{
-    struct core_reply r = call(op, body);
-    json_t *j = NULL;
-    if (core_reply_failed(&r))
-        TEST_FAIL("%s %s -> %s: %s", op, body, r.error_code, r.message.data ? (char *)r.message.data : "");
-    else if (!core_ok(core_json_parse(core_buf_cursor(&r.body), 32, &j)))
-        TEST_FAIL("%s: reply is not JSON", op);
-    core_reply_free(&r);
-    return j ? j : json_object();
-}
+static json_t *ok(const char *op, const char *body) { return kmst_ok(&kt, op, body); }
 
 static void fails(const char *op, const char *body, const char *code, const char *msg_part)
 {
-    struct core_reply r = call(op, body);
+    struct core_reply r = kmst_call(&kt, op, body);
     if (strcmp(r.error_code, code) != 0)
         TEST_FAIL("%s %s -> '%s' (%s), expected %s", op, body, r.error_code,
                   r.message.data ? (char *)r.message.data : "", code);
@@ -74,7 +37,7 @@ static core_result set_state_fn(struct keystore_txn *txn, void *arg)
     uint8_t state = (uint8_t)(uintptr_t)((const char **)arg)[1];
     struct kms_key k;
     GUARD(kms_key_init(&k));
-    core_result r = kms_key_get(txn, caller.account, caller.region, kid, &k);
+    core_result r = kms_key_get(txn, kt.caller.account, kt.caller.region, kid, &k);
     if (core_ok(r)) {
         k.state = state;
         if (state == KMS_STATE_PENDING_IMPORT) k.external = true; /* only EXTERNAL keys await import */
@@ -87,7 +50,7 @@ static core_result set_state_fn(struct keystore_txn *txn, void *arg)
 static void set_state(const char *kid, uint8_t state)
 {
     const char *arg[2] = {kid, (const char *)(uintptr_t)state};
-    EXPECT_OK(keystore_write(ks, set_state_fn, arg));
+    EXPECT_OK(keystore_write(kt.ks, set_state_fn, arg));
 }
 
 static void test_roundtrip_and_tamper(void)
@@ -178,45 +141,31 @@ static void test_run_due(void)
     json_decref(ok("EnableKeyRotation", body));
     snprintf(body, sizeof body, "{\"KeyId\":\"%s\",\"PendingWindowInDays\":7}", gone);
     json_decref(ok("ScheduleKeyDeletion", body));
-    EXPECT_OK(kms_run_due(env, now + 89 * KMS_DAY));
+    EXPECT_OK(kms_run_due(kt.env, kt.now + 89 * KMS_DAY));
     EXPECT_TRUE(count_versions(kid) == 1);
-    EXPECT_OK(kms_run_due(env, now + 91 * KMS_DAY));
+    EXPECT_OK(kms_run_due(kt.env, kt.now + 91 * KMS_DAY));
     EXPECT_TRUE(count_versions(kid) == 2);
     /* three missed periods at once: one rotation, as AWS does (issue 10.11) */
-    EXPECT_OK(kms_run_due(env, now + 365 * KMS_DAY));
+    EXPECT_OK(kms_run_due(kt.env, kt.now + 365 * KMS_DAY));
     EXPECT_TRUE(count_versions(kid) == 3);
     snprintf(body, sizeof body, "{\"KeyId\":\"%s\"}", gone);
     fails("DescribeKey", body, "NotFoundException", "does not exist");
-    EXPECT_OK(kms_run_due(env, now + 400 * KMS_DAY)); /* idempotent, nothing stale left */
+    EXPECT_OK(kms_run_due(kt.env, kt.now + 400 * KMS_DAY)); /* idempotent, nothing stale left */
     EXPECT_TRUE(count_versions(kid) == 3);             /* the next date (day 450) is ahead */
-    EXPECT_OK(kms_run_due(env, now + 451 * KMS_DAY));
+    EXPECT_OK(kms_run_due(kt.env, kt.now + 451 * KMS_DAY));
     EXPECT_TRUE(count_versions(kid) == 4);
 }
 
 int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
-    char root[PATH_MAX], dir[PATH_MAX + 16];
-    const char *t = getenv("TMPDIR");
-    snprintf(root, sizeof root, "%s/kms-test-XXXXXX", t && t[0] ? t : "/tmp");
-    if (!mkdtemp(root)) return 2;
-    snprintf(dir, sizeof dir, "%s/data", root);
-    struct keystore_options o = {.dir = dir, .source = KEYSTORE_MASTER_KEY_FILE};
-    EXPECT_OK(keystore_open(&o, &ks, NULL));
-    struct kms_env_options eo = {.ks = ks, .default_region = "us-east-1"};
-    EXPECT_OK(kms_env_new(&eo, &env));
-    caller = (struct core_principal){.type = CORE_PRINCIPAL_ROOT};
-    snprintf(caller.account, sizeof caller.account, "111122223333");
-    snprintf(caller.arn, sizeof caller.arn, "arn:aws:iam::111122223333:root");
-    snprintf(caller.region, sizeof caller.region, "us-east-1");
-    if (ks && env) {
+    if (!kmst_open(&kt, "kms-test")) return 2;
+    if (kt.ks && kt.env) {
         test_roundtrip_and_tamper();
         test_state_table();
         test_validation_and_garbage();
         test_run_due();
     }
-    kms_env_free(env);
-    keystore_close(ks);
-    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    kmst_close(&kt);
     TEST_MAIN_END();
 }

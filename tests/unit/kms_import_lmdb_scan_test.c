@@ -8,10 +8,7 @@
  * the right file.
  */
 #include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -20,37 +17,11 @@
 #include <openssl/x509.h>
 
 #include "kms/kms_internal.h"
-#include "tests/test.h"
+#include "tests/unit/kms_testutil.h"
 
-static struct kms_env *env;
-static struct keystore *ks;
-static struct core_principal caller;
+static struct kmst kt;
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st, (void)flag, (void)f;
-    return remove(p);
-}
-
-static json_t *ok(const char *op, const char *body)
-{
-    char target[128];
-    snprintf(target, sizeof target, "TrentService.%s", op);
-    struct kms_call c = {.caller = &caller, .target = core_cursor_str(target), .body = core_cursor_str(body),
-                         .request_id = "test", .now = core_clock_service()};
-    struct core_reply r;
-    if (!core_ok(core_reply_init(&r))) abort();
-    core_result_ignore(kms_handle(env, &c, &r));
-    core_result_ignore(core_buf_terminate(&r.body));
-    core_result_ignore(core_buf_terminate(&r.message));
-    json_t *j = NULL;
-    if (core_reply_failed(&r))
-        TEST_FAIL("%s -> %s: %s", op, r.error_code, r.message.data ? (char *)r.message.data : "");
-    else if (!core_ok(core_json_parse(core_buf_cursor(&r.body), 32, &j)))
-        TEST_FAIL("%s: reply is not JSON", op);
-    core_reply_free(&r);
-    return j ? j : json_object();
-}
+static json_t *ok(const char *op, const char *body) { return kmst_ok(&kt, op, body); }
 
 static void b64(const uint8_t *p, size_t n, struct core_buf *out)
 {
@@ -123,20 +94,10 @@ static bool contains(const uint8_t *hay, size_t n, const void *needle, size_t m)
 int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
-    char root[PATH_MAX], dir[PATH_MAX + 16], file[PATH_MAX + 32];
-    const char *t = getenv("TMPDIR");
-    snprintf(root, sizeof root, "%s/kms-scan-XXXXXX", t && t[0] ? t : "/tmp");
-    if (!mkdtemp(root)) return 2;
-    snprintf(dir, sizeof dir, "%s/data", root);
-    snprintf(file, sizeof file, "%s/data.mdb", dir);
-    struct keystore_options o = {.dir = dir, .source = KEYSTORE_MASTER_KEY_FILE};
-    EXPECT_OK(keystore_open(&o, &ks, NULL));
-    struct kms_env_options eo = {.ks = ks, .default_region = "us-east-1"};
-    EXPECT_OK(kms_env_new(&eo, &env));
-    caller = (struct core_principal){.type = CORE_PRINCIPAL_ROOT};
-    snprintf(caller.account, sizeof caller.account, "111122223333");
-    snprintf(caller.arn, sizeof caller.arn, "arn:aws:iam::111122223333:root");
-    snprintf(caller.region, sizeof caller.region, "us-east-1");
+    if (!kmst_open(&kt, "kms-scan")) return 2;
+    kt.now = core_clock_service();
+    char file[PATH_MAX + 32];
+    snprintf(file, sizeof file, "%s/data.mdb", kt.dir);
 
     /* An ECC private key as PKCS#8 DER, and its private scalar. */
     EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -153,7 +114,7 @@ int main(int argc, char **argv)
     core_random(sym, sizeof sym);
 
     char kid_ec[64] = "", kid_hmac[64] = "", kid_sym[64] = "";
-    if (ks && env && der_len > 0) {
+    if (kt.ks && kt.env && der_len > 0) {
         import(",\"KeySpec\":\"ECC_NIST_P256\",\"KeyUsage\":\"SIGN_VERIFY\"", der, (size_t)der_len, kid_ec);
         import(",\"KeySpec\":\"HMAC_512\",\"KeyUsage\":\"GENERATE_VERIFY_MAC\"", hmac_key, sizeof hmac_key, kid_hmac);
         import("", sym, sizeof sym, kid_sym);
@@ -166,8 +127,7 @@ int main(int argc, char **argv)
                  kid_hmac);
         json_decref(ok("GenerateMac", body));
     }
-    kms_env_free(env);
-    keystore_close(ks);
+    kmst_env_close(&kt);
 
     int fd = open(file, O_RDONLY);
     struct stat st;
@@ -191,6 +151,6 @@ int main(int argc, char **argv)
     OPENSSL_clear_free(der, der_len > 0 ? (size_t)der_len : 0);
     BN_clear_free(d);
     EVP_PKEY_free(ec);
-    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    kmst_rmrf(&kt);
     TEST_MAIN_END();
 }

@@ -7,43 +7,20 @@
  * that the flat path is really taken for the common shapes and not for the
  * others.
  */
-#include <ftw.h>
-#include <limits.h>
-#include <unistd.h>
 
 #include "kms/kms_internal.h"
-#include "tests/test.h"
+#include "tests/unit/kms_testutil.h"
 
-static struct kms_env *env;
-static struct keystore *ks;
-static struct core_principal caller;
+static struct kmst kt;
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st, (void)flag, (void)f;
-    return remove(p);
-}
-
-static struct core_reply call(const char *op, const char *body)
-{
-    char target[128];
-    snprintf(target, sizeof target, "TrentService.%s", op);
-    struct kms_call c = {.caller = &caller, .target = core_cursor_str(target), .body = core_cursor_str(body),
-                         .request_id = "test", .now = 1800000000};
-    struct core_reply r;
-    if (!core_ok(core_reply_init(&r))) abort();
-    core_result_ignore(kms_handle(env, &c, &r));
-    core_result_ignore(core_buf_terminate(&r.body));
-    core_result_ignore(core_buf_terminate(&r.message));
-    return r;
-}
+static struct core_reply call(const char *op, const char *body) { return kmst_call(&kt, op, body); }
 
 /* Whether the flat reader serves op with this body. */
 static bool takes_flat(const char *op, const char *body)
 {
     struct core_reply out;
     if (!core_ok(core_reply_init(&out))) abort();
-    struct kms_ctx ctx = {.env = env, .out = &out, .action = kms_action_find(core_cursor_str(op))};
+    struct kms_ctx ctx = {.env = kt.env, .out = &out, .action = kms_action_find(core_cursor_str(op))};
     struct core_jflat flat;
     json_t *tree = NULL;
     core_result r = kms_params_read(&ctx, core_cursor_str(body), &flat, &tree);
@@ -203,22 +180,8 @@ static void run(void)
 int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
-    char root[PATH_MAX], dir[PATH_MAX + 16];
-    const char *t = getenv("TMPDIR");
-    snprintf(root, sizeof root, "%s/kms-flat-XXXXXX", t && t[0] ? t : "/tmp");
-    if (!mkdtemp(root)) return 2;
-    snprintf(dir, sizeof dir, "%s/data", root);
-    struct keystore_options o = {.dir = dir, .source = KEYSTORE_MASTER_KEY_FILE};
-    EXPECT_OK(keystore_open(&o, &ks, NULL));
-    struct kms_env_options eo = {.ks = ks, .default_region = "us-east-1"};
-    EXPECT_OK(kms_env_new(&eo, &env));
-    caller = (struct core_principal){.type = CORE_PRINCIPAL_ROOT};
-    snprintf(caller.account, sizeof caller.account, "111122223333");
-    snprintf(caller.arn, sizeof caller.arn, "arn:aws:iam::111122223333:root");
-    snprintf(caller.region, sizeof caller.region, "us-east-1");
-    if (ks && env) run();
-    kms_env_free(env);
-    keystore_close(ks);
-    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    if (!kmst_open(&kt, "kms-flat")) return 2;
+    if (kt.ks && kt.env) run();
+    kmst_close(&kt);
     TEST_MAIN_END();
 }

@@ -8,7 +8,7 @@
 #include <openssl/evp.h>
 
 #include "kms/kms_internal.h"
-#include "tests/test.h"
+#include "tests/unit/kms_testutil.h"
 
 struct stanza {
     char title[256];
@@ -17,25 +17,6 @@ struct stanza {
     uint64_t version;
     bool ok;
 };
-
-static int hexv(uint8_t c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-static bool unhex(struct core_cursor v, struct core_buf *out)
-{
-    core_buf_reset(out);
-    if (v.len % 2) return false;
-    for (size_t i = 0; i < v.len; i += 2) {
-        int hi = hexv(v.ptr[i]), lo = hexv(v.ptr[i + 1]);
-        if (hi < 0 || lo < 0 || !core_ok(core_buf_append_u8(out, (uint8_t)(hi << 4 | lo)))) return false;
-    }
-    return true;
-}
 
 static void cstr(char *dst, size_t cap, struct core_cursor v)
 {
@@ -111,17 +92,17 @@ static unsigned run_file(const EVP_CIPHER *cipher, const char *path)
         value = core_cursor_trim(l);
         bool ok = true;
         if (core_cursor_eq_str(name, "Title")) cstr(s.title, sizeof s.title, value);
-        else if (core_cursor_eq_str(name, "Material")) ok = unhex(value, &s.material);
+        else if (core_cursor_eq_str(name, "Material")) ok = kmst_unhex(value, &s.material);
         else if (core_cursor_eq_str(name, "Account")) cstr(s.account, sizeof s.account, value);
         else if (core_cursor_eq_str(name, "Region")) cstr(s.region, sizeof s.region, value);
         else if (core_cursor_eq_str(name, "KeyId")) cstr(s.key_id, sizeof s.key_id, value);
         else if (core_cursor_eq_str(name, "Version")) ok = core_ok(core_cursor_to_u64(value, UINT32_MAX, &s.version));
-        else if (core_cursor_eq_str(name, "Nonce")) ok = unhex(value, &s.nonce);
+        else if (core_cursor_eq_str(name, "Nonce")) ok = kmst_unhex(value, &s.nonce);
         else if (core_cursor_eq_str(name, "Context")) {
             core_buf_reset(&s.context);
             ok = core_ok(core_buf_append_cursor(&s.context, value));
-        } else if (core_cursor_eq_str(name, "Plaintext")) ok = unhex(value, &s.plaintext);
-        else if (core_cursor_eq_str(name, "Blob")) ok = unhex(value, &s.blob);
+        } else if (core_cursor_eq_str(name, "Plaintext")) ok = kmst_unhex(value, &s.plaintext);
+        else if (core_cursor_eq_str(name, "Blob")) ok = kmst_unhex(value, &s.blob);
         else if (core_cursor_eq_str(name, "Result")) {
             s.ok = core_cursor_eq_str(value, "OK");
             n += run_stanza(cipher, &s);
