@@ -185,6 +185,7 @@ CORE_RESULT iam_oidc_set_jwks(struct keystore_txn *txn, const char *account, str
 
 /* A SAML 2.0 identity provider as AssumeRoleWithSAML needs it (iam_api_saml.c). */
 #define IAM_SAML_MAX_METADATA 200000u /* bytes of metadata kept per provider (record cap) */
+#define IAM_SAML_MAX_CERTS 8u          /* signing certificates kept per provider */
 struct iam_saml_provider {
     char arn[320];     /* arn:aws:iam::ACCT:saml-provider/NAME */
     char name[136];    /* NAME as created */
@@ -202,9 +203,12 @@ CORE_RESULT iam_saml_get(struct keystore_txn *txn, const char *account, struct c
                          struct iam_saml_provider *out);
 /**
  * Reads SAML 2.0 metadata (an md:EntityDescriptor with an IDPSSODescriptor)
- * with libxml2: no DTD, no entities, no network.
+ * with libxml2: no DTD, no entities, no network. The XML is read by the
+ * loadable module kmsd-saml-metadata.so (iam/iam_saml_module.h), loaded on
+ * the first call.
  * @param[out] out new {"issuer": entityID, "certs": [base64 DER...], "valid_until": epoch or 0}.
- * Errors: ERR_PARSE (not metadata, no signing certificate, a certificate that is not X.509).
+ * Errors: ERR_PARSE (not metadata, no signing certificate, a certificate that is not X.509),
+ * ERR_IO (kmsd-saml-metadata.so cannot be loaded; logged).
  */
 CORE_RESULT iam_saml_metadata_parse(struct core_cursor doc, json_t **out);
 

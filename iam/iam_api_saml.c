@@ -2,116 +2,69 @@
  * SAML 2.0 identity providers: Create/Get/List/Update/DeleteSAMLProvider.
  * The IdP's metadata document is kept as uploaded; what AssumeRoleWithSAML
  * needs from it (the IdP's entityID and its signing certificates) is read
- * once here, with libxml2, and stored beside it, so a malformed document is
+ * once here, with libxml2 (in the loadable module kmsd-saml-metadata.so,
+ * iam/iam_saml_xml.c), and stored beside it, so a malformed document is
  * refused at upload ("Could not parse metadata") and never reaches STS.
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateSAMLProvider.html
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_saml.html
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <openssl/x509.h>
 
+#include "core/core_module.h"
 #include "iam/iam_internal.h"
+#include "iam/iam_saml_module.h"
 
-#define MD_NS "urn:oasis:names:tc:SAML:2.0:metadata"
-#define DS_NS "http://www.w3.org/2000/09/xmldsig#"
-#define MAX_SIGNING_CERTS 8u
-#define MAX_CERT_B64 16384u
-/* libxml2 names are xmlChar; BAD_CAST drops const (-Wcast-qual). */
-#define XC(s) ((const xmlChar *)(s))
+static pthread_once_t module_once = PTHREAD_ONCE_INIT;
+static const struct iam_saml_module *module;
 
-static bool is_elem(const xmlNode *n, const char *ns, const char *name)
+static void module_load(void)
 {
-    return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href && xmlStrEqual(n->ns->href, XC(ns)) &&
-           xmlStrEqual(n->name, XC(name));
+    void *sym = NULL;
+    if (core_ok(core_module_symbol(IAM_SAML_MODULE_FILE, IAM_SAML_MODULE_SYMBOL, &sym))) module = sym;
 }
 
-static const xmlNode *child(const xmlNode *n, const char *ns, const char *name)
+/* Whether b64 is the base64 of exactly one DER X.509 certificate. */
+static bool is_certificate(const json_t *b64)
 {
-    for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
-        if (is_elem(c, ns, name)) return c;
-    return NULL;
-}
-
-/* An X509Certificate's text without whitespace, if it is one DER certificate. */
-static json_t *cert_b64(const xmlNode *n)
-{
-    xmlChar *text = xmlNodeGetContent(n);
-    if (!text) return NULL;
-    char buf[MAX_CERT_B64 + 1];
-    size_t o = 0;
-    bool ok = true;
-    for (const xmlChar *p = text; *p && ok; p++) {
-        if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') continue;
-        if (o == MAX_CERT_B64) ok = false;
-        else buf[o++] = (char)*p;
-    }
-    xmlFree(text);
-    if (!ok || o == 0) return NULL;
+    size_t n = json_string_length(b64);
     struct core_buf der = {0};
-    json_t *out = NULL;
-    if (core_ok(core_buf_init(&der, o, o)) && core_ok(core_buf_append_unbase64(&der, core_cursor_from(buf, o)))) {
+    bool ok = false;
+    if (json_is_string(b64) && core_ok(core_buf_init(&der, n, n)) &&
+        core_ok(core_buf_append_unbase64(&der, core_cursor_from(json_string_value(b64), n)))) {
         const unsigned char *p = der.data;
         X509 *x = d2i_X509(NULL, &p, (long)der.len);
-        if (x && p == der.data + der.len) out = json_stringn(buf, o);
+        ok = x && p == der.data + der.len;
         X509_free(x);
     }
     core_buf_free(&der);
-    return out;
+    return ok;
 }
 
 core_result iam_saml_metadata_parse(struct core_cursor doc, json_t **out)
 {
     *out = NULL;
     ENSURE(doc.len > 0 && doc.len <= IAM_SAML_MAX_METADATA, ERR_PARSE);
-    /* No network, no entity substitution, no DTD: the document is data only. */
-    xmlDoc *d = xmlReadMemory((const char *)doc.ptr, (int)doc.len, "metadata.xml", NULL,
-                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    ENSURE(d != NULL, ERR_PARSE);
-    core_result r = core_result_fail_at(ERR_PARSE, __FILE__, __LINE__);
-    json_t *certs = json_array();
-    const xmlNode *root = xmlDocGetRootElement(d);
-    xmlChar *entity = NULL, *valid_until = NULL;
-    if (d->intSubset != NULL || !is_elem(root, MD_NS, "EntityDescriptor") || certs == NULL) goto done;
-    entity = xmlGetNoNsProp((xmlNode *)(uintptr_t)root, XC("entityID"));
-    valid_until = xmlGetNoNsProp((xmlNode *)(uintptr_t)root, XC("validUntil"));
-    size_t elen = entity ? strlen((const char *)entity) : 0;
-    if (elen == 0 || elen > 1024) goto done;
-    const xmlNode *idp = child(root, MD_NS, "IDPSSODescriptor");
-    if (!idp) goto done;
-    for (const xmlNode *kd = idp->children; kd; kd = kd->next) {
-        if (!is_elem(kd, MD_NS, "KeyDescriptor")) continue;
-        xmlChar *use = xmlGetNoNsProp((xmlNode *)(uintptr_t)kd, XC("use"));
-        bool signing = use == NULL || xmlStrEqual(use, XC("signing"));
-        xmlFree(use);
-        if (!signing) continue;
-        const xmlNode *x509 = child(child(kd, DS_NS, "KeyInfo"), DS_NS, "X509Data");
-        for (const xmlNode *c = x509 ? x509->children : NULL; c; c = c->next) {
-            if (!is_elem(c, DS_NS, "X509Certificate")) continue;
-            json_t *s = cert_b64(c);
-            if (!s || json_array_size(certs) == MAX_SIGNING_CERTS) {
-                json_decref(s);
-                goto done;
-            }
-            json_array_append_new(certs, s);
-        }
-    }
-    if (json_array_size(certs) == 0) goto done;
+    pthread_once(&module_once, module_load);
+    ENSURE(module != NULL, ERR_IO);
+    DEFER_CLEANUP(json_t *m = module->read(doc.ptr, doc.len, IAM_SAML_MAX_CERTS), core_json_cleanup);
+    ENSURE(m != NULL, ERR_PARSE);
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(m, "certs"), i, c) ENSURE(is_certificate(c), ERR_PARSE);
     int64_t vu = 0;
-    if (valid_until &&
-        !core_ok(core_time_parse_iso8601((const char *)valid_until, strlen((const char *)valid_until), &vu)))
-        goto done;
-    *out = json_pack("{s:s,s:O,s:I}", "issuer", (const char *)entity, "certs", certs, "valid_until", (json_int_t)vu);
-    r = *out ? core_result_ok() : core_result_fail_at(ERR_NOMEM, __FILE__, __LINE__);
-done:
-    xmlFree(entity);
-    xmlFree(valid_until);
-    json_decref(certs);
-    xmlFreeDoc(d);
-    return r;
+    const json_t *v = json_object_get(m, "valid_until");
+    if (v)
+        ENSURE(json_is_string(v) &&
+                   core_ok(core_time_parse_iso8601(json_string_value(v), json_string_length(v), &vu)),
+               ERR_PARSE);
+    ENSURE(json_object_set_new(m, "valid_until", json_integer((json_int_t)vu)) == 0, ERR_NOMEM);
+    *out = m;
+    m = NULL;
+    CORE_OK;
 }
 
 /* "Could not parse metadata" is what IAM answers for a document it cannot read
@@ -126,8 +79,11 @@ static core_result read_metadata(struct iam_ctx *ctx, bool required, json_t **me
     if (doc->len > IAM_SAML_MAX_METADATA)
         return iam_fail(ctx->out, IAM_E_LIMIT_EXCEEDED,
                                 "SAMLMetadataDocument is longer than kmsd's limit of %u bytes", IAM_SAML_MAX_METADATA);
-    if (!core_ok(iam_saml_metadata_parse(*doc, meta)))
-        return iam_fail(ctx->out, IAM_E_INVALID_INPUT, "%s", "Could not parse metadata");
+    core_result r = iam_saml_metadata_parse(*doc, meta);
+    if (r.err == ERR_IO)
+        return iam_fail(ctx->out, IAM_E_SERVICE_FAILURE, "%s",
+                        "SAML support is not available: kmsd could not load its module kmsd-saml-metadata.so");
+    if (!core_ok(r)) return iam_fail(ctx->out, IAM_E_INVALID_INPUT, "%s", "Could not parse metadata");
     CORE_OK;
 }
 

@@ -1,6 +1,5 @@
 #include "keystore/keystore_internal.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,12 +9,16 @@
 #include <sodium.h>
 
 #include "core/core_json.h"
+#include "core/core_module.h"
+#include "keystore/keystore_http.h"
 
 /*
  * The etcd v3 backend (docs/scale-out.md), through etcd's JSON gateway
  * (/v3/kv/range, /v3/kv/txn, /v3/kv/compaction, /v3/auth/authenticate) with
- * libcurl. Keys are <prefix>/<table>/<id>, values the same sealed records as
- * in LMDB, base64 on the wire.
+ * libcurl, which lives in the loadable module kmsd-etcd.so
+ * (keystore/keystore_http.h), loaded when an etcd keystore is opened. Keys
+ * are <prefix>/<table>/<id>, values the same sealed records as in LMDB,
+ * base64 on the wire.
  *
  * Read txns read at one revision (a snapshot): the newest this node knows,
  * from its own commits, from a watch on the prefix (etcd pushes every
@@ -64,30 +67,38 @@ struct ks_etcd {
     bool poller_started;
     _Atomic bool stop;
     /* the watch (watch_main): pushes every commit's revision to this node */
-    CURLM *watch_multi;
+    void *watch_multi; /* the HTTP module's stream runner */
     pthread_t watcher;
     bool watcher_started;
 };
 
 /* ---- HTTP ---------------------------------------------------------------- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static pthread_key_t curl_key;
-static void curl_free_handle(void *h) { curl_easy_cleanup(h); }
-static void curl_init_once(void)
+static pthread_once_t http_once = PTHREAD_ONCE_INIT;
+static const struct ks_http_module *http; /* NULL: kmsd-etcd.so not loadable */
+static pthread_key_t http_key;
+static void http_free_handle(void *h) { http->handle_free(h); }
+static void http_load(void)
 {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || pthread_key_create(&curl_key, curl_free_handle) != 0) abort();
+    void *sym = NULL;
+    if (!core_ok(core_module_symbol(KS_HTTP_MODULE_FILE, KS_HTTP_MODULE_SYMBOL, &sym))) return;
+    const struct ks_http_module *m = sym;
+    if (!m->init()) {
+        core_log(CORE_LOG_ERROR, "keystore: the etcd HTTP client (%s) failed to initialise", KS_HTTP_MODULE_FILE);
+        return;
+    }
+    if (pthread_key_create(&http_key, http_free_handle) != 0) abort();
+    http = m;
 }
 
 /* One handle per thread: keeps connections to the cluster alive. */
-static CURL *curl_handle(void)
+static void *http_handle(void)
 {
-    pthread_once(&curl_once, curl_init_once);
-    CURL *h = pthread_getspecific(curl_key);
+    void *h = pthread_getspecific(http_key);
     if (h == NULL) {
-        h = curl_easy_init();
-        if (h && pthread_setspecific(curl_key, h) != 0) {
-            curl_easy_cleanup(h);
+        h = http->handle_new();
+        if (h && pthread_setspecific(http_key, h) != 0) {
+            http->handle_free(h);
             h = NULL;
         }
     }
@@ -123,44 +134,38 @@ static void sleep_ms(long ms)
     }
 }
 
-static core_result et_authenticate(struct ks_etcd *e, CURL *h);
+static core_result et_authenticate(struct ks_etcd *e);
+
+/* The connection and credentials of every request to the cluster. */
+struct et_conn {
+    char url[ET_MAX_ENDPOINT_BYTES + 64];
+    char token[sizeof ((struct ks_etcd *)0)->token];
+};
+
+static void et_conn_wipe(struct et_conn *c) { core_wipe(c, sizeof *c); }
 
 /*
- * Readies h for a POST of body to path on member cur: the JSON content
- * type, the auth token, TLS. The answer's handling is the caller's.
- * @return the header list to free after the transfer (NULL: no memory).
+ * Fills r for a POST of body to path on member cur: the URL, the auth
+ * token, TLS. conn holds the strings r points to. The answer's handling
+ * (on_data, timeouts) is the caller's.
  */
-static struct curl_slist *et_setup(struct ks_etcd *e, CURL *h, unsigned cur, const char *path,
-                                   struct core_cursor body)
+static void et_setup(struct ks_etcd *e, unsigned cur, const char *path, struct core_cursor body,
+                     struct et_conn *conn, struct ks_http_req *r)
 {
-    char url[ET_MAX_ENDPOINT_BYTES + 64];
-    snprintf(url, sizeof url, "%s://%s%s", e->tls ? "https" : "http", e->endpoints[cur % e->n], path);
-    curl_easy_reset(h);
-    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-    char auth[600];
+    snprintf(conn->url, sizeof conn->url, "%s://%s%s", e->tls ? "https" : "http", e->endpoints[cur % e->n], path);
     pthread_mutex_lock(&e->auth_mu);
-    if (hdrs && e->token[0]) {
-        snprintf(auth, sizeof auth, "Authorization: %s", e->token);
-        struct curl_slist *more = curl_slist_append(hdrs, auth);
-        if (more == NULL) curl_slist_free_all(hdrs);
-        hdrs = more;
-    }
+    memcpy(conn->token, e->token, sizeof conn->token);
     pthread_mutex_unlock(&e->auth_mu);
-    core_wipe(auth, sizeof auth);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)body.ptr);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body.len);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ET_CONNECT_MS);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    *r = (struct ks_http_req){.url = conn->url,
+                              .token = conn->token[0] ? conn->token : NULL,
+                              .body = (const char *)body.ptr,
+                              .body_len = body.len,
+                              .connect_ms = ET_CONNECT_MS};
     if (e->tls) {
-        if (e->cacert[0]) curl_easy_setopt(h, CURLOPT_CAINFO, e->cacert);
-        if (e->cert[0]) curl_easy_setopt(h, CURLOPT_SSLCERT, e->cert);
-        if (e->key[0]) curl_easy_setopt(h, CURLOPT_SSLKEY, e->key);
+        r->cacert = e->cacert[0] ? e->cacert : NULL;
+        r->cert = e->cert[0] ? e->cert : NULL;
+        r->key = e->key[0] ? e->key : NULL;
     }
-    return hdrs;
 }
 
 /*
@@ -171,37 +176,35 @@ static struct curl_slist *et_setup(struct ks_etcd *e, CURL *h, unsigned cur, con
  */
 static core_result et_post(struct ks_etcd *e, const char *path, struct core_cursor body, json_t **out)
 {
-    CURL *h = curl_handle();
+    void *h = http_handle();
     ENSURE(h != NULL, ERR_NOMEM);
     DEFER_CLEANUP(struct core_buf resp = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&resp, 1024, ET_MAX_RESPONSE));
+    DEFER_CLEANUP(struct et_conn conn, et_conn_wipe);
     unsigned attempts = 2 * e->n + 1;
     bool reauthed = false;
     for (unsigned a = 0; a < attempts; a++) {
         unsigned cur = atomic_load(&e->cur);
         core_buf_reset(&resp);
-        struct curl_slist *hdrs = et_setup(e, h, cur, path, body);
-        ENSURE(hdrs != NULL, ERR_NOMEM);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ET_TIMEOUT_MS);
-        char cerr[CURL_ERROR_SIZE] = "";
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-        CURLcode rc = curl_easy_perform(h);
+        struct ks_http_req r;
+        et_setup(e, cur, path, body, &conn, &r);
+        r.on_data = on_body;
+        r.arg = &resp;
+        r.timeout_ms = ET_TIMEOUT_MS;
+        char cerr[KS_HTTP_MAX_ERROR];
         long status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        curl_slist_free_all(hdrs);
-        if (rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE) {
+        enum ks_http_result rc = http->post(h, &r, &status, cerr);
+        ENSURE(rc != KS_HTTP_NOMEM, ERR_NOMEM);
+        if (rc == KS_HTTP_TLS_FILES) {
             /* Our own files are unusable: no member will do better. */
-            core_log(CORE_LOG_ERROR, "keystore: etcd TLS: %s (--etcd-cacert, --etcd-cert, --etcd-key)",
-                     cerr[0] ? cerr : curl_easy_strerror(rc));
+            core_log(CORE_LOG_ERROR, "keystore: etcd TLS: %s (--etcd-cacert, --etcd-cert, --etcd-key)", cerr);
             BAIL(ERR_IO);
         }
-        if (rc != CURLE_OK) {
-            /* curl's detail names the TLS failure (an untrusted server
+        if (rc != KS_HTTP_OK) {
+            /* The detail names the TLS failure (an untrusted server
              * certificate, a client certificate the member refused). */
             core_log(CORE_LOG_WARN, "keystore: etcd %s%s: %s; trying the next member", e->endpoints[cur % e->n], path,
-                     cerr[0] ? cerr : curl_easy_strerror(rc));
+                     cerr);
             atomic_compare_exchange_strong(&e->cur, &cur, cur + 1);
             if ((a + 1) % e->n == 0) sleep_ms(200);
             continue;
@@ -228,7 +231,7 @@ static core_result et_post(struct ks_etcd *e, const char *path, struct core_curs
         json_decref(j);
         if (auth_err && e->user[0] && !reauthed && strcmp(path, "/v3/auth/authenticate") != 0) {
             reauthed = true;
-            GUARD(et_authenticate(e, h));
+            GUARD(et_authenticate(e));
             continue;
         }
         if (!retry) BAIL(ERR_IO);
@@ -239,9 +242,8 @@ static core_result et_post(struct ks_etcd *e, const char *path, struct core_curs
     BAIL(ERR_IO);
 }
 
-static core_result et_authenticate(struct ks_etcd *e, CURL *h)
+static core_result et_authenticate(struct ks_etcd *e)
 {
-    (void)h;
     DEFER_CLEANUP(struct core_buf body = {0}, core_buf_cleanup);
     GUARD(core_buf_init_wiping(&body, 256, 4096));
     GUARD(core_buf_append_str(&body, "{\"name\":"));
@@ -494,7 +496,7 @@ static size_t on_watch(char *p, size_t size, size_t n, void *arg)
 }
 
 /* One watch stream, until it ends, fails or the keystore closes. */
-static void watch_once(struct ks_etcd *e, CURL *h, struct et_watch *w)
+static void watch_once(struct ks_etcd *e, void *h, struct et_watch *w)
 {
     char body[2 * ET_MAX_PREFIX_BYTES + 128], start[ET_MAX_PREFIX_BYTES + 2], end[ET_MAX_PREFIX_BYTES + 2];
     snprintf(start, sizeof start, "%s/", e->prefix);
@@ -506,34 +508,25 @@ static void watch_once(struct ks_etcd *e, CURL *h, struct et_watch *w)
         !core_ok(b64(&b, core_cursor_str(end))) || !core_ok(core_buf_append_str(&b, "}}")))
         return;
     unsigned cur = atomic_load(&e->cur);
-    struct curl_slist *hdrs = et_setup(e, h, cur, "/v3/watch", core_buf_cursor(&b));
-    if (hdrs == NULL) return;
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_watch);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 5L);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 2L);
+    DEFER_CLEANUP(struct et_conn conn, et_conn_wipe);
+    struct ks_http_req r;
+    et_setup(e, cur, "/v3/watch", core_buf_cursor(&b), &conn, &r);
+    r.on_data = on_watch;
+    r.arg = w;
+    r.keepalive = true;
     w->canceled = w->overflow = false;
     core_buf_reset(&w->line);
-    if (curl_multi_add_handle(e->watch_multi, h) == CURLM_OK) {
-        int running = 1;
-        while (running && !atomic_load(&e->stop)) {
-            if (curl_multi_perform(e->watch_multi, &running) != CURLM_OK) break;
-            if (running) curl_multi_poll(e->watch_multi, NULL, 0, 1000, NULL);
-        }
-        curl_multi_remove_handle(e->watch_multi, h);
-    }
-    curl_slist_free_all(hdrs);
+    http->stream_run(e->watch_multi, h, &r, &e->stop);
 }
 
 static void *watch_main(void *arg)
 {
     struct ks_etcd *e = arg;
-    CURL *h = curl_easy_init();
+    void *h = http->handle_new();
     struct et_watch w = {.e = e};
     if (h == NULL || !core_ok(core_buf_init(&w.line, 4096, ET_MAX_RESPONSE))) {
         core_log(CORE_LOG_WARN, "keystore: no etcd watch (out of memory); changes arrive by polling");
-        if (h) curl_easy_cleanup(h);
+        if (h) http->handle_free(h);
         return NULL;
     }
     while (!atomic_load(&e->stop)) {
@@ -543,7 +536,7 @@ static void *watch_main(void *arg)
         for (int i = 0; i < ET_POLL_MS / 10 && !atomic_load(&e->stop); i++) sleep_ms(10);
     }
     core_buf_free(&w.line);
-    curl_easy_cleanup(h);
+    http->handle_free(h);
     return NULL;
 }
 
@@ -1200,10 +1193,10 @@ void ks_etcd_close(struct keystore *ks)
     if (e == NULL) return;
     atomic_store(&e->stop, true);
     if (e->watcher_started) {
-        curl_multi_wakeup(e->watch_multi);
+        http->stream_wakeup(e->watch_multi);
         pthread_join(e->watcher, NULL);
     }
-    if (e->watch_multi) curl_multi_cleanup(e->watch_multi);
+    if (e->watch_multi) http->stream_free(e->watch_multi);
     if (e->poller_started) pthread_join(e->poller, NULL);
     if (e->lease) {
         /* Hand leadership over now rather than after the lease's TTL. */
@@ -1226,7 +1219,12 @@ core_result ks_etcd_open(struct keystore *ks, const struct keystore_options *opt
     ENSURE(pthread_mutex_init(&e->auth_mu, NULL) == 0, ERR_NOMEM);
     ks->etcd = e;
     ks->be = &ks_etcd_backend;
-    pthread_once(&curl_once, curl_init_once);
+    pthread_once(&http_once, http_load);
+    if (http == NULL) {
+        core_log(CORE_LOG_ERROR, "keystore: the etcd store needs the module %s, which could not be loaded",
+                 KS_HTTP_MODULE_FILE);
+        BAIL(ERR_IO);
+    }
     GUARD(parse_endpoints(e, opts->store + 7));
     const char *prefix = opts->etcd_prefix && opts->etcd_prefix[0] ? opts->etcd_prefix : "kmsd";
     ENSURE(strlen(prefix) <= ET_MAX_PREFIX_BYTES && strchr(prefix, '/') == NULL, ERR_INVALID_ARG);
@@ -1239,7 +1237,7 @@ core_result ks_etcd_open(struct keystore *ks, const struct keystore_options *opt
         GUARD(copy_path(e->user, sizeof e->user, opts->etcd_user));
         GUARD(core_secret_alloc(&e->password, opts->etcd_password.len));
         memcpy(e->password.ptr, opts->etcd_password.ptr, opts->etcd_password.len);
-        GUARD(et_authenticate(e, curl_handle()));
+        GUARD(et_authenticate(e));
     }
     core_result r = et_refresh(e);
     if (!core_ok(r)) {
@@ -1251,7 +1249,7 @@ core_result ks_etcd_open(struct keystore *ks, const struct keystore_options *opt
     for (size_t i = 0; i < sizeof id; i++) snprintf(e->node_id + 2 * i, 3, "%02x", id[i]);
     ENSURE(pthread_create(&e->poller, NULL, poller_main, e) == 0, ERR_NOMEM);
     e->poller_started = true;
-    e->watch_multi = curl_multi_init();
+    e->watch_multi = http->stream_new();
     ENSURE(e->watch_multi != NULL, ERR_NOMEM);
     ENSURE(pthread_create(&e->watcher, NULL, watch_main, e) == 0, ERR_NOMEM);
     e->watcher_started = true;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "policy/policy.h"
+#include "query/query.h"
 #include "sts/sts_internal.h"
 
 #define ATTR_ROLE "https://aws.amazon.com/SAML/Attributes/Role"
@@ -265,6 +266,9 @@ core_result sts_assume_role_with_saml(struct sts_ctx *ctx)
 
     DEFER_CLEANUP(json_t *fx = NULL, core_json_cleanup);
     enum sts_saml_status st = sts_saml_verify(assertion, prov.certs, &fx);
+    if (st == STS_SAML_UNAVAILABLE)
+        return query_fail(ctx->out, QUERY_E_INTERNAL_FAILURE, "%s",
+                          "SAML support is not available: kmsd could not load its module kmsd-saml.so");
     if (st == STS_SAML_BAD_SIGNATURE) return invalid(ctx, "Response signature invalid");
     if (st != STS_SAML_OK) return invalid(ctx, "Invalid SAML response: the SAMLAssertion is not a SAML 2.0 Response "
                                                "holding one Assertion");

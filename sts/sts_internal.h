@@ -5,6 +5,7 @@
 
 #include "iam/iam.h"
 #include "sts/sts.h"
+#include "sts/sts_saml_module.h"
 
 #define STS_TOKEN_VERSION 1u
 #define STS_TOKEN_HEADER 29u   /* version + key id + nonce */
@@ -239,12 +240,8 @@ CORE_RESULT sts_jwt_sign(struct evp_pkey_st *key, const char *alg, const char *k
 /** Reads the organization file given to sts_env_new. Errors: ERR_IO, ERR_PARSE. */
 CORE_RESULT sts_org_load(struct sts_env *env, const char *path);
 
-/* SAML 2.0 responses (sts_saml.c): signature verified with libxmlsec1. */
-enum sts_saml_status {
-    STS_SAML_OK,
-    STS_SAML_MALFORMED,     /* not a single-assertion samlp:Response we can read */
-    STS_SAML_BAD_SIGNATURE, /* unsigned, wrong key, altered, or a signature not on the element read */
-};
+/* SAML 2.0 responses (sts_saml.c): signature verified with libxmlsec1, in
+ * the loadable module kmsd-saml.so (sts/sts_saml_module.h). */
 /**
  * Decodes the base64 SAMLResponse, verifies its signature(s) with one of
  * certs (base64 DER, from the provider's metadata) and reads the Assertion.
@@ -253,6 +250,7 @@ enum sts_saml_status {
  *     issue_instant, not_before, not_on_or_after, sc_not_on_or_after,
  *     session_not_on_or_after (epoch seconds, each absent when the
  *     assertion has none) and attrs {Name: [values]}.
+ * @return STS_SAML_UNAVAILABLE when kmsd-saml.so cannot be loaded (logged).
  */
 enum sts_saml_status sts_saml_verify(struct core_cursor b64, const json_t *certs, json_t **out);
 
