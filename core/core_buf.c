@@ -1,5 +1,6 @@
 #include "core/core_buf.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -519,20 +520,35 @@ static core_result ct_unbase64(struct core_buf *out, struct core_cursor in)
 
 static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/*
+ * Two output characters per lookup: b64_pairs[v] for a 12-bit v holds the
+ * characters of its two 6-bit halves, in memory order. Built once; only for
+ * public data (the index is the data).
+ */
+static uint16_t b64_pairs[4096];
+static pthread_once_t b64_pairs_once = PTHREAD_ONCE_INIT;
+
+static void b64_pairs_build(void)
+{
+    for (unsigned v = 0; v < 4096; v++) {
+        const uint8_t two[2] = {(uint8_t)b64_alphabet[v >> 6], (uint8_t)b64_alphabet[v & 63]};
+        memcpy(&b64_pairs[v], two, 2);
+    }
+}
+
 core_result core_buf_append_base64_public(struct core_buf *out, struct core_cursor in)
 {
     ENSURE(in.len <= (SIZE_MAX - 2) / 4 * 3 - 3, ERR_LIMIT);
     size_t n = (in.len + 2) / 3 * 4;
     GUARD(core_buf_reserve(out, n));
+    pthread_once(&b64_pairs_once, b64_pairs_build);
     uint8_t *o = out->data + out->len;
     const uint8_t *p = in.ptr;
     size_t i = 0;
-    for (; i + 3 <= in.len; i += 3) {
+    for (; i + 3 <= in.len; i += 3, o += 4) {
         uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        *o++ = (uint8_t)b64_alphabet[v >> 18];
-        *o++ = (uint8_t)b64_alphabet[(v >> 12) & 63];
-        *o++ = (uint8_t)b64_alphabet[(v >> 6) & 63];
-        *o++ = (uint8_t)b64_alphabet[v & 63];
+        memcpy(o, &b64_pairs[v >> 12], 2);
+        memcpy(o + 2, &b64_pairs[v & 4095], 2);
     }
     if (i < in.len) {
         uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < in.len ? (uint32_t)p[i + 1] << 8 : 0);
