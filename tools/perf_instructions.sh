@@ -25,7 +25,8 @@ N=${2:-2000}
 WORKLOADS=${3:-"encrypt32 decrypt generate-data-key"}
 command -v valgrind >/dev/null || { echo "perf_instructions: valgrind is not installed" >&2; exit 2; }
 if [[ ! -x "$B/server/kmsd" || ! -x "$B/tools/kmsbench" || -z "${KMSD:-}" ]]; then
-  cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+  # Configured only when new: an existing build dir keeps its settings (and its test targets).
+  [[ -f "$B/CMakeCache.txt" ]] || cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
   cmake --build "$B" -j"$(nproc)" --target kmsd kmsbench >/dev/null
 fi
 KMSD=${KMSD:-$B/server/kmsd}

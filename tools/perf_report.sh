@@ -29,7 +29,8 @@ cpu_per_request() { # PID N cmd... : prints server CPU microseconds per request
   t1=$(awk '{print $14+$15}' "/proc/$pid/stat")
   python3 -c "print('%.1f' % (($t1 - $t0) / $(getconf CLK_TCK) * 1e6 / $n))"
 }
-cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+# Configured only when new: an existing build dir keeps its settings (and its test targets).
+[[ -f "$B/CMakeCache.txt" ]] || cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 cmake --build "$B" -j"$(nproc)" --target kmsd kmsbench >/dev/null
 W=$(mktemp -d /tmp/kmsd-perf-XXXXXX)
 trap 'kill $(cat "$W/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$W"' EXIT
