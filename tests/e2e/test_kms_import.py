@@ -63,6 +63,16 @@ def openssl(*args, stdin=None):
     return p.stdout
 
 
+def cli_import_files(tmp, token_b64, wrapped, token_name="token.bin", wrapped_name="EncryptedKeyMaterial.bin"):
+    """The import token and the wrapped material as files, for the aws CLI's fileb:// arguments."""
+    tokf, wf = os.path.join(tmp, token_name), os.path.join(tmp, wrapped_name)
+    with open(tokf, "wb") as f:
+        f.write(base64.b64decode(token_b64))
+    with open(wf, "wb") as f:
+        f.write(wrapped)
+    return tokf, wf
+
+
 def wrap_openssl(pub_der, material, alg, tmp):
     """The developer guide's OpenSSL commands, run as written there."""
     pub = os.path.join(tmp, "pub.der")
@@ -337,12 +347,7 @@ class Import(Base):
                              "RSAES_OAEP_SHA_256", "--wrapping-key-spec", "RSA_4096")
         material = os.urandom(32)
         wrapped = wrap_openssl(base64.b64decode(p["PublicKey"]), material, "RSAES_OAEP_SHA_256", self.tmp)
-        tokf = os.path.join(self.tmp, "token.bin")
-        wf = os.path.join(self.tmp, "EncryptedKeyMaterial.bin")
-        with open(tokf, "wb") as f:
-            f.write(base64.b64decode(p["ImportToken"]))
-        with open(wf, "wb") as f:
-            f.write(wrapped)
+        tokf, wf = cli_import_files(self.tmp, p["ImportToken"], wrapped)
         _, out, _ = self.k.cli("kms", "import-key-material", "--key-id", kid, "--encrypted-key-material",
                                "fileb://" + wf, "--import-token", "fileb://" + tokf, "--expiration-model",
                                "KEY_MATERIAL_DOES_NOT_EXPIRE")

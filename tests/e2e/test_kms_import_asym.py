@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa,
 
 from kmsd_harness import main
 from sts_common import expect_error
-from test_kms_import import Base, openssl, wrap_cryptography, wrap_openssl
+from test_kms_import import Base, cli_import_files, openssl, wrap_cryptography, wrap_openssl
 
 PKCS8 = dict(encoding=serialization.Encoding.DER, format=serialization.PrivateFormat.PKCS8,
              encryption_algorithm=serialization.NoEncryption())
@@ -198,12 +198,7 @@ class ImportAsym(Base):
                              "RSA_AES_KEY_WRAP_SHA_256", "--wrapping-key-spec", "RSA_4096")
         wrapped = wrap_openssl(base64.b64decode(p["PublicKey"]), priv.private_bytes(**PKCS8),
                                "RSA_AES_KEY_WRAP_SHA_256", self.tmp)
-        tokf = os.path.join(self.tmp, "ecc-token.bin")
-        wf = os.path.join(self.tmp, "ecc-wrapped.bin")
-        with open(tokf, "wb") as f:
-            f.write(base64.b64decode(p["ImportToken"]))
-        with open(wf, "wb") as f:
-            f.write(wrapped)
+        tokf, wf = cli_import_files(self.tmp, p["ImportToken"], wrapped, "ecc-token.bin", "ecc-wrapped.bin")
         self.k.cli("kms", "import-key-material", "--key-id", kid, "--encrypted-key-material", "fileb://" + wf,
                    "--import-token", "fileb://" + tokf, "--expiration-model", "KEY_MATERIAL_DOES_NOT_EXPIRE")
         msgf = os.path.join(self.tmp, "msg.bin")
