@@ -9,6 +9,7 @@ audience and recipient, an issuer or role pair the assertion does not hold.
 import base64
 import datetime
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -343,6 +344,46 @@ class SAML(unittest.TestCase):
         red = attr("https://aws.amazon.com/SAML/Attributes/PrincipalTag:Project", "red")
         expect_error(self, lambda: self.assume(self.signed(role_pairs=[pair], extra_attrs=red), role=role),
                      "AccessDenied", 403)
+
+    def test_7_attacker_on_the_trust_tail(self):
+        """The checks after the assume itself (sts_federated_issue): Deny statements for the federated
+        principal, a role under an IAM path, another account's role, malformed source identities."""
+        fed = {"Federated": self.provider}
+        doc = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": fed,
+             "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession", "sts:SetSourceIdentity"]},
+            {"Effect": "Deny", "Principal": fed, "Action": "sts:SetSourceIdentity",
+             "Condition": {"StringEquals": {"sts:SourceIdentity": "mallory"}}},
+            {"Effect": "Deny", "Principal": fed, "Action": "sts:TagSession",
+             "Condition": {"StringEquals": {"aws:RequestTag/Project": "root"}}}]}
+        role = self.iam.create_role(RoleName="saml-pathed", Path="/fed/team/",
+                                    AssumeRolePolicyDocument=json.dumps(doc))["Role"]
+        self.assertEqual(role["Arn"], "arn:aws:iam::%s:role/fed/team/saml-pathed" % ACCT)
+        pair = "%s,%s" % (role["Arn"], self.provider)
+        si = lambda v: attr("https://aws.amazon.com/SAML/Attributes/SourceIdentity", v)
+        tag = lambda v: attr("https://aws.amazon.com/SAML/Attributes/PrincipalTag:Project", v)
+        # allowed: the session ARN names the role without its path
+        out = self.assume(self.signed(role_pairs=[pair], extra_attrs=si("alice") + tag("blue")), role=role["Arn"])
+        self.assertEqual(out["AssumedRoleUser"]["Arn"], "arn:aws:sts::%s:assumed-role/saml-pathed/alice" % ACCT)
+        self.assertEqual(out["SourceIdentity"], "alice")
+        # each Deny stops just its action
+        m = expect_error(self, lambda: self.assume(self.signed(role_pairs=[pair], extra_attrs=si("mallory")),
+                                                   role=role["Arn"]), "AccessDenied", 403)
+        self.assertEqual(m, "Not authorized to perform sts:SetSourceIdentity")
+        m = expect_error(self, lambda: self.assume(self.signed(role_pairs=[pair], extra_attrs=tag("root")),
+                                                   role=role["Arn"]), "AccessDenied", 403)
+        self.assertEqual(m, "Not authorized to perform sts:TagSession")
+        # the same role name in another account, with this account's provider: refused before any trust
+        # policy is read (the provider must be in the role's account)
+        other = "arn:aws:iam::111122223333:role/fed/team/saml-pathed"
+        m = expect_error(self, lambda: self.assume(self.signed(role_pairs=["%s,%s" % (other, self.provider)]),
+                                                   role=other), "ValidationError", 400)
+        self.assertEqual(m, "%s is invalid" % self.provider)
+        # overlong and out-of-alphabet source identities never reach the trust policy
+        for bad in ("a" * 65, "alice/../root", "a"):
+            expect_error(self, lambda: self.assume(self.signed(role_pairs=[pair], extra_attrs=si(bad)),
+                                                   role=role["Arn"]), "InvalidIdentityToken", 400,
+                         "Source Identity must match")
 
 
 if __name__ == "__main__":
