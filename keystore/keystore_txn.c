@@ -60,6 +60,13 @@ core_result keystore_txn_begin(struct keystore *ks, bool write, struct keystore_
     CORE_OK;
 }
 
+/* Ends the backend txn of t (a read txn through txn_end_read when the backend has one). */
+static void txn_end(struct keystore_txn *t)
+{
+    if (!t->write && t->ks->be->txn_end_read) t->ks->be->txn_end_read(t->bt);
+    else t->ks->be->txn_abort(t->bt);
+}
+
 static void txn_free(struct keystore_txn *t)
 {
     assert(t->iters == 0 && "keystore_iter_end() every iterator before its txn ends");
@@ -77,7 +84,7 @@ core_result keystore_txn_commit(struct keystore_txn *txn)
     assert(!txn->nested && "keystore_write() commits its own txn");
     if (txn->poisoned || !txn->write) {
         bool poisoned = txn->poisoned;
-        txn->ks->be->txn_abort(txn->bt);
+        txn_end(txn);
         txn_free(txn);
         ENSURE(!poisoned, ERR_TXN_POISONED);
         CORE_OK;
@@ -99,7 +106,7 @@ void keystore_txn_abort(struct keystore_txn *txn)
 {
     if (txn == NULL) return;
     assert(!txn->nested && "keystore_write() aborts its own txn");
-    txn->ks->be->txn_abort(txn->bt);
+    txn_end(txn);
     txn_free(txn);
 }
 
