@@ -40,6 +40,12 @@ bool core_bytes_eq_icase(const uint8_t *a, const uint8_t *b, size_t len)
         memcpy(&y, b + i, 8);
         if (lower8(x) != lower8(y)) return false;
     }
+    if (i < len && len >= 8) { /* the last eight bytes, overlapping ones already found equal */
+        uint64_t x, y;
+        memcpy(&x, a + len - 8, 8);
+        memcpy(&y, b + len - 8, 8);
+        return lower8(x) == lower8(y);
+    }
     for (; i < len; i++)
         if (lower(a[i]) != lower(b[i])) return false;
     return true;
