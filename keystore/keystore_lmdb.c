@@ -69,6 +69,7 @@ static void slot_exit(void *p)
     if (s->next) s->next->prev = s->prev;
     pthread_mutex_unlock(&slots_mu);
     free(s);
+    my_slot = NULL; /* a later destructor that reads registers a new slot (another destructor round) */
 }
 
 static void slot_key_create(void) { slot_key_ok = pthread_key_create(&slot_key, slot_exit) == 0; }
