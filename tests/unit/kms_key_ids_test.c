@@ -6,6 +6,8 @@
  * longest field lengths; stored records whose ids another writer made
  * (kms_seed.c keeps its own snprintf) still read back; and two keys whose
  * policies sit at the same generation never share a compiled policy.
+ * Loading a key resets what the struct held before, however little the
+ * load writes (a single-Region key clears only the multi-Region header).
  */
 #include "kms/kms_internal.h"
 #include "tests/unit/kms_testutil.h"
@@ -131,11 +133,58 @@ static void test_policy_cache_per_key(void)
     kmst_close(&t);
 }
 
+static void load(const struct kmst *t, const char *key_id, struct kms_key *k)
+{
+    struct keystore_txn *txn = NULL;
+    EXPECT_OK(keystore_txn_begin(t->ks, false, &txn));
+    EXPECT_OK(kms_key_get(txn, KMST_ACCOUNT, KMST_REGION, key_id, k));
+    keystore_txn_abort(txn);
+}
+
+/* One struct loaded with a multi-Region key with a description, tags and a replica, then with a plain key
+ * with none of them: nothing of the first stays. */
+static void test_reload_resets(void)
+{
+    struct kmst t;
+    EXPECT_TRUE(kmst_open(&t, "kms_key_ids_reload"));
+    json_t *m = kmst_ok(&t, "CreateKey",
+                        "{\"MultiRegion\":true,\"Description\":\"first\","
+                        "\"Tags\":[{\"TagKey\":\"k\",\"TagValue\":\"v\"}]}");
+    char body[256];
+    snprintf(body, sizeof body, "{\"KeyId\":\"%s\",\"ReplicaRegion\":\"eu-west-1\"}", key_id_of(m));
+    json_decref(kmst_ok(&t, "ReplicateKey", body));
+    json_t *p = kmst_ok(&t, "CreateKey", "{}");
+    struct kms_key k = {0};
+    EXPECT_OK(kms_key_init(&k));
+    load(&t, key_id_of(m), &k);
+    EXPECT_TRUE(k.mrk.on && k.mrk.n_replicas == 1);
+    EXPECT_STR_EQ(k.mrk.primary, KMST_REGION);
+    EXPECT_STR_EQ(k.mrk.replicas[0], "eu-west-1");
+    EXPECT_BYTES_EQ(k.description.data, k.description.len, "first", 5);
+    EXPECT_TRUE(k.n_tags == 1 && k.tags.len > 0);
+    k.mrk.gen_floor = 7; /* as a set whose replica was deleted */
+    load(&t, key_id_of(p), &k);
+    EXPECT_TRUE(!k.mrk.on && k.mrk.n_replicas == 0 && k.mrk.primary[0] == 0 && k.mrk.gen_floor == 0);
+    EXPECT_TRUE(!kms_mrk_in_set(&k.mrk, "eu-west-1") && !kms_mrk_in_set(&k.mrk, KMST_REGION));
+    EXPECT_TRUE(!kms_mrk_is_replica(&k) && !kms_mrk_is_primary(&k));
+    EXPECT_TRUE(k.description.len == 0 && k.n_tags == 0 && k.tags.len == 0 && k.n_versions == 1);
+    /* The plain key's reply renders the empty description. */
+    snprintf(body, sizeof body, "{\"KeyId\":\"%s\"}", key_id_of(p));
+    json_t *d = kmst_ok(&t, "DescribeKey", body);
+    EXPECT_STR_EQ(json_string_value(json_object_get(json_object_get(d, "KeyMetadata"), "Description")), "");
+    json_decref(d);
+    kms_key_free(&k);
+    json_decref(m);
+    json_decref(p);
+    kmst_close(&t);
+}
+
 int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
     test_ids_match_reference();
     test_material_ids();
     test_policy_cache_per_key();
+    test_reload_resets();
     TEST_MAIN_END();
 }
