@@ -113,7 +113,10 @@ struct kms_key {
 
 #define KMS_VERSION_REC_BYTES (4u + 8u + 1u + KMS_MATERIAL_ID_BYTES)
 
-/** Zeroes a key struct and sets up its buffers. Errors: ERR_NOMEM. */
+/**
+ * Zeroes a key struct (all but mrk.replicas past n_replicas = 0, which nothing reads) and sets up its
+ * buffers. Errors: ERR_NOMEM.
+ */
 CORE_RESULT kms_key_init(struct kms_key *k);
 void kms_key_free(struct kms_key *k);
 /** "arn:<partition>:kms:<region>:<account>:<resource>" into out. */

@@ -7,8 +7,12 @@
  * (kms_seed.c keeps its own snprintf) still read back; and two keys whose
  * policies sit at the same generation never share a compiled policy.
  * Loading a key resets what the struct held before, however little the
- * load writes (a single-Region key clears only the multi-Region header).
+ * load writes (a single-Region key clears only the multi-Region header),
+ * and kms_key_init() clears every byte but the replica Regions.
  */
+#include <stddef.h>
+
+#include "kms/kms_asym.h"
 #include "kms/kms_internal.h"
 #include "tests/unit/kms_testutil.h"
 
@@ -179,6 +183,25 @@ static void test_reload_resets(void)
     kmst_close(&t);
 }
 
+/* kms_key_init() over a struct full of garbage leaves what it leaves over a zeroed one, every byte but
+ * mrk.replicas (nothing reads past n_replicas = 0). */
+static void test_init_clears(void)
+{
+    static struct kms_key dirty, clean;
+    memset(&dirty, 0xa5, sizeof dirty);
+    memset(&clean, 0, sizeof clean);
+    EXPECT_OK(kms_key_init(&dirty));
+    EXPECT_OK(kms_key_init(&clean));
+    size_t skip = offsetof(struct kms_key, mrk.replicas), end = skip + sizeof dirty.mrk.replicas;
+    EXPECT_BYTES_EQ((const uint8_t *)&dirty, skip, (const uint8_t *)&clean, skip);
+    EXPECT_BYTES_EQ((const uint8_t *)&dirty + end, sizeof dirty - end, (const uint8_t *)&clean + end,
+                    sizeof clean - end);
+    EXPECT_TRUE(clean.spec == KMS_SPEC_SYMMETRIC_DEFAULT && clean.usage == KMS_USAGE_ENCRYPT_DECRYPT);
+    EXPECT_TRUE(clean.policy.max == KMS_MAX_POLICY && clean.policy.data == NULL && !clean.mrk.on);
+    kms_key_free(&dirty);
+    kms_key_free(&clean);
+}
+
 int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
@@ -186,5 +209,6 @@ int main(int argc, char **argv)
     test_material_ids();
     test_policy_cache_per_key();
     test_reload_resets();
+    test_init_clears();
     TEST_MAIN_END();
 }
