@@ -110,10 +110,9 @@ static size_t record_id(const char *account, size_t alen, const char *region, si
     return n;
 }
 
-void kms_key_set_arn(struct kms_key *k)
+/* rid and arn from k's account, region and key_id, of these lengths. */
+static void build_ids(struct kms_key *k, size_t alen, size_t rlen, size_t klen)
 {
-    size_t alen = strnlen(k->account, ACCOUNT_MAX), rlen = strnlen(k->region, REGION_MAX),
-           klen = strnlen(k->key_id, KMS_KEY_ID_LEN);
     k->rid_len = (uint8_t)record_id(k->account, alen, k->region, rlen, k->key_id, klen, k->rid);
     const char *part = core_partition_of(k->region);
     size_t plen = strlen(part), n = 0;
@@ -127,6 +126,11 @@ void kms_key_set_arn(struct kms_key *k)
     put(k->arn, &n, ":key/", 5);
     put(k->arn, &n, k->key_id, klen);
     k->arn[n] = 0;
+}
+
+void kms_key_set_arn(struct kms_key *k)
+{
+    build_ids(k, strnlen(k->account, ACCOUNT_MAX), strnlen(k->region, REGION_MAX), strnlen(k->key_id, KMS_KEY_ID_LEN));
 }
 
 size_t kms_key_record_id(const char *account, const char *region, const char *key_id, char out[KMS_MAX_RID])
@@ -314,16 +318,22 @@ static core_result encode(const struct kms_key *k, struct core_buf *out)
 core_result kms_key_get(struct keystore_txn *txn, const char *account, const char *region, const char *key_id,
                         struct kms_key *out)
 {
+    /* Each length taken once (the fields' caps cut longer input, as core_str_copy did). */
+    size_t alen = strnlen(account, ACCOUNT_MAX), rlen = strnlen(region, REGION_MAX),
+           klen = strnlen(key_id, KMS_KEY_ID_LEN);
     char rid[KMS_MAX_RID];
-    size_t rid_len = kms_key_record_id(account, region, key_id, rid);
+    size_t rid_len = record_id(account, alen, region, rlen, key_id, klen, rid);
     DEFER_CLEANUP(struct core_buf raw = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&raw, 512, CORE_MAX_RECORD_BYTES));
     GUARD(keystore_get(txn, tbl_key, core_cursor_from(rid, rid_len), &raw));
     GUARD(decode(core_buf_cursor(&raw), out));
-    core_str_copy(out->account, sizeof out->account, account);
-    core_str_copy(out->region, sizeof out->region, region);
-    core_str_copy(out->key_id, sizeof out->key_id, key_id);
-    kms_key_set_arn(out);
+    memcpy(out->account, account, alen);
+    out->account[alen] = 0;
+    memcpy(out->region, region, rlen);
+    out->region[rlen] = 0;
+    memcpy(out->key_id, key_id, klen);
+    out->key_id[klen] = 0;
+    build_ids(out, alen, rlen, klen);
     GUARD(kms_mrk_load(txn, out)); /* before the due dates: a replica holds no rotation row */
     if (out->external) {
         core_result r = kms_import_load(txn, out);

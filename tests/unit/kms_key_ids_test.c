@@ -143,6 +143,15 @@ static void load(const struct kmst *t, const char *key_id, struct kms_key *k)
     EXPECT_OK(keystore_txn_begin(t->ks, false, &txn));
     EXPECT_OK(kms_key_get(txn, KMST_ACCOUNT, KMST_REGION, key_id, k));
     keystore_txn_abort(txn);
+    char want_rid[KMS_MAX_RID], want_arn[KMS_MAX_ARN];
+    snprintf(want_rid, sizeof want_rid, "%s/%s/%s", KMST_ACCOUNT, KMST_REGION, key_id);
+    snprintf(want_arn, sizeof want_arn, "arn:aws:kms:%s:%s:key/%s", KMST_REGION, KMST_ACCOUNT, key_id);
+    EXPECT_STR_EQ(k->account, KMST_ACCOUNT);
+    EXPECT_STR_EQ(k->region, KMST_REGION);
+    EXPECT_STR_EQ(k->key_id, key_id);
+    EXPECT_STR_EQ(k->rid, want_rid);
+    EXPECT_TRUE(k->rid_len == strlen(want_rid));
+    EXPECT_STR_EQ(k->arn, want_arn);
 }
 
 /* One struct loaded with a multi-Region key with a description, tags and a replica, then with a plain key
