@@ -115,7 +115,8 @@ struct kms_key {
 
 /**
  * Zeroes a key struct (all but mrk.replicas past n_replicas = 0, which nothing reads) and sets up its
- * buffers. Errors: ERR_NOMEM.
+ * buffers. k may hold garbage: it is cleared first, so on any return kms_key_free() may be called on it.
+ * Errors: ERR_NOMEM.
  */
 CORE_RESULT kms_key_init(struct kms_key *k);
 void kms_key_free(struct kms_key *k);
