@@ -6,6 +6,9 @@
 #include <stdlib.h>
 
 #include <sodium.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "core/core_secmem.h"
 
@@ -36,6 +39,12 @@ bool core_bytes_eq_icase(const uint8_t *a, const uint8_t *b, size_t len)
         memcpy(&x, a + i, 8);
         memcpy(&y, b + i, 8);
         if (lower8(x) != lower8(y)) return false;
+    }
+    if (i < len && len >= 8) { /* the last eight bytes, overlapping ones already found equal */
+        uint64_t x, y;
+        memcpy(&x, a + len - 8, 8);
+        memcpy(&y, b + len - 8, 8);
+        return lower8(x) == lower8(y);
     }
     for (; i < len; i++)
         if (lower(a[i]) != lower(b[i])) return false;
@@ -304,6 +313,22 @@ static inline uint64_t hex_chars4(uint64_t s)
 void core_hex_lower(const uint8_t *in, size_t len, char *out)
 {
     size_t i = 0;
+#ifdef __SSE2__
+    /* Sixteen bytes per step (issue 14, round 6: 190 instructions a digest in the word loop below):
+     * the nibbles interleaved high first, then '0' + n, plus 39 where n > 9 (a lane-wise compare and
+     * mask, no branch and no table index on a data byte: digests and signatures go through here). */
+    const __m128i low4 = _mm_set1_epi8(0x0f), nine = _mm_set1_epi8(9), zero = _mm_set1_epi8('0'),
+                  gap = _mm_set1_epi8('a' - '0' - 10);
+    for (; i + 16 <= len; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(in + i));
+        __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4), lo = _mm_and_si128(v, low4);
+        __m128i a = _mm_unpacklo_epi8(hi, lo), b = _mm_unpackhi_epi8(hi, lo);
+        a = _mm_add_epi8(_mm_add_epi8(a, zero), _mm_and_si128(_mm_cmpgt_epi8(a, nine), gap));
+        b = _mm_add_epi8(_mm_add_epi8(b, zero), _mm_and_si128(_mm_cmpgt_epi8(b, nine), gap));
+        _mm_storeu_si128((__m128i *)(void *)(out + 2 * i), a);
+        _mm_storeu_si128((__m128i *)(void *)(out + 2 * i + 16), b);
+    }
+#endif
     for (; i + 4 <= len; i += 4) { /* issue 14, round 5: a table loop cost 400 instructions a digest */
         uint64_t c = hex_chars4((uint64_t)in[i] | (uint64_t)in[i + 1] << 16 | (uint64_t)in[i + 2] << 32 |
                                 (uint64_t)in[i + 3] << 48);

@@ -83,10 +83,18 @@ void core_time_iso8601(int64_t t, char out[32])
 
 void core_time_amz(int64_t t, char out[32])
 {
+    /* A request's time is printed twice (the scope check, the string to sign), and consecutive
+     * requests mostly carry the same second: the thread's last answer is kept (issue 14). */
+    static _Thread_local int64_t memo_t = -1;
+    static _Thread_local char memo[17];
     if (t >= 0 && t <= CORE_TIME_FAST_MAX) {
-        /* YYYYMMDDTHHMMSSZ */
-        memcpy(out, "00000000T000000Z", 17);
-        civil(t, out, out + 4, out + 6, out + 9, out + 11, out + 13);
+        if (t != memo_t) {
+            /* YYYYMMDDTHHMMSSZ */
+            memcpy(memo, "00000000T000000Z", 17);
+            civil(t, memo, memo + 4, memo + 6, memo + 9, memo + 11, memo + 13);
+            memo_t = t;
+        }
+        memcpy(out, memo, 17);
         return;
     }
     time_t tt = (time_t)t;

@@ -65,6 +65,9 @@ struct ks_backend {
      * failure. Errors: ERR_IO, ERR_LIMIT (store full). */
     core_result (*txn_commit)(struct ks_btxn *t);
     void (*txn_abort)(struct ks_btxn *t);
+    /* Ends a read txn begun by txn_begin (optional: NULL means txn_abort).
+     * The backend may keep what it needs to begin the next one cheaply. */
+    void (*txn_end_read)(struct ks_btxn *t);
     /* Names the snapshot a read txn sees: two read txns with the same
      * number see the same data (keys the read cache). */
     uint64_t (*txn_snapshot)(struct ks_btxn *t);

@@ -169,6 +169,10 @@ void ks_lock_shared(struct keystore *ks);
 /* keystore_open.c, for the compaction: opens ks->env on ks->dir and checks
  * that the master key still opens it. */
 CORE_RESULT ks_env_reopen(struct keystore *ks);
+/* Aborts the read txns of env that threads keep parked (keystore_lmdb.c): before every mdb_env_close. */
+void ks_lmdb_unpark_all(MDB_env *env);
+/* True when the calling thread holds a parked read txn of ks (for tests). */
+bool ks_lmdb_parked(const struct keystore *ks);
 uint64_t ks_new_instance(void);
 
 /* keystore_etcd.c: the etcd backend. ks_etcd_open() connects and makes ks

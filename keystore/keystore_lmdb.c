@@ -1,6 +1,8 @@
 #include "keystore/keystore_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 /*
@@ -22,9 +24,104 @@ struct ks_biter {
     bool at_end;
 };
 
+/*
+ * Parked read transactions. Beginning an LMDB read txn allocates it and claims
+ * a reader slot under the reader table's lock; aborting it gives both back. A
+ * thread instead parks the read txn it ends (mdb_txn_reset: the snapshot is
+ * released, so a parked txn pins no page, but the object and its reader slot
+ * are kept) and renews it at its next read (mdb_txn_renew: a fresh snapshot,
+ * exactly as a new txn would see). One parked txn per thread, for the env it
+ * was last used with.
+ *
+ * A parked txn must not outlive its env, which mdb_env_close frees: every
+ * close (ks_free, the compaction's swap) first calls ks_lmdb_unpark_all(),
+ * which aborts that env's parked txns in every thread. Parking happens inside
+ * the keystore's gate (keystore_txn.c ends the backend txn before leaving it)
+ * and the swap closes the env with the gate closed and drained, so no thread
+ * parks or renews a txn of an env being closed. A slot's txn moves only by
+ * atomic exchange, so each parked txn has one owner: the thread renewing it,
+ * the sweep, or the slot's thread-exit destructor, which runs under the
+ * registry lock as the sweep does (neither aborts against an env the other
+ * let close). Only the slot's own thread stores into it, and it sets env
+ * while txn is NULL, so a txn found after env matched belongs to that env.
+ */
+struct lm_slot {
+    _Atomic(MDB_env *) env;
+    _Atomic(MDB_txn *) txn;
+    struct lm_slot *next, *prev; /* the registry, under slots_mu */
+};
+
+static pthread_mutex_t slots_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct lm_slot *slots;
+static pthread_key_t slot_key;
+static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
+static bool slot_key_ok;
+static _Thread_local struct lm_slot *my_slot;
+
+static void slot_exit(void *p)
+{
+    struct lm_slot *s = p;
+    pthread_mutex_lock(&slots_mu);
+    MDB_txn *t = atomic_exchange(&s->txn, NULL);
+    if (t) mdb_txn_abort(t);
+    if (s->prev) s->prev->next = s->next;
+    else slots = s->next;
+    if (s->next) s->next->prev = s->prev;
+    pthread_mutex_unlock(&slots_mu);
+    free(s);
+}
+
+static void slot_key_create(void) { slot_key_ok = pthread_key_create(&slot_key, slot_exit) == 0; }
+
+/* The calling thread's slot, registered on first use; NULL when it cannot be (then nothing is parked). */
+static struct lm_slot *slot_get(void)
+{
+    if (my_slot) return my_slot;
+    pthread_once(&slot_once, slot_key_create);
+    if (!slot_key_ok) return NULL;
+    struct lm_slot *s = calloc(1, sizeof *s);
+    if (s == NULL) return NULL;
+    if (pthread_setspecific(slot_key, s) != 0) {
+        free(s);
+        return NULL;
+    }
+    pthread_mutex_lock(&slots_mu);
+    s->next = slots;
+    if (slots) slots->prev = s;
+    slots = s;
+    pthread_mutex_unlock(&slots_mu);
+    my_slot = s;
+    return s;
+}
+
+void ks_lmdb_unpark_all(MDB_env *env)
+{
+    pthread_mutex_lock(&slots_mu);
+    for (struct lm_slot *s = slots; s; s = s->next) {
+        if (atomic_load(&s->env) != env) continue;
+        MDB_txn *t = atomic_exchange(&s->txn, NULL);
+        if (t) mdb_txn_abort(t);
+    }
+    pthread_mutex_unlock(&slots_mu);
+}
+
+bool ks_lmdb_parked(const struct keystore *ks)
+{
+    return my_slot && ks->env && atomic_load(&my_slot->env) == ks->env && atomic_load(&my_slot->txn) != NULL;
+}
+
 static core_result lm_txn_begin(struct keystore *ks, struct ks_btxn *parent, bool write, struct ks_btxn **out)
 {
     MDB_txn *t = NULL;
+    if (!write && parent == NULL && ks->env && my_slot && atomic_load(&my_slot->env) == ks->env &&
+        (t = atomic_exchange(&my_slot->txn, NULL)) != NULL) {
+        if (mdb_txn_renew(t) == MDB_SUCCESS) {
+            *out = (struct ks_btxn *)(void *)t;
+            CORE_OK;
+        }
+        mdb_txn_abort(t); /* then a new one, as if nothing had been parked */
+        t = NULL;
+    }
     int rc = ks->env ? mdb_txn_begin(ks->env, parent ? mtxn(parent) : NULL, write ? 0 : MDB_RDONLY, &t) : EIO;
     if (rc != MDB_SUCCESS) return ks_mdb_fail(rc, __FILE__, __LINE__);
     *out = (struct ks_btxn *)(void *)t;
@@ -38,6 +135,19 @@ static core_result lm_txn_commit(struct ks_btxn *t)
 }
 
 static void lm_txn_abort(struct ks_btxn *t) { mdb_txn_abort(mtxn(t)); }
+
+static void lm_txn_end_read(struct ks_btxn *bt)
+{
+    MDB_txn *t = mtxn(bt);
+    struct lm_slot *s = slot_get();
+    if (s && atomic_load(&s->txn) == NULL) {
+        mdb_txn_reset(t);
+        atomic_store(&s->env, mdb_txn_env(t));
+        atomic_store(&s->txn, t);
+        return;
+    }
+    mdb_txn_abort(t);
+}
 
 static uint64_t lm_txn_snapshot(struct ks_btxn *t) { return (uint64_t)mdb_txn_id(mtxn(t)); }
 
@@ -136,6 +246,7 @@ const struct ks_backend ks_lmdb_backend = {
     .txn_begin = lm_txn_begin,
     .txn_commit = lm_txn_commit,
     .txn_abort = lm_txn_abort,
+    .txn_end_read = lm_txn_end_read,
     .txn_snapshot = lm_txn_snapshot,
     .get = lm_get,
     .put_reserve = lm_put_reserve,

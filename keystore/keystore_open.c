@@ -39,7 +39,10 @@ static const char *source_name(unsigned s)
 static void ks_free(struct keystore *ks)
 {
     if (ks == NULL) return;
-    if (ks->env) mdb_env_close(ks->env);
+    if (ks->env) {
+        ks_lmdb_unpark_all(ks->env);
+        mdb_env_close(ks->env);
+    }
     ks_etcd_close(ks);
     core_secret_free(&ks->master);
     if (ks->lock_fd >= 0) close(ks->lock_fd); /* drops the flock */

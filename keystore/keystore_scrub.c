@@ -238,6 +238,7 @@ static core_result swap(struct keystore *ks, const char *tmp, int *replaced)
     char data[PATH_MAX];
     GUARD(ks_path_join(data, ks->dir, KS_DATA_FILE));
     int old = open(data, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    ks_lmdb_unpark_all(ks->env); /* the gate is drained: nothing parks into this env meanwhile */
     mdb_env_close(ks->env);
     ks->env = NULL;
     bool renamed = rename(tmp, data) == 0;

@@ -33,6 +33,48 @@ static core_result poison_on_fail(struct keystore_txn *txn, core_result r, bool 
     return r;
 }
 
+/*
+ * One ended txn struct is kept per thread for its next begin (issue 14: calloc and free were 300
+ * instructions a request). A txn may end on another thread than the one that began it; the struct
+ * is plain memory, kept by whichever thread frees it. The key's destructor frees a thread's spare.
+ */
+static _Thread_local struct keystore_txn *spare;
+static _Thread_local bool spare_registered;
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static bool spare_key_ok;
+
+static void spare_free(void *p)
+{
+    struct keystore_txn **s = p;
+    free(*s);
+    *s = NULL;
+}
+
+static void spare_key_create(void) { spare_key_ok = pthread_key_create(&spare_key, spare_free) == 0; }
+
+static struct keystore_txn *txn_alloc(void)
+{
+    struct keystore_txn *t = spare;
+    if (t == NULL) return calloc(1, sizeof *t);
+    spare = NULL;
+    *t = (struct keystore_txn){0};
+    return t;
+}
+
+static void txn_release(struct keystore_txn *t)
+{
+    if (spare == NULL && !spare_registered) { /* once per thread: the key holds the slot's address */
+        pthread_once(&spare_once, spare_key_create);
+        spare_registered = spare_key_ok && pthread_setspecific(spare_key, &spare) == 0;
+    }
+    if (spare == NULL && spare_registered) {
+        spare = t;
+        return;
+    }
+    free(t);
+}
+
 core_result keystore_txn_begin(struct keystore *ks, bool write, struct keystore_txn **out)
 {
     ENSURE_REF(ks);
@@ -44,13 +86,13 @@ core_result keystore_txn_begin(struct keystore *ks, bool write, struct keystore_
     /* A compaction postponed earlier (another process had the keystore open)
      * is retried here too, so an idle kmsd's ticker finishes it. */
     ks->be->maintain(ks, false);
-    struct keystore_txn *t = calloc(1, sizeof *t);
+    struct keystore_txn *t = txn_alloc();
     ENSURE(t != NULL, ERR_NOMEM);
     ks_gate_enter(ks); /* held until the txn ends: a compaction waits for it */
     core_result r = ks->be->txn_begin(ks, NULL, write, &t->bt);
     if (!core_ok(r)) {
         ks_gate_leave(ks);
-        free(t);
+        txn_release(t);
         return r;
     }
     t->ks = ks;
@@ -60,12 +102,19 @@ core_result keystore_txn_begin(struct keystore *ks, bool write, struct keystore_
     CORE_OK;
 }
 
+/* Ends the backend txn of t (a read txn through txn_end_read when the backend has one). */
+static void txn_end(struct keystore_txn *t)
+{
+    if (!t->write && t->ks->be->txn_end_read) t->ks->be->txn_end_read(t->bt);
+    else t->ks->be->txn_abort(t->bt);
+}
+
 static void txn_free(struct keystore_txn *t)
 {
     assert(t->iters == 0 && "keystore_iter_end() every iterator before its txn ends");
     if (t->write) ks_tls_write_depth--;
     ks_gate_leave(t->ks);
-    free(t);
+    txn_release(t);
 }
 
 keystore_commit_hook_fn ks_commit_hook;
@@ -77,7 +126,7 @@ core_result keystore_txn_commit(struct keystore_txn *txn)
     assert(!txn->nested && "keystore_write() commits its own txn");
     if (txn->poisoned || !txn->write) {
         bool poisoned = txn->poisoned;
-        txn->ks->be->txn_abort(txn->bt);
+        txn_end(txn);
         txn_free(txn);
         ENSURE(!poisoned, ERR_TXN_POISONED);
         CORE_OK;
@@ -99,7 +148,7 @@ void keystore_txn_abort(struct keystore_txn *txn)
 {
     if (txn == NULL) return;
     assert(!txn->nested && "keystore_write() aborts its own txn");
-    txn->ks->be->txn_abort(txn->bt);
+    txn_end(txn);
     txn_free(txn);
 }
 

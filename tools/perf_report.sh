@@ -9,7 +9,8 @@
 #   4. Encrypt and ListKeys pages with 100,000 keys in the keystore;
 #   5. cold start to first served request and idle RSS with an existing keystore;
 #   6. server CPU time per request (from /proc, 100,000 requests each): the
-#      steadiest figure on a shared machine, for kmsd and for the floor;
+#      steadiest figure on a shared machine, for kmsd and for the floor, with
+#      its user and kernel parts (the loopback TCP work is the kernel's);
 #   7. 16 active connections with and without 1,000 idle keep-alive ones open;
 #   8. asymmetric and HMAC workloads next to `openssl speed` (the bare primitive,
 #      single-threaded) in the same run, and GenerateDataKeyPair RSA_2048 latency
@@ -22,12 +23,14 @@ B=${1:-build-release}
 D=${2:-5}
 SECTIONS=${3:-"1 2 3 4 5 6 7 8"}
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
-cpu_per_request() { # PID N cmd... : prints server CPU microseconds per request
+cpu_per_request() { # PID N cmd... : prints server CPU microseconds per request, then its user and kernel parts
   local pid=$1 n=$2; shift 2
-  local t0 t1; t0=$(awk '{print $14+$15}' "/proc/$pid/stat")
+  local u0 s0 u1 s1; read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
   "$@" > /dev/null 2>&1
-  t1=$(awk '{print $14+$15}' "/proc/$pid/stat")
-  python3 -c "print('%.1f' % (($t1 - $t0) / $(getconf CLK_TCK) * 1e6 / $n))"
+  read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$pid/stat")
+  python3 -c "
+t = $(getconf CLK_TCK) / 1e6 * $n
+print('%.1f us (user %.1f, kernel %.1f)' % (($u1 - $u0 + $s1 - $s0) / t, ($u1 - $u0) / t, ($s1 - $s0) / t))"
 }
 # Configured only when new: an existing build dir keeps its settings (and its test targets).
 [[ -f "$B/CMakeCache.txt" ]] || cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
@@ -93,13 +96,13 @@ if want 6; then
 echo "## 6. server CPU per request (100,000 requests each, 16 connections)"
 for w in encrypt32 encrypt32@temp decrypt generate-data-key generate-random get-caller-identity; do
   echo "kmsd   $w: $(cpu_per_request "$(cat "$W/pid")" 100000 "$B/tools/kmsbench" --endpoint "http://127.0.0.1:$P" \
-      --credentials-file "$W/data/admin-credentials" -c 16 -t 2 -n 100000 -w "$w") us"
+      --credentials-file "$W/data/admin-credentials" -c 16 -t 2 -n 100000 -w "$w")"
 done
 "$B/tools/kmsbench" --serve-floor 0 > "$W/floor.out" 2>&1 & FPID=$!
 for _ in $(seq 100); do grep -q "serving on" "$W/floor.out" && break; sleep 0.05; done
 FP=$(grep -o '127.0.0.1:[0-9]*' "$W/floor.out" | cut -d: -f2)
 echo "floor  encrypt32 (same requests, separate process): $(cpu_per_request $FPID 100000 "$B/tools/kmsbench" \
-    --endpoint "http://127.0.0.1:$FP" --credentials-file "$W/data/admin-credentials" -c 16 -t 2 -n 100000 -w encrypt32) us"
+    --endpoint "http://127.0.0.1:$FP" --credentials-file "$W/data/admin-credentials" -c 16 -t 2 -n 100000 -w encrypt32)"
 kill -INT $FPID; wait $FPID 2>/dev/null || true
 fi
 if want 7; then

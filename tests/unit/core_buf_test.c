@@ -91,15 +91,16 @@ static void test_ct_equal(void)
     EXPECT_TRUE(!core_ct_equal_cursor(core_cursor_str("abc"), core_cursor_str("ab")));
 }
 
-/* core_hex_lower (four bytes per step, then one at a time) against snprintf, for every byte value at
- * every position of every length up to 9, and through core_buf_append_hex. */
+/* core_hex_lower (sixteen bytes per step with SSE2, then four, then one at a time) against snprintf,
+ * for every byte value at every position of every length up to 37 (two sixteen-byte steps, a
+ * four-byte step and a tail), and through core_buf_append_hex. */
 static void test_hex(void)
 {
-    for (size_t len = 0; len <= 9; len++) {
+    for (size_t len = 0; len <= 37; len++) {
         for (size_t at = 0; at < (len ? len : 1); at++) {
             for (unsigned v = 0; v < 256; v++) {
-                uint8_t in[9];
-                char got[19], want[19];
+                uint8_t in[37];
+                char got[75], want[75];
                 for (size_t i = 0; i < len; i++) in[i] = (uint8_t)(0x5a + 37 * i);
                 if (len) in[at] = (uint8_t)v;
                 memset(got, '#', sizeof got);
@@ -108,7 +109,7 @@ static void test_hex(void)
                 EXPECT_BYTES_EQ(got, 2 * len, want, 2 * len);
                 EXPECT_TRUE(got[2 * len] == '#'); /* nothing written past the digits */
                 struct core_buf b;
-                EXPECT_OK(core_buf_init(&b, 0, 64));
+                EXPECT_OK(core_buf_init(&b, 0, 128));
                 EXPECT_OK(core_buf_append_hex(&b, core_cursor_from(in, len)));
                 EXPECT_BYTES_EQ(b.data, b.len, want, 2 * len);
                 core_buf_free(&b);
