@@ -59,7 +59,7 @@ static void test_ids_match_reference(void)
  * material this module writes sits under that id. */
 static void test_material_ids(void)
 {
-    struct kmst t;
+    struct kmst t = {0};
     EXPECT_TRUE(kmst_open(&t, "kms_key_ids"));
     struct kms_key k = {0};
     EXPECT_OK(kms_key_init(&k));
@@ -108,7 +108,7 @@ static const char *key_id_of(json_t *created)
  * policy, in either order, however often the cache already holds the other's. */
 static void test_policy_cache_per_key(void)
 {
-    struct kmst t;
+    struct kmst t = {0};
     EXPECT_TRUE(kmst_open(&t, "kms_key_ids_policy"));
     json_t *a = kmst_ok(&t, "CreateKey", "{}");
     char body[2048];
@@ -158,7 +158,7 @@ static void load(const struct kmst *t, const char *key_id, struct kms_key *k)
  * with none of them: nothing of the first stays. */
 static void test_reload_resets(void)
 {
-    struct kmst t;
+    struct kmst t = {0};
     EXPECT_TRUE(kmst_open(&t, "kms_key_ids_reload"));
     json_t *m = kmst_ok(&t, "CreateKey",
                         "{\"MultiRegion\":true,\"Description\":\"first\","
