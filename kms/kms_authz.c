@@ -1,3 +1,4 @@
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -46,8 +47,9 @@ void kms_authz_env_free(struct kms_env *env) { policy_cache_destroy(&env->polici
 
 static core_result policy_acquire(struct kms_env *env, const struct kms_key *key, struct kms_policy_entry **out)
 {
-    char rid[128];
-    kms_key_record_id(key->account, key->region, key->key_id, rid);
+    /* The record id kms_key_set_arn() made with the ARN: an empty one would share one cache slot. */
+    assert(key->rid_len > 0);
+    const char *rid = key->rid;
     struct policy_cache_item *it = policy_cache_acquire(&env->policies, rid, key->policy_gen, 0);
     if (it) {
         *out = (struct kms_policy_entry *)(void *)it;

@@ -32,7 +32,9 @@ core_result kms_generate_data_key_common(struct kms_ctx *ctx, const json_t *in, 
     DEFER_CLEANUP(struct core_buf aad = {0}, core_buf_cleanup);
     GUARD(kms_ec_aad(ctx, ec, &aad));
 
-    DEFER_CLEANUP(struct kms_key k = {0}, kms_key_free);
+    /* No "= {0}": kms_key_init() clears the 2.5 KiB (all but mrk.replicas) before anything can fail, on
+     * every request; nothing may come between the two lines. */
+    DEFER_CLEANUP(struct kms_key k, kms_key_free);
     GUARD(kms_key_init(&k));
     struct keystore_txn *txn = NULL;
     GUARD(kms_key_open(ctx, id, KMS_RULE_CRYPTO, &txn, &k));

@@ -1,3 +1,5 @@
+#include <assert.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -42,7 +44,11 @@ static const char tbl_alias[] = "kms_alias";
 
 core_result kms_key_init(struct kms_key *k)
 {
-    *k = (struct kms_key){0};
+    /* Every byte but the replica Regions (none is read past n_replicas, kms_multi_region.h): two thirds
+     * of the struct, cleared on every key request otherwise. */
+    size_t skip = offsetof(struct kms_key, mrk.replicas), end = skip + sizeof k->mrk.replicas;
+    memset(k, 0, skip);
+    memset((char *)k + end, 0, sizeof *k - end);
     k->spec = SPEC_SYMMETRIC_DEFAULT;
     k->usage = USAGE_ENCRYPT_DECRYPT;
     GUARD(core_buf_init(&k->description, 0, KMS_MAX_DESCRIPTION * 4));
@@ -60,7 +66,7 @@ void kms_key_free(struct kms_key *k)
     core_buf_free(&k->versions);
 }
 
-/* Ids and ARNs are built with core_str_* (memcpy), not snprintf: they are on every request's path. */
+/* Ids and ARNs are built with memcpy, not snprintf: they are on every request's path. */
 void kms_arn(char *out, size_t cap, const char *region, const char *account, const char *resource)
 {
     size_t n = 0;
@@ -75,25 +81,63 @@ void kms_arn(char *out, size_t cap, const char *region, const char *account, con
     core_str_append(out, cap, &n, resource);
 }
 
-void kms_key_set_arn(struct kms_key *k)
+/* Appends a string of known length len < cap - *n (the callers' sizes guarantee it). */
+static void put(char *out, size_t *n, const char *s, size_t len)
 {
-    char res[64];
-    size_t n = 0;
-    res[0] = 0;
-    CORE_STR_APPEND_LIT(res, sizeof res, &n, "key/");
-    core_str_append(res, sizeof res, &n, k->key_id);
-    kms_arn(k->arn, sizeof k->arn, k->region, k->account, res);
+    memcpy(out + *n, s, len);
+    *n += len;
 }
 
-void kms_key_record_id(const char *account, const char *region, const char *key_id, char out[128])
+/* The three fields are NUL-terminated within their arrays (lengths at most ACCOUNT_MAX, REGION_MAX and
+ * KMS_KEY_ID_LEN), so every piece fits: the record id with two '/', the ARN with a partition name of at most
+ * PARTITION_MAX bytes (the longest is "aws-us-gov") and "arn:", ":kms:", ":", ":key/". */
+#define ACCOUNT_MAX (sizeof((struct kms_key *)0)->account - 1)
+#define REGION_MAX (sizeof((struct kms_key *)0)->region - 1)
+#define PARTITION_MAX 32u
+_Static_assert(ACCOUNT_MAX + 1 + REGION_MAX + 1 + KMS_KEY_ID_LEN < KMS_MAX_RID, "record id fits");
+_Static_assert(4 + PARTITION_MAX + 5 + REGION_MAX + 1 + ACCOUNT_MAX + 5 + KMS_KEY_ID_LEN < KMS_MAX_ARN, "ARN fits");
+
+static size_t record_id(const char *account, size_t alen, const char *region, size_t rlen, const char *key_id,
+                        size_t klen, char out[KMS_MAX_RID])
 {
     size_t n = 0;
-    out[0] = 0;
-    core_str_append(out, 128, &n, account);
-    CORE_STR_APPEND_LIT(out, 128, &n, "/");
-    core_str_append(out, 128, &n, region);
-    CORE_STR_APPEND_LIT(out, 128, &n, "/");
-    core_str_append(out, 128, &n, key_id);
+    put(out, &n, account, alen);
+    out[n++] = '/';
+    put(out, &n, region, rlen);
+    out[n++] = '/';
+    put(out, &n, key_id, klen);
+    out[n] = 0;
+    return n;
+}
+
+/* rid and arn from k's account, region and key_id, of these lengths. */
+static void build_ids(struct kms_key *k, size_t alen, size_t rlen, size_t klen)
+{
+    k->rid_len = (uint8_t)record_id(k->account, alen, k->region, rlen, k->key_id, klen, k->rid);
+    const char *part = core_partition_of(k->region);
+    size_t plen = strlen(part), n = 0;
+    assert(plen <= PARTITION_MAX); /* a static name of core_partition.c */
+    put(k->arn, &n, "arn:", 4);
+    put(k->arn, &n, part, plen);
+    put(k->arn, &n, ":kms:", 5);
+    put(k->arn, &n, k->region, rlen);
+    k->arn[n++] = ':';
+    put(k->arn, &n, k->account, alen);
+    put(k->arn, &n, ":key/", 5);
+    put(k->arn, &n, k->key_id, klen);
+    k->arn[n] = 0;
+}
+
+void kms_key_set_arn(struct kms_key *k)
+{
+    build_ids(k, strnlen(k->account, ACCOUNT_MAX), strnlen(k->region, REGION_MAX), strnlen(k->key_id, KMS_KEY_ID_LEN));
+}
+
+size_t kms_key_record_id(const char *account, const char *region, const char *key_id, char out[KMS_MAX_RID])
+{
+    /* The caps of struct kms_key's fields: longer input is cut there, as a key's own fields are. */
+    return record_id(account, strnlen(account, ACCOUNT_MAX), region, strnlen(region, REGION_MAX), key_id,
+                     strnlen(key_id, KMS_KEY_ID_LEN), out);
 }
 
 void kms_new_uuid(char out[KMS_KEY_ID_LEN + 1])
@@ -274,16 +318,22 @@ static core_result encode(const struct kms_key *k, struct core_buf *out)
 core_result kms_key_get(struct keystore_txn *txn, const char *account, const char *region, const char *key_id,
                         struct kms_key *out)
 {
-    char rid[128];
-    kms_key_record_id(account, region, key_id, rid);
+    /* Each length taken once (the fields' caps cut longer input, as core_str_copy did). */
+    size_t alen = strnlen(account, ACCOUNT_MAX), rlen = strnlen(region, REGION_MAX),
+           klen = strnlen(key_id, KMS_KEY_ID_LEN);
+    char rid[KMS_MAX_RID];
+    size_t rid_len = record_id(account, alen, region, rlen, key_id, klen, rid);
     DEFER_CLEANUP(struct core_buf raw = {0}, core_buf_cleanup);
     GUARD(core_buf_init(&raw, 512, CORE_MAX_RECORD_BYTES));
-    GUARD(keystore_get(txn, tbl_key, core_cursor_str(rid), &raw));
+    GUARD(keystore_get(txn, tbl_key, core_cursor_from(rid, rid_len), &raw));
     GUARD(decode(core_buf_cursor(&raw), out));
-    core_str_copy(out->account, sizeof out->account, account);
-    core_str_copy(out->region, sizeof out->region, region);
-    core_str_copy(out->key_id, sizeof out->key_id, key_id);
-    kms_key_set_arn(out);
+    memcpy(out->account, account, alen);
+    out->account[alen] = 0;
+    memcpy(out->region, region, rlen);
+    out->region[rlen] = 0;
+    memcpy(out->key_id, key_id, klen);
+    out->key_id[klen] = 0;
+    build_ids(out, alen, rlen, klen);
     GUARD(kms_mrk_load(txn, out)); /* before the due dates: a replica holds no rotation row */
     if (out->external) {
         core_result r = kms_import_load(txn, out);
@@ -356,13 +406,17 @@ void kms_key_version_at(const struct kms_key *k, uint32_t i, struct kms_key_vers
     memcpy(v->material_id, id.ptr, KMS_MATERIAL_ID_BYTES);
 }
 
-static void material_id(const struct kms_key *k, uint32_t n, char out[160])
+/* "<record id>/<n as %08x>" from the id kms_key_set_arn() made; returns its length. */
+static size_t material_id(const struct kms_key *k, uint32_t n, char out[KMS_MAX_RID + 9])
 {
+    static const char hx[] = "0123456789abcdef";
+    assert(k->rid_len > 0); /* kms_key_set_arn() ran */
     size_t o = 0;
-    kms_key_record_id(k->account, k->region, k->key_id, out); /* "%s/%s/%s" (< 128 bytes) */
-    o = strlen(out);
-    CORE_STR_APPEND_LIT(out, 160, &o, "/");
-    core_str_append_hex32(out, 160, &o, n);
+    put(out, &o, k->rid, k->rid_len);
+    out[o++] = '/';
+    for (int i = 0; i < 8; i++) out[o++] = hx[(n >> (28 - 4 * i)) & 15];
+    out[o] = 0;
+    return o;
 }
 
 core_result kms_key_add_version(struct keystore_txn *txn, struct kms_key *k, int64_t now, uint8_t type)
@@ -386,14 +440,14 @@ core_result kms_material_put(struct keystore_txn *txn, const struct kms_key *k, 
 {
     /* Any material kind (re-imported HMAC and asymmetric material too); kms_material_get checks 32 bytes. */
     ENSURE(material.len > 0 && material.len <= 8192u, ERR_INVALID_ARG);
-    char mid[160];
+    char mid[KMS_MAX_RID + 9];
     material_id(k, n, mid);
     return keystore_put(txn, tbl_material, core_cursor_str(mid), material, 0);
 }
 
 core_result kms_material_del(struct keystore_txn *txn, const struct kms_key *k, uint32_t n)
 {
-    char mid[160];
+    char mid[KMS_MAX_RID + 9];
     material_id(k, n, mid);
     /* Destroyed, not just unlinked: no copy survives in the data file (docs/keystore.md). */
     core_result r = keystore_destroy(txn, tbl_material, core_cursor_str(mid));
@@ -405,7 +459,7 @@ core_result kms_key_add_material(struct keystore_txn *txn, struct kms_key *k, in
                                  struct core_cursor material, const uint8_t id[KMS_MATERIAL_ID_BYTES])
 {
     uint32_t n = k->n_versions + 1;
-    char mid[160];
+    char mid[KMS_MAX_RID + 9];
     material_id(k, n, mid);
     GUARD(keystore_put(txn, tbl_material, core_cursor_str(mid), material, KEYSTORE_NO_OVERWRITE));
     GUARD(core_buf_append_be32(&k->versions, n));
@@ -419,9 +473,9 @@ core_result kms_key_add_material(struct keystore_txn *txn, struct kms_key *k, in
 core_result kms_material_get(struct keystore_txn *txn, const struct kms_key *k, uint32_t n, struct core_buf *out)
 {
     ENSURE(n >= 1 && n <= k->n_versions, ERR_NOT_FOUND);
-    char mid[160];
-    material_id(k, n, mid);
-    GUARD(keystore_get(txn, tbl_material, core_cursor_str(mid), out));
+    char mid[KMS_MAX_RID + 9];
+    size_t mlen = material_id(k, n, mid);
+    GUARD(keystore_get(txn, tbl_material, core_cursor_from(mid, mlen), out));
     ENSURE(out->len == KMS_MATERIAL_BYTES, ERR_TAMPERED);
     CORE_OK;
 }
@@ -429,7 +483,7 @@ core_result kms_material_get(struct keystore_txn *txn, const struct kms_key *k, 
 core_result kms_material_get_any(struct keystore_txn *txn, const struct kms_key *k, uint32_t n, struct core_buf *out)
 {
     ENSURE(n >= 1 && n <= k->n_versions, ERR_NOT_FOUND);
-    char mid[160];
+    char mid[KMS_MAX_RID + 9];
     material_id(k, n, mid);
     return keystore_get(txn, tbl_material, core_cursor_str(mid), out);
 }
@@ -443,7 +497,7 @@ static bool alias_elsewhere(void *key_id, struct core_cursor value)
 
 core_result kms_key_destroy(struct keystore_txn *txn, struct kms_key *k)
 {
-    char rid[128], mid[160];
+    char rid[KMS_MAX_RID], mid[KMS_MAX_RID + 9];
     kms_key_record_id(k->account, k->region, k->key_id, rid);
     for (uint32_t n = 1; n <= k->n_versions; n++) {
         material_id(k, n, mid);

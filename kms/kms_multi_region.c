@@ -103,8 +103,16 @@ static core_result read_region(struct core_cursor *c, char out[32])
 
 core_result kms_mrk_load(struct keystore_txn *txn, struct kms_key *k)
 {
+    if (!kms_mrk_key_id(k->key_id)) {
+        /* Not the whole struct (1.5 KiB of Region names, on every key load): no replica is read past
+         * n_replicas. */
+        k->mrk.on = false;
+        k->mrk.primary[0] = 0;
+        k->mrk.n_replicas = 0;
+        k->mrk.gen_floor = 0;
+        CORE_OK;
+    }
     k->mrk = (struct kms_mrk){0};
-    if (!kms_mrk_key_id(k->key_id)) CORE_OK;
     char rid[64];
     record_id(k, rid);
     DEFER_CLEANUP(struct core_buf raw = {0}, core_buf_cleanup);

@@ -36,7 +36,7 @@ struct kms_mrk {
     bool on;                              /* the key is a multi-Region key */
     char primary[32];                     /* Region of the primary key */
     uint8_t n_replicas;
-    char replicas[KMS_MAX_REPLICAS][32];  /* Regions of the replica keys, sorted */
+    char replicas[KMS_MAX_REPLICAS][32];  /* Regions of the replica keys, sorted; none read past n_replicas */
     /* The policy generation a new replica starts at: above every generation a deleted replica of the set
      * reached, so a replica made again under the same record id never meets the old one's compiled policy
      * in the policy cache (keyed by record id and generation, kms_authz.c). */

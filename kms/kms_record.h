@@ -38,6 +38,7 @@
 #define KMS_DEFAULT_ROTATION_DAYS 365u
 #define KMS_KEY_ID_LEN 36u          /* lowercase UUID */
 #define KMS_MAX_ARN 160u
+#define KMS_MAX_RID 128u             /* "<account>/<region>/<key-id>" */
 #define KMS_DAY 86400
 
 /* ---- key records --------------------------------------------------------- */
@@ -74,7 +75,11 @@ struct kms_key {
     char account[16];
     char region[32];
     char key_id[KMS_KEY_ID_LEN + 1];
+    /* Both derived from account, region and key_id by kms_key_set_arn() (kms_key_get() calls it): whoever
+     * sets those three calls it, since rid keys the compiled-policy cache (kms_authz.c). */
     char arn[KMS_MAX_ARN];
+    char rid[KMS_MAX_RID];    /* the record id "<account>/<region>/<key-id>" */
+    uint8_t rid_len;
     uint8_t state;            /* enum kms_key_state */
     bool aws_managed;         /* KeyManager AWS */
     bool rotation_enabled;
@@ -108,15 +113,22 @@ struct kms_key {
 
 #define KMS_VERSION_REC_BYTES (4u + 8u + 1u + KMS_MATERIAL_ID_BYTES)
 
-/** Zeroes a key struct and sets up its buffers. Errors: ERR_NOMEM. */
+/**
+ * Zeroes a key struct (all but mrk.replicas past n_replicas = 0, which nothing reads) and sets up its
+ * buffers. k may hold garbage: it is cleared first, so on any return kms_key_free() may be called on it.
+ * Errors: ERR_NOMEM.
+ */
 CORE_RESULT kms_key_init(struct kms_key *k);
 void kms_key_free(struct kms_key *k);
 /** "arn:<partition>:kms:<region>:<account>:<resource>" into out. */
 void kms_arn(char *out, size_t cap, const char *region, const char *account, const char *resource);
-/** Fills key->arn from account, region and key_id. */
+/**
+ * Fills key->arn and key->rid (with rid_len) from account, region and key_id: call it after setting them.
+ * The key's hot path (load, policy cache, material) reads rid from here instead of building it again.
+ */
 void kms_key_set_arn(struct kms_key *k);
-/** The record id "<account>/<region>/<key-id>". */
-void kms_key_record_id(const char *account, const char *region, const char *key_id, char out[128]);
+/** The record id "<account>/<region>/<key-id>"; returns its length. */
+size_t kms_key_record_id(const char *account, const char *region, const char *key_id, char out[KMS_MAX_RID]);
 /** Reads one key. Errors: ERR_NOT_FOUND, ERR_PARSE (corrupt record), keystore errors. */
 /**
  * Deletes every record of table whose id starts with prefix and, when keep

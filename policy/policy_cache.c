@@ -5,11 +5,24 @@
 #include "core/core_clock.h"
 #include "policy/policy.h"
 
-static uint32_t fnv(const char *s)
+/* The bucket hash of a key: eight bytes per multiply (every KMS and IAM request hashes a record id or a
+ * principal ARN of 50-100 bytes; FNV-1a's byte loop cost some 300 instructions). Collisions cost a
+ * strcmp, never a wrong hit. */
+static uint32_t key_hash(const char *s)
 {
-    uint32_t h = 2166136261u;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
+    const uint64_t m = 0xff51afd7ed558ccdull;
+    size_t n = strlen(s);
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * m;
+        h ^= h >> 32;
+    }
+    w = 0;
+    memcpy(&w, s, n);
+    h = (h ^ w) * m;
+    h ^= h >> 29;
+    return (uint32_t)h;
 }
 
 core_result policy_cache_init(struct policy_cache *c, size_t max, void (*free_item)(struct policy_cache_item *))
@@ -48,7 +61,7 @@ static void unlink_item(struct policy_cache *c, struct policy_cache_item *it)
 struct policy_cache_item *policy_cache_acquire(struct policy_cache *c, const char *key, uint64_t generation,
                                                uint64_t max_age_ns)
 {
-    uint32_t h = fnv(key);
+    uint32_t h = key_hash(key);
     uint64_t now = max_age_ns ? core_clock_mono_ns() : 0;
     struct policy_cache_item *found = NULL;
     pthread_mutex_lock(&c->lock);
@@ -70,7 +83,7 @@ void policy_cache_insert(struct policy_cache *c, struct policy_cache_item *it, c
                          uint64_t built_ns)
 {
     snprintf(it->key, sizeof it->key, "%s", key);
-    it->hash = fnv(it->key);
+    it->hash = key_hash(it->key);
     it->generation = generation;
     it->built_ns = built_ns ? built_ns : core_clock_mono_ns();
     it->refs = 1;

@@ -2,7 +2,9 @@
  * The reference-counted compiled-policy cache (policy/policy_cache.c): hits
  * need the key and generation (and an age under max_age_ns); a stale
  * version is dropped from the cache but freed only by its last holder;
- * beyond max, idle objects are freed and held ones kept.
+ * beyond max, idle objects are freed and held ones kept. The bucket hash
+ * (eight bytes per step) finds every key of every length up to the cap and
+ * spreads keys that differ only in their first or last bytes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +33,59 @@ static struct obj *make(struct policy_cache *c, const char *key, uint64_t gen, i
     return o;
 }
 
+static void noop_free(struct policy_cache_item *it) { (void)it; }
+
+static size_t buckets_used(const struct policy_cache *c)
+{
+    size_t used = 0;
+    for (size_t b = 0; b < POLICY_CACHE_BUCKETS; b++) used += c->buckets[b] != NULL;
+    return used;
+}
+
+static void test_hash(void)
+{
+    static struct obj items[2 * POLICY_CACHE_KEY_MAX];
+    static char keys[2 * POLICY_CACHE_KEY_MAX][POLICY_CACHE_KEY_MAX + 2];
+    struct policy_cache c;
+    EXPECT_OK(policy_cache_init(&c, 4 * POLICY_CACHE_KEY_MAX, noop_free));
+    /* Every length up to the cap (199), each key also one byte longer: all found, none mistaken. */
+    for (size_t len = 0; len + 1 < POLICY_CACHE_KEY_MAX; len++) {
+        for (size_t i = 0; i < len; i++) keys[2 * len][i] = (char)('!' + (i * 7 + len) % 90);
+        memcpy(keys[2 * len + 1], keys[2 * len], len);
+        keys[2 * len + 1][len] = 'x'; /* one longer */
+        for (int v = 0; v < 2; v++) {
+            items[2 * len + v].value = (int)(2 * len + v);
+            policy_cache_insert(&c, &items[2 * len + v].item, keys[2 * len + v], 1, 0);
+        }
+    }
+    for (size_t k = 0; k < 2 * POLICY_CACHE_KEY_MAX - 2; k++) {
+        struct policy_cache_item *it = policy_cache_acquire(&c, keys[k], 1, 0);
+        EXPECT_TRUE(it == &items[k].item);
+        if (it) policy_cache_release(&c, it);
+    }
+    for (size_t k = 0; k < 2 * POLICY_CACHE_KEY_MAX - 2; k++) policy_cache_release(&c, &items[k].item);
+    policy_cache_destroy(&c);
+    /* 256 record ids differing only in the last two or the first two bytes: spread over many buckets
+     * (a uniform hash fills about 162 of 256). */
+    for (int where = 0; where < 2; where++) {
+        EXPECT_OK(policy_cache_init(&c, 1024, noop_free));
+        for (unsigned i = 0; i < 256; i++) {
+            if (where)
+                snprintf(keys[i], sizeof keys[i], "%02x1122223333/us-east-1/1234abcd-12ab-34cd-56ef-1234567890ab", i);
+            else
+                snprintf(keys[i], sizeof keys[i], "111122223333/us-east-1/1234abcd-12ab-34cd-56ef-1234567890%02x", i);
+            policy_cache_insert(&c, &items[i].item, keys[i], 1, 0);
+        }
+        EXPECT_TRUE(buckets_used(&c) >= 120);
+        for (unsigned i = 0; i < 256; i++) policy_cache_release(&c, &items[i].item);
+        policy_cache_destroy(&c);
+    }
+}
+
 int main(int argc, char **argv)
 {
     TEST_MAIN_BEGIN(argc, argv);
+    test_hash();
     struct policy_cache c;
     EXPECT_OK(policy_cache_init(&c, 3, free_obj));
     EXPECT_TRUE(policy_cache_acquire(&c, "a", 1, 0) == NULL);
