@@ -133,6 +133,24 @@ void kms_key_set_arn(struct kms_key *k)
     build_ids(k, strnlen(k->account, ACCOUNT_MAX), strnlen(k->region, REGION_MAX), strnlen(k->key_id, KMS_KEY_ID_LEN));
 }
 
+const char *kms_key_rid(const struct kms_key *k, char local[KMS_MAX_RID], size_t *len)
+{
+    /* rid keys the compiled-policy cache and names the key's material records: it must be the id of
+     * the fields as they are now, in Release builds too. Checked in place (the lengths, then each
+     * field's bytes), rebuilt when it is not (never set, or a field changed after kms_key_set_arn). */
+    size_t alen = strnlen(k->account, ACCOUNT_MAX), rlen = strnlen(k->region, REGION_MAX),
+           klen = strnlen(k->key_id, KMS_KEY_ID_LEN);
+    size_t n = k->rid_len;
+    if (n == alen + 1 + rlen + 1 + klen && memcmp(k->rid, k->account, alen) == 0 && k->rid[alen] == '/' &&
+        memcmp(k->rid + alen + 1, k->region, rlen) == 0 && k->rid[alen + 1 + rlen] == '/' &&
+        memcmp(k->rid + alen + 2 + rlen, k->key_id, klen) == 0 && k->rid[n] == 0) {
+        *len = n;
+        return k->rid;
+    }
+    *len = record_id(k->account, alen, k->region, rlen, k->key_id, klen, local);
+    return local;
+}
+
 size_t kms_key_record_id(const char *account, const char *region, const char *key_id, char out[KMS_MAX_RID])
 {
     /* The caps of struct kms_key's fields: longer input is cut there, as a key's own fields are. */
@@ -406,13 +424,15 @@ void kms_key_version_at(const struct kms_key *k, uint32_t i, struct kms_key_vers
     memcpy(v->material_id, id.ptr, KMS_MATERIAL_ID_BYTES);
 }
 
-/* "<record id>/<n as %08x>" from the id kms_key_set_arn() made; returns its length. */
+/* "<record id>/<n as %08x>" from the id kms_key_set_arn() made (kms_key_rid checks it); returns its length. */
 static size_t material_id(const struct kms_key *k, uint32_t n, char out[KMS_MAX_RID + 9])
 {
     static const char hx[] = "0123456789abcdef";
-    assert(k->rid_len > 0); /* kms_key_set_arn() ran */
+    char local[KMS_MAX_RID];
+    size_t rlen;
+    const char *rid = kms_key_rid(k, local, &rlen);
     size_t o = 0;
-    put(out, &o, k->rid, k->rid_len);
+    put(out, &o, rid, rlen);
     out[o++] = '/';
     for (int i = 0; i < 8; i++) out[o++] = hx[(n >> (28 - 4 * i)) & 15];
     out[o] = 0;

@@ -127,6 +127,11 @@ void kms_arn(char *out, size_t cap, const char *region, const char *account, con
  * The key's hot path (load, policy cache, material) reads rid from here instead of building it again.
  */
 void kms_key_set_arn(struct kms_key *k);
+/**
+ * k->rid when it is the record id of k's account, region and key_id as they are now, else that id built
+ * into local (kms_key_set_arn() never ran, or a field changed after it). *len gets its length.
+ */
+const char *kms_key_rid(const struct kms_key *k, char local[KMS_MAX_RID], size_t *len);
 /** The record id "<account>/<region>/<key-id>"; returns its length. */
 size_t kms_key_record_id(const char *account, const char *region, const char *key_id, char out[KMS_MAX_RID]);
 /** Reads one key. Errors: ERR_NOT_FOUND, ERR_PARSE (corrupt record), keystore errors. */

@@ -89,14 +89,61 @@ static void test_material_ids(void)
     snprintf(mid, sizeof mid, "%s/%s/%s/%08x", k.account, k.region, k.key_id, 2u);
     EXPECT_OK(keystore_get(txn, "kms_material", core_cursor_str(mid), &out));
     EXPECT_BYTES_EQ(out.data, out.len, m2, sizeof m2);
-    /* Another key's id reads nothing. */
+    /* Another key's id reads nothing: with its rid made, and with the first key's rid left stale. */
     snprintf(k.key_id, sizeof k.key_id, "%s", "1234abcd-12ab-34cd-56ef-1234567890ac");
+    EXPECT_ERR(kms_material_get(txn, &k, 1, &out), ERR_NOT_FOUND);
     kms_key_set_arn(&k);
     EXPECT_ERR(kms_material_get(txn, &k, 1, &out), ERR_NOT_FOUND);
     keystore_txn_abort(txn);
     core_buf_free(&out);
     kms_key_free(&k);
     kmst_close(&t);
+}
+
+/* kms_key_rid() answers the id of the fields as they are now. A rid never made, or left stale by a field
+ * changed after kms_key_set_arn(), is rebuilt: a stale one would key another key's compiled policy and
+ * name another key's material. */
+static void expect_rid(const struct kms_key *k, bool kept)
+{
+    char local[KMS_MAX_RID], want[KMS_MAX_RID];
+    memset(local, 'z', sizeof local);
+    size_t n = 0;
+    const char *r = kms_key_rid(k, local, &n);
+    snprintf(want, sizeof want, "%s/%s/%s", k->account, k->region, k->key_id);
+    EXPECT_STR_EQ(r, want);
+    EXPECT_TRUE(n == strlen(want));
+    EXPECT_TRUE(kept ? r == k->rid : r == local);
+}
+
+static void test_rid_checked(void)
+{
+    struct kms_key k = {0};
+    EXPECT_OK(kms_key_init(&k));
+    snprintf(k.account, sizeof k.account, "%s", accounts[0]);
+    snprintf(k.region, sizeof k.region, "%s", "us-east-1");
+    snprintf(k.key_id, sizeof k.key_id, "%s", key_ids[0]);
+    expect_rid(&k, false); /* kms_key_set_arn() never ran */
+    kms_key_set_arn(&k);
+    expect_rid(&k, true);
+    struct kms_key m = k;
+    m.key_id[35] = 'c'; /* one byte of the key id */
+    expect_rid(&m, false);
+    m = k;
+    snprintf(m.region, sizeof m.region, "%s", "us-east-12"); /* a longer Region */
+    expect_rid(&m, false);
+    m = k;
+    snprintf(m.region, sizeof m.region, "%s", "us-east-"); /* a shorter one */
+    expect_rid(&m, false);
+    m = k;
+    m.account[0] = '2';
+    expect_rid(&m, false);
+    m = k;
+    snprintf(m.key_id, sizeof m.key_id, "%s", key_ids[1]); /* a longer key id (mrk-) */
+    expect_rid(&m, false);
+    m = k;
+    m.rid[m.rid_len] = '/'; /* a rid longer than its length says */
+    expect_rid(&m, false);
+    kms_key_free(&k);
 }
 
 static const char *key_id_of(json_t *created)
@@ -216,6 +263,7 @@ int main(int argc, char **argv)
     TEST_MAIN_BEGIN(argc, argv);
     test_ids_match_reference();
     test_material_ids();
+    test_rid_checked();
     test_policy_cache_per_key();
     test_reload_resets();
     test_init_clears();
