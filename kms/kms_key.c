@@ -141,11 +141,14 @@ const char *kms_key_rid(const struct kms_key *k, char local[KMS_MAX_RID], size_t
     size_t alen = strnlen(k->account, ACCOUNT_MAX), rlen = strnlen(k->region, REGION_MAX),
            klen = strnlen(k->key_id, KMS_KEY_ID_LEN);
     size_t n = k->rid_len;
-    if (n == alen + 1 + rlen + 1 + klen && memcmp(k->rid, k->account, alen) == 0 && k->rid[alen] == '/' &&
-        memcmp(k->rid + alen + 1, k->region, rlen) == 0 && k->rid[alen + 1 + rlen] == '/' &&
-        memcmp(k->rid + alen + 2 + rlen, k->key_id, klen) == 0 && k->rid[n] == 0) {
+    const char *r = k->rid;
+    bool same = n == alen + 1 + rlen + 1 + klen && r[alen] == '/' && r[alen + 1 + rlen] == '/' && r[n] == 0 &&
+                core_cursor_eq(core_cursor_from(r, alen), core_cursor_from(k->account, alen)) &&
+                core_cursor_eq(core_cursor_from(r + alen + 1, rlen), core_cursor_from(k->region, rlen)) &&
+                core_cursor_eq(core_cursor_from(r + alen + 2 + rlen, klen), core_cursor_from(k->key_id, klen));
+    if (same) {
         *len = n;
-        return k->rid;
+        return r;
     }
     *len = record_id(k->account, alen, k->region, rlen, k->key_id, klen, local);
     return local;
