@@ -46,11 +46,8 @@ void kms_authz_env_free(struct kms_env *env) { policy_cache_destroy(&env->polici
 
 static core_result policy_acquire(struct kms_env *env, const struct kms_key *key, struct kms_policy_entry **out)
 {
-    /* The record id kms_key_set_arn() made with the ARN, checked against the key's fields (a stale or
-     * empty one would hand this key another key's compiled policy). */
-    char local[KMS_MAX_RID];
-    size_t rid_len;
-    const char *rid = kms_key_rid(key, local, &rid_len);
+    char rid[KMS_MAX_RID];
+    kms_key_rid(key, rid);
     struct policy_cache_item *it = policy_cache_acquire(&env->policies, rid, key->policy_gen, 0);
     if (it) {
         *out = (struct kms_policy_entry *)(void *)it;

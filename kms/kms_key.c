@@ -110,10 +110,9 @@ static size_t record_id(const char *account, size_t alen, const char *region, si
     return n;
 }
 
-/* rid and arn from k's account, region and key_id, of these lengths. */
-static void build_ids(struct kms_key *k, size_t alen, size_t rlen, size_t klen)
+/* arn from k's account, region and key_id, of these lengths. */
+static void build_arn(struct kms_key *k, size_t alen, size_t rlen, size_t klen)
 {
-    k->rid_len = (uint8_t)record_id(k->account, alen, k->region, rlen, k->key_id, klen, k->rid);
     const char *part = core_partition_of(k->region);
     size_t plen = strlen(part), n = 0;
     assert(plen <= PARTITION_MAX); /* a static name of core_partition.c */
@@ -130,28 +129,15 @@ static void build_ids(struct kms_key *k, size_t alen, size_t rlen, size_t klen)
 
 void kms_key_set_arn(struct kms_key *k)
 {
-    build_ids(k, strnlen(k->account, ACCOUNT_MAX), strnlen(k->region, REGION_MAX), strnlen(k->key_id, KMS_KEY_ID_LEN));
+    build_arn(k, strnlen(k->account, ACCOUNT_MAX), strnlen(k->region, REGION_MAX), strnlen(k->key_id, KMS_KEY_ID_LEN));
 }
 
-const char *kms_key_rid(const struct kms_key *k, char local[KMS_MAX_RID], size_t *len)
+size_t kms_key_rid(const struct kms_key *k, char out[KMS_MAX_RID])
 {
-    /* rid keys the compiled-policy cache and names the key's material records: it must be the id of
-     * the fields as they are now, in Release builds too. Checked in place (the lengths, then each
-     * field's bytes), rebuilt when it is not (never set, or a field changed after kms_key_set_arn). */
-    size_t alen = strnlen(k->account, ACCOUNT_MAX), rlen = strnlen(k->region, REGION_MAX),
-           klen = strnlen(k->key_id, KMS_KEY_ID_LEN);
-    size_t n = k->rid_len;
-    const char *r = k->rid;
-    bool same = n == alen + 1 + rlen + 1 + klen && r[alen] == '/' && r[alen + 1 + rlen] == '/' && r[n] == 0 &&
-                core_cursor_eq(core_cursor_from(r, alen), core_cursor_from(k->account, alen)) &&
-                core_cursor_eq(core_cursor_from(r + alen + 1, rlen), core_cursor_from(k->region, rlen)) &&
-                core_cursor_eq(core_cursor_from(r + alen + 2 + rlen, klen), core_cursor_from(k->key_id, klen));
-    if (same) {
-        *len = n;
-        return r;
-    }
-    *len = record_id(k->account, alen, k->region, rlen, k->key_id, klen, local);
-    return local;
+    /* Built from the fields as they are now, never stored: it keys the compiled-policy cache and names
+     * the key's material records, so it cannot go stale (issue 14: with the lengths known it is three
+     * copies, no dearer than checking a stored copy). */
+    return kms_key_record_id(k->account, k->region, k->key_id, out);
 }
 
 size_t kms_key_record_id(const char *account, const char *region, const char *key_id, char out[KMS_MAX_RID])
@@ -354,7 +340,7 @@ core_result kms_key_get(struct keystore_txn *txn, const char *account, const cha
     out->region[rlen] = 0;
     memcpy(out->key_id, key_id, klen);
     out->key_id[klen] = 0;
-    build_ids(out, alen, rlen, klen);
+    build_arn(out, alen, rlen, klen);
     GUARD(kms_mrk_load(txn, out)); /* before the due dates: a replica holds no rotation row */
     if (out->external) {
         core_result r = kms_import_load(txn, out);
@@ -427,18 +413,13 @@ void kms_key_version_at(const struct kms_key *k, uint32_t i, struct kms_key_vers
     memcpy(v->material_id, id.ptr, KMS_MATERIAL_ID_BYTES);
 }
 
-/* "<record id>/<n as %08x>" from the id kms_key_set_arn() made (kms_key_rid checks it); returns its length. */
+/* "<record id>/<n as %08x>"; returns its length. */
 static size_t material_id(const struct kms_key *k, uint32_t n, char out[KMS_MAX_RID + 9])
 {
-    static const char hx[] = "0123456789abcdef";
-    char local[KMS_MAX_RID];
-    size_t rlen;
-    const char *rid = kms_key_rid(k, local, &rlen);
-    size_t o = 0;
-    put(out, &o, rid, rlen);
+    size_t o = kms_key_rid(k, out);
     out[o++] = '/';
-    for (int i = 0; i < 8; i++) out[o++] = hx[(n >> (28 - 4 * i)) & 15];
     out[o] = 0;
+    core_str_append_hex32(out, KMS_MAX_RID + 9, &o, n);
     return o;
 }
 

@@ -106,10 +106,7 @@ core_result kms_mrk_load(struct keystore_txn *txn, struct kms_key *k)
     if (!kms_mrk_key_id(k->key_id)) {
         /* Not the whole struct (1.5 KiB of Region names, on every key load): no replica is read past
          * n_replicas. */
-        k->mrk.on = false;
-        k->mrk.primary[0] = 0;
-        k->mrk.n_replicas = 0;
-        k->mrk.gen_floor = 0;
+        kms_mrk_clear(&k->mrk);
         CORE_OK;
     }
     k->mrk = (struct kms_mrk){0};

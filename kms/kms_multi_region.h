@@ -23,7 +23,9 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/core.h"
 
@@ -42,6 +44,14 @@ struct kms_mrk {
      * in the policy cache (keyed by record id and generation, kms_authz.c). */
     uint32_t gen_floor;
 };
+
+/** Clears m but its replica Regions (1.5 KiB, none read past n_replicas). */
+static inline void kms_mrk_clear(struct kms_mrk *m)
+{
+    size_t skip = offsetof(struct kms_mrk, replicas), end = skip + sizeof m->replicas;
+    memset(m, 0, skip);
+    memset((char *)m + end, 0, sizeof *m - end);
+}
 
 /** True when key_id has the multi-Region form "mrk-" + 32 hex digits (NUL-terminated, ours). */
 bool kms_mrk_key_id(const char *key_id);

@@ -75,11 +75,7 @@ struct kms_key {
     char account[16];
     char region[32];
     char key_id[KMS_KEY_ID_LEN + 1];
-    /* Both derived from account, region and key_id by kms_key_set_arn() (kms_key_get() calls it): whoever
-     * sets those three calls it, since rid keys the compiled-policy cache (kms_authz.c). */
-    char arn[KMS_MAX_ARN];
-    char rid[KMS_MAX_RID];    /* the record id "<account>/<region>/<key-id>" */
-    uint8_t rid_len;
+    char arn[KMS_MAX_ARN];    /* from account, region and key_id by kms_key_set_arn() (kms_key_get() calls it) */
     uint8_t state;            /* enum kms_key_state */
     bool aws_managed;         /* KeyManager AWS */
     bool rotation_enabled;
@@ -122,16 +118,13 @@ CORE_RESULT kms_key_init(struct kms_key *k);
 void kms_key_free(struct kms_key *k);
 /** "arn:<partition>:kms:<region>:<account>:<resource>" into out. */
 void kms_arn(char *out, size_t cap, const char *region, const char *account, const char *resource);
-/**
- * Fills key->arn and key->rid (with rid_len) from account, region and key_id: call it after setting them.
- * The key's hot path (load, policy cache, material) reads rid from here instead of building it again.
- */
+/** Fills key->arn from account, region and key_id: call it after setting them. */
 void kms_key_set_arn(struct kms_key *k);
 /**
- * k->rid when it is the record id of k's account, region and key_id as they are now, else that id built
- * into local (kms_key_set_arn() never ran, or a field changed after it). *len gets its length.
+ * The record id of k's account, region and key_id as they are now, into out; returns its length. Built on
+ * every call, never stored: it keys the compiled-policy cache and names the material records.
  */
-const char *kms_key_rid(const struct kms_key *k, char local[KMS_MAX_RID], size_t *len);
+size_t kms_key_rid(const struct kms_key *k, char out[KMS_MAX_RID]);
 /** The record id "<account>/<region>/<key-id>"; returns its length. */
 size_t kms_key_record_id(const char *account, const char *region, const char *key_id, char out[KMS_MAX_RID]);
 /** Reads one key. Errors: ERR_NOT_FOUND, ERR_PARSE (corrupt record), keystore errors. */

@@ -1,7 +1,7 @@
 /*
- * A key's record id and ARN are built once, by kms_key_set_arn(), and read
- * from the key on its hot path (issue 14, perf6): the key record, the
- * compiled-policy cache and the material records. Against snprintf
+ * A key's ARN is built once, by kms_key_set_arn(); its record id is built
+ * from the key's fields whenever it is needed (the key record, the
+ * compiled-policy cache and the material records), so it cannot go stale. Against snprintf
  * references of the formats they replaced, in every partition and at the
  * longest field lengths; stored records whose ids another writer made
  * (kms_seed.c keeps its own snprintf) still read back; and two keys whose
@@ -33,16 +33,16 @@ static void test_ids_match_reference(void)
                 snprintf(k.region, sizeof k.region, "%s", regions[r]);
                 snprintf(k.key_id, sizeof k.key_id, "%s", key_ids[i]);
                 memset(k.arn, 'z', sizeof k.arn);
-                memset(k.rid, 'z', sizeof k.rid);
                 kms_key_set_arn(&k);
                 char want_rid[KMS_MAX_RID], want_arn[KMS_MAX_ARN];
                 snprintf(want_rid, sizeof want_rid, "%s/%s/%s", accounts[a], regions[r], key_ids[i]);
                 snprintf(want_arn, sizeof want_arn, "arn:%s:kms:%s:%s:key/%s", core_partition_of(regions[r]),
                          regions[r], accounts[a], key_ids[i]);
-                EXPECT_STR_EQ(k.rid, want_rid);
-                EXPECT_TRUE(k.rid_len == strlen(want_rid));
-                EXPECT_STR_EQ(k.arn, want_arn);
                 char rid[KMS_MAX_RID];
+                memset(rid, 'z', sizeof rid);
+                EXPECT_TRUE(kms_key_rid(&k, rid) == strlen(want_rid));
+                EXPECT_STR_EQ(rid, want_rid);
+                EXPECT_STR_EQ(k.arn, want_arn);
                 memset(rid, 'z', sizeof rid);
                 EXPECT_TRUE(kms_key_record_id(accounts[a], regions[r], key_ids[i], rid) == strlen(want_rid));
                 EXPECT_STR_EQ(rid, want_rid);
@@ -100,19 +100,17 @@ static void test_material_ids(void)
     kmst_close(&t);
 }
 
-/* kms_key_rid() answers the id of the fields as they are now. A rid never made, or left stale by a field
- * changed after kms_key_set_arn(), is rebuilt: a stale one would key another key's compiled policy and
- * name another key's material. */
-static void expect_rid(const struct kms_key *k, bool kept)
+/* kms_key_rid() answers the id of the fields as they are now: never made by kms_key_set_arn(), or with a
+ * field changed after it (a stale id would key another key's compiled policy and name another key's
+ * material). */
+static void expect_rid(const struct kms_key *k)
 {
-    char local[KMS_MAX_RID], want[KMS_MAX_RID];
-    memset(local, 'z', sizeof local);
-    size_t n = 0;
-    const char *r = kms_key_rid(k, local, &n);
+    char got[KMS_MAX_RID], want[KMS_MAX_RID];
+    memset(got, 'z', sizeof got);
+    size_t n = kms_key_rid(k, got);
     snprintf(want, sizeof want, "%s/%s/%s", k->account, k->region, k->key_id);
-    EXPECT_STR_EQ(r, want);
+    EXPECT_STR_EQ(got, want);
     EXPECT_TRUE(n == strlen(want));
-    EXPECT_TRUE(kept ? r == k->rid : r == local);
 }
 
 static void test_rid_checked(void)
@@ -122,27 +120,24 @@ static void test_rid_checked(void)
     snprintf(k.account, sizeof k.account, "%s", accounts[0]);
     snprintf(k.region, sizeof k.region, "%s", "us-east-1");
     snprintf(k.key_id, sizeof k.key_id, "%s", key_ids[0]);
-    expect_rid(&k, false); /* kms_key_set_arn() never ran */
+    expect_rid(&k); /* kms_key_set_arn() never ran */
     kms_key_set_arn(&k);
-    expect_rid(&k, true);
+    expect_rid(&k);
     struct kms_key m = k;
     m.key_id[35] = 'c'; /* one byte of the key id */
-    expect_rid(&m, false);
+    expect_rid(&m);
     m = k;
     snprintf(m.region, sizeof m.region, "%s", "us-east-12"); /* a longer Region */
-    expect_rid(&m, false);
+    expect_rid(&m);
     m = k;
     snprintf(m.region, sizeof m.region, "%s", "us-east-"); /* a shorter one */
-    expect_rid(&m, false);
+    expect_rid(&m);
     m = k;
     m.account[0] = '2';
-    expect_rid(&m, false);
+    expect_rid(&m);
     m = k;
     snprintf(m.key_id, sizeof m.key_id, "%s", key_ids[1]); /* a longer key id (mrk-) */
-    expect_rid(&m, false);
-    m = k;
-    m.rid[m.rid_len] = '/'; /* a rid longer than its length says */
-    expect_rid(&m, false);
+    expect_rid(&m);
     kms_key_free(&k);
 }
 
@@ -196,8 +191,9 @@ static void load(const struct kmst *t, const char *key_id, struct kms_key *k)
     EXPECT_STR_EQ(k->account, KMST_ACCOUNT);
     EXPECT_STR_EQ(k->region, KMST_REGION);
     EXPECT_STR_EQ(k->key_id, key_id);
-    EXPECT_STR_EQ(k->rid, want_rid);
-    EXPECT_TRUE(k->rid_len == strlen(want_rid));
+    char rid[KMS_MAX_RID];
+    EXPECT_TRUE(kms_key_rid(k, rid) == strlen(want_rid));
+    EXPECT_STR_EQ(rid, want_rid);
     EXPECT_STR_EQ(k->arn, want_arn);
 }
 
