@@ -115,7 +115,7 @@ void core_buf_reset(struct core_buf *b);
 CORE_RESULT core_buf_append_hex(struct core_buf *out, struct core_cursor in);
 /**
  * Lowercase hex of in[0..len) into out[0..2*len) (no terminator), with no branch and no table index
- * on a data byte, four bytes per step: digests, signatures, material ids.
+ * on a data byte (sixteen bytes per step with SSE2, else four): digests, signatures, material ids.
  */
 void core_hex_lower(const uint8_t *in, size_t len, char *out);
 /** Standard base64 with padding, appended to out. */
