@@ -43,11 +43,12 @@ static inline struct core_cursor core_buf_cursor(const struct core_buf *b)
 bool core_cursor_eq(struct core_cursor a, struct core_cursor b);
 /** Same as core_cursor_eq, ignoring ASCII case. NOT CONSTANT TIME. */
 bool core_bytes_eq_icase(const uint8_t *a, const uint8_t *b, size_t len);
-/* Inline so the common mismatch (another length) costs no call: header
- * lookups compare each wanted name with every header of the request. */
+/* Inline so the common mismatches (another length, another first byte but for ASCII case: equal names
+ * agree in bit-or 0x20 of it) cost no call: header lookups compare each wanted name with every header. */
 static inline bool core_cursor_eq_icase(struct core_cursor a, struct core_cursor b)
 {
-    return a.len == b.len && core_bytes_eq_icase(a.ptr, b.ptr, a.len);
+    return a.len == b.len && (a.len == 0 || ((a.ptr[0] | 0x20) == (b.ptr[0] | 0x20) &&
+                                             core_bytes_eq_icase(a.ptr, b.ptr, a.len)));
 }
 /** True when a equals the C string s. NOT CONSTANT TIME. Inline so that with a literal s the length is a
  * constant and another length costs no call (issue 14: several compares per request). */

@@ -14,12 +14,8 @@
 bool http_request_header(const struct http_request *req, const char *name, struct core_cursor *value)
 {
     struct core_cursor n = core_cursor_str(name);
-    /* The first byte, any case, before the call (issue 14, round 5): content-type and x-amz-target have
-     * the same length. Equal names but for ASCII case agree in it. */
-    uint8_t first = n.len ? (uint8_t)(n.ptr[0] | 0x20) : 0;
     for (size_t i = 0; i < req->n_headers; i++)
-        if (req->headers[i].name.len == n.len && (n.len == 0 || (req->headers[i].name.ptr[0] | 0x20) == first) &&
-            core_cursor_eq_icase(req->headers[i].name, n)) {
+        if (core_cursor_eq_icase(req->headers[i].name, n)) {
             *value = req->headers[i].value;
             return true;
         }

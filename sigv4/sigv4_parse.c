@@ -214,20 +214,11 @@ struct signed_list {
     size_t n;
 };
 
-/* Whether a and b agree in their first byte but for ASCII case: true whenever core_cursor_eq_icase(a, b)
- * is (both non-empty), so it can rule names out before the call (issue 14, round 5). */
-static inline bool same_first(struct core_cursor a, struct core_cursor b)
-{
-    return (a.ptr[0] | 0x20) == (b.ptr[0] | 0x20);
-}
-
 /* Whether name (any case) is in the signed-header list. */
 static bool is_signed(const struct signed_list *sl, struct core_cursor name)
 {
     for (size_t i = 0; i < sl->n; i++)
-        if (sl->name[i].len == name.len && (name.len == 0 || same_first(sl->name[i], name)) &&
-            core_cursor_eq_icase(sl->name[i], name))
-            return true;
+        if (core_cursor_eq_icase(sl->name[i], name)) return true;
     return false;
 }
 
