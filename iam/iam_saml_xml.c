@@ -14,26 +14,13 @@
 #include <libxml/tree.h>
 
 #include "iam/iam_saml_module.h"
+#include "iam/iam_saml_dom.h"
 
 #define MD_NS "urn:oasis:names:tc:SAML:2.0:metadata"
 #define DS_NS "http://www.w3.org/2000/09/xmldsig#"
 #define MAX_CERT_B64 16384u
 #define MAX_ENTITY_ID 1024u
-/* libxml2 names are xmlChar; BAD_CAST drops const (-Wcast-qual). */
-#define XC(s) ((const xmlChar *)(s))
 
-static bool is_elem(const xmlNode *n, const char *ns, const char *name)
-{
-    return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href && xmlStrEqual(n->ns->href, XC(ns)) &&
-           xmlStrEqual(n->name, XC(name));
-}
-
-static const xmlNode *child(const xmlNode *n, const char *ns, const char *name)
-{
-    for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
-        if (is_elem(c, ns, name)) return c;
-    return NULL;
-}
 
 /* An X509Certificate's text without whitespace; NULL when empty or too long. */
 static json_t *cert_b64(const xmlNode *n)
@@ -62,22 +49,22 @@ static json_t *metadata_read(const unsigned char *doc, size_t len, size_t max_ce
     json_t *out = NULL, *certs = json_array();
     const xmlNode *root = xmlDocGetRootElement(d);
     xmlChar *entity = NULL, *valid_until = NULL;
-    if (d->intSubset != NULL || !is_elem(root, MD_NS, "EntityDescriptor") || certs == NULL) goto done;
+    if (d->intSubset != NULL || !iam_saml_is_elem(root, MD_NS, "EntityDescriptor") || certs == NULL) goto done;
     entity = xmlGetNoNsProp((xmlNode *)(uintptr_t)root, XC("entityID"));
     valid_until = xmlGetNoNsProp((xmlNode *)(uintptr_t)root, XC("validUntil"));
     size_t elen = entity ? strlen((const char *)entity) : 0;
     if (elen == 0 || elen > MAX_ENTITY_ID) goto done;
-    const xmlNode *idp = child(root, MD_NS, "IDPSSODescriptor");
+    const xmlNode *idp = iam_saml_child(root, MD_NS, "IDPSSODescriptor");
     if (!idp) goto done;
     for (const xmlNode *kd = idp->children; kd; kd = kd->next) {
-        if (!is_elem(kd, MD_NS, "KeyDescriptor")) continue;
+        if (!iam_saml_is_elem(kd, MD_NS, "KeyDescriptor")) continue;
         xmlChar *use = xmlGetNoNsProp((xmlNode *)(uintptr_t)kd, XC("use"));
         bool signing = use == NULL || xmlStrEqual(use, XC("signing"));
         xmlFree(use);
         if (!signing) continue;
-        const xmlNode *x509 = child(child(kd, DS_NS, "KeyInfo"), DS_NS, "X509Data");
+        const xmlNode *x509 = iam_saml_child(iam_saml_child(kd, DS_NS, "KeyInfo"), DS_NS, "X509Data");
         for (const xmlNode *c = x509 ? x509->children : NULL; c; c = c->next) {
-            if (!is_elem(c, DS_NS, "X509Certificate")) continue;
+            if (!iam_saml_is_elem(c, DS_NS, "X509Certificate")) continue;
             json_t *s = cert_b64(c);
             if (!s || json_array_size(certs) == max_certs) {
                 json_decref(s);

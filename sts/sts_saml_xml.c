@@ -36,6 +36,7 @@
 #include <xmlsec/xmldsig.h>
 #include <xmlsec/xmlsec.h>
 
+#include "iam/iam_saml_dom.h"
 #include "sts/sts_saml_module.h"
 
 #define SAMLP_NS "urn:oasis:names:tc:SAML:2.0:protocol"
@@ -43,8 +44,6 @@
 #define DS_NS "http://www.w3.org/2000/09/xmldsig#"
 #define MAX_ATTR_VALUES 64u
 #define MAX_TEXT 4096u
-/* libxml2 names are xmlChar; BAD_CAST drops const (-Wcast-qual). */
-#define XC(s) ((const xmlChar *)(s))
 
 static pthread_once_t xmlsec_once = PTHREAD_ONCE_INIT;
 static bool xmlsec_ready;
@@ -59,18 +58,6 @@ static void xmlsec_init(void)
     xmlsec_ready = true;
 }
 
-static bool is_elem(const xmlNode *n, const char *ns, const char *name)
-{
-    return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href && xmlStrEqual(n->ns->href, XC(ns)) &&
-           xmlStrEqual(n->name, XC(name));
-}
-
-static const xmlNode *child(const xmlNode *n, const char *ns, const char *name)
-{
-    for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
-        if (is_elem(c, ns, name)) return c;
-    return NULL;
-}
 
 /* Counts elements ns:name in the subtree of n (n included). */
 static size_t count(const xmlNode *n, const char *ns, const char *name)
@@ -78,7 +65,7 @@ static size_t count(const xmlNode *n, const char *ns, const char *name)
     size_t k = 0;
     for (; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE) continue;
-        k += is_elem(n, ns, name);
+        k += iam_saml_is_elem(n, ns, name);
         k += count(n->children, ns, name);
     }
     return k;
@@ -89,7 +76,7 @@ static bool signatures_placed(const xmlNode *n, const xmlNode *root, const xmlNo
 {
     for (; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE) continue;
-        if (is_elem(n, DS_NS, "Signature") && n->parent != root && n->parent != assertion) return false;
+        if (iam_saml_is_elem(n, DS_NS, "Signature") && n->parent != root && n->parent != assertion) return false;
         if (!signatures_placed(n->children, root, assertion)) return false;
     }
     return true;
@@ -143,9 +130,9 @@ static json_t *facts(const xmlNode *a, time_fn time_parse)
     if (!f || !aud || !attrs) goto fail;
     json_object_set_new(f, "audiences", aud);
     json_object_set_new(f, "attrs", attrs);
-    const xmlNode *subject = child(a, SAML_NS, "Subject"), *name_id = child(subject, SAML_NS, "NameID");
-    const xmlNode *cond = child(a, SAML_NS, "Conditions"), *authn = child(a, SAML_NS, "AuthnStatement");
-    if (!put_text(f, "issuer", child(a, SAML_NS, "Issuer")) || !put_text(f, "name_id", name_id) ||
+    const xmlNode *subject = iam_saml_child(a, SAML_NS, "Subject"), *name_id = iam_saml_child(subject, SAML_NS, "NameID");
+    const xmlNode *cond = iam_saml_child(a, SAML_NS, "Conditions"), *authn = iam_saml_child(a, SAML_NS, "AuthnStatement");
+    if (!put_text(f, "issuer", iam_saml_child(a, SAML_NS, "Issuer")) || !put_text(f, "name_id", name_id) ||
         !put_attr(f, "name_format", name_id, "Format") ||
         !put_time(time_parse, f, "issue_instant", a, "IssueInstant") ||
         !put_time(time_parse, f, "not_before", cond, "NotBefore") ||
@@ -154,8 +141,8 @@ static json_t *facts(const xmlNode *a, time_fn time_parse)
         goto fail;
     size_t n_confirm = 0;
     for (const xmlNode *sc = subject ? subject->children : NULL; sc; sc = sc->next) {
-        if (!is_elem(sc, SAML_NS, "SubjectConfirmation")) continue;
-        const xmlNode *d = child(sc, SAML_NS, "SubjectConfirmationData");
+        if (!iam_saml_is_elem(sc, SAML_NS, "SubjectConfirmation")) continue;
+        const xmlNode *d = iam_saml_child(sc, SAML_NS, "SubjectConfirmationData");
         n_confirm++;
         if (!put_attr(f, "recipient", d, "Recipient") ||
             !put_time(time_parse, f, "sc_not_on_or_after", d, "NotOnOrAfter") ||
@@ -164,10 +151,10 @@ static json_t *facts(const xmlNode *a, time_fn time_parse)
     }
     json_object_set_new(f, "n_confirmations", json_integer((json_int_t)n_confirm));
     for (const xmlNode *ar = cond ? cond->children : NULL; ar; ar = ar->next) {
-        if (!is_elem(ar, SAML_NS, "AudienceRestriction")) continue;
+        if (!iam_saml_is_elem(ar, SAML_NS, "AudienceRestriction")) continue;
         json_object_set_new(f, "has_audience_restriction", json_true());
         for (const xmlNode *x = ar->children; x; x = x->next) {
-            if (!is_elem(x, SAML_NS, "Audience")) continue;
+            if (!iam_saml_is_elem(x, SAML_NS, "Audience")) continue;
             json_t *tmp = json_object();
             if (!tmp || !put_text(tmp, "v", x) || json_array_size(aud) == MAX_ATTR_VALUES) {
                 json_decref(tmp);
@@ -178,9 +165,9 @@ static json_t *facts(const xmlNode *a, time_fn time_parse)
         }
     }
     for (const xmlNode *st = a->children; st; st = st->next) {
-        if (!is_elem(st, SAML_NS, "AttributeStatement")) continue;
+        if (!iam_saml_is_elem(st, SAML_NS, "AttributeStatement")) continue;
         for (const xmlNode *at = st->children; at; at = at->next) {
-            if (!is_elem(at, SAML_NS, "Attribute")) continue;
+            if (!iam_saml_is_elem(at, SAML_NS, "Attribute")) continue;
             xmlChar *name = prop(at, "Name");
             if (!name || strlen((const char *)name) > 512) {
                 xmlFree(name);
@@ -194,7 +181,7 @@ static json_t *facts(const xmlNode *a, time_fn time_parse)
             xmlFree(name);
             if (!vals) goto fail;
             for (const xmlNode *v = at->children; v; v = v->next) {
-                if (!is_elem(v, SAML_NS, "AttributeValue")) continue;
+                if (!iam_saml_is_elem(v, SAML_NS, "AttributeValue")) continue;
                 json_t *tmp = json_object();
                 if (!tmp || !put_text(tmp, "v", v) || json_array_size(vals) == MAX_ATTR_VALUES) {
                     json_decref(tmp);
@@ -297,13 +284,13 @@ static enum sts_saml_status saml_verify(const unsigned char *xml, size_t len, co
                                 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!doc || doc->intSubset != NULL) goto done;
     xmlNode *root = xmlDocGetRootElement(doc);
-    if (!is_elem(root, SAMLP_NS, "Response")) goto done;
+    if (!iam_saml_is_elem(root, SAMLP_NS, "Response")) goto done;
     if (count(root, SAML_NS, "EncryptedAssertion") != 0 || count(root, SAML_NS, "Assertion") != 1) goto done;
-    xmlNode *assertion = (xmlNode *)(uintptr_t)child(root, SAML_NS, "Assertion");
+    xmlNode *assertion = (xmlNode *)(uintptr_t)iam_saml_child(root, SAML_NS, "Assertion");
     if (!assertion || count(root, DS_NS, "Signature") > 2 || !signatures_placed(root, root, assertion)) goto done;
     if (!register_id(doc, root) || !register_id(doc, assertion)) goto done;
-    xmlNode *sig_r = (xmlNode *)(uintptr_t)child(root, DS_NS, "Signature");
-    xmlNode *sig_a = (xmlNode *)(uintptr_t)child(assertion, DS_NS, "Signature");
+    xmlNode *sig_r = (xmlNode *)(uintptr_t)iam_saml_child(root, DS_NS, "Signature");
+    xmlNode *sig_a = (xmlNode *)(uintptr_t)iam_saml_child(assertion, DS_NS, "Signature");
     st = STS_SAML_BAD_SIGNATURE;
     if (!sig_r && !sig_a) goto done; /* unsigned */
     if (sig_a && verify_signature(sig_a, assertion, certs, n_certs) != V_OK) goto done;
@@ -312,7 +299,7 @@ static enum sts_saml_status saml_verify(const unsigned char *xml, size_t len, co
     json_t *f = facts(assertion, tp);
     if (!f) goto done;
     /* The Response's own status must be Success when it says one. */
-    const xmlNode *status = child(child(root, SAMLP_NS, "Status"), SAMLP_NS, "StatusCode");
+    const xmlNode *status = iam_saml_child(iam_saml_child(root, SAMLP_NS, "Status"), SAMLP_NS, "StatusCode");
     xmlChar *sv = status ? prop(status, "Value") : NULL;
     bool success = !status || (sv && xmlStrEqual(sv, XC("urn:oasis:names:tc:SAML:2.0:status:Success")));
     xmlFree(sv);

@@ -85,5 +85,6 @@ check "microhttpd.h outside server/server_http.c" '#\s*include\s*<microhttpd\.h>
 # libcurl, libxml2 and libxmlsec1 live only in the loadable modules (docs/architecture.md):
 # a header of theirs anywhere else would link the library into kmsd again.
 check "curl/curl.h outside keystore/keystore_etcd_http.c" '#\s*include\s*<curl/' '^(\./)?keystore/keystore_etcd_http\.c:'
-check "libxml2/xmlsec headers outside the SAML modules" '#\s*include\s*<(libxml|xmlsec)/' '^(\./)?(iam/iam_saml_xml|sts/sts_saml_xml)\.c:'
+check "libxml2/xmlsec headers outside the SAML modules" '#\s*include\s*<(libxml|xmlsec)/' '^(\./)?(iam/iam_saml_xml\.c|sts/sts_saml_xml\.c|iam/iam_saml_dom\.h):'
+check "iam/iam_saml_dom.h (libxml2) outside the SAML modules" '#\s*include\s*"iam/iam_saml_dom\.h"' '^(\./)?(iam/iam_saml_xml|sts/sts_saml_xml)\.c:'
 exit $fail
